@@ -1,0 +1,38 @@
+"""The project's own exceptions: each carries a message meant for the user, no traceback needed."""
+
+from __future__ import annotations
+
+
+class PlannerError(Exception):
+    """Base class: anything the CLI reports as one clear message and exit code."""
+
+    exit_code = 2
+
+
+class InputError(PlannerError):
+    """A file the user gave cannot be read as what it should be.
+
+    `where` names the file and, when known, the line (text) or index (JSON) at fault.
+    """
+
+    def __init__(self, file: object, what: str, *, line: int | None = None, index: str | None = None):
+        self.file = str(file)
+        self.line = line
+        self.index = index
+        self.what = what
+        where = self.file
+        if line is not None:
+            where += f", line {line}"
+        if index is not None:
+            where += f", {index}"
+        super().__init__(f"{where}: {what}")
+
+
+class OptionError(PlannerError):
+    """An option value that cannot be accepted (says which and what would be)."""
+
+
+class InfeasibleError(PlannerError):
+    """No plan can satisfy the rules; the message says which anneals and why."""
+
+    exit_code = 1

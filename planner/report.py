@@ -1,0 +1,102 @@
+"""One weekly STScI report as parsed from either format, and the order in which reports were issued."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
+_DURATION = re.compile(r"^(\d{2,})/(\d{2}):(\d{2}):(\d{2})$")
+_REPORT_NAME = re.compile(r"(\d{8})_report_(\d{8})")
+_OP_PACKAGE = re.compile(r"^(\d{2})(\d{3})(\d{2})f(\d{2})$")
+
+ATTACHED = "^ATTACHED TO PRIME^"
+SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
+SLEW_VISIT_TYPES = frozenset({"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"})
+
+
+def parse_time(text: str) -> int | None:
+    """`2023-11-08T08:30:38Z` -> seconds since the Unix epoch, or None if it is not that shape."""
+    match = _TIME.match(text)
+    if match is None:
+        return None
+    try:
+        moment = datetime(*map(int, match.groups()), tzinfo=UTC)
+    except ValueError:  # e.g. month 13
+        return None
+    return int(moment.timestamp())
+
+
+def parse_duration(text: str) -> int | None:
+    """`DD/HH:MM:SS` -> seconds, or None if it is not that shape."""
+    match = _DURATION.match(text)
+    if match is None:
+        return None
+    days, hours, minutes, seconds = map(int, match.groups())
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+@dataclass(slots=True)
+class Attached:
+    """A row attached to a prime visit: a parallel of some kind (visit_id None for coordinated)."""
+
+    visit_type: str
+    instrument: str | None
+    visit_id: str | None
+
+
+@dataclass(slots=True)
+class Visit:
+    """A prime visit with the rows attached to it; times in integer seconds since the epoch."""
+
+    visit_id: str
+    start: int
+    duration_s: int
+    visit_type: str
+    instrument: str | None
+    target: str | None
+    category: str | None
+    keywords: str | None
+    parallels: list[Attached] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Report:
+    """One weekly report. `issue_key` sorts reports in the order STScI issued them."""
+
+    source: str
+    issue_date: str  # YYYYMMDD
+    revision: int
+    visits: list[Visit]
+
+    @property
+    def span(self) -> tuple[int, int]:
+        starts = [v.start for v in self.visits]
+        return min(starts), max(starts)
+
+    @property
+    def issue_key(self) -> tuple[str, int, int]:
+        # Ties (same date and revision) fall back to the first scheduled start: DOMAIN.md's rule.
+        return (self.issue_date, self.revision, self.span[0])
+
+
+def issue_from_report_name(name: str) -> str | None:
+    """`20240226_report_20240228.txt` -> `20240228` (the issue date), None if the name has no date."""
+    match = _REPORT_NAME.search(name)
+    return match.group(2) if match else None
+
+
+def issue_from_op_package(package: str) -> tuple[str, int] | None:
+    """`2405608f01` -> (`20240225`, 1): year and day of year, then the revision suffix."""
+    match = _OP_PACKAGE.match(package)
+    if match is None:
+        return None
+    year, day, _, revision = (int(g) for g in match.groups())
+    if not 1 <= day <= 366:
+        return None
+    date = datetime.strptime(f"{2000 + year}{day:03d}", "%Y%j")
+    return date.strftime("%Y%m%d"), revision

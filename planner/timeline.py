@@ -1,0 +1,202 @@
+"""The canonical slew timeline: every prime visit once, as the latest-issued reports have it.
+
+`read_schedules` turns raw report files (text, JSON, folders of them) into the timeline DataFrame;
+`load_timeline` reads either a canonical Parquet timeline or raw files; `write_timeline` stores one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from planner.errors import InputError
+from planner.io import atomic_path
+from planner.json_reports import read_json_reports
+from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
+from planner.text_reports import read_text_reports
+
+SCHEMA_VERSION = 1
+METADATA_KEY = b"anneal_planner"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_TIMELINE = DATA_DIR / "jwst_timeline.parquet"
+SCHEDULE_SUFFIXES = {".txt": "text", ".json": "json"}
+
+PARALLEL_TYPE = pa.struct(
+    [("visit_type", pa.string()), ("instrument", pa.string()), ("visit_id", pa.string())]
+)
+SCHEMA = pa.schema(
+    [
+        ("visit_id", pa.string()),
+        ("start", pa.timestamp("s", tz="UTC")),
+        ("duration_s", pa.int64()),
+        ("visit_type", pa.string()),
+        ("instrument", pa.string()),
+        ("target", pa.string()),
+        ("category", pa.string()),
+        ("keywords", pa.string()),
+        ("parallels", pa.list_(PARALLEL_TYPE)),
+        ("uses_miri", pa.bool_()),
+        ("is_slew", pa.bool_()),
+        ("slew_parallel", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+COLUMNS = SCHEMA.names
+
+
+def schedule_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand folders (recursively) into their report files, sorted; keep files as given."""
+    files: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            found = sorted(
+                p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in SCHEDULE_SUFFIXES
+            )
+            if not found:
+                raise InputError(given, "folder holds no schedule files (*.txt or *.json)")
+            files.extend(found)
+        elif given.is_file():
+            files.append(given)
+        else:
+            raise InputError(given, "no such file or folder")
+    return files
+
+
+def read_reports(path: Path) -> list[Report]:
+    """The reports in one file, by its content: JSON starts with '[' or '{', text otherwise."""
+    head = path.read_bytes()[:4096].lstrip()
+    if head[:1] in (b"[", b"{") or path.suffix.lower() == ".json":
+        return read_json_reports(path)
+    return read_text_reports(path)
+
+
+def supersede(reports: Sequence[Report]) -> list[Visit]:
+    """Apply DOMAIN.md's rule: a later-issued report replaces earlier rows within its own span.
+
+    Visits are never matched by visit id (ids recur); a row survives unless a report issued after
+    its own covers its start time.
+    """
+    ordered = sorted(reports, key=lambda r: r.issue_key)
+    kept: list[Visit] = []
+    later_spans = np.empty((0, 2), dtype=np.int64)
+    for report in reversed(ordered):
+        starts = np.fromiter((v.start for v in report.visits), dtype=np.int64)
+        covered = (
+            (starts[:, None] >= later_spans[:, 0]) & (starts[:, None] <= later_spans[:, 1])
+        ).any(axis=1)
+        kept.extend(v for v, gone in zip(report.visits, covered, strict=True) if not gone)
+        later_spans = np.vstack([later_spans, report.span])
+    kept.sort(key=lambda v: (v.start, v.visit_id))
+    return kept
+
+
+def uses_miri(visit: Visit) -> bool:
+    """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (DOMAIN.md)."""
+    if (visit.instrument or "").startswith("MIRI"):
+        return True
+    return any(
+        p.visit_type != SLEW_PARALLEL and (p.instrument or "").startswith("MIRI")
+        for p in visit.parallels
+    )
+
+
+def slew_parallel(visit: Visit) -> str | None:
+    return next((p.instrument for p in visit.parallels if p.visit_type == SLEW_PARALLEL), None)
+
+
+def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
+    """The canonical timeline DataFrame (schema SCHEMA) of the given visits."""
+    columns = {
+        "visit_id": [v.visit_id for v in visits],
+        "start": np.array([v.start for v in visits], dtype=np.int64),
+        "duration_s": [v.duration_s for v in visits],
+        "visit_type": [v.visit_type for v in visits],
+        "instrument": [v.instrument for v in visits],
+        "target": [v.target for v in visits],
+        "category": [v.category for v in visits],
+        "keywords": [v.keywords for v in visits],
+        "parallels": [
+            [{"visit_type": p.visit_type, "instrument": p.instrument, "visit_id": p.visit_id}
+             for p in v.parallels]
+            for v in visits
+        ],
+        "uses_miri": [uses_miri(v) for v in visits],
+        "is_slew": [v.visit_type in SLEW_VISIT_TYPES for v in visits],
+        "slew_parallel": [slew_parallel(v) for v in visits],
+        "source": [v.source for v in visits],
+    }
+    table = pa.table(columns, schema=SCHEMA.set(1, pa.field("start", pa.int64())))
+    table = table.set_column(1, SCHEMA.field("start"), table["start"].cast(SCHEMA.field("start").type))
+    return table.to_pandas()
+
+
+def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
+    """Raw STScI text / DJA JSON reports (files or folders) -> the canonical timeline DataFrame.
+
+    `df.attrs["sources"]` lists the files read.
+    """
+    files = schedule_files(paths)
+    reports = [report for path in files for report in read_reports(path)]
+    frame = to_frame(supersede(reports))
+    frame.attrs["sources"] = [str(p) for p in files]
+    return frame
+
+
+def write_timeline(frame: pd.DataFrame, path: Path) -> None:
+    """Store a timeline as Parquet with its schema version and sources, atomically."""
+    table = pa.Table.from_pandas(frame[COLUMNS], schema=SCHEMA, preserve_index=False)
+    meta = {"kind": "timeline", "schema_version": SCHEMA_VERSION,
+            "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])]}
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
+    with atomic_path(Path(path)) as temporary:
+        pq.write_table(table, temporary)
+
+
+def read_metadata(path: Path) -> dict:
+    """The project's metadata of a Parquet file ({} when it has none)."""
+    raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.DataFrame:
+    """A canonical timeline from a Parquet file, or built on the fly from raw report files.
+
+    None means the shipped timeline.
+    """
+    if paths is None:
+        if not DEFAULT_TIMELINE.is_file():
+            raise InputError(DEFAULT_TIMELINE, "the shipped timeline is missing; reinstall or "
+                             "rebuild it as data/README.md shows")
+        paths = [DEFAULT_TIMELINE]
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1 and paths[0].suffix == ".parquet":
+        return _read_parquet_timeline(paths[0])
+    return read_schedules(paths)
+
+
+def _read_parquet_timeline(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    try:
+        meta = read_metadata(path)
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    if meta.get("kind") != "timeline":
+        raise InputError(path, "not a timeline (its metadata has no kind 'timeline'); expected a "
+                         "file written by 'anneal-planner ingest' or 'synth'")
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(path, f"timeline schema version {meta.get('schema_version')}; this "
+                         f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'")
+    frame = table.to_pandas()
+    frame.attrs["sources"] = meta.get("sources", [])
+    frame.attrs["path"] = str(path)
+    return frame
