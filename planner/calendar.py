@@ -1,0 +1,100 @@
+"""The anneal calendar: anneal k (1..count) may run in [start + (k-1)·target, ... + window)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from planner.errors import OptionError
+
+DAY = 86_400
+DEFAULT_START = "2023-07-03"  # the Monday that opens the first Cycle 2 weekly schedule
+
+
+def parse_instant(text: str, *, option: str = "--start") -> int:
+    """`2023-07-03` or `2023-07-03T12:00:00Z` (UTC) -> seconds since the epoch."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise OptionError(
+            f"{option} {text!r}: expected a UTC date or time such as 2023-07-03 or "
+            "2023-07-03T00:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def format_instant(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    anneal: int  # 1-based
+    start: int  # seconds since the epoch, inclusive
+    end: int  # exclusive
+
+    @property
+    def label(self) -> str:
+        return f"Anneal {self.anneal:02d}"
+
+    def describe(self) -> str:
+        return f"{self.label} ({format_instant(self.start)[:10]} .. {format_instant(self.end)[:10]})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Calendar:
+    """Where the anneals may go. Times are whole seconds; days may be fractional on input."""
+
+    start: int = parse_instant(DEFAULT_START)
+    count: int = 53
+    window_days: float = 4.0
+    target_days: float = 7.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.count, int) or self.count < 1:
+            raise OptionError(f"count {self.count!r}: expected a whole number of anneals >= 1")
+        if not self.window_days > 0:
+            raise OptionError(f"window_days {self.window_days!r}: expected a length > 0 days")
+        if not self.target_days > 0:
+            raise OptionError(f"target_days {self.target_days!r}: expected an interval > 0 days")
+        if self.window_seconds < 1:
+            raise OptionError(f"window_days {self.window_days!r}: shorter than one second")
+
+    @classmethod
+    def from_options(
+        cls, start: str = DEFAULT_START, count: int = 53, window_days: float = 4.0,
+        target_days: float = 7.0,
+    ) -> Calendar:
+        return cls(start=parse_instant(start), count=count, window_days=window_days,
+                   target_days=target_days)
+
+    @property
+    def target_seconds(self) -> int:
+        return round(self.target_days * DAY)
+
+    @property
+    def window_seconds(self) -> int:
+        return round(self.window_days * DAY)
+
+    @property
+    def windows(self) -> list[Window]:
+        return [
+            Window(k, self.start + (k - 1) * self.target_seconds,
+                   self.start + (k - 1) * self.target_seconds + self.window_seconds)
+            for k in range(1, self.count + 1)
+        ]
+
+    @property
+    def end(self) -> int:
+        return self.windows[-1].end
+
+    def to_dict(self) -> dict:
+        return {"start": format_instant(self.start), "count": self.count,
+                "window_days": self.window_days, "target_days": self.target_days}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calendar:
+        return cls.from_options(data["start"], int(data["count"]), float(data["window_days"]),
+                                float(data["target_days"]))

@@ -1,0 +1,194 @@
+"""The CP-SAT model: the constraints and objectives of DOMAIN.md, built from a Chain.
+
+Variables
+- `pick[k][i]`: anneal k+1 runs on slew i of its window (one Boolean per eligible slew).
+- `step[k][(i, j)]`: anneal k+1 on slew i and anneal k+2 on slew j (one Boolean per kept pair).
+
+Pair variables make the model a network flow: each anneal's pick splits into its outgoing pairs and
+gathers its incoming ones. The LP relaxation of a flow on a layered DAG is integral, so the linear
+bound CP-SAT computes equals the optimum, and the proof is short. The time-based formulation
+(`t_k = Σ time·pick`, abs of each gap) relaxes badly and took ~15 s to prove real Cycle 2.
+
+Pairs are dropped when every complete plan through them is worse than a plan already known
+(`bound_pairs`): forward + pair + backward DP values are lower bounds on any such plan, so the
+optimum survives; side constraints only remove plans, so the bounds stay valid with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner.chain import Chain
+from planner.oracle import Kind, backward, forward
+
+
+@dataclass(slots=True)
+class Pairs:
+    """Kept pairs between layer k and k+1: parallel arrays of slew indices and costs (seconds)."""
+
+    first: np.ndarray
+    second: np.ndarray
+    cost: np.ndarray
+
+
+def all_pairs(chain: Chain, cap: float | None = None) -> list[Pairs]:
+    return bound_pairs(chain, kind="sum", upper=np.inf, cap=cap)
+
+
+def bound_pairs(
+    chain: Chain, kind: Kind, upper: float, cap: float | None = None,
+    first: np.ndarray | None = None, last: np.ndarray | None = None,
+) -> list[Pairs]:
+    """Pairs that lie on some complete plan of value <= `upper` under `kind` ('sum' or 'max').
+
+    `cap` drops pairs costing more; `first` / `last` (masks) restrict where plans start / end."""
+    fwd, bwd = forward(chain, kind, cap, first), backward(chain, kind, cap, last)
+    kept = []
+    for k in range(chain.size - 1):
+        cost = chain.arc_costs(k, cap)
+        through = (fwd[k][:, None] + cost + bwd[k + 1][None, :] if kind == "sum"
+                   else np.maximum(np.maximum(fwd[k][:, None], cost), bwd[k + 1][None, :]))
+        # A tiny tolerance only guards float rounding; costs are whole seconds.
+        first, second = np.nonzero(np.isfinite(through) & (through <= upper + 0.5))
+        kept.append(Pairs(first, second, cost[first, second].astype(np.int64)))
+    return kept
+
+
+@dataclass
+class ChainModel:
+    """A CP-SAT model of the chain; objectives are expressions the solve stages minimise in turn."""
+
+    chain: Chain
+    pairs: list[Pairs] | None = None  # None: node model only (no pair variables)
+    model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+    pick: list[dict[int, cp_model.IntVar]] = field(default_factory=list)
+    step: list[list[cp_model.IntVar]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._pick_variables()
+        self._one_slew_per_anneal()
+        if self.pairs is None:
+            self._anneals_in_order()
+        else:
+            self._pair_variables()
+            self._flow_conservation()
+
+    # -- constraint families, in the order of their specification --------------------------------
+
+    def _pick_variables(self) -> None:
+        for k, layer in enumerate(self.chain.layers):
+            used = range(len(layer))
+            if self.pairs is not None and self.chain.size > 1:
+                # Slews with no kept pair cannot be in any plan: no variable for them.
+                ends = self.pairs[k].first if k < self.chain.size - 1 else self.pairs[k - 1].second
+                used = np.unique(ends).tolist()
+            self.pick.append({i: self.model.new_bool_var(f"pick_{k}_{i}") for i in used})
+
+    def _one_slew_per_anneal(self) -> None:
+        for picks in self.pick:
+            self.model.add_exactly_one(picks.values())
+        # Windows are disjoint when window <= target, so one slew never serves two anneals; with
+        # overlapping windows the strictly increasing order of anneals still forbids it.
+
+    def _anneals_in_order(self) -> None:
+        times = self.times()
+        for k in range(self.chain.size - 1):
+            self.model.add(times[k + 1] - times[k] >= max(self.chain.min_gap, 1))
+
+    def _pair_variables(self) -> None:
+        for k, pairs in enumerate(self.pairs):
+            self.step.append([
+                self.model.new_bool_var(f"step_{k}_{i}_{j}")
+                for i, j in zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)
+            ])
+
+    def _flow_conservation(self) -> None:
+        for k, pairs in enumerate(self.pairs):
+            outgoing: dict[int, list] = {i: [] for i in self.pick[k]}
+            incoming: dict[int, list] = {j: [] for j in self.pick[k + 1]}
+            for var, i, j in zip(self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True):
+                outgoing[i].append(var)
+                incoming[j].append(var)
+            for i, pick in self.pick[k].items():
+                self.model.add(sum(outgoing[i]) == pick)
+            for j, pick in self.pick[k + 1].items():
+                self.model.add(sum(incoming[j]) == pick)
+
+    # -- expressions --------------------------------------------------------------------------------
+
+    def times(self) -> list[cp_model.LinearExpr]:
+        """Time of each anneal in seconds after the first slew of the chain.
+
+        Relative times keep coefficients small (epoch seconds would overflow CP-SAT's sums)."""
+        origin = int(self.chain.layers[0][0])
+        return [
+            cp_model.LinearExpr.weighted_sum(
+                list(picks.values()), [int(layer[i]) - origin for i in picks]
+            )
+            for layer, picks in zip(self.chain.layers, self.pick, strict=True)
+        ]
+
+    def gap_deviation(self, k: int) -> cp_model.LinearExpr:
+        """|gap k - target| of the chosen pair between anneal k+1 and k+2 (pair model only)."""
+        return cp_model.LinearExpr.weighted_sum(self.step[k], self.pairs[k].cost.tolist())
+
+    def regular(self) -> cp_model.LinearExpr:
+        return sum((self.gap_deviation(k) for k in range(self.chain.size - 1)), cp_model.LinearExpr.constant(0))
+
+    def minimax(self) -> cp_model.IntVar:
+        """max_k |gap k - target|: a variable that every chosen pair pushes up to its cost.
+
+        One implication per pair (pair => worst >= cost) propagates better than a bound per gap:
+        once `worst` is capped, every costlier pair is off at once (0.3 s against 0.9 s to prove
+        real Cycle 2)."""
+        bound = max((int(p.cost.max()) for p in self.pairs if len(p.cost)), default=0)
+        worst = self.model.new_int_var(0, bound, "worst_deviation")
+        for steps, pairs in zip(self.step, self.pairs, strict=True):
+            for var, cost in zip(steps, pairs.cost.tolist(), strict=True):
+                self.model.add(worst >= cost).only_enforce_if(var)
+        return worst
+
+    def mean(self) -> cp_model.IntVar:
+        """|t_n - t_1 - (n-1)·target|: how far the mean interval is from the target, times n-1."""
+        times = self.times()
+        span = times[-1] - times[0] - (self.chain.size - 1) * self.chain.target
+        horizon = int(self.chain.layers[-1][-1] - self.chain.layers[0][0]) + (
+            self.chain.size * self.chain.target
+        )
+        deviation = self.model.new_int_var(0, horizon, "mean_deviation")
+        # Two inequalities, not add_abs_equality: presolve would enumerate every reachable value
+        # of the span (a domain with thousands of holes) and spend seconds doing it.
+        self.model.add(deviation >= span)
+        self.model.add(deviation >= -span)
+        return deviation
+
+    def earliest(self) -> cp_model.LinearExpr:
+        """Σ_k (t_k - first slew of window k): the tie-break that prefers the earliest slews."""
+        return cp_model.LinearExpr.weighted_sum(
+            [v for picks in self.pick for v in picks.values()],
+            [int(layer[i] - layer[0]) for layer, picks in zip(self.chain.layers, self.pick, strict=True)
+             for i in picks],
+        )
+
+    # -- solutions ----------------------------------------------------------------------------------
+
+    def hint(self, choice: Sequence[int]) -> None:
+        """A complete hint: every pick and pair variable, from a full plan."""
+        self.model.clear_hints()
+        for k, picks in enumerate(self.pick):
+            for i, var in picks.items():
+                self.model.add_hint(var, i == choice[k])
+        for k, pairs in enumerate(self.pairs or []):
+            chosen = (pairs.first == choice[k]) & (pairs.second == choice[k + 1])
+            for var, on in zip(self.step[k], chosen.tolist(), strict=True):
+                self.model.add_hint(var, on)
+
+    def choice(self, solver: cp_model.CpSolver) -> tuple[int, ...]:
+        """The slew index chosen in each layer by the solver's best solution."""
+        return tuple(
+            next(i for i, var in picks.items() if solver.boolean_value(var)) for picks in self.pick
+        )

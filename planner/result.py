@@ -1,0 +1,111 @@
+"""What a solve returns: status, objective values, the plan table, timings, and provenance."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from planner.io import atomic_path
+from planner.timeline import METADATA_KEY
+
+PLAN_SCHEMA = pa.schema([
+    ("anneal", pa.int64()),
+    ("label", pa.string()),
+    ("window_start", pa.timestamp("s", tz="UTC")),
+    ("window_end", pa.timestamp("s", tz="UTC")),
+    ("visit_id", pa.string()),
+    ("slew_time", pa.timestamp("s", tz="UTC")),
+    ("instrument", pa.string()),
+    ("target", pa.string()),
+    ("interval_days", pa.float64()),
+    ("deviation_hours", pa.float64()),
+])
+
+
+class Status(enum.Enum):
+    """Every CP-SAT status, mapped one to one (CpSolverStatus names)."""
+
+    OPTIMAL = "OPTIMAL"  # proven by the solver
+    FEASIBLE = "FEASIBLE"  # a plan, not proven optimal (time limit); `bound` says how far it may be
+    INFEASIBLE = "INFEASIBLE"  # proven: no plan satisfies the rules
+    MODEL_INVALID = "MODEL_INVALID"  # a bug in the model builder; never expected
+    UNKNOWN = "UNKNOWN"  # stopped before any plan was found
+
+    @classmethod
+    def from_cp_sat(cls, name: str) -> Status:
+        try:
+            return cls[name]
+        except KeyError:
+            raise ValueError(f"unexpected CP-SAT status {name!r}") from None
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass
+class Result:
+    status: Status
+    objective: str
+    value: int | None  # the primary objective, seconds
+    bound: float | None  # CP-SAT's lower bound on it
+    stages: list[dict]  # one per lexicographic stage: name, status, value, bound, seconds
+    plan: pd.DataFrame  # PLAN_SCHEMA; empty without a plan
+    calendar: dict
+    options: dict
+    timeline: dict  # path and sha256
+    build_seconds: float
+    solve_seconds: float
+    versions: dict
+    checked: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def metadata(self) -> dict:
+        return {
+            "kind": "plan",
+            "status": self.status.value,
+            "objective": {"name": self.objective, "value": self.value, "bound": self.bound},
+            "stages": self.stages,
+            "build_seconds": round(self.build_seconds, 4),
+            "solve_seconds": round(self.solve_seconds, 4),
+            "calendar": self.calendar,
+            "options": self.options,
+            "timeline": self.timeline,
+            "versions": self.versions,
+            "checked": self.checked,
+        }
+
+    def statistics(self) -> dict:
+        """Interval statistics of the plan in days / hours."""
+        intervals = self.plan["interval_days"].dropna()
+        deviations = self.plan["deviation_hours"].dropna().abs()
+        if intervals.empty:
+            return {"placed": len(self.plan)}
+        return {
+            "placed": len(self.plan),
+            "mean_interval_days": float(intervals.mean()),
+            "min_interval_days": float(intervals.min()),
+            "max_interval_days": float(intervals.max()),
+            "largest_deviation_hours": float(deviations.max()),
+        }
+
+    def to_parquet(self, path: Path | str) -> None:
+        """Write the plan with its metadata atomically (never a half-written file)."""
+        table = pa.Table.from_pandas(self.plan, schema=PLAN_SCHEMA, preserve_index=False)
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(self.metadata()).encode()})
+        with atomic_path(Path(path)) as temporary:
+            pq.write_table(table, temporary)
+
+    def __str__(self) -> str:
+        stats = self.statistics()
+        text = f"{self.status.value}: {stats['placed']} anneals, {self.objective} = {self.value} s"
+        if "mean_interval_days" in stats:
+            text += (f"; intervals {stats['min_interval_days']:.2f} .. {stats['max_interval_days']:.2f} d "
+                     f"(mean {stats['mean_interval_days']:.3f} d)")
+        return text

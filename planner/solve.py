@@ -1,0 +1,229 @@
+"""The one entry point: `solve(timeline, calendar, options) -> Result`.
+
+Lexicographic objectives run as stages on one model: solve, fix the stage's optimum as a
+constraint, hint the whole plan, minimise the next expression. Every plan passes the independent
+checker before it is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from planner import oracle
+from planner.calendar import Calendar
+from planner.chain import Chain
+from planner.checker import check_plan
+from planner.eligibility import WindowSlews, window_slews
+from planner.errors import InfeasibleError
+from planner.model import ChainModel, all_pairs, bound_pairs
+from planner.options import SolveOptions
+from planner.result import PLAN_SCHEMA, Result, Status
+from planner.timeline import load_timeline
+
+DAY = 86_400
+
+
+def versions() -> dict:
+    return {"planner": version("anneal-planner"), "ortools": version("ortools")}
+
+
+def solve(
+    timeline: pd.DataFrame | Path | str | list | None = None,
+    calendar: Calendar | None = None,
+    options: SolveOptions | None = None,
+) -> Result:
+    """Place every anneal of `calendar` on an eligible slew of `timeline`, optimally."""
+    calendar = calendar or Calendar()
+    options = options or SolveOptions()
+    started = time.perf_counter()
+    frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
+    windows = window_slews(frame, calendar, options.miri_recovery_minutes)
+    empty = [w for w in windows if len(w.rows) == 0]
+    if empty:
+        raise InfeasibleError(
+            f"{len(empty)} of {len(windows)} windows have no eligible slew:\n"
+            + "\n".join("  " + w.explain() for w in empty)
+        )
+    chain = Chain(
+        tuple(w.times for w in windows), calendar.target_seconds,
+        max(1, round(options.min_gap_days * DAY)),
+    )
+    stages = _Stages(chain, options, started)
+    choice = stages.run()
+    result = Result(
+        status=stages.status,
+        objective=options.objective,
+        value=stages.records[0]["value"] if stages.records else None,
+        bound=stages.records[0]["bound"] if stages.records else None,
+        stages=stages.records,
+        plan=plan_frame(frame, windows, choice, calendar) if choice else _empty_plan(),
+        calendar=calendar.to_dict(),
+        options=options.to_dict(),
+        timeline=timeline_identity(frame),
+        build_seconds=stages.build_seconds,
+        solve_seconds=stages.solve_seconds,
+        versions=versions(),
+    )
+    if result.status == Status.INFEASIBLE:
+        raise InfeasibleError(
+            "CP-SAT proved that no plan satisfies the rules (every window has eligible slews, so "
+            "the ordering or minimum-gap constraints conflict)"
+        )
+    if choice:
+        problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
+        if problems:  # a bug, not bad input: never hand such a plan to a user
+            raise AssertionError("the solver's plan failed the checker:\n" + "\n".join(problems))
+        result.checked = True
+    return result
+
+
+class _Stages:
+    """Builds the model for the objective and runs its lexicographic stages."""
+
+    def __init__(self, chain: Chain, options: SolveOptions, started: float):
+        self.chain, self.options, self.started = chain, options, started
+        self.records: list[dict] = []
+        self.status = Status.UNKNOWN
+        self.solve_seconds = 0.0
+        self.build_seconds = 0.0
+
+    def run(self) -> tuple[int, ...] | None:
+        """Solve the primary objective, then `regular` (for mean / minimax), then the tie-break."""
+        primary = {"regular": self._regular, "minimax": self._minimax, "mean": self._mean}
+        model, choice = primary[self.options.objective]()
+        if choice is not None and self.status == Status.OPTIMAL:
+            choice = self._stage(model, "earliest", model.earliest(), choice) or choice
+        return choice if self.status.has_plan else None
+
+    @property
+    def _prune(self) -> bool:
+        return self.options.prune == "dp"
+
+    def _regular(self):
+        known = oracle.best_path(self.chain, "sum") if self._prune else None
+        pairs = bound_pairs(self.chain, "sum", known.cost) if known else all_pairs(self.chain)
+        model = ChainModel(self.chain, pairs)
+        hint = known.choice if known else None
+        return model, self._stage(model, "regular", model.regular(), hint, primary=True)
+
+    def _minimax(self):
+        chain = self.chain
+        known = oracle.lexicographic(chain, "minimax")[1] if self._prune else None
+        upper = oracle.plan_cost(chain, known.choice, "max") if known else np.inf
+        first = ChainModel(chain, bound_pairs(chain, "max", upper))
+        choice = self._stage(first, "minimax", first.minimax(), known and known.choice, primary=True)
+        if choice is None or self.status != Status.OPTIMAL:
+            return first, choice
+        # Lexicographic step: only pairs within the proven worst deviation remain.
+        return self._then_regular(cap=self.records[-1]["value"], fallback=choice)
+
+    def _mean(self):
+        chain = self.chain
+        first = ChainModel(chain)  # node model: the mean depends on the first and last anneal only
+        choice = self._stage(first, "mean", first.mean(), None, primary=True)
+        if choice is None or self.status != Status.OPTIMAL:
+            return first, choice
+        best = self.records[-1]["value"]
+        span = chain.layers[-1][None, :] - chain.layers[0][:, None] - (chain.size - 1) * chain.target
+        ends = np.abs(span) <= best  # (first, last) pairs that keep the proven mean
+        return self._then_regular(first=ends.any(axis=1), last=ends.any(axis=0), mean=best,
+                                  fallback=choice)
+
+    def _then_regular(self, *, fallback, cap=None, first=None, last=None, mean=None):
+        """Minimise `regular` among plans that keep the primary optimum (cap or mean bound)."""
+        chain = self.chain
+        hint = fallback
+        if self._prune:
+            # Any plan keeping the primary optimum bounds the regular cost; the DP restricted to
+            # the fallback's first and last slews (mean) or to the cap (minimax) gives a good one.
+            ends = Chain((chain.layers[0][[fallback[0]]], *chain.layers[1:-1],
+                          chain.layers[-1][[fallback[-1]]]), chain.target, chain.min_gap)
+            known = oracle.best_path(ends if mean is not None else chain, "sum", cap)
+            if known.feasible:
+                hint = known.choice
+                if mean is not None:
+                    hint = (fallback[0], *known.choice[1:-1], fallback[-1])
+            upper = oracle.plan_cost(chain, hint, "sum")
+            pairs = bound_pairs(chain, "sum", upper, cap, first, last)
+        else:
+            pairs = all_pairs(chain, cap)
+        model = ChainModel(chain, pairs)
+        if mean is not None:
+            model.model.add(model.mean() <= mean)
+        return model, self._stage(model, "regular", model.regular(), hint) or fallback
+
+    def _stage(self, model: ChainModel, name: str, expr, hint, *, primary: bool = False):
+        """Minimise `expr`; on proof, fix it for the next stage. Returns the plan or None."""
+        model.model.minimize(expr)
+        if hint is not None:
+            model.hint(hint)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = self.options.workers
+        solver.parameters.random_seed = self.options.seed
+        solver.parameters.linearization_level = 2
+        remaining = self.options.time_limit - (time.perf_counter() - self.started)
+        solver.parameters.max_time_in_seconds = max(remaining, 0.01)
+        self.build_seconds = time.perf_counter() - self.started - self.solve_seconds
+        status = Status.from_cp_sat(solver.status_name(solver.solve(model.model)))
+        self.solve_seconds += solver.wall_time
+        record = {
+            "name": name, "status": status.value, "seconds": round(solver.wall_time, 4),
+            "value": int(solver.objective_value) if status.has_plan else None,
+            "bound": float(solver.best_objective_bound) if status.has_plan else None,
+            "variables": len(model.model.proto.variables),
+        }
+        self.records.append(record)
+        if primary:
+            self.status = status
+        elif name != "earliest" and self.status == Status.OPTIMAL and status != Status.OPTIMAL:
+            self.status = Status.FEASIBLE  # the primary is proven, a later objective is not
+        if not status.has_plan:
+            return None
+        if status == Status.OPTIMAL:
+            model.model.add(expr <= record["value"])  # fix this stage for the next
+        return model.choice(solver)
+
+
+def plan_frame(
+    timeline: pd.DataFrame, windows: list[WindowSlews], choice, calendar: Calendar
+) -> pd.DataFrame:
+    """The plan table (PLAN_SCHEMA) of a choice of one slew index per window."""
+    rows = np.array([w.rows[i] for w, i in zip(windows, choice, strict=True)])
+    chosen = timeline.iloc[rows]
+    times = np.array([w.times[i] for w, i in zip(windows, choice, strict=True)], dtype=np.int64)
+    intervals = np.diff(times)
+    utc = lambda seconds: pd.to_datetime(seconds, unit="s", utc=True).as_unit("s")  # noqa: E731
+    return pd.DataFrame({
+        "anneal": [w.window.anneal for w in windows],
+        "label": [w.window.label for w in windows],
+        "window_start": utc([w.window.start for w in windows]),
+        "window_end": utc([w.window.end for w in windows]),
+        "visit_id": chosen["visit_id"].to_numpy(),
+        "slew_time": utc(times),
+        "instrument": chosen["instrument"].to_numpy(),
+        "target": chosen["target"].to_numpy(),
+        "interval_days": np.concatenate([[np.nan], intervals / DAY]),
+        "deviation_hours": np.concatenate([[np.nan], (intervals - calendar.target_seconds) / 3600]),
+    })
+
+
+def _empty_plan() -> pd.DataFrame:
+    return PLAN_SCHEMA.empty_table().to_pandas()
+
+
+def timeline_identity(frame: pd.DataFrame) -> dict:
+    """Where the timeline came from and the sha256 of its file (of its sources when built)."""
+    path = frame.attrs.get("path")
+    files = [path] if path else frame.attrs.get("sources", [])
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(Path(name).read_bytes())
+    return {"path": path, "sources": None if path else files,
+            "sha256": digest.hexdigest() if files else None}
