@@ -20,12 +20,13 @@ def _seconds(series: pd.Series) -> list[int]:
     return [int(t.timestamp()) for t in series]
 
 
-def _visit_uses_miri(visit: pd.Series) -> bool:
-    if str(visit["instrument"] or "").startswith("MIRI"):
+def _uses_miri(instrument, parallels) -> bool:
+    """Prime mode MIRI, or MIRI in an attached row that is not a slew parallel."""
+    if str(instrument or "").startswith("MIRI"):
         return True
     return any(
         p["visit_type"] != SLEW_PARALLEL and str(p["instrument"] or "").startswith("MIRI")
-        for p in visit["parallels"]
+        for p in parallels
     )
 
 
@@ -60,8 +61,11 @@ def check_plan(plan: pd.DataFrame, timeline: pd.DataFrame, calendar, options,
     times = _seconds(plan["slew_time"])
     visit_start = _seconds(timeline["start"])
     by_key = {(vid, t): i for i, (vid, t) in enumerate(zip(timeline["visit_id"], visit_start, strict=True))}
-    miri_starts = sorted(t for t, (_, v) in zip(visit_start, timeline.iterrows(), strict=True)
-                         if _visit_uses_miri(v))
+    miri_starts = sorted(
+        t for t, instrument, parallels in zip(
+            visit_start, timeline["instrument"], timeline["parallels"], strict=True)
+        if _uses_miri(instrument, parallels)
+    )
     recovery = options.miri_recovery_minutes * 60
 
     for (_, row), t in zip(plan.iterrows(), times, strict=True):
@@ -81,7 +85,7 @@ def check_plan(plan: pd.DataFrame, timeline: pd.DataFrame, calendar, options,
         visit = timeline.iloc[index]
         if visit["visit_type"] not in SLEW_TYPES:
             problems.append(f"{name}: visit {row['visit_id']} is {visit['visit_type']}, which has no slew")
-        if _visit_uses_miri(visit):
+        if _uses_miri(visit["instrument"], visit["parallels"]):
             problems.append(f"{name}: visit {row['visit_id']} uses MIRI ({visit['instrument']})")
         others = [p["instrument"] for p in visit["parallels"]
                   if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"]
@@ -112,3 +116,24 @@ def check_plan(plan: pd.DataFrame, timeline: pd.DataFrame, calendar, options,
         if value != claimed:
             problems.append(f"objective {options.objective}: the plan claims {claimed} s, its times give {value} s")
     return problems
+
+
+def check_plan_file(path, timeline_paths=None) -> tuple[list[str], int]:
+    """Check a plan file against a timeline (given, else the one named in the plan, else shipped)."""
+    from pathlib import Path
+
+    from planner.calendar import Calendar
+    from planner.options import SolveOptions
+    from planner.result import read_plan
+    from planner.timeline import load_timeline
+
+    plan, meta = read_plan(path)
+    if timeline_paths is None and meta["timeline"].get("path") and Path(meta["timeline"]["path"]).is_file():
+        timeline_paths = [meta["timeline"]["path"]]
+    elif timeline_paths is None and meta["timeline"].get("sources"):
+        timeline_paths = meta["timeline"]["sources"]
+    timeline = load_timeline(timeline_paths)
+    options = SolveOptions(**meta["options"])
+    problems = check_plan(plan, timeline, Calendar.from_dict(meta["calendar"]), options,
+                          claimed=meta["objective"]["value"])
+    return problems, len(plan)

@@ -109,3 +109,22 @@ class Result:
             text += (f"; intervals {stats['min_interval_days']:.2f} .. {stats['max_interval_days']:.2f} d "
                      f"(mean {stats['mean_interval_days']:.3f} d)")
         return text
+
+
+def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
+    """A plan file's table and its metadata. Raises InputError if it is not a plan."""
+    from planner.errors import InputError
+    from planner.timeline import read_metadata
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such plan file")
+    try:
+        meta = read_metadata(path)
+        plan = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    if meta.get("kind") != "plan":
+        raise InputError(path, "not a plan (no plan metadata); expected a file written by "
+                         "'anneal-planner solve'")
+    return plan, meta

@@ -146,7 +146,15 @@ def _split(line: str, columns: list[tuple[str, int]], shown: str, number: int) -
                 line=number,
             )
         end = columns[i + 1][1] if i + 1 < len(columns) else None
-        fields[field] = line[start:end].strip()
+        text = line[start:end]
+        if text.strip() and text[0] == " ":
+            raise InputError(
+                shown,
+                f"column {field!r} text starts after character {start}; "
+                "expected fields aligned with the dash ruler",
+                line=number,
+            )
+        fields[field] = text.strip()
     return fields
 
 

@@ -1,0 +1,125 @@
+"""The `anneal-planner` command: parses options, calls the library, prints. No logic lives here."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.calendar import DEFAULT_START, Calendar
+from planner.errors import PlannerError
+from planner.options import SolveOptions
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Place JWST MIRI anneals on the slews of the real observing schedule.")
+
+TimelineOption = Annotated[
+    list[Path] | None,
+    typer.Option("--timeline", "-t", help="Canonical timeline Parquet, or raw report files/folders "
+                 "(repeatable). Default: the shipped timeline."),
+]
+Start = Annotated[str, typer.Option(help="First window start, UTC date or time.")]
+Count = Annotated[int, typer.Option(help="Number of anneals.")]
+WindowDays = Annotated[float, typer.Option(help="Window length in days.")]
+TargetDays = Annotated[float, typer.Option(help="Target interval in days.")]
+Recovery = Annotated[float, typer.Option("--miri-recovery-minutes",
+                     help="Exclude slews followed by MIRI use within this many minutes.")]
+
+
+def friendly(command):
+    """Turn the project's errors into one message and an exit code, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from planner.console import errors
+        try:
+            return command(*args, **kwargs)
+        except PlannerError as err:
+            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(err.exit_code) from None
+    return wrapper
+
+
+@app.command()
+@friendly
+def ingest(
+    sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")],
+) -> None:
+    """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
+    from planner.console import console
+    from planner.timeline import read_schedules, write_timeline
+
+    frame = read_schedules(sources)
+    write_timeline(frame, out)
+    console.print(f"{len(frame)} prime visits from {len(frame.attrs['sources'])} files, "
+                  f"{frame['start'].min()} .. {frame['start'].max()} -> {out}")
+
+
+@app.command()
+@friendly
+def timeline(
+    path: Annotated[list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")] = None,
+    start: Start = DEFAULT_START, count: Count = 53, window_days: WindowDays = 4.0,
+    target_days: TargetDays = 7.0, miri_recovery_minutes: Recovery = 0.0,
+) -> None:
+    """Summarise a timeline: visit counts and eligible slews per anneal window."""
+    from planner.console import print_timeline
+    from planner.summary import summarize
+    from planner.timeline import DEFAULT_TIMELINE, load_timeline
+
+    frame = load_timeline(path or None)
+    calendar = Calendar.from_options(start, count, window_days, target_days)
+    print_timeline(summarize(frame, calendar, miri_recovery_minutes),
+                   " ".join(map(str, path or [DEFAULT_TIMELINE.name])))
+
+
+@app.command()
+@friendly
+def solve(
+    timeline: TimelineOption = None,
+    start: Start = DEFAULT_START, count: Count = 53, window_days: WindowDays = 4.0,
+    target_days: TargetDays = 7.0,
+    objective: Annotated[str, typer.Option(help="regular | mean | minimax")] = "regular",
+    time_limit: Annotated[float, typer.Option(help="Seconds for all stages together.")] = 60.0,
+    workers: Annotated[int, typer.Option(help="CP-SAT search workers.")] = 1,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
+    prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
+    min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
+    miri_recovery_minutes: Recovery = 0.0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
+) -> None:
+    """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
+    from planner.console import print_result
+    from planner.solve import solve as run
+
+    calendar = Calendar.from_options(start, count, window_days, target_days)
+    options = SolveOptions(objective=objective, time_limit=time_limit, workers=workers, seed=seed,
+                           prune=prune, min_gap_days=min_gap_days,
+                           miri_recovery_minutes=miri_recovery_minutes)
+    result = run(timeline or None, calendar, options)
+    if result.status.has_plan:
+        result.to_parquet(out)
+    print_result(result, str(out) if result.status.has_plan else None)
+    if not result.status.has_plan:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def check(
+    plan: Annotated[Path, typer.Argument(help="Plan Parquet written by 'solve'.")],
+    timeline: TimelineOption = None,
+) -> None:
+    """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
+    from planner.checker import check_plan_file
+    from planner.console import console
+
+    problems, count = check_plan_file(plan, timeline or None)
+    for problem in problems:
+        console.print(f"[red]x[/] {problem}", highlight=False)
+    if problems:
+        console.print(f"[bold red]{len(problems)} violations[/] in {plan}")
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective")
