@@ -40,7 +40,9 @@ class Window:
         return f"Anneal {self.anneal:02d}"
 
     def describe(self) -> str:
-        return f"{self.label} ({format_instant(self.start)[:10]} .. {format_instant(self.end)[:10]})"
+        return (
+            f"{self.label} ({format_instant(self.start)[:10]} .. {format_instant(self.end)[:10]})"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,11 +66,18 @@ class Calendar:
 
     @classmethod
     def from_options(
-        cls, start: str = DEFAULT_START, count: int = 53, window_days: float = 4.0,
+        cls,
+        start: str = DEFAULT_START,
+        count: int = 53,
+        window_days: float = 4.0,
         target_days: float = 7.0,
     ) -> Calendar:
-        return cls(start=parse_instant(start), count=count, window_days=window_days,
-                   target_days=target_days)
+        return cls(
+            start=parse_instant(start),
+            count=count,
+            window_days=window_days,
+            target_days=target_days,
+        )
 
     @property
     def target_seconds(self) -> int:
@@ -81,8 +90,11 @@ class Calendar:
     @property
     def windows(self) -> list[Window]:
         return [
-            Window(k, self.start + (k - 1) * self.target_seconds,
-                   self.start + (k - 1) * self.target_seconds + self.window_seconds)
+            Window(
+                k,
+                self.start + (k - 1) * self.target_seconds,
+                self.start + (k - 1) * self.target_seconds + self.window_seconds,
+            )
             for k in range(1, self.count + 1)
         ]
 
@@ -91,10 +103,18 @@ class Calendar:
         return self.windows[-1].end
 
     def to_dict(self) -> dict:
-        return {"start": format_instant(self.start), "count": self.count,
-                "window_days": self.window_days, "target_days": self.target_days}
+        return {
+            "start": format_instant(self.start),
+            "count": self.count,
+            "window_days": self.window_days,
+            "target_days": self.target_days,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Calendar:
-        return cls.from_options(data["start"], int(data["count"]), float(data["window_days"]),
-                                float(data["target_days"]))
+        return cls.from_options(
+            data["start"],
+            int(data["count"]),
+            float(data["window_days"]),
+            float(data["target_days"]),
+        )

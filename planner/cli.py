@@ -12,39 +12,57 @@ from planner.calendar import DEFAULT_START, Calendar
 from planner.errors import PlannerError
 from planner.options import SolveOptions
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Place JWST MIRI anneals on the slews of the real observing schedule.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Place JWST MIRI anneals on the slews of the real observing schedule.",
+)
 
 TimelineOption = Annotated[
     list[Path] | None,
-    typer.Option("--timeline", "-t", help="Canonical timeline Parquet, or raw report files/folders "
-                 "(repeatable). Default: the shipped timeline."),
+    typer.Option(
+        "--timeline",
+        "-t",
+        help="Canonical timeline Parquet, or raw report files/folders "
+        "(repeatable). Default: the shipped timeline.",
+    ),
 ]
 Start = Annotated[str, typer.Option(help="First window start, UTC date or time.")]
 Count = Annotated[int, typer.Option(help="Number of anneals.")]
 WindowDays = Annotated[float, typer.Option(help="Window length in days.")]
 TargetDays = Annotated[float, typer.Option(help="Target interval in days.")]
-Recovery = Annotated[float, typer.Option("--miri-recovery-minutes",
-                     help="Exclude slews followed by MIRI use within this many minutes.")]
+Recovery = Annotated[
+    float,
+    typer.Option(
+        "--miri-recovery-minutes",
+        help="Exclude slews followed by MIRI use within this many minutes.",
+    ),
+]
 
 
 def friendly(command):
     """Turn the project's errors into one message and an exit code, never a traceback."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from planner.console import errors
+
         try:
             return command(*args, **kwargs)
         except PlannerError as err:
             errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
             raise typer.Exit(err.exit_code) from None
+
     return wrapper
 
 
 @app.command()
 @friendly
 def ingest(
-    sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")],
+    sources: Annotated[
+        list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")],
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
@@ -53,16 +71,23 @@ def ingest(
 
     frame = read_schedules(sources)
     write_timeline(frame, out)
-    console.print(f"{len(frame)} prime visits from {len(frame.attrs['sources'])} files, "
-                  f"{frame['start'].min()} .. {frame['start'].max()} -> {out}")
+    console.print(
+        f"{len(frame)} prime visits from {len(frame.attrs['sources'])} files, "
+        f"{frame['start'].min()} .. {frame['start'].max()} -> {out}"
+    )
 
 
 @app.command()
 @friendly
 def timeline(
-    path: Annotated[list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")] = None,
-    start: Start = DEFAULT_START, count: Count = 53, window_days: WindowDays = 4.0,
-    target_days: TargetDays = 7.0, miri_recovery_minutes: Recovery = 0.0,
+    path: Annotated[
+        list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")
+    ] = None,
+    start: Start = DEFAULT_START,
+    count: Count = 53,
+    window_days: WindowDays = 4.0,
+    target_days: TargetDays = 7.0,
+    miri_recovery_minutes: Recovery = 0.0,
 ) -> None:
     """Summarise a timeline: visit counts and eligible slews per anneal window."""
     from planner.console import print_timeline
@@ -71,15 +96,19 @@ def timeline(
 
     frame = load_timeline(path or None)
     calendar = Calendar.from_options(start, count, window_days, target_days)
-    print_timeline(summarize(frame, calendar, miri_recovery_minutes),
-                   " ".join(map(str, path or [DEFAULT_TIMELINE.name])))
+    print_timeline(
+        summarize(frame, calendar, miri_recovery_minutes),
+        " ".join(map(str, path or [DEFAULT_TIMELINE.name])),
+    )
 
 
 @app.command()
 @friendly
 def solve(
     timeline: TimelineOption = None,
-    start: Start = DEFAULT_START, count: Count = 53, window_days: WindowDays = 4.0,
+    start: Start = DEFAULT_START,
+    count: Count = 53,
+    window_days: WindowDays = 4.0,
     target_days: TargetDays = 7.0,
     objective: Annotated[str, typer.Option(help="regular | mean | minimax")] = "regular",
     time_limit: Annotated[float, typer.Option(help="Seconds for all stages together.")] = 60.0,
@@ -88,16 +117,24 @@ def solve(
     prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
     min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
     miri_recovery_minutes: Recovery = 0.0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path(
+        "plan.parquet"
+    ),
 ) -> None:
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
     from planner.console import print_result
     from planner.solve import solve as run
 
     calendar = Calendar.from_options(start, count, window_days, target_days)
-    options = SolveOptions(objective=objective, time_limit=time_limit, workers=workers, seed=seed,
-                           prune=prune, min_gap_days=min_gap_days,
-                           miri_recovery_minutes=miri_recovery_minutes)
+    options = SolveOptions(
+        objective=objective,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        prune=prune,
+        min_gap_days=min_gap_days,
+        miri_recovery_minutes=miri_recovery_minutes,
+    )
     result = run(timeline or None, calendar, options)
     if result.status.has_plan:
         result.to_parquet(out)
@@ -122,4 +159,6 @@ def check(
     if problems:
         console.print(f"[bold red]{len(problems)} violations[/] in {plan}")
         raise typer.Exit(1)
-    console.print(f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective")
+    console.print(
+        f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective"
+    )

@@ -44,9 +44,10 @@ def exclusion_reason(timeline: pd.DataFrame, miri_recovery_minutes: float = 0) -
     starts = start_seconds(timeline)
     uses_miri = timeline["uses_miri"].to_numpy(bool)
     reason = np.full(len(timeline), "", dtype=object)
-    carries = timeline["slew_parallel"].notna().to_numpy() & (
-        timeline["slew_parallel"].fillna("") != "MIRI Anneal"
-    ).to_numpy()
+    carries = (
+        timeline["slew_parallel"].notna().to_numpy()
+        & (timeline["slew_parallel"].fillna("") != "MIRI Anneal").to_numpy()
+    )
     recovering = np.zeros(len(timeline), dtype=bool)
     if miri_recovery_minutes > 0:
         miri_starts = starts[uses_miri]
@@ -54,12 +55,14 @@ def exclusion_reason(timeline: pd.DataFrame, miri_recovery_minutes: float = 0) -
         padded = np.append(miri_starts, np.iinfo(np.int64).max)  # "no MIRI use ever after"
         next_miri = padded[following]
         recovering = next_miri - starts < miri_recovery_minutes * 60
-    for rule, failed in reversed([
-        ("no_slew", ~timeline["is_slew"].to_numpy(bool)),
-        ("to_miri", uses_miri),
-        ("miri_recovery", recovering),
-        ("carries_slew_parallel", carries),
-    ]):
+    for rule, failed in reversed(
+        [
+            ("no_slew", ~timeline["is_slew"].to_numpy(bool)),
+            ("to_miri", uses_miri),
+            ("miri_recovery", recovering),
+            ("carries_slew_parallel", carries),
+        ]
+    ):
         reason[failed] = rule  # reversed, so the first rule failed wins
     return reason
 
@@ -77,11 +80,13 @@ def window_slews(
         lo, hi = np.searchsorted(starts, [window.start, window.end], side="left")
         inside = reason[lo:hi]
         eligible = np.flatnonzero(inside == "") + lo
-        result.append(WindowSlews(
-            window=window,
-            rows=eligible,
-            times=starts[eligible],
-            visits=int(hi - lo),
-            excluded={rule: int(np.count_nonzero(inside == rule)) for rule in RULES},
-        ))
+        result.append(
+            WindowSlews(
+                window=window,
+                rows=eligible,
+                times=starts[eligible],
+                visits=int(hi - lo),
+                excluded={rule: int(np.count_nonzero(inside == rule)) for rule in RULES},
+            )
+        )
     return result

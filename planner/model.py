@@ -40,8 +40,12 @@ def all_pairs(chain: Chain, cap: float | None = None) -> list[Pairs]:
 
 
 def bound_pairs(
-    chain: Chain, kind: Kind, upper: float, cap: float | None = None,
-    first: np.ndarray | None = None, last: np.ndarray | None = None,
+    chain: Chain,
+    kind: Kind,
+    upper: float,
+    cap: float | None = None,
+    first: np.ndarray | None = None,
+    last: np.ndarray | None = None,
 ) -> list[Pairs]:
     """Pairs that lie on some complete plan of value <= `upper` under `kind` ('sum' or 'max').
 
@@ -50,8 +54,11 @@ def bound_pairs(
     kept = []
     for k in range(chain.size - 1):
         cost = chain.arc_costs(k, cap)
-        through = (fwd[k][:, None] + cost + bwd[k + 1][None, :] if kind == "sum"
-                   else np.maximum(np.maximum(fwd[k][:, None], cost), bwd[k + 1][None, :]))
+        through = (
+            fwd[k][:, None] + cost + bwd[k + 1][None, :]
+            if kind == "sum"
+            else np.maximum(np.maximum(fwd[k][:, None], cost), bwd[k + 1][None, :])
+        )
         # A tiny tolerance only guards float rounding; costs are whole seconds.
         first, second = np.nonzero(np.isfinite(through) & (through <= upper + 0.5))
         kept.append(Pairs(first, second, cost[first, second].astype(np.int64)))
@@ -101,16 +108,20 @@ class ChainModel:
 
     def _pair_variables(self) -> None:
         for k, pairs in enumerate(self.pairs):
-            self.step.append([
-                self.model.new_bool_var(f"step_{k}_{i}_{j}")
-                for i, j in zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)
-            ])
+            self.step.append(
+                [
+                    self.model.new_bool_var(f"step_{k}_{i}_{j}")
+                    for i, j in zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)
+                ]
+            )
 
     def _flow_conservation(self) -> None:
         for k, pairs in enumerate(self.pairs):
             outgoing: dict[int, list] = {i: [] for i in self.pick[k]}
             incoming: dict[int, list] = {j: [] for j in self.pick[k + 1]}
-            for var, i, j in zip(self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True):
+            for var, i, j in zip(
+                self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True
+            ):
                 outgoing[i].append(var)
                 incoming[j].append(var)
             for i, pick in self.pick[k].items():
@@ -137,7 +148,10 @@ class ChainModel:
         return cp_model.LinearExpr.weighted_sum(self.step[k], self.pairs[k].cost.tolist())
 
     def regular(self) -> cp_model.LinearExpr:
-        return sum((self.gap_deviation(k) for k in range(self.chain.size - 1)), cp_model.LinearExpr.constant(0))
+        return sum(
+            (self.gap_deviation(k) for k in range(self.chain.size - 1)),
+            cp_model.LinearExpr.constant(0),
+        )
 
     def minimax(self) -> cp_model.IntVar:
         """max_k |gap k - target|: a variable that every chosen pair pushes up to its cost.
@@ -170,8 +184,11 @@ class ChainModel:
         """Σ_k (t_k - first slew of window k): the tie-break that prefers the earliest slews."""
         return cp_model.LinearExpr.weighted_sum(
             [v for picks in self.pick for v in picks.values()],
-            [int(layer[i] - layer[0]) for layer, picks in zip(self.chain.layers, self.pick, strict=True)
-             for i in picks],
+            [
+                int(layer[i] - layer[0])
+                for layer, picks in zip(self.chain.layers, self.pick, strict=True)
+                for i in picks
+            ],
         )
 
     # -- solutions ----------------------------------------------------------------------------------

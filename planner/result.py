@@ -14,18 +14,20 @@ import pyarrow.parquet as pq
 from planner.io import atomic_path
 from planner.timeline import METADATA_KEY
 
-PLAN_SCHEMA = pa.schema([
-    ("anneal", pa.int64()),
-    ("label", pa.string()),
-    ("window_start", pa.timestamp("s", tz="UTC")),
-    ("window_end", pa.timestamp("s", tz="UTC")),
-    ("visit_id", pa.string()),
-    ("slew_time", pa.timestamp("s", tz="UTC")),
-    ("instrument", pa.string()),
-    ("target", pa.string()),
-    ("interval_days", pa.float64()),
-    ("deviation_hours", pa.float64()),
-])
+PLAN_SCHEMA = pa.schema(
+    [
+        ("anneal", pa.int64()),
+        ("label", pa.string()),
+        ("window_start", pa.timestamp("s", tz="UTC")),
+        ("window_end", pa.timestamp("s", tz="UTC")),
+        ("visit_id", pa.string()),
+        ("slew_time", pa.timestamp("s", tz="UTC")),
+        ("instrument", pa.string()),
+        ("target", pa.string()),
+        ("interval_days", pa.float64()),
+        ("deviation_hours", pa.float64()),
+    ]
+)
 
 
 class Status(enum.Enum):
@@ -106,8 +108,10 @@ class Result:
         stats = self.statistics()
         text = f"{self.status.value}: {stats['placed']} anneals, {self.objective} = {self.value} s"
         if "mean_interval_days" in stats:
-            text += (f"; intervals {stats['min_interval_days']:.2f} .. {stats['max_interval_days']:.2f} d "
-                     f"(mean {stats['mean_interval_days']:.3f} d)")
+            text += (
+                f"; intervals {stats['min_interval_days']:.2f} .. {stats['max_interval_days']:.2f} d "
+                f"(mean {stats['mean_interval_days']:.3f} d)"
+            )
         return text
 
 
@@ -125,6 +129,7 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     except (pa.ArrowException, OSError, ValueError) as err:
         raise InputError(path, f"not a readable Parquet file ({err})") from None
     if meta.get("kind") != "plan":
-        raise InputError(path, "not a plan (no plan metadata); expected a file written by "
-                         "'anneal-planner solve'")
+        raise InputError(
+            path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve'"
+        )
     return plan, meta

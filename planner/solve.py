@@ -52,7 +52,8 @@ def solve(
             + "\n".join("  " + w.explain() for w in empty)
         )
     chain = Chain(
-        tuple(w.times for w in windows), calendar.target_seconds,
+        tuple(w.times for w in windows),
+        calendar.target_seconds,
         max(1, round(options.min_gap_days * DAY)),
     )
     stages = _Stages(chain, options, started)
@@ -118,7 +119,9 @@ class _Stages:
         known = oracle.lexicographic(chain, "minimax")[1] if self._prune else None
         upper = oracle.plan_cost(chain, known.choice, "max") if known else np.inf
         first = ChainModel(chain, bound_pairs(chain, "max", upper))
-        choice = self._stage(first, "minimax", first.minimax(), known and known.choice, primary=True)
+        choice = self._stage(
+            first, "minimax", first.minimax(), known and known.choice, primary=True
+        )
         if choice is None or self.status != Status.OPTIMAL:
             return first, choice
         # Lexicographic step: only pairs within the proven worst deviation remain.
@@ -131,10 +134,13 @@ class _Stages:
         if choice is None or self.status != Status.OPTIMAL:
             return first, choice
         best = self.records[-1]["value"]
-        span = chain.layers[-1][None, :] - chain.layers[0][:, None] - (chain.size - 1) * chain.target
+        span = (
+            chain.layers[-1][None, :] - chain.layers[0][:, None] - (chain.size - 1) * chain.target
+        )
         ends = np.abs(span) <= best  # (first, last) pairs that keep the proven mean
-        return self._then_regular(first=ends.any(axis=1), last=ends.any(axis=0), mean=best,
-                                  fallback=choice)
+        return self._then_regular(
+            first=ends.any(axis=1), last=ends.any(axis=0), mean=best, fallback=choice
+        )
 
     def _then_regular(self, *, fallback, cap=None, first=None, last=None, mean=None):
         """Minimise `regular` among plans that keep the primary optimum (cap or mean bound)."""
@@ -143,8 +149,15 @@ class _Stages:
         if self._prune:
             # Any plan keeping the primary optimum bounds the regular cost; the DP restricted to
             # the fallback's first and last slews (mean) or to the cap (minimax) gives a good one.
-            ends = Chain((chain.layers[0][[fallback[0]]], *chain.layers[1:-1],
-                          chain.layers[-1][[fallback[-1]]]), chain.target, chain.min_gap)
+            ends = Chain(
+                (
+                    chain.layers[0][[fallback[0]]],
+                    *chain.layers[1:-1],
+                    chain.layers[-1][[fallback[-1]]],
+                ),
+                chain.target,
+                chain.min_gap,
+            )
             known = oracle.best_path(ends if mean is not None else chain, "sum", cap)
             if known.feasible:
                 hint = known.choice
@@ -174,7 +187,9 @@ class _Stages:
         status = Status.from_cp_sat(solver.status_name(solver.solve(model.model)))
         self.solve_seconds += solver.wall_time
         record = {
-            "name": name, "status": status.value, "seconds": round(solver.wall_time, 4),
+            "name": name,
+            "status": status.value,
+            "seconds": round(solver.wall_time, 4),
             "value": int(solver.objective_value) if status.has_plan else None,
             "bound": float(solver.best_objective_bound) if status.has_plan else None,
             "variables": len(model.model.proto.variables),
@@ -200,18 +215,22 @@ def plan_frame(
     times = np.array([w.times[i] for w, i in zip(windows, choice, strict=True)], dtype=np.int64)
     intervals = np.diff(times)
     utc = lambda seconds: pd.to_datetime(seconds, unit="s", utc=True).as_unit("s")  # noqa: E731
-    return pd.DataFrame({
-        "anneal": [w.window.anneal for w in windows],
-        "label": [w.window.label for w in windows],
-        "window_start": utc([w.window.start for w in windows]),
-        "window_end": utc([w.window.end for w in windows]),
-        "visit_id": chosen["visit_id"].to_numpy(),
-        "slew_time": utc(times),
-        "instrument": chosen["instrument"].to_numpy(),
-        "target": chosen["target"].to_numpy(),
-        "interval_days": np.concatenate([[np.nan], intervals / DAY]),
-        "deviation_hours": np.concatenate([[np.nan], (intervals - calendar.target_seconds) / 3600]),
-    })
+    return pd.DataFrame(
+        {
+            "anneal": [w.window.anneal for w in windows],
+            "label": [w.window.label for w in windows],
+            "window_start": utc([w.window.start for w in windows]),
+            "window_end": utc([w.window.end for w in windows]),
+            "visit_id": chosen["visit_id"].to_numpy(),
+            "slew_time": utc(times),
+            "instrument": chosen["instrument"].to_numpy(),
+            "target": chosen["target"].to_numpy(),
+            "interval_days": np.concatenate([[np.nan], intervals / DAY]),
+            "deviation_hours": np.concatenate(
+                [[np.nan], (intervals - calendar.target_seconds) / 3600]
+            ),
+        }
+    )
 
 
 def _empty_plan() -> pd.DataFrame:
@@ -225,5 +244,8 @@ def timeline_identity(frame: pd.DataFrame) -> dict:
     digest = hashlib.sha256()
     for name in files:
         digest.update(Path(name).read_bytes())
-    return {"path": path, "sources": None if path else files,
-            "sha256": digest.hexdigest() if files else None}
+    return {
+        "path": path,
+        "sources": None if path else files,
+        "sha256": digest.hexdigest() if files else None,
+    }

@@ -9,11 +9,18 @@ import pandas as pd
 from planner.calendar import Calendar
 from planner.eligibility import RULES, window_slews
 
-KNOWN_VISIT_TYPES = frozenset({
-    "PRIME TARGETED FIXED", "PRIME TARGETED MOVING", "PRIME WFSC ROUTINE", "PRIME UNTARGETED",
-    "FULL BIASED MOMENTUM UNLOAD", "PRIME STATION KEEPING", "PRIME WFSC SENSING ONLY",
-    "PRIME WFSC SENSING CONTROL",
-})
+KNOWN_VISIT_TYPES = frozenset(
+    {
+        "PRIME TARGETED FIXED",
+        "PRIME TARGETED MOVING",
+        "PRIME WFSC ROUTINE",
+        "PRIME UNTARGETED",
+        "FULL BIASED MOMENTUM UNLOAD",
+        "PRIME STATION KEEPING",
+        "PRIME WFSC SENSING ONLY",
+        "PRIME WFSC SENSING CONTROL",
+    }
+)
 KNOWN_INSTRUMENTS = ("MIRI", "NIRCam", "NIRSpec", "NIRISS", "FGS", "WFSC")
 
 
@@ -29,20 +36,24 @@ class TimelineSummary:
     weeks: pd.DataFrame  # one row per calendar window
 
 
-def summarize(timeline: pd.DataFrame, calendar: Calendar, miri_recovery_minutes: float = 0) -> TimelineSummary:
+def summarize(
+    timeline: pd.DataFrame, calendar: Calendar, miri_recovery_minutes: float = 0
+) -> TimelineSummary:
     instruments = timeline["instrument"].fillna("(none)")
-    weeks = pd.DataFrame([
-        {
-            "anneal": w.window.anneal,
-            "label": w.window.label,
-            "window_start": pd.Timestamp(w.window.start, unit="s", tz="UTC"),
-            "visits": w.visits,
-            "slews": w.visits - w.excluded["no_slew"],
-            "eligible": len(w.rows),
-            **{f"excluded_{rule}": n for rule, n in w.excluded.items()},
-        }
-        for w in window_slews(timeline, calendar, miri_recovery_minutes)
-    ])
+    weeks = pd.DataFrame(
+        [
+            {
+                "anneal": w.window.anneal,
+                "label": w.window.label,
+                "window_start": pd.Timestamp(w.window.start, unit="s", tz="UTC"),
+                "visits": w.visits,
+                "slews": w.visits - w.excluded["no_slew"],
+                "eligible": len(w.rows),
+                **{f"excluded_{rule}": n for rule, n in w.excluded.items()},
+            }
+            for w in window_slews(timeline, calendar, miri_recovery_minutes)
+        ]
+    )
     return TimelineSummary(
         visits=len(timeline),
         first=timeline["start"].min() if len(timeline) else None,
@@ -56,6 +67,10 @@ def summarize(timeline: pd.DataFrame, calendar: Calendar, miri_recovery_minutes:
 
 
 # Short column titles for the per-window table (the rules' full wording is in RULES).
-RULE_COLUMNS = {"excluded_no_slew": "no slew", "excluded_to_miri": "to MIRI",
-                "excluded_miri_recovery": "recovery", "excluded_carries_slew_parallel": "other parallel"}
+RULE_COLUMNS = {
+    "excluded_no_slew": "no slew",
+    "excluded_to_miri": "to MIRI",
+    "excluded_miri_recovery": "recovery",
+    "excluded_carries_slew_parallel": "other parallel",
+}
 assert set(RULE_COLUMNS) == {f"excluded_{rule}" for rule in RULES}

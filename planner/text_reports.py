@@ -53,7 +53,9 @@ def _read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise InputError(path, "not UTF-8 text; expected STScI weekly report text", line=line) from None
+        raise InputError(
+            path, "not UTF-8 text; expected STScI weekly report text", line=line
+        ) from None
 
 
 def parse_text_reports(text: str, *, name: str, shown: str | None = None) -> list[Report]:
@@ -70,7 +72,9 @@ def parse_text_reports(text: str, *, name: str, shown: str | None = None) -> lis
         match = _REPORT_START.match(line)
         if match is None:
             raise InputError(
-                shown, "expected 'Visit Information for OP Package <id>' to open a report", line=number
+                shown,
+                "expected 'Visit Information for OP Package <id>' to open a report",
+                line=number,
             )
         report, number = _parse_one(lines, number, match.group(1), name, shown)
         reports.append(report)
@@ -87,7 +91,8 @@ def _parse_one(
     issue = issue_from_op_package(package)
     if issue is None:
         raise InputError(
-            shown, f"OP package id {package!r} is not YYDDDNNfRR (year, day of year, revision)",
+            shown,
+            f"OP package id {package!r} is not YYDDDNNfRR (year, day of year, revision)",
             line=title_line,
         )
     while number < len(lines) and not lines[number].strip():
@@ -159,19 +164,27 @@ def _split(line: str, columns: list[tuple[str, int]], shown: str, number: int) -
 
 
 def _parse_row(
-    line: str, columns: list[tuple[str, int]], visits: list[Visit], source: str, shown: str, number: int
+    line: str,
+    columns: list[tuple[str, int]],
+    visits: list[Visit],
+    source: str,
+    shown: str,
+    number: int,
 ) -> None:
     f = _split(line, columns, shown, number)
     if not f["visit_id"] and not f["visit_type"]:
         # A second target of the prime above (multi-target visits list one per line).
         if not f["target"] or not visits:
-            raise InputError(shown, "expected a visit row, an attached row or a target line", line=number)
+            raise InputError(
+                shown, "expected a visit row, an attached row or a target line", line=number
+            )
         prime = visits[-1]
         prime.target = f"{prime.target}, {f['target']}" if prime.target else f["target"]
         return
     if f["visit_id"] and not _VISIT_ID.match(f["visit_id"]):
         raise InputError(
-            shown, f"visit id {f['visit_id']!r}; expected program:visit:observation like 3168:3:1",
+            shown,
+            f"visit id {f['visit_id']!r}; expected program:visit:observation like 3168:3:1",
             line=number,
         )
     if f["start"] == ATTACHED or not f["visit_id"]:
@@ -185,7 +198,8 @@ def _parse_row(
     start = parse_time(f["start"])
     if start is None:
         raise InputError(
-            shown, f"start time {f['start']!r}; expected YYYY-MM-DDTHH:MM:SSZ or {ATTACHED}",
+            shown,
+            f"start time {f['start']!r}; expected YYYY-MM-DDTHH:MM:SSZ or {ATTACHED}",
             line=number,
         )
     duration = parse_duration(f["duration"])

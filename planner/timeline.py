@@ -122,8 +122,10 @@ def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
         "category": [v.category for v in visits],
         "keywords": [v.keywords for v in visits],
         "parallels": [
-            [{"visit_type": p.visit_type, "instrument": p.instrument, "visit_id": p.visit_id}
-             for p in v.parallels]
+            [
+                {"visit_type": p.visit_type, "instrument": p.instrument, "visit_id": p.visit_id}
+                for p in v.parallels
+            ]
             for v in visits
         ],
         "uses_miri": [uses_miri(v) for v in visits],
@@ -132,7 +134,9 @@ def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
         "source": [v.source for v in visits],
     }
     table = pa.table(columns, schema=SCHEMA.set(1, pa.field("start", pa.int64())))
-    table = table.set_column(1, SCHEMA.field("start"), table["start"].cast(SCHEMA.field("start").type))
+    table = table.set_column(
+        1, SCHEMA.field("start"), table["start"].cast(SCHEMA.field("start").type)
+    )
     return table.to_pandas()
 
 
@@ -151,8 +155,11 @@ def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
 def write_timeline(frame: pd.DataFrame, path: Path) -> None:
     """Store a timeline as Parquet with its schema version and sources, atomically."""
     table = pa.Table.from_pandas(frame[COLUMNS], schema=SCHEMA, preserve_index=False)
-    meta = {"kind": "timeline", "schema_version": SCHEMA_VERSION,
-            "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])]}
+    meta = {
+        "kind": "timeline",
+        "schema_version": SCHEMA_VERSION,
+        "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])],
+    }
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
     with atomic_path(Path(path)) as temporary:
         pq.write_table(table, temporary)
@@ -171,8 +178,10 @@ def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.
     """
     if paths is None:
         if not DEFAULT_TIMELINE.is_file():
-            raise InputError(DEFAULT_TIMELINE, "the shipped timeline is missing; reinstall or "
-                             "rebuild it as data/README.md shows")
+            raise InputError(
+                DEFAULT_TIMELINE,
+                "the shipped timeline is missing; reinstall or rebuild it as data/README.md shows",
+            )
         paths = [DEFAULT_TIMELINE]
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -191,11 +200,17 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     except (pa.ArrowException, OSError, ValueError) as err:
         raise InputError(path, f"not a readable Parquet file ({err})") from None
     if meta.get("kind") != "timeline":
-        raise InputError(path, "not a timeline (its metadata has no kind 'timeline'); expected a "
-                         "file written by 'anneal-planner ingest' or 'synth'")
+        raise InputError(
+            path,
+            "not a timeline (its metadata has no kind 'timeline'); expected a "
+            "file written by 'anneal-planner ingest' or 'synth'",
+        )
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(path, f"timeline schema version {meta.get('schema_version')}; this "
-                         f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'")
+        raise InputError(
+            path,
+            f"timeline schema version {meta.get('schema_version')}; this "
+            f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
+        )
     frame = table.to_pandas()
     frame.attrs["sources"] = meta.get("sources", [])
     frame.attrs["path"] = str(path)

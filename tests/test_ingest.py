@@ -24,7 +24,9 @@ runner = CliRunner()
 
 
 def _window(frame: pd.DataFrame, lo: str, hi: str) -> pd.DataFrame:
-    inside = (frame["start"] >= pd.Timestamp(lo, tz="UTC")) & (frame["start"] < pd.Timestamp(hi, tz="UTC"))
+    inside = (frame["start"] >= pd.Timestamp(lo, tz="UTC")) & (
+        frame["start"] < pd.Timestamp(hi, tz="UTC")
+    )
     return frame[inside].drop(columns="source").reset_index(drop=True)
 
 
@@ -85,6 +87,7 @@ def test_multi_target_and_attached_rows():
 
 # -- bad input: exit code 2, one message naming file and line, no output file -------------------
 
+
 def _lines():
     return ONE_REPORT.splitlines()
 
@@ -111,14 +114,17 @@ def test_bad_text_is_one_clear_error(tmp_path, case):
     assert not out.exists() and not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "empty"),
-    (b"\x00\x01\x02binary", "binary"),
-    (b'{"a": 1}', "expected a non-empty JSON list"),
-    (b'[{"visit_type": "PRIME TARGETED FIXED", "start_time": "yesterday"}]', "row 0"),
-    (b"[1, 2]", "row 0"),
-    (b"[not json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02binary", "binary"),
+        (b'{"a": 1}', "expected a non-empty JSON list"),
+        (b'[{"visit_type": "PRIME TARGETED FIXED", "start_time": "yesterday"}]', "row 0"),
+        (b"[1, 2]", "row 0"),
+        (b"[not json", "not valid JSON"),
+    ],
+)
 def test_bad_files(tmp_path, content, message):
     bad = tmp_path / ("bad.json" if content[:1] in b"[{" else "bad.txt")
     bad.write_bytes(content)
@@ -147,7 +153,9 @@ def test_unknown_visit_types_are_kept_and_counted(tmp_path):
 
 def test_ingest_cli_writes_a_timeline(tmp_path):
     out = tmp_path / "t.parquet"
-    result = runner.invoke(app, ["ingest", str(JSON2 / "20230703_report_20230629.json"), "--out", str(out)])
+    result = runner.invoke(
+        app, ["ingest", str(JSON2 / "20230703_report_20230629.json"), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     frame = load_timeline(out)
     assert len(frame) == 90 and frame.attrs["sources"][0].endswith("20230703_report_20230629.json")

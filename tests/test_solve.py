@@ -1,0 +1,271 @@
+"""The CP-SAT planner against hand-worked optima, the DP oracle, and its own checker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from planner import oracle
+from planner.calendar import Calendar
+from planner.chain import Chain
+from planner.checker import check_plan
+from planner.cli import app
+from planner.eligibility import window_slews
+from planner.errors import InfeasibleError
+from planner.options import SolveOptions
+from planner.report import Attached
+from planner.result import Status, read_plan
+from planner.solve import solve
+from tests.helpers import START, timeline, visit
+
+DAY = 86_400
+THREE = Calendar(start=START, count=3)
+
+
+def _days(result):
+    return [round((t.timestamp() - START) / DAY, 1) for t in result.plan["slew_time"]]
+
+
+def test_three_weeks_hand_worked():
+    """Slews on days 0, 1 | 7.5, 8 | 14, 15.5. Gaps off 7 days: 1 -> 8 -> 15.5 costs 0 + 0.5;
+    every other path costs at least 1 day, so regular = 0.5 day. Minimax: 1 -> 8 -> 15.5 and
+    0 -> 7.5 -> 14 both have worst gap 0.5 day; `regular` then prefers 1 -> 8 -> 15.5."""
+    frame = timeline(*(visit(d) for d in (0, 1, 7.5, 8, 14, 15.5)))
+    result = solve(frame, THREE)
+    assert result.status == Status.OPTIMAL
+    assert result.value == DAY // 2 and _days(result) == [1, 8, 15.5]
+    minimax = solve(frame, THREE, SolveOptions(objective="minimax"))
+    assert minimax.value == DAY // 2 and _days(minimax) == [1, 8, 15.5]
+    assert minimax.stages[1] | {"seconds": 0} == minimax.stages[1] | {
+        "seconds": 0,
+        "value": DAY // 2,
+    }
+
+
+def test_ties_go_to_the_earliest_slews():
+    """0 -> 7 -> 14 and 1 -> 8 -> 15 are both perfect (cost 0): the documented tie-break picks
+    the plan with the earliest slews."""
+    frame = timeline(*(visit(d) for d in (0, 1, 7, 8, 14, 15)))
+    for workers in (1, 2, 8):
+        result = solve(frame, THREE, SolveOptions(workers=workers))
+        assert result.value == 0 and _days(result) == [0, 7, 14]
+
+
+def test_mean_objective_prefers_the_overall_span():
+    """mean = |t3 - t1 - 14 d|: 0 -> 8 -> 14 spans exactly 14 days (mean 0) although its
+    regular cost (1 + 1 days) is worse than 1 -> 8 -> 15.5 (0.5 day, span 14.5)."""
+    frame = timeline(*(visit(d) for d in (0, 1, 8, 14, 15.5)))
+    result = solve(frame, THREE, SolveOptions(objective="mean"))
+    assert result.value == 0 and _days(result) == [0, 8, 14]
+
+
+def test_rules_exclude_miri_untargeted_and_busy_slews():
+    """Week 1's best slew (day 0) goes to MIRI, day 0.5 is untargeted, day 1 carries a NIRSpec lamp
+    slew parallel, day 2 has MIRI as a coordinated parallel; days 3 and 3.5 are left for anneal 1."""
+    frame = timeline(
+        visit(0, "MIRI Imaging"),
+        visit(0.5, "NIRCam Imaging", visit_type="PRIME UNTARGETED"),
+        visit(
+            1, parallels=[Attached("PARALLEL SLEW CALIBRATION", "NIRSpec Internal Lamp", "1:1:1")]
+        ),
+        visit(2, parallels=[Attached("COORDINATED PARALLEL", "MIRI Imaging", None)]),
+        visit(3),
+        visit(3.5, parallels=[Attached("PARALLEL SLEW CALIBRATION", "MIRI Anneal", "1520:1:1")]),
+        visit(7),
+        visit(14),
+    )
+    result = solve(frame, THREE)
+    # |7 - 3 - 7| = 3 days beats day 3.5's 3.5 days; days 7 -> 14 are perfect
+    assert _days(result) == [3, 7, 14] and result.value == 3 * DAY
+    # a slew already carrying a MIRI anneal stays eligible (that is where anneals ran)
+    eligible = window_slews(frame, THREE)[0].times
+    assert ((eligible - START) / DAY).tolist() == [3, 3.5]
+
+
+def test_infeasible_week_names_the_anneal_and_reasons():
+    frame = timeline(
+        visit(0), visit(7, "MIRI Imaging"), visit(8, visit_type="PRIME UNTARGETED"), visit(14)
+    )
+    with pytest.raises(InfeasibleError) as err:
+        solve(frame, THREE)
+    assert "Anneal 02 (2023-07-10 .. 2023-07-14): 2 visits" in str(err.value)
+    assert "1 to a MIRI target" in str(err.value) and "none eligible" in str(err.value)
+
+
+# -- the checker: each rule violated by a hand-broken plan --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_plan(shipped):
+    return solve(shipped)
+
+
+def _broken(plan, **changes):
+    broken = plan.copy()
+    for column, (row, value) in changes.items():
+        broken.loc[row, column] = value
+    return broken
+
+
+def test_checker_accepts_the_solver_plan(real_plan, shipped):
+    assert (
+        check_plan(real_plan.plan, shipped, Calendar(), SolveOptions(), claimed=real_plan.value)
+        == []
+    )
+
+
+def test_checker_finds_each_violation(real_plan, shipped):
+    plan = real_plan.plan
+    check = lambda p, **kw: check_plan(p, shipped, Calendar(), SolveOptions(), **kw)  # noqa: E731
+    miri = shipped[
+        shipped["uses_miri"]
+        & shipped["is_slew"]
+        & shipped["start"].between(plan.loc[4, "window_start"], plan.loc[4, "window_end"])
+    ].iloc[0]
+    problems = check(_broken(plan, visit_id=(4, miri["visit_id"]), slew_time=(4, miri["start"])))
+    assert any(p.startswith("Anneal 05: visit") and "uses MIRI" in p for p in problems)
+    # Moved outside its window (and then out of calendar order)
+    problems = check(_broken(plan, slew_time=(9, plan.loc[10, "slew_time"])))
+    assert any(p.startswith("Anneal 10: slew at") and "outside its window" in p for p in problems)
+    # Missing anneal
+    assert check(plan.drop(index=52)) == ["Anneal 53: missing from the plan"]
+    # Wrong claimed objective
+    assert check(plan, claimed=real_plan.value - 1) == [
+        f"objective regular: the plan claims {real_plan.value - 1} s, its times give {real_plan.value} s"
+    ]
+    # A slew that does not exist
+    problems = check(_broken(plan, visit_id=(0, "1:1:1")))
+    assert problems == [
+        f"Anneal 01: no visit 1:1:1 starts at {plan.loc[0, 'slew_time']} in the timeline"
+    ]
+
+
+def test_checker_min_gap_and_recovery(real_plan, shipped):
+    strict = SolveOptions(min_gap_days=7.0, miri_recovery_minutes=24 * 60)
+    problems = check_plan(real_plan.plan, shipped, Calendar(), strict)
+    assert any("days after the previous anneal" in p for p in problems)
+    assert any("MIRI use starts" in p for p in problems)
+
+
+# -- the real Cycle 2 timeline ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("objective", ["regular", "minimax", "mean"])
+def test_real_cycle2_is_optimal_and_equals_the_oracle(shipped, objective):
+    result = solve(shipped, Calendar(), SolveOptions(objective=objective))
+    assert result.status == Status.OPTIMAL and result.checked and len(result.plan) == 53
+    assert result.bound == result.value
+    chain = Chain(tuple(w.times for w in window_slews(shipped, Calendar())), 7 * DAY)
+    if objective != "mean":
+        first, second = oracle.lexicographic(chain, objective)
+        assert result.value == first.cost
+        assert (
+            result.stages[1]["value"] == (second or first).cost if objective == "minimax" else True
+        )
+
+
+def test_same_plan_whatever_the_worker_count(shipped):
+    results = [
+        solve(shipped, Calendar(), SolveOptions(workers=w, seed=s))
+        for w, s in [(1, 0), (2, 0), (8, 0), (2, 7)]
+    ]
+    for result in results:
+        assert result.stages[-1]["name"] == "earliest" and result.stages[-1]["status"] == "OPTIMAL"
+        assert result.plan["visit_id"].tolist() == results[0].plan["visit_id"].tolist()
+
+
+def test_time_limit_too_short_is_reported_honestly(shipped):
+    """Without pruning and with 5 ms the solver cannot prove the optimum: never OPTIMAL."""
+    result = solve(
+        shipped, Calendar(), SolveOptions(prune="none", time_limit=0.005, objective="minimax")
+    )
+    assert result.status in (Status.FEASIBLE, Status.UNKNOWN)
+    if result.status == Status.FEASIBLE:
+        assert result.bound < result.value or result.stages[-1]["status"] != "OPTIMAL"
+
+
+# -- property: CP-SAT equals the DP on random timelines ----------------------------------------------
+
+
+@st.composite
+def random_timelines(draw):
+    count = draw(st.integers(2, 6))
+    days = draw(st.lists(st.floats(0, 7 * count, allow_nan=False), min_size=count, max_size=40))
+    miri = draw(st.lists(st.booleans(), min_size=len(days), max_size=len(days)))
+    visits = [
+        visit(round(d, 4), "MIRI Imaging" if m else "NIRCam Imaging", visit_id=f"1:{i}:1")
+        for i, (d, m) in enumerate(zip(days, miri, strict=True))
+    ]
+    window = draw(st.sampled_from([1.0, 4.0, 7.0]))
+    return timeline(*visits), Calendar(start=START, count=count, window_days=window)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    case=random_timelines(),
+    objective=st.sampled_from(["regular", "minimax"]),
+    prune=st.sampled_from(["dp", "none"]),
+)
+def test_cp_sat_equals_dp(case, objective, prune):
+    frame, calendar = case
+    windows = window_slews(frame, calendar)
+    chain = Chain(tuple(w.times for w in windows), calendar.target_seconds)
+    first, _ = (
+        oracle.lexicographic(chain, objective)
+        if all(len(w.rows) for w in windows)
+        else (oracle.OraclePlan(np.inf, ()), None)
+    )
+    try:
+        result = solve(frame, calendar, SolveOptions(objective=objective, prune=prune))
+    except InfeasibleError:
+        assert not first.feasible
+        return
+    assert result.status == Status.OPTIMAL
+    assert result.value == first.cost
+    assert (
+        check_plan(
+            result.plan, frame, calendar, SolveOptions(objective=objective), claimed=result.value
+        )
+        == []
+    )
+
+
+# -- CLI ------------------------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_cli_solve_and_check(tmp_path):
+    out = tmp_path / "plan.parquet"
+    result = runner.invoke(app, ["solve", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "OPTIMAL: 53/53 anneals placed" in result.output
+    plan, meta = read_plan(out)
+    assert len(plan) == 53 and meta["status"] == "OPTIMAL" and meta["checked"]
+    assert meta["versions"]["ortools"] and len(meta["timeline"]["sha256"]) == 64
+    checked = runner.invoke(app, ["check", str(out)])
+    assert checked.exit_code == 0 and "satisfy every rule" in checked.output
+
+
+def test_cli_check_rejects_a_tampered_plan(tmp_path, real_plan):
+    out = tmp_path / "plan.parquet"
+    real_plan.plan = real_plan.plan.drop(index=3).reset_index(drop=True)
+    real_plan.to_parquet(out)
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1
+    assert "Anneal 04: missing from the plan" in result.output
+
+
+def test_cli_errors(tmp_path):
+    out = tmp_path / "plan.parquet"
+    infeasible = runner.invoke(
+        app, ["solve", "--start", "2022-07-04", "--count", "2", "--out", str(out)]
+    )
+    assert infeasible.exit_code == 1 and "Anneal 01" in infeasible.output and not out.exists()
+    bad = runner.invoke(app, ["solve", "--objective", "fastest", "--out", str(out)])
+    assert bad.exit_code == 2 and "expected one of regular, mean, minimax" in bad.output
+    missing = runner.invoke(app, ["check", str(tmp_path / "nope.parquet")])
+    assert missing.exit_code == 2 and "no such plan file" in missing.output
