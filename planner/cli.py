@@ -162,3 +162,23 @@ def check(
     console.print(
         f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective"
     )
+
+
+@app.command()
+@friendly
+def synth(
+    days: Annotated[float, typer.Option(help="Length of the timeline in days.")] = 371.0,
+    slews_per_day: Annotated[float, typer.Option(help="Mean prime visits per day.")] = 25.0,
+    miri_fraction: Annotated[float, typer.Option(help="Share of visits that use MIRI.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same timeline).")] = 0,
+    start: Start = DEFAULT_START,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")] = Path("synthetic.parquet"),
+) -> None:
+    """Write a synthetic canonical timeline with realistic structure."""
+    from planner.console import console
+    from planner.synthetic import synthetic_timeline
+    from planner.timeline import write_timeline
+
+    frame = synthetic_timeline(days, slews_per_day, miri_fraction, seed, start)
+    write_timeline(frame, out)
+    console.print(f"{len(frame)} synthetic visits, {frame['start'].min()} .. {frame['start'].max()} -> {out}")
