@@ -17,8 +17,7 @@ def parse_instant(text: str, *, option: str = "--start") -> int:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise OptionError(
-            f"{option} {text!r}: expected a UTC date or time such as 2023-07-03 or "
-            "2023-07-03T00:00:00Z"
+            f"{option} {text!r}: expected a UTC date or time such as 2023-07-03 or 2023-07-03T00:00:00Z"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -40,9 +39,7 @@ class Window:
         return f"Anneal {self.anneal:02d}"
 
     def describe(self) -> str:
-        return (
-            f"{self.label} ({format_instant(self.start)[:10]} .. {format_instant(self.end)[:10]})"
-        )
+        return f"{self.label} ({format_instant(self.start)[:10]} .. {format_instant(self.end)[:10]})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,8 +25,7 @@ def _uses_miri(instrument, parallels) -> bool:
     if str(instrument or "").startswith("MIRI"):
         return True
     return any(
-        p["visit_type"] != SLEW_PARALLEL and str(p["instrument"] or "").startswith("MIRI")
-        for p in parallels
+        p["visit_type"] != SLEW_PARALLEL and str(p["instrument"] or "").startswith("MIRI") for p in parallels
     )
 
 
@@ -54,19 +53,14 @@ def check_plan(
     for k in sorted(set(expected) - set(anneals)):
         problems.append(f"Anneal {k:02d}: missing from the plan")
     for k in sorted({a for a in anneals if anneals.count(a) > 1 or a not in expected}):
-        problems.append(
-            f"Anneal {k:02d}: appears {anneals.count(k)} times or is not in the calendar"
-        )
+        problems.append(f"Anneal {k:02d}: appears {anneals.count(k)} times or is not in the calendar")
     if problems:
         return problems
 
     plan = plan.sort_values("anneal")
     times = _seconds(plan["slew_time"])
     visit_start = _seconds(timeline["start"])
-    by_key = {
-        (vid, t): i
-        for i, (vid, t) in enumerate(zip(timeline["visit_id"], visit_start, strict=True))
-    }
+    by_key = {(vid, t): i for i, (vid, t) in enumerate(zip(timeline["visit_id"], visit_start, strict=True))}
     miri_starts = sorted(
         t
         for t, instrument, parallels in zip(
@@ -96,9 +90,7 @@ def check_plan(
             continue
         visit = timeline.iloc[index]
         if visit["visit_type"] not in SLEW_TYPES:
-            problems.append(
-                f"{name}: visit {row['visit_id']} is {visit['visit_type']}, which has no slew"
-            )
+            problems.append(f"{name}: visit {row['visit_id']} is {visit['visit_type']}, which has no slew")
         if _uses_miri(visit["instrument"], visit["parallels"]):
             problems.append(f"{name}: visit {row['visit_id']} uses MIRI ({visit['instrument']})")
         others = [
@@ -129,12 +121,8 @@ def check_plan(
 
     intervals = [np.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
     for k, stated, actual in zip(plan["anneal"], plan["interval_days"], intervals, strict=True):
-        if not (math.isnan(actual) and pd.isna(stated)) and not math.isclose(
-            stated, actual, abs_tol=1e-9
-        ):
-            problems.append(
-                f"Anneal {int(k):02d}: interval_days says {stated}, the times give {actual}"
-            )
+        if not (math.isnan(actual) and pd.isna(stated)) and not math.isclose(stated, actual, abs_tol=1e-9):
+            problems.append(f"Anneal {int(k):02d}: interval_days says {stated}, the times give {actual}")
 
     if claimed is not None:
         value = objective_value(times, options.objective, target)
@@ -155,11 +143,7 @@ def check_plan_file(path, timeline_paths=None) -> tuple[list[str], int]:
     from planner.timeline import load_timeline
 
     plan, meta = read_plan(path)
-    if (
-        timeline_paths is None
-        and meta["timeline"].get("path")
-        and Path(meta["timeline"]["path"]).is_file()
-    ):
+    if timeline_paths is None and meta["timeline"].get("path") and Path(meta["timeline"]["path"]).is_file():
         timeline_paths = [meta["timeline"]["path"]]
     elif timeline_paths is None and meta["timeline"].get("sources"):
         timeline_paths = meta["timeline"]["sources"]

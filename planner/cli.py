@@ -60,9 +60,7 @@ def friendly(command):
 @app.command()
 @friendly
 def ingest(
-    sources: Annotated[
-        list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")
-    ],
+    sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")],
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
@@ -117,9 +115,7 @@ def solve(
     prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
     min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
     miri_recovery_minutes: Recovery = 0.0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path(
-        "plan.parquet"
-    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
 ) -> None:
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
     from planner.console import print_result
@@ -159,9 +155,7 @@ def check(
     if problems:
         console.print(f"[bold red]{len(problems)} violations[/] in {plan}")
         raise typer.Exit(1)
-    console.print(
-        f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective"
-    )
+    console.print(f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective")
 
 
 @app.command()
@@ -172,7 +166,9 @@ def synth(
     miri_fraction: Annotated[float, typer.Option(help="Share of visits that use MIRI.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same timeline).")] = 0,
     start: Start = DEFAULT_START,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")] = Path("synthetic.parquet"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")] = Path(
+        "synthetic.parquet"
+    ),
 ) -> None:
     """Write a synthetic canonical timeline with realistic structure."""
     from planner.console import console

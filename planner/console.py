@@ -56,9 +56,7 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
     empty = summary.weeks[summary.weeks["eligible"] == 0]
     if len(empty):
         console.print(
-            f"[bold red]{len(empty)} windows have no eligible slew: "
-            + ", ".join(empty["label"])
-            + "[/]"
+            f"[bold red]{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]) + "[/]"
         )
 
 
@@ -66,9 +64,7 @@ def print_result(result: Result, out: str | None) -> None:
     table = Table("#", "slew (UTC)", "visit", "instrument", "interval d", "dev h", title="Plan")
     for row in result.plan.itertuples():
         interval = "" if row.interval_days != row.interval_days else f"{row.interval_days:.3f}"
-        deviation = (
-            "" if row.deviation_hours != row.deviation_hours else f"{row.deviation_hours:+.2f}"
-        )
+        deviation = "" if row.deviation_hours != row.deviation_hours else f"{row.deviation_hours:+.2f}"
         table.add_row(
             f"{row.anneal:02d}",
             _date(row.slew_time),

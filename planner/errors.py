@@ -15,9 +15,7 @@ class InputError(PlannerError):
     `where` names the file and, when known, the line (text) or index (JSON) at fault.
     """
 
-    def __init__(
-        self, file: object, what: str, *, line: int | None = None, index: str | None = None
-    ):
+    def __init__(self, file: object, what: str, *, line: int | None = None, index: str | None = None):
         self.file = str(file)
         self.line = line
         self.index = index

@@ -103,9 +103,7 @@ def _visit(row: dict, source: str, shown: str, where: str) -> Visit:
     start_text = _text(row, "start_time", shown, where)
     start = parse_time(start_text)
     if start is None:
-        raise InputError(
-            shown, f"start_time {start_text!r}; expected YYYY-MM-DDTHH:MM:SSZ", index=where
-        )
+        raise InputError(shown, f"start_time {start_text!r}; expected YYYY-MM-DDTHH:MM:SSZ", index=where)
     duration_text = _text(row, "duration", shown, where)
     duration = parse_duration(duration_text)
     if duration is None:
@@ -125,8 +123,6 @@ def _visit(row: dict, source: str, shown: str, where: str) -> Visit:
         target=_text(row, "target", shown, where) or None,
         category=_text(row, "category", shown, where) or None,
         keywords=_text(row, "keywords", shown, where) or None,
-        parallels=[
-            _attached(p, shown, f"{where}, parallels[{j}]") for j, p in enumerate(parallels)
-        ],
+        parallels=[_attached(p, shown, f"{where}, parallels[{j}]") for j, p in enumerate(parallels)],
         source=source,
     )

@@ -125,9 +125,7 @@ class ChainModel:
         for k, pairs in enumerate(self.pairs):
             outgoing: dict[int, list] = {i: [] for i in self.pick[k]}
             incoming: dict[int, list] = {j: [] for j in self.pick[k + 1]}
-            for var, i, j in zip(
-                self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True
-            ):
+            for var, i, j in zip(self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True):
                 outgoing[i].append(var)
                 incoming[j].append(var)
             for i, pick in self.pick[k].items():
@@ -143,9 +141,7 @@ class ChainModel:
         Relative times keep coefficients small (epoch seconds would overflow CP-SAT's sums)."""
         origin = int(self.chain.layers[0][0])
         return [
-            cp_model.LinearExpr.weighted_sum(
-                list(picks.values()), [int(layer[i]) - origin for i in picks]
-            )
+            cp_model.LinearExpr.weighted_sum(list(picks.values()), [int(layer[i]) - origin for i in picks])
             for layer, picks in zip(self.chain.layers, self.pick, strict=True)
         ]
 
@@ -212,6 +208,4 @@ class ChainModel:
 
     def choice(self, solver: cp_model.CpSolver) -> tuple[int, ...]:
         """The slew index chosen in each layer by the solver's best solution."""
-        return tuple(
-            next(i for i, var in picks.items() if solver.boolean_value(var)) for picks in self.pick
-        )
+        return tuple(next(i for i, var in picks.items() if solver.boolean_value(var)) for picks in self.pick)

@@ -30,9 +30,7 @@ class SolveOptions:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise OptionError(
-                f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}"
-            )
+            raise OptionError(f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}")
         if not self.time_limit > 0:
             raise OptionError(f"time limit {self.time_limit!r}: expected seconds > 0")
         if not isinstance(self.workers, int) or self.workers < 1:
@@ -44,9 +42,7 @@ class SolveOptions:
         if self.min_gap_days < 0:
             raise OptionError(f"min gap {self.min_gap_days!r}: expected days >= 0")
         if self.miri_recovery_minutes < 0:
-            raise OptionError(
-                f"MIRI recovery {self.miri_recovery_minutes!r}: expected minutes >= 0"
-            )
+            raise OptionError(f"MIRI recovery {self.miri_recovery_minutes!r}: expected minutes >= 0")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -119,9 +119,7 @@ class _Stages:
         known = oracle.lexicographic(chain, "minimax")[1] if self._prune else None
         upper = oracle.plan_cost(chain, known.choice, "max") if known else np.inf
         first = ChainModel(chain, bound_pairs(chain, "max", upper))
-        choice = self._stage(
-            first, "minimax", first.minimax(), known and known.choice, primary=True
-        )
+        choice = self._stage(first, "minimax", first.minimax(), known and known.choice, primary=True)
         if choice is None or self.status != Status.OPTIMAL:
             return first, choice
         # Lexicographic step: only pairs within the proven worst deviation remain.
@@ -134,13 +132,9 @@ class _Stages:
         if choice is None or self.status != Status.OPTIMAL:
             return first, choice
         best = self.records[-1]["value"]
-        span = (
-            chain.layers[-1][None, :] - chain.layers[0][:, None] - (chain.size - 1) * chain.target
-        )
+        span = chain.layers[-1][None, :] - chain.layers[0][:, None] - (chain.size - 1) * chain.target
         ends = np.abs(span) <= best  # (first, last) pairs that keep the proven mean
-        return self._then_regular(
-            first=ends.any(axis=1), last=ends.any(axis=0), mean=best, fallback=choice
-        )
+        return self._then_regular(first=ends.any(axis=1), last=ends.any(axis=0), mean=best, fallback=choice)
 
     def _then_regular(self, *, fallback, cap=None, first=None, last=None, mean=None):
         """Minimise `regular` among plans that keep the primary optimum (cap or mean bound)."""
@@ -226,9 +220,7 @@ def plan_frame(
             "instrument": chosen["instrument"].to_numpy(),
             "target": chosen["target"].to_numpy(),
             "interval_days": np.concatenate([[np.nan], intervals / DAY]),
-            "deviation_hours": np.concatenate(
-                [[np.nan], (intervals - calendar.target_seconds) / 3600]
-            ),
+            "deviation_hours": np.concatenate([[np.nan], (intervals - calendar.target_seconds) / 3600]),
         }
     )
 
@@ -240,7 +232,8 @@ def _empty_plan() -> pd.DataFrame:
 def timeline_identity(frame: pd.DataFrame) -> dict:
     """Where the timeline came from and the sha256 of its file (of its sources when built)."""
     path = frame.attrs.get("path")
-    files = [path] if path else frame.attrs.get("sources", [])
+    sources = [path] if path else frame.attrs.get("sources", [])
+    files = [name for name in sources if Path(name).is_file()]  # synthetic sources are not files
     digest = hashlib.sha256()
     for name in files:
         digest.update(Path(name).read_bytes())

@@ -60,8 +60,15 @@ def synthetic_timeline(
             "category": "Synthetic",
             "keywords": None,
             "parallels": [
-                [{"visit_type": "PARALLEL SLEW CALIBRATION", "instrument": "NIRSpec Internal Lamp",
-                  "visit_id": None}] if has else []
+                [
+                    {
+                        "visit_type": "PARALLEL SLEW CALIBRATION",
+                        "instrument": "NIRSpec Internal Lamp",
+                        "visit_id": None,
+                    }
+                ]
+                if has
+                else []
                 for has in lamp
             ],
             "uses_miri": miri,

@@ -53,9 +53,7 @@ def _read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise InputError(
-            path, "not UTF-8 text; expected STScI weekly report text", line=line
-        ) from None
+        raise InputError(path, "not UTF-8 text; expected STScI weekly report text", line=line) from None
 
 
 def parse_text_reports(text: str, *, name: str, shown: str | None = None) -> list[Report]:
@@ -83,9 +81,7 @@ def parse_text_reports(text: str, *, name: str, shown: str | None = None) -> lis
     return reports
 
 
-def _parse_one(
-    lines: list[str], number: int, package: str, name: str, shown: str
-) -> tuple[Report, int]:
+def _parse_one(lines: list[str], number: int, package: str, name: str, shown: str) -> tuple[Report, int]:
     """Parse the report whose title was line `number` (1-based); return it and the next line index."""
     title_line = number
     issue = issue_from_op_package(package)
@@ -128,8 +124,7 @@ def _columns(header: str, ruler: str, shown: str, line: int) -> list[tuple[str, 
         if title not in COLUMNS:
             raise InputError(
                 shown,
-                f"column at character {start} is titled {title!r}; expected one of "
-                + ", ".join(COLUMNS),
+                f"column at character {start} is titled {title!r}; expected one of " + ", ".join(COLUMNS),
                 line=line - 1,
             )
         columns.append((COLUMNS[title], start))
@@ -175,9 +170,7 @@ def _parse_row(
     if not f["visit_id"] and not f["visit_type"]:
         # A second target of the prime above (multi-target visits list one per line).
         if not f["target"] or not visits:
-            raise InputError(
-                shown, "expected a visit row, an attached row or a target line", line=number
-            )
+            raise InputError(shown, "expected a visit row, an attached row or a target line", line=number)
         prime = visits[-1]
         prime.target = f"{prime.target}, {f['target']}" if prime.target else f["target"]
         return
@@ -191,9 +184,7 @@ def _parse_row(
         # Attached rows (and coordinated parallels, which have no visit id) belong to the prime above.
         if not visits:
             raise InputError(shown, "attached row with no prime visit above it", line=number)
-        visits[-1].parallels.append(
-            Attached(f["visit_type"], f["instrument"] or None, f["visit_id"] or None)
-        )
+        visits[-1].parallels.append(Attached(f["visit_type"], f["instrument"] or None, f["visit_id"] or None))
         return
     start = parse_time(f["start"])
     if start is None:

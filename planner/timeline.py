@@ -87,9 +87,9 @@ def supersede(reports: Sequence[Report]) -> list[Visit]:
     later_spans = np.empty((0, 2), dtype=np.int64)
     for report in reversed(ordered):
         starts = np.fromiter((v.start for v in report.visits), dtype=np.int64)
-        covered = (
-            (starts[:, None] >= later_spans[:, 0]) & (starts[:, None] <= later_spans[:, 1])
-        ).any(axis=1)
+        covered = ((starts[:, None] >= later_spans[:, 0]) & (starts[:, None] <= later_spans[:, 1])).any(
+            axis=1
+        )
         kept.extend(v for v, gone in zip(report.visits, covered, strict=True) if not gone)
         later_spans = np.vstack([later_spans, report.span])
     kept.sort(key=lambda v: (v.start, v.visit_id))
@@ -101,8 +101,7 @@ def uses_miri(visit: Visit) -> bool:
     if (visit.instrument or "").startswith("MIRI"):
         return True
     return any(
-        p.visit_type != SLEW_PARALLEL and (p.instrument or "").startswith("MIRI")
-        for p in visit.parallels
+        p.visit_type != SLEW_PARALLEL and (p.instrument or "").startswith("MIRI") for p in visit.parallels
     )
 
 
@@ -134,9 +133,7 @@ def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
         "source": [v.source for v in visits],
     }
     table = pa.table(columns, schema=SCHEMA.set(1, pa.field("start", pa.int64())))
-    table = table.set_column(
-        1, SCHEMA.field("start"), table["start"].cast(SCHEMA.field("start").type)
-    )
+    table = table.set_column(1, SCHEMA.field("start"), table["start"].cast(SCHEMA.field("start").type))
     return table.to_pandas()
 
 

@@ -24,9 +24,7 @@ runner = CliRunner()
 
 
 def _window(frame: pd.DataFrame, lo: str, hi: str) -> pd.DataFrame:
-    inside = (frame["start"] >= pd.Timestamp(lo, tz="UTC")) & (
-        frame["start"] < pd.Timestamp(hi, tz="UTC")
-    )
+    inside = (frame["start"] >= pd.Timestamp(lo, tz="UTC")) & (frame["start"] < pd.Timestamp(hi, tz="UTC"))
     return frame[inside].drop(columns="source").reset_index(drop=True)
 
 
@@ -153,9 +151,7 @@ def test_unknown_visit_types_are_kept_and_counted(tmp_path):
 
 def test_ingest_cli_writes_a_timeline(tmp_path):
     out = tmp_path / "t.parquet"
-    result = runner.invoke(
-        app, ["ingest", str(JSON2 / "20230703_report_20230629.json"), "--out", str(out)]
-    )
+    result = runner.invoke(app, ["ingest", str(JSON2 / "20230703_report_20230629.json"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     frame = load_timeline(out)
     assert len(frame) == 90 and frame.attrs["sources"][0].endswith("20230703_report_20230629.json")

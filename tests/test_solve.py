@@ -68,9 +68,7 @@ def test_rules_exclude_miri_untargeted_and_busy_slews():
     frame = timeline(
         visit(0, "MIRI Imaging"),
         visit(0.5, "NIRCam Imaging", visit_type="PRIME UNTARGETED"),
-        visit(
-            1, parallels=[Attached("PARALLEL SLEW CALIBRATION", "NIRSpec Internal Lamp", "1:1:1")]
-        ),
+        visit(1, parallels=[Attached("PARALLEL SLEW CALIBRATION", "NIRSpec Internal Lamp", "1:1:1")]),
         visit(2, parallels=[Attached("COORDINATED PARALLEL", "MIRI Imaging", None)]),
         visit(3),
         visit(3.5, parallels=[Attached("PARALLEL SLEW CALIBRATION", "MIRI Anneal", "1520:1:1")]),
@@ -86,9 +84,7 @@ def test_rules_exclude_miri_untargeted_and_busy_slews():
 
 
 def test_infeasible_week_names_the_anneal_and_reasons():
-    frame = timeline(
-        visit(0), visit(7, "MIRI Imaging"), visit(8, visit_type="PRIME UNTARGETED"), visit(14)
-    )
+    frame = timeline(visit(0), visit(7, "MIRI Imaging"), visit(8, visit_type="PRIME UNTARGETED"), visit(14))
     with pytest.raises(InfeasibleError) as err:
         solve(frame, THREE)
     assert "Anneal 02 (2023-07-10 .. 2023-07-14): 2 visits" in str(err.value)
@@ -111,10 +107,7 @@ def _broken(plan, **changes):
 
 
 def test_checker_accepts_the_solver_plan(real_plan, shipped):
-    assert (
-        check_plan(real_plan.plan, shipped, Calendar(), SolveOptions(), claimed=real_plan.value)
-        == []
-    )
+    assert check_plan(real_plan.plan, shipped, Calendar(), SolveOptions(), claimed=real_plan.value) == []
 
 
 def test_checker_finds_each_violation(real_plan, shipped):
@@ -138,9 +131,7 @@ def test_checker_finds_each_violation(real_plan, shipped):
     ]
     # A slew that does not exist
     problems = check(_broken(plan, visit_id=(0, "1:1:1")))
-    assert problems == [
-        f"Anneal 01: no visit 1:1:1 starts at {plan.loc[0, 'slew_time']} in the timeline"
-    ]
+    assert problems == [f"Anneal 01: no visit 1:1:1 starts at {plan.loc[0, 'slew_time']} in the timeline"]
 
 
 def test_checker_min_gap_and_recovery(real_plan, shipped):
@@ -162,9 +153,7 @@ def test_real_cycle2_is_optimal_and_equals_the_oracle(shipped, objective):
     if objective != "mean":
         first, second = oracle.lexicographic(chain, objective)
         assert result.value == first.cost
-        assert (
-            result.stages[1]["value"] == (second or first).cost if objective == "minimax" else True
-        )
+        assert result.stages[1]["value"] == (second or first).cost if objective == "minimax" else True
 
 
 def test_same_plan_whatever_the_worker_count(shipped):
@@ -179,9 +168,7 @@ def test_same_plan_whatever_the_worker_count(shipped):
 
 def test_time_limit_too_short_is_reported_honestly(shipped):
     """Without pruning and with 5 ms the solver cannot prove the optimum: never OPTIMAL."""
-    result = solve(
-        shipped, Calendar(), SolveOptions(prune="none", time_limit=0.005, objective="minimax")
-    )
+    result = solve(shipped, Calendar(), SolveOptions(prune="none", time_limit=0.005, objective="minimax"))
     assert result.status in (Status.FEASIBLE, Status.UNKNOWN)
     if result.status == Status.FEASIBLE:
         assert result.bound < result.value or result.stages[-1]["status"] != "OPTIMAL"
@@ -226,9 +213,7 @@ def test_cp_sat_equals_dp(case, objective, prune):
     assert result.status == Status.OPTIMAL
     assert result.value == first.cost
     assert (
-        check_plan(
-            result.plan, frame, calendar, SolveOptions(objective=objective), claimed=result.value
-        )
+        check_plan(result.plan, frame, calendar, SolveOptions(objective=objective), claimed=result.value)
         == []
     )
 
@@ -261,9 +246,7 @@ def test_cli_check_rejects_a_tampered_plan(tmp_path, real_plan):
 
 def test_cli_errors(tmp_path):
     out = tmp_path / "plan.parquet"
-    infeasible = runner.invoke(
-        app, ["solve", "--start", "2022-07-04", "--count", "2", "--out", str(out)]
-    )
+    infeasible = runner.invoke(app, ["solve", "--start", "2022-07-04", "--count", "2", "--out", str(out)])
     assert infeasible.exit_code == 1 and "Anneal 01" in infeasible.output and not out.exists()
     bad = runner.invoke(app, ["solve", "--objective", "fastest", "--out", str(out)])
     assert bad.exit_code == 2 and "expected one of regular, mean, minimax" in bad.output
