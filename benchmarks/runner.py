@@ -1,0 +1,136 @@
+"""Solve a fixed instance set, each in its own process (so peak memory is its own), and record it."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import platform
+import resource
+import subprocess
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+
+from planner import oracle
+from planner.calendar import Calendar
+from planner.chain import Chain
+from planner.eligibility import window_slews
+from planner.options import SolveOptions
+from planner.solve import solve
+from planner.synthetic import synthetic_timeline
+from planner.timeline import load_timeline
+
+RESULTS = Path(__file__).parent / "results"
+# name: (days, slews per day, MIRI fraction) for synthetic; None for the shipped real timeline.
+INSTANCES = {
+    "small": (371 // 4, 12, 0.2),  # 13 windows
+    "cycle2": None,
+    "year": (371, 12, 0.2),
+    "dense_year": (371, 25, 0.2),
+    "dense_2y": (742, 25, 0.2),
+    "dense_5y": (1855, 25, 0.2),
+    "decade": (3710, 25, 0.2),
+}
+
+
+def _measure(name: str, objective: str, repeats: int) -> dict:
+    spec = INSTANCES[name]
+    frame = load_timeline() if spec is None else synthetic_timeline(*spec, seed=0)
+    count = 53 if spec is None else int(spec[0] // 7)
+    calendar = Calendar(count=count)
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = solve(frame, calendar, SolveOptions(objective=objective))
+        runs.append((time.perf_counter() - started, result))
+    total, result = min(runs, key=lambda run: run[0])
+    chain = Chain(tuple(w.times for w in window_slews(frame, calendar)), calendar.target_seconds)
+    started = time.perf_counter()
+    first, _ = oracle.lexicographic(chain, "regular" if objective == "mean" else objective)
+    dp_seconds = time.perf_counter() - started
+    return {
+        "instance": name, "objective": objective, "windows": count, "slews": int(frame["is_slew"].sum()),
+        "status": result.status.value, "value": result.value, "bound": result.bound,
+        "dp_value": None if objective == "mean" else first.cost,
+        "build_s": result.build_seconds, "solver_s": result.solve_seconds, "total_s": total,
+        "dp_s": dp_seconds, "variables": max(stage["variables"] for stage in result.stages),
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "repeats": repeats,
+    }
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run(names: list[str], objectives: list[str], repeats: int, out: Path | None) -> pd.DataFrame:
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for name in names:
+        for objective in objectives:
+            with context.Pool(1) as pool:  # a fresh process per instance: its own peak memory
+                row = pool.apply(_measure, (name, objective, repeats))
+            rows.append(row)
+            print(f"{name:11s} {objective:8s} {row['status']:8s} solver {row['solver_s']:7.3f} s  "
+                  f"total {row['total_s']:7.3f} s  dp {row['dp_s']:.4f} s  peak {row['peak_mib']:.0f} MiB",
+                  flush=True)
+    table = pd.DataFrame(rows)
+    table["cp_sat_over_dp"] = table["total_s"] / table["dp_s"]
+    table["commit"] = _git_commit()
+    table["cpu"] = _cpu()
+    table["cores"] = multiprocessing.cpu_count()
+    table["ortools"] = version("ortools")
+    table["planner"] = version("anneal-planner")
+    table["when"] = datetime.now(UTC).isoformat(timespec="seconds")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(out)
+    return table
+
+
+def plot(table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scaling = table[table["instance"].str.startswith(("dense", "decade"))]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for objective, group in scaling.groupby("objective"):
+        ax.plot(group["windows"], group["solver_s"], marker="o", label=f"CP-SAT {objective}")
+    dp = scaling.groupby("windows")["dp_s"].min()
+    ax.plot(dp.index, dp.values, marker="s", linestyle="--", label="DP oracle")
+    ax.set(xscale="log", yscale="log", xlabel="windows (anneals)", ylabel="seconds",
+           title="Solve time, synthetic 25 slews/day")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--instances", nargs="+", default=list(INSTANCES), choices=list(INSTANCES))
+    parser.add_argument("--objectives", nargs="+", default=["regular", "mean", "minimax"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.parquet")
+    args = parser.parse_args(argv)
+    table = run(args.instances, args.objectives, args.repeats, args.out)
+    plot(table, args.out.with_suffix(".png"))
+    print(table[["instance", "objective", "windows", "status", "solver_s", "total_s", "dp_s",
+                 "cp_sat_over_dp", "variables", "peak_mib"]].to_markdown(index=False, floatfmt=".3f"))
