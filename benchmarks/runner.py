@@ -47,24 +47,38 @@ def _measure(name: str, objective: str, repeats: int) -> dict:
         result = solve(frame, calendar, SolveOptions(objective=objective))
         runs.append((time.perf_counter() - started, result))
     total, result = min(runs, key=lambda run: run[0])
-    chain = Chain(tuple(w.times for w in window_slews(frame, calendar)), calendar.target_seconds)
+    chain = Chain.from_windows(window_slews(frame, calendar), calendar.target_seconds)
     started = time.perf_counter()
     first, _ = oracle.lexicographic(chain, "regular" if objective == "mean" else objective)
     dp_seconds = time.perf_counter() - started
     return {
-        "instance": name, "objective": objective, "windows": count, "slews": int(frame["is_slew"].sum()),
-        "status": result.status.value, "value": result.value, "bound": result.bound,
+        "instance": name,
+        "objective": objective,
+        "windows": count,
+        "slews": int(frame["is_slew"].sum()),
+        "status": result.status.value,
+        "value": result.value,
+        "bound": result.bound,
         "dp_value": None if objective == "mean" else first.cost,
-        "build_s": result.build_seconds, "solver_s": result.solve_seconds, "total_s": total,
-        "dp_s": dp_seconds, "variables": max(stage["variables"] for stage in result.stages),
-        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "repeats": repeats,
+        "build_s": result.build_seconds,
+        "solver_s": result.solve_seconds,
+        "total_s": total,
+        "dp_s": dp_seconds,
+        "variables": max(stage["variables"] for stage in result.stages),
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "repeats": repeats,
     }
 
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -87,9 +101,11 @@ def run(names: list[str], objectives: list[str], repeats: int, out: Path | None)
             with context.Pool(1) as pool:  # a fresh process per instance: its own peak memory
                 row = pool.apply(_measure, (name, objective, repeats))
             rows.append(row)
-            print(f"{name:11s} {objective:8s} {row['status']:8s} solver {row['solver_s']:7.3f} s  "
-                  f"total {row['total_s']:7.3f} s  dp {row['dp_s']:.4f} s  peak {row['peak_mib']:.0f} MiB",
-                  flush=True)
+            print(
+                f"{name:11s} {objective:8s} {row['status']:8s} solver {row['solver_s']:7.3f} s  "
+                f"total {row['total_s']:7.3f} s  dp {row['dp_s']:.4f} s  peak {row['peak_mib']:.0f} MiB",
+                flush=True,
+            )
     table = pd.DataFrame(rows)
     table["cp_sat_over_dp"] = table["total_s"] / table["dp_s"]
     table["commit"] = _git_commit()
@@ -118,8 +134,13 @@ def plot(table: pd.DataFrame, path: Path) -> None:
         ax.plot(group["windows"], group["solver_s"], marker="o", label=f"CP-SAT {objective}")
     dp = scaling.groupby("windows")["dp_s"].min()
     ax.plot(dp.index, dp.values, marker="s", linestyle="--", label="DP oracle")
-    ax.set(xscale="log", yscale="symlog", xlabel="windows (anneals)", ylabel="seconds",
-           title="Solve time, synthetic 25 slews/day")
+    ax.set(
+        xscale="log",
+        yscale="symlog",
+        xlabel="windows (anneals)",
+        ylabel="seconds",
+        title="Solve time, synthetic 25 slews/day",
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -134,5 +155,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     table = run(args.instances, args.objectives, args.repeats, args.out)
     plot(table, args.out.with_suffix(".png"))
-    print(table[["instance", "objective", "windows", "status", "solver_s", "total_s", "dp_s",
-                 "cp_sat_over_dp", "variables", "peak_mib"]].to_markdown(index=False, floatfmt=".3f"))
+    print(
+        table[
+            [
+                "instance",
+                "objective",
+                "windows",
+                "status",
+                "solver_s",
+                "total_s",
+                "dp_s",
+                "cp_sat_over_dp",
+                "variables",
+                "peak_mib",
+            ]
+        ].to_markdown(index=False, floatfmt=".3f")
+    )

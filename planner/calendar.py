@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+import pandas as pd
+
 from planner.errors import OptionError
 
 DAY = 86_400
@@ -22,6 +25,16 @@ def parse_instant(text: str, *, option: str = "--start") -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
+
+
+def to_seconds(times: pd.Series) -> np.ndarray:
+    """UTC timestamps -> int64 seconds since the epoch (the planner's one time unit)."""
+    return times.dt.as_unit("s").astype("int64").to_numpy()
+
+
+def to_timestamps(seconds) -> pd.DatetimeIndex:
+    """Seconds since the epoch -> UTC timestamps at second resolution (for output only)."""
+    return pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s", utc=True).as_unit("s")
 
 
 def format_instant(seconds: int) -> str:
@@ -94,10 +107,6 @@ class Calendar:
             )
             for k in range(1, self.count + 1)
         ]
-
-    @property
-    def end(self) -> int:
-        return self.windows[-1].end
 
     def to_dict(self) -> dict:
         return {

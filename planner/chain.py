@@ -18,6 +18,11 @@ class Chain:
     target: int  # seconds
     min_gap: int = 1  # seconds; anneals run in calendar order, so at least 1 s apart
 
+    @classmethod
+    def from_windows(cls, windows, target: int, min_gap: int = 1) -> Chain:
+        """The chain of `eligibility.window_slews` output: one layer of slew times per window."""
+        return cls(tuple(w.times for w in windows), target, min_gap)
+
     @property
     def size(self) -> int:
         return len(self.layers)

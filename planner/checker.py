@@ -6,18 +6,22 @@ a plan that passes here is valid whatever the solver did. Each violation names i
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
 import pandas as pd
 
+from planner.calendar import DAY, format_instant, to_seconds
+
+# Written out again on purpose (see planner.report and planner.timeline): the checker re-derives the
+# rules from DOMAIN.md itself, so a mistake there cannot hide the same mistake here.
 SLEW_TYPES = {"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"}
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
-DAY = 86_400
 
 
 def _seconds(series: pd.Series) -> list[int]:
-    return [int(t.timestamp()) for t in series]
+    return to_seconds(series).tolist()
 
 
 def _uses_miri(instrument, parallels) -> bool:
@@ -78,7 +82,7 @@ def check_plan(
         if not lo <= t < hi:
             problems.append(
                 f"{name}: slew at {row['slew_time']} is outside its window "
-                f"[{pd.Timestamp(lo, unit='s', tz='UTC')}, {pd.Timestamp(hi, unit='s', tz='UTC')})"
+                f"[{format_instant(lo)}, {format_instant(hi)})"
             )
         if _seconds(pd.Series([row["window_start"], row["window_end"]])) != [lo, hi]:
             problems.append(f"{name}: the plan's window does not match the calendar")
@@ -100,13 +104,12 @@ def check_plan(
         ]
         if others:
             problems.append(f"{name}: slew into {row['visit_id']} already carries {others[0]}")
-        if recovery > 0:
-            later = [m for m in miri_starts if t <= m < t + recovery]
-            if later:
-                problems.append(
-                    f"{name}: MIRI use starts {(later[0] - t) / 60:.0f} min after the "
-                    f"anneal; the recovery needs {options.miri_recovery_minutes:g} min"
-                )
+        following = bisect.bisect_left(miri_starts, t)
+        if recovery > 0 and following < len(miri_starts) and miri_starts[following] < t + recovery:
+            problems.append(
+                f"{name}: MIRI use starts {(miri_starts[following] - t) / 60:.0f} min after the "
+                f"anneal; the recovery needs {options.miri_recovery_minutes:g} min"
+            )
 
     target = calendar.target_seconds
     min_gap = max(1, round(options.min_gap_days * DAY))

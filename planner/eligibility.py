@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.calendar import Calendar, Window
+from planner.calendar import Calendar, Window, to_seconds
 
 # Exclusion rules in the order they are applied; a visit is counted under the first it fails.
 RULES = {
@@ -35,13 +35,9 @@ class WindowSlews:
         return f"{self.window.describe()}: {', '.join(parts)}: {verdict}"
 
 
-def start_seconds(timeline: pd.DataFrame) -> np.ndarray:
-    return timeline["start"].dt.as_unit("s").astype("int64").to_numpy()
-
-
 def exclusion_reason(timeline: pd.DataFrame, miri_recovery_minutes: float = 0) -> np.ndarray:
     """For every visit, the first rule it fails ('' when it is an eligible slew)."""
-    starts = start_seconds(timeline)
+    starts = to_seconds(timeline["start"])
     uses_miri = timeline["uses_miri"].to_numpy(bool)
     reason = np.full(len(timeline), "", dtype=object)
     carries = (
@@ -71,7 +67,7 @@ def window_slews(
     timeline: pd.DataFrame, calendar: Calendar, miri_recovery_minutes: float = 0
 ) -> list[WindowSlews]:
     """Eligible slews per calendar window, with how many visits each rule excluded."""
-    starts = start_seconds(timeline)
+    starts = to_seconds(timeline["start"])
     if len(starts) and np.any(np.diff(starts) < 0):
         raise ValueError("timeline must be sorted by start")
     reason = exclusion_reason(timeline, miri_recovery_minutes)

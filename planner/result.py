@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +66,6 @@ class Result:
     solve_seconds: float
     versions: dict
     checked: bool = False
-    extra: dict = field(default_factory=dict)
 
     def metadata(self) -> dict:
         return {

@@ -17,7 +17,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from planner import oracle
-from planner.calendar import Calendar
+from planner.calendar import DAY, Calendar, to_timestamps
 from planner.chain import Chain
 from planner.checker import check_plan
 from planner.eligibility import WindowSlews, window_slews
@@ -26,8 +26,6 @@ from planner.model import ChainModel, all_pairs, bound_pairs
 from planner.options import SolveOptions
 from planner.result import PLAN_SCHEMA, Result, Status
 from planner.timeline import load_timeline
-
-DAY = 86_400
 
 
 def versions() -> dict:
@@ -51,11 +49,7 @@ def solve(
             f"{len(empty)} of {len(windows)} windows have no eligible slew:\n"
             + "\n".join("  " + w.explain() for w in empty)
         )
-    chain = Chain(
-        tuple(w.times for w in windows),
-        calendar.target_seconds,
-        max(1, round(options.min_gap_days * DAY)),
-    )
+    chain = Chain.from_windows(windows, calendar.target_seconds, max(1, round(options.min_gap_days * DAY)))
     stages = _Stages(chain, options, started)
     choice = stages.run()
     result = Result(
@@ -142,20 +136,15 @@ class _Stages:
         hint = fallback
         if self._prune:
             # Any plan keeping the primary optimum bounds the regular cost; the DP restricted to
-            # the fallback's first and last slews (mean) or to the cap (minimax) gives a good one.
-            ends = Chain(
-                (
-                    chain.layers[0][[fallback[0]]],
-                    *chain.layers[1:-1],
-                    chain.layers[-1][[fallback[-1]]],
-                ),
-                chain.target,
-                chain.min_gap,
-            )
-            known = oracle.best_path(ends if mean is not None else chain, "sum", cap)
-            if known.feasible:
-                hint = known.choice
-                if mean is not None:
+            # the cap (minimax) or to the fallback's first and last slews (mean) gives a good one.
+            if mean is None:
+                known = oracle.best_path(chain, "sum", cap)
+                hint = known.choice if known.feasible else hint
+            else:
+                middle = chain.layers[1:-1]
+                ends = (chain.layers[0][[fallback[0]]], *middle, chain.layers[-1][[fallback[-1]]])
+                known = oracle.best_path(Chain(ends, chain.target, chain.min_gap), "sum")
+                if known.feasible:
                     hint = (fallback[0], *known.choice[1:-1], fallback[-1])
             upper = oracle.plan_cost(chain, hint, "sum")
             pairs = bound_pairs(chain, "sum", upper, cap, first, last)
@@ -208,15 +197,14 @@ def plan_frame(
     chosen = timeline.iloc[rows]
     times = np.array([w.times[i] for w, i in zip(windows, choice, strict=True)], dtype=np.int64)
     intervals = np.diff(times)
-    utc = lambda seconds: pd.to_datetime(seconds, unit="s", utc=True).as_unit("s")  # noqa: E731
     return pd.DataFrame(
         {
             "anneal": [w.window.anneal for w in windows],
             "label": [w.window.label for w in windows],
-            "window_start": utc([w.window.start for w in windows]),
-            "window_end": utc([w.window.end for w in windows]),
+            "window_start": to_timestamps([w.window.start for w in windows]),
+            "window_end": to_timestamps([w.window.end for w in windows]),
             "visit_id": chosen["visit_id"].to_numpy(),
-            "slew_time": utc(times),
+            "slew_time": to_timestamps(times),
             "instrument": chosen["instrument"].to_numpy(),
             "target": chosen["target"].to_numpy(),
             "interval_days": np.concatenate([[np.nan], intervals / DAY]),

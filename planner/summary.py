@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from planner.calendar import Calendar
+from planner.calendar import Calendar, to_timestamps
 from planner.eligibility import RULES, window_slews
 
 KNOWN_VISIT_TYPES = frozenset(
@@ -45,7 +45,7 @@ def summarize(
             {
                 "anneal": w.window.anneal,
                 "label": w.window.label,
-                "window_start": pd.Timestamp(w.window.start, unit="s", tz="UTC"),
+                "window_start": to_timestamps([w.window.start])[0],
                 "visits": w.visits,
                 "slews": w.visits - w.excluded["no_slew"],
                 "eligible": len(w.rows),

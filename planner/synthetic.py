@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.calendar import DAY, parse_instant
+from planner.calendar import DAY, parse_instant, to_timestamps
 from planner.timeline import COLUMNS, SCHEMA
 
 RUN_LENGTH = 6.0  # mean visits per MIRI run
@@ -52,7 +52,7 @@ def synthetic_timeline(
     frame = pd.DataFrame(
         {
             "visit_id": [f"9{seed % 1000:03d}:{i // 1000 + 1}:{i % 1000 + 1}" for i in range(n)],
-            "start": pd.to_datetime(starts, unit="s", utc=True).as_unit("s"),
+            "start": to_timestamps(starts),
             "duration_s": durations,
             "visit_type": kind,
             "instrument": np.where(miri, "MIRI Imaging", "NIRCam Imaging"),

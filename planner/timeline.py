@@ -132,8 +132,7 @@ def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
         "slew_parallel": [slew_parallel(v) for v in visits],
         "source": [v.source for v in visits],
     }
-    table = pa.table(columns, schema=SCHEMA.set(1, pa.field("start", pa.int64())))
-    table = table.set_column(1, SCHEMA.field("start"), table["start"].cast(SCHEMA.field("start").type))
+    table = pa.table(columns, schema=SCHEMA)  # int64 seconds become timestamp[s, UTC] here
     return table.to_pandas()
 
 
