@@ -1,4 +1,9 @@
-"""Solve a fixed instance set, each in its own process (so peak memory is its own), and record it."""
+"""Solve a fixed instance set, each in its own process (so peak memory is its own), and record it.
+
+Per instance and objective: the CP-SAT planner (`planner.solve`, default options), the exact DP
+oracle, and HiGHS on the same pair model (benchmarks.highs_baseline); for real Cycle 2 also the
+command line end to end.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,21 @@ import multiprocessing
 import platform
 import resource
 import subprocess
+import tempfile
 import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from benchmarks.highs_baseline import solve_highs
 from planner import oracle
 from planner.calendar import Calendar
 from planner.chain import Chain
 from planner.eligibility import window_slews
+from planner.model import bound_pairs
 from planner.options import SolveOptions
 from planner.solve import solve
 from planner.synthetic import synthetic_timeline
@@ -34,53 +43,90 @@ INSTANCES = {
     "dense_5y": (1855, 25, 0.2),
     "decade": (3710, 25, 0.2),
 }
+COLUMNS = [
+    "instance",
+    "objective",
+    "windows",
+    "slews",
+    "status",
+    "variables",
+    "build_s",
+    "solver_s",
+    "total_s",
+    "cli_s",
+    "dp_s",
+    "highs_s",
+    "cp_sat_over_dp",
+    "cp_sat_over_highs",
+    "peak_mib",
+]
 
 
 def _measure(name: str, objective: str, repeats: int) -> dict:
     spec = INSTANCES[name]
     frame = load_timeline() if spec is None else synthetic_timeline(*spec, seed=0)
-    count = 53 if spec is None else int(spec[0] // 7)
-    calendar = Calendar(count=count)
+    calendar = Calendar(count=53 if spec is None else int(spec[0] // 7))
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
         result = solve(frame, calendar, SolveOptions(objective=objective))
         runs.append((time.perf_counter() - started, result))
     total, result = min(runs, key=lambda run: run[0])
+
     chain = Chain.from_windows(window_slews(frame, calendar), calendar.target_seconds)
     started = time.perf_counter()
     first, _ = oracle.lexicographic(chain, "regular" if objective == "mean" else objective)
     dp_seconds = time.perf_counter() - started
+    highs = {"status": None, "value": None, "seconds": np.nan}
+    if objective != "mean":  # HiGHS gets the very pairs the CP-SAT model gets
+        kind = "max" if objective == "minimax" else "sum"
+        highs = solve_highs(chain, bound_pairs(chain, kind, first.cost), objective)
     return {
         "instance": name,
         "objective": objective,
-        "windows": count,
+        "windows": calendar.count,
         "slews": int(frame["is_slew"].sum()),
         "status": result.status.value,
         "value": result.value,
         "bound": result.bound,
         "dp_value": None if objective == "mean" else first.cost,
+        "variables": max(stage["variables"] for stage in result.stages),
         "build_s": result.build_seconds,
         "solver_s": result.solve_seconds,
         "total_s": total,
         "dp_s": dp_seconds,
-        "variables": max(stage["variables"] for stage in result.stages),
+        "highs_status": highs["status"],
+        "highs_value": highs["value"],
+        "highs_s": highs["seconds"],
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "repeats": repeats,
     }
 
 
+def _cli_seconds(objective: str, repeats: int) -> float:
+    """`anneal-planner solve` on the shipped timeline, process start to plan written (best of)."""
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            command = ["anneal-planner", "solve", "--objective", objective, "--out", f"{folder}/plan.parquet"]
+            subprocess.run(command, check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+    return min(times)
+
+
 def _git_commit() -> str:
     try:
-        return subprocess.run(
+        done = subprocess.run(
             ["git", "rev-parse", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
             cwd=Path(__file__).parent,
-        ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return done.stdout.strip()
 
 
 def _cpu() -> str:
@@ -100,18 +146,22 @@ def run(names: list[str], objectives: list[str], repeats: int, out: Path | None)
         for objective in objectives:
             with context.Pool(1) as pool:  # a fresh process per instance: its own peak memory
                 row = pool.apply(_measure, (name, objective, repeats))
+            row["cli_s"] = _cli_seconds(objective, repeats) if name == "cycle2" else np.nan
             rows.append(row)
             print(
                 f"{name:11s} {objective:8s} {row['status']:8s} solver {row['solver_s']:7.3f} s  "
-                f"total {row['total_s']:7.3f} s  dp {row['dp_s']:.4f} s  peak {row['peak_mib']:.0f} MiB",
+                f"total {row['total_s']:7.3f} s  dp {row['dp_s']:.4f} s  highs {row['highs_s']:7.3f} s  "
+                f"peak {row['peak_mib']:.0f} MiB",
                 flush=True,
             )
     table = pd.DataFrame(rows)
-    table["cp_sat_over_dp"] = table["total_s"] / table["dp_s"]
+    table["cp_sat_over_dp"] = table["solver_s"] / table["dp_s"]
+    table["cp_sat_over_highs"] = table["solver_s"] / table["highs_s"]
     table["commit"] = _git_commit()
     table["cpu"] = _cpu()
     table["cores"] = multiprocessing.cpu_count()
     table["ortools"] = version("ortools")
+    table["highspy"] = version("highspy")
     table["planner"] = version("anneal-planner")
     table["when"] = datetime.now(UTC).isoformat(timespec="seconds")
     if out is not None:
@@ -129,21 +179,27 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     scaling = table[table["instance"].str.startswith(("dense", "decade"))]
     if scaling.empty:  # a partial run (e.g. the smoke test): plot what was measured
         scaling = table
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for objective, group in scaling.groupby("objective"):
         ax.plot(group["windows"], group["solver_s"], marker="o", label=f"CP-SAT {objective}")
+        if group["highs_s"].notna().any():
+            ax.plot(group["windows"], group["highs_s"], marker="x", linestyle=":", label=f"HiGHS {objective}")
     dp = scaling.groupby("windows")["dp_s"].min()
     ax.plot(dp.index, dp.values, marker="s", linestyle="--", label="DP oracle")
     ax.set(
         xscale="log",
-        yscale="symlog",
+        yscale="log",
         xlabel="windows (anneals)",
-        ylabel="seconds",
-        title="Solve time, synthetic 25 slews/day",
+        ylabel="solver seconds",
+        title="Solve time, synthetic timelines at 25 slews/day",
     )
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    return table[COLUMNS].to_markdown(index=False, floatfmt=".3f")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,19 +211,4 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     table = run(args.instances, args.objectives, args.repeats, args.out)
     plot(table, args.out.with_suffix(".png"))
-    print(
-        table[
-            [
-                "instance",
-                "objective",
-                "windows",
-                "status",
-                "solver_s",
-                "total_s",
-                "dp_s",
-                "cp_sat_over_dp",
-                "variables",
-                "peak_mib",
-            ]
-        ].to_markdown(index=False, floatfmt=".3f")
-    )
+    print(markdown(table))

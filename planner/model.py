@@ -65,6 +65,14 @@ def bound_pairs(
     return kept
 
 
+def paired_slews(pairs: list[Pairs], k: int, layer_size: int) -> list[int]:
+    """Slews of layer k that some kept pair uses (the others cannot be in any plan)."""
+    if not pairs:  # a single anneal: every slew of its window
+        return list(range(layer_size))
+    ends = pairs[k].first if k < len(pairs) else pairs[k - 1].second
+    return np.unique(ends).tolist()
+
+
 @dataclass
 class ChainModel:
     """A CP-SAT model of the chain; objectives are expressions the solve stages minimise in turn."""
@@ -88,11 +96,7 @@ class ChainModel:
 
     def _pick_variables(self) -> None:
         for k, layer in enumerate(self.chain.layers):
-            used = range(len(layer))
-            if self.pairs is not None and self.chain.size > 1:
-                # Slews with no kept pair cannot be in any plan: no variable for them.
-                ends = self.pairs[k].first if k < self.chain.size - 1 else self.pairs[k - 1].second
-                used = np.unique(ends).tolist()
+            used = range(len(layer)) if self.pairs is None else paired_slews(self.pairs, k, len(layer))
             self.pick.append({i: self.model.new_bool_var(f"pick_{k}_{i}") for i in used})
 
     def _one_slew_per_anneal(self) -> None:

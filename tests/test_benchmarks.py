@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from benchmarks.runner import main
-from planner.timeline import read_metadata  # noqa: F401  (the runner imports the planner)
 
 
 def test_runner_on_the_smallest_instance(tmp_path, capsys):
@@ -13,6 +12,6 @@ def test_runner_on_the_smallest_instance(tmp_path, capsys):
 
     table = pd.read_parquet(out)
     assert table.loc[0, "status"] == "OPTIMAL"
-    assert table.loc[0, "value"] == table.loc[0, "dp_value"]
-    assert {"commit", "cpu", "ortools", "peak_mib", "solver_s"} <= set(table.columns)
+    assert table.loc[0, "value"] == table.loc[0, "dp_value"] == table.loc[0, "highs_value"]
+    assert {"commit", "cpu", "ortools", "highspy", "peak_mib", "solver_s", "highs_s"} <= set(table.columns)
     assert out.with_suffix(".png").stat().st_size > 1000
