@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import math
 
-import numpy as np
 import pandas as pd
 
 from planner.calendar import DAY, format_instant, to_seconds
@@ -18,10 +17,6 @@ from planner.calendar import DAY, format_instant, to_seconds
 # rules from DOMAIN.md itself, so a mistake there cannot hide the same mistake here.
 SLEW_TYPES = {"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"}
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
-
-
-def _seconds(series: pd.Series) -> list[int]:
-    return to_seconds(series).tolist()
 
 
 def _uses_miri(instrument, parallels) -> bool:
@@ -33,14 +28,68 @@ def _uses_miri(instrument, parallels) -> bool:
     )
 
 
-def objective_value(times: list[int], objective: str, target: int) -> int:
-    """The objective of DOMAIN.md for slew times in calendar order (seconds)."""
-    deviations = [abs(b - a - target) for a, b in zip(times, times[1:], strict=False)]
+def objective_value(times: list[int], anneals: list[int], objective: str, target: int) -> int:
+    """The objective of DOMAIN.md for placed anneals (numbers and slew times, calendar order).
+
+    Across a missing anneal the interval is measured against the right multiple of the target."""
+    deviations = [
+        abs(times[i + 1] - times[i] - (anneals[i + 1] - anneals[i]) * target) for i in range(len(times) - 1)
+    ]
     if objective == "mean":
-        return abs(times[-1] - times[0] - (len(times) - 1) * target) if times else 0
+        return abs(times[-1] - times[0] - (anneals[-1] - anneals[0]) * target) if times else 0
     if objective == "minimax":
         return max(deviations, default=0)
     return sum(deviations)
+
+
+class _Rules:
+    """The slew rules of DOMAIN.md over one timeline."""
+
+    def __init__(self, timeline: pd.DataFrame, recovery_minutes: float):
+        self.timeline = timeline
+        self.starts = to_seconds(timeline["start"]).tolist()
+        self.miri_starts = [
+            t
+            for t, instrument, parallels in zip(
+                self.starts, timeline["instrument"], timeline["parallels"], strict=True
+            )
+            if _uses_miri(instrument, parallels)
+        ]  # sorted, because the timeline is
+        self.recovery_minutes = recovery_minutes
+        self.by_key = {
+            (v, t): i for i, (v, t) in enumerate(zip(timeline["visit_id"], self.starts, strict=True))
+        }
+
+    def broken(self, index: int) -> list[str]:
+        """Every rule the slew into visit `index` breaks (empty: it may carry an anneal)."""
+        visit = self.timeline.iloc[index]
+        t = self.starts[index]
+        broken = []
+        if visit["visit_type"] not in SLEW_TYPES:
+            broken.append(f"{visit['visit_type']}, which has no slew")
+        if _uses_miri(visit["instrument"], visit["parallels"]):
+            broken.append(f"uses MIRI ({visit['instrument']})")
+        others = [
+            p["instrument"]
+            for p in visit["parallels"]
+            if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
+        ]
+        if others:
+            broken.append(f"the slew already carries {others[0]}")
+        following = bisect.bisect_left(self.miri_starts, t)
+        recovery = self.recovery_minutes * 60
+        if recovery > 0 and following < len(self.miri_starts) and self.miri_starts[following] < t + recovery:
+            broken.append(
+                f"MIRI use starts {(self.miri_starts[following] - t) / 60:.0f} min after the anneal; "
+                f"the recovery needs {self.recovery_minutes:g} min"
+            )
+        return broken
+
+    def eligible_in(self, lo: int, hi: int) -> int | None:
+        """Index of the first eligible slew starting in [lo, hi), or None."""
+        first = bisect.bisect_left(self.starts, lo)
+        last = bisect.bisect_left(self.starts, hi)
+        return next((i for i in range(first, last) if not self.broken(i)), None)
 
 
 def check_plan(
@@ -48,8 +97,8 @@ def check_plan(
 ) -> list[str]:
     """Every violated rule, one line each; an empty list means the plan is valid.
 
-    `calendar` needs start, count, window_seconds and target_seconds; `options` needs
-    objective, min_gap_days and miri_recovery_minutes.
+    `calendar` needs start, count, window_seconds and target_seconds; `options` needs objective,
+    min_gap_days, miri_recovery_minutes, allow_missing and pins.
     """
     problems: list[str] = []
     anneals = plan["anneal"].tolist()
@@ -61,59 +110,55 @@ def check_plan(
     if problems:
         return problems
 
+    rules = _Rules(timeline, options.miri_recovery_minutes)
     plan = plan.sort_values("anneal")
-    times = _seconds(plan["slew_time"])
-    visit_start = _seconds(timeline["start"])
-    by_key = {(vid, t): i for i, (vid, t) in enumerate(zip(timeline["visit_id"], visit_start, strict=True))}
-    miri_starts = sorted(
-        t
-        for t, instrument, parallels in zip(
-            visit_start, timeline["instrument"], timeline["parallels"], strict=True
-        )
-        if _uses_miri(instrument, parallels)
-    )
-    recovery = options.miri_recovery_minutes * 60
+    placed = plan[plan["slew_time"].notna()]
+    times = to_seconds(placed["slew_time"]).tolist()
+    numbers = [int(k) for k in placed["anneal"]]
 
-    for (_, row), t in zip(plan.iterrows(), times, strict=True):
+    for _, row in plan.iterrows():
         k = int(row["anneal"])
         name = f"Anneal {k:02d}"
         lo = calendar.start + (k - 1) * calendar.target_seconds
         hi = lo + calendar.window_seconds
+        if to_seconds(pd.Series([row["window_start"], row["window_end"]])).tolist() != [lo, hi]:
+            problems.append(f"{name}: the plan's window does not match the calendar")
+        if pd.isna(row["slew_time"]):
+            if not options.allow_missing:
+                problems.append(f"{name}: has no slew (a partial plan needs allow_missing)")
+            elif (index := rules.eligible_in(lo, hi)) is not None:
+                problems.append(
+                    f"{name}: left out although the slew into {timeline['visit_id'].iloc[index]} at "
+                    f"{format_instant(rules.starts[index])} is eligible"
+                )
+            continue
+        t = int(row["slew_time"].timestamp())
         if not lo <= t < hi:
             problems.append(
                 f"{name}: slew at {row['slew_time']} is outside its window "
                 f"[{format_instant(lo)}, {format_instant(hi)})"
             )
-        if _seconds(pd.Series([row["window_start"], row["window_end"]])) != [lo, hi]:
-            problems.append(f"{name}: the plan's window does not match the calendar")
-        index = by_key.get((row["visit_id"], t))
+        index = rules.by_key.get((row["visit_id"], t))
         if index is None:
             problems.append(
                 f"{name}: no visit {row['visit_id']} starts at {row['slew_time']} in the timeline"
             )
             continue
-        visit = timeline.iloc[index]
-        if visit["visit_type"] not in SLEW_TYPES:
-            problems.append(f"{name}: visit {row['visit_id']} is {visit['visit_type']}, which has no slew")
-        if _uses_miri(visit["instrument"], visit["parallels"]):
-            problems.append(f"{name}: visit {row['visit_id']} uses MIRI ({visit['instrument']})")
-        others = [
-            p["instrument"]
-            for p in visit["parallels"]
-            if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
-        ]
-        if others:
-            problems.append(f"{name}: slew into {row['visit_id']} already carries {others[0]}")
-        following = bisect.bisect_left(miri_starts, t)
-        if recovery > 0 and following < len(miri_starts) and miri_starts[following] < t + recovery:
-            problems.append(
-                f"{name}: MIRI use starts {(miri_starts[following] - t) / 60:.0f} min after the "
-                f"anneal; the recovery needs {options.miri_recovery_minutes:g} min"
-            )
+        problems += [f"{name}: visit {row['visit_id']}: {reason}" for reason in rules.broken(index)]
 
-    target = calendar.target_seconds
+    by_anneal = plan.set_index("anneal")
+    for pin in options.pins:
+        row = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
+        if (
+            row is None
+            or pd.isna(row["slew_time"])
+            or row["visit_id"] != pin.visit_id
+            or (pin.time is not None and int(row["slew_time"].timestamp()) != pin.time)
+        ):
+            problems.append(f"{pin.describe()}, but the plan does not use that slew")
+
     min_gap = max(1, round(options.min_gap_days * DAY))
-    for k, (a, b) in enumerate(zip(times, times[1:], strict=False), start=2):
+    for k, a, b in zip(numbers[1:], times, times[1:], strict=False):
         if b - a < min_gap:
             problems.append(
                 f"Anneal {k:02d}: only {(b - a) / DAY:.3f} days after the previous anneal "
@@ -122,13 +167,13 @@ def check_plan(
     if len(set(times)) != len(times):
         problems.append("two anneals share one slew")
 
-    intervals = [np.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
-    for k, stated, actual in zip(plan["anneal"], plan["interval_days"], intervals, strict=True):
+    intervals = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
+    for k, stated, actual in zip(numbers, placed["interval_days"], intervals, strict=True):
         if not (math.isnan(actual) and pd.isna(stated)) and not math.isclose(stated, actual, abs_tol=1e-9):
-            problems.append(f"Anneal {int(k):02d}: interval_days says {stated}, the times give {actual}")
+            problems.append(f"Anneal {k:02d}: interval_days says {stated}, the times give {actual}")
 
     if claimed is not None:
-        value = objective_value(times, options.objective, target)
+        value = objective_value(times, numbers, options.objective, calendar.target_seconds)
         if value != claimed:
             problems.append(
                 f"objective {options.objective}: the plan claims {claimed} s, its times give {value} s"
@@ -153,10 +198,6 @@ def check_plan_file(path, timeline_paths=None) -> tuple[list[str], int]:
     timeline = load_timeline(timeline_paths)
     options = SolveOptions(**meta["options"])
     problems = check_plan(
-        plan,
-        timeline,
-        Calendar.from_dict(meta["calendar"]),
-        options,
-        claimed=meta["objective"]["value"],
+        plan, timeline, Calendar.from_dict(meta["calendar"]), options, claimed=meta["objective"]["value"]
     )
     return problems, len(plan)

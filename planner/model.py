@@ -17,13 +17,13 @@ optimum survives; side constraints only remove plans, so the bounds stay valid w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.chain import Chain
-from planner.oracle import Kind, backward, forward
+from planner.oracle import Kind, Masks, backward, forward
 
 
 @dataclass(slots=True)
@@ -36,7 +36,8 @@ class Pairs:
 
 
 def all_pairs(chain: Chain, cap: float | None = None) -> list[Pairs]:
-    return bound_pairs(chain, kind="sum", upper=np.inf, cap=cap)
+    """Every usable pair, pins left to the model's constraints (the unreduced model)."""
+    return bound_pairs(replace(chain, pinned={}), kind="sum", upper=np.inf, cap=cap)
 
 
 def bound_pairs(
@@ -44,13 +45,13 @@ def bound_pairs(
     kind: Kind,
     upper: float,
     cap: float | None = None,
-    first: np.ndarray | None = None,
-    last: np.ndarray | None = None,
+    masks: Masks = None,
 ) -> list[Pairs]:
     """Pairs that lie on some complete plan of value <= `upper` under `kind` ('sum' or 'max').
 
-    `cap` drops pairs costing more; `first` / `last` (masks) restrict where plans start / end."""
-    fwd, bwd = forward(chain, kind, cap, first), backward(chain, kind, cap, last)
+    `cap` drops pairs costing more; pins and `masks` restrict the slews a layer may use. Every
+    plan the model admits respects them, so these bounds stay valid lower bounds."""
+    fwd, bwd = forward(chain, kind, cap, masks), backward(chain, kind, cap, masks)
     kept = []
     for k in range(chain.size - 1):
         cost = chain.arc_costs(k, cap)
@@ -86,6 +87,7 @@ class ChainModel:
     def __post_init__(self) -> None:
         self._pick_variables()
         self._one_slew_per_anneal()
+        self._pinned_anneals()
         if self.pairs is None:
             self._anneals_in_order()
         else:
@@ -104,6 +106,14 @@ class ChainModel:
             self.model.add_exactly_one(picks.values())
         # Windows are disjoint when window <= target, so one slew never serves two anneals; with
         # overlapping windows the strictly increasing order of anneals still forbids it.
+
+    def _pinned_anneals(self) -> None:
+        """Anneals already flown or committed keep their slew."""
+        for k, i in self.chain.pinned.items():
+            if i not in self.pick[k]:  # pruning proved no plan can use it: the model is infeasible
+                self.model.add_bool_or([])
+            else:
+                self.model.add(self.pick[k][i] == 1)
 
     def _anneals_in_order(self) -> None:
         """Consecutive anneals in order, at least min_gap apart: one clause per conflicting pair.
@@ -174,7 +184,8 @@ class ChainModel:
     def mean(self) -> cp_model.IntVar:
         """|t_n - t_1 - (n-1)·target|: how far the mean interval is from the target, times n-1."""
         times = self.times()
-        span = times[-1] - times[0] - (self.chain.size - 1) * self.chain.target
+        weeks = self.chain.anneals[-1] - self.chain.anneals[0]
+        span = times[-1] - times[0] - weeks * self.chain.target
         horizon = int(self.chain.layers[-1][-1] - self.chain.layers[0][0]) + (
             self.chain.size * self.chain.target
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from planner.errors import OptionError
+from planner.pins import Pin
 
 OBJECTIVES = ("regular", "mean", "minimax")
 PRUNING = ("dp", "none")
@@ -18,6 +19,9 @@ class SolveOptions:
       quickly and deterministically; 2 workers run no LP-based worker in CP-SAT's portfolio.
     prune: 'dp' drops anneal pairs that no plan as good as the DP's can use (see planner.model);
       'none' gives CP-SAT every pair (the unreduced model, for testing and comparison).
+    allow_missing: anneals whose window has no eligible slew are left out (and listed) instead of
+      making the problem infeasible; intervals across them are measured against m·target.
+    pins: anneals fixed to a slew (planner.pins.Pin), kept by a constraint of the model.
     """
 
     objective: str = "regular"
@@ -27,8 +31,13 @@ class SolveOptions:
     prune: str = "dp"
     min_gap_days: float = 0.0
     miri_recovery_minutes: float = 0.0
+    allow_missing: bool = False
+    pins: tuple[Pin, ...] = ()
 
     def __post_init__(self) -> None:
+        # From JSON metadata pins come back as dicts: accept them so a plan's options round-trip.
+        pins = tuple(p if isinstance(p, Pin) else Pin(**p) for p in self.pins)
+        object.__setattr__(self, "pins", pins)
         if self.objective not in OBJECTIVES:
             raise OptionError(f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}")
         if not self.time_limit > 0:

@@ -22,34 +22,35 @@ def _combine(kind: Kind, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a + b if kind == "sum" else np.maximum(a, b)
 
 
-def _start(size: int, allowed: np.ndarray | None) -> np.ndarray:
-    """Zero where a plan may begin (or end), +inf where it may not."""
-    return np.zeros(size) if allowed is None else np.where(allowed, 0.0, np.inf)
+Masks = dict[int, np.ndarray] | None  # extra restrictions: layer -> bool mask of usable slews
+
+
+def _restrict(chain: Chain, k: int, values: np.ndarray, masks: Masks) -> np.ndarray:
+    """+inf where layer k may not be used (pinned elsewhere, or outside an extra mask)."""
+    allowed = chain.allowed(k, masks)
+    return values if allowed is None else np.where(allowed, values, np.inf)
 
 
 def forward(
-    chain: Chain, kind: Kind = "sum", cap: float | None = None, first: np.ndarray | None = None
+    chain: Chain, kind: Kind = "sum", cap: float | None = None, masks: Masks = None
 ) -> list[np.ndarray]:
-    """forward[k][i]: best value of a partial plan for anneals 1..k+1 ending at slew i.
-
-    `first` (a mask of layer 0) restricts where plans may start."""
-    values = [_start(len(chain.layers[0]), first)]
+    """forward[k][i]: best value of a partial plan for layers 0..k ending at slew i."""
+    values = [_restrict(chain, 0, np.zeros(len(chain.layers[0])), masks)]
     for k in range(chain.size - 1):
         through = _combine(kind, values[k][:, None], chain.arc_costs(k, cap))
-        values.append(through.min(axis=0, initial=np.inf))
+        values.append(_restrict(chain, k + 1, through.min(axis=0, initial=np.inf), masks))
     return values
 
 
 def backward(
-    chain: Chain, kind: Kind = "sum", cap: float | None = None, last: np.ndarray | None = None
+    chain: Chain, kind: Kind = "sum", cap: float | None = None, masks: Masks = None
 ) -> list[np.ndarray]:
-    """backward[k][i]: best value of a partial plan for anneals k+1..n starting at slew i.
-
-    `last` (a mask of the last layer) restricts where plans may end."""
-    values = [_start(len(chain.layers[-1]), last)]
-    for k in range(chain.size - 2, -1, -1):
+    """backward[k][i]: best value of a partial plan for layers k..n-1 starting at slew i."""
+    last = chain.size - 1
+    values = [_restrict(chain, last, np.zeros(len(chain.layers[last])), masks)]
+    for k in range(last - 1, -1, -1):
         through = _combine(kind, chain.arc_costs(k, cap), values[0][None, :])
-        values.insert(0, through.min(axis=1, initial=np.inf))
+        values.insert(0, _restrict(chain, k, through.min(axis=1, initial=np.inf), masks))
     return values
 
 
@@ -63,11 +64,11 @@ class OraclePlan:
         return np.isfinite(self.cost)
 
 
-def best_path(chain: Chain, kind: Kind = "sum", cap: float | None = None) -> OraclePlan:
+def best_path(chain: Chain, kind: Kind = "sum", cap: float | None = None, masks: Masks = None) -> OraclePlan:
     """An optimal plan. Among equal ones, the earliest slew at each step from the first anneal."""
-    if any(len(layer) == 0 for layer in chain.layers):
+    if not chain.size or any(len(layer) == 0 for layer in chain.layers):
         return OraclePlan(np.inf, ())
-    back = backward(chain, kind, cap)
+    back = backward(chain, kind, cap, masks)
     cost = float(back[0].min())
     if not np.isfinite(cost):
         return OraclePlan(np.inf, ())

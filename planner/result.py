@@ -80,21 +80,29 @@ class Result:
             "timeline": self.timeline,
             "versions": self.versions,
             "checked": self.checked,
+            "missing": self.missing,
         }
 
     def statistics(self) -> dict:
         """Interval statistics of the plan in days / hours."""
         intervals = self.plan["interval_days"].dropna()
         deviations = self.plan["deviation_hours"].dropna().abs()
+        placed = int(self.plan["slew_time"].notna().sum())
         if intervals.empty:
-            return {"placed": len(self.plan)}
+            return {"placed": placed, "missing": self.missing}
         return {
-            "placed": len(self.plan),
+            "placed": placed,
+            "missing": self.missing,
             "mean_interval_days": float(intervals.mean()),
             "min_interval_days": float(intervals.min()),
             "max_interval_days": float(intervals.max()),
             "largest_deviation_hours": float(deviations.max()),
         }
+
+    @property
+    def missing(self) -> list[int]:
+        """Anneals left out (only with allow_missing): their window had no eligible slew."""
+        return [int(k) for k in self.plan.loc[self.plan["slew_time"].isna(), "anneal"]]
 
     def to_parquet(self, path: Path | str) -> None:
         """Write the plan with its metadata atomically (never a half-written file)."""

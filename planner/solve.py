@@ -22,8 +22,10 @@ from planner.chain import Chain
 from planner.checker import check_plan
 from planner.eligibility import WindowSlews, window_slews
 from planner.errors import InfeasibleError
+from planner.explain import chain_conflict, empty_windows
 from planner.model import ChainModel, all_pairs, bound_pairs
 from planner.options import SolveOptions
+from planner.pins import resolve_pins
 from planner.result import PLAN_SCHEMA, Result, Status
 from planner.timeline import load_timeline
 
@@ -43,13 +45,18 @@ def solve(
     started = time.perf_counter()
     frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
     windows = window_slews(frame, calendar, options.miri_recovery_minutes)
-    empty = [w for w in windows if len(w.rows) == 0]
-    if empty:
-        raise InfeasibleError(
-            f"{len(empty)} of {len(windows)} windows have no eligible slew:\n"
-            + "\n".join("  " + w.explain() for w in empty)
-        )
-    chain = Chain.from_windows(windows, calendar.target_seconds, max(1, round(options.min_gap_days * DAY)))
+    placed = [w for w in windows if len(w.rows)]
+    if not placed or (len(placed) < len(windows) and not options.allow_missing):
+        raise InfeasibleError(empty_windows(windows))
+    pins = resolve_pins(options.pins, windows, frame, options.miri_recovery_minutes)
+    layer = {w.window.anneal: k for k, w in enumerate(placed)}
+    min_gap = max(1, round(options.min_gap_days * DAY))
+    chain = Chain.from_windows(
+        placed, calendar.target_seconds, min_gap, {layer[a]: i for a, i in pins.items()}
+    )
+    conflict = chain_conflict(chain)
+    if conflict:
+        raise InfeasibleError(conflict)
     stages = _Stages(chain, options, started)
     choice = stages.run()
     result = Result(
@@ -58,7 +65,7 @@ def solve(
         value=stages.records[0]["value"] if stages.records else None,
         bound=stages.records[0]["bound"] if stages.records else None,
         stages=stages.records,
-        plan=plan_frame(frame, windows, choice, calendar) if choice else _empty_plan(),
+        plan=plan_frame(frame, windows, placed, choice, calendar) if choice else _empty_plan(),
         calendar=calendar.to_dict(),
         options=options.to_dict(),
         timeline=timeline_identity(frame),
@@ -66,11 +73,8 @@ def solve(
         solve_seconds=stages.solve_seconds,
         versions=versions(),
     )
-    if result.status == Status.INFEASIBLE:
-        raise InfeasibleError(
-            "CP-SAT proved that no plan satisfies the rules (every window has eligible slews, so "
-            "the ordering or minimum-gap constraints conflict)"
-        )
+    if result.status == Status.INFEASIBLE:  # the DP check above found a plan: a solver fault
+        raise AssertionError("CP-SAT reported INFEASIBLE for a problem the DP can solve")
     if choice:
         problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
         if problems:  # a bug, not bad input: never hand such a plan to a user
@@ -126,11 +130,13 @@ class _Stages:
         if choice is None or self.status != Status.OPTIMAL:
             return first, choice
         best = self.records[-1]["value"]
-        span = chain.layers[-1][None, :] - chain.layers[0][:, None] - (chain.size - 1) * chain.target
+        weeks = chain.anneals[-1] - chain.anneals[0]
+        span = chain.layers[-1][None, :] - chain.layers[0][:, None] - weeks * chain.target
         ends = np.abs(span) <= best  # (first, last) pairs that keep the proven mean
-        return self._then_regular(first=ends.any(axis=1), last=ends.any(axis=0), mean=best, fallback=choice)
+        masks = {0: ends.any(axis=1), chain.size - 1: ends.any(axis=0)}
+        return self._then_regular(masks=masks, mean=best, fallback=choice)
 
-    def _then_regular(self, *, fallback, cap=None, first=None, last=None, mean=None):
+    def _then_regular(self, *, fallback, cap=None, masks=None, mean=None):
         """Minimise `regular` among plans that keep the primary optimum (cap or mean bound)."""
         chain = self.chain
         hint = fallback
@@ -141,13 +147,12 @@ class _Stages:
                 known = oracle.best_path(chain, "sum", cap)
                 hint = known.choice if known.feasible else hint
             else:
-                middle = chain.layers[1:-1]
-                ends = (chain.layers[0][[fallback[0]]], *middle, chain.layers[-1][[fallback[-1]]])
-                known = oracle.best_path(Chain(ends, chain.target, chain.min_gap), "sum")
-                if known.feasible:
-                    hint = (fallback[0], *known.choice[1:-1], fallback[-1])
+                ends = {0: np.arange(len(chain.layers[0])) == fallback[0]}
+                ends[chain.size - 1] = np.arange(len(chain.layers[-1])) == fallback[-1]
+                known = oracle.best_path(chain, "sum", masks=ends)
+                hint = known.choice if known.feasible else hint
             upper = oracle.plan_cost(chain, hint, "sum")
-            pairs = bound_pairs(chain, "sum", upper, cap, first, last)
+            pairs = bound_pairs(chain, "sum", upper, cap, masks)
         else:
             pairs = all_pairs(chain, cap)
         model = ChainModel(chain, pairs)
@@ -194,27 +199,37 @@ class _Stages:
 
 
 def plan_frame(
-    timeline: pd.DataFrame, windows: list[WindowSlews], choice, calendar: Calendar
+    timeline: pd.DataFrame, windows: list[WindowSlews], placed: list[WindowSlews], choice, calendar: Calendar
 ) -> pd.DataFrame:
-    """The plan table (PLAN_SCHEMA) of a choice of one slew index per window."""
-    rows = np.array([w.rows[i] for w, i in zip(windows, choice, strict=True)])
-    chosen = timeline.iloc[rows]
-    times = np.array([w.times[i] for w, i in zip(windows, choice, strict=True)], dtype=np.int64)
+    """The plan table (PLAN_SCHEMA): one row per calendar anneal; missing ones have no slew."""
+    slew = {w.window.anneal: (w.rows[i], w.times[i]) for w, i in zip(placed, choice, strict=True)}
+    anneals = sorted(slew)
+    times = np.array([slew[a][1] for a in anneals], dtype=np.int64)
+    chosen = timeline.iloc[[slew[a][0] for a in anneals]]
     intervals = np.diff(times)
-    return pd.DataFrame(
+    weeks = np.diff(anneals)
+    frame = pd.DataFrame(
         {
-            "anneal": [w.window.anneal for w in windows],
-            "label": [w.window.label for w in windows],
-            "window_start": to_timestamps([w.window.start for w in windows]),
-            "window_end": to_timestamps([w.window.end for w in windows]),
+            "anneal": anneals,
             "visit_id": chosen["visit_id"].to_numpy(),
             "slew_time": to_timestamps(times),
             "instrument": chosen["instrument"].to_numpy(),
             "target": chosen["target"].to_numpy(),
             "interval_days": np.concatenate([[np.nan], intervals / DAY]),
-            "deviation_hours": np.concatenate([[np.nan], (intervals - calendar.target_seconds) / 3600]),
+            "deviation_hours": np.concatenate(
+                [[np.nan], (intervals - weeks * calendar.target_seconds) / 3600]
+            ),
         }
     )
+    calendar_rows = pd.DataFrame(
+        {
+            "anneal": [w.window.anneal for w in windows],
+            "label": [w.window.label for w in windows],
+            "window_start": to_timestamps([w.window.start for w in windows]),
+            "window_end": to_timestamps([w.window.end for w in windows]),
+        }
+    )
+    return calendar_rows.merge(frame, on="anneal", how="left")[PLAN_SCHEMA.names]
 
 
 def _empty_plan() -> pd.DataFrame:
