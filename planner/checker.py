@@ -181,7 +181,7 @@ def check_plan(
     return problems
 
 
-def check_plan_file(path, timeline_paths=None) -> tuple[list[str], int]:
+def check_plan_file(path, timeline_paths=None) -> tuple[list[str], pd.DataFrame]:
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped)."""
     from pathlib import Path
 
@@ -200,4 +200,4 @@ def check_plan_file(path, timeline_paths=None) -> tuple[list[str], int]:
     problems = check_plan(
         plan, timeline, Calendar.from_dict(meta["calendar"]), options, claimed=meta["objective"]["value"]
     )
-    return problems, len(plan)
+    return problems, plan

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from planner.calendar import DEFAULT_START, Calendar
-from planner.errors import PlannerError
+from planner.errors import OptionError, PlannerError
 from planner.options import SolveOptions
 
 app = typer.Typer(
@@ -115,12 +115,28 @@ def solve(
     prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
     min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
     miri_recovery_minutes: Recovery = 0.0,
+    allow_missing: Annotated[
+        bool, typer.Option(help="Leave out anneals whose window has no eligible slew (listed in the plan).")
+    ] = False,
+    pin: Annotated[
+        Path | None, typer.Option(help="Earlier plan whose anneals before --pin-until stay.")
+    ] = None,
+    pin_until: Annotated[
+        str | None, typer.Option(help="Keep the --pin plan's anneals before this UTC time.")
+    ] = None,
+    fix: Annotated[
+        list[str] | None, typer.Option(help="Fix one anneal, e.g. 'Anneal 05=1234:5:1' (repeatable).")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
 ) -> None:
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
     from planner.console import print_result
+    from planner.pins import parse_fix, read_pin_plan
     from planner.solve import solve as run
 
+    if (pin is None) != (pin_until is None):
+        raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
+    pins = (read_pin_plan(pin, pin_until) if pin else []) + [parse_fix(text) for text in fix or []]
     calendar = Calendar.from_options(start, count, window_days, target_days)
     options = SolveOptions(
         objective=objective,
@@ -130,6 +146,8 @@ def solve(
         prune=prune,
         min_gap_days=min_gap_days,
         miri_recovery_minutes=miri_recovery_minutes,
+        allow_missing=allow_missing,
+        pins=tuple(pins),
     )
     result = run(timeline or None, calendar, options)
     if result.status.has_plan:
@@ -149,13 +167,17 @@ def check(
     from planner.checker import check_plan_file
     from planner.console import console
 
-    problems, count = check_plan_file(plan, timeline or None)
+    problems, table = check_plan_file(plan, timeline or None)
     for problem in problems:
         console.print(f"[red]x[/] {problem}", highlight=False)
     if problems:
         console.print(f"[bold red]{len(problems)} violations[/] in {plan}")
         raise typer.Exit(1)
-    console.print(f"[green]ok[/]: {count} anneals in {plan} satisfy every rule and the stated objective")
+    placed = int(table["slew_time"].notna().sum())
+    console.print(
+        f"[green]ok[/]: {placed} of {len(table)} anneals placed in {plan}; "
+        "the plan satisfies every rule and the stated objective"
+    )
 
 
 @app.command()

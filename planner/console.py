@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -13,7 +14,7 @@ errors = Console(stderr=True, soft_wrap=True)
 
 
 def _date(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+    return "-" if value is None or pd.isna(value) else value.strftime("%Y-%m-%d %H:%M")
 
 
 def print_timeline(summary: TimelineSummary, name: str) -> None:
@@ -67,9 +68,9 @@ def print_result(result: Result, out: str | None) -> None:
         deviation = "" if row.deviation_hours != row.deviation_hours else f"{row.deviation_hours:+.2f}"
         table.add_row(
             f"{row.anneal:02d}",
-            _date(row.slew_time),
-            row.visit_id,
-            str(row.instrument)[:26],
+            _date(row.slew_time) if pd.notna(row.slew_time) else "[yellow]missing[/]",
+            "" if pd.isna(row.visit_id) else row.visit_id,
+            "" if pd.isna(row.instrument) else str(row.instrument)[:26],
             interval,
             deviation,
         )
@@ -85,6 +86,8 @@ def headline(result: Result) -> str:
     )
     if result.bound is not None and result.status.value != "OPTIMAL":
         text += f" (bound {result.bound:.0f} s)"
+    if stats["missing"]:
+        text += "; missing (no eligible slew): " + ", ".join(f"Anneal {k:02d}" for k in stats["missing"])
     if "mean_interval_days" in stats:
         text += (
             f"; interval mean {stats['mean_interval_days']:.3f} d, "

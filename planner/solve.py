@@ -182,7 +182,9 @@ class _Stages:
             "name": name,
             "status": status.value,
             "seconds": round(solver.wall_time, 4),
-            "value": int(solver.objective_value) if status.has_plan else None,
+            "value": round(solver.objective_value)
+            if status.has_plan
+            else None,  # a float: int() would truncate
             "bound": float(solver.best_objective_bound) if status.has_plan else None,
             "variables": len(model.model.proto.variables),
         }

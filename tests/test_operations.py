@@ -1,0 +1,185 @@
+"""Pins, minimum gap and missing anneals: side constraints of the same CP-SAT model.
+
+Brute force over every combination of slews on tiny timelines gives the optimum to compare with.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from planner.calendar import DAY, Calendar
+from planner.checker import check_plan, objective_value
+from planner.cli import app
+from planner.eligibility import window_slews
+from planner.errors import InfeasibleError, OptionError
+from planner.options import SolveOptions
+from planner.pins import Pin, parse_fix
+from planner.result import Status
+from planner.solve import solve
+from planner.timeline import write_timeline
+from tests.helpers import START, timeline, visit
+
+
+def brute_force(frame, calendar: Calendar, options: SolveOptions) -> int | None:
+    """The optimum by enumeration (None if no plan): every combination of eligible slews."""
+    windows = [w for w in window_slews(frame, calendar) if len(w.times)]
+    if not windows:  # nothing to place: no plan
+        return None
+    pins = {p.anneal: p for p in options.pins}
+    gap = max(1, round(options.min_gap_days * DAY))
+    best = None
+    for times in itertools.product(*(w.times.tolist() for w in windows)):
+        if any(b - a < gap for a, b in itertools.pairwise(times)):
+            continue
+        if any(
+            w.window.anneal in pins
+            and frame["visit_id"].iloc[w.rows[w.times.tolist().index(t)]] != pins[w.window.anneal].visit_id
+            for w, t in zip(windows, times, strict=True)
+        ):
+            continue
+        anneals = [w.window.anneal for w in windows]
+        value = objective_value(list(times), anneals, options.objective, calendar.target_seconds)
+        best = value if best is None else min(best, value)
+    return best
+
+
+@st.composite
+def tiny_cases(draw):
+    count = draw(st.integers(2, 4))
+    days = []
+    for k in range(count):
+        # some windows empty (for allow_missing), others with 1-4 slews
+        days += [7 * k + round(draw(st.floats(0, 3.99)), 3) for _ in range(draw(st.integers(0, 4)))]
+    days = sorted(set(days))
+    frame = timeline(*(visit(d, visit_id=f"1:{i}:1") for i, d in enumerate(days)))
+    calendar = Calendar(start=START, count=count)
+    windows = window_slews(frame, calendar)
+    pins = []
+    for w in windows:
+        if len(w.rows) and draw(st.booleans()) and draw(st.booleans()):
+            pins.append(
+                Pin(w.window.anneal, frame["visit_id"].iloc[w.rows[draw(st.integers(0, len(w.rows) - 1))]])
+            )
+    options = SolveOptions(
+        objective=draw(st.sampled_from(["regular", "minimax", "mean"])),
+        min_gap_days=draw(st.sampled_from([0.0, 5.0, 6.5, 7.5])),
+        allow_missing=True,
+        pins=tuple(pins),
+        prune=draw(st.sampled_from(["dp", "none"])),
+    )
+    return frame, calendar, options
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=tiny_cases())
+def test_side_constraints_are_optimal_by_brute_force(case):
+    frame, calendar, options = case
+    expected = brute_force(frame, calendar, options)
+    try:
+        result = solve(frame, calendar, options)
+    except InfeasibleError:
+        assert expected is None
+        return
+    assert result.status == Status.OPTIMAL
+    assert result.value == expected
+    assert check_plan(result.plan, frame, calendar, options, claimed=result.value) == []
+    for pin in options.pins:  # the pins hold
+        row = result.plan.set_index("anneal").loc[pin.anneal]
+        assert row["visit_id"] == pin.visit_id
+    times = result.plan["slew_time"].dropna()
+    assert (times.diff().dropna().dt.total_seconds() >= options.min_gap_days * DAY).all()
+
+
+def test_missing_week_is_measured_against_two_targets():
+    """Week 2 has no slew: 0 -> 14.5 is one interval of 14.5 days against 14: cost half a day."""
+    frame = timeline(visit(0), visit(14.5))
+    calendar = Calendar(start=START, count=3)
+    with pytest.raises(InfeasibleError, match="Anneal 02"):
+        solve(frame, calendar)
+    result = solve(frame, calendar, SolveOptions(allow_missing=True))
+    assert result.missing == [2] and result.value == DAY // 2
+    assert result.plan["deviation_hours"].tolist()[2] == 12.0
+    # the checker accepts the partial plan only when it is allowed, and only for empty windows
+    assert check_plan(result.plan, frame, calendar, SolveOptions(), claimed=result.value) == [
+        "Anneal 02: has no slew (a partial plan needs allow_missing)"
+    ]
+    busier = timeline(visit(0), visit(7.2), visit(14.5))
+    problems = check_plan(result.plan, busier, calendar, SolveOptions(allow_missing=True))
+    assert problems == [
+        "Anneal 02: left out although the slew into 9999:7200:1 at 2023-07-10T04:48:00Z is eligible"
+    ]
+
+
+def test_min_gap_conflict_is_explained():
+    frame = timeline(visit(3), visit(7.5), visit(8))
+    with pytest.raises(InfeasibleError) as err:
+        solve(frame, Calendar(start=START, count=2), SolveOptions(min_gap_days=6))
+    assert "Anneal 02 cannot follow Anneal 01" in str(err.value) and "5.000 days later" in str(err.value)
+
+
+def test_pins_that_no_longer_hold_are_named():
+    frame = timeline(
+        visit(1, visit_id="1:1:1"), visit(8, visit_id="1:2:1"), visit(9, "MIRI Imaging", visit_id="1:3:1")
+    )
+    calendar = Calendar(start=START, count=2)
+    with pytest.raises(
+        InfeasibleError, match="Anneal 02 is pinned to 7:7:7, which is not in the new timeline"
+    ):
+        solve(frame, calendar, SolveOptions(pins=(Pin(2, "7:7:7"),)))
+    with pytest.raises(InfeasibleError, match=r"no longer eligible \(to a MIRI target\)"):
+        solve(frame, calendar, SolveOptions(pins=(Pin(2, "1:3:1"),)))
+    with pytest.raises(InfeasibleError, match="outside its window"):
+        solve(frame, calendar, SolveOptions(pins=(Pin(1, "1:2:1"),)))
+    with pytest.raises(OptionError, match="expected 'Anneal NN=program:visit:observation'"):
+        parse_fix("Anneal five")
+    assert parse_fix("Anneal 05=1234:5:1") == Pin(5, "1234:5:1") == parse_fix("5 = 1234:5:1")
+
+
+def test_replan_keeps_flown_anneals(tmp_path, shipped):
+    """The schedule changed after 2023-10-01: every slew the first plan used after that date was
+    cancelled. Re-planning keeps the 13 anneals flown before it and moves all the later ones."""
+    first = solve(shipped)
+    first.to_parquet(tmp_path / "plan.parquet")
+    cutoff = pd.Timestamp("2023-10-01", tz="UTC")
+    later = first.plan[first.plan["slew_time"] >= cutoff]
+    cancelled = shipped["visit_id"].isin(later["visit_id"]) & shipped["start"].isin(later["slew_time"])
+    changed = shipped[~cancelled].reset_index(drop=True)
+    changed.attrs["sources"] = ["changed"]
+    write_timeline(changed, tmp_path / "changed.parquet")
+
+    runner = CliRunner()
+    out = tmp_path / "replan.parquet"
+    args = [
+        "solve",
+        "--timeline",
+        str(tmp_path / "changed.parquet"),
+        "--pin",
+        str(tmp_path / "plan.parquet"),
+        "--pin-until",
+        "2023-10-01",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    replan = pd.read_parquet(out)
+    kept = first.plan["slew_time"] < cutoff
+    assert kept.sum() == 13
+    assert replan.loc[kept, "visit_id"].tolist() == first.plan.loc[kept, "visit_id"].tolist()
+    assert not (replan.loc[~kept, "slew_time"] == first.plan.loc[~kept, "slew_time"]).any()
+    assert runner.invoke(app, ["check", str(out)]).exit_code == 0
+    # pinning against the changed timeline a plan that used a cancelled slew names the anneal
+    bad = runner.invoke(app, [*args[:5], "--pin-until", "2024-01-01", "--out", str(tmp_path / "x.parquet")])
+    assert (
+        bad.exit_code == 1
+        and "Anneal 14 is pinned to" in bad.output
+        and "not in the new timeline" in bad.output
+    )
+    lonely = runner.invoke(app, ["solve", "--pin", str(out), "--out", str(out)])
+    assert lonely.exit_code == 2 and "--pin and --pin-until go together" in lonely.output
