@@ -183,21 +183,8 @@ def check_plan(
 
 def check_plan_file(path, timeline_paths=None) -> tuple[list[str], pd.DataFrame]:
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped)."""
-    from pathlib import Path
+    from planner.result import open_plan
 
-    from planner.calendar import Calendar
-    from planner.options import SolveOptions
-    from planner.result import read_plan
-    from planner.timeline import load_timeline
-
-    plan, meta = read_plan(path)
-    if timeline_paths is None and meta["timeline"].get("path") and Path(meta["timeline"]["path"]).is_file():
-        timeline_paths = [meta["timeline"]["path"]]
-    elif timeline_paths is None and meta["timeline"].get("sources"):
-        timeline_paths = meta["timeline"]["sources"]
-    timeline = load_timeline(timeline_paths)
-    options = SolveOptions(**meta["options"])
-    problems = check_plan(
-        plan, timeline, Calendar.from_dict(meta["calendar"]), options, claimed=meta["objective"]["value"]
-    )
-    return problems, plan
+    opened = open_plan(path, timeline_paths)
+    claimed = opened.meta["objective"]["value"]
+    return check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed), opened.plan

@@ -200,3 +200,50 @@ def synth(
     frame = synthetic_timeline(days, slews_per_day, miri_fraction, seed, start)
     write_timeline(frame, out)
     console.print(f"{len(frame)} synthetic visits, {frame['start'].min()} .. {frame['start'].max()} -> {out}")
+
+
+PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'solve'.")]
+
+
+@app.command()
+@friendly
+def compare(plan: PlanArgument, timeline: TimelineOption = None) -> None:
+    """Show the plan beside the anneals actually flown in the timeline."""
+    from planner.compare import compare as run
+    from planner.console import print_comparison
+    from planner.result import open_plan
+
+    opened = open_plan(plan, timeline or None)
+    print_comparison(run(opened.plan, opened.timeline, opened.calendar))
+
+
+@app.command()
+@friendly
+def plot(
+    plan: PlanArgument,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("plan.png"),
+    timeline: TimelineOption = None,
+) -> None:
+    """Draw the cycle: windows, MIRI use, eligible slews, planned and executed anneals, intervals."""
+    from planner.console import console
+    from planner.plots import write_plot
+    from planner.result import open_plan
+
+    write_plot(open_plan(plan, timeline or None), out)
+    console.print(f"plot written to {out}")
+
+
+@app.command()
+@friendly
+def report(
+    plan: PlanArgument,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    timeline: TimelineOption = None,
+) -> None:
+    """Write one self-contained HTML page: summary, comparison with the executed anneals, plots."""
+    from planner.console import console
+    from planner.html_report import write_report
+    from planner.result import open_plan
+
+    write_report(open_plan(plan, timeline or None), out, title=f"MIRI anneal plan: {plan.name}")
+    console.print(f"report written to {out}")

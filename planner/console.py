@@ -97,3 +97,23 @@ def headline(result: Result) -> str:
         )
     text += f"; solve {result.solve_seconds:.3f} s (build {result.build_seconds:.3f} s)"
     return text
+
+
+def _number(value: float) -> str:
+    if value != value:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+
+
+def print_comparison(comparison) -> None:
+    summary = Table("", "plan", "executed", title="Plan beside the executed anneals")
+    for name, row in comparison.summary.T.iterrows():
+        summary.add_row(name.replace("_", " "), *(_number(v) for v in row))
+    console.print(summary)
+    weeks = Table("week", "start", "planned", "executed", "difference h", title="Week by week")
+    for row in comparison.weeks.itertuples():
+        style = "bold red" if row.executed_count == 0 else None
+        difference = "" if row.difference_hours != row.difference_hours else f"{row.difference_hours:+.1f}"
+        weeks.add_row(f"{row.week:02d}", _date(row.week_start)[:10], _date(row.planned), row.executed or "-",
+                      difference, style=style)
+    console.print(weeks)

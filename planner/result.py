@@ -140,3 +140,35 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
             path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve'"
         )
     return plan, meta
+
+
+@dataclass
+class PlanFile:
+    """A plan file with what it was made from: its timeline, calendar and options."""
+
+    plan: pd.DataFrame
+    meta: dict
+    timeline: pd.DataFrame
+    calendar: object  # planner.calendar.Calendar
+    options: object  # planner.options.SolveOptions
+
+
+def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
+    """Read a plan and its timeline: the one given, else the one the plan names, else the shipped one."""
+    from planner.calendar import Calendar
+    from planner.options import SolveOptions
+    from planner.timeline import load_timeline
+
+    plan, meta = read_plan(path)
+    named = meta["timeline"]
+    if timeline_paths is None and named.get("path") and Path(named["path"]).is_file():
+        timeline_paths = [named["path"]]
+    elif timeline_paths is None and named.get("sources") and all(Path(p).is_file() for p in named["sources"]):
+        timeline_paths = named["sources"]
+    return PlanFile(
+        plan=plan,
+        meta=meta,
+        timeline=load_timeline(timeline_paths),
+        calendar=Calendar.from_dict(meta["calendar"]),
+        options=SolveOptions(**meta["options"]),
+    )

@@ -183,3 +183,35 @@ def test_replan_keeps_flown_anneals(tmp_path, shipped):
     )
     lonely = runner.invoke(app, ["solve", "--pin", str(out), "--out", str(out)])
     assert lonely.exit_code == 2 and "--pin and --pin-until go together" in lonely.output
+
+
+def test_executed_anneals_of_cycle2(shipped):
+    """DOMAIN.md: Cycle 2's anneals ran under program 1520 as slew parallels (1520:54:1 ...)."""
+    from planner.compare import compare, executed_anneals
+
+    flown = executed_anneals(shipped)
+    assert {"1520:54:1", "1520:104:1"} <= set(flown["visit_id"])
+    result = solve(shipped)
+    comparison = compare(result.plan, shipped, Calendar())
+    plan_row, executed_row = comparison.summary.loc["plan"], comparison.summary.loc["executed"]
+    assert plan_row["anneals"] == 53 and plan_row["weeks_without"] == 0
+    # the optimum is at least as regular as what flew
+    assert plan_row["sum_abs_deviation_days"] <= executed_row["sum_abs_deviation_days"]
+    assert plan_row["sum_abs_deviation_days"] * DAY == pytest.approx(result.value)
+    assert len(comparison.weeks) == 53
+
+
+def test_compare_plot_report_cli(tmp_path, shipped):
+    solve(shipped).to_parquet(tmp_path / "plan.parquet")
+    runner = CliRunner()
+    compared = runner.invoke(app, ["compare", str(tmp_path / "plan.parquet")])
+    assert compared.exit_code == 0, compared.output
+    assert "sum abs deviation days" in compared.output and "Week by week" in compared.output
+    png = tmp_path / "plan.png"
+    assert runner.invoke(app, ["plot", str(tmp_path / "plan.parquet"), "--out", str(png)]).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(tmp_path / "plan.parquet"), "--out", str(page)]).exit_code == 0
+    text = page.read_text()
+    assert "data:image/png;base64," in text and "Week by week" in text and "http" not in text.split("<body>")[1]
+    assert runner.invoke(app, ["plot", str(tmp_path / "nope.parquet")]).exit_code == 2
