@@ -247,3 +247,37 @@ def report(
 
     write_report(open_plan(plan, timeline or None), out, title=f"MIRI anneal plan: {plan.name}")
     console.print(f"report written to {out}")
+
+
+@app.command()
+@friendly
+def batch(
+    scenarios_file: Annotated[
+        Path, typer.Argument(metavar="SCENARIOS.toml", help="Scenarios (base + list or grid).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for plans/ and summary.parquet.")],
+    jobs: Annotated[int, typer.Option(help="Local processes (CP-SAT workers per job: cores // jobs).")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or table: one line per scenario.")] = False,
+) -> None:
+    """Solve every scenario of a file; resumable; exit 1 if any scenario failed."""
+    from planner.batch import run_batch
+    from planner.console import BatchProgress, print_batch
+    from planner.scenarios import read_scenarios
+
+    if jobs < 1:
+        raise OptionError(f"--jobs {jobs}: expected a whole number >= 1")
+    scenarios = read_scenarios(scenarios_file)
+    with BatchProgress(len(scenarios), quiet=quiet) as progress:
+        summary = run_batch(scenarios, out, jobs=jobs, scheduler=scheduler, on_done=progress.advance)
+    print_batch(summary, out, quiet=quiet)
+    failed = int(summary["state"].isin(["failed", "infeasible"]).sum())
+    if failed:
+        from planner.console import errors
+
+        errors.print(
+            f"[bold red]{failed} of {len(summary)} scenarios failed[/] (errors in {out}/summary.parquet)"
+        )
+        raise typer.Exit(1)

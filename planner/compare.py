@@ -61,7 +61,8 @@ def compare(plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar) -> C
     planned_s = to_seconds(planned["slew_time"])
 
     summary = pd.DataFrame(
-        [_statistics(planned_s, calendar), _statistics(np.sort(flown_s), calendar)], index=["plan", "executed"]
+        [_statistics(planned_s, calendar), _statistics(np.sort(flown_s), calendar)],
+        index=["plan", "executed"],
     )
     week_of_flown = (flown_s - calendar.start) // calendar.target_seconds + 1
     plan_by_anneal = dict(zip(planned["anneal"], planned_s, strict=True))
@@ -69,12 +70,16 @@ def compare(plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar) -> C
     for k in range(1, calendar.count + 1):
         planned_t = plan_by_anneal.get(k)
         flown_t = np.sort(flown_s[week_of_flown == k])
-        rows.append({
-            "week": k,
-            "week_start": to_timestamps([calendar.start + (k - 1) * calendar.target_seconds])[0],
-            "planned": to_timestamps([planned_t])[0] if planned_t is not None else pd.NaT,
-            "executed": ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in to_timestamps(flown_t)),
-            "executed_count": len(flown_t),
-            "difference_hours": (flown_t[0] - planned_t) / 3600 if planned_t is not None and len(flown_t) else np.nan,
-        })
+        rows.append(
+            {
+                "week": k,
+                "week_start": to_timestamps([calendar.start + (k - 1) * calendar.target_seconds])[0],
+                "planned": to_timestamps([planned_t])[0] if planned_t is not None else pd.NaT,
+                "executed": ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in to_timestamps(flown_t)),
+                "executed_count": len(flown_t),
+                "difference_hours": (flown_t[0] - planned_t) / 3600
+                if planned_t is not None and len(flown_t)
+                else np.nan,
+            }
+        )
     return Comparison(summary=summary, weeks=pd.DataFrame(rows), executed=flown)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -9,8 +11,9 @@ from rich.table import Table
 from planner.result import Result
 from planner.summary import RULE_COLUMNS, TimelineSummary
 
-console = Console(soft_wrap=True)  # long lines stay whole: easier to grep and copy
-errors = Console(stderr=True, soft_wrap=True)
+# Long lines stay whole (easier to grep and copy); logs and pipes get 120 columns, not rich's 80.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+errors = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 120)
 
 
 def _date(value) -> str:
@@ -114,6 +117,159 @@ def print_comparison(comparison) -> None:
     for row in comparison.weeks.itertuples():
         style = "bold red" if row.executed_count == 0 else None
         difference = "" if row.difference_hours != row.difference_hours else f"{row.difference_hours:+.1f}"
-        weeks.add_row(f"{row.week:02d}", _date(row.week_start)[:10], _date(row.planned), row.executed or "-",
-                      difference, style=style)
+        weeks.add_row(
+            f"{row.week:02d}",
+            _date(row.week_start)[:10],
+            _date(row.planned),
+            row.executed or "-",
+            difference,
+            style=style,
+        )
     console.print(weeks)
+
+
+class BatchProgress:
+    """Progress of a batch: done / failed / remaining and ETA (rich), or plain lines when quiet."""
+
+    def __init__(self, total: int, *, quiet: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.total, self.quiet, self.failed, self.done = total, quiet, 0, 0
+        self.bar = (
+            None
+            if quiet
+            else Progress(
+                TextColumn("batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("failed {task.fields[failed]}  remaining {task.fields[remaining]}"),
+                TimeRemainingColumn(),
+                console=console,
+            )
+        )
+
+    def __enter__(self) -> BatchProgress:
+        if self.bar:
+            self.bar.start()
+            self.task = self.bar.add_task("batch", total=self.total, failed=0, remaining=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def advance(self, row: dict) -> None:
+        self.done += 1
+        self.failed += row["state"] in ("failed", "infeasible")
+        if self.bar:
+            self.bar.update(self.task, advance=1, failed=self.failed, remaining=self.total - self.done)
+        else:
+            first_line = (row.get("error") or "").splitlines()[:1]
+            console.print(
+                f"[{self.done}/{self.total}] {row['scenario']} {row['state']} "
+                f"{_cell(row.get('objective_value'))} {' '.join(first_line)}",
+                highlight=False,
+            )
+
+
+def print_batch(summary: pd.DataFrame, out, *, quiet: bool) -> None:
+    counts = summary["state"].value_counts().to_dict() if len(summary) else {}
+    line = ", ".join(f"{n} {state}" for state, n in counts.items())
+    if not quiet and len(summary):
+        settings = [
+            c for c in summary.columns if c not in BATCH_RESULTS and summary[c].map(_cell).nunique() > 1
+        ]
+        table = Table(
+            "scenario",
+            *(SHORT.get(c, c) for c in settings),
+            "state",
+            "value",
+            "placed",
+            "min d",
+            "max d",
+            "error",
+            title=f"Batch: {len(summary)} scenarios",
+        )
+        for _, row in summary.head(40).iterrows():
+            error = row["error"].splitlines()[0][:50] if isinstance(row["error"], str) else ""
+            table.add_row(
+                row["scenario"],
+                *(_cell(row[c]) for c in settings),
+                row["state"],
+                *(
+                    _cell(row.get(c))
+                    for c in ("objective_value", "placed", "interval_min_days", "interval_max_days")
+                ),
+                error,
+            )
+        console.print(table)
+        if len(summary) > 40:
+            console.print(f"... {len(summary) - 40} more rows in {out}/summary.parquet")
+        perturbation = [c for c in summary.columns if c.startswith("perturbation_")]
+        if perturbation and "placed" in summary:
+            console.print(_degradation(summary, perturbation))
+    console.print(f"{line}; summary in {out}/summary.parquet")
+
+
+SHORT = {
+    "perturbation_cancel_fraction": "cancel",
+    "perturbation_max_delay_hours": "delay h",
+    "perturbation_lost_days": "lost d",
+    "perturbation_seed": "p.seed",
+    "window_days": "window d",
+    "target_days": "target d",
+    "min_gap_days": "min gap d",
+    "miri_recovery_minutes": "recovery min",
+}
+BATCH_RESULTS = {
+    "scenario",
+    "state",
+    "status",
+    "objective_value",
+    "placed",
+    "missing",
+    "interval_mean_days",
+    "interval_min_days",
+    "interval_max_days",
+    "largest_deviation_hours",
+    "build_s",
+    "solve_s",
+    "total_s",
+    "error",
+}
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return _number(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
+    """How plans degrade with schedule churn: one row per perturbation setting."""
+    keyed = summary.assign(**{c: summary[c].map(_cell) for c in perturbation})
+    groups = keyed.groupby(perturbation, dropna=False, sort=False)
+    table = Table(
+        *(SHORT.get(c, c) for c in perturbation),
+        "scenarios",
+        "infeasible",
+        "placed (mean)",
+        "missing (max)",
+        "min interval d",
+        "max interval d",
+        "largest dev h",
+        title="How plans degrade with schedule churn",
+    )
+    for key, group in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        table.add_row(
+            *key,
+            str(len(group)),
+            str(int(group["state"].isin(["infeasible", "failed"]).sum())),
+            _cell(group["placed"].mean()),
+            _cell(group["missing"].max()),
+            _cell(group["interval_min_days"].min()),
+            _cell(group["interval_max_days"].max()),
+            _cell(group["largest_deviation_hours"].max()),
+        )
+    return table

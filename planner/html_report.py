@@ -46,7 +46,9 @@ def render(opened: PlanFile, title: str) -> str:
         "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "checked": meta["checked"],
     }
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items())
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items()
+    )
     plan = opened.plan.copy()
     for column in ("window_start", "window_end", "slew_time"):
         plan[column] = plan[column].dt.strftime("%Y-%m-%d %H:%M")

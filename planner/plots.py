@@ -32,8 +32,12 @@ def plan_figure(opened: PlanFile):
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(14, 6.5), sharex=True, height_ratios=[1.2, 1])
     for w in windows:
-        top.axvspan(pd.Timestamp(w.window.start, unit="s", tz="UTC"), pd.Timestamp(w.window.end, unit="s", tz="UTC"),
-                    color="#dbe9f6" if len(w.rows) else "#f6d5d5", lw=0)
+        top.axvspan(
+            pd.Timestamp(w.window.start, unit="s", tz="UTC"),
+            pd.Timestamp(w.window.end, unit="s", tz="UTC"),
+            color="#dbe9f6" if len(w.rows) else "#f6d5d5",
+            lw=0,
+        )
     miri = inside[inside["uses_miri"]]
     top.plot(miri["start"], [3] * len(miri), "|", color="#c0392b", ms=10, label="MIRI use")
     top.plot(eligible["start"], [2] * len(eligible), ".", color="#7f8c8d", ms=3, label="eligible slew")
@@ -48,7 +52,9 @@ def plan_figure(opened: PlanFile):
     bottom.plot(placed["slew_time"], placed["interval_days"], "o-", color="#1f5fa8", ms=3, label="plan")
     if len(flown) > 1:
         times = flown["time"].sort_values()
-        bottom.plot(times, times.diff().dt.total_seconds() / 86_400, "x-", color="#1e8449", ms=4, label="executed")
+        bottom.plot(
+            times, times.diff().dt.total_seconds() / 86_400, "x-", color="#1e8449", ms=4, label="executed"
+        )
     bottom.set_ylabel("interval (days)")
     bottom.set_title(f"Interval since the previous anneal (target {target:g} days)")
     bottom.legend(loc="upper right", fontsize="small")

@@ -213,5 +213,7 @@ def test_compare_plot_report_cli(tmp_path, shipped):
     page = tmp_path / "report.html"
     assert runner.invoke(app, ["report", str(tmp_path / "plan.parquet"), "--out", str(page)]).exit_code == 0
     text = page.read_text()
-    assert "data:image/png;base64," in text and "Week by week" in text and "http" not in text.split("<body>")[1]
+    assert (
+        "data:image/png;base64," in text and "Week by week" in text and "http" not in text.split("<body>")[1]
+    )
     assert runner.invoke(app, ["plot", str(tmp_path / "nope.parquet")]).exit_code == 2

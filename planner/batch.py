@@ -1,0 +1,187 @@
+"""Batch solving: many scenarios, on local processes or a Dask cluster, resumable.
+
+Each scenario writes `DIR/plans/<id>.parquet` (atomically) and yields one summary row; a failing
+scenario is recorded with its error and does not stop the others. A re-run skips the scenarios
+whose plan exists and passes the checker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import pandas as pd
+
+from planner.checker import check_plan
+from planner.errors import PlannerError
+from planner.io import atomic_path
+from planner.perturb import perturb
+from planner.result import read_plan
+from planner.scenarios import Scenario
+from planner.solve import solve
+from planner.timeline import load_timeline
+
+
+def scenario_timeline(scenario: Scenario) -> pd.DataFrame:
+    calendar = scenario.calendar
+    period = (calendar.start, calendar.windows[-1].end)
+    return perturb(load_timeline(scenario.settings.get("timeline")), scenario.perturbation, within=period)
+
+
+def _row(scenario: Scenario, **fields) -> dict:
+    flat = {k: v for k, v in scenario.settings.items() if k != "perturbation"}
+    flat.update({f"perturbation_{k}": v for k, v in scenario.settings.get("perturbation", {}).items()})
+    return {"scenario": scenario.id, **flat, **fields}
+
+
+def _statistics(plan: pd.DataFrame) -> dict:
+    intervals = plan["interval_days"].dropna()
+    return {
+        "placed": int(plan["slew_time"].notna().sum()),
+        "missing": int(plan["slew_time"].isna().sum()),
+        "interval_mean_days": intervals.mean() if len(intervals) else None,
+        "interval_min_days": intervals.min() if len(intervals) else None,
+        "interval_max_days": intervals.max() if len(intervals) else None,
+        "largest_deviation_hours": plan["deviation_hours"].abs().max() if len(intervals) else None,
+    }
+
+
+def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
+    """Solve one scenario (or find its checked plan from an earlier run). Never raises."""
+    started = time.perf_counter()
+    plan_path = Path(out_dir) / "plans" / f"{scenario.id}.parquet"
+    try:
+        timeline = scenario_timeline(scenario)
+        calendar, options = scenario.calendar, scenario.options(workers_cap)
+        if plan_path.exists():
+            try:
+                plan, meta = read_plan(plan_path)
+            except PlannerError:
+                plan = None  # unreadable leftovers are solved again
+            if plan is not None and not check_plan(
+                plan, timeline, calendar, options, meta["objective"]["value"]
+            ):
+                return _row(
+                    scenario,
+                    state="skipped",
+                    status=meta["status"],
+                    objective_value=meta["objective"]["value"],
+                    **_statistics(plan),
+                    build_s=meta["build_seconds"],
+                    solve_s=meta["solve_seconds"],
+                    total_s=time.perf_counter() - started,
+                    error=None,
+                )
+        result = solve(timeline, calendar, options)
+        if result.status.has_plan:
+            result.to_parquet(plan_path)
+        return _row(
+            scenario,
+            state="solved",
+            status=result.status.value,
+            objective_value=result.value,
+            **_statistics(result.plan),
+            build_s=result.build_seconds,
+            solve_s=result.solve_seconds,
+            total_s=time.perf_counter() - started,
+            error=None,
+        )
+    except PlannerError as err:
+        state = "infeasible" if err.exit_code == 1 else "failed"
+        return _row(
+            scenario,
+            state=state,
+            status=None,
+            objective_value=None,
+            total_s=time.perf_counter() - started,
+            error=str(err),
+        )
+    except Exception as err:  # a bug must not stop the batch either; keep its traceback for the report
+        return _row(
+            scenario,
+            state="failed",
+            status=None,
+            objective_value=None,
+            total_s=time.perf_counter() - started,
+            error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}",
+        )
+
+
+def workers_per_job(jobs: int) -> int:
+    """CP-SAT workers each job may use so that jobs x workers stays within the cores."""
+    return max(1, (os.cpu_count() or 1) // max(jobs, 1))
+
+
+def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Callable[[dict], None]) -> None:
+    """A process pool of `jobs` processes on this machine."""
+    cap = workers_per_job(jobs)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: set[Future] = {pool.submit(run_scenario, s, str(out_dir), cap) for s in scenarios}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    on_done(future.result())
+        except BaseException:  # Ctrl-C or a broken pool: drop what has not started
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Callable[[dict], None]) -> None:
+    """The same scenarios on an existing Dask cluster; each task may use its worker's threads."""
+    from distributed import Client, as_completed
+
+    with Client(address) as client:
+        threads = client.nthreads()
+        cap = max(1, min(threads.values(), default=1))
+        futures = [client.submit(run_scenario, s, str(out_dir.resolve()), cap, pure=False) for s in scenarios]
+        for future in as_completed(futures):
+            on_done(future.result())
+
+
+def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
+    """One row per scenario, in the scenarios file's order."""
+    order = {s.id: i for i, s in enumerate(scenarios)}
+    frame = pd.DataFrame(list(rows))
+    return frame.sort_values("scenario", key=lambda ids: ids.map(order)).reset_index(drop=True)
+
+
+def write_summary(summary: pd.DataFrame, out_dir: Path) -> Path:
+    path = Path(out_dir) / "summary.parquet"
+    with atomic_path(path) as temporary:
+        summary.to_parquet(temporary, index=False)
+    return path
+
+
+def run_batch(
+    scenarios: list[Scenario],
+    out_dir: Path,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    on_done: Callable[[dict], None] = lambda row: None,
+) -> pd.DataFrame:
+    """Run every scenario; write and return the summary (also of a batch cut short by Ctrl-C)."""
+    out_dir = Path(out_dir)
+    (out_dir / "plans").mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+
+    def collect(row: dict) -> None:
+        rows.append(row)
+        on_done(row)
+
+    try:
+        if scheduler:
+            run_dask(scenarios, out_dir, scheduler, collect)
+        else:
+            run_local(scenarios, out_dir, jobs, collect)
+    finally:  # an interrupted batch still leaves a (partial) summary, written whole
+        summary = summarize(rows, scenarios) if rows else pd.DataFrame()
+        if rows:
+            write_summary(summary, out_dir)
+    return summary

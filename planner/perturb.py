@@ -1,0 +1,71 @@
+"""Seeded variants of a timeline, changed the way real schedules change.
+
+- cancel_fraction: that share of visits is cancelled (removed);
+- max_delay_hours: every visit may slip by a random delay in [0, max] hours (uniform);
+- lost_days: a block of that many days, placed at random inside the period planned for (the
+  calendar's span when given, else the timeline's), loses every visit (safe mode).
+The same timeline, parameters and seed always give the same variant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.calendar import DAY
+from planner.errors import OptionError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Perturbation:
+    cancel_fraction: float = 0.0
+    max_delay_hours: float = 0.0
+    lost_days: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.cancel_fraction < 1:
+            raise OptionError(
+                f"perturbation cancel_fraction {self.cancel_fraction!r}: expected 0 <= value < 1"
+            )
+        if self.max_delay_hours < 0 or self.lost_days < 0:
+            raise OptionError("perturbation max_delay_hours and lost_days: expected values >= 0")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise OptionError(f"perturbation seed {self.seed!r}: expected a whole number >= 0")
+
+    @property
+    def is_identity(self) -> bool:
+        return not (self.cancel_fraction or self.max_delay_hours or self.lost_days)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def perturb(
+    timeline: pd.DataFrame, perturbation: Perturbation, within: tuple[int, int] | None = None
+) -> pd.DataFrame:
+    """A new timeline (sorted, canonical columns); `timeline` itself is left untouched.
+
+    `within` (seconds since the epoch) is the period the lost block falls in."""
+    if perturbation.is_identity or timeline.empty:
+        return timeline
+    rng = np.random.default_rng(perturbation.seed)
+    frame = timeline.copy()
+    keep = rng.random(len(frame)) >= perturbation.cancel_fraction
+    delays = rng.uniform(0, perturbation.max_delay_hours * 3600, len(frame)).astype(np.int64)
+    frame["start"] = frame["start"] + pd.to_timedelta(delays, unit="s")
+    if perturbation.lost_days:
+        first, last = frame["start"].min(), frame["start"].max()
+        if within is not None:
+            first, last = (pd.Timestamp(t, unit="s", tz="UTC") for t in within)
+        room = max((last - first).total_seconds() - perturbation.lost_days * DAY, 0)
+        lost_start = first + pd.Timedelta(seconds=float(rng.uniform(0, room)))
+        lost_end = lost_start + pd.Timedelta(days=perturbation.lost_days)
+        keep &= ~((frame["start"] >= lost_start) & (frame["start"] < lost_end)).to_numpy()
+    frame = frame[keep].sort_values(["start", "visit_id"], kind="stable").reset_index(drop=True)
+    frame.attrs = {"sources": [*timeline.attrs.get("sources", []), f"perturbed:{perturbation.to_dict()}"]}
+    if "path" in timeline.attrs:
+        frame.attrs["perturbed_from"] = timeline.attrs["path"]
+    return frame

@@ -1,0 +1,168 @@
+"""Scenario files for batch solving (TOML): base settings and a list of scenarios, or a grid.
+
+```toml
+[base]
+objective = "regular"
+[grid]
+window_days = [3, 4]
+objective = ["regular", "minimax"]
+[[grid.perturbation]]            # optional: each entry is one value of the grid's perturbation axis
+cancel_fraction = 0.1
+```
+or `[[scenarios]]` tables, each with any of the keys below (and an optional `name`). Everything is
+checked before anything runs; an unknown key, a wrong type or an empty grid names the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.calendar import Calendar
+from planner.errors import InputError, OptionError
+from planner.options import SolveOptions
+from planner.perturb import Perturbation
+
+# key -> accepted types (bool is not an int here, whatever Python says)
+KEYS: dict[str, tuple[type, ...]] = {
+    "timeline": (str,),
+    "start": (str,),
+    "count": (int,),
+    "window_days": (int, float),
+    "target_days": (int, float),
+    "objective": (str,),
+    "time_limit": (int, float),
+    "workers": (int,),
+    "seed": (int,),
+    "min_gap_days": (int, float),
+    "miri_recovery_minutes": (int, float),
+    "allow_missing": (bool,),
+    "perturbation": (dict,),
+}
+PERTURBATION_KEYS = {
+    "cancel_fraction": (int, float),
+    "max_delay_hours": (int, float),
+    "lost_days": (int, float),
+    "seed": (int,),
+}
+CALENDAR_KEYS = ("start", "count", "window_days", "target_days")
+OPTION_KEYS = (
+    "objective",
+    "time_limit",
+    "workers",
+    "seed",
+    "min_gap_days",
+    "miri_recovery_minutes",
+    "allow_missing",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    settings: dict  # the keys above, after merging base and scenario
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar.from_options(**{k: self.settings[k] for k in CALENDAR_KEYS if k in self.settings})
+
+    def options(self, workers_cap: int | None = None) -> SolveOptions:
+        chosen = {k: self.settings[k] for k in OPTION_KEYS if k in self.settings}
+        if workers_cap is not None:
+            chosen["workers"] = min(chosen.get("workers", 1), workers_cap)
+        return SolveOptions(**chosen)
+
+    @property
+    def perturbation(self) -> Perturbation:
+        return Perturbation(**self.settings.get("perturbation", {}))
+
+    def validate(self) -> None:
+        """Build every object once, so a bad value fails before the batch starts."""
+        _ = (self.calendar, self.options(), self.perturbation)
+
+
+def _check(table: dict, where: str, keys: dict) -> None:
+    for key, value in table.items():
+        if key not in keys:
+            raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(keys)}")
+        if not isinstance(value, keys[key]) or (isinstance(value, bool) and bool not in keys[key]):
+            names = " or ".join(t.__name__ for t in keys[key])
+            raise OptionError(f"{where}: {key} = {value!r} is a {type(value).__name__}; expected {names}")
+        if key == "perturbation":
+            _check(value, f"{where}.perturbation", PERTURBATION_KEYS)
+
+
+def scenario_id(settings: dict, name: str | None) -> str:
+    """Stable id from the settings themselves, so a re-run finds the same plan file."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{name}-{digest}" if name else digest
+
+
+def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
+    unknown = set(data) - {"base", "scenarios", "grid"}
+    if unknown:
+        raise OptionError(f"{where}: unknown section {sorted(unknown)[0]!r}; accepted: base, scenarios, grid")
+    if ("scenarios" in data) == ("grid" in data):
+        which = "both" if "scenarios" in data else "neither"
+        raise OptionError(f"{where}: give either [[scenarios]] or [grid], not {which}")
+    base = data.get("base", {})
+    _check(base, f"{where} [base]", KEYS)
+
+    combos: list[tuple[str | None, dict]] = []
+    if "scenarios" in data:
+        if not isinstance(data["scenarios"], list) or not data["scenarios"]:
+            raise OptionError(f"{where}: [[scenarios]] is empty; expected at least one scenario table")
+        for i, entry in enumerate(data["scenarios"]):
+            entry = dict(entry)
+            name = entry.pop("name", None)
+            if name is not None and not isinstance(name, str):
+                raise OptionError(f"{where} scenarios[{i}]: name = {name!r}; expected a string")
+            _check(entry, f"{where} scenarios[{i}]", KEYS)
+            combos.append((name, {**base, **entry}))
+    else:
+        grid = data["grid"]
+        axes = {}
+        for key, values in grid.items():
+            if not isinstance(values, list):
+                raise OptionError(f"{where} [grid]: {key} = {values!r}; expected a list of values")
+            if not values:
+                raise OptionError(f"{where} [grid]: {key} is an empty list; the grid would have no scenario")
+            for value in values:
+                _check({key: value}, f"{where} [grid]", KEYS)
+            axes[key] = values
+        if not axes:
+            raise OptionError(f"{where}: [grid] is empty; give at least one key with a list of values")
+        for values in itertools.product(*axes.values()):
+            combos.append((None, {**base, **dict(zip(axes, values, strict=True))}))
+
+    scenarios = [Scenario(scenario_id(settings, name), settings) for name, settings in combos]
+    for scenario in scenarios:
+        try:
+            scenario.validate()
+        except OptionError as err:
+            raise OptionError(f"{where} scenario {scenario.id}: {err}") from None
+    ids = [s.id for s in scenarios]
+    if len(set(ids)) != len(ids):
+        raise OptionError(f"{where}: two scenarios have the same settings (ids repeat)")
+    return scenarios
+
+
+def read_scenarios(path: Path | str) -> list[Scenario]:
+    """Scenarios of a TOML file; a relative `timeline` is taken relative to the file's folder."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "no such scenarios file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not valid TOML ({err})") from None
+    scenarios = parse_scenarios(data, where=str(path))
+    for scenario in scenarios:
+        timeline = scenario.settings.get("timeline")
+        if timeline and not Path(timeline).is_absolute():
+            scenario.settings["timeline"] = str((path.parent / timeline).resolve())
+    return scenarios

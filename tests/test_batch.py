@@ -1,0 +1,149 @@
+"""Batch solving: scenario files, failures recorded, resume, and a Dask cluster on loopback."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner.batch import run_batch, scenario_timeline
+from planner.cli import app
+from planner.errors import InputError, OptionError
+from planner.perturb import Perturbation, perturb
+from planner.scenarios import parse_scenarios, read_scenarios
+from planner.timeline import DATA_DIR
+
+EXAMPLE = DATA_DIR / "scenarios" / "cycle2-whatif.toml"
+runner = CliRunner()
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+def test_example_file_expands_its_grid():
+    scenarios = read_scenarios(EXAMPLE)
+    assert len(scenarios) == 2 * 3 * 4
+    assert len({s.id for s in scenarios}) == 24
+    assert {s.settings["objective"] for s in scenarios} == {"regular", "mean", "minimax"}
+    assert read_scenarios(EXAMPLE)[5].id == scenarios[5].id  # ids are stable: a re-run finds the plans
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[base]\nobjectiv = "regular"\n[grid]\ncount = [2]', "unknown key 'objectiv'; accepted: timeline"),
+        ('[grid]\ncount = ["two"]', "count = 'two' is a str; expected int"),
+        ("[grid]\ncount = []", "count is an empty list"),
+        ("[grid]", "[grid] is empty"),
+        ("[base]\ncount = 2", "give either [[scenarios]] or [grid], not neither"),
+        ('[[scenarios]]\nobjective = "fast"', "expected one of regular, mean, minimax"),
+        ("[[scenarios]]\nperturbation = { cancel = 0.1 }", "unknown key 'cancel'"),
+        ("[[scenarios]]\nallow_missing = 1", "allow_missing = 1 is a int; expected bool"),
+        ("[grid]\ncount = 3", "count = 3; expected a list of values"),
+    ],
+)
+def test_bad_scenario_files_are_rejected_before_anything_runs(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(OptionError) as err:
+        read_scenarios(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+    result = runner.invoke(app, ["batch", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+
+
+def test_not_toml(tmp_path):
+    with pytest.raises(InputError, match="not valid TOML"):
+        read_scenarios(_write(tmp_path, "[grid\n"))
+
+
+def test_perturbation_is_seeded_and_changes_the_timeline(shipped):
+    churn = Perturbation(cancel_fraction=0.2, max_delay_hours=12, lost_days=5, seed=4)
+    a, b = perturb(shipped, churn), perturb(shipped, churn)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(shipped) * 0.7 < len(a) < len(shipped) * 0.85
+    assert a["start"].is_monotonic_increasing
+    assert not perturb(shipped, Perturbation(cancel_fraction=0.2, seed=5)).equals(a)
+    gaps = a["start"].diff().dt.total_seconds()
+    assert gaps.max() >= 5 * 86_400  # the lost block
+
+
+def test_failures_are_recorded_and_do_not_stop_the_batch(tmp_path):
+    text = """
+[base]
+count = 3
+[[scenarios]]
+name = "fine"
+[[scenarios]]
+name = "gone"
+timeline = "missing.parquet"
+[[scenarios]]
+name = "cycle1"
+start = "2022-07-04"
+"""
+    path = _write(tmp_path, text)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["batch", str(path), "--out", str(out), "--jobs", "2", "--quiet"])
+    assert result.exit_code == 1
+    assert "2 of 3 scenarios failed" in result.output
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert summary["scenario"].str.split("-").str[0].tolist() == ["fine", "gone", "cycle1"]
+    assert summary["state"].tolist() == ["solved", "failed", "infeasible"]
+    assert "missing.parquet: no such file" in summary.loc[1, "error"]
+    assert "Anneal 01 (2022-07-04 .. 2022-07-08)" in summary.loc[2, "error"]
+    assert len(list((out / "plans").glob("*.parquet"))) == 1
+    assert not list(out.rglob("*.part"))
+
+
+def test_rerun_skips_checked_plans_and_redoes_broken_ones(tmp_path):
+    path = _write(
+        tmp_path, "[base]\ncount = 4\n[grid]\nobjective = ['regular', 'minimax']\nwindow_days = [3, 4]"
+    )
+    scenarios = read_scenarios(path)
+    first = run_batch(scenarios, tmp_path / "out", jobs=2)
+    assert first["state"].tolist() == ["solved"] * 4
+    broken = tmp_path / "out" / "plans" / f"{scenarios[0].id}.parquet"
+    broken.write_bytes(b"half a file")
+    second = run_batch(scenarios, tmp_path / "out", jobs=2)
+    assert second["state"].tolist() == ["solved", "skipped", "skipped", "skipped"]
+    assert second["objective_value"].tolist() == first["objective_value"].tolist()
+
+
+def test_dask_cluster_gives_the_local_summary(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    text = """
+[base]
+count = 8
+[grid]
+objective = ["regular", "minimax"]
+perturbation = [{}, { cancel_fraction = 0.2, seed = 1 }]
+"""
+    scenarios = read_scenarios(_write(tmp_path, text))
+    local = run_batch(scenarios, tmp_path / "local", jobs=2)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+    ) as cluster:
+        remote = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    columns = [
+        "scenario",
+        "state",
+        "status",
+        "objective_value",
+        "placed",
+        "interval_min_days",
+        "interval_max_days",
+    ]
+    pd.testing.assert_frame_equal(local[columns], remote[columns])
+    for scenario in scenarios:
+        a = pd.read_parquet(tmp_path / "local" / "plans" / f"{scenario.id}.parquet")
+        b = pd.read_parquet(tmp_path / "dask" / "plans" / f"{scenario.id}.parquet")
+        assert a["visit_id"].tolist() == b["visit_id"].tolist()
+
+
+def test_scenario_timeline_applies_the_perturbation_inside_the_calendar(shipped):
+    scenario = parse_scenarios({"scenarios": [{"perturbation": {"lost_days": 20, "seed": 0}}]})[0]
+    changed = scenario_timeline(scenario)
+    lost = len(shipped) - len(changed)
+    assert 100 < lost < 1000  # 20 days of visits, taken from Cycle 2 (not from 2022)
