@@ -198,6 +198,58 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def batch_throughput(count: int = 200, jobs: int = 2) -> pd.DataFrame:
+    """Scenarios per minute for `count` perturbed Cycle 2 scenarios, locally and on a local Dask cluster."""
+    from distributed import LocalCluster
+
+    from planner.batch import run_batch
+    from planner.scenarios import parse_scenarios
+
+    rng = np.random.default_rng(0)
+    entries = [
+        {
+            "allow_missing": True,
+            "perturbation": {
+                "cancel_fraction": round(float(rng.uniform(0, 0.3)), 3),
+                "max_delay_hours": round(float(rng.uniform(0, 24)), 1),
+                "lost_days": float(rng.choice([0, 0, 0, 7])),
+                "seed": i,
+            },
+        }
+        for i in range(count)
+    ]
+    scenarios = parse_scenarios({"scenarios": entries})
+    rows = []
+    for executor in ("local", "dask"):
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            if executor == "local":
+                summary = run_batch(scenarios, Path(folder), jobs=jobs)
+            else:
+                with LocalCluster(
+                    n_workers=jobs, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+                ) as cluster:
+                    started = time.perf_counter()  # cluster start-up is not the batch's time
+                    summary = run_batch(scenarios, Path(folder), scheduler=cluster.scheduler_address)
+            seconds = time.perf_counter() - started
+        rows.append(
+            {
+                "executor": executor,
+                "scenarios": count,
+                "jobs": jobs,
+                "seconds": seconds,
+                "per_minute": count / seconds * 60,
+                "solved": int((summary["state"] == "solved").sum()),
+                "failed": int(summary["state"].isin(["failed", "infeasible"]).sum()),
+            }
+        )
+        print(
+            f"batch {executor:5s} {count} scenarios in {seconds:.1f} s: {count / seconds * 60:.0f}/minute",
+            flush=True,
+        )
+    return pd.DataFrame(rows)
+
+
 def markdown(table: pd.DataFrame) -> str:
     return table[COLUMNS].to_markdown(index=False, floatfmt=".3f")
 
@@ -208,7 +260,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--objectives", nargs="+", default=["regular", "mean", "minimax"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.parquet")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure batch throughput on N perturbed Cycle 2 scenarios (e.g. 200)",
+    )
     args = parser.parse_args(argv)
+    if args.batch:
+        batch = batch_throughput(args.batch)
+        batch["commit"], batch["cpu"], batch["cores"] = _git_commit(), _cpu(), multiprocessing.cpu_count()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        batch.to_parquet(args.out.with_name("batch.parquet"))
+        print(batch.to_markdown(index=False, floatfmt=".1f"))
     table = run(args.instances, args.objectives, args.repeats, args.out)
     plot(table, args.out.with_suffix(".png"))
     print(markdown(table))

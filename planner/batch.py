@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.checker import check_plan
-from planner.errors import PlannerError
+from planner.errors import OptionError, PlannerError
 from planner.io import atomic_path
 from planner.perturb import perturb
 from planner.result import read_plan
@@ -134,9 +134,15 @@ def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Call
 
 def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Callable[[dict], None]) -> None:
     """The same scenarios on an existing Dask cluster; each task may use its worker's threads."""
-    from distributed import Client, as_completed
-
-    with Client(address) as client:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise OptionError("--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise OptionError(f"--scheduler {address}: cannot reach a Dask scheduler there ({err})") from None
+    with client:
         threads = client.nthreads()
         cap = max(1, min(threads.values(), default=1))
         futures = [client.submit(run_scenario, s, str(out_dir.resolve()), cap, pure=False) for s in scenarios]
