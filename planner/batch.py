@@ -137,7 +137,9 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Ca
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise OptionError("--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'") from None
+        raise OptionError(
+            "--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'"
+        ) from None
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as err:
