@@ -24,11 +24,13 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
     console.print(
         f"[bold]{name}[/]: {summary.visits} prime visits, {_date(summary.first)} .. {_date(summary.last)} UTC"
     )
-    if summary.unknown_visit_types or summary.unknown_instruments:
-        console.print(
-            f"[yellow]unknown: {summary.unknown_visit_types} visit types, "
-            f"{summary.unknown_instruments} instrument modes (kept)[/]"
-        )
+    for kind, unknown in (
+        ("visit types", summary.unknown_visit_types),
+        ("instrument modes", summary.unknown_instruments),
+    ):
+        if len(unknown):
+            listed = ", ".join(f"{name} ({n})" for name, n in unknown.head(8).items())
+            console.print(f"[yellow]unknown {kind}, kept: {listed}[/]", highlight=False)
     counts = Table("visit type", "visits", title="By visit type")
     for key, n in summary.by_visit_type.items():
         counts.add_row(str(key), str(n))

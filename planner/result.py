@@ -154,17 +154,23 @@ class PlanFile:
 
 
 def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
-    """Read a plan and its timeline: the one given, else the one the plan names, else the shipped one."""
+    """Read a plan and its timeline: the one given, else the one the plan was made from."""
     from planner.calendar import Calendar
     from planner.options import SolveOptions
     from planner.timeline import load_timeline
 
     plan, meta = read_plan(path)
-    named = meta["timeline"]
-    if timeline_paths is None and named.get("path") and Path(named["path"]).is_file():
-        timeline_paths = [named["path"]]
-    elif timeline_paths is None and named.get("sources") and all(Path(p).is_file() for p in named["sources"]):
-        timeline_paths = named["sources"]
+    if timeline_paths is None:
+        named = meta["timeline"]
+        timeline_paths = [named["path"]] if named.get("path") else named.get("sources")
+        if not timeline_paths or not all(Path(p).is_file() for p in timeline_paths):
+            from planner.errors import InputError
+
+            raise InputError(
+                path,
+                f"the plan's timeline ({', '.join(timeline_paths or ['none named'])}) is not "
+                "a file here; give it with --timeline",
+            )
     return PlanFile(
         plan=plan,
         meta=meta,

@@ -239,15 +239,19 @@ def _empty_plan() -> pd.DataFrame:
 
 
 def timeline_identity(frame: pd.DataFrame) -> dict:
-    """Where the timeline came from and the sha256 of its file (of its sources when built)."""
+    """Where the timeline came from: its Parquet file, or the sources it was built from, and a sha256.
+
+    Paths are absolute so the checker finds them from any folder. A timeline made in memory
+    (synthetic, perturbed) names its recipe in `sources` and has no sha256."""
     path = frame.attrs.get("path")
-    sources = [path] if path else frame.attrs.get("sources", [])
-    files = [name for name in sources if Path(name).is_file()]  # synthetic sources are not files
+    sources = [str(Path(s).resolve()) if Path(s).is_file() else s for s in frame.attrs.get("sources", [])]
+    files = [str(Path(path).resolve())] if path else sources
+    readable = bool(files) and all(Path(f).is_file() for f in files)
     digest = hashlib.sha256()
-    for name in files:
+    for name in files if readable else []:
         digest.update(Path(name).read_bytes())
     return {
-        "path": path,
-        "sources": None if path else files,
-        "sha256": digest.hexdigest() if files else None,
+        "path": files[0] if path else None,
+        "sources": None if path else sources,
+        "sha256": digest.hexdigest() if readable else None,
     }

@@ -21,7 +21,19 @@ KNOWN_VISIT_TYPES = frozenset(
         "PRIME WFSC SENSING CONTROL",
     }
 )
-KNOWN_INSTRUMENTS = ("MIRI", "NIRCam", "NIRSpec", "NIRISS", "FGS", "WFSC")
+# Mode prefixes seen in the STScI reports; the non-science ones belong to engineering visits.
+KNOWN_INSTRUMENTS = (
+    "MIRI",
+    "NIRCam",
+    "NIRSpec",
+    "NIRISS",
+    "FGS",
+    "WFSC",
+    "Realtime Commanding",
+    "Station Keeping",
+    "Pointing Only",
+    "(none)",
+)
 
 
 @dataclass
@@ -31,8 +43,8 @@ class TimelineSummary:
     last: pd.Timestamp | None
     by_visit_type: pd.Series
     by_instrument: pd.Series
-    unknown_visit_types: int
-    unknown_instruments: int
+    unknown_visit_types: pd.Series  # visits per unknown visit type
+    unknown_instruments: pd.Series  # visits per unknown instrument mode
     weeks: pd.DataFrame  # one row per calendar window
 
 
@@ -60,8 +72,10 @@ def summarize(
         last=timeline["start"].max() if len(timeline) else None,
         by_visit_type=timeline["visit_type"].value_counts(),
         by_instrument=instruments.value_counts(),
-        unknown_visit_types=int((~timeline["visit_type"].isin(KNOWN_VISIT_TYPES)).sum()),
-        unknown_instruments=int((~instruments.str.startswith(KNOWN_INSTRUMENTS)).sum()),
+        unknown_visit_types=timeline.loc[
+            ~timeline["visit_type"].isin(KNOWN_VISIT_TYPES), "visit_type"
+        ].value_counts(),
+        unknown_instruments=instruments[~instruments.str.startswith(KNOWN_INSTRUMENTS)].value_counts(),
         weeks=weeks,
     )
 

@@ -146,7 +146,7 @@ def test_unknown_visit_types_are_kept_and_counted(tmp_path):
     assert "PRIME NEW KIND" in set(frame["visit_type"])
     result = runner.invoke(app, ["timeline", str(path)])
     assert result.exit_code == 0, result.output
-    assert "unknown: 1 visit types" in result.output
+    assert "unknown visit types, kept: PRIME NEW KIND (1)" in result.output
 
 
 def test_ingest_cli_writes_a_timeline(tmp_path):
