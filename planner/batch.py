@@ -7,6 +7,7 @@ whose plan exists and passes the checker.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import traceback
@@ -20,7 +21,7 @@ from planner.checker import check_plan
 from planner.errors import OptionError, PlannerError
 from planner.io import atomic_path
 from planner.perturb import perturb
-from planner.result import read_plan
+from planner.result import plan_statistics, read_plan
 from planner.scenarios import Scenario
 from planner.solve import solve
 from planner.timeline import load_timeline
@@ -29,7 +30,7 @@ from planner.timeline import load_timeline
 def scenario_timeline(scenario: Scenario) -> pd.DataFrame:
     calendar = scenario.calendar
     period = (calendar.start, calendar.windows[-1].end)
-    return perturb(load_timeline(scenario.settings.get("timeline")), scenario.perturbation, within=period)
+    return perturb(_timeline(scenario.settings.get("timeline")), scenario.perturbation, within=period)
 
 
 def _row(scenario: Scenario, **fields) -> dict:
@@ -39,15 +40,14 @@ def _row(scenario: Scenario, **fields) -> dict:
 
 
 def _statistics(plan: pd.DataFrame) -> dict:
-    intervals = plan["interval_days"].dropna()
-    return {
-        "placed": int(plan["slew_time"].notna().sum()),
-        "missing": int(plan["slew_time"].isna().sum()),
-        "interval_mean_days": intervals.mean() if len(intervals) else None,
-        "interval_min_days": intervals.min() if len(intervals) else None,
-        "interval_max_days": intervals.max() if len(intervals) else None,
-        "largest_deviation_hours": plan["deviation_hours"].abs().max() if len(intervals) else None,
-    }
+    stats = plan_statistics(plan)
+    return {**stats, "missing": len(stats["missing"])}
+
+
+@functools.lru_cache(maxsize=4)
+def _timeline(path: str | None) -> pd.DataFrame:
+    """Scenarios of a batch mostly share one timeline: read it once per worker process."""
+    return load_timeline(path)
 
 
 def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:

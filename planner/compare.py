@@ -35,9 +35,9 @@ def _statistics(times: np.ndarray, calendar: Calendar) -> dict:
     week = (times - calendar.start) // calendar.target_seconds
     return {
         "anneals": len(times),
-        "interval_min_days": gaps.min() / DAY if len(gaps) else np.nan,
-        "interval_median_days": float(np.median(gaps)) / DAY if len(gaps) else np.nan,
-        "interval_max_days": gaps.max() / DAY if len(gaps) else np.nan,
+        "min_interval_days": gaps.min() / DAY if len(gaps) else np.nan,
+        "median_interval_days": float(np.median(gaps)) / DAY if len(gaps) else np.nan,
+        "max_interval_days": gaps.max() / DAY if len(gaps) else np.nan,
         "sum_abs_deviation_days": deviation.sum() / DAY,
         "largest_deviation_hours": deviation.max() / 3600 if len(gaps) else np.nan,
         "weeks_without": int(calendar.count - len(np.unique(week))),

@@ -200,7 +200,7 @@ def print_batch(summary: pd.DataFrame, out, *, quiet: bool) -> None:
                 row["state"],
                 *(
                     _cell(row.get(c))
-                    for c in ("objective_value", "placed", "interval_min_days", "interval_max_days")
+                    for c in ("objective_value", "placed", "min_interval_days", "max_interval_days")
                 ),
                 error,
             )
@@ -230,9 +230,9 @@ BATCH_RESULTS = {
     "objective_value",
     "placed",
     "missing",
-    "interval_mean_days",
-    "interval_min_days",
-    "interval_max_days",
+    "mean_interval_days",
+    "min_interval_days",
+    "max_interval_days",
     "largest_deviation_hours",
     "build_s",
     "solve_s",
@@ -270,8 +270,8 @@ def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
             str(int(group["state"].isin(["infeasible", "failed"]).sum())),
             _cell(group["placed"].mean()),
             _cell(group["missing"].max()),
-            _cell(group["interval_min_days"].min()),
-            _cell(group["interval_max_days"].max()),
+            _cell(group["min_interval_days"].min()),
+            _cell(group["max_interval_days"].max()),
             _cell(group["largest_deviation_hours"].max()),
         )
     return table

@@ -30,6 +30,24 @@ PLAN_SCHEMA = pa.schema(
 )
 
 
+def plan_statistics(plan: pd.DataFrame) -> dict:
+    """Anneals placed and missing, interval statistics (days) and the largest deviation (hours);
+    the interval figures are absent when fewer than two anneals are placed."""
+    intervals = plan["interval_days"].dropna()
+    stats = {
+        "placed": int(plan["slew_time"].notna().sum()),
+        "missing": [int(k) for k in plan.loc[plan["slew_time"].isna(), "anneal"]],
+    }
+    if len(intervals):
+        stats |= {
+            "mean_interval_days": float(intervals.mean()),
+            "min_interval_days": float(intervals.min()),
+            "max_interval_days": float(intervals.max()),
+            "largest_deviation_hours": float(plan["deviation_hours"].abs().max()),
+        }
+    return stats
+
+
 class Status(enum.Enum):
     """Every CP-SAT status, mapped one to one (CpSolverStatus names)."""
 
@@ -84,25 +102,12 @@ class Result:
         }
 
     def statistics(self) -> dict:
-        """Interval statistics of the plan in days / hours."""
-        intervals = self.plan["interval_days"].dropna()
-        deviations = self.plan["deviation_hours"].dropna().abs()
-        placed = int(self.plan["slew_time"].notna().sum())
-        if intervals.empty:
-            return {"placed": placed, "missing": self.missing}
-        return {
-            "placed": placed,
-            "missing": self.missing,
-            "mean_interval_days": float(intervals.mean()),
-            "min_interval_days": float(intervals.min()),
-            "max_interval_days": float(intervals.max()),
-            "largest_deviation_hours": float(deviations.max()),
-        }
+        return plan_statistics(self.plan)
 
     @property
     def missing(self) -> list[int]:
         """Anneals left out (only with allow_missing): their window had no eligible slew."""
-        return [int(k) for k in self.plan.loc[self.plan["slew_time"].isna(), "anneal"]]
+        return plan_statistics(self.plan)["missing"]
 
     def to_parquet(self, path: Path | str) -> None:
         """Write the plan with its metadata atomically (never a half-written file)."""

@@ -132,8 +132,8 @@ perturbation = [{}, { cancel_fraction = 0.2, seed = 1 }]
         "status",
         "objective_value",
         "placed",
-        "interval_min_days",
-        "interval_max_days",
+        "min_interval_days",
+        "max_interval_days",
     ]
     pd.testing.assert_frame_equal(local[columns], remote[columns])
     for scenario in scenarios:

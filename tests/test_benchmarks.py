@@ -11,7 +11,7 @@ def test_runner_on_the_smallest_instance(tmp_path, capsys):
     import pandas as pd
 
     table = pd.read_parquet(out)
-    assert table.loc[0, "status"] == "OPTIMAL"
+    assert table.loc[0, "status"] == "OPTIMAL" and table.loc[0, "matches_dp"]
     assert table.loc[0, "value"] == table.loc[0, "dp_value"] == table.loc[0, "highs_value"]
     assert {"commit", "cpu", "ortools", "highspy", "peak_mib", "solver_s", "highs_s"} <= set(table.columns)
     assert out.with_suffix(".png").stat().st_size > 1000
