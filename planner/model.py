@@ -127,13 +127,9 @@ class ChainModel:
                 self.model.add_bool_or([~self.pick[k][int(i)], ~self.pick[k + 1][int(j)]])
 
     def _pair_variables(self) -> None:
-        for k, pairs in enumerate(self.pairs):
-            self.step.append(
-                [
-                    self.model.new_bool_var(f"step_{k}_{i}_{j}")
-                    for i, j in zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)
-                ]
-            )
+        for pairs in self.pairs:
+            # unnamed: names cost time on 10^5 pairs
+            self.step.append([self.model.new_bool_var("") for _ in range(len(pairs.cost))])
 
     def _flow_conservation(self) -> None:
         for k, pairs in enumerate(self.pairs):
@@ -170,15 +166,19 @@ class ChainModel:
         )
 
     def minimax(self) -> cp_model.IntVar:
-        """max_k |gap k - target|: a variable that every chosen pair pushes up to its cost.
+        """max_k |gap k - target|: a variable bounded below by the chosen pair leaving each slew.
 
-        One implication per pair (pair => worst >= cost) propagates better than a bound per gap:
-        once `worst` is capped, every costlier pair is off at once (3x faster to prove real Cycle 2)."""
+        One constraint per slew, worst >= Σ_j cost_ij·step_ij: at most one of a slew's outgoing
+        pairs is on, so the sum is that pair's cost. It proves as fast as one implication per pair
+        and builds in half the time on large models (305k pairs: 2.9 s less)."""
         bound = max((int(p.cost.max()) for p in self.pairs if len(p.cost)), default=0)
         worst = self.model.new_int_var(0, bound, "worst_deviation")
         for steps, pairs in zip(self.step, self.pairs, strict=True):
-            for var, cost in zip(steps, pairs.cost.tolist(), strict=True):
-                self.model.add(worst >= cost).only_enforce_if(var)
+            order = np.argsort(pairs.first, kind="stable")
+            starts = np.flatnonzero(np.diff(pairs.first[order])) + 1
+            for group in np.split(order, starts) if len(order) else []:
+                leaving = [steps[q] for q in group]
+                self.model.add(worst >= cp_model.LinearExpr.weighted_sum(leaving, pairs.cost[group].tolist()))
         return worst
 
     def mean(self) -> cp_model.IntVar:
@@ -210,15 +210,20 @@ class ChainModel:
     # -- solutions ----------------------------------------------------------------------------------
 
     def hint(self, choice: Sequence[int]) -> None:
-        """A complete hint: every pick and pair variable, from a full plan."""
+        """A complete hint: every pick and pair variable, from a full plan.
+
+        Written to the proto in bulk: one add_hint call per variable took a second on 3·10^5 pairs."""
         self.model.clear_hints()
+        variables, values = [], []
         for k, picks in enumerate(self.pick):
-            for i, var in picks.items():
-                self.model.add_hint(var, i == choice[k])
+            variables += [var.index for var in picks.values()]
+            values += [int(i == choice[k]) for i in picks]
         for k, pairs in enumerate(self.pairs or []):
             chosen = (pairs.first == choice[k]) & (pairs.second == choice[k + 1])
-            for var, on in zip(self.step[k], chosen.tolist(), strict=True):
-                self.model.add_hint(var, on)
+            variables += [var.index for var in self.step[k]]
+            values += chosen.astype(int).tolist()
+        self.model.proto.solution_hint.vars.extend(variables)
+        self.model.proto.solution_hint.values.extend(values)
 
     def choice(self, solver: cp_model.CpSolver) -> tuple[int, ...]:
         """The slew index chosen in each layer by the solver's best solution."""
