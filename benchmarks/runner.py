@@ -49,6 +49,7 @@ COLUMNS = [
     "windows",
     "slews",
     "status",
+    "matches_dp",
     "variables",
     "build_s",
     "solver_s",
