@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -116,20 +118,41 @@ def workers_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the batch in order (see run_local)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Callable[[dict], None]) -> None:
-    """A process pool of `jobs` processes on this machine."""
+    """A process pool of `jobs` processes on this machine.
+
+    Ctrl-C: scenarios not started are dropped, running ones finish (their plans are written whole),
+    then KeyboardInterrupt goes on to the caller. A worker that dies fails its scenarios, not the
+    batch."""
     cap = workers_per_job(jobs)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        pending: set[Future] = {pool.submit(run_scenario, s, str(out_dir), cap) for s in scenarios}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    pending = {pool.submit(run_scenario, s, str(out_dir), cap): s for s in scenarios}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                scenario = pending.pop(future)
+                try:
                     on_done(future.result())
-        except BaseException:  # Ctrl-C or a broken pool: drop what has not started
-            for future in pending:
-                future.cancel()
-            raise
+                except BrokenProcessPool:
+                    on_done(
+                        _row(
+                            scenario,
+                            state="failed",
+                            status=None,
+                            objective_value=None,
+                            error="a worker process died (killed?); run the batch again to finish",
+                        )
+                    )
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Callable[[dict], None]) -> None:
@@ -177,6 +200,8 @@ def run_batch(
     """Run every scenario; write and return the summary (also of a batch cut short by Ctrl-C)."""
     out_dir = Path(out_dir)
     (out_dir / "plans").mkdir(parents=True, exist_ok=True)
+    for leftover in (out_dir / "plans").glob(".*.part"):  # from a process killed while writing
+        leftover.unlink(missing_ok=True)
     rows: list[dict] = []
 
     def collect(row: dict) -> None:

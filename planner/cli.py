@@ -270,8 +270,17 @@ def batch(
     if jobs < 1:
         raise OptionError(f"--jobs {jobs}: expected a whole number >= 1")
     scenarios = read_scenarios(scenarios_file)
-    with BatchProgress(len(scenarios), quiet=quiet) as progress:
-        summary = run_batch(scenarios, out, jobs=jobs, scheduler=scheduler, on_done=progress.advance)
+    try:
+        with BatchProgress(len(scenarios), quiet=quiet) as progress:
+            summary = run_batch(scenarios, out, jobs=jobs, scheduler=scheduler, on_done=progress.advance)
+    except KeyboardInterrupt:
+        from planner.console import errors
+
+        errors.print(
+            f"interrupted after {progress.done} of {len(scenarios)} scenarios; the summary of those is in "
+            f"{out}/summary.parquet; run the same command again to finish"
+        )
+        raise typer.Exit(130) from None
     print_batch(summary, out, quiet=quiet)
     failed = int(summary["state"].isin(["failed", "infeasible"]).sum())
     if failed:

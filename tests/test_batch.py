@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from planner.batch import run_batch, scenario_timeline
+from planner.batch import run_batch, run_scenario, scenario_timeline
 from planner.cli import app
 from planner.errors import InputError, OptionError
 from planner.perturb import Perturbation, perturb
@@ -147,3 +147,33 @@ def test_scenario_timeline_applies_the_perturbation_inside_the_calendar(shipped)
     changed = scenario_timeline(scenario)
     lost = len(shipped) - len(changed)
     assert 100 < lost < 1000  # 20 days of visits, taken from Cycle 2 (not from 2022)
+
+
+def _die_on_minimax(scenario, out_dir, workers_cap):
+    """Stands in for run_scenario in forked workers: a worker killed in the middle of a batch."""
+    import os
+
+    if scenario.settings["objective"] == "minimax":
+        os._exit(9)
+    return run_scenario(scenario, out_dir, workers_cap)
+
+
+def test_a_killed_worker_fails_its_scenarios_not_the_batch(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import planner.batch
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the stand-in reaches the workers only when they are forked")
+    path = _write(tmp_path, "[base]\ncount = 3\n[grid]\nobjective = ['regular', 'minimax', 'mean']")
+    scenarios = read_scenarios(path)
+    (tmp_path / "out" / "plans").mkdir(parents=True)
+    (tmp_path / "out" / "plans" / ".x.parquet.abc.part").write_bytes(b"left by a killed writer")
+    monkeypatch.setattr(planner.batch, "run_scenario", _die_on_minimax)
+    summary = run_batch(scenarios, tmp_path / "out", jobs=1)
+    assert "failed" in set(summary["state"]) and summary.loc[1, "state"] == "failed"
+    assert "worker process died" in summary.loc[1, "error"]
+    assert not list((tmp_path / "out").rglob("*.part"))
+    monkeypatch.undo()
+    again = run_batch(scenarios, tmp_path / "out", jobs=1)
+    assert set(again["state"]) <= {"solved", "skipped"} and again.loc[1, "state"] == "solved"
