@@ -1,9 +1,10 @@
 """Synthetic canonical timelines with the structure of the real ones, reproducible from a seed.
 
-Visits follow each other back to back with durations drawn from a log-normal shaped like the real
-Cycle 2 durations (median ~1.4 h, long tail) and scaled to the requested slews per day; MIRI visits come
-in runs (a two-state Markov chain whose stationary share is `miri_fraction`, mean run ~6 visits);
-about one day in 60 starts a gap of 0.5-2 days with no slews (safe mode, long untargeted work).
+Visits follow each other back to back with log-normal durations of the real Cycle 2 shape (its
+durations have median/mean 0.48 and a long tail; sigma 1.2 gives the same ratio), scaled to the
+requested slews per day; MIRI visits come in runs (a two-state Markov chain whose stationary share is
+`miri_fraction`, mean run 6 visits); about one day in 60 starts a gap of 0.5-2 days with no slews
+(safe mode, long untargeted work).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def synthetic_timeline(
         )
     rng = np.random.default_rng(seed)
     count = int(days * slews_per_day * 1.1) + 10
-    durations = rng.lognormal(mean=0.0, sigma=0.9, size=count)
+    durations = rng.lognormal(mean=0.0, sigma=1.2, size=count)
     durations = np.maximum(durations / durations.mean() * DAY / slews_per_day, 60).astype(np.int64)
     gaps = np.where(rng.random(count) < 1 / (60 * slews_per_day), rng.uniform(0.5, 2, count) * DAY, 0)
     starts = parse_instant(start) + np.concatenate([[0], np.cumsum(durations + gaps.astype(np.int64))[:-1]])
