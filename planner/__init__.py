@@ -1,24 +1,30 @@
-"""anneal-planner: place JWST MIRI anneals on the slews of the real observing schedule."""
+"""anneal-planner: place JWST MIRI anneals on the slews of the real observing schedule.
 
-from planner.calendar import Calendar
-from planner.errors import InfeasibleError, InputError, OptionError, PlannerError
-from planner.options import SolveOptions
-from planner.result import Result, Status, read_plan
-from planner.solve import solve
-from planner.timeline import load_timeline, read_schedules, write_timeline
+Names are loaded on first use, so `import planner.checker` stays free of the solver (ortools).
+"""
 
-__all__ = [
-    "Calendar",
-    "InfeasibleError",
-    "InputError",
-    "OptionError",
-    "PlannerError",
-    "Result",
-    "SolveOptions",
-    "Status",
-    "load_timeline",
-    "read_plan",
-    "read_schedules",
-    "solve",
-    "write_timeline",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "Calendar": "planner.calendar",
+    "InfeasibleError": "planner.errors",
+    "InputError": "planner.errors",
+    "OptionError": "planner.errors",
+    "PlannerError": "planner.errors",
+    "Result": "planner.result",
+    "SolveOptions": "planner.options",
+    "Status": "planner.result",
+    "check_plan": "planner.checker",
+    "load_timeline": "planner.timeline",
+    "read_plan": "planner.result",
+    "read_schedules": "planner.timeline",
+    "solve": "planner.solve",
+    "write_timeline": "planner.timeline",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'planner' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

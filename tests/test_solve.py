@@ -252,3 +252,13 @@ def test_cli_errors(tmp_path):
     assert bad.exit_code == 2 and "expected one of regular, mean, minimax" in bad.output
     missing = runner.invoke(app, ["check", str(tmp_path / "nope.parquet")])
     assert missing.exit_code == 2 and "no such plan file" in missing.output
+
+
+def test_the_checker_does_not_load_the_solver():
+    """The independent checker must not depend on ortools, even indirectly."""
+    import subprocess
+    import sys
+
+    code = "import sys, planner.checker, planner.result; print('ortools' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
