@@ -28,6 +28,7 @@ from planner.chain import Chain
 from planner.eligibility import window_slews
 from planner.model import bound_pairs
 from planner.options import SolveOptions
+from planner.rules import load_rules
 from planner.solve import solve
 from planner.synthetic import synthetic_timeline
 from planner.timeline import load_timeline
@@ -36,15 +37,18 @@ RESULTS = Path(__file__).parent / "results"
 # name: (days, slews per day, MIRI fraction) for synthetic; None for the shipped real timeline.
 INSTANCES = {
     "small": (371 // 4, 12, 0.2),  # 13 windows
-    "cycle2": None,
+    "cycle2": None,  # the default rule set, operations
+    "cycle2_seed": None,  # the seed's rules alone
     "year": (371, 12, 0.2),
     "dense_year": (371, 25, 0.2),
     "dense_2y": (742, 25, 0.2),
     "dense_5y": (1855, 25, 0.2),
     "decade": (3710, 25, 0.2),
 }
+RULES = {"cycle2_seed": "seed"}  # instance -> rule set; the others use the default (operations)
 COLUMNS = [
     "instance",
+    "rules",
     "objective",
     "windows",
     "slews",
@@ -67,15 +71,16 @@ def _measure(name: str, objective: str, repeats: int) -> dict:
     spec = INSTANCES[name]
     frame = load_timeline() if spec is None else synthetic_timeline(*spec, seed=0)
     calendar = Calendar(count=53 if spec is None else int(spec[0] // 7))
+    rules = load_rules(RULES.get(name))
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
         # Synthetic gaps can empty a window: such anneals are missing, as a planner would allow.
-        result = solve(frame, calendar, SolveOptions(objective=objective, allow_missing=True))
+        result = solve(frame, calendar, SolveOptions(objective=objective, allow_missing=True, rules=rules))
         runs.append((time.perf_counter() - started, result))
     total, result = min(runs, key=lambda run: run[0])
 
-    chain = Chain.from_windows(window_slews(frame, calendar), calendar.target_seconds)
+    chain = Chain.from_windows(window_slews(frame, calendar, rules), calendar.target_seconds)
     started = time.perf_counter()
     first, _ = oracle.lexicographic(chain, "regular" if objective == "mean" else objective)
     dp_seconds = time.perf_counter() - started
@@ -85,6 +90,7 @@ def _measure(name: str, objective: str, repeats: int) -> dict:
         highs = solve_highs(chain, bound_pairs(chain, kind, first.cost), objective)
     return {
         "instance": name,
+        "rules": rules.name,
         "objective": objective,
         "windows": calendar.count,
         "slews": int(frame["is_slew"].sum()),

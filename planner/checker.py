@@ -6,9 +6,9 @@ a plan that passes here is valid whatever the solver did. Each violation names i
 
 from __future__ import annotations
 
-import bisect
 import math
 
+import numpy as np
 import pandas as pd
 
 from planner.calendar import DAY, format_instant, to_seconds
@@ -42,54 +42,85 @@ def objective_value(times: list[int], anneals: list[int], objective: str, target
     return sum(deviations)
 
 
-class _Rules:
-    """The slew rules of DOMAIN.md over one timeline."""
+def _fold(value) -> str:
+    return "" if value is None or value != value else str(value).strip().casefold()
 
-    def __init__(self, timeline: pd.DataFrame, recovery_minutes: float):
+
+def _excluded_by(visit, exclusion: dict) -> str | None:
+    """What of the visit a recorded exclusion matches (its words), or None."""
+    fields = (
+        ("prime_modes", visit["instrument"]),
+        ("visit_types", visit["visit_type"]),
+        ("categories", visit["category"]),
+    )
+    for key, value in fields:
+        if _fold(value) in {_fold(v) for v in exclusion.get(key, [])}:
+            return f"{key[:-1].replace('_', ' ')} {value}"
+    program = str(visit["visit_id"]).split(":")[0]
+    if program in {str(p) for p in exclusion.get("programs", [])}:
+        return f"program {program}"
+    keywords = {_fold(k) for k in str(visit["keywords"] or "").split(",")}
+    listed = {_fold(k) for k in exclusion.get("keywords", [])}
+    if keywords & listed:
+        return f"keyword {sorted(keywords & listed)[0]}"
+    return None
+
+
+class _Rules:
+    """The slew rules of DOMAIN.md and of a recorded rule set (`RuleSet.to_dict()`), over a timeline.
+
+    Only the plan's own slews (and, for a missing anneal, its window) are examined, so checking
+    costs little whatever the timeline's length."""
+
+    def __init__(self, timeline: pd.DataFrame, rules: dict):
         self.timeline = timeline
-        self.starts = to_seconds(timeline["start"]).tolist()
-        self.miri_starts = [
-            t
-            for t, instrument, parallels in zip(
-                self.starts, timeline["instrument"], timeline["parallels"], strict=True
-            )
-            if _uses_miri(instrument, parallels)
-        ]  # sorted, because the timeline is
-        self.recovery_minutes = recovery_minutes
-        self.by_key = {
-            (v, t): i for i, (v, t) in enumerate(zip(timeline["visit_id"], self.starts, strict=True))
-        }
+        self.starts = to_seconds(timeline["start"])
+        miri = timeline["instrument"].fillna("").astype(str).str.startswith("MIRI").to_numpy(copy=True)
+        for i in np.flatnonzero(~miri):  # MIRI in an attached row that is not a slew parallel
+            miri[i] = _uses_miri(None, timeline["parallels"].iat[i])
+        self.miri_starts = self.starts[miri]  # sorted, because the timeline is
+        self.exclusions = rules.get("exclude", [])
+        self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
+
+    def find(self, visit_id: str, t: int) -> int | None:
+        """Index of the visit `visit_id` starting at `t`, or None."""
+        lo, hi = np.searchsorted(self.starts, [t, t + 1])
+        ids = self.timeline["visit_id"].iloc[lo:hi].tolist()
+        return lo + ids.index(visit_id) if visit_id in ids else None
 
     def broken(self, index: int) -> list[str]:
-        """Every rule the slew into visit `index` breaks (empty: it may carry an anneal)."""
+        """Every rule the slew into visit `index` breaks, named (empty: it may carry an anneal)."""
         visit = self.timeline.iloc[index]
-        t = self.starts[index]
+        t = int(self.starts[index])
         broken = []
         if visit["visit_type"] not in SLEW_TYPES:
-            broken.append(f"{visit['visit_type']}, which has no slew")
+            broken.append(f"no-slew: {visit['visit_type']} has no slew")
         if _uses_miri(visit["instrument"], visit["parallels"]):
-            broken.append(f"uses MIRI ({visit['instrument']})")
+            broken.append(f"to-miri: the visit uses MIRI ({visit['instrument']})")
         others = [
             p["instrument"]
             for p in visit["parallels"]
             if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
         ]
         if others:
-            broken.append(f"the slew already carries {others[0]}")
-        following = bisect.bisect_left(self.miri_starts, t)
+            broken.append(f"carries-slew-parallel: the slew already carries {others[0]}")
+        for exclusion in self.exclusions:
+            matched = _excluded_by(visit, exclusion)
+            if matched:
+                broken.append(f"{exclusion['name']}: {exclusion['reason']} ({matched})")
+        following = int(np.searchsorted(self.miri_starts, t))
         recovery = self.recovery_minutes * 60
         if recovery > 0 and following < len(self.miri_starts) and self.miri_starts[following] < t + recovery:
             broken.append(
-                f"MIRI use starts {(self.miri_starts[following] - t) / 60:.0f} min after the anneal; "
-                f"the recovery needs {self.recovery_minutes:g} min"
+                f"miri-recovery: MIRI use starts {(self.miri_starts[following] - t) / 60:.0f} min after "
+                f"the anneal; the recovery needs {self.recovery_minutes:g} min"
             )
         return broken
 
     def eligible_in(self, lo: int, hi: int) -> int | None:
         """Index of the first eligible slew starting in [lo, hi), or None."""
-        first = bisect.bisect_left(self.starts, lo)
-        last = bisect.bisect_left(self.starts, hi)
-        return next((i for i in range(first, last) if not self.broken(i)), None)
+        first, last = np.searchsorted(self.starts, [lo, hi])
+        return next((int(i) for i in range(first, last) if not self.broken(int(i))), None)
 
 
 def check_plan(
@@ -98,7 +129,7 @@ def check_plan(
     """Every violated rule, one line each; an empty list means the plan is valid.
 
     `calendar` needs start, count, window_seconds and target_seconds; `options` needs objective,
-    min_gap_days, miri_recovery_minutes, allow_missing and pins.
+    min_gap_days, allow_missing, pins and rules (whose recorded form, `to_dict()`, is what is read).
     """
     problems: list[str] = []
     anneals = plan["anneal"].tolist()
@@ -110,7 +141,7 @@ def check_plan(
     if problems:
         return problems
 
-    rules = _Rules(timeline, options.miri_recovery_minutes)
+    rules = _Rules(timeline, options.rules.to_dict())
     plan = plan.sort_values("anneal")
     placed = plan[plan["slew_time"].notna()]
     times = to_seconds(placed["slew_time"]).tolist()
@@ -129,7 +160,7 @@ def check_plan(
             elif (index := rules.eligible_in(lo, hi)) is not None:
                 problems.append(
                     f"{name}: left out although the slew into {timeline['visit_id'].iloc[index]} at "
-                    f"{format_instant(rules.starts[index])} is eligible"
+                    f"{format_instant(int(rules.starts[index]))} is eligible"
                 )
             continue
         t = int(row["slew_time"].timestamp())
@@ -138,13 +169,19 @@ def check_plan(
                 f"{name}: slew at {row['slew_time']} is outside its window "
                 f"[{format_instant(lo)}, {format_instant(hi)})"
             )
-        index = rules.by_key.get((row["visit_id"], t))
+        index = rules.find(row["visit_id"], t)
         if index is None:
             problems.append(
                 f"{name}: no visit {row['visit_id']} starts at {row['slew_time']} in the timeline"
             )
             continue
         problems += [f"{name}: visit {row['visit_id']}: {reason}" for reason in rules.broken(index)]
+        visit = timeline.iloc[index]
+        for column in ("instrument", "target"):
+            if not _same(row[column], visit[column]):
+                problems.append(f"{name}: {column} says {row[column]!r}, the timeline {visit[column]!r}")
+        if row["label"] != f"Anneal {k:02d}":
+            problems.append(f"{name}: label says {row['label']!r}")
 
     by_anneal = plan.set_index("anneal")
     for pin in options.pins:
@@ -168,9 +205,16 @@ def check_plan(
         problems.append("two anneals share one slew")
 
     intervals = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
-    for k, stated, actual in zip(numbers, placed["interval_days"], intervals, strict=True):
-        if not (math.isnan(actual) and pd.isna(stated)) and not math.isclose(stated, actual, abs_tol=1e-9):
-            problems.append(f"Anneal {k:02d}: interval_days says {stated}, the times give {actual}")
+    deviations = [math.nan] + [
+        (b - a - (n - m) * calendar.target_seconds) / 3600
+        for a, b, m, n in zip(times, times[1:], numbers, numbers[1:], strict=False)
+    ]
+    for column, actual_values in (("interval_days", intervals), ("deviation_hours", deviations)):
+        for k, stated, actual in zip(numbers, placed[column], actual_values, strict=True):
+            if not (math.isnan(actual) and pd.isna(stated)) and not (
+                not pd.isna(stated) and math.isclose(stated, actual, abs_tol=1e-9)
+            ):
+                problems.append(f"Anneal {k:02d}: {column} says {stated}, the times give {actual}")
 
     if claimed is not None:
         value = objective_value(times, numbers, options.objective, calendar.target_seconds)
@@ -181,10 +225,17 @@ def check_plan(
     return problems
 
 
-def check_plan_file(path, timeline_paths=None) -> tuple[list[str], pd.DataFrame]:
-    """Check a plan file against a timeline (given, else the one named in the plan, else shipped)."""
+def _same(stated, actual) -> bool:
+    return (pd.isna(stated) and pd.isna(actual)) or stated == actual
+
+
+def check_plan_file(path, timeline_paths=None):
+    """Check a plan file against a timeline (given, else the one named in the plan, else shipped).
+
+    Returns the problems and the opened plan file (`legacy_rules` says it was checked under the
+    seed's rules because it records no rule set)."""
     from planner.result import open_plan
 
     opened = open_plan(path, timeline_paths)
     claimed = opened.meta["objective"]["value"]
-    return check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed), opened.plan
+    return check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed), opened

@@ -33,12 +33,28 @@ Count = Annotated[int, typer.Option(help="Number of anneals.")]
 WindowDays = Annotated[float, typer.Option(help="Window length in days.")]
 TargetDays = Annotated[float, typer.Option(help="Target interval in days.")]
 Recovery = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--miri-recovery-minutes",
-        help="Exclude slews followed by MIRI use within this many minutes.",
+        help="Exclude slews followed by MIRI use within this many minutes. Default: the rule set's "
+        "(operations 35, seed 0).",
     ),
 ]
+Rules = Annotated[
+    str,
+    typer.Option(
+        "--rules",
+        help="Which slews may carry an anneal: operations (the seed's rules, no time-series "
+        "destinations, 35 min MIRI recovery), seed (the program's rules alone), or a rules .toml file.",
+    ),
+]
+
+
+def rule_set(rules: str, miri_recovery_minutes: float | None):
+    """The rule set named on the command line, with its recovery time overridden when given."""
+    from planner.rules import load_rules
+
+    return load_rules(rules).with_recovery(miri_recovery_minutes)
 
 
 def friendly(command):
@@ -85,9 +101,10 @@ def timeline(
     count: Count = 53,
     window_days: WindowDays = 4.0,
     target_days: TargetDays = 7.0,
-    miri_recovery_minutes: Recovery = 0.0,
+    rules: Rules = "operations",
+    miri_recovery_minutes: Recovery = None,
 ) -> None:
-    """Summarise a timeline: visit counts and eligible slews per anneal window."""
+    """Summarise a timeline: visit counts and eligible slews per anneal window, counted by rule."""
     from planner.console import print_timeline
     from planner.summary import summarize
     from planner.timeline import DEFAULT_TIMELINE, load_timeline
@@ -95,7 +112,7 @@ def timeline(
     frame = load_timeline(path or None)
     calendar = Calendar.from_options(start, count, window_days, target_days)
     print_timeline(
-        summarize(frame, calendar, miri_recovery_minutes),
+        summarize(frame, calendar, rule_set(rules, miri_recovery_minutes)),
         " ".join(map(str, path or [DEFAULT_TIMELINE.name])),
     )
 
@@ -114,7 +131,8 @@ def solve(
     seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
     prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
     min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
-    miri_recovery_minutes: Recovery = 0.0,
+    rules: Rules = "operations",
+    miri_recovery_minutes: Recovery = None,
     allow_missing: Annotated[
         bool, typer.Option(help="Leave out anneals whose window has no eligible slew (listed in the plan).")
     ] = False,
@@ -145,7 +163,7 @@ def solve(
         seed=seed,
         prune=prune,
         min_gap_days=min_gap_days,
-        miri_recovery_minutes=miri_recovery_minutes,
+        rules=rule_set(rules, miri_recovery_minutes),
         allow_missing=allow_missing,
         pins=tuple(pins),
     )
@@ -164,10 +182,20 @@ def check(
     timeline: TimelineOption = None,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
+    from rich.markup import escape
+
     from planner.checker import check_plan_file
     from planner.console import console
 
-    problems, table = check_plan_file(plan, timeline or None)
+    problems, opened = check_plan_file(plan, timeline or None)
+    table = opened.plan
+    rules = opened.options.rules
+    if opened.legacy_rules:
+        console.print(
+            f"{plan} was made before rule sets and records none: checked under the seed's rules "
+            f"(recovery {rules.miri_recovery_minutes:g} min)",
+            markup=False,
+        )
     for problem in problems:
         console.print(f"[red]x[/] {problem}", highlight=False)
     if problems:
@@ -175,9 +203,28 @@ def check(
         raise typer.Exit(1)
     placed = int(table["slew_time"].notna().sum())
     console.print(
-        f"[green]ok[/]: {placed} of {len(table)} anneals placed in {plan}; "
-        "the plan satisfies every rule and the stated objective"
+        f"[green]ok[/]: {placed} of {len(table)} anneals placed in {escape(str(plan))}; the plan satisfies "
+        f"every rule of rule set {escape(repr(rules.name))} and the stated objective"
     )
+
+
+@app.command()
+@friendly
+def destinations(
+    path: Annotated[
+        list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")
+    ] = None,
+    rules: Rules = "operations",
+    miri_recovery_minutes: Recovery = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """Per destination prime mode: slews, eligible under the rules, excluding rules, slew parallels flown."""
+    from planner.console import print_destinations
+    from planner.destinations import destinations as table
+    from planner.timeline import load_timeline
+
+    chosen = rule_set(rules, miri_recovery_minutes)
+    print_destinations(table(load_timeline(path or None), chosen), chosen, as_json=as_json)
 
 
 @app.command()

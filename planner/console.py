@@ -6,10 +6,11 @@ import sys
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from planner.result import Result
-from planner.summary import RULE_COLUMNS, TimelineSummary
+from planner.summary import TimelineSummary
 
 # Long lines stay whole (easier to grep and copy); logs and pipes get 120 columns, not rich's 80.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
@@ -38,24 +39,26 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
     for key, n in summary.by_instrument.head(12).items():
         modes.add_row(str(key), str(n))
     console.print(counts, modes)
+    rules = summary.rules.rule_names()
     weeks = Table(
         "anneal",
         "window start",
         "visits",
         "slews",
         "eligible",
-        *RULE_COLUMNS.values(),
-        title="Slews per anneal window",
+        *map(escape, rules),
+        title=f"Slews per anneal window, rule set {escape(repr(summary.rules.name))} "
+        "(rule columns: visits each excluded)",
     )
-    for row in summary.weeks.itertuples():
-        style = "bold red" if row.eligible == 0 else None
+    for row in summary.weeks.to_dict("records"):
+        style = "bold red" if row["eligible"] == 0 else None
         weeks.add_row(
-            row.label,
-            _date(row.window_start)[:10],
-            str(row.visits),
-            str(row.slews),
-            str(row.eligible),
-            *(str(getattr(row, c)) for c in RULE_COLUMNS),
+            row["label"],
+            _date(row["window_start"])[:10],
+            str(row["visits"]),
+            str(row["slews"]),
+            str(row["eligible"]),
+            *(str(row[f"excluded_{rule}"]) for rule in rules),
             style=style,
         )
     console.print(weeks)
@@ -64,6 +67,47 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
         console.print(
             f"[bold red]{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]) + "[/]"
         )
+
+
+def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> None:
+    """The `destinations` table; with `as_json`, one JSON document on stdout and nothing else."""
+    if as_json:
+        import json
+
+        document = {"rules": rules.to_dict(), "destinations": table.to_dict("records")}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
+    out = Table(
+        title=f"Slews by destination, rule set {escape(repr(rules.name))}; slew parallels flown on them"
+    )
+    out.add_column("destination prime mode", max_width=30)
+    for name in ("slews", "eligible"):
+        out.add_column(name, justify="right")
+    out.add_column("excluded by (first rule failed)", min_width=26)
+    for kind in kinds:
+        out.add_column(escape(kind), justify="right")
+    out.add_column("expected", justify="right")
+    out.add_column("chance", justify="right")
+    for row in table.to_dict("records"):
+        never = row["flown"] == 0 and row["otherwise_eligible"] > 0
+        out.add_row(
+            escape(row["prime_mode"]),
+            str(row["slews"]),
+            str(row["eligible"]),
+            escape(", ".join(f"{rule} {n}" for rule, n in row["excluded"].items())),
+            *(str(row["slew_parallels"].get(kind, 0)) for kind in kinds),
+            f"{row['expected']:.1f}",
+            f"{row['chance']:.1g}",
+            style="bold" if never and row["chance"] < 0.01 else None,
+        )
+    console.print(out)
+    console.print(
+        "expected: slew parallels of every kind this mode would have carried had they run on any slew "
+        "not into MIRI alike; chance: the probability of so few if so (Poisson). Modes that never "
+        "carried one come first; bold where that is unlikely to be chance (< 1 %).",
+        markup=False,
+    )
 
 
 def print_result(result: Result, out: str | None) -> None:

@@ -1,4 +1,7 @@
-"""Which slews of a timeline may carry an anneal, window by window, and why the others may not."""
+"""Which slews of a timeline may carry an anneal under a rule set, window by window, and why not.
+
+The rules themselves (names, order, what each matches) are described in `planner.rules`.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,9 @@ import numpy as np
 import pandas as pd
 
 from planner.calendar import Calendar, Window, to_seconds
+from planner.rules import RECOVERY, Exclusion, RuleSet, load_rules
 
-# Exclusion rules in the order they are applied; a visit is counted under the first it fails.
-RULES = {
-    "no_slew": "without a slew (untargeted, unload, station keeping, WFSC)",
-    "to_miri": "to a MIRI target",
-    "miri_recovery": "MIRI use starts within the recovery time",
-    "carries_slew_parallel": "already carry another slew parallel",
-}
+SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,51 +24,92 @@ class WindowSlews:
     rows: np.ndarray
     times: np.ndarray
     visits: int
-    excluded: dict[str, int]
+    excluded: dict[str, int]  # rule name -> visits of the window it excluded, every rule of the set
+    rules: RuleSet
 
     def explain(self) -> str:
         parts = [f"{self.visits} visits"]
-        parts += [f"{n} {RULES[rule]}" for rule, n in self.excluded.items() if n]
+        parts += [f"{n} {self.rules.describe(rule)} ({rule})" for rule, n in self.excluded.items() if n]
         verdict = "none eligible" if len(self.rows) == 0 else f"{len(self.rows)} eligible"
         return f"{self.window.describe()}: {', '.join(parts)}: {verdict}"
 
 
-def exclusion_reason(timeline: pd.DataFrame, miri_recovery_minutes: float = 0) -> np.ndarray:
-    """For every visit, the first rule it fails ('' when it is an eligible slew)."""
+def _folded(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str).str.strip().str.casefold()
+
+
+def matches(timeline: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
+    """Visits whose destination fields match any value the exclusion lists."""
+    hit = np.zeros(len(timeline), dtype=bool)
+    for column, values in (
+        ("instrument", exclusion.prime_modes),
+        ("visit_type", exclusion.visit_types),
+        ("category", exclusion.categories),
+    ):
+        if values:
+            hit |= _folded(timeline[column]).isin({v.casefold() for v in values}).to_numpy()
+    if exclusion.programs:
+        program = timeline["visit_id"].fillna("").astype(str).str.split(":").str[0]
+        hit |= program.isin(set(exclusion.programs)).to_numpy()
+    if exclusion.keywords:
+        wanted = {k.casefold() for k in exclusion.keywords}
+        keywords = timeline["keywords"].fillna("").astype(str)
+        hit |= np.array(
+            [bool(wanted & {k.strip().casefold() for k in text.split(",")}) for text in keywords], dtype=bool
+        )
+    return hit
+
+
+def _carries_other_slew_parallel(timeline: pd.DataFrame) -> np.ndarray:
+    """A slew parallel other than a MIRI anneal is attached (a slew carries at most one)."""
+    carries = np.zeros(len(timeline), dtype=bool)
+    # Only visits with some slew parallel need their attached rows read; every one of them is.
+    for i in np.flatnonzero(timeline["slew_parallel"].notna().to_numpy()):
+        carries[i] = any(
+            p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
+            for p in timeline["parallels"].iat[i]
+        )
+    return carries
+
+
+def _recovering(starts: np.ndarray, uses_miri: np.ndarray, minutes: float) -> np.ndarray:
+    """Slews after which MIRI use begins within `minutes` (the anneal's MIRI recovery)."""
+    if minutes <= 0:
+        return np.zeros(len(starts), dtype=bool)
+    miri_starts = starts[uses_miri]
+    following = np.searchsorted(miri_starts, starts, side="left")
+    padded = np.append(miri_starts, np.iinfo(np.int64).max)  # "no MIRI use ever after"
+    return padded[following] - starts < minutes * 60
+
+
+def exclusion_reason(timeline: pd.DataFrame, rules: RuleSet | None = None) -> np.ndarray:
+    """For every visit, the name of the first rule it fails ('' when it is an eligible slew)."""
+    rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     uses_miri = timeline["uses_miri"].to_numpy(bool)
+    failed = {
+        "no-slew": ~timeline["is_slew"].to_numpy(bool),
+        "to-miri": uses_miri,
+        "carries-slew-parallel": _carries_other_slew_parallel(timeline),
+        **{e.name: matches(timeline, e) for e in rules.exclusions},
+        RECOVERY: _recovering(starts, uses_miri, rules.miri_recovery_minutes),
+    }
     reason = np.full(len(timeline), "", dtype=object)
-    carries = (
-        timeline["slew_parallel"].notna().to_numpy()
-        & (timeline["slew_parallel"].fillna("") != "MIRI Anneal").to_numpy()
-    )
-    recovering = np.zeros(len(timeline), dtype=bool)
-    if miri_recovery_minutes > 0:
-        miri_starts = starts[uses_miri]
-        following = np.searchsorted(miri_starts, starts, side="left")
-        padded = np.append(miri_starts, np.iinfo(np.int64).max)  # "no MIRI use ever after"
-        next_miri = padded[following]
-        recovering = next_miri - starts < miri_recovery_minutes * 60
-    for rule, failed in reversed(
-        [
-            ("no_slew", ~timeline["is_slew"].to_numpy(bool)),
-            ("to_miri", uses_miri),
-            ("miri_recovery", recovering),
-            ("carries_slew_parallel", carries),
-        ]
-    ):
-        reason[failed] = rule  # reversed, so the first rule failed wins
+    for rule in reversed(rules.rule_names()):
+        reason[failed[rule]] = rule  # reversed, so the first rule failed wins
     return reason
 
 
 def window_slews(
-    timeline: pd.DataFrame, calendar: Calendar, miri_recovery_minutes: float = 0
+    timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None
 ) -> list[WindowSlews]:
     """Eligible slews per calendar window, with how many visits each rule excluded."""
+    rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     if len(starts) and np.any(np.diff(starts) < 0):
         raise ValueError("timeline must be sorted by start")
-    reason = exclusion_reason(timeline, miri_recovery_minutes)
+    reason = exclusion_reason(timeline, rules)
+    names = rules.rule_names()
     result = []
     for window in calendar.windows:
         lo, hi = np.searchsorted(starts, [window.start, window.end], side="left")
@@ -82,7 +121,8 @@ def window_slews(
                 rows=eligible,
                 times=starts[eligible],
                 visits=int(hi - lo),
-                excluded={rule: int(np.count_nonzero(inside == rule)) for rule in RULES},
+                excluded={rule: int(np.count_nonzero(inside == rule)) for rule in names},
+                rules=rules,
             )
         )
     return result

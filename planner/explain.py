@@ -12,7 +12,8 @@ from planner.oracle import forward
 
 def empty_windows(windows: list[WindowSlews]) -> str:
     empty = [w for w in windows if len(w.rows) == 0]
-    return f"{len(empty)} of {len(windows)} windows have no eligible slew:\n" + "\n".join(
+    rules = f" under rule set {windows[0].rules.name!r}" if windows else ""
+    return f"{len(empty)} of {len(windows)} windows have no eligible slew{rules}:\n" + "\n".join(
         "  " + w.explain() for w in empty
     )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from planner.errors import OptionError
 from planner.pins import Pin
+from planner.rules import RuleSet, load_rules
 
 OBJECTIVES = ("regular", "mean", "minimax")
 PRUNING = ("dp", "none")
@@ -22,6 +23,8 @@ class SolveOptions:
     allow_missing: anneals whose window has no eligible slew are left out (and listed) instead of
       making the problem infeasible; intervals across them are measured against m·target.
     pins: anneals fixed to a slew (planner.pins.Pin), kept by a constraint of the model.
+    rules: which slews may carry an anneal (planner.rules): a RuleSet, 'operations' (the default),
+      'seed', a rules TOML file, or a recorded rule set (dict) from a plan's metadata.
     """
 
     objective: str = "regular"
@@ -30,14 +33,16 @@ class SolveOptions:
     seed: int = 0
     prune: str = "dp"
     min_gap_days: float = 0.0
-    miri_recovery_minutes: float = 0.0
     allow_missing: bool = False
     pins: tuple[Pin, ...] = ()
+    rules: RuleSet = field(default_factory=load_rules)
 
     def __post_init__(self) -> None:
         # From JSON metadata pins come back as dicts: accept them so a plan's options round-trip.
         pins = tuple(p if isinstance(p, Pin) else Pin(**p) for p in self.pins)
         object.__setattr__(self, "pins", pins)
+        rules = RuleSet.from_dict(self.rules) if isinstance(self.rules, dict) else load_rules(self.rules)
+        object.__setattr__(self, "rules", rules)
         if self.objective not in OBJECTIVES:
             raise OptionError(f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}")
         if not self.time_limit > 0:
@@ -50,8 +55,20 @@ class SolveOptions:
             raise OptionError(f"prune {self.prune!r}: expected one of {', '.join(PRUNING)}")
         if self.min_gap_days < 0:
             raise OptionError(f"min gap {self.min_gap_days!r}: expected days >= 0")
-        if self.miri_recovery_minutes < 0:
-            raise OptionError(f"MIRI recovery {self.miri_recovery_minutes!r}: expected minutes >= 0")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON-able values; the rule set in full, as `RuleSet.from_dict` reads it back."""
+        return asdict(self) | {"rules": self.rules.to_dict()}
+
+    @classmethod
+    def from_metadata(cls, recorded: dict) -> tuple[SolveOptions, bool]:
+        """Options recorded in a plan file, and whether they predate rule sets.
+
+        A plan made before rule sets records no `rules` and perhaps `miri_recovery_minutes`: it was
+        made under the seed's rules with that recovery, and is read that way."""
+        recorded = dict(recorded)
+        legacy = "rules" not in recorded
+        if legacy:
+            recovery = recorded.pop("miri_recovery_minutes", 0.0)
+            recorded["rules"] = load_rules("seed").with_recovery(recovery)
+        return cls(**recorded), legacy

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.calendar import format_instant, to_seconds
-from planner.eligibility import RULES, WindowSlews, exclusion_reason
+from planner.eligibility import WindowSlews, exclusion_reason
 from planner.errors import InfeasibleError, OptionError
 
 _FIX = re.compile(r"^\s*(?:anneal\s*)?(\d+)\s*=\s*(\d+:\d+:\d+)\s*$", re.IGNORECASE)
@@ -53,9 +53,7 @@ def pins_from_plan(plan: pd.DataFrame, until: int) -> list[Pin]:
     ]
 
 
-def resolve_pins(
-    pins, windows: list[WindowSlews], timeline: pd.DataFrame, miri_recovery_minutes: float
-) -> dict[int, int]:
+def resolve_pins(pins, windows: list[WindowSlews], timeline: pd.DataFrame, rules) -> dict[int, int]:
     """Anneal number -> index of the pinned slew among its window's eligible slews."""
     by_anneal = {w.window.anneal: w for w in windows}
     starts = to_seconds(timeline["start"])
@@ -82,9 +80,12 @@ def resolve_pins(
         index = np.flatnonzero(window.rows == inside[0])
         if len(index) == 0:
             if reasons is None:
-                reasons = exclusion_reason(timeline, miri_recovery_minutes)
-            why = RULES[reasons[inside[0]]]
-            raise InfeasibleError(f"{pin.describe()}, a slew that is no longer eligible ({why})")
+                reasons = exclusion_reason(timeline, rules)
+            rule = reasons[inside[0]]
+            raise InfeasibleError(
+                f"{pin.describe()}, a slew that is not eligible under rule set {rules.name!r}: "
+                f"{rule}, {rules.describe(rule)}"
+            )
         resolved[pin.anneal] = int(index[0])
     return resolved
 

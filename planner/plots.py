@@ -22,7 +22,7 @@ def plan_figure(opened: PlanFile):
     import matplotlib.pyplot as plt
 
     calendar, timeline, plan = opened.calendar, opened.timeline, opened.plan
-    windows = window_slews(timeline, calendar, opened.options.miri_recovery_minutes)
+    windows = window_slews(timeline, calendar, opened.options.rules)
     lo = pd.Timestamp(calendar.start, unit="s", tz="UTC")
     hi = pd.Timestamp(windows[-1].window.end, unit="s", tz="UTC")
     inside = timeline[(timeline["start"] >= lo) & (timeline["start"] < hi)]

@@ -156,6 +156,7 @@ class PlanFile:
     timeline: pd.DataFrame
     calendar: object  # planner.calendar.Calendar
     options: object  # planner.options.SolveOptions
+    legacy_rules: bool = False  # made before rule sets: read as the seed's rules
 
 
 def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
@@ -176,10 +177,12 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
                 f"the plan's timeline ({', '.join(timeline_paths or ['none named'])}) is not "
                 "a file here; give it with --timeline",
             )
+    options, legacy = SolveOptions.from_metadata(meta["options"])
     return PlanFile(
         plan=plan,
         meta=meta,
         timeline=load_timeline(timeline_paths),
         calendar=Calendar.from_dict(meta["calendar"]),
-        options=SolveOptions(**meta["options"]),
+        options=options,
+        legacy_rules=legacy,
     )

@@ -26,6 +26,7 @@ from planner.calendar import Calendar
 from planner.errors import InputError, OptionError
 from planner.options import SolveOptions
 from planner.perturb import Perturbation
+from planner.rules import SHIPPED, load_rules
 
 # key -> accepted types (bool is not an int here, whatever Python says)
 KEYS: dict[str, tuple[type, ...]] = {
@@ -39,6 +40,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "workers": (int,),
     "seed": (int,),
     "min_gap_days": (int, float),
+    "rules": (str,),
     "miri_recovery_minutes": (int, float),
     "allow_missing": (bool,),
     "perturbation": (dict,),
@@ -56,7 +58,6 @@ OPTION_KEYS = (
     "workers",
     "seed",
     "min_gap_days",
-    "miri_recovery_minutes",
     "allow_missing",
 )
 
@@ -74,7 +75,10 @@ class Scenario:
         chosen = {k: self.settings[k] for k in OPTION_KEYS if k in self.settings}
         if workers_cap is not None:
             chosen["workers"] = min(chosen.get("workers", 1), workers_cap)
-        return SolveOptions(**chosen)
+        rules = load_rules(self.settings.get("rules")).with_recovery(
+            self.settings.get("miri_recovery_minutes")
+        )
+        return SolveOptions(**chosen, rules=rules)
 
     @property
     def perturbation(self) -> Perturbation:
@@ -152,7 +156,7 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
 
 
 def read_scenarios(path: Path | str) -> list[Scenario]:
-    """Scenarios of a TOML file; a relative `timeline` is taken relative to the file's folder."""
+    """Scenarios of a TOML file; a relative `timeline` or rules file is relative to its folder."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -160,9 +164,25 @@ def read_scenarios(path: Path | str) -> list[Scenario]:
         raise InputError(path, "no such scenarios file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(path, f"not valid TOML ({err})") from None
-    scenarios = parse_scenarios(data, where=str(path))
-    for scenario in scenarios:
-        timeline = scenario.settings.get("timeline")
-        if timeline and not Path(timeline).is_absolute():
-            scenario.settings["timeline"] = str((path.parent / timeline).resolve())
-    return scenarios
+    _resolve_paths(data, path.parent)
+    return parse_scenarios(data, where=str(path))
+
+
+def _resolve_paths(data: dict, folder: Path) -> None:
+    """Make relative `timeline` and rules-file values absolute, before ids are computed from them."""
+    tables = [data.get("base", {}), *(data.get("scenarios") or [])]
+    for table in (t for t in tables if isinstance(t, dict)):
+        for key in ("timeline", "rules"):
+            value = table.get(key)
+            if isinstance(value, str) and value and value not in SHIPPED and not Path(value).is_absolute():
+                table[key] = str((folder / value).resolve())
+    grid = data.get("grid")
+    if isinstance(grid, dict):
+        for key in ("timeline", "rules"):
+            if isinstance(grid.get(key), list):
+                grid[key] = [
+                    str((folder / v).resolve())
+                    if isinstance(v, str) and v and v not in SHIPPED and not Path(v).is_absolute()
+                    else v
+                    for v in grid[key]
+                ]

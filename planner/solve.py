@@ -44,11 +44,11 @@ def solve(
     options = options or SolveOptions()
     started = time.perf_counter()
     frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
-    windows = window_slews(frame, calendar, options.miri_recovery_minutes)
+    windows = window_slews(frame, calendar, options.rules)
     placed = [w for w in windows if len(w.rows)]
     if not placed or (len(placed) < len(windows) and not options.allow_missing):
         raise InfeasibleError(empty_windows(windows))
-    pins = resolve_pins(options.pins, windows, frame, options.miri_recovery_minutes)
+    pins = resolve_pins(options.pins, windows, frame, options.rules)
     layer = {w.window.anneal: k for k, w in enumerate(placed)}
     min_gap = max(1, round(options.min_gap_days * DAY))
     chain = Chain.from_windows(

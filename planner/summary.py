@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planner.calendar import Calendar, to_timestamps
-from planner.eligibility import RULES, window_slews
+from planner.eligibility import window_slews
+from planner.rules import RuleSet, load_rules
 
 KNOWN_VISIT_TYPES = frozenset(
     {
@@ -45,12 +46,12 @@ class TimelineSummary:
     by_instrument: pd.Series
     unknown_visit_types: pd.Series  # visits per unknown visit type
     unknown_instruments: pd.Series  # visits per unknown instrument mode
-    weeks: pd.DataFrame  # one row per calendar window
+    weeks: pd.DataFrame  # one row per calendar window; `excluded_<rule>` counts per rule
+    rules: RuleSet
 
 
-def summarize(
-    timeline: pd.DataFrame, calendar: Calendar, miri_recovery_minutes: float = 0
-) -> TimelineSummary:
+def summarize(timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None) -> TimelineSummary:
+    rules = load_rules(rules)
     instruments = timeline["instrument"].fillna("(none)")
     weeks = pd.DataFrame(
         [
@@ -59,11 +60,11 @@ def summarize(
                 "label": w.window.label,
                 "window_start": to_timestamps([w.window.start])[0],
                 "visits": w.visits,
-                "slews": w.visits - w.excluded["no_slew"],
+                "slews": w.visits - w.excluded["no-slew"],
                 "eligible": len(w.rows),
                 **{f"excluded_{rule}": n for rule, n in w.excluded.items()},
             }
-            for w in window_slews(timeline, calendar, miri_recovery_minutes)
+            for w in window_slews(timeline, calendar, rules)
         ]
     )
     return TimelineSummary(
@@ -77,14 +78,5 @@ def summarize(
         ].value_counts(),
         unknown_instruments=instruments[~instruments.str.startswith(KNOWN_INSTRUMENTS)].value_counts(),
         weeks=weeks,
+        rules=rules,
     )
-
-
-# Short column titles for the per-window table (the rules' full wording is in RULES).
-RULE_COLUMNS = {
-    "excluded_no_slew": "no slew",
-    "excluded_to_miri": "to MIRI",
-    "excluded_miri_recovery": "recovery",
-    "excluded_carries_slew_parallel": "other parallel",
-}
-assert set(RULE_COLUMNS) == {f"excluded_{rule}" for rule in RULES}

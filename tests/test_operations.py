@@ -132,7 +132,9 @@ def test_pins_that_no_longer_hold_are_named():
         InfeasibleError, match="Anneal 02 is pinned to 7:7:7, which is not in the new timeline"
     ):
         solve(frame, calendar, SolveOptions(pins=(Pin(2, "7:7:7"),)))
-    with pytest.raises(InfeasibleError, match=r"no longer eligible \(to a MIRI target\)"):
+    with pytest.raises(
+        InfeasibleError, match=r"not eligible under rule set .operations.: to-miri, to a visit that uses MIRI"
+    ):
         solve(frame, calendar, SolveOptions(pins=(Pin(2, "1:3:1"),)))
     with pytest.raises(InfeasibleError, match="outside its window"):
         solve(frame, calendar, SolveOptions(pins=(Pin(1, "1:2:1"),)))

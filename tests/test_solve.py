@@ -18,6 +18,7 @@ from planner.errors import InfeasibleError
 from planner.options import SolveOptions
 from planner.report import Attached
 from planner.result import Status, read_plan
+from planner.rules import load_rules
 from planner.solve import solve
 from tests.helpers import START, timeline, visit
 
@@ -87,7 +88,7 @@ def test_infeasible_week_names_the_anneal_and_reasons():
     with pytest.raises(InfeasibleError) as err:
         solve(frame, THREE)
     assert "Anneal 02 (2023-07-10 .. 2023-07-14): 2 visits" in str(err.value)
-    assert "1 to a MIRI target" in str(err.value) and "none eligible" in str(err.value)
+    assert "1 to a visit that uses MIRI (to-miri)" in str(err.value) and "none eligible" in str(err.value)
 
 
 # -- the checker: each rule violated by a hand-broken plan --------------------------------------
@@ -134,10 +135,10 @@ def test_checker_finds_each_violation(real_plan, shipped):
 
 
 def test_checker_min_gap_and_recovery(real_plan, shipped):
-    strict = SolveOptions(min_gap_days=7.0, miri_recovery_minutes=24 * 60)
+    strict = SolveOptions(min_gap_days=7.0, rules=load_rules().with_recovery(24 * 60))
     problems = check_plan(real_plan.plan, shipped, Calendar(), strict)
     assert any("days after the previous anneal" in p for p in problems)
-    assert any("MIRI use starts" in p for p in problems)
+    assert any("miri-recovery: MIRI use starts" in p for p in problems)
 
 
 # -- the real Cycle 2 timeline ----------------------------------------------------------------------
