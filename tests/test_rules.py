@@ -273,3 +273,21 @@ def test_timeline_summary_counts_each_named_rule(shipped):
     weeks = summary.weeks
     counted = weeks[[f"excluded_{r}" for r in load_rules().rule_names()]].sum(axis=1) + weeks["eligible"]
     assert np.array_equal(counted.to_numpy(), weeks["visits"].to_numpy())
+
+
+def test_batch_scenarios_take_a_rule_set(tmp_path):
+    """A `rules` key (shipped name or a file relative to the scenarios file) reaches the solve."""
+    write_rules(tmp_path, '[[exclude]]\nname = "no-nircam"\nreason = "r"\nprime_modes = ["NIRCam Imaging"]\n')
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text(
+        '[grid]\nrules = ["seed", "operations", "rules.toml"]\n[base]\nmiri_recovery_minutes = 50\n'
+    )
+    from planner.scenarios import read_scenarios
+
+    chosen = [s.options().rules for s in read_scenarios(scenarios)]
+    assert [r.name for r in chosen] == ["seed", "operations", "rules"]
+    assert {r.miri_recovery_minutes for r in chosen} == {50}
+    assert chosen[2].exclusions[0].name == "no-nircam"
+    scenarios.write_text('[base]\nrules = "missing.toml"\n[[scenarios]]\n')
+    with pytest.raises(Exception, match="no such rules file"):
+        read_scenarios(scenarios)
