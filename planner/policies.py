@@ -1,0 +1,150 @@
+"""Online policies: choose one window's slew knowing only the schedule published so far.
+
+A policy sees a `Decision`: the window's candidate slews, the previous placed anneal (and the next
+one, when an anneal is decided again between two that are already placed), the eligible slews of
+the later windows that are already wholly published, and the slews of the weeks published so far,
+from which it may learn what an unpublished week will look like. Times are integer seconds.
+
+- `greedy` is the fixed baseline of the issue: the first anneal takes the earliest slew; every
+  later one the slew closest to previous + m·target (m = windows apart), ties to the earlier.
+- `lookahead` (the default) minimises this interval's deviation plus the best continuation over
+  the published later windows plus an expected cost-to-go for the unpublished ones. The cost-to-go
+  is an approximate dynamic programme over the anneal's phase (its time within its window): with
+  V_0 = 0 and the published weeks as equally likely samples S of next week's eligible phases,
+  V_h(φ) = mean_S min_{ψ ∈ S} (|ψ − φ| + V_{h−1}(ψ)), an empty week carrying φ on unchanged (the
+  anneal is missed and the next interval is measured against 2·target, from the same phase).
+  Everything it learns comes from the schedule being planned, as published up to the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+GRID_SECONDS = 600  # resolution of the phase grid of the cost-to-go
+HORIZON_WEEKS = 8  # unpublished weeks the cost-to-go looks ahead (its values settle within ~5)
+SAMPLE_WEEKS = 26  # the most recent published weeks it learns from
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    time: int  # slew time of the placed anneal
+    windows: int  # how many windows away it is (1 = adjacent)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    times: np.ndarray  # candidate slews of the window, ascending
+    window_start: int
+    window_seconds: int
+    target: int
+    previous: Neighbour | None = None
+    following: Neighbour | None = None  # set only when re-deciding between placed anneals
+    lookahead: list[np.ndarray] = field(default_factory=list)  # later, wholly published windows
+    remaining: int = 0  # windows after the look-ahead, not yet published
+    samples: list[np.ndarray] = field(default_factory=list)  # published weeks' eligible phases
+
+
+class Policy(Protocol):
+    name: str
+
+    def choose(self, decision: Decision) -> int | None:
+        """Index into `decision.times` of the chosen slew (None only when there is none)."""
+        ...
+
+
+def interval_cost(decision: Decision) -> np.ndarray:
+    """|gap − m·target| to the previous and (when re-deciding) the following placed anneal."""
+    cost = np.zeros(len(decision.times), dtype=np.float64)
+    if decision.previous is not None:
+        wanted = decision.previous.time + decision.previous.windows * decision.target
+        cost += np.abs(decision.times - wanted)
+    if decision.following is not None:
+        wanted = decision.following.time - decision.following.windows * decision.target
+        cost += np.abs(decision.times - wanted)
+    return cost
+
+
+class Greedy:
+    name = "greedy"
+
+    def choose(self, decision: Decision) -> int | None:
+        if len(decision.times) == 0:
+            return None
+        if decision.previous is None:
+            return 0  # the earliest slew of the window
+        wanted = decision.previous.time + decision.previous.windows * decision.target
+        return int(np.argmin(np.abs(decision.times - wanted)))  # argmin keeps the earlier of ties
+
+
+class Lookahead:
+    name = "lookahead"
+
+    def __init__(self, horizon_weeks: int = HORIZON_WEEKS, sample_weeks: int = SAMPLE_WEEKS):
+        if not 0 <= horizon_weeks <= 52 or not 1 <= sample_weeks <= 520:
+            raise ValueError("horizon 0..52 weeks, samples 1..520 weeks")
+        self.horizon_weeks, self.sample_weeks = horizon_weeks, sample_weeks
+        self._cache: dict = {}
+
+    def choose(self, decision: Decision) -> int | None:
+        if len(decision.times) == 0:
+            return None
+        cost = interval_cost(decision)
+        if decision.following is None:
+            cost += self._continuation(decision)
+        return int(np.argmin(cost))
+
+    def _continuation(self, decision: Decision) -> np.ndarray:
+        """Best cost from each candidate on: published windows exactly, then the cost-to-go.
+
+        A published window without a slew is a missed anneal: the interval across it is
+        measured against two targets (m = windows apart), as everywhere else."""
+        grid, value = self.cost_to_go(decision)
+        windows = [decision.times, *decision.lookahead]
+        placed = [(j, times) for j, times in enumerate(windows) if len(times)]
+        last, times = placed[-1]
+        future = np.interp(times - (decision.window_start + last * decision.target), grid, value)
+        for (j, times), (later, later_times) in zip(placed[-2::-1], placed[:0:-1], strict=True):
+            gap = later_times[None, :] - times[:, None] - (later - j) * decision.target
+            future = (np.abs(gap) + future[None, :]).min(axis=1)
+        return future
+
+    def cost_to_go(self, decision: Decision) -> tuple[np.ndarray, np.ndarray]:
+        """V over the phase grid for the unpublished windows after the look-ahead."""
+        horizon = min(self.horizon_weeks, decision.remaining)
+        samples = decision.samples[-self.sample_weeks :]
+        key = (horizon, decision.window_seconds, tuple(s.tobytes() for s in samples))
+        if key not in self._cache:
+            self._cache = {key: _value_iteration(samples, decision.window_seconds, horizon)}
+        return self._cache[key]
+
+
+def _value_iteration(samples: list[np.ndarray], window_seconds: int, horizon: int):
+    grid = np.arange(0, window_seconds + GRID_SECONDS, GRID_SECONDS, dtype=np.float64)
+    value = np.zeros_like(grid)
+    if not samples:
+        return grid, value
+    for _ in range(horizon):
+        expected = np.zeros_like(grid)
+        for phases in samples:
+            if len(phases) == 0:
+                expected += value  # a week without a slew: missed, the phase carries on
+            else:
+                ahead = np.interp(phases, grid, value)
+                expected += (np.abs(phases[None, :] - grid[:, None]) + ahead[None, :]).min(axis=1)
+        value = expected / len(samples)
+    return grid, value
+
+
+POLICIES = {"lookahead": Lookahead, "greedy": Greedy}
+DEFAULT_POLICY = "lookahead"
+
+
+def make_policy(name: str) -> Policy:
+    from planner.errors import OptionError
+
+    if name not in POLICIES:
+        raise OptionError(f"--policy {name!r}: expected one of {', '.join(POLICIES)}")
+    return POLICIES[name]()
