@@ -232,10 +232,17 @@ def _same(stated, actual) -> bool:
 def check_plan_file(path, timeline_paths=None):
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped).
 
-    Returns the problems and the opened plan file (`legacy_rules` says it was checked under the
-    seed's rules because it records no rule set)."""
+    Returns the problems, notes and the opened plan file (`legacy_rules` says it was checked under
+    the seed's rules because it records no rule set). In a weekly plan (`anneal-planner next`,
+    with a `state` column) anneals marked `flown` are history, not choices: what they break is a
+    note, not a violation."""
     from planner.result import open_plan
 
     opened = open_plan(path, timeline_paths)
     claimed = opened.meta["objective"]["value"]
-    return check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed), opened
+    problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
+    flown = set()
+    if "state" in opened.plan:
+        flown = {f"Anneal {int(k):02d}:" for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}
+    notes = [p for p in problems if p[:10] in flown]
+    return [p for p in problems if p[:10] not in flown], notes, opened

@@ -187,7 +187,7 @@ def check(
     from planner.checker import check_plan_file
     from planner.console import console
 
-    problems, opened = check_plan_file(plan, timeline or None)
+    problems, notes, opened = check_plan_file(plan, timeline or None)
     table = opened.plan
     rules = opened.options.rules
     if opened.legacy_rules:
@@ -196,8 +196,10 @@ def check(
             f"(recovery {rules.miri_recovery_minutes:g} min)",
             markup=False,
         )
+    for note in notes:
+        console.print(f"note (flown, not planned): {note}", markup=False, highlight=False)
     for problem in problems:
-        console.print(f"[red]x[/] {problem}", highlight=False)
+        console.print(f"[red]x[/] {escape(problem)}", highlight=False)
     if problems:
         console.print(f"[bold red]{len(problems)} violations[/] in {plan}")
         raise typer.Exit(1)
@@ -225,6 +227,96 @@ def destinations(
 
     chosen = rule_set(rules, miri_recovery_minutes)
     print_destinations(table(load_timeline(path or None), chosen), chosen, as_json=as_json)
+
+
+Policy = Annotated[
+    str,
+    typer.Option(
+        help="Online policy: lookahead (default; cost-to-go learned from the published weeks) or greedy."
+    ),
+]
+
+
+@app.command()
+@friendly
+def replay(
+    sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders, any mix.")],
+    start: Start = DEFAULT_START,
+    count: Count = 53,
+    window_days: WindowDays = 4.0,
+    target_days: TargetDays = 7.0,
+    rules: Rules = "operations",
+    miri_recovery_minutes: Recovery = None,
+    policy: Policy = "lookahead",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for replay.parquet.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The summary as one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Replay the reports in issue order, planning week by week on what was published at each point."""
+    from planner.console import print_replay
+    from planner.history import History
+    from planner.policies import make_policy
+    from planner.replay_outcome import run_replay, write_replay
+
+    calendar = Calendar.from_options(start, count, window_days, target_days)
+    chosen_policy = make_policy(policy)
+    chosen_rules = rule_set(rules, miri_recovery_minutes)
+    run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules)
+    written = write_replay(run, out) if out is not None else None
+    print_replay(run, written, as_json=as_json)
+
+
+@app.command("next")
+@friendly
+def next_week(
+    flown: Annotated[
+        Path,
+        typer.Option(help="What has flown: a plan file (all its placed anneals) or a timeline / reports."),
+    ],
+    timeline: TimelineOption = None,
+    horizon: Annotated[
+        float | None,
+        typer.Option(help="Plan only windows ending within this many days of the last flown anneal."),
+    ] = None,
+    start: Start = DEFAULT_START,
+    count: Count = 53,
+    window_days: WindowDays = 4.0,
+    target_days: TargetDays = 7.0,
+    rules: Rules = "operations",
+    miri_recovery_minutes: Recovery = None,
+    policy: Policy = "lookahead",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("next.parquet"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """The weekly job: choose the anneals of the published windows that have none yet."""
+    from planner.console import print_next
+    from planner.policies import make_policy
+    from planner.result import read_plan
+    from planner.timeline import load_timeline
+    from planner.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
+
+    if horizon is not None and not 0 < horizon <= 366:
+        raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
+    calendar = Calendar.from_options(start, count, window_days, target_days)
+    current = load_timeline(timeline or None)
+    if flown.suffix == ".parquet" and _is_plan(flown):
+        done = flown_from_plan(read_plan(flown)[0])
+    else:
+        done = flown_from_timeline(load_timeline([flown]), calendar)
+    chosen_policy = make_policy(policy)
+    plan = plan_next(current, done, calendar, chosen_policy, rule_set(rules, miri_recovery_minutes), horizon)
+    write_weekly(plan, out, current, chosen_policy.name)
+    print_next(plan, str(out), as_json=as_json)
+
+
+def _is_plan(path: Path) -> bool:
+    from planner.timeline import read_metadata
+
+    try:
+        return read_metadata(path).get("kind") == "plan"
+    except Exception:  # not readable as a plan: let the timeline reader say what is wrong
+        return False
 
 
 @app.command()

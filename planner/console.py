@@ -110,6 +110,123 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
     )
 
 
+def _json_out(document) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def _online_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(
+        "#",
+        "window",
+        "decided at",
+        "slew (UTC)",
+        "visit",
+        "instrument",
+        "replans",
+        "interval d",
+        "dev h",
+        "state",
+        title=title,
+    )
+    for row in frame.to_dict("records"):
+        style = "bold red" if row["state"] == "missed" else None
+        table.add_row(
+            f"{row['anneal']:02d}",
+            _date(row["window_start"])[:10],
+            escape(str(row["decided_at"] or "")),
+            _date(row["slew_time"]),
+            escape(str(row["visit_id"] or "")),
+            escape(str(row["instrument"] or "")),
+            str(row["replans"]) if row["replans"] else "",
+            "" if pd.isna(row["interval_days"]) else f"{row['interval_days']:.3f}",
+            "" if pd.isna(row["deviation_hours"]) else f"{row['deviation_hours']:+.2f}",
+            row["state"],
+            style=style,
+        )
+    return table
+
+
+def print_replay(run, written, *, as_json: bool = False) -> None:
+    """The per-week table and the summary beside hindsight, greedy and the flown anneals."""
+    summary = run.summary
+    if as_json:
+        _json_out(summary | {"written": str(written) if written else None})
+        return
+    console.print(
+        _online_table(
+            run.frame, f"Replay, policy {summary['policy']}, rules {escape(repr(summary['rules']))}"
+        )
+    )
+    table = Table(
+        "",
+        "placed",
+        "missed",
+        "re-planned",
+        "Σ|gap − m·7 d| d",
+        "worst h",
+        "× hindsight",
+        title=f"Summary over {summary['reports']} reports and {summary['windows']} windows",
+    )
+    for key, label in (
+        ("result", summary["policy"]),
+        ("greedy", "greedy"),
+        ("hindsight", "hindsight optimum"),
+        ("flown", "flown"),
+    ):
+        if key not in summary:
+            continue
+        row = summary[key]
+        table.add_row(
+            label,
+            str(row["placed"]),
+            str(row.get("missed", "")),
+            str(row.get("replanned", "")),
+            f"{row['sum_abs_deviation_s'] / 86400:.2f}",
+            f"{row['worst_deviation_hours']:.1f}",
+            f"{row['ratio_to_hindsight']:.3f}" if "ratio_to_hindsight" in row else "",
+        )
+    console.print(table)
+    result = summary["result"]
+    if result["vanished"]:
+        console.print(
+            f"flown slews a later report removed: {', '.join(f'Anneal {k:02d}' for k in result['vanished'])}"
+        )
+    if result["missed_with_slews"]:
+        console.print(
+            "missed, though the final schedule has an eligible slew (published too late or after the "
+            f"re-plan): {', '.join(f'Anneal {k:02d}' for k in result['missed_with_slews'])}"
+        )
+    console.print(
+        "every placed anneal passed the independent checker against the final timeline"
+        + (f"; written to {escape(str(written))}" if written else ""),
+    )
+
+
+def print_next(plan, out: str, *, as_json: bool = False) -> None:
+    frame = plan.frame
+    new = frame[frame["state"] != "flown"]
+    if as_json:
+        _json_out(
+            {
+                "written": out,
+                "schedule_reaches": pd.Timestamp(plan.reaches, unit="s", tz="UTC"),
+                "anneals": new.to_dict("records"),
+                "reasons": {str(k): v for k, v in plan.reasons.items()},
+            }
+        )
+        return
+    console.print(_online_table(frame, "Next anneals (flown ones pinned)"))
+    for k, reason in plan.reasons.items():
+        console.print(f"[bold red]Anneal {k:02d} cannot be served:[/] {escape(reason)}")
+    reaches = pd.Timestamp(plan.reaches, unit="s", tz="UTC")
+    console.print(
+        f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "
+        f"published schedule reaches {_date(reaches)} UTC; plan written to {escape(out)}"
+    )
+
+
 def print_result(result: Result, out: str | None) -> None:
     table = Table("#", "slew (UTC)", "visit", "instrument", "interval d", "dev h", title="Plan")
     for row in result.plan.itertuples():

@@ -92,11 +92,17 @@ def replay(
         reaches = max(reaches, issue.last)
         known = _Known(history.known_after(issue.order), rules, reaches)
         for anneal in anneals:  # re-plan what this report broke, before anything else
-            if anneal.placed and anneal.time >= issue.issued and (anneal.visit_id, anneal.time) not in known.keys:
+            if (
+                anneal.placed
+                and anneal.time >= issue.issued
+                and (anneal.visit_id, anneal.time) not in known.keys
+            ):
                 gone = (anneal.visit_id, anneal.time)
                 _decide(anneal, anneals, known, calendar, policy, issue.name, not_before=issue.issued)
                 anneal.replans += 1
-                result.events.append({"report": issue.name, "anneal": anneal.window.anneal, "replanned": gone})
+                result.events.append(
+                    {"report": issue.name, "anneal": anneal.window.anneal, "replanned": gone}
+                )
         for anneal in anneals:
             if anneal.decided_at is None and deciding[anneal.window.anneal] == issue.order:
                 _decide(anneal, anneals, known, calendar, policy, issue.name)

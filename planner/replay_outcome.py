@@ -1,0 +1,193 @@
+"""How a replay did: its plan table, checked against the final timeline, beside the hindsight
+optimum of the same cycle and rules, the greedy baseline and the anneals actually flown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from planner.calendar import DAY, Calendar, to_seconds
+from planner.checker import check_plan
+from planner.compare import executed_anneals
+from planner.errors import PlannerError
+from planner.history import History
+from planner.io import atomic_path
+from planner.options import SolveOptions
+from planner.policies import Greedy, Policy
+from planner.replay import Replay, replay
+from planner.result import PLAN_SCHEMA
+from planner.rules import RuleSet
+from planner.timeline import METADATA_KEY
+
+REPLAY_SCHEMA = PLAN_SCHEMA.append(pa.field("decided_at", pa.string()))
+REPLAY_SCHEMA = REPLAY_SCHEMA.append(pa.field("replans", pa.int64())).append(pa.field("state", pa.string()))
+REPLAY_FILE = "replay.parquet"
+
+
+class InternalError(PlannerError):
+    """A bug: the tool's own result failed its own checks. Exit 3, with a request for a report."""
+
+    exit_code = 3
+
+
+def chain_metrics(anneals, times, target: int) -> dict:
+    """Placed count, Σ|gap − m·target| (s), worst |gap − m·target| (h), m = windows apart."""
+    anneals, times = np.asarray(anneals, dtype=np.int64), np.asarray(times, dtype=np.int64)
+    deviation = np.abs(np.diff(times) - np.diff(anneals) * target)
+    return {
+        "placed": len(times),
+        "sum_abs_deviation_s": int(deviation.sum()),
+        "worst_deviation_hours": float(deviation.max() / 3600) if len(deviation) else 0.0,
+    }
+
+
+def flown_metrics(final: pd.DataFrame, calendar: Calendar) -> dict:
+    """The anneals actually flown within the calendar, measured the same way; m = weeks apart."""
+    flown = executed_anneals(final)
+    times = np.sort(to_seconds(flown["time"])) if len(flown) else np.zeros(0, dtype=np.int64)
+    end = calendar.start + calendar.count * calendar.target_seconds
+    times = times[(times >= calendar.start) & (times < end)]
+    weeks = (times - calendar.start) // calendar.target_seconds
+    # Two flown in one week count as adjacent (m = 1), not as zero weeks apart.
+    steps = np.maximum(np.diff(weeks), 1)
+    return chain_metrics(
+        np.concatenate([[0], np.cumsum(steps)]) if len(times) else [], times, calendar.target_seconds
+    )
+
+
+def replay_frame(outcome: Replay) -> pd.DataFrame:
+    """One row per window: the plan file's columns, then decided_at, replans and state.
+
+    state: `flown` (placed, slew before the last report's issue date), `planned` (placed, later),
+    `missed` (no eligible slew when decided or re-decided)."""
+    anneals = outcome.anneals
+    placed = [a for a in anneals if a.placed]
+    times = np.array([a.time for a in placed], dtype=np.int64)
+    numbers = np.array([a.window.anneal for a in placed], dtype=np.int64)
+    intervals = dict(zip(numbers[1:].tolist(), np.diff(times).tolist(), strict=True))
+    weeks = dict(zip(numbers[1:].tolist(), np.diff(numbers).tolist(), strict=True))
+    target = outcome.calendar.target_seconds
+    rows = []
+    for a in anneals:
+        k = a.window.anneal
+        interval = intervals.get(k)
+        rows.append(
+            {
+                "anneal": k,
+                "label": a.window.label,
+                "window_start": a.window.start,
+                "window_end": a.window.end,
+                "visit_id": a.visit_id,
+                "slew_time": a.time,
+                "instrument": a.instrument,
+                "target": a.target,
+                "interval_days": np.nan if interval is None else interval / DAY,
+                "deviation_hours": np.nan if interval is None else (interval - weeks[k] * target) / 3600,
+                "decided_at": a.decided_at,
+                "replans": a.replans,
+                "state": "missed" if not a.placed else "flown" if a.time < outcome.last_issued else "planned",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for column in ("window_start", "window_end", "slew_time"):
+        frame[column] = pd.to_datetime(frame[column].astype("Int64"), unit="s", utc=True).dt.as_unit("s")
+    return frame
+
+
+def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
+    """Check the replayed plan against the final timeline with the independent checker.
+
+    Two findings are expected of an online plan, and returned by anneal instead of raised:
+    `vanished`, flown slews that a later report removed, and `missed_with_slews`, missed anneals
+    whose window, in hindsight, had an eligible slew. Anything else is a bug."""
+    options = SolveOptions(rules=outcome.rules, allow_missing=True)
+    problems = check_plan(frame[PLAN_SCHEMA.names], outcome.final, outcome.calendar, options)
+    vanished, missed, other = [], [], []
+    for problem in problems:
+        k = int(problem[7:9]) if problem.startswith("Anneal ") else None
+        if (
+            k is not None
+            and "in the timeline" in problem
+            and problem.split(": ", 1)[1].startswith("no visit")
+        ):
+            vanished.append(k)
+        elif k is not None and "left out although" in problem:
+            missed.append(k)
+        else:
+            other.append(problem)
+    if other:
+        raise InternalError(
+            "the replayed plan failed the checker (a bug; please report it with the command): " + other[0]
+        )
+    return {"vanished": vanished, "missed_with_slews": missed}
+
+
+@dataclass
+class ReplayRun:
+    outcome: Replay
+    frame: pd.DataFrame
+    summary: dict
+
+
+def run_replay(
+    history: History, calendar: Calendar, policy: Policy, rules: RuleSet, *, compare: bool = True
+) -> ReplayRun:
+    """Replay with `policy`; with `compare`, also greedy, the hindsight optimum and the flown."""
+    outcome = replay(history, calendar, policy, rules)
+    frame = replay_frame(outcome)
+    target = calendar.target_seconds
+    placed = frame[frame["slew_time"].notna()]
+    mine = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), target) | {
+        "missed": int((frame["state"] == "missed").sum()),
+        "replanned": int((frame["replans"] > 0).sum()),
+    }
+    summary = {
+        "policy": policy.name,
+        "rules": rules.name,
+        "reports": len(history.issues),
+        "windows": calendar.count,
+        "result": mine | verify(outcome, frame),
+    }
+    if compare:
+        from planner.solve import solve
+
+        hindsight = solve(outcome.final, calendar, SolveOptions(rules=rules, allow_missing=True))
+        best = hindsight.plan[hindsight.plan["slew_time"].notna()]
+        summary["hindsight"] = chain_metrics(best["anneal"], to_seconds(best["slew_time"]), target) | {
+            "status": hindsight.status.value
+        }
+        if policy.name != "greedy":
+            greedy = replay_frame(replay(history, calendar, Greedy(), rules))
+            g = greedy[greedy["slew_time"].notna()]
+            summary["greedy"] = chain_metrics(g["anneal"], to_seconds(g["slew_time"]), target)
+        summary["flown"] = flown_metrics(outcome.final, calendar)
+        reference = summary["hindsight"]["sum_abs_deviation_s"]
+        for key in ("result", "greedy", "flown"):
+            if key in summary and reference:
+                summary[key]["ratio_to_hindsight"] = summary[key]["sum_abs_deviation_s"] / reference
+    return ReplayRun(outcome, frame, summary)
+
+
+def write_replay(run: ReplayRun, folder: Path) -> Path:
+    """`folder/replay.parquet`: one row per anneal, the summary and provenance in its metadata."""
+    path = Path(folder) / REPLAY_FILE
+    meta = {
+        "kind": "replay",
+        "summary": run.summary,
+        "calendar": run.outcome.calendar.to_dict(),
+        "options": {"rules": run.outcome.rules.to_dict(), "policy": run.outcome.policy},
+        "events": run.outcome.events,
+        "versions": {"planner": version("anneal-planner")},
+    }
+    table = pa.Table.from_pandas(run.frame, schema=REPLAY_SCHEMA, preserve_index=False)
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, default=str).encode()})
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary)
+    return path

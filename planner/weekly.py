@@ -1,0 +1,159 @@
+"""The weekly job (`anneal-planner next`): given what has flown and the schedule as published so
+far, choose the anneals of the windows the published schedule covers, with an online policy.
+
+Flown anneals come from a plan file (every placed anneal of it has flown; rows marked `missed`
+have not) or from a timeline (its executed MIRI anneals: slew parallels or primes of mode MIRI
+Anneal, each counted in the calendar week it ran in). The published schedule covers a window when
+its last scheduled start is at or after the window's end. The result is a plan of the windows up
+to the last covered one: flown anneals pinned and marked `flown`, the new ones `planned`, and
+weeks that cannot be served `missed`, each with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from planner.calendar import Calendar, to_seconds
+from planner.checker import check_plan
+from planner.compare import ANNEAL_MODE
+from planner.eligibility import window_slews
+from planner.errors import InfeasibleError, InputError
+from planner.options import SolveOptions
+from planner.pins import Pin
+from planner.policies import Policy
+from planner.replay import Anneal, Replay, _decide, _Known
+from planner.replay_outcome import InternalError, replay_frame
+from planner.rules import RuleSet
+
+
+@dataclass
+class WeeklyPlan:
+    frame: pd.DataFrame  # the plan file's columns plus decided_at, replans, state
+    calendar: Calendar  # the calendar cut to the last window the schedule covers
+    options: SolveOptions  # rules, allow_missing, and the flown anneals as pins
+    reasons: dict[int, str]  # missed anneal -> why its week cannot be served
+    reaches: int  # the last scheduled start of the published schedule
+
+
+def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
+    """Anneal -> (visit id, slew time) of every placed anneal of a plan file."""
+    placed = plan[plan["slew_time"].notna()]
+    if "state" in placed:
+        placed = placed[placed["state"] != "missed"]
+    times = to_seconds(placed["slew_time"])
+    return {
+        int(k): (str(v), int(t)) for k, v, t in zip(placed["anneal"], placed["visit_id"], times, strict=True)
+    }
+
+
+def flown_from_timeline(timeline: pd.DataFrame, calendar: Calendar) -> dict[int, tuple[str, int]]:
+    """Anneal -> (visit id, time) of the anneals executed in a timeline, by calendar week: the
+    visit slewed to for a slew parallel, the anneal's own visit when it ran as a prime."""
+    executed = []
+    for visit_id, t, instrument, parallels in zip(
+        timeline["visit_id"],
+        to_seconds(timeline["start"]).tolist(),
+        timeline["instrument"],
+        timeline["parallels"],
+        strict=True,
+    ):
+        if instrument == ANNEAL_MODE or any(p["instrument"] == ANNEAL_MODE for p in parallels):
+            executed.append((int(t), str(visit_id)))
+    flown: dict[int, tuple[str, int]] = {}
+    for t, visit_id in sorted(executed):
+        week = (t - calendar.start) // calendar.target_seconds + 1
+        if 1 <= week <= calendar.count and week not in flown:  # a second one in a week is not another
+            flown[int(week)] = (visit_id, t)
+    return flown
+
+
+def plan_next(
+    timeline: pd.DataFrame,
+    flown: dict[int, tuple[str, int]],
+    calendar: Calendar,
+    policy: Policy,
+    rules: RuleSet,
+    horizon_days: float | None = None,
+) -> WeeklyPlan:
+    if len(timeline) == 0:
+        raise InputError("--timeline", "the published schedule is empty")
+    reaches = int(to_seconds(timeline["start"]).max())
+    covered = [w for w in calendar.windows if w.end <= reaches]
+    if not covered:
+        raise InfeasibleError(
+            f"the published schedule reaches {timeline['start'].max()}, before the end of the "
+            f"first window {calendar.windows[0].describe()}: nothing to plan yet"
+        )
+    last_flown = max((t for _, t in flown.values()), default=None)
+    if horizon_days is not None and last_flown is not None:
+        covered = [w for w in covered if w.end <= last_flown + horizon_days * 86_400 or w.anneal in flown]
+    cut = Calendar.from_dict(calendar.to_dict() | {"count": max(len(covered), max(flown, default=0))})
+    anneals = [Anneal(w) for w in cut.windows]
+    keyed = timeline.set_index(["visit_id", to_seconds(timeline["start"])])
+    for anneal in anneals:
+        if anneal.window.anneal in flown:
+            visit_id, t = flown[anneal.window.anneal]
+            row = keyed.loc[(visit_id, t)] if (visit_id, t) in keyed.index else None
+            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+            anneal.visit_id, anneal.time, anneal.decided_at = visit_id, t, "flown"
+            anneal.instrument = None if row is None else row["instrument"]
+            anneal.target = None if row is None else row["target"]
+    known = _Known(timeline, rules, reaches)
+    windows = {w.window.anneal: w for w in window_slews(timeline, cut, rules)}
+    reasons = {}
+    for anneal in anneals:
+        if anneal.decided_at is None:
+            _decide(anneal, anneals, known, cut, policy, "next")
+            if anneal.missed:
+                reasons[anneal.window.anneal] = windows[anneal.window.anneal].explain()
+    outcome = Replay(anneals, policy.name, rules, cut, timeline, reaches)
+    frame = replay_frame(outcome)
+    frame["state"] = [
+        "flown" if a.decided_at == "flown" else "missed" if a.missed else "planned" for a in anneals
+    ]
+    pins = tuple(Pin(k, v, t) for k, (v, t) in sorted(flown.items()) if k <= cut.count)
+    options = SolveOptions(rules=rules, allow_missing=True, pins=pins)
+    problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), timeline, cut, options)
+    flown_names = {f"Anneal {k:02d}" for k in flown}
+    ours = [p for p in problems if p[:9] not in flown_names]
+    if ours:
+        raise InternalError(f"the weekly plan failed the checker (a bug; please report it): {ours[0]}")
+    return WeeklyPlan(frame, cut, options, reasons, reaches)
+
+
+def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) -> None:
+    """A plan file `check`, `compare`, `plot` and `report` read: FEASIBLE (online, not proven
+    optimal), the placed anneals' Σ|gap − m·target| as its objective, flown anneals as pins."""
+    import json
+    from importlib.metadata import version
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from planner.io import atomic_path
+    from planner.replay_outcome import REPLAY_SCHEMA, chain_metrics
+    from planner.solve import timeline_identity
+    from planner.timeline import METADATA_KEY
+
+    placed = plan.frame[plan.frame["slew_time"].notna()]
+    value = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), plan.calendar.target_seconds)
+    meta = {
+        "kind": "plan",
+        "status": "FEASIBLE",
+        "objective": {"name": "regular", "value": value["sum_abs_deviation_s"], "bound": None},
+        "stages": [],
+        "calendar": plan.calendar.to_dict(),
+        "options": plan.options.to_dict(),
+        "timeline": timeline_identity(timeline),
+        "versions": {"planner": version("anneal-planner")},
+        "checked": True,
+        "missing": sorted(plan.reasons),
+        "online": {"policy": policy, "reasons": {str(k): v for k, v in plan.reasons.items()}},
+    }
+    table = pa.Table.from_pandas(plan.frame, schema=REPLAY_SCHEMA, preserve_index=False)
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
+    with atomic_path(Path(path)) as temporary:
+        pq.write_table(table, temporary)

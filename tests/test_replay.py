@@ -1,0 +1,268 @@
+"""Replays of tiny hand-made issue histories, the real Cycle 2 greedy replay against a plain
+re-implementation, and the weekly `next` job.
+
+Hand-made visits sit at known days after Monday 2023-07-03 (tests/helpers.py); windows are
+[Monday, Friday) of each week. Reports are issued on the dates given, spans follow their visits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from helpers import START, visit
+from typer.testing import CliRunner
+
+from planner.calendar import DAY, Calendar, format_instant, to_seconds
+from planner.cli import app
+from planner.eligibility import exclusion_reason
+from planner.history import History
+from planner.policies import Decision, Greedy, Lookahead, Neighbour
+from planner.replay import replay
+from planner.replay_outcome import run_replay
+from planner.report import Report
+from planner.rules import load_rules
+from planner.timeline import supersede, to_frame
+
+runner = CliRunner()
+TWO = Calendar(start=START, count=2)
+
+
+def report(name: str, issued_day: int, *visits) -> Report:
+    """A report issued `issued_day` days after 2023-07-03 (00:00 UTC), holding `visits`."""
+    date = format_instant(START + issued_day * DAY)[:10].replace("-", "")
+    for v in visits:
+        v.source = name
+    return Report(source=name, issue_date=date, revision=0, visits=list(visits))
+
+
+def ids(outcome) -> list:
+    return [a.visit_id for a in outcome.anneals]
+
+
+def test_a_reissue_cancels_a_decided_slew_before_it_flies():
+    """Report A (issued Jul 1) publishes slews on days 1, 2 and 8; its span contains week 1's end
+    (day 4), so week 1 is decided there: greedy takes the earliest, day 1. Report B, issued on day
+    0 (before day 1), spans days 0.2..8 and no longer has the day-1 visit: the anneal has not
+    flown, so it is decided again among the window's eligible slews on or after day 0: day 2
+    (the MIRI visit at day 0.2 is not eligible). Week 2's end (day 11) is in report C's span only;
+    greedy takes the slew closest to day 2 + 7: day 9."""
+    a = report("A", -2, visit(1, visit_id="1:1:1"), visit(2, visit_id="1:2:1"), visit(8, visit_id="1:8:1"))
+    b = report("B", 0, visit(0.2, "MIRI Imaging"), visit(2, visit_id="1:2:1"), visit(8, visit_id="1:8:1"))
+    c = report("C", 7, visit(8, visit_id="1:8:1"), visit(9, visit_id="1:9:1"), visit(12, visit_id="1:12:1"))
+    outcome = replay(History([a, b, c], []), TWO, Greedy())
+    assert ids(outcome) == ["1:2:1", "1:9:1"]  # 9 = day 2 + 7, the closest to it
+    first = outcome.anneals[0]
+    assert first.decided_at == "B" and first.replans == 1  # the report that decided it last
+    assert outcome.events[1] == {"report": "B", "anneal": 1, "replanned": ("1:1:1", START + DAY)}
+    assert outcome.anneals[1].decided_at == "C"
+
+
+def test_a_reissue_after_the_slew_flew_changes_nothing_and_the_checker_names_it():
+    """Same start, but B is issued on day 3: the day-1 anneal flew before B, so it stays, and
+    against the final timeline (without that visit) it is reported as vanished, not as an error."""
+    a = report("A", -2, visit(1, visit_id="1:1:1"), visit(2, visit_id="1:2:1"), visit(8, visit_id="1:8:1"))
+    b = report("B", 3, visit(0.2, "MIRI Imaging"), visit(2, visit_id="1:2:1"), visit(8, visit_id="1:8:1"))
+    c = report("C", 7, visit(8, visit_id="1:8:1"), visit(9, visit_id="1:9:1"), visit(12, visit_id="1:12:1"))
+    run = run_replay(History([a, b, c], []), TWO, Greedy(), load_rules(), compare=False)
+    assert ids(run.outcome) == ["1:1:1", "1:8:1"]  # 8 = day 1 + 7 exactly
+    assert run.outcome.anneals[0].replans == 0
+    assert run.summary["result"]["vanished"] == [1]
+
+
+def test_a_week_published_late_is_decided_on_its_own_report():
+    """The report of week 2 (issued day 5) comes before the report of week 1 (issued day 9, after
+    week 1 ended). Week 1's end (day 4) lies only in the late report's span, so week 1 is decided
+    there, on the slews it publishes; week 2, whose end (day 11) the early report contains, is
+    decided first and without a previous anneal, so greedy takes its earliest slew (day 8)."""
+    early = report(
+        "week2", 5, visit(7.5, visit_id="2:1:1"), visit(8, visit_id="2:2:1"), visit(12, visit_id="2:3:1")
+    )
+    late = report(
+        "week1", 9, visit(0.5, visit_id="1:1:1"), visit(1.5, visit_id="1:2:1"), visit(4.5, visit_id="1:3:1")
+    )
+    outcome = replay(History([early, late], []), TWO, Greedy())
+    assert [a.decided_at for a in outcome.anneals] == ["week1", "week2"]
+    assert ids(outcome) == ["1:1:1", "2:1:1"]
+    assert [e["anneal"] for e in outcome.events] == [2, 1]
+
+
+def test_a_window_no_report_reaches_is_decided_after_the_last_and_may_be_missed():
+    """Three windows, reports only up to day 9: window 3 (days 14..18) is decided after the last
+    report, and with no slew published it is missed; window 2 is decided on report B."""
+    a = report("A", -2, visit(1, visit_id="1:1:1"), visit(4.5, visit_id="1:4:1"))
+    b = report("B", 5, visit(8, visit_id="2:1:1"), visit(11.5, visit_id="2:2:1"))
+    three = Calendar(start=START, count=3)
+    run = run_replay(History([a, b], []), three, Greedy(), load_rules(), compare=False)
+    assert [a.decided_at for a in run.outcome.anneals] == ["A", "B", "after the last report"]
+    # Day 8 comes after the last report's issue date (day 5): planned, not yet flown.
+    assert run.frame["state"].tolist() == ["flown", "planned", "missed"]
+    assert run.summary["result"]["missed"] == 1
+
+
+def test_lookahead_does_not_step_to_the_wrong_side():
+    """The previous anneal sits at phase 10 h, so +7 d asks for phase 10 h. Candidates: 5 h and
+    18 h. Every published week has slews only at 18 h. Greedy takes 5 h (5 h off, not 8 h) and must
+    then move 13 h; look-ahead takes 18 h (8 h) and stays there: 8 h instead of 18 h in all."""
+    start = START + 7 * DAY
+    decision = Decision(
+        times=np.array([start + 5 * 3600, start + 18 * 3600]),
+        window_start=start,
+        window_seconds=4 * DAY,
+        target=7 * DAY,
+        previous=Neighbour(START + 10 * 3600, 1),
+        remaining=10,
+        samples=[np.array([18 * 3600])] * 5,
+    )
+    assert Greedy().choose(decision) == 0
+    assert Lookahead().choose(decision) == 1
+    # With nothing left to plan, the cost-to-go is zero and look-ahead agrees with greedy.
+    assert Lookahead().choose(replace(decision, remaining=0)) == 0
+    # A published next window with only the 18 h slew does the same without any samples.
+    published = replace(decision, samples=[], lookahead=[np.array([start + 7 * DAY + 18 * 3600])])
+    assert Lookahead().choose(published) == 1
+
+
+def _plain_greedy(reports, calendar, rules):
+    """The greedy replay written out plainly from the issue's words, with the project's supersede
+    rule applied to each prefix of the reports instead of planner.history."""
+    ordered = sorted(reports, key=lambda r: r.issue_key)
+    placed: dict[int, tuple[str, int]] = {}
+    decided: set[int] = set()
+    target = calendar.target_seconds
+
+    def eligible(frame, lo, hi):
+        times = to_seconds(frame["start"])
+        ok = (exclusion_reason(frame, rules) == "") & (times >= lo) & (times < hi)
+        return list(zip(frame["visit_id"][ok], times[ok].tolist(), strict=True))
+
+    def choose(k, options):
+        earlier = [j for j in placed if j < k]
+        if not options:
+            return None
+        if not earlier:
+            return options[0]
+        j = max(earlier)
+        wanted = placed[j][1] + (k - j) * target
+        return min(options, key=lambda o: (abs(o[1] - wanted), o[1]))
+
+    for i, rep in enumerate(ordered):
+        frame = to_frame(supersede(ordered[: i + 1]))
+        issued = int(
+            np.datetime64(f"{rep.issue_date[:4]}-{rep.issue_date[4:6]}-{rep.issue_date[6:]}", "s").astype(int)
+        )
+        keys = set(eligible(frame, -(2**62), 2**62))
+        for k in sorted(placed):
+            if placed[k][1] >= issued and placed[k] not in keys:
+                w = calendar.windows[k - 1]
+                del placed[k]
+                choice = choose(k, eligible(frame, max(w.start, issued), w.end))
+                if choice:
+                    placed[k] = choice
+        for w in calendar.windows:
+            contained = [r for r in ordered if r.span[0] <= w.end <= r.span[1]]
+            reaching = [r for r in ordered if r.span[1] >= w.end]
+            decider = (contained or reaching or [None])[0]
+            if w.anneal not in decided and decider is rep:
+                decided.add(w.anneal)
+                choice = choose(w.anneal, eligible(frame, w.start, w.end))
+                if choice:
+                    placed[w.anneal] = choice
+    return placed
+
+
+def test_greedy_replay_of_real_cycle2_equals_a_plain_reimplementation():
+    history = History.read(["data/raw/dja-json"])
+    from planner.timeline import read_reports, schedule_files
+
+    reports = [r for p in schedule_files(["data/raw/dja-json"]) for r in read_reports(p)]
+    rules = load_rules()
+    expected = _plain_greedy(reports, Calendar(), rules)
+    outcome = replay(history, Calendar(), Greedy(), rules)
+    got = {a.window.anneal: (a.visit_id, a.time) for a in outcome.anneals if a.placed}
+    assert got == expected and len(got) == 53
+
+
+@pytest.mark.parametrize(
+    ("sources", "start", "count"),
+    [(["data/raw/dja-json"], "2023-07-03", 53), (["data/raw/stsci-text"], "2022-07-11", 51)],
+)
+def test_real_replays_pass_the_checker_and_beat_greedy(sources, start, count):
+    """Cycle 2 from the JSON reports, Cycle 1 from the text reports: every placed anneal passes
+    the independent checker against the final timeline (run_replay raises otherwise), and the
+    default policy is never worse than greedy."""
+    calendar = Calendar.from_options(start, count, 4.0, 7.0)
+    run = run_replay(History.read(sources), calendar, Lookahead(), load_rules())
+    summary = run.summary
+    assert summary["hindsight"]["status"] == "OPTIMAL"
+    assert summary["result"]["sum_abs_deviation_s"] >= summary["hindsight"]["sum_abs_deviation_s"]
+    assert summary["result"]["sum_abs_deviation_s"] <= summary["greedy"]["sum_abs_deviation_s"]
+    assert summary["result"]["placed"] + summary["result"]["missed"] == count
+
+
+def test_replay_cli_writes_its_table_and_summary(tmp_path):
+    out = tmp_path / "replay"
+    result = runner.invoke(
+        app, ["replay", "data/raw/dja-json", "--out", str(out), "--json", "--policy", "greedy"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["policy"] == "greedy" and "greedy" not in summary  # no second greedy run
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "replay.parquet")
+    assert table.num_rows == 53 and {"decided_at", "replans", "state"} <= set(table.column_names)
+    meta = json.loads(table.schema.metadata[b"anneal_planner"])
+    assert meta["kind"] == "replay" and meta["summary"]["result"] == summary["result"]
+    bad = runner.invoke(app, ["replay", "data/raw/dja-json", "--policy", "clever"])
+    assert bad.exit_code == 2 and "expected one of lookahead, greedy" in bad.output
+
+
+def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
+    """Flown: what the July reports show was executed (anneals of program 1520). Published: July
+    and August. `next` keeps the flown ones and plans the August windows that have none."""
+    july = sorted(str(p) for p in __import__("pathlib").Path("data/raw/dja-json/cycle2").glob("202307*.json"))
+    august = sorted(
+        str(p) for p in __import__("pathlib").Path("data/raw/dja-json/cycle2").glob("202308*.json")
+    )
+    assert runner.invoke(app, ["ingest", *july, "--out", str(tmp_path / "jul.parquet")]).exit_code == 0
+    assert (
+        runner.invoke(app, ["ingest", *july, *august, "--out", str(tmp_path / "aug.parquet")]).exit_code == 0
+    )
+    out = tmp_path / "next.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "next",
+            "--flown",
+            str(tmp_path / "jul.parquet"),
+            "--timeline",
+            str(tmp_path / "aug.parquet"),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [a["state"] for a in document["anneals"]] == ["planned"] * 4
+    assert [a["anneal"] for a in document["anneals"]] == [6, 7, 8, 9]
+    checked = runner.invoke(app, ["check", str(out)])
+    assert checked.exit_code == 0, checked.output
+    # The next week, from that plan: nothing new is published, so nothing new is planned.
+    again = runner.invoke(
+        app,
+        [
+            "next",
+            "--flown",
+            str(out),
+            "--timeline",
+            str(tmp_path / "aug.parquet"),
+            "--out",
+            str(tmp_path / "n2.parquet"),
+            "--json",
+        ],
+    )
+    assert again.exit_code == 0 and json.loads(again.stdout)["anneals"] == []
