@@ -57,6 +57,10 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     started = time.perf_counter()
     plan_path = Path(out_dir) / "plans" / f"{scenario.id}.parquet"
     try:
+        if scenario.kind == "replay":
+            from planner.batch_replay import run_replay_scenario
+
+            return _row(scenario, **run_replay_scenario(scenario, out_dir))
         timeline = scenario_timeline(scenario)
         calendar, options = scenario.calendar, scenario.options(workers_cap)
         if plan_path.exists():

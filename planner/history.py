@@ -77,6 +77,21 @@ class History:
             superseded[covered] = issue.order
         return superseded
 
+    def perturbed(self, perturbation, within: tuple[int, int] | None = None) -> History:
+        """The same reports with their rows changed the way `planner.perturb` changes a timeline
+        (each report's copy of a visit independently: a reissue may drop what an earlier issue
+        had, which is what makes an operator re-plan)."""
+        from planner.perturb import perturb
+
+        if perturbation.is_identity:
+            return self
+        changed = object.__new__(History)
+        changed.issues, changed.sources = self.issues, [*self.sources, f"perturbed:{perturbation.to_dict()}"]
+        rows = perturb(self.rows.drop(columns=["superseded_at"]), perturbation, within)
+        changed.rows = rows.reset_index(drop=True)
+        changed.rows["superseded_at"] = changed._superseded_at()
+        return changed
+
     def known_after(self, order: int) -> pd.DataFrame:
         """The timeline as known after report `order` was applied (sorted by start)."""
         alive = (self.rows["report"].to_numpy() <= order) & (self.rows["superseded_at"].to_numpy() > order)

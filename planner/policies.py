@@ -43,7 +43,9 @@ class Decision:
     previous: Neighbour | None = None
     following: Neighbour | None = None  # set only when re-deciding between placed anneals
     lookahead: list[np.ndarray] = field(default_factory=list)  # later, wholly published windows
-    remaining: int = 0  # windows after the look-ahead, not yet published
+    partial: np.ndarray | None = None  # the next window after those, published only in part:
+    partial_until: int = 0  # its eligible slews known so far, up to this time
+    remaining: int = 0  # windows after the look-ahead (and the partial one), not yet published
     samples: list[np.ndarray] = field(default_factory=list)  # published weeks' eligible phases
 
 
@@ -105,11 +107,40 @@ class Lookahead:
         windows = [decision.times, *decision.lookahead]
         placed = [(j, times) for j, times in enumerate(windows) if len(times)]
         last, times = placed[-1]
-        future = np.interp(times - (decision.window_start + last * decision.target), grid, value)
+        phases = times - (decision.window_start + last * decision.target)
+        future = np.interp(phases, grid, value)
+        if decision.partial is not None:
+            future = self._partial(decision, times, len(windows) - last, future, grid, value)
         for (j, times), (later, later_times) in zip(placed[-2::-1], placed[:0:-1], strict=True):
             gap = later_times[None, :] - times[:, None] - (later - j) * decision.target
             future = (np.abs(gap) + future[None, :]).min(axis=1)
         return future
+
+    def _partial(self, decision, times, windows_apart, carried, grid, value) -> np.ndarray:
+        """Expected cost from `times` on across a window published only up to `partial_until`:
+        its known slews, or those a published week (a sample) would add after that point. Where
+        neither offers one the anneal is missed and the phase carries on (`carried`)."""
+        start = decision.window_start + (len(decision.lookahead) + 1) * decision.target
+        wanted = times + windows_apart * decision.target
+        cut = decision.partial_until - start
+
+        def best(slews: np.ndarray) -> np.ndarray:  # slews: absolute times in that window
+            if len(slews) == 0:
+                return np.full(len(times), np.inf)
+            through = (
+                np.abs(slews[None, :] - wanted[:, None]) + np.interp(slews - start, grid, value)[None, :]
+            )
+            return through.min(axis=1)
+
+        known = best(decision.partial)
+        samples = decision.samples[-self.sample_weeks :]
+        if not samples:
+            return np.where(np.isfinite(known), known, carried)
+        total = np.zeros(len(times))
+        for phases in samples:
+            either = np.minimum(known, best(start + phases[phases > cut]))
+            total += np.where(np.isfinite(either), either, carried)
+        return total / len(samples)
 
     def cost_to_go(self, decision: Decision) -> tuple[np.ndarray, np.ndarray]:
         """V over the phase grid for the unpublished windows after the look-ahead."""

@@ -145,8 +145,7 @@ def _decide(
         target=calendar.target_seconds,
         previous=_neighbour(previous, window),
         following=_neighbour(following, window),
-        lookahead=_lookahead(anneals, k, known),
-        remaining=max(0, len(anneals) - k - 1 - len(_lookahead(anneals, k, known))),
+        **_published_after(anneals, k, known),
         samples=_samples(known, calendar),
     )
     choice = policy.choose(decision)
@@ -167,14 +166,26 @@ def _neighbour(other: Anneal | None, window: Window) -> Neighbour | None:
     return Neighbour(other.time, abs(other.window.anneal - window.anneal))
 
 
-def _lookahead(anneals: list[Anneal], k: int, known: _Known) -> list[np.ndarray]:
-    """Eligible slews of the later windows already wholly published, in order."""
-    later = []
+def _published_after(anneals: list[Anneal], k: int, known: _Known) -> dict:
+    """The later windows as published: those wholly published (in order), then the next one
+    if it is published in part, and how many windows remain unpublished after them."""
+    lookahead: list[np.ndarray] = []
+    partial = None
     for anneal in anneals[k + 1 :]:
-        if anneal.window.end > known.reaches:
-            break
-        later.append(known.times[known.between(anneal.window.start, anneal.window.end)])
-    return later
+        window = anneal.window
+        if window.end <= known.reaches:
+            lookahead.append(known.times[known.between(window.start, window.end)])
+            continue
+        if window.start <= known.reaches:
+            partial = known.times[known.between(window.start, known.reaches + 1)]
+        break
+    seen = len(lookahead) + (partial is not None)
+    return {
+        "lookahead": lookahead,
+        "partial": partial,
+        "partial_until": known.reaches,
+        "remaining": max(0, len(anneals) - k - 1 - seen),
+    }
 
 
 def _samples(known: _Known, calendar: Calendar) -> list[np.ndarray]:

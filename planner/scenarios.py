@@ -30,6 +30,9 @@ from planner.rules import SHIPPED, load_rules
 
 # key -> accepted types (bool is not an int here, whatever Python says)
 KEYS: dict[str, tuple[type, ...]] = {
+    "kind": (str,),  # "solve" (the default) or "replay"
+    "sources": (list,),  # replay: report files or folders
+    "policy": (str,),  # replay: the online policy
     "timeline": (str,),
     "start": (str,),
     "count": (int,),
@@ -84,9 +87,24 @@ class Scenario:
     def perturbation(self) -> Perturbation:
         return Perturbation(**self.settings.get("perturbation", {}))
 
+    @property
+    def kind(self) -> str:
+        return self.settings.get("kind", "solve")
+
     def validate(self) -> None:
         """Build every object once, so a bad value fails before the batch starts."""
         _ = (self.calendar, self.options(), self.perturbation)
+        if self.kind not in ("solve", "replay"):
+            raise OptionError(f"kind = {self.kind!r}; expected 'solve' or 'replay'")
+        if self.kind == "replay":
+            from planner.policies import make_policy
+
+            sources = self.settings.get("sources")
+            if not sources or not all(isinstance(s, str) and s for s in sources):
+                raise OptionError("a replay needs sources = [report files or folders]")
+            make_policy(self.settings.get("policy", "lookahead"))
+        elif "sources" in self.settings or "policy" in self.settings:
+            raise OptionError("sources and policy belong to kind = 'replay'")
 
 
 def _check(table: dict, where: str, keys: dict) -> None:
@@ -169,20 +187,26 @@ def read_scenarios(path: Path | str) -> list[Scenario]:
 
 
 def _resolve_paths(data: dict, folder: Path) -> None:
-    """Make relative `timeline` and rules-file values absolute, before ids are computed from them."""
+    """Make relative `timeline`, rules-file and `sources` values absolute, before ids are computed."""
+
+    def absolute(value):
+        if isinstance(value, str) and value and value not in SHIPPED and not Path(value).is_absolute():
+            return str((folder / value).resolve())
+        return value
+
     tables = [data.get("base", {}), *(data.get("scenarios") or [])]
     for table in (t for t in tables if isinstance(t, dict)):
         for key in ("timeline", "rules"):
-            value = table.get(key)
-            if isinstance(value, str) and value and value not in SHIPPED and not Path(value).is_absolute():
-                table[key] = str((folder / value).resolve())
+            if key in table:
+                table[key] = absolute(table[key])
+        if isinstance(table.get("sources"), list):
+            table["sources"] = [absolute(v) for v in table["sources"]]
     grid = data.get("grid")
     if isinstance(grid, dict):
         for key in ("timeline", "rules"):
             if isinstance(grid.get(key), list):
-                grid[key] = [
-                    str((folder / v).resolve())
-                    if isinstance(v, str) and v and v not in SHIPPED and not Path(v).is_absolute()
-                    else v
-                    for v in grid[key]
-                ]
+                grid[key] = [absolute(v) for v in grid[key]]
+        if isinstance(grid.get("sources"), list):
+            grid["sources"] = [
+                [absolute(v) for v in s] if isinstance(s, list) else s for s in grid["sources"]
+            ]
