@@ -30,9 +30,6 @@ from planner.rules import SHIPPED, load_rules
 
 # key -> accepted types (bool is not an int here, whatever Python says)
 KEYS: dict[str, tuple[type, ...]] = {
-    "kind": (str,),  # "solve" (the default) or "replay"
-    "sources": (list,),  # replay: report files or folders
-    "policy": (str,),  # replay: the online policy
     "timeline": (str,),
     "start": (str,),
     "count": (int,),
@@ -47,6 +44,9 @@ KEYS: dict[str, tuple[type, ...]] = {
     "miri_recovery_minutes": (int, float),
     "allow_missing": (bool,),
     "perturbation": (dict,),
+    "kind": (str,),  # "solve" (the default) or "replay"
+    "sources": (list,),  # replay: report files or folders
+    "policy": (str,),  # replay: the online policy
 }
 PERTURBATION_KEYS = {
     "cancel_fraction": (int, float),
