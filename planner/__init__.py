@@ -7,17 +7,21 @@ from importlib import import_module
 
 _EXPORTS = {
     "Calendar": "planner.calendar",
+    "History": "planner.history",
     "InfeasibleError": "planner.errors",
     "InputError": "planner.errors",
     "OptionError": "planner.errors",
     "PlannerError": "planner.errors",
     "Result": "planner.result",
+    "RuleSet": "planner.rules",
     "SolveOptions": "planner.options",
     "Status": "planner.result",
     "check_plan": "planner.checker",
+    "load_rules": "planner.rules",
     "load_timeline": "planner.timeline",
     "read_plan": "planner.result",
     "read_schedules": "planner.timeline",
+    "run_replay": "planner.replay_outcome",
     "solve": "planner.solve",
     "write_timeline": "planner.timeline",
 }

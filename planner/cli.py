@@ -78,11 +78,31 @@ def friendly(command):
 def ingest(
     sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")],
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Write the whole issue history instead (every row of every report, in issue order), "
+            "which 'replay' reads.",
+        ),
+    ] = False,
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
+    from rich.markup import escape
+
     from planner.console import console
     from planner.timeline import read_schedules, write_timeline
 
+    if history:
+        from planner.history import History
+
+        read = History.read(sources)
+        read.write(out)
+        console.print(
+            f"{len(read.rows)} rows of {len(read.issues)} reports in issue order, {len(read.final())} "
+            f"in the final timeline -> {escape(str(out))}"
+        )
+        return
     frame = read_schedules(sources)
     write_timeline(frame, out)
     console.print(

@@ -10,20 +10,33 @@ superseded) is the last of them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from planner.calendar import to_seconds
 from planner.errors import InputError
+from planner.io import atomic_path
 from planner.report import Report
-from planner.timeline import read_reports, schedule_files, to_frame
+from planner.timeline import (
+    METADATA_KEY,
+    SCHEMA,
+    SCHEMA_VERSION,
+    read_metadata,
+    read_reports,
+    schedule_files,
+    to_frame,
+)
 
 NEVER = np.iinfo(np.int64).max
+HISTORY_SCHEMA = SCHEMA.append(pa.field("report", pa.int64())).append(pa.field("superseded_at", pa.int64()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +71,47 @@ class History:
 
     @classmethod
     def read(cls, paths: Iterable[Path | str]) -> History:
-        """Raw text / JSON reports (files, folders, merged JSON lists), in any mix."""
+        """Raw text / JSON reports (files, folders, merged JSON lists), in any mix, or one history
+        Parquet written by `anneal-planner ingest --history`."""
+        paths = [Path(p) for p in paths]
+        if len(paths) == 1 and paths[0].suffix == ".parquet":
+            return cls._read_parquet(paths[0])
         files = schedule_files(paths)
         return cls([r for path in files for r in read_reports(path)], [str(p) for p in files])
+
+    def write(self, path: Path) -> None:
+        """Every row of every report, with `report` (issue order) and `superseded_at`, and the
+        reports (issue order, name, issue date, span) in the metadata: the whole issue history."""
+        table = pa.Table.from_pandas(self.rows, schema=HISTORY_SCHEMA, preserve_index=False)
+        meta = {
+            "kind": "history",
+            "schema_version": SCHEMA_VERSION,
+            "sources": [Path(s).as_posix() for s in self.sources],
+            "reports": [asdict(issue) for issue in self.issues],
+        }
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
+        with atomic_path(Path(path)) as temporary:
+            pq.write_table(table, temporary)
+
+    @classmethod
+    def _read_parquet(cls, path: Path) -> History:
+        try:
+            meta = read_metadata(path)
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise InputError(path, f"not a readable Parquet file ({err})") from None
+        if meta.get("kind") != "history" or table.schema.names != HISTORY_SCHEMA.names:
+            raise InputError(path, "not a report history; write one with 'anneal-planner ingest --history'")
+        try:
+            issues = [Issue(**issue) for issue in meta["reports"]]
+        except (KeyError, TypeError) as err:
+            raise InputError(path, f"damaged report list in its metadata ({err})") from None
+        if [i.order for i in issues] != list(range(len(issues))) or not issues:
+            raise InputError(path, "damaged report list in its metadata (orders are not 0..n-1)")
+        history = object.__new__(cls)
+        history.issues, history.sources = issues, meta.get("sources", [str(path)])
+        history.rows = table.to_pandas()
+        return history
 
     def _superseded_at(self) -> np.ndarray:
         """For each row, the first later report whose span covers its start (NEVER if none)."""
