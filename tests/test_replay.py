@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -266,3 +267,95 @@ def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
         ],
     )
     assert again.exit_code == 0 and json.loads(again.stdout)["anneals"] == []
+
+
+def test_a_merged_json_list_and_a_history_file_replay_like_the_folder(tmp_path):
+    """The DJA JSON reports of Cycle 2 merged into one list (each row keeps its `file`), and the
+    history `ingest --history` writes, give the same issue order and the same replay."""
+    rows = []
+    for path in sorted(Path("data/raw/dja-json").rglob("*.json")):
+        rows += json.loads(path.read_text())
+    merged = tmp_path / "cycle2.json"
+    merged.write_text(json.dumps(rows))
+    folder = History.read(["data/raw/dja-json"])
+    one_list = History.read([merged])
+    assert [i.issued for i in one_list.issues] == [i.issued for i in folder.issues]
+    saved = tmp_path / "history.parquet"
+    assert (
+        runner.invoke(app, ["ingest", "data/raw/dja-json", "--history", "--out", str(saved)]).exit_code == 0
+    )
+    from_file = History.read([saved])
+    assert from_file.issues == folder.issues
+    replays = [replay(h, Calendar(), Lookahead()) for h in (folder, one_list, from_file)]
+    assert ids(replays[0]) == ids(replays[1]) == ids(replays[2])
+    # The final timeline of the history is the canonical timeline `ingest` writes.
+    canonical = runner.invoke(app, ["ingest", "data/raw/dja-json", "--out", str(tmp_path / "t.parquet")])
+    assert canonical.exit_code == 0
+    from planner.timeline import load_timeline
+
+    final, written = from_file.final(), load_timeline(tmp_path / "t.parquet")
+    assert final["visit_id"].tolist() == written["visit_id"].tolist()
+    assert (final["start"] == written["start"]).all()
+
+
+def test_known_after_follows_the_supersede_rule_report_by_report():
+    """For every prefix of the shipped Cycle 2 reports, the history's view equals the supersede
+    rule applied to that prefix from scratch."""
+    from planner.timeline import read_reports, schedule_files
+
+    reports = sorted(
+        (r for p in schedule_files(["data/raw/dja-json/cycle3"]) for r in read_reports(p)),
+        key=lambda r: r.issue_key,
+    )
+    reports = sorted(
+        [*reports, *(r for p in schedule_files(["data/raw/dja-json/cycle2"])[-6:] for r in read_reports(p))],
+        key=lambda r: r.issue_key,
+    )
+    history = History(reports, [])
+    for i in range(len(reports)):
+        expected = to_frame(supersede(reports[: i + 1]))
+        got = history.known_after(i)
+        assert got["visit_id"].tolist() == expected["visit_id"].tolist()
+        assert (got["start"] == expected["start"]).all()
+
+
+def test_batch_sweeps_replay_policies(tmp_path):
+    scenarios = tmp_path / "replays.toml"
+    scenarios.write_text(
+        f'[base]\nkind = "replay"\nsources = ["{Path("data/raw/dja-json").resolve()}"]\n'
+        '[grid]\npolicy = ["greedy", "lookahead"]\n'
+    )
+    result = runner.invoke(
+        app, ["batch", str(scenarios), "--out", str(tmp_path / "out"), "--quiet", "--jobs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    summary = pd.read_parquet(tmp_path / "out" / "summary.parquet").set_index("policy")
+    assert summary.loc["greedy", "objective_value"] > summary.loc["lookahead", "objective_value"]
+    assert (summary["state"] == "solved").all() and (summary["ratio_to_hindsight"] > 1).all()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[base]\nkind = "replay"\n[[scenarios]]\npolicy = "greedy"\n')
+    refused = runner.invoke(app, ["batch", str(bad), "--out", str(tmp_path / "o2")])
+    assert refused.exit_code == 2 and "a replay needs sources" in refused.output
+
+
+def test_lookahead_counts_on_a_window_published_in_part():
+    """Previous anneal at phase 10 h; candidates 5 h and 18 h. The next window is published up to
+    its phase 30 h and holds a slew at 18 h; past weeks show slews only at 60 h. Greedy takes
+    5 h; look-ahead takes 18 h, since the known 18 h slew of next week then costs nothing."""
+    start = START + 7 * DAY
+    nxt = start + 7 * DAY
+    decision = Decision(
+        times=np.array([start + 5 * 3600, start + 18 * 3600]),
+        window_start=start,
+        window_seconds=4 * DAY,
+        target=7 * DAY,
+        previous=Neighbour(START + 10 * 3600, 1),
+        partial=np.array([nxt + 18 * 3600]),
+        partial_until=nxt + 30 * 3600,
+        remaining=0,
+        samples=[np.array([60 * 3600])] * 3,
+    )
+    assert Greedy().choose(decision) == 0
+    assert Lookahead().choose(decision) == 1
