@@ -58,7 +58,7 @@ class Replay:
     events: list[dict] = field(default_factory=list)  # decisions and re-plans, in order
 
 
-class _Known:
+class Known:
     """What is known after one report: eligible slews by time, and how far the schedule reaches."""
 
     def __init__(self, frame: pd.DataFrame, rules: RuleSet, reaches: int):
@@ -90,7 +90,7 @@ def replay(
     known = None
     for issue in history.issues:
         reaches = max(reaches, issue.last)
-        known = _Known(history.known_after(issue.order), rules, reaches)
+        known = Known(history.known_after(issue.order), rules, reaches)
         for anneal in anneals:  # re-plan what this report broke, before anything else
             if (
                 anneal.placed
@@ -98,18 +98,18 @@ def replay(
                 and (anneal.visit_id, anneal.time) not in known.keys
             ):
                 gone = (anneal.visit_id, anneal.time)
-                _decide(anneal, anneals, known, calendar, policy, issue.name, not_before=issue.issued)
+                decide(anneal, anneals, known, calendar, policy, issue.name, not_before=issue.issued)
                 anneal.replans += 1
                 result.events.append(
                     {"report": issue.name, "anneal": anneal.window.anneal, "replanned": gone}
                 )
         for anneal in anneals:
             if anneal.decided_at is None and deciding[anneal.window.anneal] == issue.order:
-                _decide(anneal, anneals, known, calendar, policy, issue.name)
+                decide(anneal, anneals, known, calendar, policy, issue.name)
                 result.events.append({"report": issue.name, "anneal": anneal.window.anneal})
     for anneal in anneals:  # windows no report's span reached: decided on all that was published
         if anneal.decided_at is None:
-            _decide(anneal, anneals, known, calendar, policy, "after the last report")
+            decide(anneal, anneals, known, calendar, policy, "after the last report")
     return result
 
 
@@ -124,10 +124,10 @@ def _deciding_reports(history: History, windows: list[Window]) -> dict[int, int 
     return deciding
 
 
-def _decide(
+def decide(
     anneal: Anneal,
     anneals: list[Anneal],
-    known: _Known,
+    known: Known,
     calendar: Calendar,
     policy: Policy,
     report: str,
@@ -166,7 +166,7 @@ def _neighbour(other: Anneal | None, window: Window) -> Neighbour | None:
     return Neighbour(other.time, abs(other.window.anneal - window.anneal))
 
 
-def _published_after(anneals: list[Anneal], k: int, known: _Known) -> dict:
+def _published_after(anneals: list[Anneal], k: int, known: Known) -> dict:
     """The later windows as published: those wholly published (in order), then the next one
     if it is published in part, and how many windows remain unpublished after them."""
     lookahead: list[np.ndarray] = []
@@ -188,7 +188,7 @@ def _published_after(anneals: list[Anneal], k: int, known: _Known) -> dict:
     }
 
 
-def _samples(known: _Known, calendar: Calendar) -> list[np.ndarray]:
+def _samples(known: Known, calendar: Calendar) -> list[np.ndarray]:
     """Eligible phases of every wholly published week, on the calendar's weekly grid (also before
     its first window, where the schedule reaches back), oldest first."""
     step, first = calendar.target_seconds, calendar.start

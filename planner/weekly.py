@@ -23,7 +23,7 @@ from planner.errors import InfeasibleError, InputError
 from planner.options import SolveOptions
 from planner.pins import Pin
 from planner.policies import Policy
-from planner.replay import Anneal, Replay, _decide, _Known
+from planner.replay import Anneal, Replay, decide, Known
 from planner.replay_outcome import InternalError, replay_frame
 from planner.rules import RuleSet
 
@@ -100,12 +100,12 @@ def plan_next(
             anneal.visit_id, anneal.time, anneal.decided_at = visit_id, t, "flown"
             anneal.instrument = None if row is None else row["instrument"]
             anneal.target = None if row is None else row["target"]
-    known = _Known(timeline, rules, reaches)
+    known = Known(timeline, rules, reaches)
     windows = {w.window.anneal: w for w in window_slews(timeline, cut, rules)}
     reasons = {}
     for anneal in anneals:
         if anneal.decided_at is None:
-            _decide(anneal, anneals, known, cut, policy, "next")
+            decide(anneal, anneals, known, cut, policy, "next")
             if anneal.missed:
                 reasons[anneal.window.anneal] = windows[anneal.window.anneal].explain()
     outcome = Replay(anneals, policy.name, rules, cut, timeline, reaches)
