@@ -7,6 +7,7 @@ a plan that passes here is valid whatever the solver did. Each violation names i
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,12 @@ def check_plan(
     return problems
 
 
+def anneal_of(problem: str) -> int | None:
+    """The anneal a problem line names first ('Anneal 07: ...' -> 7), None for plan-wide ones."""
+    match = re.match(r"Anneal (\d+):", problem)
+    return int(match.group(1)) if match else None
+
+
 def _same(stated, actual) -> bool:
     return (pd.isna(stated) and pd.isna(actual)) or stated == actual
 
@@ -243,6 +250,6 @@ def check_plan_file(path, timeline_paths=None):
     problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
     flown = set()
     if "state" in opened.plan:
-        flown = {f"Anneal {int(k):02d}:" for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}
-    notes = [p for p in problems if p[:10] in flown]
-    return [p for p in problems if p[:10] not in flown], notes, opened
+        flown = {int(k) for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}
+    notes = [p for p in problems if anneal_of(p) in flown]
+    return [p for p in problems if anneal_of(p) not in flown], notes, opened

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planner.calendar import Calendar, to_seconds
-from planner.checker import check_plan
+from planner.checker import anneal_of, check_plan
 from planner.compare import ANNEAL_MODE
 from planner.eligibility import window_slews
 from planner.errors import InfeasibleError, InputError
@@ -116,8 +116,7 @@ def plan_next(
     pins = tuple(Pin(k, v, t) for k, (v, t) in sorted(flown.items()) if k <= cut.count)
     options = SolveOptions(rules=rules, allow_missing=True, pins=pins)
     problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), timeline, cut, options)
-    flown_names = {f"Anneal {k:02d}" for k in flown}
-    ours = [p for p in problems if p[:9] not in flown_names]
+    ours = [p for p in problems if anneal_of(p) not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker (a bug; please report it): {ours[0]}")
     return WeeklyPlan(frame, cut, options, reasons, reaches)
