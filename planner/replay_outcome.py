@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from planner.calendar import DAY, Calendar, to_seconds
-from planner.checker import anneal_of, check_plan
+from planner.checker import check_plan
 from planner.compare import executed_anneals
 from planner.errors import PlannerError
 from planner.history import History

@@ -23,7 +23,7 @@ from planner.errors import InfeasibleError, InputError
 from planner.options import SolveOptions
 from planner.pins import Pin
 from planner.policies import Policy
-from planner.replay import Anneal, Replay, decide, Known
+from planner.replay import Anneal, Known, Replay, decide
 from planner.replay_outcome import InternalError, replay_frame
 from planner.rules import RuleSet
 
