@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from planner.history import History
-from planner.policies import make_policy
 from planner.replay_outcome import run_replay, write_replay
 from planner.scenarios import Scenario
 
@@ -30,8 +29,7 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     history = _history(tuple(scenario.settings["sources"])).perturbed(
         scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
     )
-    policy = make_policy(scenario.settings.get("policy", "lookahead"))
-    run = run_replay(history, calendar, policy, scenario.options().rules)
+    run = run_replay(history, calendar, scenario.policy(), scenario.options().rules)
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]

@@ -85,8 +85,11 @@ class Lookahead:
     name = "lookahead"
 
     def __init__(self, horizon_weeks: int = HORIZON_WEEKS, sample_weeks: int = SAMPLE_WEEKS):
-        if not 0 <= horizon_weeks <= 52 or not 1 <= sample_weeks <= 520:
-            raise ValueError("horizon 0..52 weeks, samples 1..520 weeks")
+        from planner.errors import OptionError
+
+        for name, value, top in (("horizon_weeks", horizon_weeks, 52), ("sample_weeks", sample_weeks, 520)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise OptionError(f"{name} {value!r}: expected a whole number of weeks from 1 to {top}")
         self.horizon_weeks, self.sample_weeks = horizon_weeks, sample_weeks
         self._cache: dict = {}
 
@@ -173,9 +176,17 @@ POLICIES = {"lookahead": Lookahead, "greedy": Greedy}
 DEFAULT_POLICY = "lookahead"
 
 
-def make_policy(name: str) -> Policy:
+def make_policy(name: str, horizon_weeks: int | None = None, sample_weeks: int | None = None) -> Policy:
+    """A policy by name; the look-ahead's horizon and sample weeks may be set (None: defaults)."""
     from planner.errors import OptionError
 
     if name not in POLICIES:
         raise OptionError(f"--policy {name!r}: expected one of {', '.join(POLICIES)}")
-    return POLICIES[name]()
+    if name != "lookahead":
+        if horizon_weeks is not None or sample_weeks is not None:
+            raise OptionError(f"--horizon-weeks and --sample-weeks are the lookahead policy's, not {name}'s")
+        return POLICIES[name]()
+    return Lookahead(
+        HORIZON_WEEKS if horizon_weeks is None else horizon_weeks,
+        SAMPLE_WEEKS if sample_weeks is None else sample_weeks,
+    )

@@ -47,6 +47,8 @@ KEYS: dict[str, tuple[type, ...]] = {
     "kind": (str,),  # "solve" (the default) or "replay"
     "sources": (list,),  # replay: report files or folders
     "policy": (str,),  # replay: the online policy
+    "horizon_weeks": (int,),  # replay, lookahead policy: its cost-to-go's horizon
+    "sample_weeks": (int,),  # replay, lookahead policy: the published weeks it learns from
 }
 PERTURBATION_KEYS = {
     "cancel_fraction": (int, float),
@@ -97,14 +99,18 @@ class Scenario:
         if self.kind not in ("solve", "replay"):
             raise OptionError(f"kind = {self.kind!r}; expected 'solve' or 'replay'")
         if self.kind == "replay":
-            from planner.policies import make_policy
-
             sources = self.settings.get("sources")
             if not sources or not all(isinstance(s, str) and s for s in sources):
                 raise OptionError("a replay needs sources = [report files or folders]")
-            make_policy(self.settings.get("policy", "lookahead"))
-        elif "sources" in self.settings or "policy" in self.settings:
-            raise OptionError("sources and policy belong to kind = 'replay'")
+            self.policy()
+        elif {"sources", "policy", "horizon_weeks", "sample_weeks"} & set(self.settings):
+            raise OptionError("sources, policy, horizon_weeks and sample_weeks belong to kind = 'replay'")
+
+    def policy(self):
+        from planner.policies import make_policy
+
+        get = self.settings.get
+        return make_policy(get("policy", "lookahead"), get("horizon_weeks"), get("sample_weeks"))
 
 
 def _check(table: dict, where: str, keys: dict) -> None:

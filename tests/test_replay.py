@@ -338,6 +338,11 @@ def test_batch_sweeps_replay_policies(tmp_path):
     bad.write_text('[base]\nkind = "replay"\n[[scenarios]]\npolicy = "greedy"\n')
     refused = runner.invoke(app, ["batch", str(bad), "--out", str(tmp_path / "o2")])
     assert refused.exit_code == 2 and "a replay needs sources" in refused.output
+    bad.write_text(
+        '[base]\nkind = "replay"\nsources = ["x"]\n[[scenarios]]\npolicy = "greedy"\nhorizon_weeks = 4\n'
+    )
+    refused = runner.invoke(app, ["batch", str(bad), "--out", str(tmp_path / "o2")])
+    assert refused.exit_code == 2 and "the lookahead policy's, not greedy's" in refused.output
 
 
 def test_lookahead_counts_on_a_window_published_in_part():
