@@ -263,6 +263,10 @@ HorizonWeeks = Annotated[
 SampleWeeks = Annotated[
     int | None, typer.Option(help="lookahead: most recent published weeks it learns from (default 26).")
 ]
+FutureWeight = Annotated[
+    float | None,
+    typer.Option(help="lookahead: weight of the learned cost-to-go, 0 (none) to 1 (default 0.5)."),
+]
 
 
 @app.command()
@@ -278,6 +282,7 @@ def replay(
     policy: Policy = "lookahead",
     horizon_weeks: HorizonWeeks = None,
     sample_weeks: SampleWeeks = None,
+    future_weight: FutureWeight = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for replay.parquet.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="The summary as one JSON document on stdout.")
@@ -290,7 +295,7 @@ def replay(
     from planner.replay_outcome import run_replay, write_replay
 
     calendar = Calendar.from_options(start, count, window_days, target_days)
-    chosen_policy = make_policy(policy, horizon_weeks, sample_weeks)
+    chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
     run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules)
     written = write_replay(run, out) if out is not None else None
@@ -318,6 +323,7 @@ def next_week(
     policy: Policy = "lookahead",
     horizon_weeks: HorizonWeeks = None,
     sample_weeks: SampleWeeks = None,
+    future_weight: FutureWeight = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("next.parquet"),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
 ) -> None:
@@ -336,7 +342,7 @@ def next_week(
         done = flown_from_plan(read_plan(flown)[0])
     else:
         done = flown_from_timeline(load_timeline([flown]), calendar)
-    chosen_policy = make_policy(policy, horizon_weeks, sample_weeks)
+    chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     plan = plan_next(current, done, calendar, chosen_policy, rule_set(rules, miri_recovery_minutes), horizon)
     write_weekly(plan, out, current, chosen_policy.name)
     print_next(plan, str(out), as_json=as_json)

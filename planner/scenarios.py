@@ -49,6 +49,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "policy": (str,),  # replay: the online policy
     "horizon_weeks": (int,),  # replay, lookahead policy: its cost-to-go's horizon
     "sample_weeks": (int,),  # replay, lookahead policy: the published weeks it learns from
+    "future_weight": (int, float),  # replay, lookahead policy: weight of its cost-to-go
 }
 PERTURBATION_KEYS = {
     "cancel_fraction": (int, float),
@@ -103,14 +104,16 @@ class Scenario:
             if not sources or not all(isinstance(s, str) and s for s in sources):
                 raise OptionError("a replay needs sources = [report files or folders]")
             self.policy()
-        elif {"sources", "policy", "horizon_weeks", "sample_weeks"} & set(self.settings):
-            raise OptionError("sources, policy, horizon_weeks and sample_weeks belong to kind = 'replay'")
+        elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight"} & set(self.settings):
+            raise OptionError("sources, policy and the policy's parameters belong to kind = 'replay'")
 
     def policy(self):
         from planner.policies import make_policy
 
         get = self.settings.get
-        return make_policy(get("policy", "lookahead"), get("horizon_weeks"), get("sample_weeks"))
+        return make_policy(
+            get("policy", "lookahead"), get("horizon_weeks"), get("sample_weeks"), get("future_weight")
+        )
 
 
 def _check(table: dict, where: str, keys: dict) -> None:
