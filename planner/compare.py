@@ -28,19 +28,47 @@ def executed_anneals(timeline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "visit_id", "kind"])
 
 
-def _statistics(times: np.ndarray, calendar: Calendar) -> dict:
-    """Count, intervals, Σ|gap - target|, largest deviation and weeks without an anneal."""
+def intervals(times: np.ndarray, numbers: np.ndarray, target: int) -> pd.DataFrame:
+    """One row per interval between consecutive anneals (times in seconds, in order; numbers: the
+    anneal numbers, or the calendar weeks of flown anneals).
+
+    `multiple` is how many targets the interval spans: across a missing anneal 2, as in the
+    solver's objective and the checker; two flown anneals in one calendar week still count 1.
+    `deviation_s` is interval - multiple·target, signed."""
+    times, numbers = np.asarray(times, dtype=np.int64), np.asarray(numbers, dtype=np.int64)
     gaps = np.diff(times)
-    deviation = np.abs(gaps - calendar.target_seconds)
-    week = (times - calendar.start) // calendar.target_seconds
+    multiple = np.maximum(np.diff(numbers), 1)
+    return pd.DataFrame(
+        {
+            "anneal": numbers[1:],
+            "time": times[1:],
+            "interval_s": gaps,
+            "multiple": multiple,
+            "deviation_s": gaps - multiple * target,
+        }
+    )
+
+
+def flown_weeks(times: np.ndarray, calendar: Calendar) -> np.ndarray:
+    """The calendar week (1-based) each flown anneal falls in: its number for measuring intervals."""
+    return (np.asarray(times, dtype=np.int64) - calendar.start) // calendar.target_seconds + 1
+
+
+def _statistics(times: np.ndarray, numbers: np.ndarray, calendar: Calendar) -> dict:
+    """Count, intervals, Σ|interval - m·target| (seconds, as solve prints it), the worst deviation
+    (hours) and weeks without an anneal."""
+    table = intervals(times, numbers, calendar.target_seconds)
+    gaps, deviation = table["interval_s"].to_numpy(), table["deviation_s"].abs().to_numpy()
+    none = len(gaps) == 0
+    week = flown_weeks(times, calendar)
     return {
         "anneals": len(times),
-        "min_interval_days": gaps.min() / DAY if len(gaps) else np.nan,
-        "median_interval_days": float(np.median(gaps)) / DAY if len(gaps) else np.nan,
-        "max_interval_days": gaps.max() / DAY if len(gaps) else np.nan,
-        "sum_abs_deviation_days": deviation.sum() / DAY,
-        "largest_deviation_hours": deviation.max() / 3600 if len(gaps) else np.nan,
-        "weeks_without": int(calendar.count - len(np.unique(week))),
+        "min_interval_days": np.nan if none else gaps.min() / DAY,
+        "median_interval_days": np.nan if none else float(np.median(gaps)) / DAY,
+        "max_interval_days": np.nan if none else gaps.max() / DAY,
+        "sum_abs_deviation_s": int(deviation.sum()),
+        "largest_deviation_hours": np.nan if none else deviation.max() / 3600,
+        "weeks_without": int(calendar.count - len(np.unique(week[(week >= 1) & (week <= calendar.count)]))),
     }
 
 
@@ -48,7 +76,33 @@ def _statistics(times: np.ndarray, calendar: Calendar) -> dict:
 class Comparison:
     summary: pd.DataFrame  # rows: plan, executed
     weeks: pd.DataFrame  # one row per calendar week
-    executed: pd.DataFrame  # the executed anneals in the calendar's weeks
+    executed: pd.DataFrame  # the executed anneals in the calendar's weeks, in time order
+
+    def plain_rows(self, calendar: Calendar) -> list[list[str]]:
+        """The summary in words and units, plan then flown: integers as integers, days and hours
+        labelled; what the terminal, the JSON's readers and the report page all show."""
+        target = f"{calendar.target_days:g} d"
+
+        def days(value) -> str:
+            return "-" if pd.isna(value) else f"{value:.3f} d"
+
+        def total(value) -> str:
+            return f"{int(value)} s ({value / DAY:.3f} d)"
+
+        def hours(value) -> str:
+            return "-" if pd.isna(value) else f"{value:.2f} h"
+
+        lines = [
+            ("anneals", "anneals", lambda v: str(int(v))),
+            ("shortest interval", "min_interval_days", days),
+            ("median interval", "median_interval_days", days),
+            ("longest interval", "max_interval_days", days),
+            (f"Σ |interval − m·{target}|", "sum_abs_deviation_s", total),
+            (f"worst deviation from m·{target}", "largest_deviation_hours", hours),
+            ("weeks without an anneal", "weeks_without", lambda v: str(int(v))),
+        ]
+        plan, flown = self.summary.loc["plan"], self.summary.loc["executed"]
+        return [[label, show(plan[key]), show(flown[key])] for label, key, show in lines]
 
 
 def compare(plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar) -> Comparison:
@@ -60,16 +114,21 @@ def compare(plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar) -> C
     planned = plan[plan["slew_time"].notna()]
     planned_s = to_seconds(planned["slew_time"])
 
+    order = np.argsort(flown_s, kind="stable")
+    flown, flown_s = flown.iloc[order].reset_index(drop=True), flown_s[order]
+    week_of_flown = flown_weeks(flown_s, calendar)
     summary = pd.DataFrame(
-        [_statistics(planned_s, calendar), _statistics(np.sort(flown_s), calendar)],
+        [
+            _statistics(planned_s, planned["anneal"].to_numpy(), calendar),
+            _statistics(flown_s, week_of_flown, calendar),
+        ],
         index=["plan", "executed"],
     )
-    week_of_flown = (flown_s - calendar.start) // calendar.target_seconds + 1
     plan_by_anneal = dict(zip(planned["anneal"], planned_s, strict=True))
     rows = []
     for k in range(1, calendar.count + 1):
         planned_t = plan_by_anneal.get(k)
-        flown_t = np.sort(flown_s[week_of_flown == k])
+        flown_t = flown_s[week_of_flown == k]
         rows.append(
             {
                 "week": k,

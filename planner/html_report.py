@@ -1,78 +1,514 @@
-"""One self-contained HTML page: the plan's summary, the comparison with the executed anneals, and
-the plot (embedded as a data URI, so the page reads offline)."""
+"""The page a planner keeps open: one self-contained, interactive HTML file that works offline.
+
+Drawn with Plotly (plotly.py writes the figure as JSON and inlines the plotly.js bundle, so the page
+needs no network): hover, zoom, a range slider and WebGL scatter for thousands of slews come with
+it. The only JavaScript written here sorts the plan table and lets a click on a window zoom to its
+week. Text from the timeline (targets, modes) is escaped before it reaches the page.
+"""
 
 from __future__ import annotations
 
-import base64
 import html
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from planner.compare import compare
 from planner.io import atomic_path
-from planner.plots import figure_png, plan_figure
+from planner.report_data import ELIGIBLE, CycleView, cycle_view, plan_rules
 from planner.result import PlanFile
 
+PLOT_ID = "cycle"
+TOLERANCE_HOURS = 24.0  # the band drawn around the target: a day either way
+WORST_MARKED = 3
+
+# Eligible slews in blue; each exclusion rule its own colour, in the order the rules apply.
+ELIGIBLE_COLOUR = "#1f77b4"
+RULE_COLOURS = ["#bcbd22", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#ff7f0e"]
+PLAN_COLOUR, FLOWN_COLOUR, MIRI_COLOUR = "#08306b", "#2ca02c", "#d62728"
+
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #eef3f8; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; } .bad { color: #b03a2e; }
+body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; max-width: 1600px; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.88em; }
+th, td { border: 1px solid #d0d7de; padding: 0.2em 0.55em; text-align: left; vertical-align: top; }
+thead th { background: #eef3f8; position: sticky; top: 0; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.sortable thead th { cursor: pointer; user-select: none; }
+table.sortable thead th::after { content: " \\2195"; color: #8a9aa9; }
+tr.pinned td:first-child::after { content: " pinned"; font-size: 0.8em; color: #7a4f01; }
+tr.missing td { color: #b03a2e; }
+.facts th { background: #f6f8fa; width: 14em; }
+.note { color: #555; font-size: 0.9em; max-width: 70em; }
+.tag { font-size: 0.78em; padding: 0 0.35em; border-radius: 3px; background: #fff3cd; }
+"""
+
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("thead th").forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0], rows = Array.from(body.rows);
+      var up = th.dataset.order !== "up"; th.dataset.order = up ? "up" : "down";
+      var key = function (row) { var c = row.cells[column]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent; };
+      var numeric = rows.every(function (r) { var k = key(r); return k === "" || !isNaN(Number(k)); });
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === "" || y === "") { return (x === "") - (y === ""); }  // blanks last either way
+        var d = numeric ? Number(x) - Number(y) : (x < y ? -1 : x > y ? 1 : 0);
+        return up ? d : -d;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+
+# A click on a window's bar zooms both panels to that week (plotly_click is Plotly's event).
+CLICK_SCRIPT = """
+var gd = document.getElementById("{plot_id}");
+gd.on("plotly_click", function (event) {
+  var point = event.points[0];
+  if (point && point.data.name === "windows") {
+    Plotly.relayout(gd, {"xaxis.range": point.customdata.slice(2, 4)});
+  }
+});
 """
 
 
-def _table(frame: pd.DataFrame, **kwargs) -> str:
-    return frame.to_html(border=0, na_rep="", float_format=lambda v: f"{v:.3f}", **kwargs)
+def _esc(value) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
 
 
-def render(opened: PlanFile, title: str) -> str:
+def _when(value, seconds: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _iso(times) -> list[str]:
+    """Timestamps as plain UTC strings Plotly reads as dates (no offset: the axis is UTC)."""
+    return [t.strftime("%Y-%m-%d %H:%M:%S") for t in pd.DatetimeIndex(times).tz_convert("UTC")]
+
+
+def _week_range(view: CycleView, week: int) -> list[str]:
+    lo, hi = view.weeks(week, week)
+    pad = pd.Timedelta(hours=12)
+    return _iso([lo - pad, hi + pad])
+
+
+def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
+    """Two panels on one UTC time axis: lanes of windows, slews by rule, MIRI use, plan and flown
+    anneals (top); each interval's deviation from its multiple of the target (bottom)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.07,
+        subplot_titles=(
+            "Windows, slews by the rule that excluded them, MIRI use, planned and flown anneals",
+            f"Interval minus its multiple of {view.calendar.target_days:g} days (hours)",
+        ),
+    )  # fmt: skip
+    lanes = ["windows", "flown", "plan", "eligible slews"]
+    lanes += [f"excluded: {name}" for name in view.rules if name != "no-slew"] + ["MIRI use"]
+    y = {name: -i for i, name in enumerate(lanes)}
+
+    windows = view.windows
+    fig.add_trace(
+        go.Bar(
+            name="windows",
+            orientation="h",
+            base=_iso(windows["start"]),
+            x=((windows["end"] - windows["start"]).dt.total_seconds() * 1000).tolist(),
+            y=[y["windows"]] * len(windows),
+            width=0.6,
+            marker_color=np.where(windows["eligible"] > 0, "#9ecae1", "#f4a6a6").tolist(),
+            customdata=np.column_stack(
+                [windows["label"], windows["eligible"], *zip(*(_week_range(view, k) for k in windows["anneal"]))]
+            ),
+            hovertemplate="<b>%{customdata[0]}</b> window<br>%{base|%Y-%m-%d %H:%M} .. "
+            "+%{x:.0f} ms<br>%{customdata[1]} eligible slews<br>click: zoom to this week<extra></extra>",
+            showlegend=False,
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    # Window spans shaded behind both panels, so a week reads across the page.
+    for row in windows.itertuples():
+        fig.add_vrect(
+            x0=_iso([row.start])[0], x1=_iso([row.end])[0], fillcolor="#deebf7" if row.eligible else "#fde0e0",
+            opacity=0.45, line_width=0, layer="below", row="all", col=1,
+        )  # fmt: skip
+
+    def slew_trace(frame: pd.DataFrame, name: str, lane: str, colour: str, wording: str):
+        return go.Scattergl(
+            name=name,
+            x=_iso(frame["time"]),
+            y=np.full(len(frame), y[lane]).tolist(),
+            mode="markers",
+            marker={"symbol": "line-ns-open", "size": 14, "color": colour, "line": {"width": 1.5}},
+            customdata=np.column_stack(
+                [frame["visit_id"].map(_esc), frame["instrument"].map(_esc), frame["target"].map(_esc)]
+            )
+            if len(frame)
+            else None,
+            hovertemplate="<b>%{customdata[0]}</b> %{x|%Y-%m-%d %H:%M:%S} UTC<br>%{customdata[1]}<br>"
+            f"target %{{customdata[2]}}<br>{_esc(wording)}<extra></extra>",
+        )
+
+    slews = view.slews
+    fig.add_trace(
+        slew_trace(slews[slews["rule"] == ELIGIBLE], "eligible slew", "eligible slews", ELIGIBLE_COLOUR,
+                   "eligible"),
+        row=1, col=1,
+    )  # fmt: skip
+    excluding = [name for name in view.rules if name != "no-slew"]
+    for i, name in enumerate(excluding):
+        chosen = slews[slews["rule"] == name]
+        fig.add_trace(
+            slew_trace(chosen, f"excluded: {name} ({len(chosen)})", f"excluded: {name}",
+                       RULE_COLOURS[i % len(RULE_COLOURS)], f"excluded: {view.rules[name]}"),
+            row=1, col=1,
+        )  # fmt: skip
+    miri = view.miri.assign(target="")
+    fig.add_trace(
+        slew_trace(miri, "MIRI use", "MIRI use", MIRI_COLOUR, "MIRI in use (prime or attached)"), row=1, col=1
+    )
+
+    plan = view.plan
+    placed = plan[plan["slew_time"].notna()]
+    fig.add_trace(
+        go.Scatter(
+            name="planned anneal",
+            x=_iso(placed["slew_time"]),
+            y=[y["plan"]] * len(placed),
+            mode="markers",
+            marker={
+                "symbol": np.where(placed["pinned"], "diamond", "triangle-down").tolist(),
+                "size": 11,
+                "color": PLAN_COLOUR,
+            },
+            customdata=np.column_stack(
+                [
+                    placed["label"],
+                    placed["visit_id"].map(_esc),
+                    placed["instrument"].map(_esc),
+                    placed["target"].map(_esc),
+                    np.where(placed["pinned"], "pinned", "planned"),
+                ]
+            )
+            if len(placed)
+            else None,
+            hovertemplate="<b>%{customdata[0]}</b> (%{customdata[4]}) %{x|%Y-%m-%d %H:%M:%S} UTC<br>"
+            "slew into %{customdata[1]}: %{customdata[2]}<br>target %{customdata[3]}<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    flown = view.flown
+    fig.add_trace(
+        go.Scatter(
+            name="flown anneal",
+            x=_iso(flown["time"]),
+            y=[y["flown"]] * len(flown),
+            mode="markers",
+            marker={"symbol": "x", "size": 9, "color": FLOWN_COLOUR},
+            customdata=np.column_stack([flown["visit_id"].map(_esc), flown["kind"], flown["week"]])
+            if len(flown)
+            else None,
+            hovertemplate="<b>flown %{customdata[0]}</b> (%{customdata[1]}, week %{customdata[2]})<br>"
+            "%{x|%Y-%m-%d %H:%M:%S} UTC<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+
+    # Bottom panel: deviation of each interval from its multiple of the target, with the band.
+    fig.add_hrect(
+        y0=-tolerance_hours, y1=tolerance_hours, fillcolor="#c7e9c0", opacity=0.5, line_width=0,
+        layer="below", row=2, col=1,
+    )  # fmt: skip
+    fig.add_hline(y=0, line_width=1, line_color="#333", row=2, col=1)
+    for frame, name, colour, symbol in (
+        (view.plan_intervals, "plan interval", PLAN_COLOUR, "circle"),
+        (view.flown_intervals, "flown interval", FLOWN_COLOUR, "x"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                x=_iso(frame["time"]),
+                y=frame["deviation_hours"].round(2).tolist(),
+                mode="lines+markers",
+                line={"color": colour, "width": 1},
+                marker={"symbol": symbol, "size": 6, "color": colour},
+                customdata=np.column_stack(
+                    [frame["anneal"], frame["interval_days"].round(3), frame["multiple"]]
+                )
+                if len(frame)
+                else None,
+                hovertemplate=f"<b>{name}</b> to week %{{customdata[0]}}<br>"
+                "%{customdata[1]} days (target × %{customdata[2]})<br>"
+                "deviation %{y:+.2f} h<extra></extra>",
+            ),
+            row=2, col=1,
+        )  # fmt: skip
+        worst = frame.reindex(frame["deviation_hours"].abs().sort_values(ascending=False).index)
+        for row in worst.head(WORST_MARKED).itertuples():
+            fig.add_annotation(
+                x=_iso([row.time])[0], y=row.deviation_hours, text=f"wk {row.anneal}: {row.deviation_hours:+.1f} h",
+                showarrow=True, arrowhead=2, ax=0, ay=-28 if row.deviation_hours >= 0 else 28,
+                font={"size": 10, "color": colour}, arrowcolor=colour, row=2, col=1,
+            )  # fmt: skip
+
+    pad = pd.Timedelta(days=2)
+    weeks = [
+        {"label": f"week {k}", "method": "relayout", "args": [{"xaxis.range": _week_range(view, k)}]}
+        for k in view.windows["anneal"]
+    ]
+    whole = _iso([view.first - pad, view.last + pad])
+    fig.update_layout(
+        height=760,
+        margin={"l": 150, "r": 30, "t": 120, "b": 40},
+        template="plotly_white",
+        hovermode="closest",
+        legend={"orientation": "h", "y": 1.1, "x": 0.12, "font": {"size": 11}},
+        updatemenus=[
+            {
+                "buttons": [{"label": "whole cycle", "method": "relayout", "args": [{"xaxis.range": whole}]}]
+                + weeks,
+                "direction": "down",
+                "x": 0.0,
+                "xanchor": "left",
+                "y": 1.2,
+                "yanchor": "bottom",
+                "showactive": True,
+            }
+        ],
+    )
+    fig.update_yaxes(
+        tickvals=list(y.values()), ticktext=list(y), range=[min(y.values()) - 0.6, 0.6], fixedrange=True,
+        showgrid=False, row=1, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(title_text="hours", zeroline=False, row=2, col=1)
+    fig.update_xaxes(range=whole, type="date", showspikes=True, spikemode="across", spikethickness=1)
+    fig.update_xaxes(
+        row=1, col=1,
+        rangeselector={
+            "buttons": [
+                {"count": 7, "label": "1 week", "step": "day", "stepmode": "backward"},
+                {"count": 1, "label": "1 month", "step": "month", "stepmode": "backward"},
+                {"step": "all", "label": "all"},
+            ],
+            "x": 1.0,
+            "xanchor": "right",
+            "y": 1.2,
+            "yanchor": "bottom",
+        },
+    )  # fmt: skip
+    fig.update_xaxes(title_text="UTC", rangeslider={"visible": True, "thickness": 0.06}, row=2, col=1)
+    return fig
+
+
+def _table(header: list[str], rows: list[list], *, numeric: set[int] = frozenset(), cls: str = "",
+           row_classes: list[str] | None = None) -> str:  # fmt: skip
+    """An HTML table; a cell is text or (text, sort key). Every cell is escaped."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cells = []
+        for j, cell in enumerate(row):
+            text, key = cell if isinstance(cell, tuple) else (cell, None)
+            attrs = (' class="n"' if j in numeric else "") + (f' data-sort="{_esc(key)}"' if key is not None else "")
+            cells.append(f"<td{attrs}>{_esc(text)}</td>")
+        css = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
+        body.append(f"<tr{css}>{''.join(cells)}</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _facts(facts: dict) -> str:
+    rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in facts.items())
+    return f'<table class="facts">{rows}</table>'
+
+
+def _number(value, digits: int, unit: str = "") -> tuple[str, str]:
+    if value is None or pd.isna(value):
+        return ("", "")
+    return (f"{value:+.{digits}f}{unit}" if unit == " h" else f"{value:.{digits}f}{unit}", f"{value:.6f}")
+
+
+def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
+    """One row per anneal: window, slew, visit, interval, deviation, the flown anneal of that week."""
+    flown = weeks.set_index("week")
+    rows, classes = [], []
+    for row in view.plan.itertuples():
+        week = flown.loc[row.anneal] if row.anneal in flown.index else None
+        rows.append(
+            [
+                (row.label, f"{row.anneal:04d}"),
+                f"{_when(row.window_start)[:10]} .. {_when(row.window_end)[:10]}",
+                (_when(row.slew_time, seconds=True) or "missing", _when(row.slew_time, seconds=True)),
+                row.visit_id if isinstance(row.visit_id, str) else "",
+                row.instrument if isinstance(row.instrument, str) else "",
+                row.target if isinstance(row.target, str) else "",
+                _number(row.interval_days, 3, " d"),
+                _number(row.deviation_hours, 2, " h"),
+                "pinned" if row.pinned else "",
+                (week["executed"] or "none") if week is not None else "",
+                _number(week["difference_hours"], 1, " h") if week is not None else ("", ""),
+            ]
+        )
+        classes.append(" ".join(c for c in ("pinned" if row.pinned else "", "missing" if pd.isna(row.slew_time) else "") if c))
+    return _table(
+        ["anneal", "window (UTC)", "slew (UTC)", "visit", "instrument", "target", "interval",
+         "deviation", "pinned", "flown that week (UTC)", "flown − planned"],
+        rows, numeric={6, 7, 10}, cls="sortable", row_classes=classes,
+    )  # fmt: skip
+
+
+def provenance(opened: PlanFile) -> dict:
     meta = opened.meta
-    comparison = compare(opened.plan, opened.timeline, opened.calendar)
-    image = base64.b64encode(figure_png(plan_figure(opened))).decode()
+    timeline = meta["timeline"]
+    options = {k: v for k, v in meta["options"].items() if k not in ("pins", "rules")}
+    pins = meta["options"].get("pins") or []
+    return {
+        "rules": json.dumps(meta["options"].get("rules") or plan_rules(opened)),
+        "calendar": ", ".join(f"{k} {v}" for k, v in meta["calendar"].items()),
+        "options": ", ".join(f"{k} {v}" for k, v in options.items()),
+        "pins": "; ".join(f"Anneal {p['anneal']:02d} = {p['visit_id']}" for p in pins) or "none",
+        "timeline": timeline.get("path") or ", ".join(timeline.get("sources") or []),
+        "timeline sha256": timeline.get("sha256") or "(made in memory: none)",
+        "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+        "checked by the independent checker": "yes" if meta.get("checked") else "no",
+        "solver time": f"{meta['solve_seconds']:.3f} s (model built in {meta['build_seconds']:.3f} s)",
+    }
+
+
+def headline(opened: PlanFile, comparison) -> dict:
+    meta, plan = opened.meta, opened.plan
     objective = meta["objective"]
+    value, bound = objective["value"], objective["bound"]
+    proven = meta["status"] == "OPTIMAL"
+    target = opened.calendar.target_days
+    wording = {
+        "regular": f"Σ |interval − m·{target:g} d|",
+        "mean": f"|last − first − (n−1)·{target:g} d|",
+        "minimax": f"largest |interval − m·{target:g} d|",
+    }[objective["name"]]
+    plan_row = comparison.summary.loc["plan"]
     missing = meta.get("missing") or []
     facts = {
-        "status": meta["status"],
-        "objective": f"{objective['name']} = {objective['value']} s (bound {objective['bound']})",
-        "calendar": ", ".join(f"{k} {v}" for k, v in meta["calendar"].items()),
-        "options": ", ".join(f"{k} {v}" for k, v in meta["options"].items() if k != "pins"),
-        "pinned anneals": len(meta["options"].get("pins") or []),
+        "status": "proven optimal" if proven else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)",
+        "objective": f"{objective['name']}: {wording} = {value} s ({value / 86400:.3f} d)",
+        "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
         "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",
-        "timeline": meta["timeline"].get("path") or ", ".join(meta["timeline"].get("sources") or []),
-        "timeline sha256": meta["timeline"].get("sha256"),
-        "solve / build seconds": f"{meta['solve_seconds']} / {meta['build_seconds']}",
-        "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-        "checked": meta["checked"],
+        "worst deviation": f"{plan_row['largest_deviation_hours']:.2f} h",
     }
-    rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items()
+    return facts
+
+
+def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_HOURS,
+           replay: tuple[pd.DataFrame, dict] | None = None) -> str:  # fmt: skip
+    """The page as one string (see the module docstring)."""
+    import plotly.io as pio
+
+    view = cycle_view(opened)
+    comparison = compare(opened.plan, opened.timeline, opened.calendar)
+    figure = pio.to_html(
+        cycle_figure(view, tolerance_hours),
+        include_plotlyjs=True,
+        full_html=False,
+        div_id=PLOT_ID,
+        post_script=CLICK_SCRIPT,
+        config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": {"format": "png"}},
+        default_height="760px",
     )
-    plan = opened.plan.copy()
-    for column in ("window_start", "window_end", "slew_time"):
-        plan[column] = plan[column].dt.strftime("%Y-%m-%d %H:%M")
-    weeks = comparison.weeks.copy()
-    weeks["week_start"] = weeks["week_start"].dt.strftime("%Y-%m-%d")
-    weeks["planned"] = weeks["planned"].dt.strftime("%Y-%m-%d %H:%M")
+    words = comparison.plain_rows(opened.calendar)
+    counts = ", ".join(
+        f"{name} {int((view.slews['rule'] == name).sum())}" for name in view.rules if name != "no-slew"
+    )
+    replay_html = replay_section(*replay) if replay is not None else ""
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>
+<style>{STYLE}</style></head>
 <body>
-<h1>{html.escape(title)}</h1>
-<table>{rows}</table>
-<h2>Plan beside the executed anneals</h2>
-{_table(comparison.summary.T)}
-<img alt="The cycle: windows, MIRI use, eligible slews, planned and executed anneals; intervals"
-     src="data:image/png;base64,{image}">
-<h2>Week by week</h2>
-{_table(weeks, index=False)}
+<h1>{_esc(title)}</h1>
+{_facts(headline(opened, comparison))}
+<h2>The cycle</h2>
+<p class="note">Drag to zoom, double-click to see the whole cycle; the menu at the right or a click on
+a window's bar goes to one week; the slider under the lower panel pans. Times are UTC.
+{len(view.slews)} slews in the calendar's weeks: {int((view.slews['rule'] == ELIGIBLE).sum())} eligible;
+excluded by {_esc(counts)}. Band in the lower panel: ±{tolerance_hours:g} h; the {WORST_MARKED} worst
+intervals of the plan and of the flown anneals are labelled with their week.</p>
+{figure}
+<h2>Plan beside the anneals actually flown</h2>
+{_table(["", "plan", "flown"], words)}
+<p class="note">Intervals across a missing anneal (or a week without a flown anneal) are measured
+against the right multiple of the target, as the solver and the checker measure them.</p>
 <h2>Plan</h2>
-{_table(plan, index=False)}
+<p class="note">Click a column title to sort. Pinned anneals are marked; the last columns show the
+anneal flown in the same calendar week and how much later than the plan it flew.</p>
+{plan_table(view, comparison.weeks)}
+{replay_html}
+<h2>Provenance</h2>
+{_facts(provenance(opened))}
+<script>{SORT_SCRIPT}</script>
 </body></html>
 """
 
 
-def write_report(opened: PlanFile, out: Path, title: str) -> None:
-    page = render(opened, title)
+REPLAY_COLUMNS = ("anneal", "label", "slew_time", "visit_id", "decided_at", "replans", "state")
+
+
+def replay_section(frame: pd.DataFrame, summary: dict) -> str:
+    """Each week's decision in a replay: when it was made (what was known then: the schedule
+    published up to that moment), what it chose, its state, and how often it was re-planned.
+
+    `frame` has the plan file's columns plus decided_at (UTC), replans and state, one row per
+    anneal (`replay.parquet`); `summary` is that file's metadata summary."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    missing = [c for c in REPLAY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"replay frame lacks column(s) {', '.join(missing)}")
+    frame = frame.sort_values("anneal")
+    lead_days = (frame["slew_time"] - frame["decided_at"]).dt.total_seconds() / 86400
+    figure = go.Figure()
+    for state, group in frame.assign(lead=lead_days).groupby("state", sort=True):
+        figure.add_trace(
+            go.Scatter(
+                name=str(state), x=group["anneal"].tolist(), y=group["lead"].round(2).tolist(),
+                mode="markers", marker={"size": 9},
+                customdata=np.column_stack([group["label"], _iso(group["decided_at"]), group["replans"]]),
+                hovertemplate="<b>%{customdata[0]}</b><br>decided %{customdata[1]} UTC<br>"
+                "%{y:.2f} days before its slew<br>re-planned %{customdata[2]} times<extra></extra>",
+            )
+        )  # fmt: skip
+    figure.update_layout(
+        height=320, template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        xaxis_title="anneal", yaxis_title="days from decision to slew",
+    )  # fmt: skip
+    rows = [
+        [
+            (row.label, f"{row.anneal:04d}"),
+            _when(row.decided_at, seconds=True),
+            (_when(row.slew_time, seconds=True) or "none", _when(row.slew_time, seconds=True)),
+            row.visit_id if isinstance(row.visit_id, str) else "",
+            _number(lead, 2, " d"),
+            str(row.state),
+            (str(int(row.replans)), str(int(row.replans))) if pd.notna(row.replans) else "",
+        ]
+        for row, lead in zip(frame.itertuples(), lead_days, strict=True)
+    ]
+    facts = {k.replace("_", " "): v for k, v in summary.items()}
+    return f"""<h2>Replay: each week's decision</h2>
+<p class="note">Each anneal was decided with only the schedule published up to its decision time.</p>
+{_facts(facts)}
+{pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id="replay")}
+{_table(["anneal", "decided at (UTC)", "slew (UTC)", "visit", "decision to slew", "state", "re-plans"],
+        rows, numeric={4, 6}, cls="sortable")}"""  # fmt: skip
+
+
+def write_report(opened: PlanFile, out: Path, title: str, **kwargs) -> None:
+    page = render(opened, title, **kwargs)
     with atomic_path(Path(out)) as temporary:
         temporary.write_text(page, encoding="utf-8")
