@@ -26,7 +26,7 @@ WORST_MARKED = 3
 
 # Eligible slews in blue; each exclusion rule its own colour, in the order the rules apply.
 ELIGIBLE_COLOUR = "#1f77b4"
-RULE_COLOURS = ["#bcbd22", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#ff7f0e"]
+RULE_COLOURS = ["#bcbd22", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#aec7e8"]
 PLAN_COLOUR, FLOWN_COLOUR, MIRI_COLOUR = "#08306b", "#2ca02c", "#d62728"
 
 STYLE = """
@@ -134,12 +134,6 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         ),
         row=1, col=1,
     )  # fmt: skip
-    # Window spans shaded behind both panels, so a week reads across the page.
-    for row in windows.itertuples():
-        fig.add_vrect(
-            x0=_iso([row.start])[0], x1=_iso([row.end])[0], fillcolor="#deebf7" if row.eligible else "#fde0e0",
-            opacity=0.45, line_width=0, layer="below", row="all", col=1,
-        )  # fmt: skip
 
     def slew_trace(frame: pd.DataFrame, name: str, lane: str, colour: str, wording: str):
         return go.Scattergl(
@@ -222,12 +216,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         row=1, col=1,
     )  # fmt: skip
 
-    # Bottom panel: deviation of each interval from its multiple of the target, with the band.
-    fig.add_hrect(
-        y0=-tolerance_hours, y1=tolerance_hours, fillcolor="#c7e9c0", opacity=0.5, line_width=0,
-        layer="below", row=2, col=1,
-    )  # fmt: skip
-    fig.add_hline(y=0, line_width=1, line_color="#333", row=2, col=1)
+    # Bottom panel: deviation of each interval from its multiple of the target.
     for frame, name, colour, symbol in (
         (view.plan_intervals, "plan interval", PLAN_COLOUR, "circle"),
         (view.flown_intervals, "flown interval", FLOWN_COLOUR, "x"),
@@ -259,6 +248,17 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
                 font={"size": 10, "color": colour}, arrowcolor=colour, row=2, col=1,
             )  # fmt: skip
 
+    # Shapes last: Plotly leaves out subplots that have no trace yet.
+    for row in windows.itertuples():  # window spans behind both panels, so a week reads across
+        fig.add_vrect(
+            x0=_iso([row.start])[0], x1=_iso([row.end])[0], fillcolor="#deebf7" if row.eligible else "#fde0e0",
+            opacity=0.45, line_width=0, layer="below", row="all", col=1,
+        )  # fmt: skip
+    fig.add_hrect(
+        y0=-tolerance_hours, y1=tolerance_hours, fillcolor="#c7e9c0", opacity=0.45, line_width=0,
+        layer="below", row=2, col=1,
+    )  # fmt: skip
+    fig.add_hline(y=0, line_width=1, line_color="#333", row=2, col=1)
     pad = pd.Timedelta(days=2)
     weeks = [
         {"label": f"week {k}", "method": "relayout", "args": [{"xaxis.range": _week_range(view, k)}]}
@@ -267,10 +267,10 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
     whole = _iso([view.first - pad, view.last + pad])
     fig.update_layout(
         height=760,
-        margin={"l": 150, "r": 30, "t": 120, "b": 40},
+        margin={"l": 150, "r": 70, "t": 110, "b": 40},
         template="plotly_white",
         hovermode="closest",
-        legend={"orientation": "h", "y": 1.1, "x": 0.12, "font": {"size": 11}},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.065, "yanchor": "bottom", "font": {"size": 11}},
         updatemenus=[
             {
                 "buttons": [{"label": "whole cycle", "method": "relayout", "args": [{"xaxis.range": whole}]}]
@@ -278,7 +278,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
                 "direction": "down",
                 "x": 0.0,
                 "xanchor": "left",
-                "y": 1.2,
+                "y": 1.16,
                 "yanchor": "bottom",
                 "showactive": True,
             }
@@ -300,7 +300,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             ],
             "x": 1.0,
             "xanchor": "right",
-            "y": 1.2,
+            "y": 1.16,
             "yanchor": "bottom",
         },
     )  # fmt: skip
