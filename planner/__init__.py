@@ -4,6 +4,12 @@ Names are loaded on first use, so `import planner.checker` stays free of the sol
 """
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("anneal-planner")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _EXPORTS = {
     "Calendar": "planner.calendar",

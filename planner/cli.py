@@ -13,7 +13,7 @@ from planner.errors import OptionError, PlannerError
 from planner.options import SolveOptions
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Place JWST MIRI anneals on the slews of the real observing schedule.",
@@ -55,6 +55,30 @@ def rule_set(rules: str, miri_recovery_minutes: float | None):
     from planner.rules import load_rules
 
     return load_rules(rules).with_recovery(miri_recovery_minutes)
+
+
+Json = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document on stdout (what the tables show), nothing else."),
+]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from planner import __version__
+
+        typer.echo(f"anneal-planner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Place JWST MIRI anneals on the slews of the real observing schedule."""
 
 
 def friendly(command):
@@ -123,18 +147,21 @@ def timeline(
     target_days: TargetDays = 7.0,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
+    as_json: Json = False,
 ) -> None:
     """Summarise a timeline: visit counts and eligible slews per anneal window, counted by rule."""
-    from planner.console import print_timeline
+    from planner.console import print_json, print_timeline, timeline_document
     from planner.summary import summarize
     from planner.timeline import DEFAULT_TIMELINE, load_timeline
 
     frame = load_timeline(path or None)
     calendar = Calendar.from_options(start, count, window_days, target_days)
-    print_timeline(
-        summarize(frame, calendar, rule_set(rules, miri_recovery_minutes)),
-        " ".join(map(str, path or [DEFAULT_TIMELINE.name])),
-    )
+    summary = summarize(frame, calendar, rule_set(rules, miri_recovery_minutes))
+    name = " ".join(map(str, path or [DEFAULT_TIMELINE.name]))
+    if as_json:
+        print_json(timeline_document(summary, name))
+    else:
+        print_timeline(summary, name)
 
 
 @app.command()
@@ -166,9 +193,14 @@ def solve(
         list[str] | None, typer.Option(help="Fix one anneal, e.g. 'Anneal 05=1234:5:1' (repeatable).")
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no table: the summary line.")
+    ] = False,
+    as_json: Json = False,
 ) -> None:
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
-    from planner.console import print_result
+    from planner.compare import plan_deviation
+    from planner.console import console, headline, print_json, print_result, progress, result_document
     from planner.pins import parse_fix, read_pin_plan
     from planner.solve import solve as run
 
@@ -187,10 +219,17 @@ def solve(
         allow_missing=allow_missing,
         pins=tuple(pins),
     )
-    result = run(timeline or None, calendar, options)
+    with progress("solving", quiet=quiet) as show:
+        result = run(timeline or None, calendar, options, on_progress=show)
+    written = str(out) if result.status.has_plan else None
     if result.status.has_plan:
         result.to_parquet(out)
-    print_result(result, str(out) if result.status.has_plan else None)
+    if as_json:
+        print_json(result_document(result, written, plan_deviation(result.plan, calendar)))
+    elif quiet:
+        console.print(headline(result) + (f"; plan written to {out}" if written else ""), highlight=False)
+    else:
+        print_result(result, written)
     if not result.status.has_plan:
         raise typer.Exit(1)
 
@@ -200,16 +239,28 @@ def solve(
 def check(
     plan: Annotated[Path, typer.Argument(help="Plan Parquet written by 'solve'.")],
     timeline: TimelineOption = None,
+    as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
     from rich.markup import escape
 
     from planner.checker import check_plan_file
-    from planner.console import console
+    from planner.compare import plan_deviation, seconds_and_days
+    from planner.console import console, print_json
 
     problems, notes, opened = check_plan_file(plan, timeline or None)
     table = opened.plan
     rules = opened.options.rules
+    placed = int(table["slew_time"].notna().sum())
+    deviation = plan_deviation(table, opened.calendar)
+    if as_json:
+        print_json(
+            {"plan": str(plan), "valid": not problems, "violations": problems, "placed": placed,
+             "count": len(table), "rules": rules.name, "legacy_rules": opened.legacy_rules, **deviation}
+        )  # fmt: skip
+        if problems:
+            raise typer.Exit(1)
+        return
     if opened.legacy_rules:
         console.print(
             f"{plan} was made before rule sets and records none: checked under the seed's rules "
@@ -221,13 +272,20 @@ def check(
     for problem in problems:
         console.print(f"[red]x[/] {escape(problem)}", highlight=False)
     if problems:
-        console.print(f"[bold red]{len(problems)} violations[/] in {plan}")
+        console.print(f"[bold red]{len(problems)} violations[/] in {escape(str(plan))}")
         raise typer.Exit(1)
-    placed = int(table["slew_time"].notna().sum())
     console.print(
         f"[green]ok[/]: {placed} of {len(table)} anneals placed in {escape(str(plan))}; the plan satisfies "
         f"every rule of rule set {escape(repr(rules.name))} and the stated objective"
     )
+    if placed > 1:
+        total = seconds_and_days(deviation["sum_abs_deviation_s"])
+        console.print(
+            f"Σ |interval - m·{opened.calendar.target_days:g} d| = {total}; "
+            f"worst deviation {deviation['largest_deviation_hours']:.2f} h",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command()
@@ -384,14 +442,18 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 
 @app.command()
 @friendly
-def compare(plan: PlanArgument, timeline: TimelineOption = None) -> None:
+def compare(plan: PlanArgument, timeline: TimelineOption = None, as_json: Json = False) -> None:
     """Show the plan beside the anneals actually flown in the timeline."""
     from planner.compare import compare as run
-    from planner.console import print_comparison
+    from planner.console import comparison_document, print_comparison, print_json
     from planner.result import open_plan
 
     opened = open_plan(plan, timeline or None)
-    print_comparison(run(opened.plan, opened.timeline, opened.calendar))
+    comparison = run(opened.plan, opened.timeline, opened.calendar)
+    if as_json:
+        print_json(comparison_document(comparison, opened.calendar, str(plan)))
+    else:
+        print_comparison(comparison, opened.calendar)
 
 
 @app.command()
@@ -416,13 +478,20 @@ def report(
     plan: PlanArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     timeline: TimelineOption = None,
+    tolerance_hours: Annotated[
+        float, typer.Option(help="Band drawn around the target interval, ± hours.")
+    ] = 24.0,
 ) -> None:
-    """Write one self-contained HTML page: summary, comparison with the executed anneals, plots."""
-    from planner.console import console
+    """Write the interactive report: one self-contained HTML page that works offline."""
+    from planner.console import console, progress
     from planner.html_report import write_report
     from planner.result import open_plan
 
-    write_report(open_plan(plan, timeline or None), out, title=f"MIRI anneal plan: {plan.name}")
+    if not tolerance_hours >= 0:
+        raise OptionError(f"--tolerance-hours {tolerance_hours}: expected hours >= 0")
+    with progress(f"rendering {out}"):
+        opened = open_plan(plan, timeline or None)
+        write_report(opened, out, title=f"MIRI anneal plan: {plan.name}", tolerance_hours=tolerance_hours)
     console.print(f"report written to {out}")
 
 

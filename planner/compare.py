@@ -72,6 +72,19 @@ def _statistics(times: np.ndarray, numbers: np.ndarray, calendar: Calendar) -> d
     }
 
 
+def seconds_and_days(seconds) -> str:
+    """A sum of deviations as every command prints it: `500228 s (5.790 d)`."""
+    return f"{int(seconds)} s ({seconds / DAY:.3f} d)"
+
+
+def plan_deviation(plan: pd.DataFrame, calendar: Calendar) -> dict:
+    """A plan's Σ|interval - m·target| (seconds) and worst deviation (hours), measured as `compare`
+    measures it, for `solve --json` and `check` to print beside it."""
+    placed = plan[plan["slew_time"].notna()].sort_values("anneal")
+    stats = _statistics(to_seconds(placed["slew_time"]), placed["anneal"].to_numpy(), calendar)
+    return {k: stats[k] for k in ("sum_abs_deviation_s", "largest_deviation_hours")}
+
+
 @dataclass
 class Comparison:
     summary: pd.DataFrame  # rows: plan, executed
@@ -86,9 +99,6 @@ class Comparison:
         def days(value) -> str:
             return "-" if pd.isna(value) else f"{value:.3f} d"
 
-        def total(value) -> str:
-            return f"{int(value)} s ({value / DAY:.3f} d)"
-
         def hours(value) -> str:
             return "-" if pd.isna(value) else f"{value:.2f} h"
 
@@ -97,7 +107,7 @@ class Comparison:
             ("shortest interval", "min_interval_days", days),
             ("median interval", "median_interval_days", days),
             ("longest interval", "max_interval_days", days),
-            (f"Σ |interval − m·{target}|", "sum_abs_deviation_s", total),
+            (f"Σ |interval - m·{target}|", "sum_abs_deviation_s", seconds_and_days),
             (f"worst deviation from m·{target}", "largest_deviation_hours", hours),
             ("weeks without an anneal", "weeks_without", lambda v: str(int(v))),
         ]

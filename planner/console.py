@@ -1,9 +1,16 @@
-"""Rich tables for the terminal: timeline summaries and plan results."""
+"""What the commands print: rich tables for people, one JSON document for programs (`--json`),
+and a progress line on the terminal for anything that can take a while."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+import os
 import sys
+from collections.abc import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
@@ -12,9 +19,63 @@ from rich.table import Table
 from planner.result import Result
 from planner.summary import TimelineSummary
 
-# Long lines stay whole (easier to grep and copy); logs and pipes get 120 columns, not rich's 80.
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
-errors = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 120)
+
+def _width(stream) -> int | None:
+    """The terminal's width; when piped, COLUMNS if set (rich reads it when width is None), else 120
+    columns rather than rich's 80 so logs keep whole table rows."""
+    return None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 120
+
+
+# Long lines stay whole (easier to grep and copy).
+console = Console(soft_wrap=True, width=_width(sys.stdout))
+errors = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
+
+
+def jsonable(value):
+    """Plain JSON values: UTC times as ISO 8601 with Z, NaN/NaT/None as null, numpy scalars as
+    Python numbers, frames as lists of records."""
+    if isinstance(value, pd.DataFrame):
+        return [jsonable(record) for record in value.to_dict(orient="records")]
+    if isinstance(value, pd.Series):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(v) for v in value]
+    if value is None or value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if hasattr(value, "_asdict"):
+        return jsonable(value._asdict())
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return jsonable(asdict(value))
+    return value
+
+
+def print_json(document: dict) -> None:
+    """The `--json` output: one document on stdout and nothing else there."""
+    sys.stdout.write(json.dumps(jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def progress(text: str, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A spinner with a status line on stderr while a long step runs; nothing when stderr is not a
+    terminal (logs, pipes, CI) or when quiet. Yields a function that replaces the status line."""
+    if quiet or not errors.is_terminal:
+        yield lambda _text: None
+        return
+    with errors.status(text, spinner="dots") as status:
+        yield lambda new: status.update(new)
 
 
 def _date(value) -> str:
@@ -227,6 +288,30 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
     )
 
 
+def timeline_document(summary: TimelineSummary, name: str) -> dict:
+    return {
+        "timeline": name,
+        "visits": summary.visits,
+        "first": summary.first,
+        "last": summary.last,
+        "by_visit_type": summary.by_visit_type,
+        "by_instrument": summary.by_instrument,
+        "unknown_visit_types": summary.unknown_visit_types,
+        "unknown_instruments": summary.unknown_instruments,
+        "windows": summary.weeks,
+    }
+
+
+def result_document(result: Result, out: str | None, deviation: dict) -> dict:
+    """What `solve` prints, for programs: the plan file's metadata, the statistics, the plan rows."""
+    return {
+        **result.metadata(),
+        "statistics": result.statistics() | deviation,
+        "plan": result.plan,
+        "out": out,
+    }
+
+
 def print_result(result: Result, out: str | None) -> None:
     table = Table("#", "slew (UTC)", "visit", "instrument", "interval d", "dev h", title="Plan")
     for row in result.plan.itertuples():
@@ -236,7 +321,7 @@ def print_result(result: Result, out: str | None) -> None:
             f"{row.anneal:02d}",
             _date(row.slew_time) if pd.notna(row.slew_time) else "[yellow]missing[/]",
             "" if pd.isna(row.visit_id) else row.visit_id,
-            "" if pd.isna(row.instrument) else str(row.instrument)[:26],
+            "" if pd.isna(row.instrument) else str(row.instrument),  # rich wraps it: never cut
             interval,
             deviation,
         )
@@ -254,6 +339,12 @@ def headline(result: Result) -> str:
         text += f" (bound {result.bound:.0f} s)"
     if stats["missing"]:
         text += "; missing (no eligible slew): " + ", ".join(f"Anneal {k:02d}" for k in stats["missing"])
+    if result.objective != "regular" and "mean_interval_days" in stats:
+        from planner.calendar import Calendar
+        from planner.compare import plan_deviation
+
+        total = plan_deviation(result.plan, Calendar.from_dict(result.calendar))["sum_abs_deviation_s"]
+        text += f"; Σ|interval - m·{result.calendar['target_days']:g} d| = {total} s"
     if "mean_interval_days" in stats:
         text += (
             f"; interval mean {stats['mean_interval_days']:.3f} d, "
@@ -271,10 +362,19 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
 
 
-def print_comparison(comparison) -> None:
-    summary = Table("", "plan", "executed", title="Plan beside the executed anneals")
-    for name, row in comparison.summary.T.iterrows():
-        summary.add_row(name.replace("_", " "), *(_number(v) for v in row))
+def comparison_document(comparison, calendar, plan: str) -> dict:
+    return {
+        "plan": plan,
+        "summary": {"plan": comparison.summary.loc["plan"], "executed": comparison.summary.loc["executed"]},
+        "weeks": comparison.weeks,
+        "executed": comparison.executed,
+    }
+
+
+def print_comparison(comparison, calendar) -> None:
+    summary = Table("", "plan", "flown", title="Plan beside the anneals actually flown")
+    for line in comparison.plain_rows(calendar):
+        summary.add_row(*line)
     console.print(summary)
     weeks = Table("week", "start", "planned", "executed", "difference h", title="Week by week")
     for row in comparison.weeks.itertuples():

@@ -51,7 +51,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
     th.addEventListener("click", function () {
       var body = table.tBodies[0], rows = Array.from(body.rows);
       var up = th.dataset.order !== "up"; th.dataset.order = up ? "up" : "down";
-      var key = function (row) { var c = row.cells[column]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent; };
+      var key = function (row) {
+        var c = row.cells[column]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent;
+      };
       var numeric = rows.every(function (r) { var k = key(r); return k === "" || !isNaN(Number(k)); });
       rows.sort(function (a, b) {
         var x = key(a), y = key(b);
@@ -126,10 +128,15 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             width=0.6,
             marker_color=np.where(windows["eligible"] > 0, "#9ecae1", "#f4a6a6").tolist(),
             customdata=np.column_stack(
-                [windows["label"], windows["eligible"], *zip(*(_week_range(view, k) for k in windows["anneal"]))]
+                [
+                    windows["label"],
+                    windows["eligible"],
+                    *zip(*(_week_range(view, k) for k in windows["anneal"]), strict=True),
+                    windows["start"].map(_when) + " .. " + windows["end"].map(_when),
+                ]
             ),
-            hovertemplate="<b>%{customdata[0]}</b> window<br>%{base|%Y-%m-%d %H:%M} .. "
-            "+%{x:.0f} ms<br>%{customdata[1]} eligible slews<br>click: zoom to this week<extra></extra>",
+            hovertemplate="<b>%{customdata[0]}</b> window %{customdata[4]} UTC<br>"
+            "%{customdata[1]} eligible slews<br>click: zoom to this week<extra></extra>",
             showlegend=False,
         ),
         row=1, col=1,
@@ -235,7 +242,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
                 if len(frame)
                 else None,
                 hovertemplate=f"<b>{name}</b> to week %{{customdata[0]}}<br>"
-                "%{customdata[1]} days (target × %{customdata[2]})<br>"
+                "%{customdata[1]} days (%{customdata[2]} x target)<br>"
                 "deviation %{y:+.2f} h<extra></extra>",
             ),
             row=2, col=1,
@@ -243,7 +250,8 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         worst = frame.reindex(frame["deviation_hours"].abs().sort_values(ascending=False).index)
         for row in worst.head(WORST_MARKED).itertuples():
             fig.add_annotation(
-                x=_iso([row.time])[0], y=row.deviation_hours, text=f"wk {row.anneal}: {row.deviation_hours:+.1f} h",
+                x=_iso([row.time])[0], y=row.deviation_hours,
+                text=f"wk {row.anneal}: {row.deviation_hours:+.1f} h",
                 showarrow=True, arrowhead=2, ax=0, ay=-28 if row.deviation_hours >= 0 else 28,
                 font={"size": 10, "color": colour}, arrowcolor=colour, row=2, col=1,
             )  # fmt: skip
@@ -251,7 +259,8 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
     # Shapes last: Plotly leaves out subplots that have no trace yet.
     for row in windows.itertuples():  # window spans behind both panels, so a week reads across
         fig.add_vrect(
-            x0=_iso([row.start])[0], x1=_iso([row.end])[0], fillcolor="#deebf7" if row.eligible else "#fde0e0",
+            x0=_iso([row.start])[0], x1=_iso([row.end])[0],
+            fillcolor="#deebf7" if row.eligible else "#fde0e0",
             opacity=0.45, line_width=0, layer="below", row="all", col=1,
         )  # fmt: skip
     fig.add_hrect(
@@ -270,7 +279,14 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         margin={"l": 150, "r": 70, "t": 110, "b": 40},
         template="plotly_white",
         hovermode="closest",
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.065, "yanchor": "bottom", "font": {"size": 11}},
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1.065,
+            "yanchor": "bottom",
+            "font": {"size": 11},
+        },
         updatemenus=[
             {
                 "buttons": [{"label": "whole cycle", "method": "relayout", "args": [{"xaxis.range": whole}]}]
@@ -317,7 +333,9 @@ def _table(header: list[str], rows: list[list], *, numeric: set[int] = frozenset
         cells = []
         for j, cell in enumerate(row):
             text, key = cell if isinstance(cell, tuple) else (cell, None)
-            attrs = (' class="n"' if j in numeric else "") + (f' data-sort="{_esc(key)}"' if key is not None else "")
+            attrs = (' class="n"' if j in numeric else "") + (
+                f' data-sort="{_esc(key)}"' if key is not None else ""
+            )
             cells.append(f"<td{attrs}>{_esc(text)}</td>")
         css = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
@@ -356,10 +374,14 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
                 _number(week["difference_hours"], 1, " h") if week is not None else ("", ""),
             ]
         )
-        classes.append(" ".join(c for c in ("pinned" if row.pinned else "", "missing" if pd.isna(row.slew_time) else "") if c))
+        classes.append(
+            " ".join(
+                c for c in ("pinned" if row.pinned else "", "missing" if pd.isna(row.slew_time) else "") if c
+            )
+        )
     return _table(
         ["anneal", "window (UTC)", "slew (UTC)", "visit", "instrument", "target", "interval",
-         "deviation", "pinned", "flown that week (UTC)", "flown − planned"],
+         "deviation", "pinned", "flown that week (UTC)", "flown - planned"],
         rows, numeric={6, 7, 10}, cls="sortable", row_classes=classes,
     )  # fmt: skip
 
@@ -389,14 +411,16 @@ def headline(opened: PlanFile, comparison) -> dict:
     proven = meta["status"] == "OPTIMAL"
     target = opened.calendar.target_days
     wording = {
-        "regular": f"Σ |interval − m·{target:g} d|",
-        "mean": f"|last − first − (n−1)·{target:g} d|",
-        "minimax": f"largest |interval − m·{target:g} d|",
+        "regular": f"Σ |interval - m·{target:g} d|",
+        "mean": f"|last - first - (n-1)·{target:g} d|",
+        "minimax": f"largest |interval - m·{target:g} d|",
     }[objective["name"]]
     plan_row = comparison.summary.loc["plan"]
     missing = meta.get("missing") or []
     facts = {
-        "status": "proven optimal" if proven else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)",
+        "status": "proven optimal"
+        if proven
+        else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)",
         "objective": f"{objective['name']}: {wording} = {value} s ({value / 86400:.3f} d)",
         "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
         "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",
@@ -435,7 +459,7 @@ def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_H
 <h2>The cycle</h2>
 <p class="note">Drag to zoom, double-click to see the whole cycle; the menu at the right or a click on
 a window's bar goes to one week; the slider under the lower panel pans. Times are UTC.
-{len(view.slews)} slews in the calendar's weeks: {int((view.slews['rule'] == ELIGIBLE).sum())} eligible;
+{len(view.slews)} slews in the calendar's weeks: {int((view.slews["rule"] == ELIGIBLE).sum())} eligible;
 excluded by {_esc(counts)}. Band in the lower panel: ±{tolerance_hours:g} h; the {WORST_MARKED} worst
 intervals of the plan and of the flown anneals are labelled with their week.</p>
 {figure}

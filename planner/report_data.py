@@ -114,7 +114,9 @@ def cycle_view(opened: PlanFile) -> CycleView:
             ],
         }
     )
-    miri = inside.loc[inside["uses_miri"], ["start", "visit_id", "instrument"]].rename(columns={"start": "time"})
+    miri = inside.loc[inside["uses_miri"], ["start", "visit_id", "instrument"]].rename(
+        columns={"start": "time"}
+    )
 
     flown = executed_anneals(inside)
     flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)

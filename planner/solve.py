@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -38,8 +39,12 @@ def solve(
     timeline: pd.DataFrame | Path | str | list | None = None,
     calendar: Calendar | None = None,
     options: SolveOptions | None = None,
+    *,
+    on_progress: Callable[[str], None] | None = None,
 ) -> Result:
-    """Place every anneal of `calendar` on an eligible slew of `timeline`, optimally."""
+    """Place every anneal of `calendar` on an eligible slew of `timeline`, optimally.
+
+    `on_progress` receives a status line per stage and per improving solution (value and bound)."""
     calendar = calendar or Calendar()
     options = options or SolveOptions()
     started = time.perf_counter()
@@ -57,7 +62,7 @@ def solve(
     conflict = chain_conflict(chain)
     if conflict:
         raise InfeasibleError(conflict)
-    stages = _Stages(chain, options, started)
+    stages = _Stages(chain, options, started, on_progress)
     choice = stages.run()
     result = Result(
         status=stages.status,
@@ -86,8 +91,9 @@ def solve(
 class _Stages:
     """Builds the model for the objective and runs its lexicographic stages."""
 
-    def __init__(self, chain: Chain, options: SolveOptions, started: float):
+    def __init__(self, chain: Chain, options: SolveOptions, started: float, on_progress=None):
         self.chain, self.options, self.started = chain, options, started
+        self.on_progress = on_progress
         self.records: list[dict] = []
         self.status = Status.UNKNOWN
         self.solve_seconds = 0.0
@@ -183,7 +189,11 @@ class _Stages:
         remaining = self.options.time_limit - (time.perf_counter() - self.started)
         solver.parameters.max_time_in_seconds = max(remaining, 0.01)
         self.build_seconds = time.perf_counter() - self.started - self.solve_seconds
-        status = Status.from_cp_sat(solver.status_name(solver.solve(model.model)))
+        callback = None
+        if self.on_progress is not None:
+            self.on_progress(f"stage {name}: solving {len(model.model.proto.variables)} variables")
+            callback = _Progress(name, self.on_progress)
+        status = Status.from_cp_sat(solver.status_name(solver.solve(model.model, callback)))
         self.solve_seconds += solver.wall_time
         record = {
             "name": name,
@@ -204,6 +214,19 @@ class _Stages:
         if status == Status.OPTIMAL and not (tight_at is not None and record["value"] == round(tight_at)):
             model.model.add(expr <= record["value"])  # fix this stage for the next
         return model.choice(solver)
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    """Reports each improving solution of a stage with CP-SAT's current bound."""
+
+    def __init__(self, stage: str, show: Callable[[str], None]):
+        super().__init__()
+        self.stage, self.show = stage, show
+
+    def on_solution_callback(self) -> None:
+        self.show(
+            f"stage {self.stage}: best {self.objective_value:.0f} s, bound {self.best_objective_bound:.0f} s"
+        )
 
 
 def plan_frame(

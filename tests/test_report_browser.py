@@ -18,7 +18,9 @@ from planner.html_report import PLOT_ID, render
 from planner.result import open_plan
 from planner.solve import solve
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')"
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -61,7 +63,9 @@ def page(tmp_path_factory, shipped, browser):
     browser.implicitly_wait(0)
     # Plotly draws asynchronously: wait until the figure has its full layout.
     for _ in range(100):
-        if browser.execute_script(f"var gd = document.getElementById('{PLOT_ID}'); return !!(gd && gd._fullLayout)"):
+        if browser.execute_script(
+            f"var gd = document.getElementById('{PLOT_ID}'); return !!(gd && gd._fullLayout)"
+        ):
             break
         browser.execute_script("return new Promise(r => setTimeout(r, 100))")
     return browser, browser.get_log("browser")
