@@ -462,13 +462,15 @@ def plot(
     plan: PlanArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("plan.png"),
     timeline: TimelineOption = None,
+    weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
-    """Draw the cycle: windows, MIRI use, eligible slews, planned and executed anneals, intervals."""
+    """Draw the cycle: windows, MIRI use, eligible slews, planned and flown anneals, intervals."""
     from planner.console import console
-    from planner.plots import write_plot
+    from planner.plots import parse_weeks, write_plot
     from planner.result import open_plan
 
-    write_plot(open_plan(plan, timeline or None), out)
+    opened = open_plan(plan, timeline or None)
+    write_plot(opened, out, parse_weeks(weeks, opened.calendar.count) if weeks else None)
     console.print(f"plot written to {out}")
 
 
