@@ -169,7 +169,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         chosen = slews[slews["rule"] == name]
         fig.add_trace(
             slew_trace(chosen, f"excluded: {name} ({len(chosen)})", f"excluded: {name}",
-                       RULE_COLOURS[i % len(RULE_COLOURS)], f"excluded: {view.rules[name]}"),
+                       RULE_COLOURS[i % len(RULE_COLOURS)], f"excluded by {name}: slews {view.rules[name]}"),
             row=1, col=1,
         )  # fmt: skip
     miri = view.miri.assign(target="")
@@ -386,13 +386,26 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
     )  # fmt: skip
 
 
+def _rule_set(opened: PlanFile) -> str:
+    rules = opened.options.rules
+    text = f"{rules.name}" + (f": {rules.description}" if rules.description else "")
+    text += f" (MIRI recovery {rules.miri_recovery_minutes:g} min)"
+    if getattr(opened, "legacy_rules", False):
+        text += "; the plan predates rule sets and records none: shown under the seed's rules"
+    return text
+
+
 def provenance(opened: PlanFile) -> dict:
-    meta = opened.meta
+    meta, rules = opened.meta, opened.options.rules
     timeline = meta["timeline"]
     options = {k: v for k, v in meta["options"].items() if k not in ("pins", "rules")}
     pins = meta["options"].get("pins") or []
     return {
-        "rules": json.dumps(meta["options"].get("rules") or plan_rules(opened)),
+        "rule set": _rule_set(opened),
+        "rules, in the order they apply": "; ".join(
+            f"{name}: slews {rules.describe(name)}" for name in rules.rule_names()
+        ),
+        "rule set as recorded": json.dumps(plan_rules(opened)),
         "calendar": ", ".join(f"{k} {v}" for k, v in meta["calendar"].items()),
         "options": ", ".join(f"{k} {v}" for k, v in options.items()),
         "pins": "; ".join(f"Anneal {p['anneal']:02d} = {p['visit_id']}" for p in pins) or "none",

@@ -21,26 +21,18 @@ ELIGIBLE = ""  # the rule name of an eligible slew
 
 
 def plan_rules(opened: PlanFile) -> dict:
-    """The rule set the plan was made with, as its provenance shows it."""
-    return {"miri_recovery_minutes": opened.options.miri_recovery_minutes}
+    """The rule set the plan was made with (a plan older than rule sets: the seed's), recorded form."""
+    return opened.options.rules.to_dict()
 
 
 def slew_exclusions(opened: PlanFile) -> tuple[np.ndarray, dict[str, str]]:
-    """Per timeline row the first rule it fails ('' when eligible) under the plan's rules, and each
-    rule name's one-line wording, in the order the rules apply.
+    """Per timeline row the first rule it fails ('' when eligible) under the plan's rule set, and
+    each rule's one-line wording, in the order the rules apply."""
+    from planner.eligibility import exclusion_reason
 
-    The one place that knows how eligibility is asked for, so a change of its signature (rule sets)
-    touches this function only."""
-    from planner.eligibility import RULES, exclusion_reason
-
-    recovery = opened.options.miri_recovery_minutes
-    reason = exclusion_reason(opened.timeline, recovery)
-    reason = np.array([r.replace("_", "-") for r in reason], dtype=object)
-    return reason, {
-        name.replace("_", "-"): wording
-        for name, wording in RULES.items()
-        if name != "miri_recovery" or recovery > 0  # a rule only when it has a time
-    }
+    rules = opened.options.rules
+    wording = {name: rules.describe(name) for name in rules.rule_names()}
+    return exclusion_reason(opened.timeline, rules), wording
 
 
 @dataclass
