@@ -36,6 +36,8 @@ table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.88em; }
 th, td { border: 1px solid #d0d7de; padding: 0.2em 0.55em; text-align: left; vertical-align: top; }
 thead th { background: #eef3f8; position: sticky; top: 0; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.sortable th, table.sortable td { white-space: nowrap; }
+table.plan td:nth-child(5), table.plan td:nth-child(6) { white-space: normal; overflow-wrap: anywhere; }
 table.sortable thead th { cursor: pointer; user-select: none; }
 table.sortable thead th::after { content: " \\2195"; color: #8a9aa9; }
 tr.pinned td:first-child::after { content: " pinned"; font-size: 0.8em; color: #7a4f01; }
@@ -362,14 +364,13 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
         rows.append(
             [
                 (row.label, f"{row.anneal:04d}"),
-                f"{_when(row.window_start)[:10]} .. {_when(row.window_end)[:10]}",
+                (f"{_when(row.window_start)[:10]} .. {_when(row.window_end)[5:10]}", _when(row.window_start)),
                 (_when(row.slew_time, seconds=True) or "missing", _when(row.slew_time, seconds=True)),
                 row.visit_id if isinstance(row.visit_id, str) else "",
                 row.instrument if isinstance(row.instrument, str) else "",
                 row.target if isinstance(row.target, str) else "",
                 _number(row.interval_days, 3, " d"),
                 _number(row.deviation_hours, 2, " h"),
-                "pinned" if row.pinned else "",
                 (week["executed"] or "none") if week is not None else "",
                 _number(week["difference_hours"], 1, " h") if week is not None else ("", ""),
             ]
@@ -381,8 +382,8 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
         )
     return _table(
         ["anneal", "window (UTC)", "slew (UTC)", "visit", "instrument", "target", "interval",
-         "deviation", "pinned", "flown that week (UTC)", "flown - planned"],
-        rows, numeric={6, 7, 10}, cls="sortable", row_classes=classes,
+         "deviation", "flown (UTC)", "flown - plan"],
+        rows, numeric={6, 7, 9}, cls="sortable plan", row_classes=classes,
     )  # fmt: skip
 
 
@@ -481,8 +482,9 @@ intervals of the plan and of the flown anneals are labelled with their week.</p>
 <p class="note">Intervals across a missing anneal (or a week without a flown anneal) are measured
 against the right multiple of the target, as the solver and the checker measure them.</p>
 <h2>Plan</h2>
-<p class="note">Click a column title to sort. Pinned anneals are marked; the last columns show the
-anneal flown in the same calendar week and how much later than the plan it flew.</p>
+<p class="note">Click a column title to sort. Pinned anneals (kept from an earlier plan or fixed) are
+marked "pinned"; the last columns show the anneal flown in the same calendar week and how much later
+than the plan it flew.</p>
 {plan_table(view, comparison.weeks)}
 {replay_html}
 <h2>Provenance</h2>
