@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.batch_summary import effective_settings, summary_frame, write_summary
 from planner.checker import check_plan
 from planner.errors import OptionError, PlannerError
-from planner.io import atomic_path
 from planner.perturb import perturb
 from planner.result import plan_statistics, read_plan
 from planner.scenarios import Scenario
@@ -36,9 +36,8 @@ def scenario_timeline(scenario: Scenario) -> pd.DataFrame:
 
 
 def _row(scenario: Scenario, **fields) -> dict:
-    flat = {k: v for k, v in scenario.settings.items() if k != "perturbation"}
-    flat.update({f"perturbation_{k}": v for k, v in scenario.settings.get("perturbation", {}).items()})
-    return {"scenario": scenario.id, **flat, **fields}
+    """One summary row: the scenario's effective settings and its outcome (planner.batch_summary)."""
+    return {"scenario": scenario.id, **effective_settings(scenario), "skipped": False, **fields}
 
 
 def _statistics(plan: pd.DataFrame) -> dict:
@@ -73,7 +72,9 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
             ):
                 return _row(
                     scenario,
-                    state="skipped",
+                    state="solved",
+                    skipped=True,
+                    plan=str(Path("plans") / plan_path.name),
                     status=meta["status"],
                     objective_value=meta["objective"]["value"],
                     **_statistics(plan),
@@ -88,6 +89,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
         return _row(
             scenario,
             state="solved",
+            plan=str(Path("plans") / plan_path.name) if result.status.has_plan else None,
             status=result.status.value,
             objective_value=result.value,
             **_statistics(result.plan),
@@ -182,15 +184,7 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Ca
 def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
     """One row per scenario, in the scenarios file's order."""
     order = {s.id: i for i, s in enumerate(scenarios)}
-    frame = pd.DataFrame(list(rows))
-    return frame.sort_values("scenario", key=lambda ids: ids.map(order)).reset_index(drop=True)
-
-
-def write_summary(summary: pd.DataFrame, out_dir: Path) -> Path:
-    path = Path(out_dir) / "summary.parquet"
-    with atomic_path(path) as temporary:
-        summary.to_parquet(temporary, index=False)
-    return path
+    return summary_frame(sorted(rows, key=lambda row: order[row["scenario"]]))
 
 
 def run_batch(
@@ -200,6 +194,7 @@ def run_batch(
     jobs: int = 1,
     scheduler: str | None = None,
     on_done: Callable[[dict], None] = lambda row: None,
+    scenarios_file: Path | None = None,
 ) -> pd.DataFrame:
     """Run every scenario; write and return the summary (also of a batch cut short by Ctrl-C)."""
     out_dir = Path(out_dir)
@@ -218,7 +213,7 @@ def run_batch(
         else:
             run_local(scenarios, out_dir, jobs, collect)
     finally:  # an interrupted batch still leaves a (partial) summary, written whole
-        summary = summarize(rows, scenarios) if rows else pd.DataFrame()
+        summary = summarize(rows, scenarios) if rows else summary_frame([])
         if rows:
-            write_summary(summary, out_dir)
+            write_summary(summary, out_dir, scenarios_file)
     return summary

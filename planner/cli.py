@@ -520,7 +520,14 @@ def batch(
     scenarios = read_scenarios(scenarios_file)
     try:
         with BatchProgress(len(scenarios), quiet=quiet) as progress:
-            summary = run_batch(scenarios, out, jobs=jobs, scheduler=scheduler, on_done=progress.advance)
+            summary = run_batch(
+                scenarios,
+                out,
+                jobs=jobs,
+                scheduler=scheduler,
+                on_done=progress.advance,
+                scenarios_file=scenarios_file,
+            )
     except KeyboardInterrupt:
         from planner.console import errors
 

@@ -438,6 +438,9 @@ class BatchProgress:
 def print_batch(summary: pd.DataFrame, out, *, quiet: bool) -> None:
     counts = summary["state"].value_counts().to_dict() if len(summary) else {}
     line = ", ".join(f"{n} {state}" for state, n in counts.items())
+    kept = int(summary["skipped"].fillna(False).sum()) if "skipped" in summary else 0
+    if kept:
+        line += f" ({kept} of them kept from an earlier run: plan found and checked)"
     if not quiet and len(summary):
         settings = [
             c for c in summary.columns if c not in BATCH_RESULTS and summary[c].map(_cell).nunique() > 1
@@ -487,6 +490,8 @@ SHORT = {
 BATCH_RESULTS = {
     "scenario",
     "state",
+    "skipped",
+    "plan",
     "status",
     "objective_value",
     "placed",
@@ -503,7 +508,7 @@ BATCH_RESULTS = {
 
 
 def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return "-"
     return _number(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 

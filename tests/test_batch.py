@@ -107,7 +107,9 @@ def test_rerun_skips_checked_plans_and_redoes_broken_ones(tmp_path):
     broken = tmp_path / "out" / "plans" / f"{scenarios[0].id}.parquet"
     broken.write_bytes(b"half a file")
     second = run_batch(scenarios, tmp_path / "out", jobs=2)
-    assert second["state"].tolist() == ["solved", "skipped", "skipped", "skipped"]
+    # a re-run keeps the state; `skipped` says the plan of the earlier run was found and checked
+    assert second["state"].tolist() == ["solved"] * 4
+    assert second["skipped"].tolist() == [False, True, True, True]
     assert second["objective_value"].tolist() == first["objective_value"].tolist()
 
 
