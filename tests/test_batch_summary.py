@@ -33,7 +33,15 @@ seed = 1
 [[grid.perturbation]]
 lost_days = 5
 """
-FAILING = "[[scenarios]]\nname = 'ok'\ncount = 2\n[[scenarios]]\nname = 'nowhere'\ncount = 2\ntimeline = 'gone.parquet'\n"
+FAILING = """
+[[scenarios]]
+name = 'ok'
+count = 2
+[[scenarios]]
+name = 'nowhere'
+count = 2
+timeline = 'gone.parquet'
+"""
 
 
 def _batch(tmp_path, name: str, text: str):
@@ -83,6 +91,7 @@ def test_missing_integers_are_null_not_nan(tmp_path):
 
 def test_rerun_keeps_the_state_and_flags_skipped(tmp_path):
     scenarios, out, first = _batch(tmp_path, "sparse", SPARSE)
+    assert first.exit_code == 0 and "kept from an earlier run" not in first.output
     again = runner.invoke(app, ["batch", str(scenarios), "--out", str(out), "--jobs", "1", "--quiet"])
     assert again.exit_code == 0
     summary = pd.read_parquet(out / "summary.parquet")
