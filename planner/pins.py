@@ -69,7 +69,7 @@ def resolve_pins(pins, windows: list[WindowSlews], timeline: pd.DataFrame, rules
         if pin.time is not None:
             rows = rows[starts[rows] == pin.time]
         if len(rows) == 0:
-            raise InfeasibleError(f"{pin.describe()}, which is not in the new timeline")
+            raise InfeasibleError(f"{pin.describe()}, a visit the timeline does not have")
         inside = rows[(starts[rows] >= window.window.start) & (starts[rows] < window.window.end)]
         if len(inside) == 0:
             raise InfeasibleError(f"{pin.describe()}, which is outside its window {window.window.describe()}")

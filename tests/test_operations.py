@@ -129,7 +129,7 @@ def test_pins_that_no_longer_hold_are_named():
     )
     calendar = Calendar(start=START, count=2)
     with pytest.raises(
-        InfeasibleError, match="Anneal 02 is pinned to 7:7:7, which is not in the new timeline"
+        InfeasibleError, match="Anneal 02 is pinned to 7:7:7, a visit the timeline does not have"
     ):
         solve(frame, calendar, SolveOptions(pins=(Pin(2, "7:7:7"),)))
     with pytest.raises(
@@ -181,7 +181,7 @@ def test_replan_keeps_flown_anneals(tmp_path, shipped):
     assert (
         bad.exit_code == 1
         and "Anneal 14 is pinned to" in bad.output
-        and "not in the new timeline" in bad.output
+        and "a visit the timeline does not have" in bad.output
     )
     lonely = runner.invoke(app, ["solve", "--pin", str(out), "--out", str(out)])
     assert lonely.exit_code == 2 and "--pin and --pin-until go together" in lonely.output
