@@ -536,11 +536,12 @@ REPLAY_COLUMNS = ("anneal", "label", "slew_time", "visit_id", "decided_at", "rep
 
 
 def replay_section(frame: pd.DataFrame, summary: dict) -> str:
-    """Each week's decision in a replay: when it was made (what was known then: the schedule
-    published up to that moment), what it chose, its state, and how often it was re-planned.
+    """Each week's decision in a replay: when it was made (what was known then: the reports
+    applied up to that moment), what it chose, its state, and how often it was re-planned.
 
-    `frame` has the plan file's columns plus decided_at (UTC), replans and state, one row per
-    anneal (`replay.parquet`); `summary` is that file's metadata summary."""
+    `frame` has the plan file's columns plus decided_at, replans and state, one row per anneal
+    (`replay.parquet`); decided_at is a UTC time or the name of the report whose application
+    decided the anneal. `summary` is that file's metadata summary (shown as facts)."""
     import plotly.graph_objects as go
     import plotly.io as pio
 
@@ -548,41 +549,54 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
     if missing:
         raise ValueError(f"replay frame lacks column(s) {', '.join(missing)}")
     frame = frame.sort_values("anneal")
-    lead_days = (frame["slew_time"] - frame["decided_at"]).dt.total_seconds() / 86400
+    timed = pd.api.types.is_datetime64_any_dtype(frame["decided_at"])
+    decided = frame["decided_at"].map(lambda t: _when(t, seconds=True)) if timed else frame["decided_at"]
+    decided = decided.fillna("").astype(str)
+    lead_days = (
+        (frame["slew_time"] - frame["decided_at"]).dt.total_seconds() / 86400
+        if timed
+        else pd.Series(np.nan, index=frame.index)
+    )
+    # With decision times: how far ahead each anneal was decided; else how often it was re-planned.
+    shown, axis = (lead_days, "days from decision to slew") if timed else (frame["replans"], "re-plans")
     figure = go.Figure()
-    for state, group in frame.assign(lead=lead_days).groupby("state", sort=True):
+    for state, group in frame.assign(shown=shown, decided=decided).groupby("state", sort=True):
         figure.add_trace(
             go.Scatter(
-                name=str(state), x=group["anneal"].tolist(), y=group["lead"].round(2).tolist(),
+                name=str(state), x=group["anneal"].tolist(),
+                y=pd.to_numeric(group["shown"], errors="coerce").round(2).tolist(),
                 mode="markers", marker={"size": 9},
-                customdata=np.column_stack([group["label"], _iso(group["decided_at"]), group["replans"]]),
-                hovertemplate="<b>%{customdata[0]}</b><br>decided %{customdata[1]} UTC<br>"
-                "%{y:.2f} days before its slew<br>re-planned %{customdata[2]} times<extra></extra>",
+                customdata=np.column_stack(
+                    [group["label"], group["decided"].map(_esc), group["replans"].astype(str)]
+                ),
+                hovertemplate="<b>%{customdata[0]}</b><br>decided %{customdata[1]}<br>"
+                f"{axis} %{{y}}<br>re-planned %{{customdata[2]}} times<extra></extra>",
             )
         )  # fmt: skip
     figure.update_layout(
         height=320, template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        xaxis_title="anneal", yaxis_title="days from decision to slew",
+        xaxis_title="anneal", yaxis_title=axis,
     )  # fmt: skip
     rows = [
         [
             (row.label, f"{row.anneal:04d}"),
-            _when(row.decided_at, seconds=True),
+            when,
             (_when(row.slew_time, seconds=True) or "none", _when(row.slew_time, seconds=True)),
             row.visit_id if isinstance(row.visit_id, str) else "",
             _number(lead, 2, " d"),
             str(row.state),
             (str(int(row.replans)), str(int(row.replans))) if pd.notna(row.replans) else "",
         ]
-        for row, lead in zip(frame.itertuples(), lead_days, strict=True)
+        for row, when, lead in zip(frame.itertuples(), decided, lead_days, strict=True)
     ]
     facts = {k.replace("_", " "): v for k, v in summary.items()}
     return f"""<h2>Replay: each week's decision</h2>
-<p class="note">Each anneal was decided with only the schedule published up to its decision time.</p>
+<p class="note">Each anneal was decided knowing only the reports published up to its decision; a
+re-plan moved it after a later report took its slew away.</p>
 {_facts(facts)}
 {pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id="replay")}
-{_table(["anneal", "decided at (UTC)", "slew (UTC)", "visit", "decision to slew", "state", "re-plans"],
-        rows, numeric={4, 6}, cls="sortable")}"""  # fmt: skip
+{_table(["anneal", "decided at" + (" (UTC)" if timed else " (report)"), "slew (UTC)", "visit",
+         "decision to slew", "state", "re-plans"], rows, numeric={4, 6}, cls="sortable")}"""  # fmt: skip
 
 
 def write_report(opened: PlanFile, out: Path, title: str, **kwargs) -> None:

@@ -70,3 +70,7 @@ def test_replay_section(small_plan):
     assert page.count('id="replay"') == 1
     with pytest.raises(ValueError, match="decided_at"):
         replay_section(frame.drop(columns="decided_at"), {})
+    # decided_at may name the report whose application decided the anneal instead of a time
+    named = frame.assign(decided_at=["r1.txt", "r2.txt", "<b>r3</b>"])
+    section = replay_section(named, {})
+    assert "decided at (report)" in section and "<td>r2.txt</td>" in section and "<b>r3" not in section
