@@ -114,21 +114,23 @@ def ingest(
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
     from rich.markup import escape
 
-    from planner.console import console
+    from planner.console import console, progress
     from planner.timeline import read_schedules, write_timeline
 
     if history:
         from planner.history import History
 
-        read = History.read(sources)
-        read.write(out)
+        with progress("reading reports"):
+            read = History.read(sources)
+            read.write(out)
         console.print(
             f"{len(read.rows)} rows of {len(read.issues)} reports in issue order, {len(read.final())} "
             f"in the final timeline -> {escape(str(out))}"
         )
         return
-    frame = read_schedules(sources)
-    write_timeline(frame, out)
+    with progress("reading reports"):
+        frame = read_schedules(sources)
+        write_timeline(frame, out)
     console.print(
         f"{len(frame)} prime visits from {len(frame.attrs['sources'])} files, "
         f"{frame['start'].min()} .. {frame['start'].max()} -> {out}"
@@ -246,17 +248,19 @@ def check(
 
     from planner.checker import check_plan_file
     from planner.compare import plan_deviation, seconds_and_days
-    from planner.console import console, print_json
+    from planner.console import console, print_json, progress
 
-    problems, notes, opened = check_plan_file(plan, timeline or None)
+    with progress(f"checking {plan}"):
+        problems, notes, opened = check_plan_file(plan, timeline or None)
     table = opened.plan
     rules = opened.options.rules
     placed = int(table["slew_time"].notna().sum())
     deviation = plan_deviation(table, opened.calendar)
     if as_json:
         print_json(
-            {"plan": str(plan), "valid": not problems, "violations": problems, "placed": placed,
-             "count": len(table), "rules": rules.name, "legacy_rules": opened.legacy_rules, **deviation}
+            {"plan": str(plan), "valid": not problems, "violations": problems, "notes": notes,
+             "placed": placed, "count": len(table), "rules": rules.name,
+             "legacy_rules": opened.legacy_rules, **deviation}
         )  # fmt: skip
         if problems:
             raise typer.Exit(1)
@@ -445,11 +449,12 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 def compare(plan: PlanArgument, timeline: TimelineOption = None, as_json: Json = False) -> None:
     """Show the plan beside the anneals actually flown in the timeline."""
     from planner.compare import compare as run
-    from planner.console import comparison_document, print_comparison, print_json
+    from planner.console import comparison_document, print_comparison, print_json, progress
     from planner.result import open_plan
 
-    opened = open_plan(plan, timeline or None)
-    comparison = run(opened.plan, opened.timeline, opened.calendar)
+    with progress(f"comparing {plan}"):
+        opened = open_plan(plan, timeline or None)
+        comparison = run(opened.plan, opened.timeline, opened.calendar)
     if as_json:
         print_json(comparison_document(comparison, opened.calendar, str(plan)))
     else:
@@ -465,12 +470,13 @@ def plot(
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
     """Draw the cycle: windows, MIRI use, eligible slews, planned and flown anneals, intervals."""
-    from planner.console import console
+    from planner.console import console, progress
     from planner.plots import parse_weeks, write_plot
     from planner.result import open_plan
 
-    opened = open_plan(plan, timeline or None)
-    write_plot(opened, out, parse_weeks(weeks, opened.calendar.count) if weeks else None)
+    with progress(f"drawing {out}"):
+        opened = open_plan(plan, timeline or None)
+        write_plot(opened, out, parse_weeks(weeks, opened.calendar.count) if weeks else None)
     console.print(f"plot written to {out}")
 
 

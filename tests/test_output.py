@@ -148,3 +148,30 @@ def test_piped_output_respects_columns_and_never_cuts_instruments(tmp_path, ship
         cells = " ".join(line.split("│")[4].strip() for line in text.splitlines() if line.startswith("│"))
         for instrument in set(result.plan["instrument"]):
             assert " ".join(instrument.split()) in " ".join(cells.split()), instrument
+
+
+def test_progress_shows_stages_and_bound_on_a_terminal_only(monkeypatch, shipped):
+    import io
+
+    from rich.console import Console
+
+    from planner import console as output
+    from planner.solve import solve
+
+    lines: list[str] = []
+    result = solve(shipped, on_progress=lines.append)
+    assert lines[0].startswith("stage regular: solving")
+    # each improving solution reports the value and CP-SAT's bound; the last one is the optimum
+    best = [line for line in lines if line.startswith("stage regular: best")]
+    assert best and best[-1] == f"stage regular: best {result.value} s, bound {result.value} s"
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(output, "errors", Console(file=terminal, force_terminal=True))
+    with output.progress("solving") as show:
+        show("stage regular: best 1 s, bound 1 s")
+    assert "solving" in terminal.getvalue() or "bound" in terminal.getvalue()
+    piped = io.StringIO()
+    monkeypatch.setattr(output, "errors", Console(file=piped, force_terminal=False))
+    with output.progress("solving") as show:
+        show("anything")
+    assert piped.getvalue() == ""
