@@ -162,3 +162,44 @@ def test_the_harness_sees_errors_and_network_use(tmp_path, browser):
         browser.close()
         browser.switch_to.window(report_tab)
     assert any("cdn.plot.ly" in m for m in severe) and any("Plotly is not defined" in m for m in severe)
+
+
+def test_hovering_a_slew_names_its_visit_mode_target_and_time(page):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver, _ = page
+    plot = driver.find_element("id", PLOT_ID)
+    # Zoom to week 21, let Plotly redraw, then put the mouse on the first eligible slew in view.
+    driver.execute_script(
+        f"""var gd = document.getElementById('{PLOT_ID}');
+        var windows = gd.data.find(t => t.name === 'windows');
+        gd.emit('plotly_click', {{points: [{{data: windows, customdata: windows.customdata[20]}}]}});"""
+    )
+    driver.execute_script("return new Promise(r => setTimeout(r, 1000))")
+    where = driver.execute_script(
+        f"""var gd = document.getElementById('{PLOT_ID}');
+        var slews = gd.data.find(t => t.name === 'eligible slew');
+        var xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        var lo = xa.r2l(xa.range[0]), hi = xa.r2l(xa.range[1]);
+        var i = slews.x.findIndex(x => xa.d2l(x) > lo && xa.d2l(x) < hi);
+        return [xa._offset + xa.d2p(slews.x[i]), ya._offset + ya.d2p(slews.y[i]), slews.x[i],
+                slews.customdata[i][0]];"""
+    )
+    x, y, time, visit = where
+    # The whole plot in view: offsets below count from the centre of the element's visible part.
+    driver.execute_script("arguments[0].scrollIntoView(true)", plot)
+    size = plot.size
+    ActionChains(driver).move_to_element_with_offset(
+        plot, int(x - size["width"] / 2), int(y - size["height"] / 2)
+    ).perform()
+    label = ""
+    for _ in range(30):
+        label = driver.execute_script(
+            f"var h = document.querySelector('#{PLOT_ID} .hoverlayer .hovertext'); "
+            "return h ? h.textContent : ''"
+        )
+        if label:
+            break
+        driver.execute_script("return new Promise(r => setTimeout(r, 100))")
+    assert visit in label and f"{time} UTC" in label and "target" in label and "eligible" in label
+    driver.execute_script(f"Plotly.relayout('{PLOT_ID}', {{'xaxis.autorange': true}})")
