@@ -59,7 +59,9 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
         if scenario.kind == "replay":
             from planner.batch_replay import run_replay_scenario
 
-            return _row(scenario, **run_replay_scenario(scenario, out_dir))
+            return _row(
+                scenario, plan=str(Path("plans") / scenario.id), **run_replay_scenario(scenario, out_dir)
+            )
         timeline = scenario_timeline(scenario)
         calendar, options = scenario.calendar, scenario.options(workers_cap)
         if plan_path.exists():

@@ -25,7 +25,10 @@ UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [
 
 SETTINGS = pa.schema(
     [
-        ("timeline", pa.string()),  # path; null: the shipped timeline
+        ("kind", pa.string()),  # solve | replay
+        ("timeline", pa.string()),  # path; null: the shipped timeline (solve)
+        ("sources", pa.list_(pa.string())),  # replay: the report files or folders
+        ("policy", pa.string()),  # replay: the online policy
         ("start", UTC_MS),
         ("count", pa.int64()),
         ("window_days", pa.float64()),
@@ -52,6 +55,9 @@ RESULTS = pa.schema(
         ("objective_value", pa.int64()),
         ("placed", pa.int64()),
         ("missing", pa.int64()),
+        ("replanned", pa.int64()),  # replay: anneals decided again after a later report
+        ("ratio_to_hindsight", pa.float64()),  # replay: Σ|gap - m·target| over the hindsight optimum's
+        ("ratio_greedy", pa.float64()),  # replay: the same for the greedy policy
         ("mean_interval_days", pa.float64()),
         ("min_interval_days", pa.float64()),
         ("max_interval_days", pa.float64()),
@@ -60,7 +66,7 @@ RESULTS = pa.schema(
         ("solve_s", pa.float64()),
         ("total_s", pa.float64()),
         ("error", pa.string()),
-        ("plan", pa.string()),  # the plan file, relative to the batch folder; null without a plan
+        ("plan", pa.string()),  # plan file (replay: its folder), relative to the batch folder
     ]
 )
 SUMMARY_SCHEMA = pa.schema([("scenario", pa.string()), *SETTINGS, *RESULTS])
@@ -69,8 +75,12 @@ SUMMARY_SCHEMA = pa.schema([("scenario", pa.string()), *SETTINGS, *RESULTS])
 def effective_settings(scenario) -> dict:
     """The scenario's settings with every default filled in, one value per SETTINGS column."""
     calendar, options, churn = scenario.calendar, scenario.options(), scenario.perturbation
+    replay = scenario.kind == "replay"
     return {
+        "kind": scenario.kind,
         "timeline": scenario.settings.get("timeline"),
+        "sources": [str(s) for s in scenario.settings["sources"]] if replay else None,
+        "policy": scenario.settings.get("policy", "lookahead") if replay else None,
         "start": pd.Timestamp(calendar.start, unit="s", tz="UTC"),
         "count": calendar.count,
         "window_days": calendar.window_days,
