@@ -75,7 +75,8 @@ var gd = document.getElementById("{plot_id}");
 gd.on("plotly_click", function (event) {
   var point = event.points[0];
   if (point && point.data.name === "windows") {
-    Plotly.relayout(gd, {"xaxis.range": point.customdata.slice(2, 4)});
+    var range = point.customdata.slice(2, 4);  // both panels: after a double-click each autoranges
+    Plotly.relayout(gd, {"xaxis.range": range, "xaxis2.range": range});
   }
 });
 """
@@ -100,6 +101,10 @@ def _week_range(view: CycleView, week: int) -> list[str]:
     lo, hi = view.weeks(week, week)
     pad = pd.Timedelta(hours=12)
     return _iso([lo - pad, hi + pad])
+
+
+def _both_axes(span: list[str]) -> dict:
+    return {"xaxis.range": span, "xaxis2.range": span}
 
 
 def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
@@ -310,7 +315,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
     fig.update_layout(shapes=shapes)
     pad = pd.Timedelta(days=2)
     weeks = [
-        {"label": f"week {k}", "method": "relayout", "args": [{"xaxis.range": _week_range(view, k)}]}
+        {"label": f"week {k}", "method": "relayout", "args": [_both_axes(_week_range(view, k))]}
         for k in view.windows["anneal"]
     ]
     whole = _iso([view.first - pad, view.last + pad])
@@ -329,7 +334,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         },
         updatemenus=[
             {
-                "buttons": [{"label": "whole cycle", "method": "relayout", "args": [{"xaxis.range": whole}]}]
+                "buttons": [{"label": "whole cycle", "method": "relayout", "args": [_both_axes(whole)]}]
                 + weeks,
                 "direction": "down",
                 "x": 0.0,

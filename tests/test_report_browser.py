@@ -118,19 +118,34 @@ def test_screenshot_is_not_blank(page):
     assert not_white > 0.05 and colours > 20, (not_white, colours)
 
 
-def test_click_on_a_window_zooms_to_its_week(page):
-    driver, _ = page
-    span = driver.execute_script(
+def _whole_cycle(driver) -> None:
+    """Back to the whole cycle; returns once Plotly has redrawn (selenium awaits the promise)."""
+    driver.execute_script(
+        f"return Plotly.relayout('{PLOT_ID}', {{'xaxis.autorange': true, 'xaxis2.autorange': true}})"
+        ".then(() => 1)"
+    )
+
+
+def _click_window(driver, index: int) -> list[str]:
+    """A click on window `index`'s bar; the x range once the zoom it asks for is drawn."""
+    _whole_cycle(driver)
+    return driver.execute_script(
         f"""var gd = document.getElementById('{PLOT_ID}');
         var windows = gd.data.find(t => t.name === 'windows');
-        gd.emit('plotly_click', {{points: [{{data: windows, customdata: windows.customdata[9]}}]}});
-        return gd.layout.xaxis.range;"""
+        var done = new Promise(r => gd.once('plotly_relayout', () => r(gd.layout.xaxis.range)));
+        gd.emit('plotly_click', {{points: [{{data: windows, customdata: windows.customdata[{index}]}}]}});
+        return done;"""
     )
+
+
+def test_click_on_a_window_zooms_to_its_week(page):
+    driver, _ = page
+    span = _click_window(driver, 9)
     lo, hi = (pd.Timestamp(t) for t in span)
     # week 10 starts 63 days after 2023-07-03; the view is that week with half a day either side
     assert lo == pd.Timestamp("2023-09-04") - pd.Timedelta(hours=12)
     assert hi - lo == pd.Timedelta(days=8)
-    driver.execute_script(f"Plotly.relayout('{PLOT_ID}', {{'xaxis.autorange': true}})")
+    _whole_cycle(driver)
 
 
 def test_plan_table_sorts_by_a_column(page):
@@ -170,12 +185,8 @@ def test_hovering_a_slew_names_its_visit_mode_target_and_time(page):
     driver, _ = page
     plot = driver.find_element("id", PLOT_ID)
     # Zoom to week 21, let Plotly redraw, then put the mouse on the first eligible slew in view.
-    driver.execute_script(
-        f"""var gd = document.getElementById('{PLOT_ID}');
-        var windows = gd.data.find(t => t.name === 'windows');
-        gd.emit('plotly_click', {{points: [{{data: windows, customdata: windows.customdata[20]}}]}});"""
-    )
-    driver.execute_script("return new Promise(r => setTimeout(r, 1000))")
+    _click_window(driver, 20)
+    driver.execute_script("return new Promise(r => setTimeout(r, 500))")  # WebGL redraw
     where = driver.execute_script(
         f"""var gd = document.getElementById('{PLOT_ID}');
         var slews = gd.data.find(t => t.name === 'eligible slew');
@@ -202,4 +213,4 @@ def test_hovering_a_slew_names_its_visit_mode_target_and_time(page):
             break
         driver.execute_script("return new Promise(r => setTimeout(r, 100))")
     assert visit in label and f"{time} UTC" in label and "target" in label and "eligible" in label
-    driver.execute_script(f"Plotly.relayout('{PLOT_ID}', {{'xaxis.autorange': true}})")
+    _whole_cycle(driver)
