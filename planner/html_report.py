@@ -540,6 +540,32 @@ than the plan it flew.</p>
 REPLAY_COLUMNS = ("anneal", "label", "slew_time", "visit_id", "decided_at", "replans", "state")
 
 
+def _issued(report) -> pd.Timestamp:
+    """The issue date (UTC midnight) a report's name carries: `..._report_YYYYMMDD.json`, or a
+    text report's `file#OP package`; NaT when it carries none."""
+    from planner.report import issue_from_op_package, issue_from_report_name
+
+    if not isinstance(report, str):
+        return pd.NaT
+    package = issue_from_op_package(report.rsplit("#", 1)[-1]) if "#" in report else None
+    date = package[0] if package else issue_from_report_name(report)
+    return pd.Timestamp(date, tz="UTC") if date else pd.NaT
+
+
+def _plain(value) -> str:
+    """A summary value in words: integers as integers, other numbers to 3 decimals, a nested table
+    as `key value, ...`."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in value.items() if _plain(v))
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.3f}"
+    if isinstance(value, float):
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
 def replay_section(frame: pd.DataFrame, summary: dict) -> str:
     """Each week's decision in a replay: when it was made (what was known then: the reports
     applied up to that moment), what it chose, its state, and how often it was re-planned.
@@ -555,15 +581,21 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
         raise ValueError(f"replay frame lacks column(s) {', '.join(missing)}")
     frame = frame.sort_values("anneal")
     timed = pd.api.types.is_datetime64_any_dtype(frame["decided_at"])
-    decided = frame["decided_at"].map(lambda t: _when(t, seconds=True)) if timed else frame["decided_at"]
-    decided = decided.fillna("").astype(str)
-    lead_days = (
-        (frame["slew_time"] - frame["decided_at"]).dt.total_seconds() / 86400
-        if timed
-        else pd.Series(np.nan, index=frame.index)
-    )
-    # With decision times: how far ahead each anneal was decided; else how often it was re-planned.
-    shown, axis = (lead_days, "days from decision to slew") if timed else (frame["replans"], "re-plans")
+    if timed:
+        decided = frame["decided_at"].map(lambda t: _when(t, seconds=True))
+        moments = frame["decided_at"]
+    else:  # a report's name: what was known is that report and the ones issued before it
+        moments = frame["decided_at"].map(_issued)
+        decided = [
+            f"{name} (issued {_when(at)[:10]})" if pd.notna(at) else str(name or "")
+            for name, at in zip(frame["decided_at"], moments, strict=True)
+        ]
+        decided = pd.Series(decided, index=frame.index)
+    moments = pd.to_datetime(moments, utc=True)
+    lead_days = (frame["slew_time"] - moments).dt.total_seconds() / 86400
+    # How far ahead of its slew each anneal was decided; without any decision time, re-plans.
+    known = lead_days.notna().any()
+    shown, axis = (lead_days, "days from decision to slew") if known else (frame["replans"], "re-plans")
     figure = go.Figure()
     for state, group in frame.assign(shown=shown, decided=decided).groupby("state", sort=True):
         figure.add_trace(
@@ -594,7 +626,7 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
         ]
         for row, when, lead in zip(frame.itertuples(), decided, lead_days, strict=True)
     ]
-    facts = {k.replace("_", " "): v for k, v in summary.items()}
+    facts = {k.replace("_", " "): _plain(v) for k, v in summary.items()}
     return f"""<h2>Replay: each week's decision</h2>
 <p class="note">Each anneal was decided knowing only the reports published up to its decision; a
 re-plan moved it after a later report took its slew away.</p>

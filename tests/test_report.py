@@ -71,6 +71,9 @@ def test_replay_section(small_plan):
     with pytest.raises(ValueError, match="decided_at"):
         replay_section(frame.drop(columns="decided_at"), {})
     # decided_at may name the report whose application decided the anneal instead of a time
-    named = frame.assign(decided_at=["r1.txt", "r2.txt", "<b>r3</b>"])
+    named = frame.assign(decided_at=["20230703_report_20230629.json", "f.txt#2318501f01", "<b>r3</b>"])
     section = replay_section(named, {})
-    assert "decided at (report)" in section and "<td>r2.txt</td>" in section and "<b>r3" not in section
+    assert "decided at (report)" in section and "<b>r3" not in section
+    # the issue date a name carries: 2023-06-29 from the file name, day 185 of 2023 from the package
+    assert "20230703_report_20230629.json (issued 2023-06-29)" in section
+    assert "f.txt#2318501f01 (issued 2023-07-04)" in section
