@@ -42,7 +42,9 @@ def jsonable(value):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
         return [jsonable(v) for v in value]
-    if value is None or value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)):
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -365,7 +367,7 @@ def _number(value: float) -> str:
 def comparison_document(comparison, calendar, plan: str) -> dict:
     return {
         "plan": plan,
-        "summary": {"plan": comparison.summary.loc["plan"], "executed": comparison.summary.loc["executed"]},
+        "summary": comparison.summary.to_dict(orient="index"),  # by row keeps integers integers
         "weeks": comparison.weeks,
         "executed": comparison.executed,
     }

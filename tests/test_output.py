@@ -56,6 +56,8 @@ def test_solve_check_compare_print_the_same_sum_and_worst_deviation(tmp_path, ga
     assert check["valid"]
     assert (check["sum_abs_deviation_s"], check["largest_deviation_hours"]) == pytest.approx(expected)
     plan_row = documents["compare"]["summary"]["plan"]
+    # integers stay integers in JSON (53, not 53.0)
+    assert type(plan_row["anneals"]) is int and type(plan_row["sum_abs_deviation_s"]) is int
     assert (plan_row["sum_abs_deviation_s"], plan_row["largest_deviation_hours"]) == pytest.approx(expected)
 
     # The same numbers in the words people read.
