@@ -514,7 +514,7 @@ def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_H
 <h1>{_esc(title)}</h1>
 {_facts(headline(opened, comparison))}
 <h2>The cycle</h2>
-<p class="note">Drag to zoom, double-click to see the whole cycle; the menu at the right or a click on
+<p class="note">Drag to zoom, double-click to see the whole cycle; the week menu (top left) or a click on
 a window's bar goes to one week; the slider under the lower panel pans. Times are UTC.
 {len(view.slews)} slews in the calendar's weeks: {int((view.slews["rule"] == ELIGIBLE).sum())} eligible;
 excluded by {_esc(counts)}. Band in the lower panel: ±{tolerance_hours:g} h; the {WORST_MARKED} worst
