@@ -77,3 +77,17 @@ def test_replay_section(small_plan):
     # the issue date a name carries: 2023-06-29 from the file name, day 185 of 2023 from the package
     assert "20230703_report_20230629.json (issued 2023-06-29)" in section
     assert "f.txt#2318501f01 (issued 2023-07-04)" in section
+
+
+def test_report_cli_writes_the_page_and_refuses_a_negative_band(small_plan, tmp_path):
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    runner = CliRunner()
+    plan = str(tmp_path / "plan.parquet")
+    page = tmp_path / "page.html"
+    bad = runner.invoke(app, ["report", plan, "--out", str(page), "--tolerance-hours", "-1"])
+    assert bad.exit_code == 2 and "--tolerance-hours" in bad.stderr and not page.exists()
+    good = runner.invoke(app, ["report", plan, "--out", str(page), "--tolerance-hours", "6"])
+    assert good.exit_code == 0 and "Band in the lower panel: ±6 h" in page.read_text()
