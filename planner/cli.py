@@ -152,13 +152,14 @@ def timeline(
     as_json: Json = False,
 ) -> None:
     """Summarise a timeline: visit counts and eligible slews per anneal window, counted by rule."""
-    from planner.console import print_json, print_timeline, timeline_document
+    from planner.console import print_json, print_timeline, progress, timeline_document
     from planner.summary import summarize
     from planner.timeline import DEFAULT_TIMELINE, load_timeline
 
-    frame = load_timeline(path or None)
     calendar = Calendar.from_options(start, count, window_days, target_days)
-    summary = summarize(frame, calendar, rule_set(rules, miri_recovery_minutes))
+    with progress("reading the timeline"):
+        frame = load_timeline(path or None)
+        summary = summarize(frame, calendar, rule_set(rules, miri_recovery_minutes))
     name = " ".join(map(str, path or [DEFAULT_TIMELINE.name]))
     if as_json:
         print_json(timeline_document(summary, name))
