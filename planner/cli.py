@@ -499,8 +499,16 @@ def report(
     if not tolerance_hours >= 0:
         raise OptionError(f"--tolerance-hours {tolerance_hours}: expected hours >= 0")
     with progress(f"rendering {out}"):
-        opened = open_plan(plan, timeline or None)
-        write_report(opened, out, title=f"MIRI anneal plan: {plan.name}", tolerance_hours=tolerance_hours)
+        if plan.is_dir():  # a replay folder: the replayed plan and each week's decision
+            from planner.replay_outcome import open_replay
+
+            opened, frame, summary = open_replay(plan)
+            title = f"MIRI anneals replayed week by week: {plan.name}"
+            write_report(opened, out, title=title, tolerance_hours=tolerance_hours, replay=(frame, summary))
+        else:
+            opened = open_plan(plan, timeline or None)
+            title = f"MIRI anneal plan: {plan.name}"
+            write_report(opened, out, title=title, tolerance_hours=tolerance_hours)
     console.print(f"report written to {out}")
 
 

@@ -457,7 +457,9 @@ def provenance(opened: PlanFile) -> dict:
         "timeline sha256": timeline.get("sha256") or "(made in memory: none)",
         "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "checked by the independent checker": "yes" if meta.get("checked") else "no",
-        "solver time": f"{meta['solve_seconds']:.3f} s (model built in {meta['build_seconds']:.3f} s)",
+        "solver time": f"{meta['solve_seconds']:.3f} s (model built in {meta['build_seconds']:.3f} s)"
+        if "solve_seconds" in meta
+        else f"none: planned week by week online ({meta.get('online', {}).get('policy', 'policy')})",
     }
 
 
@@ -477,7 +479,9 @@ def headline(opened: PlanFile, comparison) -> dict:
     facts = {
         "status": "proven optimal"
         if proven
-        else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)",
+        else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)"
+        if bound is not None
+        else f"{meta['status']} (planned online, week by week: no optimality claimed)",
         "objective": f"{objective['name']}: {wording} = {value} s ({value / 86400:.3f} d)",
         "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
         "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",

@@ -3,6 +3,7 @@ optimum of the same cycle and rules, the greedy baseline and the anneals actuall
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -24,11 +25,12 @@ from planner.policies import Greedy, Policy
 from planner.replay import Replay, replay
 from planner.result import PLAN_SCHEMA
 from planner.rules import RuleSet
-from planner.timeline import METADATA_KEY
+from planner.timeline import METADATA_KEY, write_timeline
 
 REPLAY_SCHEMA = PLAN_SCHEMA.append(pa.field("decided_at", pa.string()))
 REPLAY_SCHEMA = REPLAY_SCHEMA.append(pa.field("replans", pa.int64())).append(pa.field("state", pa.string()))
 REPLAY_FILE = "replay.parquet"
+TIMELINE_FILE = "timeline.parquet"
 
 
 class InternalError(PlannerError):
@@ -176,14 +178,19 @@ def run_replay(
 
 
 def write_replay(run: ReplayRun, folder: Path) -> Path:
-    """`folder/replay.parquet`: one row per anneal, the summary and provenance in its metadata."""
+    """`folder/replay.parquet`: one row per anneal, the summary and provenance in its metadata;
+    beside it `folder/timeline.parquet`, the final timeline the replay was checked against, so the
+    folder is complete for `anneal-planner report folder`."""
     path = Path(folder) / REPLAY_FILE
+    timeline_path = Path(folder) / TIMELINE_FILE
+    write_timeline(run.outcome.final, timeline_path)
     meta = {
         "kind": "replay",
         "summary": run.summary,
         "calendar": run.outcome.calendar.to_dict(),
         "options": {"rules": run.outcome.rules.to_dict(), "policy": run.outcome.policy},
         "events": run.outcome.events,
+        "timeline": {"file": TIMELINE_FILE, "sha256": hashlib.sha256(timeline_path.read_bytes()).hexdigest()},
         "versions": {"planner": version("anneal-planner")},
     }
     table = pa.Table.from_pandas(run.frame, schema=REPLAY_SCHEMA, preserve_index=False)
@@ -191,3 +198,52 @@ def write_replay(run: ReplayRun, folder: Path) -> Path:
     with atomic_path(path) as temporary:
         pq.write_table(table, temporary)
     return path
+
+
+def open_replay(folder: Path):
+    """A replay folder as the report reads it: (plan file view, replay table, summary).
+
+    The plan view is the replayed plan on the replay's final timeline, with the rules it was
+    replayed under; its status says it was planned online (FEASIBLE, no bound)."""
+    from planner.calendar import Calendar
+    from planner.errors import InputError
+    from planner.result import PlanFile
+    from planner.solve import timeline_identity
+    from planner.timeline import load_timeline, read_metadata
+
+    folder = Path(folder)
+    path = folder / REPLAY_FILE
+    if not path.is_file():
+        raise InputError(folder, f"no {REPLAY_FILE} here; expected a folder written by 'replay --out'")
+    try:
+        meta = read_metadata(path)
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    if meta.get("kind") != "replay" or list(frame.columns) != REPLAY_SCHEMA.names:
+        raise InputError(path, "not a replay table; expected a file written by 'replay --out'")
+    timeline = load_timeline(folder / TIMELINE_FILE)
+    recorded = (meta.get("timeline") or {}).get("sha256")
+    if recorded != hashlib.sha256((folder / TIMELINE_FILE).read_bytes()).hexdigest():
+        raise InputError(folder / TIMELINE_FILE, "the timeline changed since the replay was written")
+    try:
+        calendar = Calendar.from_dict(meta["calendar"])
+        options = SolveOptions(rules=meta["options"]["rules"], allow_missing=True)
+        summary = meta["summary"]
+        value = int(summary["result"]["sum_abs_deviation_s"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(path, f"damaged replay metadata ({err})") from None
+    plan_meta = {
+        "kind": "plan",
+        "status": "FEASIBLE",
+        "objective": {"name": "regular", "value": value, "bound": None},
+        "calendar": calendar.to_dict(),
+        "options": options.to_dict(),
+        "timeline": timeline_identity(timeline),
+        "versions": meta.get("versions", {}),
+        "checked": True,
+        "missing": [int(k) for k in frame.loc[frame["state"] == "missed", "anneal"]],
+        "online": {"policy": summary.get("policy")},
+    }
+    plan = PlanFile(frame[PLAN_SCHEMA.names], plan_meta, timeline, calendar, options)
+    return plan, frame, summary

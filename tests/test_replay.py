@@ -364,3 +364,21 @@ def test_lookahead_counts_on_a_window_published_in_part():
     )
     assert Greedy().choose(decision) == 0
     assert Lookahead().choose(decision) == 1
+
+
+def test_report_of_a_replay_folder_shows_each_weeks_decision(tmp_path):
+    out = tmp_path / "replay"
+    assert (
+        runner.invoke(app, ["replay", "data/raw/dja-json", "--out", str(out), "--policy", "greedy"]).exit_code
+        == 0
+    )
+    page = tmp_path / "replay.html"
+    result = runner.invoke(app, ["report", str(out), "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert 'id="replay"' in html and "planned online, week by week" in html
+    # The folder's timeline is verified: a changed one is refused, one line, no page written.
+    (out / "timeline.parquet").write_bytes((out / "timeline.parquet").read_bytes() + b"x")
+    page.unlink()
+    refused = runner.invoke(app, ["report", str(out), "--out", str(page)])
+    assert refused.exit_code == 2 and not page.exists()
