@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,7 @@ import pandas as pd
 from planner.calendar import Calendar
 from planner.history import History
 from planner.perturb import Perturbation
-from planner.policies import Greedy, Lookahead
+from planner.policies import Greedy, Lookahead, Policy
 from planner.replay_outcome import run_replay
 from planner.rules import load_rules
 
@@ -36,7 +37,7 @@ CYCLES = {
 }
 
 
-POLICIES = {
+POLICIES: dict[str, Callable[[], Policy]] = {
     "greedy": Greedy,
     "lookahead (default)": Lookahead,
     "lookahead, weight 1": lambda: Lookahead(future_weight=1.0),
@@ -92,11 +93,10 @@ def digest(table: pd.DataFrame) -> pd.DataFrame:
     table = table.join(greedy.rename("greedy_ratio"), on=["cycle", "variant"])
     table["no_worse"] = table["ratio"] <= table["greedy_ratio"] + 1e-12
     grouped = table.groupby(["cycle", "policy"], sort=False)
+    shipped = table[table["variant"] == 0].set_index(["cycle", "policy"])["ratio"]
     return pd.DataFrame(
         {
-            "shipped": grouped.apply(
-                lambda g: g.loc[g["variant"] == 0, "ratio"].iloc[0], include_groups=False
-            ),
+            "shipped": shipped,
             "mean": grouped["ratio"].mean(),
             "worst": grouped["ratio"].max(),
             "no_worse_than_greedy": grouped["no_worse"].sum().astype(str) + "/" + grouped.size().astype(str),

@@ -13,6 +13,7 @@ import argparse
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ CYCLES = {"cycle1": ("2022-07-11", 51), "cycle2": ("2023-07-03", 53)}
 
 def measure() -> pd.DataFrame:
     timeline = load_timeline()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cycle, (start, count) in CYCLES.items():
         calendar = Calendar.from_options(start, count, 4.0, 7.0)
         plans = {}

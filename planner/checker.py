@@ -77,8 +77,9 @@ class _Rules:
         self.timeline = timeline
         self.starts = to_seconds(timeline["start"])
         miri = timeline["instrument"].fillna("").astype(str).str.startswith("MIRI").to_numpy(copy=True)
+        parallels = timeline["parallels"].to_numpy()
         for i in np.flatnonzero(~miri):  # MIRI in an attached row that is not a slew parallel
-            miri[i] = _uses_miri(None, timeline["parallels"].iat[i])
+            miri[i] = _uses_miri(None, parallels[i])
         self.miri_starts = self.starts[miri]  # sorted, because the timeline is
         self.exclusions = rules.get("exclude", [])
         self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
@@ -186,12 +187,12 @@ def check_plan(
 
     by_anneal = plan.set_index("anneal")
     for pin in options.pins:
-        row = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
+        pinned: pd.Series | None = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
         if (
-            row is None
-            or pd.isna(row["slew_time"])
-            or row["visit_id"] != pin.visit_id
-            or (pin.time is not None and int(row["slew_time"].timestamp()) != pin.time)
+            pinned is None
+            or pd.isna(pinned["slew_time"])
+            or pinned["visit_id"] != pin.visit_id
+            or (pin.time is not None and int(pinned["slew_time"].timestamp()) != pin.time)
         ):
             problems.append(f"{pin.describe()}, but the plan does not use that slew")
 

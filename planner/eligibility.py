@@ -64,10 +64,10 @@ def _carries_other_slew_parallel(timeline: pd.DataFrame) -> np.ndarray:
     """A slew parallel other than a MIRI anneal is attached (a slew carries at most one)."""
     carries = np.zeros(len(timeline), dtype=bool)
     # Only visits with some slew parallel need their attached rows read; every one of them is.
+    parallels = timeline["parallels"].to_numpy()
     for i in np.flatnonzero(timeline["slew_parallel"].notna().to_numpy()):
         carries[i] = any(
-            p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
-            for p in timeline["parallels"].iat[i]
+            p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal" for p in parallels[i]
         )
     return carries
 

@@ -73,10 +73,10 @@ class History:
     def read(cls, paths: Iterable[Path | str]) -> History:
         """Raw text / JSON reports (files, folders, merged JSON lists), in any mix, or one history
         Parquet written by `anneal-planner ingest --history`."""
-        paths = [Path(p) for p in paths]
-        if len(paths) == 1 and paths[0].suffix == ".parquet":
-            return cls._read_parquet(paths[0])
-        files = schedule_files(paths)
+        given = [Path(p) for p in paths]
+        if len(given) == 1 and given[0].suffix == ".parquet":
+            return cls._read_parquet(given[0])
+        files = schedule_files(given)
         return cls([r for path in files for r in read_reports(path)], [str(p) for p in files])
 
     def write(self, path: Path) -> None:

@@ -93,7 +93,7 @@ def replay(
         known = Known(history.known_after(issue.order), rules, reaches)
         for anneal in anneals:  # re-plan what this report broke, before anything else
             if (
-                anneal.placed
+                anneal.time is not None
                 and anneal.time >= issue.issued
                 and (anneal.visit_id, anneal.time) not in known.keys
             ):
@@ -107,6 +107,7 @@ def replay(
             if anneal.decided_at is None and deciding[anneal.window.anneal] == issue.order:
                 decide(anneal, anneals, known, calendar, policy, issue.name)
                 result.events.append({"report": issue.name, "anneal": anneal.window.anneal})
+    assert known is not None  # a History holds at least one report
     for anneal in anneals:  # windows no report's span reached: decided on all that was published
         if anneal.decided_at is None:
             decide(anneal, anneals, known, calendar, policy, "after the last report")
@@ -161,7 +162,7 @@ def decide(
 
 
 def _neighbour(other: Anneal | None, window: Window) -> Neighbour | None:
-    if other is None:
+    if other is None or other.time is None:
         return None
     return Neighbour(other.time, abs(other.window.anneal - window.anneal))
 

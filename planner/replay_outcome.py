@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,11 @@ def replay_frame(outcome: Replay) -> pd.DataFrame:
                 "deviation_hours": np.nan if interval is None else (interval - weeks[k] * target) / 3600,
                 "decided_at": a.decided_at,
                 "replans": a.replans,
-                "state": "missed" if not a.placed else "flown" if a.time < outcome.last_issued else "planned",
+                "state": "missed"
+                if a.time is None
+                else "flown"
+                if a.time < outcome.last_issued
+                else "planned",
             }
         )
     frame = pd.DataFrame(rows)
@@ -150,7 +155,7 @@ def run_replay(
         "missed": int((frame["state"] == "missed").sum()),
         "replanned": int((frame["replans"] > 0).sum()),
     }
-    summary = {
+    summary: dict[str, Any] = {
         "policy": policy.name,
         "rules": rules.name,
         "reports": len(history.issues),

@@ -91,15 +91,16 @@ def plan_next(
         covered = [w for w in covered if w.end <= last_flown + horizon_days * 86_400 or w.anneal in flown]
     cut = Calendar.from_dict(calendar.to_dict() | {"count": max(len(covered), max(flown, default=0))})
     anneals = [Anneal(w) for w in cut.windows]
-    keyed = timeline.set_index(["visit_id", to_seconds(timeline["start"])])
+    keys = zip(timeline["visit_id"], to_seconds(timeline["start"]).tolist(), strict=True)
+    where = {key: i for i, key in enumerate(keys)}
+    instruments, targets = timeline["instrument"].to_numpy(), timeline["target"].to_numpy()
     for anneal in anneals:
         if anneal.window.anneal in flown:
             visit_id, t = flown[anneal.window.anneal]
-            row = keyed.loc[(visit_id, t)] if (visit_id, t) in keyed.index else None
-            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
             anneal.visit_id, anneal.time, anneal.decided_at = visit_id, t, "flown"
-            anneal.instrument = None if row is None else row["instrument"]
-            anneal.target = None if row is None else row["target"]
+            if (visit_id, t) in where:  # a flown slew the current schedule no longer lists has no details
+                i = where[visit_id, t]
+                anneal.instrument, anneal.target = instruments[i], targets[i]
     known = Known(timeline, rules, reaches)
     windows = {w.window.anneal: w for w in window_slews(timeline, cut, rules)}
     reasons = {}
