@@ -51,11 +51,20 @@ def _timeline(path: str | None) -> pd.DataFrame:
     return load_timeline(path)
 
 
+def plan_file(out_dir: Path | str, scenario_id: str) -> Path:
+    """DIR/plans/<id>.parquet; an id that would land anywhere else is refused, never written."""
+    plans = Path(out_dir) / "plans"
+    path = plans / f"{scenario_id}.parquet"
+    if path.parent != plans or scenario_id.startswith(".") or ".." in scenario_id or "\\" in scenario_id:
+        raise OptionError(f"scenario id {scenario_id!r}: expected a plain file name under {plans}")
+    return path
+
+
 def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     """Solve one scenario (or find its checked plan from an earlier run). Never raises."""
     started = time.perf_counter()
-    plan_path = Path(out_dir) / "plans" / f"{scenario.id}.parquet"
     try:
+        plan_path = plan_file(out_dir, scenario.id)
         if scenario.kind == "replay":
             from planner.batch_replay import run_replay_scenario
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,22 @@ def _check(table: dict, where: str, keys: dict) -> None:
             _check(value, f"{where}.perturbation", PERTURBATION_KEYS)
 
 
+# A scenario's name becomes part of a file name under DIR/plans/: no separators, no '..', no dot first.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_name(name: object, where: str) -> str:
+    """The scenario name, or OptionError: it must not reach outside DIR/plans/ (or hide a file)."""
+    if not isinstance(name, str):
+        raise OptionError(f"{where}: name = {name!r}; expected a string")
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise OptionError(
+            f"{where}: name = {name!r}; expected 1-64 letters, digits, '_', '-' or '.' "
+            "starting with a letter or digit (no path separators or '..')"
+        )
+    return name
+
+
 def scenario_id(settings: dict, name: str | None) -> str:
     """Stable id from the settings themselves, so a re-run finds the same plan file."""
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
@@ -141,6 +158,8 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
         which = "both" if "scenarios" in data else "neither"
         raise OptionError(f"{where}: give either [[scenarios]] or [grid], not {which}")
     base = data.get("base", {})
+    if not isinstance(base, dict):
+        raise OptionError(f"{where}: base = {base!r}; expected a [base] table")
     _check(base, f"{where} [base]", KEYS)
 
     combos: list[tuple[str | None, dict]] = []
@@ -148,14 +167,18 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
         if not isinstance(data["scenarios"], list) or not data["scenarios"]:
             raise OptionError(f"{where}: [[scenarios]] is empty; expected at least one scenario table")
         for i, entry in enumerate(data["scenarios"]):
+            if not isinstance(entry, dict):
+                raise OptionError(f"{where} scenarios[{i}]: {entry!r}; expected a table of settings")
             entry = dict(entry)
             name = entry.pop("name", None)
-            if name is not None and not isinstance(name, str):
-                raise OptionError(f"{where} scenarios[{i}]: name = {name!r}; expected a string")
+            if name is not None:
+                check_name(name, f"{where} scenarios[{i}]")
             _check(entry, f"{where} scenarios[{i}]", KEYS)
             combos.append((name, {**base, **entry}))
     else:
         grid = data["grid"]
+        if not isinstance(grid, dict):
+            raise OptionError(f"{where}: grid = {grid!r}; expected a [grid] table")
         axes = {}
         for key, values in grid.items():
             if not isinstance(values, list):

@@ -63,7 +63,7 @@ def test_later_issue_supersedes_earlier_rows_within_its_span():
     """Two issues of one week: the revision (f02) replaces every row of f01 inside its span."""
     early = ONE_REPORT.replace(ONE_REPORT.split()[5], "2405608f01", 1)
     late_lines = early.replace("2405608f01", "2405608f02").splitlines()
-    late = "\n".join(late_lines[:4] + late_lines[4:12])  # the revision keeps 8 rows
+    late = "\n".join(late_lines[:4] + late_lines[4:12]) + "\n\n"  # the revision keeps 8 rows, closed
     reports = parse_text_reports(early + "\n" + late, name="x.txt")
     from planner.timeline import supersede
 
@@ -141,7 +141,7 @@ def test_unknown_visit_types_are_kept_and_counted(tmp_path):
     lines = _lines()
     lines[4] = lines[4].replace("PRIME TARGETED FIXED", "PRIME NEW KIND      ")
     path = tmp_path / "r.txt"
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(lines) + "\n")
     frame = read_schedules([path])
     assert "PRIME NEW KIND" in set(frame["visit_type"])
     result = runner.invoke(app, ["timeline", str(path)])

@@ -1,0 +1,155 @@
+"""Untrusted input (issue 11): truncated reports, hostile scenario names, options, output paths,
+damaged plans. Each bad input gives exit 2 and one line, no traceback, and leaves no file behind."""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.errors import InputError
+from planner.text_reports import parse_text_reports
+from planner.timeline import DATA_DIR
+
+TEXT = DATA_DIR / "raw" / "stsci-text" / "weekly_reports_2022-07-10_to_2024-03-04.txt"
+TITLE = b"Visit Information for OP Package "
+runner = CliRunner()
+
+
+def run(args: list[str]):
+    return runner.invoke(app, args)
+
+
+def one_line_error(result, code: int = 2) -> str:
+    """The output of a refused command: exit `code`, one line, no traceback."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+# -- a text report cut short never parses to shortened rows ---------------------------------------
+
+
+@functools.cache
+def _whole_file() -> tuple[bytes, list, list[int]]:
+    """The shipped text, its reports, and the byte offset where each report (with its closing blank
+    line) ends: a cut at or after that offset holds the report whole."""
+    data = TEXT.read_bytes()
+    reports = parse_text_reports(data.decode(), name=TEXT.name)
+    starts = [i for i in range(len(data)) if data.startswith(TITLE, i) and (i == 0 or data[i - 1] == 10)]
+    ends = [*starts[1:], len(data)]
+    assert len(ends) == len(reports) == 96
+    return data, reports, ends
+
+
+def _parse_cut(data: bytes):
+    try:
+        return parse_text_reports(data.decode("utf-8"), name=TEXT.name)
+    except UnicodeDecodeError:
+        return None  # read_text_reports refuses it (tested in test_ingest)
+    except InputError as err:
+        assert str(err).startswith(TEXT.name) and ("line" in str(err) or not data.strip())
+        return None
+
+
+def _cuts(draw_data) -> int:
+    """A byte offset: anywhere, at a line end, or at a report's end (the cuts that may parse)."""
+    data, _, ends = _whole_file()
+    kind = draw_data.draw(st.sampled_from(["anywhere", "line end", "report end"]))
+    event(f"cut {kind}")
+    if kind == "anywhere":
+        return draw_data.draw(st.integers(0, len(data) - 1))
+    if kind == "report end":
+        return draw_data.draw(st.sampled_from(ends))
+    near = draw_data.draw(st.integers(0, len(data) - 1))
+    return data.index(b"\n", near) + 1
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draw_data=st.data())
+def test_text_cut_anywhere_fails_or_keeps_only_whole_reports(draw_data):
+    """Cut the real file at a random byte: either an error naming the line, or exactly the reports
+    the cut holds whole, row for row (never a shortened mode, target or visit id)."""
+    data, reports, ends = _whole_file()
+    cut = _cuts(draw_data)
+    parsed = _parse_cut(data[:cut])
+    event("parsed" if parsed is not None else "refused")
+    if parsed is not None:
+        assert parsed == reports[: bisect.bisect_right(ends, cut)]
+    elif cut in ends:
+        pytest.fail(f"a cut at the end of a whole report ({cut}) must parse")
+
+
+# Junk after the cut: text without a line end, or a non-blank line of its own. (A tail of blank lines
+# only cannot be told from a report's closing blank line: the format has no row count or checksum.)
+GARBAGE = st.one_of(
+    st.text(st.characters(exclude_characters="\n"), min_size=1, max_size=40),
+    st.tuples(
+        st.text(max_size=10),
+        st.text(st.characters(exclude_characters="\n"), min_size=1, max_size=40).filter(str.strip),
+        st.sampled_from(["", "\n", "\n\n"]),
+    ).map(lambda parts: f"{parts[0]}\n{parts[1]}{parts[2]}"),
+    st.binary(min_size=1, max_size=40).filter(lambda b: not b.endswith(b"\n")),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draw_data=st.data(), garbage=GARBAGE)
+def test_text_cut_with_trailing_garbage_fails_or_keeps_only_whole_reports(draw_data, garbage):
+    data, reports, ends = _whole_file()
+    cut = _cuts(draw_data)
+    tail = garbage if isinstance(garbage, bytes) else garbage.encode("utf-8", "surrogatepass")
+    parsed = _parse_cut(data[:cut] + tail)
+    if parsed is not None:
+        assert parsed == reports[: bisect.bisect_right(ends, cut)]
+
+
+def test_cut_between_rows_is_refused_naming_the_line(tmp_path):
+    """A cut right after a prime row would drop the MIRI rows attached below it: refused."""
+    data, _, ends = _whole_file()
+    cut = data.index(b"\n", ends[0] + 2000) + 1
+    bad = tmp_path / "cut.txt"
+    bad.write_bytes(data[:cut])
+    message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
+    assert "not closed by a blank line" in message and "cut.txt, line " in message
+    assert not (tmp_path / "t.parquet").exists()
+
+
+def test_cut_inside_a_field_is_refused_naming_the_line(tmp_path):
+    data, _, _ = _whole_file()
+    cut = data.index(b"WDJ051403.50") + 5  # inside the first row's target name, then a closing line
+    bad = tmp_path / "cut.txt"
+    bad.write_bytes(data[:cut] + b"\n\n")
+    message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
+    assert "cut.txt, line 5" in message and "padded" in message
+
+
+# -- batch writes only under DIR/plans/ -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "..", ".hidden", "a\\b", "x\ny", ""])
+def test_scenario_names_cannot_leave_the_output_folder(tmp_path, name):
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text(f"[[scenarios]]\nname = {json.dumps(name)}\ncount = 2\n")
+    out = tmp_path / "out"
+    message = one_line_error(run(["batch", str(scenarios), "--out", str(out), "--quiet"]))
+    assert "name" in message and "path separators" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_plan_file_refuses_an_id_outside_plans(tmp_path):
+    from planner.batch import plan_file
+    from planner.errors import OptionError
+
+    assert plan_file(tmp_path, "a-1") == tmp_path / "plans" / "a-1.parquet"
+    for bad in ("../x", "/x", "a/b", ".."):
+        with pytest.raises(OptionError):
+            plan_file(tmp_path, bad)
