@@ -3,16 +3,56 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
+
+try:  # recent typer vendors click as typer._click; older ones use click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
 
 from planner.calendar import DEFAULT_START, Calendar
-from planner.errors import OptionError, PlannerError
+from planner.errors import InternalError, OptionError, PlannerError
 from planner.options import SolveOptions
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, bad value) print one line like the tool's own errors, not a box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as err:
+            err.show()  # the help text itself
+            sys.exit(err.exit_code)
+        except click_errors.ClickException as err:
+            hint = ""
+            if isinstance(err, click_errors.UsageError) and err.ctx is not None:
+                hint = f" (see '{err.ctx.command_path} --help')"
+            message = " ".join(err.format_message().split())  # one line, whatever the message holds
+            _print_error(f"{message}{hint}")
+            sys.exit(err.exit_code)
+        except typer.Abort:
+            _print_error("interrupted")
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _print_error(message: str) -> None:
+    """`error: message` on stderr, one line; nothing in the message is read as markup."""
+    from planner.console import errors, styled
+
+    errors.print(styled(("error:", "bold red"), " ", " ".join(message.split())), highlight=False)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -82,17 +122,24 @@ def main(
 
 
 def friendly(command):
-    """Turn the project's errors into one message and an exit code, never a traceback."""
+    """Turn every failure into one message line and an exit code, never a traceback: the project's
+    errors (2 bad input, 1 no plan), Ctrl-C (130), and anything unexpected (3, a bug to report)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from planner.console import errors
-
         try:
             return command(*args, **kwargs)
         except PlannerError as err:
-            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            _print_error(str(err))
             raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            _print_error("interrupted; no output file was written")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, click_errors.ClickException):
+            raise
+        except Exception as err:  # a bug: one line that asks for a report, still no traceback
+            _print_error(str(InternalError(f"{type(err).__name__}: {err}")))
+            raise typer.Exit(InternalError.exit_code) from None
 
     return wrapper
 
@@ -245,11 +292,9 @@ def check(
     as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
-    from rich.markup import escape
-
     from planner.checker import check_plan_file
     from planner.compare import plan_deviation, seconds_and_days
-    from planner.console import console, print_json, progress
+    from planner.console import console, print_json, progress, styled
 
     with progress(f"checking {plan}"):
         problems, notes, opened = check_plan_file(plan, timeline or None)
@@ -275,13 +320,16 @@ def check(
     for note in notes:
         console.print(f"note (flown, not planned): {note}", markup=False, highlight=False)
     for problem in problems:
-        console.print(f"[red]x[/] {escape(problem)}", highlight=False)
+        console.print(styled(("x", "red"), f" {problem}"), highlight=False)
     if problems:
-        console.print(f"[bold red]{len(problems)} violations[/] in {escape(str(plan))}")
+        console.print(styled((f"{len(problems)} violations", "bold red"), f" in {plan}"))
         raise typer.Exit(1)
     console.print(
-        f"[green]ok[/]: {placed} of {len(table)} anneals placed in {escape(str(plan))}; the plan satisfies "
-        f"every rule of rule set {escape(repr(rules.name))} and the stated objective"
+        styled(
+            ("ok", "green"),
+            f": {placed} of {len(table)} anneals placed in {plan}; the plan satisfies "
+            f"every rule of rule set {rules.name!r} and the stated objective",
+        )
     )
     if placed > 1:
         total = seconds_and_days(deviation["sum_abs_deviation_s"])
@@ -554,9 +602,12 @@ def batch(
     print_batch(summary, out, quiet=quiet)
     failed = int(summary["state"].isin(["failed", "infeasible"]).sum())
     if failed:
-        from planner.console import errors
+        from planner.console import errors, styled
 
         errors.print(
-            f"[bold red]{failed} of {len(summary)} scenarios failed[/] (errors in {out}/summary.parquet)"
+            styled(
+                (f"{failed} of {len(summary)} scenarios failed", "bold red"),
+                f" (errors in {out}/summary.parquet)",
+            )
         )
         raise typer.Exit(1)

@@ -15,6 +15,7 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from planner.result import Result
 from planner.summary import TimelineSummary
@@ -27,8 +28,15 @@ def _width(stream) -> int | None:
 
 
 # Long lines stay whole (easier to grep and copy).
-console = Console(soft_wrap=True, width=_width(sys.stdout))
-errors = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
+# No markup: text from files, names and data is printed as it is ('[/x].txt' is a file name, not a
+# tag); the tool's own styles are Text spans (`styled`).
+console = Console(soft_wrap=True, width=_width(sys.stdout), markup=False)
+errors = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr), markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Plain strings and (text, style) pairs as one Text: nothing in them is read as markup."""
+    return Text.assemble(*parts)
 
 
 def jsonable(value):
@@ -86,7 +94,10 @@ def _date(value) -> str:
 
 def print_timeline(summary: TimelineSummary, name: str) -> None:
     console.print(
-        f"[bold]{name}[/]: {summary.visits} prime visits, {_date(summary.first)} .. {_date(summary.last)} UTC"
+        styled(
+            (name, "bold"),
+            f": {summary.visits} prime visits, {_date(summary.first)} .. {_date(summary.last)} UTC",
+        )
     )
     for kind, unknown in (
         ("visit types", summary.unknown_visit_types),
@@ -94,7 +105,7 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
     ):
         if len(unknown):
             listed = ", ".join(f"{name} ({n})" for name, n in unknown.head(8).items())
-            console.print(f"[yellow]unknown {kind}, kept: {listed}[/]", highlight=False)
+            console.print(styled((f"unknown {kind}, kept: {listed}", "yellow")), highlight=False)
     counts = Table("visit type", "visits", title="By visit type")
     for key, n in summary.by_visit_type.items():
         counts.add_row(str(key), str(n))
@@ -128,7 +139,7 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
     empty = summary.weeks[summary.weeks["eligible"] == 0]
     if len(empty):
         console.print(
-            f"[bold red]{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]) + "[/]"
+            styled((f"{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]), "bold red"))
         )
 
 
@@ -321,14 +332,14 @@ def print_result(result: Result, out: str | None) -> None:
         deviation = "" if row.deviation_hours != row.deviation_hours else f"{row.deviation_hours:+.2f}"
         table.add_row(
             f"{row.anneal:02d}",
-            _date(row.slew_time) if pd.notna(row.slew_time) else "[yellow]missing[/]",
+            _date(row.slew_time) if pd.notna(row.slew_time) else styled(("missing", "yellow")),
             "" if pd.isna(row.visit_id) else row.visit_id,
             "" if pd.isna(row.instrument) else str(row.instrument),  # rich wraps it: never cut
             interval,
             deviation,
         )
     console.print(table)
-    console.print(headline(result) + (f"\nplan written to {out}" if out else ""))
+    console.print(Text.from_markup(headline(result)) + (f"\nplan written to {out}" if out else ""))
 
 
 def headline(result: Result) -> str:

@@ -36,3 +36,17 @@ class InfeasibleError(PlannerError):
     """No plan can satisfy the rules; the message says which anneals and why."""
 
     exit_code = 1
+
+
+BUG_REPORT = "this is a bug in anneal-planner: please report it with the command and the input files"
+
+
+class InternalError(PlannerError, AssertionError):
+    """A fault of the planner itself (e.g. the solver's plan fails the checker), never of the input.
+
+    Exit 3, and the message asks for a bug report. Still an AssertionError for code that checks one."""
+
+    exit_code = 3
+
+    def __init__(self, what: str):
+        super().__init__(f"internal error: {what}; {BUG_REPORT}")

@@ -22,7 +22,7 @@ from planner.calendar import DAY, Calendar, to_timestamps
 from planner.chain import Chain
 from planner.checker import check_plan
 from planner.eligibility import WindowSlews, window_slews
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, InternalError
 from planner.explain import chain_conflict, empty_windows
 from planner.model import ChainModel, all_pairs, bound_pairs
 from planner.options import SolveOptions
@@ -79,11 +79,11 @@ def solve(
         versions=versions(),
     )
     if result.status == Status.INFEASIBLE:  # the DP check above found a plan: a solver fault
-        raise AssertionError("CP-SAT reported INFEASIBLE for a problem the DP can solve")
+        raise InternalError("CP-SAT reported INFEASIBLE for a problem the DP can solve")
     if choice:
         problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
         if problems:  # a bug, not bad input: never hand such a plan to a user
-            raise AssertionError("the solver's plan failed the checker:\n" + "\n".join(problems))
+            raise InternalError(f"the solver's plan failed the checker ({'; '.join(problems)})")
         result.checked = True
     return result
 

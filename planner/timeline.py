@@ -106,7 +106,10 @@ def uses_miri(visit: Visit) -> bool:
 
 
 def slew_parallel(visit: Visit) -> str | None:
-    return next((p.instrument for p in visit.parallels if p.visit_type == SLEW_PARALLEL), None)
+    """The slew parallel that decides eligibility: one other than a MIRI anneal when the visit carries
+    any (a lamp beside an anneal still blocks the slew), else the anneal, else None."""
+    modes = [p.instrument or "" for p in visit.parallels if p.visit_type == SLEW_PARALLEL]
+    return next((m for m in modes if m != "MIRI Anneal"), modes[0] if modes else None)
 
 
 def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:

@@ -153,3 +153,79 @@ def test_plan_file_refuses_an_id_outside_plans(tmp_path):
     for bad in ("../x", "/x", "a/b", ".."):
         with pytest.raises(OptionError):
             plan_file(tmp_path, bad)
+
+
+# -- bugs found on the way -------------------------------------------------------------------------
+
+
+def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
+    """The slew parallel recorded is the one that blocks: a lamp listed after a MIRI anneal."""
+    from helpers import timeline as hand_timeline
+    from helpers import visit
+
+    from planner.checker import _Rules
+    from planner.report import SLEW_PARALLEL, Attached
+    from planner.timeline import write_timeline
+
+    both = [Attached(SLEW_PARALLEL, "MIRI Anneal", "1:1:1"), Attached(SLEW_PARALLEL, "NIRSpec Lamp", "2:1:1")]
+    frame = hand_timeline(visit(1.0, parallels=both))
+    assert frame["slew_parallel"].tolist() == ["NIRSpec Lamp"]
+    assert _Rules(frame, 0).broken(0) == ["the slew already carries NIRSpec Lamp"]
+    path = tmp_path / "t.parquet"
+    write_timeline(frame, path)
+    result = run(["solve", "--timeline", str(path), "--count", "1", "--out", str(tmp_path / "p.parquet")])
+    assert result.exit_code == 1, result.output
+    assert "none eligible" in result.output and not (tmp_path / "p.parquet").exists()
+
+
+def test_a_solver_fault_is_an_internal_error_asking_for_a_report(tmp_path, monkeypatch):
+    import planner.solve
+
+    monkeypatch.setattr(planner.solve, "check_plan", lambda *a, **k: ["Anneal 01: made-up fault"])
+    out = tmp_path / "p.parquet"
+    message = one_line_error(run(["solve", "--count", "2", "--out", str(out)]), code=3)
+    assert "internal error" in message and "made-up fault" in message and "report" in message
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_an_unexpected_exception_is_exit_3_not_a_traceback(monkeypatch):
+    import planner.summary
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(planner.summary, "summarize", boom)
+    message = one_line_error(run(["timeline", "--count", "1"]), code=3)
+    assert "ZeroDivisionError" in message and "bug" in message
+
+
+# -- no markup from inputs; usage errors in one line -----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["[/x].txt", "[bold]y[/bold].txt", "[link=file:///etc]z.txt"])
+def test_file_names_are_never_markup(tmp_path, name):
+    missing = tmp_path / name
+    message = one_line_error(run(["check", str(missing)]))
+    assert str(missing) in message
+
+
+def test_bracketed_words_stay_in_messages(tmp_path):
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text("[grid]\ncount = [1]\n[[scenarios]]\ncount = 1\n")
+    message = one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
+    assert "[[scenarios]] or [grid]" in message
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["solve", "--nope"], "No such option: --nope"),
+        (["solve", "--count", "x"], "'--count'"),
+        (["check"], "Missing argument"),
+        (["frobnicate"], "No such command"),
+        (["solve", "--workers"], "requires an argument"),
+    ],
+)
+def test_usage_errors_are_one_line(args, needle):
+    message = one_line_error(run(args))
+    assert message.startswith("error: ") and needle in message
