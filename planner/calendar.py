@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from planner import limits
 from planner.errors import OptionError
 
 DAY = 86_400
@@ -16,15 +17,19 @@ DEFAULT_START = "2023-07-03"  # the Monday that opens the first Cycle 2 weekly s
 
 def parse_instant(text: str, *, option: str = "--start") -> int:
     """`2023-07-03` or `2023-07-03T12:00:00Z` (UTC) -> seconds since the epoch."""
+    expected = "expected a UTC date or time such as 2023-07-03 or 2023-07-03T00:00:00Z"
+    if not isinstance(text, str):
+        raise OptionError(f"{option} {text!r}: {expected}")
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise OptionError(
-            f"{option} {text!r}: expected a UTC date or time such as 2023-07-03 or 2023-07-03T00:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = int(moment.timestamp())
+    except (ValueError, OverflowError):
+        raise OptionError(f"{option} {text!r}: {expected}") from None
+    if not limits.FIRST_SECOND <= seconds <= limits.LAST_SECOND:
+        raise OptionError(f"{option} {text!r}: expected a time between 1970-01-01 and 2262-04-11 UTC")
+    return seconds
 
 
 def to_seconds(times: pd.Series) -> np.ndarray:
@@ -65,14 +70,20 @@ class Calendar:
     target_days: float = 7.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.count, int) or self.count < 1:
-            raise OptionError(f"count {self.count!r}: expected a whole number of anneals >= 1")
-        if not self.window_days > 0:
-            raise OptionError(f"window_days {self.window_days!r}: expected a length > 0 days")
-        if not self.target_days > 0:
-            raise OptionError(f"target_days {self.target_days!r}: expected an interval > 0 days")
+        limits.number("start", self.start, limits.FIRST_SECOND, limits.LAST_SECOND, integer=True)
+        limits.number("count", self.count, 1, limits.MAX_COUNT, integer=True)
+        limits.number("window_days", self.window_days, 0, limits.MAX_DAYS, low_open=True)
+        limits.number("target_days", self.target_days, 0, limits.MAX_DAYS, low_open=True)
         if self.window_seconds < 1:
             raise OptionError(f"window_days {self.window_days!r}: shorter than one second")
+        if self.target_seconds < 1:
+            raise OptionError(f"target_days {self.target_days!r}: shorter than one second")
+        end = self.start + (self.count - 1) * self.target_seconds + self.window_seconds
+        if end > limits.LAST_SECOND:
+            raise OptionError(
+                f"count {self.count} x target {self.target_days:g} days from {format_instant(self.start)}: "
+                "the calendar would end after 2262-04-11, the last date a timestamp holds"
+            )
 
     @classmethod
     def from_options(
@@ -118,9 +129,9 @@ class Calendar:
 
     @classmethod
     def from_dict(cls, data: dict) -> Calendar:
-        return cls.from_options(
-            data["start"],
-            int(data["count"]),
-            float(data["window_days"]),
-            float(data["target_days"]),
-        )
+        """From plan metadata (untrusted): exactly these four keys, each of its type and range."""
+        if not isinstance(data, dict) or set(data) != {"start", "count", "window_days", "target_days"}:
+            raise OptionError(
+                f"calendar {data!r}: expected a table of start, count, window_days and target_days"
+            )
+        return cls.from_options(data["start"], data["count"], data["window_days"], data["target_days"])

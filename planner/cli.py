@@ -159,11 +159,11 @@ def ingest(
     ] = False,
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
-    from rich.markup import escape
-
     from planner.console import console, progress
+    from planner.io import check_output
     from planner.timeline import read_schedules, write_timeline
 
+    check_output(out, "--out", sources)
     if history:
         from planner.history import History
 
@@ -172,7 +172,7 @@ def ingest(
             read.write(out)
         console.print(
             f"{len(read.rows)} rows of {len(read.issues)} reports in issue order, {len(read.final())} "
-            f"in the final timeline -> {escape(str(out))}"
+            f"in the final timeline -> {out}"
         )
         return
     with progress("reading reports"):
@@ -251,11 +251,14 @@ def solve(
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
     from planner.compare import plan_deviation
     from planner.console import console, headline, print_json, print_result, progress, result_document
+    from planner.io import check_output
     from planner.pins import parse_fix, read_pin_plan
     from planner.solve import solve as run
+    from planner.timeline import DEFAULT_TIMELINE
 
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
+    check_output(out, "--out", [*(timeline or [DEFAULT_TIMELINE]), *([pin] if pin else [])])
     pins = (read_pin_plan(pin, pin_until) if pin else []) + [parse_fix(text) for text in fix or []]
     calendar = Calendar.from_options(start, count, window_days, target_days)
     options = SolveOptions(
@@ -482,9 +485,11 @@ def synth(
 ) -> None:
     """Write a synthetic canonical timeline with realistic structure."""
     from planner.console import console
+    from planner.io import check_output
     from planner.synthetic import synthetic_timeline
     from planner.timeline import write_timeline
 
+    check_output(out)
     frame = synthetic_timeline(days, slews_per_day, miri_fraction, seed, start)
     write_timeline(frame, out)
     console.print(f"{len(frame)} synthetic visits, {frame['start'].min()} .. {frame['start'].max()} -> {out}")
@@ -520,9 +525,11 @@ def plot(
 ) -> None:
     """Draw the cycle: windows, MIRI use, eligible slews, planned and flown anneals, intervals."""
     from planner.console import console, progress
+    from planner.io import check_output
     from planner.plots import parse_weeks, write_plot
     from planner.result import open_plan
 
+    check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"drawing {out}"):
         opened = open_plan(plan, timeline or None)
         write_plot(opened, out, parse_weeks(weeks, opened.calendar.count) if weeks else None)
@@ -542,10 +549,12 @@ def report(
     """Write the interactive report: one self-contained HTML page that works offline."""
     from planner.console import console, progress
     from planner.html_report import write_report
+    from planner.io import check_output
     from planner.result import open_plan
 
     if not tolerance_hours >= 0:
         raise OptionError(f"--tolerance-hours {tolerance_hours}: expected hours >= 0")
+    check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"rendering {out}"):
         if plan.is_dir():  # a replay folder: the replayed plan and each week's decision
             from planner.replay_outcome import open_replay
@@ -574,12 +583,14 @@ def batch(
     quiet: Annotated[bool, typer.Option(help="No progress bar or table: one line per scenario.")] = False,
 ) -> None:
     """Solve every scenario of a file; resumable; exit 1 if any scenario failed."""
+    from planner import limits
     from planner.batch import run_batch
     from planner.console import BatchProgress, print_batch
+    from planner.io import check_output
     from planner.scenarios import read_scenarios
 
-    if jobs < 1:
-        raise OptionError(f"--jobs {jobs}: expected a whole number >= 1")
+    limits.number("--jobs", jobs, 1, limits.MAX_JOBS, integer=True)
+    check_output(out, "--out", [scenarios_file], folder=True)
     scenarios = read_scenarios(scenarios_file)
     try:
         with BatchProgress(len(scenarios), quiet=quiet) as progress:

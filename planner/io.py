@@ -1,12 +1,19 @@
-"""Writing files so that a reader never sees half of one: write a temporary sibling, then rename."""
+"""Writing files so that a reader never sees half of one: write a temporary sibling, then rename.
+
+`check_output` refuses, before any work, an output path the rename would misuse: a folder, a path
+under a regular file, a device or other non-regular file (never replaced), or an input of the same
+command (which the output would overwrite)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from planner.errors import OptionError
 
 
 @contextlib.contextmanager
@@ -22,8 +29,62 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.chmod(temporary, 0o666 & ~umask)
     try:
         yield Path(temporary)
+        _refuse_non_regular(path, "the output")  # never replace a device, pipe or folder
         os.replace(temporary, path)
     except BaseException:  # includes KeyboardInterrupt: never leave the .part file behind
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _refuse_non_regular(path: Path, option: str) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise OptionError(
+            f"{option} {path}: lies under a file, not a folder; expected a path in a folder"
+        ) from None
+    except OSError as err:
+        raise OptionError(f"{option} {path}: cannot be used ({err.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise OptionError(f"{option} {path}: is a folder; expected a file name")
+    if not stat.S_ISREG(mode):
+        raise OptionError(f"{option} {path}: is not a regular file (a device or pipe?); it is never replaced")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_output(path: Path | str, option: str = "--out", inputs=(), *, folder: bool = False) -> Path:
+    """`path` if a file (or with `folder`, a folder) can be written there; else OptionError, exit 2.
+
+    `inputs` are the files the same command reads (folders among them: every file inside)."""
+    path = Path(path)
+    for parent in path.absolute().parents:  # a path under a regular file can never be created
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise OptionError(
+                    f"{option} {path}: {parent} is a file, not a folder; expected a path in a folder"
+                )
+            break
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise OptionError(f"{option} {path}: is a file; expected a folder (created if missing)")
+    else:
+        _refuse_non_regular(path, option)
+    for given in inputs:
+        given = Path(given)
+        if not folder and given.is_dir():
+            inside = given.resolve() in path.resolve().parents
+            if inside and path.suffix.lower() in {".txt", ".json"}:
+                raise OptionError(f"{option} {path}: lies in the input folder {given} and would be read")
+            continue
+        if _same_file(path, given):
+            raise OptionError(f"{option} {path}: is also an input of this command; expected another file")
+    return path

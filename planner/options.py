@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from planner import limits
 from planner.errors import OptionError
 from planner.pins import Pin
 from planner.rules import RuleSet, load_rules
@@ -39,22 +40,21 @@ class SolveOptions:
 
     def __post_init__(self) -> None:
         # From JSON metadata pins come back as dicts: accept them so a plan's options round-trip.
-        pins = tuple(p if isinstance(p, Pin) else Pin(**p) for p in self.pins)
-        object.__setattr__(self, "pins", pins)
+        object.__setattr__(self, "pins", tuple(map(Pin.coerce, self.pins)))
+        if not isinstance(self.rules, RuleSet | dict | str) and self.rules is not None:
+            raise OptionError(f"rules {self.rules!r}: expected a rule set name, a rules file or a table")
         rules = RuleSet.from_dict(self.rules) if isinstance(self.rules, dict) else load_rules(self.rules)
         object.__setattr__(self, "rules", rules)
-        if self.objective not in OBJECTIVES:
+        if not isinstance(self.objective, str) or self.objective not in OBJECTIVES:
             raise OptionError(f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}")
-        if not self.time_limit > 0:
-            raise OptionError(f"time limit {self.time_limit!r}: expected seconds > 0")
-        if not isinstance(self.workers, int) or self.workers < 1:
-            raise OptionError(f"workers {self.workers!r}: expected a whole number >= 1")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise OptionError(f"seed {self.seed!r}: expected a whole number >= 0")
-        if self.prune not in PRUNING:
+        limits.number("time limit", self.time_limit, 0, limits.MAX_TIME_LIMIT, low_open=True)
+        limits.number("workers", self.workers, 1, limits.MAX_WORKERS, integer=True)
+        limits.number("seed", self.seed, 0, limits.INT32_MAX, integer=True)
+        if not isinstance(self.prune, str) or self.prune not in PRUNING:
             raise OptionError(f"prune {self.prune!r}: expected one of {', '.join(PRUNING)}")
-        if self.min_gap_days < 0:
-            raise OptionError(f"min gap {self.min_gap_days!r}: expected days >= 0")
+        limits.number("min gap days", self.min_gap_days, 0, limits.MAX_DAYS)
+        if not isinstance(self.allow_missing, bool):
+            raise OptionError(f"allow_missing {self.allow_missing!r}: expected true or false")
 
     def to_dict(self) -> dict:
         """Plain JSON-able values; the rule set in full, as `RuleSet.from_dict` reads it back."""

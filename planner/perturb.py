@@ -26,14 +26,16 @@ class Perturbation:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.cancel_fraction < 1:
+        from planner import limits
+
+        limits.number("perturbation cancel_fraction", self.cancel_fraction, 0, 1)
+        if self.cancel_fraction == 1:
             raise OptionError(
-                f"perturbation cancel_fraction {self.cancel_fraction!r}: expected 0 <= value < 1"
+                "perturbation cancel_fraction 1: expected 0 <= value < 1 (some visits must stay)"
             )
-        if self.max_delay_hours < 0 or self.lost_days < 0:
-            raise OptionError("perturbation max_delay_hours and lost_days: expected values >= 0")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise OptionError(f"perturbation seed {self.seed!r}: expected a whole number >= 0")
+        limits.number("perturbation max_delay_hours", self.max_delay_hours, 0, limits.MAX_DELAY_HOURS)
+        limits.number("perturbation lost_days", self.lost_days, 0, limits.MAX_DAYS)
+        limits.number("perturbation seed", self.seed, 0, 2**32 - 1, integer=True)
 
     @property
     def is_identity(self) -> bool:

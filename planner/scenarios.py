@@ -29,6 +29,9 @@ from planner.options import SolveOptions
 from planner.perturb import Perturbation
 from planner.rules import SHIPPED, load_rules
 
+MAX_SCENARIOS_BYTES = 10_000_000
+MAX_SCENARIOS = 100_000  # a grid multiplying out to more is a typo, refused before it runs
+
 # key -> accepted types (bool is not an int here, whatever Python says)
 KEYS: dict[str, tuple[type, ...]] = {
     "timeline": (str,),
@@ -190,6 +193,13 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
             axes[key] = values
         if not axes:
             raise OptionError(f"{where}: [grid] is empty; give at least one key with a list of values")
+        size = 1
+        for values in axes.values():
+            size *= len(values)
+        if size > MAX_SCENARIOS:
+            raise OptionError(
+                f"{where}: [grid] multiplies out to {size:,} scenarios; at most {MAX_SCENARIOS:,}"
+            )
         for values in itertools.product(*axes.values()):
             combos.append((None, {**base, **dict(zip(axes, values, strict=True))}))
 
@@ -208,14 +218,25 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
 def read_scenarios(path: Path | str) -> list[Scenario]:
     """Scenarios of a TOML file; a relative `timeline` or rules file is relative to its folder."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such scenarios file")
+    if path.stat().st_size > MAX_SCENARIOS_BYTES:
+        raise InputError(
+            path, f"larger than {MAX_SCENARIOS_BYTES // 1_000_000} MB; expected a scenarios file"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "no such scenarios file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise InputError(path, f"not valid TOML ({err})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise InputError(path, f"not valid TOML ({' '.join(str(err).split())})") from None
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror})") from None
     _resolve_paths(data, path.parent)
-    return parse_scenarios(data, where=str(path))
+    scenarios = parse_scenarios(data, where=str(path))
+    for scenario in scenarios:
+        timeline = scenario.settings.get("timeline")
+        if timeline is not None and not Path(timeline).exists():
+            raise InputError(path, f"scenario {scenario.id}: timeline {timeline!r} is not a file or folder")
+    return scenarios
 
 
 def _resolve_paths(data: dict, folder: Path) -> None:

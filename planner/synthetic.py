@@ -21,12 +21,21 @@ RUN_LENGTH = 6.0  # mean visits per MIRI run
 def synthetic_timeline(
     days: float, slews_per_day: float, miri_fraction: float = 0.2, seed: int = 0, start: str = "2023-07-03"
 ) -> pd.DataFrame:
-    if not days > 0 or not slews_per_day > 0 or not 0 <= miri_fraction < 1:
+    from planner import limits
+
+    limits.number("days", days, 0, limits.MAX_DAYS, low_open=True)
+    limits.number("slews per day", slews_per_day, 0, limits.MAX_SLEWS_PER_DAY, low_open=True)
+    if not isinstance(miri_fraction, int | float) or not 0 <= miri_fraction < 1:  # NaN fails too
+        from planner.errors import OptionError
+
+        raise OptionError(f"MIRI fraction {miri_fraction!r}: expected 0 <= fraction < 1")
+    limits.number("seed", seed, 0, 2**32 - 1, integer=True)
+    if days * slews_per_day > limits.MAX_SYNTHETIC_VISITS:
         from planner.errors import OptionError
 
         raise OptionError(
-            f"synthetic timeline: days {days}, slews per day {slews_per_day}, MIRI fraction "
-            f"{miri_fraction}: expected days > 0, rate > 0 and 0 <= fraction < 1"
+            f"days {days:g} x slews per day {slews_per_day:g}: more than "
+            f"{limits.MAX_SYNTHETIC_VISITS:,} visits; expected a smaller timeline"
         )
     rng = np.random.default_rng(seed)
     count = int(days * slews_per_day * 1.1) + 10

@@ -78,12 +78,13 @@ count = 3
 name = "fine"
 [[scenarios]]
 name = "gone"
-timeline = "missing.parquet"
+timeline = "damaged.parquet"
 [[scenarios]]
 name = "cycle1"
 start = "2022-07-04"
 """
     path = _write(tmp_path, text)
+    (tmp_path / "damaged.parquet").write_bytes(b"PAR1 cut short")  # found up front, unreadable later
     out = tmp_path / "out"
     result = runner.invoke(app, ["batch", str(path), "--out", str(out), "--jobs", "2", "--quiet"])
     assert result.exit_code == 1
@@ -91,7 +92,7 @@ start = "2022-07-04"
     summary = pd.read_parquet(out / "summary.parquet")
     assert summary["scenario"].str.split("-").str[0].tolist() == ["fine", "gone", "cycle1"]
     assert summary["state"].tolist() == ["solved", "failed", "infeasible"]
-    assert "missing.parquet: no such file" in summary.loc[1, "error"]
+    assert "damaged.parquet: not a readable Parquet file" in summary.loc[1, "error"]
     assert "Anneal 01 (2022-07-04 .. 2022-07-08)" in summary.loc[2, "error"]
     assert len(list((out / "plans").glob("*.parquet"))) == 1
     assert not list(out.rglob("*.part"))

@@ -229,3 +229,150 @@ def test_bracketed_words_stay_in_messages(tmp_path):
 def test_usage_errors_are_one_line(args, needle):
     message = one_line_error(run(args))
     assert message.startswith("error: ") and needle in message
+
+
+# -- numeric options: finite and in a documented range ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--count", "0"], "count 0"),
+        (["--count", "100000"], "count 100000"),
+        (["--window-days", "nan"], "window_days nan"),
+        (["--window-days", "inf"], "window_days inf"),
+        (["--target-days", "-1"], "target_days -1"),
+        (["--target-days", "1e-9"], "shorter than one second"),
+        (["--min-gap-days", "nan"], "min gap days nan"),
+        (["--miri-recovery-minutes", "1e300"], "MIRI recovery minutes"),
+        (["--time-limit", "0"], "time limit 0"),
+        (["--time-limit", "inf"], "time limit inf"),
+        (["--workers", "0"], "workers 0"),
+        (["--workers", "100000"], "workers 100000"),
+        (["--seed", "-1"], "seed -1"),
+        (["--seed", str(2**31)], "seed 2147483648"),
+        (["--start", "9999-01-01"], "2262-04-11"),
+        (["--start", "1900-01-01"], "1970-01-01"),
+        (["--start", "2262-01-01"], "after 2262-04-11"),
+        (["--start", "not a date"], "--start 'not a date'"),
+        (["--fix", "Anneal 99999999999999999999=1:1:1"], "pinned anneal"),
+        (["--pin", "p.parquet"], "--pin and --pin-until go together"),
+    ],
+)
+def test_solve_options_out_of_range_are_refused(tmp_path, args, needle):
+    out = tmp_path / "p.parquet"
+    message = one_line_error(run(["solve", *args, "--out", str(out)]))
+    assert needle in message
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["synth", "--days", "1e9"],
+        ["synth", "--slews-per-day", "nan"],
+        ["synth", "--days", "3000", "--slews-per-day", "900"],
+        ["synth", "--seed", "-3"],
+        ["timeline", "--count", "-1"],
+        ["batch", "s.toml", "--jobs", "0"],
+    ],
+)
+def test_other_commands_refuse_numbers_out_of_range(tmp_path, args):
+    (tmp_path / "s.toml").write_text("[[scenarios]]\ncount = 1\n")
+    args = [str(tmp_path / a) if a == "s.toml" else a for a in args]
+    one_line_error(run([*args, "--out", str(tmp_path / "o")] if args[0] != "timeline" else args))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+@pytest.mark.parametrize(
+    ("perturbation", "needle"),
+    [
+        ("{ cancel_fraction = 1.0 }", "cancel_fraction 1"),
+        ("{ cancel_fraction = nan }", "cancel_fraction nan"),
+        ("{ max_delay_hours = inf }", "max_delay_hours inf"),
+        ("{ lost_days = -1 }", "lost_days -1"),
+        ("{ seed = -1 }", "perturbation seed -1"),
+        ("{ colour = 1 }", "unknown key 'colour'"),
+    ],
+)
+def test_scenario_values_are_checked_before_anything_runs(tmp_path, perturbation, needle):
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text(
+        f"[[scenarios]]\ncount = 2\n[[scenarios]]\ncount = 3\nperturbation = {perturbation}\n"
+    )
+    message = one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
+    assert needle in message
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_grid_too_large_and_a_missing_timeline_are_refused_up_front(tmp_path):
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text(
+        "[grid]\n" + "\n".join(f"k{i} = [{', '.join(map(str, range(10)))}]" for i in range(1))
+    )
+    big = (
+        "[grid]\nseed = ["
+        + ", ".join(map(str, range(400)))
+        + "]\ncount = ["
+        + ", ".join(map(str, range(1, 400)))
+        + "]\n"
+    )
+    scenarios.write_text(big)
+    assert "at most 100,000" in one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
+    scenarios.write_text('[[scenarios]]\ntimeline = "nowhere.parquet"\n')
+    assert "nowhere.parquet" in one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
+    assert not (tmp_path / "o").exists()
+
+
+# -- output paths ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plan_file(tmp_path_factory):
+    """A small real plan (2 anneals of Cycle 2), made once per test that needs it (never shared)."""
+    folder = tmp_path_factory.mktemp("plan")
+    result = run(["solve", "--count", "2", "--out", str(folder / "plan.parquet")])
+    assert result.exit_code == 0, result.output
+    return folder / "plan.parquet"
+
+
+def test_output_paths_that_cannot_be_written_are_refused(tmp_path, plan_file):
+    regular = tmp_path / "regular.txt"
+    regular.write_text("keep me")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = {
+        "is a folder": ["solve", "--count", "1", "--out", str(folder)],
+        "is a file, not a folder": ["solve", "--count", "1", "--out", str(regular / "p.parquet")],
+        "not a regular file": ["solve", "--count", "1", "--out", "/dev/null"],
+        "also an input": ["plot", str(plan_file), "--out", str(plan_file)],
+        "also an input ": ["report", str(plan_file), "--out", str(plan_file)],
+        "is also an input": ["ingest", str(regular), "--out", str(regular)],
+        "is a file; expected a folder": ["batch", str(regular), "--out", str(regular)],
+    }
+    before = plan_file.read_bytes()
+    for needle, args in cases.items():
+        message = one_line_error(run(args))
+        assert needle.strip() in message, (args, message)
+    assert regular.read_text() == "keep me" and plan_file.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "regular.txt"]
+    assert not list(folder.iterdir())
+
+
+def test_the_shipped_timeline_is_not_an_output(tmp_path):
+    from planner.timeline import DEFAULT_TIMELINE
+
+    assert "also an input" in one_line_error(run(["solve", "--count", "1", "--out", str(DEFAULT_TIMELINE)]))
+
+
+def test_atomic_path_never_replaces_a_non_regular_file(tmp_path):
+    import os
+
+    from planner.errors import OptionError
+    from planner.io import atomic_path
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OptionError, match="not a regular file"), atomic_path(fifo) as temporary:
+        temporary.write_text("x")
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]

@@ -1,0 +1,39 @@
+"""The accepted range of every number a user gives (options, scenario keys, plan metadata).
+
+Each bound says why it is there: CP-SAT takes 32-bit workers and seeds; timestamps are pandas'
+(nanoseconds in int64: 1677-09-21 .. 2262-04-11); counts are bounded so that a typo is refused
+at once rather than attempted for minutes or gigabytes (a decade of weekly anneals, 530 windows on
+88,000 slews, proves in about 6 s; ten times that is the limit).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+from planner.errors import OptionError
+
+INT32_MAX = 2**31 - 1
+MAX_COUNT = 5_000  # anneals: about a century of weekly ones
+MAX_DAYS = 3_660.0  # window, target interval, min gap, lost block, synthetic span: ten years
+MAX_TIME_LIMIT = 604_800.0  # seconds: one week
+MAX_WORKERS = 256  # CP-SAT search workers per solve (threads)
+MAX_JOBS = 256  # batch processes
+MAX_DELAY_HOURS = 8_760.0  # one year
+MAX_SLEWS_PER_DAY = 1_000.0
+MAX_SYNTHETIC_VISITS = 1_000_000  # days x slews per day: ten times the synthetic decade benchmark
+FIRST_SECOND = 0  # 1970-01-01: times are seconds since the Unix epoch
+LAST_SECOND = 9_224_318_015  # 2262-04-11T23:47:16Z, the last second a pandas timestamp holds
+
+
+def number(name: str, value, low: float, high: float, *, integer: bool = False, low_open: bool = False):
+    """`value` if it is a finite number (a whole one when `integer`) in [low, high] ((low, high] when
+    `low_open`), else OptionError naming `name` and the range."""
+    kind = "a whole number" if integer else "a number"
+    shown = f"({low:g}, {high:g}]" if low_open else f"[{low:g}, {high:g}]"
+    ok = isinstance(value, int) if integer else isinstance(value, Real)
+    if isinstance(value, bool) or not ok:
+        raise OptionError(f"{name} {value!r}: expected {kind} in {shown}")
+    if not math.isfinite(value) or not (low < value if low_open else low <= value) or not value <= high:
+        raise OptionError(f"{name} {value!r}: expected {kind} in {shown}")
+    return value
