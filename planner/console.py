@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -120,8 +119,8 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
         "visits",
         "slews",
         "eligible",
-        *map(escape, rules),
-        title=f"Slews per anneal window, rule set {escape(repr(summary.rules.name))} "
+        *rules,
+        title=f"Slews per anneal window, rule set {summary.rules.name!r} "
         "(rule columns: visits each excluded)",
     )
     for row in summary.weeks.to_dict("records"):
@@ -153,23 +152,23 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
         return
     kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
     out = Table(
-        title=f"Slews by destination, rule set {escape(repr(rules.name))}; slew parallels flown on them"
+        title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them"
     )
     out.add_column("destination prime mode", max_width=30)
     for name in ("slews", "eligible"):
         out.add_column(name, justify="right")
     out.add_column("excluded by (first rule failed)", min_width=26)
     for kind in kinds:
-        out.add_column(escape(kind), justify="right")
+        out.add_column(kind, justify="right")
     out.add_column("expected", justify="right")
     out.add_column("chance", justify="right")
     for row in table.to_dict("records"):
         never = row["flown"] == 0 and row["otherwise_eligible"] > 0
         out.add_row(
-            escape(row["prime_mode"]),
+            row["prime_mode"],
             str(row["slews"]),
             str(row["eligible"]),
-            escape(", ".join(f"{rule} {n}" for rule, n in row["excluded"].items())),
+            ", ".join(f"{rule} {n}" for rule, n in row["excluded"].items()),
             *(str(row["slew_parallels"].get(kind, 0)) for kind in kinds),
             f"{row['expected']:.1f}",
             f"{row['chance']:.1g}",

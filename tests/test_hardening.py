@@ -170,7 +170,7 @@ def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
     both = [Attached(SLEW_PARALLEL, "MIRI Anneal", "1:1:1"), Attached(SLEW_PARALLEL, "NIRSpec Lamp", "2:1:1")]
     frame = hand_timeline(visit(1.0, parallels=both))
     assert frame["slew_parallel"].tolist() == ["NIRSpec Lamp"]
-    assert _Rules(frame, 0).broken(0) == ["the slew already carries NIRSpec Lamp"]
+    assert _Rules(frame, {}).broken(0) == ["carries-slew-parallel: the slew already carries NIRSpec Lamp"]
     path = tmp_path / "t.parquet"
     write_timeline(frame, path)
     result = run(["solve", "--timeline", str(path), "--count", "1", "--out", str(tmp_path / "p.parquet")])
@@ -244,7 +244,8 @@ def test_usage_errors_are_one_line(args, needle):
         (["--target-days", "-1"], "target_days -1"),
         (["--target-days", "1e-9"], "shorter than one second"),
         (["--min-gap-days", "nan"], "min gap days nan"),
-        (["--miri-recovery-minutes", "1e300"], "MIRI recovery minutes"),
+        (["--miri-recovery-minutes", "1e300"], "--miri-recovery-minutes"),
+        (["--miri-recovery-minutes", "nan"], "--miri-recovery-minutes"),
         (["--time-limit", "0"], "time limit 0"),
         (["--time-limit", "inf"], "time limit inf"),
         (["--workers", "0"], "workers 0"),
