@@ -151,9 +151,7 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return
     kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
-    out = Table(
-        title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them"
-    )
+    out = Table(title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them")
     out.add_column("destination prime mode", max_width=30)
     for name in ("slews", "eligible"):
         out.add_column(name, justify="right")
