@@ -25,7 +25,7 @@ _EXPORTS = {
     "check_plan": "planner.checker",
     "load_rules": "planner.rules",
     "load_timeline": "planner.timeline",
-    "read_plan": "planner.result",
+    "read_plan": "planner.planfile",
     "read_schedules": "planner.timeline",
     "run_replay": "planner.replay_outcome",
     "solve": "planner.solve",

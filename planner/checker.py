@@ -156,6 +156,8 @@ def check_plan(
         hi = lo + calendar.window_seconds
         if to_seconds(pd.Series([row["window_start"], row["window_end"]])).tolist() != [lo, hi]:
             problems.append(f"{name}: the plan's window does not match the calendar")
+        if row["label"] != name:
+            problems.append(f"{name}: label says {row['label']!r}")
         if pd.isna(row["slew_time"]):
             if not options.allow_missing:
                 problems.append(f"{name}: has no slew (a partial plan needs allow_missing)")
@@ -182,8 +184,6 @@ def check_plan(
         for column in ("instrument", "target"):
             if not _same(row[column], visit[column]):
                 problems.append(f"{name}: {column} says {row[column]!r}, the timeline {visit[column]!r}")
-        if row["label"] != f"Anneal {k:02d}":
-            problems.append(f"{name}: label says {row['label']!r}")
 
     by_anneal = plan.set_index("anneal")
     for pin in options.pins:
@@ -249,6 +249,8 @@ def check_plan_file(path, timeline_paths=None):
     opened = open_plan(path, timeline_paths)
     claimed = opened.meta["objective"]["value"]
     problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
+    if claimed is None:  # a plan file always states its objective; null would skip that check
+        problems.append(f"objective {opened.options.objective}: the plan claims no value")
     flown = set()
     if "state" in opened.plan:
         flown = {int(k) for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}

@@ -127,62 +127,7 @@ class Result:
         return text
 
 
-def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
-    """A plan file's table and its metadata. Raises InputError if it is not a plan."""
-    from planner.errors import InputError
-    from planner.timeline import read_metadata
+# Reading plan files back (untrusted input) lives in planner.planfile; these names stay here too.
+from planner.planfile import PlanFile, open_plan, read_plan  # noqa: E402
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such plan file")
-    try:
-        meta = read_metadata(path)
-        plan = pq.read_table(path).to_pandas()
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise InputError(path, f"not a readable Parquet file ({err})") from None
-    if meta.get("kind") != "plan":
-        raise InputError(
-            path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve'"
-        )
-    return plan, meta
-
-
-@dataclass
-class PlanFile:
-    """A plan file with what it was made from: its timeline, calendar and options."""
-
-    plan: pd.DataFrame
-    meta: dict
-    timeline: pd.DataFrame
-    calendar: object  # planner.calendar.Calendar
-    options: object  # planner.options.SolveOptions
-    legacy_rules: bool = False  # made before rule sets: read as the seed's rules
-
-
-def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
-    """Read a plan and its timeline: the one given, else the one the plan was made from."""
-    from planner.calendar import Calendar
-    from planner.options import SolveOptions
-    from planner.timeline import load_timeline
-
-    plan, meta = read_plan(path)
-    if timeline_paths is None:
-        named = meta["timeline"]
-        timeline_paths = [named["path"]] if named.get("path") else named.get("sources")
-        if not timeline_paths or not all(Path(p).is_file() for p in timeline_paths):
-            from planner.errors import InputError
-
-            raise InputError(
-                path,
-                f"the plan's timeline ({', '.join(timeline_paths or ['none named'])}) is not "
-                "a file here; give it with --timeline",
-            )
-    options, legacy = SolveOptions.from_metadata(meta["options"])
-    return PlanFile(
-        plan=plan,
-        meta=meta,
-        timeline=load_timeline(timeline_paths),
-        calendar=Calendar.from_dict(meta["calendar"]),
-        options=options,
-        legacy_rules=legacy,
-    )
+__all__ = ["PLAN_SCHEMA", "PlanFile", "Result", "Status", "open_plan", "plan_statistics", "read_plan"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -238,8 +240,9 @@ def test_cli_solve_and_check(tmp_path):
 
 def test_cli_check_rejects_a_tampered_plan(tmp_path, real_plan):
     out = tmp_path / "plan.parquet"
-    real_plan.plan = real_plan.plan.drop(index=3).reset_index(drop=True)
-    real_plan.to_parquet(out)
+    # A copy: the fixture is shared by the module's tests, and must not depend on their order.
+    tampered = dataclasses.replace(real_plan, plan=real_plan.plan.drop(index=3).reset_index(drop=True))
+    tampered.to_parquet(out)
     result = runner.invoke(app, ["check", str(out)])
     assert result.exit_code == 1
     assert "Anneal 04: missing from the plan" in result.output

@@ -1,0 +1,240 @@
+"""Reading a plan file back: it is untrusted input, whoever wrote it.
+
+`read_plan` checks the size, the columns (names and types, as `PLAN_SCHEMA`) and every metadata key
+that is read later (types, ranges, no unknown option keys); `open_plan` also opens the timeline the
+plan names, only if it is a file of sane size, and verifies its sha256, so a plan is never checked
+against a timeline that changed since it was made. Any damage is an InputError naming the file and
+the key or column, exit 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from planner import limits
+from planner.calendar import Calendar
+from planner.errors import InputError, PlannerError
+from planner.options import OBJECTIVES, SolveOptions
+
+MAX_PLAN_BYTES = 50_000_000  # a plan of the most anneals allowed is well under 1 MB
+MAX_METADATA_BYTES = 1_000_000
+MAX_TIMELINE_BYTES = 1_000_000_000  # the shipped timeline is 0.3 MB, a synthetic decade about 5 MB
+STATUSES = ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "MODEL_INVALID", "UNKNOWN")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class PlanFile:
+    """A plan file with what it was made from: its timeline, calendar and options."""
+
+    plan: pd.DataFrame
+    meta: dict
+    timeline: pd.DataFrame
+    calendar: Calendar
+    options: SolveOptions
+    legacy_rules: bool = False  # made before rule sets: read as the seed's rules
+
+
+def _number(meta: dict, key: str, path: Path, *, optional: bool = False, integer: bool = False) -> None:
+    value = meta.get(key)
+    if value is None and optional:
+        return
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
+        what = "a whole number" if integer else "a number"
+        raise InputError(path, f"metadata {key} = {value!r}; expected {what} >= 0")
+
+
+def _check_metadata(meta: object, path: Path) -> dict:
+    """The keys later code reads, each of its type; raises InputError naming the first bad one."""
+    if not isinstance(meta, dict) or meta.get("kind") != "plan":
+        raise InputError(
+            path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve'"
+        )
+    for key, kind in (
+        ("objective", dict),
+        ("calendar", dict),
+        ("options", dict),
+        ("timeline", dict),
+        ("versions", dict),
+        ("stages", list),
+        ("missing", list),
+    ):
+        if not isinstance(meta.get(key), kind):
+            raise InputError(path, f"metadata {key} = {meta.get(key)!r}; expected a {kind.__name__}")
+    if meta.get("status") not in STATUSES:
+        raise InputError(
+            path, f"metadata status = {meta.get('status')!r}; expected one of {', '.join(STATUSES)}"
+        )
+    objective = meta["objective"]
+    if objective.get("name") not in OBJECTIVES:
+        raise InputError(
+            path, f"metadata objective name = {objective.get('name')!r}; expected one of {OBJECTIVES}"
+        )
+    _number(objective, "value", path, optional=True, integer=True)
+    _number(objective, "bound", path, optional=True)
+    _number(meta, "build_seconds", path)
+    _number(meta, "solve_seconds", path)
+    if not isinstance(meta.get("checked"), bool):
+        raise InputError(path, f"metadata checked = {meta.get('checked')!r}; expected true or false")
+    if not all(isinstance(k, int) and not isinstance(k, bool) for k in meta["missing"]):
+        raise InputError(path, "metadata missing: expected a list of anneal numbers")
+    if not all(isinstance(v, str) for v in meta["versions"].values()):
+        raise InputError(path, "metadata versions: expected names and version strings")
+    named = meta["timeline"]
+    if set(named) - {"path", "sources", "sha256"}:
+        raise InputError(
+            path, f"metadata timeline has unknown keys {sorted(set(named) - {'path', 'sources', 'sha256'})}"
+        )
+    if named.get("path") is not None and not isinstance(named["path"], str):
+        raise InputError(path, f"metadata timeline path = {named['path']!r}; expected a file name")
+    sources = named.get("sources")
+    if sources is not None and not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)):
+        raise InputError(path, f"metadata timeline sources = {sources!r}; expected a list of file names")
+    sha = named.get("sha256")
+    if sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+        raise InputError(path, f"metadata timeline sha256 = {sha!r}; expected 64 hex digits")
+    rules = meta["options"].get("rules")
+    if rules is not None and not isinstance(rules, dict):  # a name or path would read some other file
+        raise InputError(
+            path, f"metadata options rules = {rules!r}; expected the recorded rule set (a table)"
+        )
+    return meta
+
+
+def _check_columns(table: pa.Table, path: Path) -> None:
+    from planner.result import PLAN_SCHEMA
+
+    names = table.schema.names
+    if sorted(names) != sorted(PLAN_SCHEMA.names):
+        missing = [n for n in PLAN_SCHEMA.names if n not in names]
+        extra = [n for n in names if n not in PLAN_SCHEMA.names]
+        raise InputError(
+            path, f"plan columns: missing {missing}, unexpected {extra}; expected {PLAN_SCHEMA.names}"
+        )
+    for field in PLAN_SCHEMA:
+        actual = table.schema.field(field.name).type
+        # Parquet keeps second timestamps as milliseconds: any unit is fine, the zone must be UTC.
+        if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(actual) and actual.tz == "UTC":
+            continue
+        if actual != field.type:
+            raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
+
+
+def _check_rows(plan: pd.DataFrame, path: Path) -> None:
+    """One row per calendar anneal, with the values the checker and the reports compare as numbers."""
+    # A missing or repeated anneal is a rule the checker reports (exit 1); these are damage (exit 2).
+    if len(plan) > limits.MAX_COUNT or plan["anneal"].isna().any():
+        raise InputError(path, f"plan column anneal: expected at most {limits.MAX_COUNT} anneal numbers")
+    for column in ("label", "window_start", "window_end"):
+        if plan[column].isna().any():
+            raise InputError(path, f"plan column {column}: a null value; expected one on every row")
+    placed = plan["slew_time"].notna()
+    if (plan["visit_id"].notna() != placed).any():
+        raise InputError(path, "plan columns visit_id and slew_time: expected both or neither on each row")
+    for column in ("interval_days", "deviation_hours"):
+        values = plan[column].dropna()
+        if not values.map(math.isfinite).all():
+            raise InputError(path, f"plan column {column}: a value that is not finite")
+
+
+def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
+    """A plan file's table and its checked metadata. Raises InputError if it is not a sound plan."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such plan file")
+    if path.stat().st_size > MAX_PLAN_BYTES:
+        raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
+    try:
+        schema = pq.read_schema(path)
+        raw = (schema.metadata or {}).get(b"anneal_planner")
+        if raw is not None and len(raw) > MAX_METADATA_BYTES:
+            raise InputError(
+                path, f"plan metadata over {MAX_METADATA_BYTES // 1_000_000} MB; expected a plan"
+            )
+        meta = json.loads(raw) if raw else {}
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
+        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
+        raise InputError(path, f"not a readable plan file ({' '.join(str(err).split())[:200]})") from None
+    _check_metadata(meta, path)
+    _check_columns(table, path)
+    from planner.result import PLAN_SCHEMA
+
+    try:  # whole seconds, as written; a fraction of a second is damage
+        table = table.select(PLAN_SCHEMA.names).cast(PLAN_SCHEMA)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(path, f"plan columns do not hold whole-second UTC times ({err})") from None
+    plan = table.to_pandas()
+    _check_rows(plan, path)
+    return plan, meta
+
+
+def _file_sha256(files: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in files:
+        with open(name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _named_timeline(path: Path, meta: dict) -> list[str]:
+    """The timeline file(s) the plan names, if they are files of sane size whose sha256 matches."""
+    named = meta["timeline"]
+    files = [named["path"]] if named.get("path") else (named.get("sources") or [])
+    if not files or not all(Path(f).is_file() for f in files):
+        raise InputError(
+            path,
+            f"the plan's timeline ({', '.join(files or ['none named'])}) is not a file here; "
+            "give it with --timeline",
+        )
+    if named.get("path") and Path(files[0]).suffix.lower() != ".parquet":
+        raise InputError(
+            path, f"the plan's timeline {files[0]} is not a .parquet file; give it with --timeline"
+        )
+    size = sum(Path(f).stat().st_size for f in files)
+    if size > MAX_TIMELINE_BYTES:
+        raise InputError(path, f"the plan's timeline is {size:,} bytes; expected a timeline under 1 GB")
+    recorded = named.get("sha256")
+    if recorded and _file_sha256(files) != recorded:
+        raise InputError(
+            path,
+            f"the timeline changed since the plan was made ({', '.join(files)} no longer has the sha256 "
+            "the plan records); give the plan's own timeline with --timeline, or solve again",
+        )
+    return files
+
+
+def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
+    """Read a plan and its timeline: the one given, else the one the plan was made from."""
+    from planner.timeline import load_timeline
+
+    path = Path(path)
+    plan, meta = read_plan(path)
+    try:
+        calendar = Calendar.from_dict(meta["calendar"])
+        options, legacy = SolveOptions.from_metadata(meta["options"])
+    except TypeError as err:  # an unknown or missing option key
+        raise InputError(path, f"metadata options: {err}; expected the options 'solve' records") from None
+    except PlannerError as err:
+        raise InputError(path, f"metadata: {err}") from None
+    if timeline_paths is None:
+        timeline_paths = _named_timeline(path, meta)
+    return PlanFile(
+        plan=plan,
+        meta=meta,
+        timeline=load_timeline(timeline_paths),
+        calendar=calendar,
+        options=options,
+        legacy_rules=legacy,
+    )
