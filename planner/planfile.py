@@ -147,6 +147,18 @@ def _check_rows(plan: pd.DataFrame, path: Path) -> None:
             raise InputError(path, f"plan column {column}: a value that is not finite")
 
 
+def _recorded(meta: dict, path: Path) -> tuple[Calendar, SolveOptions, bool]:
+    """The calendar and options a plan records, each validated like the command-line options."""
+    try:
+        calendar = Calendar.from_dict(meta["calendar"])
+        options, legacy = SolveOptions.from_metadata(meta["options"])
+    except TypeError as err:  # an unknown or missing option key
+        raise InputError(path, f"metadata options: {err}; expected the options 'solve' records") from None
+    except PlannerError as err:
+        raise InputError(path, f"metadata: {err}") from None
+    return calendar, options, legacy
+
+
 def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     """A plan file's table and its checked metadata. Raises InputError if it is not a sound plan."""
     path = Path(path)
@@ -176,6 +188,7 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
         raise InputError(path, f"plan columns do not hold whole-second UTC times ({err})") from None
     plan = table.to_pandas()
     _check_rows(plan, path)
+    _recorded(meta, path)
     return plan, meta
 
 
@@ -221,13 +234,7 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
 
     path = Path(path)
     plan, meta = read_plan(path)
-    try:
-        calendar = Calendar.from_dict(meta["calendar"])
-        options, legacy = SolveOptions.from_metadata(meta["options"])
-    except TypeError as err:  # an unknown or missing option key
-        raise InputError(path, f"metadata options: {err}; expected the options 'solve' records") from None
-    except PlannerError as err:
-        raise InputError(path, f"metadata: {err}") from None
+    calendar, options, legacy = _recorded(meta, path)
     if timeline_paths is None:
         timeline_paths = _named_timeline(path, meta)
     return PlanFile(

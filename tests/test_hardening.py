@@ -368,3 +368,141 @@ def test_atomic_path_never_replaces_a_non_regular_file(tmp_path):
     with pytest.raises(OptionError, match="not a regular file"), atomic_path(fifo) as temporary:
         temporary.write_text("x")
     assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+# -- plan files and their metadata are untrusted ---------------------------------------------------
+
+
+def _rewrite(plan_path, out, *, meta=None, table=None):
+    """A copy of a plan file with its metadata (a JSON-able value, or raw bytes) or table replaced."""
+    import pyarrow.parquet as pq
+
+    original = pq.read_table(plan_path)
+    table = original if table is None else table
+    raw = original.schema.metadata[b"anneal_planner"] if meta is None else meta
+    raw = raw if isinstance(raw, bytes) else json.dumps(meta).encode()
+    pq.write_table(table.replace_schema_metadata({b"anneal_planner": raw}), out)
+    return out
+
+
+def _meta(plan_path) -> dict:
+    import pyarrow.parquet as pq
+
+    return json.loads(pq.read_schema(plan_path).metadata[b"anneal_planner"])
+
+
+DAMAGED_METADATA = {
+    "a list": lambda m: [m],
+    "missing calendar": lambda m: {k: v for k, v in m.items() if k != "calendar"},
+    "NaN count": lambda m: m | {"calendar": m["calendar"] | {"count": float("nan")}},
+    "absurd count": lambda m: m | {"calendar": m["calendar"] | {"count": 10**12}},
+    "count as text": lambda m: m | {"calendar": m["calendar"] | {"count": "53"}},
+    "unknown option": lambda m: m | {"options": m["options"] | {"turbo": True}},
+    "rules as a path": lambda m: m | {"options": m["options"] | {"rules": "/etc/passwd"}},
+    "bad workers": lambda m: m | {"options": m["options"] | {"workers": 2**40}},
+    "pins not a list": lambda m: m | {"options": m["options"] | {"pins": [{"anneal": "x"}]}},
+    "bad status": lambda m: m | {"status": "GREAT"},
+    "objective a string": lambda m: m | {"objective": "regular"},
+    "value NaN": lambda m: m | {"objective": m["objective"] | {"value": float("nan")}},
+    "timeline a number": lambda m: m | {"timeline": 3},
+    "bad sha256": lambda m: m | {"timeline": m["timeline"] | {"sha256": "xyz"}},
+    "timeline not parquet": lambda m: (
+        m | {"timeline": m["timeline"] | {"path": "/etc/hostname", "sha256": None}}
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED_METADATA)
+def test_damaged_plan_metadata_is_exit_2_in_every_command(tmp_path, plan_file, damage):
+    damaged = _rewrite(plan_file, tmp_path / "d.parquet", meta=DAMAGED_METADATA[damage](_meta(plan_file)))
+    commands = [
+        ["check", str(damaged)],
+        ["compare", str(damaged)],
+        ["plot", str(damaged), "--out", str(tmp_path / "o.png")],
+        ["report", str(damaged), "--out", str(tmp_path / "o.html")],
+        ["solve", "--pin", str(damaged), "--pin-until", "2023-07-20", "--out", str(tmp_path / "o.parquet")],
+    ]
+    for args in commands[:4] if damage.startswith(("timeline", "bad sha")) else commands:
+        message = one_line_error(run(args))
+        assert "d.parquet" in message, (args, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet"]
+
+
+def test_deeply_nested_or_huge_metadata_is_exit_2(tmp_path, plan_file):
+    deep = _rewrite(plan_file, tmp_path / "deep.parquet", meta=b"[" * 100_000 + b"]" * 100_000)
+    assert "deep.parquet" in one_line_error(run(["check", str(deep)]))
+    huge = _rewrite(plan_file, tmp_path / "huge.parquet", meta=b'"' + b"x" * 2_000_000 + b'"')
+    assert "over 1 MB" in one_line_error(run(["check", str(huge)]))
+    binary = _rewrite(plan_file, tmp_path / "bin.parquet", meta=b"\xff\xfe{")
+    assert "bin.parquet" in one_line_error(run(["check", str(binary)]))
+
+
+def test_damaged_plan_columns_are_exit_2(tmp_path, plan_file):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(plan_file)
+    cases = {
+        "missing": table.drop_columns(["target"]),
+        "wrong type": table.set_column(
+            table.schema.get_field_index("anneal"), "anneal", pa.array([str(i) for i in range(len(table))])
+        ),
+        "null label": table.set_column(
+            table.schema.get_field_index("label"), "label", pa.array([None] * len(table), pa.string())
+        ),
+        "infinite interval": table.set_column(
+            table.schema.get_field_index("interval_days"),
+            "interval_days",
+            pa.array([float("inf")] * len(table)),
+        ),
+    }
+    for name, damaged_table in cases.items():
+        damaged = _rewrite(plan_file, tmp_path / f"{name.replace(' ', '_')}.parquet", table=damaged_table)
+        message = one_line_error(run(["check", str(damaged)]))
+        assert "plan column" in message, (name, message)
+
+
+def test_the_timeline_changed_since_the_plan_was_made(tmp_path):
+    from planner.timeline import DEFAULT_TIMELINE
+
+    timeline = tmp_path / "t.parquet"
+    timeline.write_bytes(DEFAULT_TIMELINE.read_bytes())
+    plan = tmp_path / "p.parquet"
+    assert run(["solve", "--timeline", str(timeline), "--count", "2", "--out", str(plan)]).exit_code == 0
+    assert run(["check", str(plan)]).exit_code == 0
+    synth = run(["synth", "--days", "30", "--out", str(tmp_path / "other.parquet")])
+    assert synth.exit_code == 0, synth.output
+    timeline.write_bytes((tmp_path / "other.parquet").read_bytes())
+    message = one_line_error(run(["check", str(plan)]))
+    assert "the timeline changed since the plan was made" in message
+    given = run(["check", str(plan), "--timeline", str(DEFAULT_TIMELINE)])  # a timeline given is used
+    assert given.exit_code == 0, given.output
+
+
+def test_a_null_claimed_objective_is_a_violation(tmp_path, plan_file):
+    meta = _meta(plan_file)
+    meta["objective"]["value"] = None
+    damaged = _rewrite(plan_file, tmp_path / "null.parquet", meta=meta)
+    result = run(["check", str(damaged)])
+    assert result.exit_code == 1 and "the plan claims no value" in result.output
+
+
+def test_checker_verifies_label_instrument_target_and_deviation(tmp_path, plan_file):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(plan_file)
+    edits = {
+        "label": pa.array(["Anneal 07", "Anneal 02"]),
+        "instrument": pa.array(["MIRI Imaging", table["instrument"][1].as_py()]),
+        "target": pa.array(["elsewhere", table["target"][1].as_py()]),
+        "deviation_hours": pa.array([None, 99.0], pa.float64()),
+    }
+    for column, values in edits.items():
+        damaged = _rewrite(
+            plan_file,
+            tmp_path / f"{column}.parquet",
+            table=table.set_column(table.schema.get_field_index(column), column, values),
+        )
+        result = run(["check", str(damaged)])
+        assert result.exit_code == 1 and f"{column} says" in result.output, (column, result.output)
