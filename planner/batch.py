@@ -7,12 +7,14 @@ whose plan exists and passes the checker.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -95,8 +97,19 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                     error=None,
                 )
         result = solve(timeline, calendar, options)
-        if result.status.has_plan:
-            result.to_parquet(plan_path)
+        if not result.status.has_plan:  # time limit, UNKNOWN: no plan, and the summary says why
+            return _row(
+                scenario,
+                state="unsolved",
+                status=result.status.value,
+                objective_value=None,
+                build_s=result.build_seconds,
+                solve_s=result.solve_seconds,
+                total_s=time.perf_counter() - started,
+                error=f"no plan: the solver ended {result.status.value} within the time limit "
+                f"of {options.time_limit:g} s",
+            )
+        result.to_parquet(plan_path)
         return _row(
             scenario,
             state="solved",
@@ -135,39 +148,120 @@ def workers_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the batch in order (see run_local)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (the batch stops in order) but reported with exit 143."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises Terminated in the main thread (as SIGINT raises
+    KeyboardInterrupt); the previous handler is restored after."""
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _worker_setup(parent: int) -> None:
+    """In each worker: Ctrl-C and SIGTERM are the parent's to handle (it stops the workers), and a
+    worker whose parent dies ends at once instead of solving on for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:  # Linux: the kernel kills the worker with its parent
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # elsewhere: watch the parent from a thread
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop running scenarios now. ProcessPoolExecutor has no public way before Python 3.14
+    (`kill_workers`); its `_processes` are the worker processes."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _died(scenario: Scenario) -> dict:
+    return _row(
+        scenario,
+        state="failed",
+        status=None,
+        objective_value=None,
+        error="its worker process died (killed, or out of memory) while solving it",
+    )
 
 
 def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Callable[[dict], None]) -> None:
-    """A process pool of `jobs` processes on this machine.
+    """A process pool of `jobs` processes on this machine, `jobs` scenarios in flight at a time.
 
-    Ctrl-C: scenarios not started are dropped, running ones finish (their plans are written whole),
-    then KeyboardInterrupt goes on to the caller. A worker that dies fails its scenarios, not the
-    batch."""
+    A worker that dies breaks the pool: a new pool replaces it, and the scenarios that were in
+    flight run again one at a time, so the one that kills its worker fails alone and the others
+    finish. Ctrl-C (or SIGTERM): the workers are stopped at once, scenarios not finished are not
+    in the summary, and KeyboardInterrupt goes on to the caller."""
     cap = workers_per_job(jobs)
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
-    pending = {pool.submit(run_scenario, s, str(out_dir), cap): s for s in scenarios}
+    queue = list(scenarios)[::-1]  # pop() takes the next in file order
+    suspects: list[Scenario] = []  # in flight when a pool broke: each runs alone, once more
+    parent = os.getpid()
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=jobs, initializer=_worker_setup, initargs=(parent,))
+
+    pool = new_pool()
+    running: dict = {}
     try:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        while queue or suspects or running:
+            alone = bool(suspects)
+            while suspects and not running:
+                scenario = suspects.pop()
+                running[pool.submit(run_scenario, scenario, str(out_dir), cap)] = scenario
+            while not alone and queue and len(running) < jobs:
+                scenario = queue.pop()
+                running[pool.submit(run_scenario, scenario, str(out_dir), cap)] = scenario
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = []
             for future in done:
-                scenario = pending.pop(future)
+                scenario = running.pop(future)
                 try:
-                    on_done(future.result())
+                    row = future.result()
                 except BrokenProcessPool:
-                    on_done(
-                        _row(
-                            scenario,
-                            state="failed",
-                            status=None,
-                            objective_value=None,
-                            error="a worker process died (killed?); run the batch again to finish",
-                        )
-                    )
-    except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)
+                    broken.append(scenario)
+                    continue
+                except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
+                    row = _row(scenario, state="failed", status=None, objective_value=None, error=repr(err))
+                on_done(row)
+            if broken:
+                # Every future of a broken pool fails: collect them all, then judge.
+                broken += list(running.values())
+                running.clear()
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
+                if alone or len(broken) == 1:
+                    for scenario in broken:
+                        on_done(_died(scenario))
+                else:
+                    suspects.extend(broken[::-1])
+    except BaseException:
+        _kill_workers(pool)
         raise
     pool.shutdown(wait=True)
 
@@ -198,6 +292,17 @@ def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
     return summary_frame(sorted(rows, key=lambda row: order[row["scenario"]]))
 
 
+FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
+
+
+def remove_partial_files(out_dir: Path) -> None:
+    """Temporary files of writers that were killed (atomic_path's `.NAME.*.part`), wherever the
+    batch writes: the plans and the summary."""
+    for folder in (Path(out_dir), Path(out_dir) / "plans"):
+        for leftover in folder.glob(".*.part"):
+            leftover.unlink(missing_ok=True)
+
+
 def run_batch(
     scenarios: list[Scenario],
     out_dir: Path,
@@ -210,8 +315,7 @@ def run_batch(
     """Run every scenario; write and return the summary (also of a batch cut short by Ctrl-C)."""
     out_dir = Path(out_dir)
     (out_dir / "plans").mkdir(parents=True, exist_ok=True)
-    for leftover in (out_dir / "plans").glob(".*.part"):  # from a process killed while writing
-        leftover.unlink(missing_ok=True)
+    remove_partial_files(out_dir)
     rows: list[dict] = []
 
     def collect(row: dict) -> None:
@@ -227,4 +331,5 @@ def run_batch(
         summary = summarize(rows, scenarios) if rows else summary_frame([])
         if rows:
             write_summary(summary, out_dir, scenarios_file)
+        remove_partial_files(out_dir)  # of workers stopped while writing
     return summary

@@ -584,7 +584,7 @@ def batch(
 ) -> None:
     """Solve every scenario of a file; resumable; exit 1 if any scenario failed."""
     from planner import limits
-    from planner.batch import run_batch
+    from planner.batch import FAILED_STATES, Terminated, run_batch, sigterm_as_interrupt
     from planner.console import BatchProgress, print_batch
     from planner.io import check_output
     from planner.scenarios import read_scenarios
@@ -592,8 +592,9 @@ def batch(
     limits.number("--jobs", jobs, 1, limits.MAX_JOBS, integer=True)
     check_output(out, "--out", [scenarios_file], folder=True)
     scenarios = read_scenarios(scenarios_file)
+    progress = BatchProgress(len(scenarios), quiet=quiet)
     try:
-        with BatchProgress(len(scenarios), quiet=quiet) as progress:
+        with sigterm_as_interrupt(), progress:
             summary = run_batch(
                 scenarios,
                 out,
@@ -602,23 +603,30 @@ def batch(
                 on_done=progress.advance,
                 scenarios_file=scenarios_file,
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         from planner.console import errors
 
-        errors.print(
-            f"interrupted after {progress.done} of {len(scenarios)} scenarios; the summary of those is in "
-            f"{out}/summary.parquet; run the same command again to finish"
+        written = out / "summary.parquet"
+        where = (
+            f"the summary of those is in {written}; "
+            if progress.done and written.is_file()
+            else "nothing was written; "
         )
-        raise typer.Exit(130) from None
+        errors.print(
+            f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'} after {progress.done} of "
+            f"{len(scenarios)} scenarios; {where}run the same command again to finish",
+            highlight=False,
+        )
+        raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
     print_batch(summary, out, quiet=quiet)
-    failed = int(summary["state"].isin(["failed", "infeasible"]).sum())
+    failed = int(summary["state"].isin(FAILED_STATES).sum())
     if failed:
         from planner.console import errors, styled
 
         errors.print(
             styled(
                 (f"{failed} of {len(summary)} scenarios failed", "bold red"),
-                f" (errors in {out}/summary.parquet)",
+                f" (reasons in {out}/summary.parquet)",
             )
         )
         raise typer.Exit(1)

@@ -433,7 +433,7 @@ class BatchProgress:
 
     def advance(self, row: dict) -> None:
         self.done += 1
-        self.failed += row["state"] in ("failed", "infeasible")
+        self.failed += row["state"] in ("failed", "infeasible", "unsolved")
         if self.bar:
             self.bar.update(self.task, advance=1, failed=self.failed, remaining=self.total - self.done)
         else:

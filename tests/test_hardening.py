@@ -506,3 +506,170 @@ def test_checker_verifies_label_instrument_target_and_deviation(tmp_path, plan_f
         )
         result = run(["check", str(damaged)])
         assert result.exit_code == 1 and f"{column} says" in result.output, (column, result.output)
+
+
+# -- batch: honest states, stopping in order, no lingering workers ---------------------------------
+
+# Runs the real CLI with run_scenario replaced in the (forked) workers: odd seeds hang while writing
+# their plan, as a long solve would; even seeds solve.
+SLOW_BATCH = """
+import sys, time
+from pathlib import Path
+import planner.batch
+from planner.io import atomic_path
+
+real = planner.batch.run_scenario
+
+def slow(scenario, out_dir, cap):
+    if scenario.settings.get("seed", 0) % 2:
+        with atomic_path(Path(out_dir) / "plans" / f"{scenario.id}.parquet") as temporary:
+            temporary.write_text("half")
+            time.sleep(120)
+    return real(scenario, out_dir, cap)
+
+planner.batch.run_scenario = slow
+from planner.cli import app
+app(sys.argv[1:], prog_name="anneal-planner")
+"""
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in found.read_text().split()] if found.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    from pathlib import Path
+
+    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]  # zombies count as gone
+    return state != "Z"
+
+
+def _start_slow_batch(tmp_path):
+    import subprocess
+    import sys
+
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text("[base]\ncount = 2\n[grid]\nseed = [0, 1, 2, 3]\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_BATCH, "batch", str(scenarios), "--out", str(tmp_path / "o"), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    done = [process.stdout.readline() for _ in range(2)]  # seeds 0 and 2; 1 and 3 now hang
+    assert all(" solved " in line for line in done), done
+    workers = _children(process.pid)
+    assert workers
+    return process, workers
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="reads /proc (Linux)")
+@pytest.mark.parametrize(
+    ("signal_name", "code", "word"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
+)
+def test_batch_stops_in_order_on_sigterm_and_ctrl_c(tmp_path, signal_name, code, word):
+    import signal
+    import time
+
+    process, workers = _start_slow_batch(tmp_path)
+    time.sleep(0.5)  # both hanging scenarios are writing their .part files
+    process.send_signal(getattr(signal, signal_name))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    summary_file = tmp_path / "o" / "summary.parquet"
+    assert f"{word} after 2 of 4 scenarios; the summary of those is in {summary_file}" in err
+    import pandas as pd
+
+    assert pd.read_parquet(summary_file)["state"].tolist() == ["solved", "solved"]
+    assert not list((tmp_path / "o").rglob("*.part"))
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers))
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="reads /proc (Linux)")
+def test_workers_end_when_the_batch_process_dies(tmp_path):
+    import time
+
+    process, workers = _start_slow_batch(tmp_path)
+    process.kill()
+    process.communicate(timeout=10)  # also closes its pipes
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers))
+    # The next run removes what the killed writers left and finishes the batch.
+    assert list((tmp_path / "o").rglob("*.part"))
+    result = run(["batch", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert not list((tmp_path / "o").rglob("*.part"))
+
+
+def _stand_in(scenario, out_dir, workers_cap):
+    """In forked workers: seed 1 kills its worker; seed 2 ends without a plan (as at a time limit)."""
+    import os
+
+    from planner import batch
+
+    seed = scenario.settings.get("seed", 0)
+    if seed == 1:
+        os._exit(9)
+    if seed == 2:
+        return batch._row(scenario, state="unsolved", status="UNKNOWN", objective_value=None, error="no plan")
+    return batch._real_run_scenario(scenario, out_dir, workers_cap)
+
+
+def test_a_killed_worker_fails_only_its_scenario_and_unsolved_counts_as_failed(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import planner.batch
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the stand-in reaches the workers only when they are forked")
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text("[base]\ncount = 2\n[grid]\nseed = [0, 1, 2, 3, 4, 5]\n")
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / ".summary.parquet.x.part").write_text("left by a killed writer")
+    real = planner.batch.run_scenario
+    monkeypatch.setattr(planner.batch, "run_scenario", _stand_in)
+    monkeypatch.setattr(planner.batch, "_real_run_scenario", real, raising=False)
+    result = run(["batch", str(scenarios), "--out", str(tmp_path / "o"), "--jobs", "2", "--quiet"])
+    assert result.exit_code == 1
+    assert "2 of 6 scenarios failed" in result.output
+    import pandas as pd
+
+    summary = pd.read_parquet(tmp_path / "o" / "summary.parquet")
+    assert summary["state"].tolist() == ["solved", "failed", "unsolved", "solved", "solved", "solved"]
+    assert "worker process died" in summary.loc[1, "error"] and summary.loc[2, "error"] == "no plan"
+    assert not list((tmp_path / "o").rglob("*.part"))
+
+
+def test_run_scenario_records_a_solve_without_plan_as_unsolved(tmp_path, monkeypatch):
+    import planner.batch
+    from planner.result import PLAN_SCHEMA, Result, Status
+    from planner.scenarios import parse_scenarios
+
+    def no_plan(timeline, calendar, options):
+        return Result(
+            status=Status.UNKNOWN, objective="regular", value=None, bound=None, stages=[],
+            plan=PLAN_SCHEMA.empty_table().to_pandas(), calendar={}, options={}, timeline={},
+            build_seconds=0.1, solve_seconds=0.2, versions={},
+        )  # fmt: skip
+
+    monkeypatch.setattr(planner.batch, "solve", no_plan)
+    scenario = parse_scenarios({"scenarios": [{"count": 2, "time_limit": 0.5}]})[0]
+    row = planner.batch.run_scenario(scenario, str(tmp_path), 1)
+    assert row["state"] == "unsolved" and row["status"] == "UNKNOWN"
+    assert "UNKNOWN within the time limit of 0.5 s" in row["error"]
+    assert not (tmp_path / "plans").exists() or not list((tmp_path / "plans").iterdir())
