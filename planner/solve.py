@@ -8,6 +8,7 @@ checker before it is returned.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -179,6 +180,9 @@ class _Stages:
         if hint is not None:
             model.hint(hint)
         solver = cp_model.CpSolver()
+        # CP-SAT's own SIGINT handler allocates inside the signal handler (it can deadlock); Ctrl-C is
+        # Python's, and solve_interruptibly stops the search.
+        solver.parameters.catch_sigint_signal = False
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
         solver.parameters.linearization_level = 2
@@ -193,7 +197,7 @@ class _Stages:
         if self.on_progress is not None:
             self.on_progress(f"stage {name}: solving {len(model.model.proto.variables)} variables")
             callback = _Progress(name, self.on_progress)
-        status = Status.from_cp_sat(solver.status_name(solver.solve(model.model, callback)))
+        status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model.model, callback)))
         self.solve_seconds += solver.wall_time
         record = {
             "name": name,
@@ -227,6 +231,31 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.show(
             f"stage {self.stage}: best {self.objective_value:.0f} s, bound {self.best_objective_bound:.0f} s"
         )
+
+
+def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel, callback=None):
+    """`solver.solve(model)` in a thread, so that Ctrl-C (KeyboardInterrupt in the main thread, which
+    only waits) stops the search at once and is raised again once the solver has returned."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["status"] = solver.solve(model, callback)
+        except BaseException as err:  # handed to the main thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=run, name="cp-sat", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        solver.stop_search()
+        thread.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["status"]
 
 
 def plan_frame(

@@ -673,3 +673,35 @@ def test_run_scenario_records_a_solve_without_plan_as_unsolved(tmp_path, monkeyp
     assert row["state"] == "unsolved" and row["status"] == "UNKNOWN"
     assert "UNKNOWN within the time limit of 0.5 s" in row["error"]
     assert not (tmp_path / "plans").exists() or not list((tmp_path / "plans").iterdir())
+
+
+# -- Ctrl-C during solve -----------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_solve_exits_130_in_one_line_without_output(tmp_path):
+    """A model CP-SAT needs about a minute for (200 windows, unpruned minimax): Ctrl-C a few seconds
+    in stops it at once; CP-SAT's own SIGINT handler is off, so nothing can deadlock."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    timeline = tmp_path / "t.parquet"
+    assert run(["synth", "--days", "1500", "--out", str(timeline)]).exit_code == 0
+    out = tmp_path / "plan.parquet"
+    command = ["solve", "--timeline", str(timeline), "--count", "200", "--objective", "minimax"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "planner", *command, "--prune", "none", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    assert process.poll() is None, "the solve ended before Ctrl-C: make the model harder"
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert time.monotonic() - sent < 15
+    assert err.strip() == "error: interrupted; no output file was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]
