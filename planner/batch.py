@@ -91,8 +91,8 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                     status=meta["status"],
                     objective_value=meta["objective"]["value"],
                     **_statistics(plan),
-                    build_s=meta["build_seconds"],
-                    solve_s=meta["solve_seconds"],
+                    build_s=meta.get("build_seconds"),
+                    solve_s=meta.get("solve_seconds"),
                     total_s=time.perf_counter() - started,
                     error=None,
                 )
@@ -298,8 +298,8 @@ FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the
 def remove_partial_files(out_dir: Path) -> None:
     """Temporary files of writers that were killed (atomic_path's `.NAME.*.part`), wherever the
     batch writes: the plans and the summary."""
-    for folder in (Path(out_dir), Path(out_dir) / "plans"):
-        for leftover in folder.glob(".*.part"):
+    for leftover in Path(out_dir).rglob(".*.part"):  # replay scenarios write folders under plans/
+        if leftover.is_file():
             leftover.unlink(missing_ok=True)
 
 

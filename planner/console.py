@@ -206,10 +206,10 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
         table.add_row(
             f"{row['anneal']:02d}",
             _date(row["window_start"])[:10],
-            escape(str(row["decided_at"] or "")),
+            str(row["decided_at"] or ""),
             _date(row["slew_time"]),
-            escape(str(row["visit_id"] or "")),
-            escape(str(row["instrument"] or "")),
+            str(row["visit_id"] or ""),
+            str(row["instrument"] or ""),
             str(row["replans"]) if row["replans"] else "",
             "" if pd.isna(row["interval_days"]) else f"{row['interval_days']:.3f}",
             "" if pd.isna(row["deviation_hours"]) else f"{row['deviation_hours']:+.2f}",
@@ -225,11 +225,7 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
     if as_json:
         _json_out(summary | {"written": str(written) if written else None})
         return
-    console.print(
-        _online_table(
-            run.frame, f"Replay, policy {summary['policy']}, rules {escape(repr(summary['rules']))}"
-        )
-    )
+    console.print(_online_table(run.frame, f"Replay, policy {summary['policy']}, rules {summary['rules']!r}"))
     table = Table(
         "",
         "placed",
@@ -271,7 +267,7 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
         )
     console.print(
         "every placed anneal passed the independent checker against the final timeline"
-        + (f"; written to {escape(str(written))}" if written else ""),
+        + (f"; written to {written}" if written else ""),
     )
 
 
@@ -290,11 +286,11 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         return
     console.print(_online_table(frame, "Next anneals (flown ones pinned)"))
     for k, reason in plan.reasons.items():
-        console.print(f"[bold red]Anneal {k:02d} cannot be served:[/] {escape(reason)}")
+        console.print(styled((f"Anneal {k:02d} cannot be served:", "bold red"), f" {reason}"))
     reaches = pd.Timestamp(plan.reaches, unit="s", tz="UTC")
     console.print(
         f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "
-        f"published schedule reaches {_date(reaches)} UTC; plan written to {escape(out)}"
+        f"published schedule reaches {_date(reaches)} UTC; plan written to {out}"
     )
 
 

@@ -458,7 +458,7 @@ def provenance(opened: PlanFile) -> dict:
         "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "checked by the independent checker": "yes" if meta.get("checked") else "no",
         "solver time": f"{meta['solve_seconds']:.3f} s (model built in {meta['build_seconds']:.3f} s)"
-        if "solve_seconds" in meta
+        if meta.get("solve_seconds") is not None and meta.get("build_seconds") is not None
         else f"none: planned week by week online ({meta.get('online', {}).get('policy', 'policy')})",
     }
 
@@ -482,7 +482,8 @@ def headline(opened: PlanFile, comparison) -> dict:
         else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)"
         if bound is not None
         else f"{meta['status']} (planned online, week by week: no optimality claimed)",
-        "objective": f"{objective['name']}: {wording} = {value} s ({value / 86400:.3f} d)",
+        "objective": f"{objective['name']}: {wording} = "
+        + (f"{value} s ({value / 86400:.3f} d)" if value is not None else "none claimed"),
         "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
         "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",
         "worst deviation": f"{plan_row['largest_deviation_hours']:.2f} h",

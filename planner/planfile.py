@@ -82,8 +82,8 @@ def _check_metadata(meta: object, path: Path) -> dict:
         )
     _number(objective, "value", path, optional=True, integer=True)
     _number(objective, "bound", path, optional=True)
-    _number(meta, "build_seconds", path)
-    _number(meta, "solve_seconds", path)
+    _number(meta, "build_seconds", path, optional=True)  # a weekly plan (`next`) is not solved
+    _number(meta, "solve_seconds", path, optional=True)
     if not isinstance(meta.get("checked"), bool):
         raise InputError(path, f"metadata checked = {meta.get('checked')!r}; expected true or false")
     if not all(isinstance(k, int) and not isinstance(k, bool) for k in meta["missing"]):
@@ -103,6 +103,9 @@ def _check_metadata(meta: object, path: Path) -> dict:
     sha = named.get("sha256")
     if sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
         raise InputError(path, f"metadata timeline sha256 = {sha!r}; expected 64 hex digits")
+    online = meta.get("online", {})
+    if not isinstance(online, dict) or not isinstance(online.get("policy", ""), str):
+        raise InputError(path, f"metadata online = {online!r}; expected a weekly plan's policy and reasons")
     rules = meta["options"].get("rules")
     if rules is not None and not isinstance(rules, dict):  # a name or path would read some other file
         raise InputError(
@@ -111,23 +114,33 @@ def _check_metadata(meta: object, path: Path) -> dict:
     return meta
 
 
-def _check_columns(table: pa.Table, path: Path) -> None:
+# A weekly plan (`next`) adds these to PLAN_SCHEMA's columns (planner.replay_outcome.REPLAY_SCHEMA).
+EXTRA_COLUMNS = {"decided_at": pa.string(), "replans": pa.int64(), "state": pa.string()}
+
+
+def _check_columns(table: pa.Table, path: Path) -> pa.Schema:
+    """The file's columns: PLAN_SCHEMA's, each of its type, plus only a weekly plan's extra ones."""
     from planner.result import PLAN_SCHEMA
 
     names = table.schema.names
-    if sorted(names) != sorted(PLAN_SCHEMA.names):
-        missing = [n for n in PLAN_SCHEMA.names if n not in names]
-        extra = [n for n in names if n not in PLAN_SCHEMA.names]
+    missing = [n for n in PLAN_SCHEMA.names if n not in names]
+    extra = [n for n in names if n not in PLAN_SCHEMA.names and n not in EXTRA_COLUMNS]
+    if missing or extra or len(set(names)) != len(names):
         raise InputError(
             path, f"plan columns: missing {missing}, unexpected {extra}; expected {PLAN_SCHEMA.names}"
         )
-    for field in PLAN_SCHEMA:
+    schema = PLAN_SCHEMA
+    for name in names:
+        if name in EXTRA_COLUMNS:
+            schema = schema.append(pa.field(name, EXTRA_COLUMNS[name]))
+    for field in schema:
         actual = table.schema.field(field.name).type
         # Parquet keeps second timestamps as milliseconds: any unit is fine, the zone must be UTC.
         if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(actual) and actual.tz == "UTC":
             continue
         if actual != field.type:
             raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
+    return schema
 
 
 def _check_rows(plan: pd.DataFrame, path: Path) -> None:
@@ -179,11 +192,9 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
         raise InputError(path, f"not a readable plan file ({' '.join(str(err).split())[:200]})") from None
     _check_metadata(meta, path)
-    _check_columns(table, path)
-    from planner.result import PLAN_SCHEMA
-
+    schema = _check_columns(table, path)
     try:  # whole seconds, as written; a fraction of a second is damage
-        table = table.select(PLAN_SCHEMA.names).cast(PLAN_SCHEMA)
+        table = table.select(schema.names).cast(schema)
     except (pa.ArrowException, ValueError) as err:
         raise InputError(path, f"plan columns do not hold whole-second UTC times ({err})") from None
     plan = table.to_pandas()
