@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,10 @@ from planner.text_reports import read_text_reports
 
 SCHEMA_VERSION = 1
 METADATA_KEY = b"anneal_planner"
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-DEFAULT_TIMELINE = DATA_DIR / "jwst_timeline.parquet"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # the repository's raw reports (not installed)
+# The shipped timeline is package data, found wherever the package is installed (wheels unpack to
+# folders, so the resource is a plain file).
+DEFAULT_TIMELINE = Path(str(resources.files("planner").joinpath("data", "jwst_timeline.parquet")))
 SCHEDULE_SUFFIXES = {".txt": "text", ".json": "json"}
 
 PARALLEL_TYPE = pa.struct(
@@ -179,7 +182,7 @@ def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.
         if not DEFAULT_TIMELINE.is_file():
             raise InputError(
                 DEFAULT_TIMELINE,
-                "the shipped timeline is missing; reinstall or rebuild it as data/README.md shows",
+                "the shipped timeline is missing; reinstall, or rebuild it as data/README.md shows",
             )
         paths = [DEFAULT_TIMELINE]
     if isinstance(paths, str | Path):
