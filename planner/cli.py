@@ -408,6 +408,10 @@ def replay(
     from planner.policies import make_policy
     from planner.replay_outcome import run_replay, write_replay
 
+    if out is not None:
+        from planner.io import check_output
+
+        check_output(out, "--out", sources, folder=True)
     calendar = Calendar.from_options(start, count, window_days, target_days)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
@@ -443,13 +447,15 @@ def next_week(
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
     from planner.console import print_next
+    from planner.io import check_output
     from planner.policies import make_policy
     from planner.result import read_plan
-    from planner.timeline import load_timeline
+    from planner.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
 
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
+    check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE])])
     calendar = Calendar.from_options(start, count, window_days, target_days)
     current = load_timeline(timeline or None)
     if flown.suffix == ".parquet" and _is_plan(flown):
