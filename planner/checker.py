@@ -211,6 +211,8 @@ def check_plan(
         (b - a - (n - m) * calendar.target_seconds) / 3600
         for a, b, m, n in zip(times, times[1:], numbers, numbers[1:], strict=False)
     ]
+    if not times:  # no anneal placed: no interval to state
+        intervals = deviations = []
     for column, actual_values in (("interval_days", intervals), ("deviation_hours", deviations)):
         for k, stated, actual in zip(numbers, placed[column], actual_values, strict=True):
             if not (math.isnan(actual) and pd.isna(stated)) and not (

@@ -44,11 +44,13 @@ class _OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def _print_error(message: str) -> None:
-    """`error: message` on stderr, one line; nothing in the message is read as markup."""
+def _print_error(message: str, *, one_line: bool = True) -> None:
+    """`error: message` on stderr, one line (a list of infeasible windows keeps its lines); nothing
+    in the message is read as markup."""
     from planner.console import errors, styled
 
-    errors.print(styled(("error:", "bold red"), " ", " ".join(message.split())), highlight=False)
+    text = " ".join(message.split()) if one_line else message
+    errors.print(styled(("error:", "bold red"), " ", text), highlight=False)
 
 
 app = typer.Typer(
@@ -130,7 +132,7 @@ def friendly(command):
         try:
             return command(*args, **kwargs)
         except PlannerError as err:
-            _print_error(str(err))
+            _print_error(str(err), one_line=err.exit_code != 1)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             _print_error("interrupted; no output file was written")

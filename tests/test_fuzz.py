@@ -1,0 +1,382 @@
+"""Fuzzing every command through the real entry point (the typer app, as `anneal-planner` and
+`python -m planner` call it) with mangled files, damaged plans and random option values (issue 11).
+
+Every case runs in a fresh folder and must keep the README's promise: exit 0, 1, 2 or 130 (3 is a
+bug of ours), no traceback, one message line on stderr when the input is refused (exit 2), no
+output file and no `.part` file left when it fails, nothing written outside its folder. The number
+of cases each command was driven with is printed at the end (`-s`) and in the report of issue 11.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.timeline import DATA_DIR, DEFAULT_TIMELINE
+
+RAW = DATA_DIR / "raw"
+REPORT = (
+    "Visit Information for OP Package "
+    + (
+        (RAW / "stsci-text" / "weekly_reports_2022-07-10_to_2024-03-04.txt")
+        .read_text()
+        .split("Visit Information for OP Package ")[1]
+    )
+)  # the newest complete report, closed by its blank line
+JSON_REPORT = (RAW / "dja-json" / "cycle2" / "20230703_report_20230629.json").read_bytes()
+SCENARIOS = b'[base]\ncount = 2\n[[scenarios]]\nname = "a"\n[[scenarios]]\nobjective = "minimax"\n'
+OK_CODES = {0, 1, 2, 130}
+TRIED: collections.Counter = collections.Counter()
+EXITS: collections.Counter = collections.Counter()
+runner = CliRunner()
+
+
+def fuzz(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        database=None,  # every run explores afresh; a failure prints its example
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_counts():
+    yield
+    total = sum(TRIED.values())
+    print(f"\nfuzz cases tried: {total} ({', '.join(f'{k} {v}' for k, v in sorted(TRIED.items()))})")
+    print(f"exit codes: {dict(sorted(EXITS.items()))}")
+
+
+@pytest.fixture(scope="module")
+def plan_bytes(tmp_path_factory) -> bytes:
+    """A real 3-anneal plan of the shipped timeline (its metadata names that timeline)."""
+    out = tmp_path_factory.mktemp("plan") / "plan.parquet"
+    assert runner.invoke(app, ["solve", "--count", "3", "--out", str(out)]).exit_code == 0
+    return out.read_bytes()
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def drive(kind: str, args: list[str], inputs: dict[str, bytes], out: str | None = None):
+    """Run one case in a fresh folder holding `inputs`; `{name}` in args is that file's path and
+    `{out}` the output path. Checks the promise and returns the result."""
+    TRIED[kind] += 1
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as parent:
+        folder = Path(parent) / "case"
+        folder.mkdir()
+        for name, data in inputs.items():
+            (folder / name).write_bytes(data)
+        target = folder / out if out else None
+        filled = [a.format(out=target, **{k.split(".")[0]: folder / k for k in inputs}) for a in args]
+        before = _files(folder)
+        with contextlib.chdir(folder):
+            result = runner.invoke(app, filled)
+        output = result.output
+        EXITS[result.exit_code] += 1
+        assert result.exit_code in OK_CODES, (filled, result.exit_code, output)
+        assert "Traceback" not in output, (filled, output)
+        assert not any(p.endswith(".part") for p in _files(folder)), (filled, _files(folder))
+        assert sorted(p.name for p in Path(parent).iterdir()) == ["case"], "wrote outside its folder"
+        new = _files(folder) - before
+        if result.exit_code == 2:
+            assert len(result.stderr.strip().splitlines()) == 1, (filled, result.stderr)
+        if result.exit_code != 0:
+            assert not new, (filled, new)
+        else:
+            written = {str(Path(out)), *(str(Path(out) / p) for p in _files(target))} if target else set()
+            assert new <= written, (filled, new - written)
+        return result
+
+
+# -- mangled bytes ---------------------------------------------------------------------------------
+
+
+@st.composite
+def mangled(draw, data: bytes) -> bytes:
+    """`data` truncated, with bytes flipped, random bytes inserted or a span replaced or repeated."""
+    for _ in range(draw(st.integers(1, 3))):
+        if not data:
+            break
+        at = draw(st.integers(0, len(data) - 1))
+        action = draw(st.sampled_from(["cut", "flip", "insert", "replace", "repeat"]))
+        if action == "cut":
+            data = data[:at]
+        elif action == "flip":
+            data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
+        elif action == "insert":
+            data = data[:at] + draw(st.binary(min_size=1, max_size=20)) + data[at:]
+        elif action == "replace":
+            span = draw(st.integers(1, 64))
+            data = data[:at] + draw(st.binary(min_size=0, max_size=span)) + data[at + span :]
+        else:
+            span = draw(st.integers(1, 400))
+            data = data[: at + span] + data[at : at + span] + data[at + span :]
+    return data
+
+
+@fuzz(120)
+@given(text=mangled(REPORT.encode()), as_json=mangled(JSON_REPORT), which=st.booleans())
+def test_ingest_mangled_reports(text, as_json, which):
+    name, data = ("r.txt", text) if which else ("r.json", as_json)
+    drive("ingest", ["ingest", f"{{{name.split('.')[0]}}}", "--out", "{out}"], {name: data}, "t.parquet")
+
+
+@fuzz(40)
+@given(
+    data=mangled(DEFAULT_TIMELINE.read_bytes()),
+    command=st.sampled_from(["timeline", "destinations", "solve"]),
+)
+def test_mangled_timelines(data, command):
+    args = {
+        "timeline": ["timeline", "{t}", "--count", "3"],
+        "destinations": ["destinations", "{t}"],
+        "solve": ["solve", "--timeline", "{t}", "--count", "3", "--out", "{out}"],
+    }[command]
+    drive(command, args, {"t.parquet": data}, "p.parquet" if command == "solve" else None)
+
+
+@fuzz(30)
+@given(data=mangled(REPORT.encode()), policy=st.sampled_from(["greedy", "lookahead"]))
+def test_replay_mangled_reports(data, policy):
+    drive(
+        "replay",
+        ["replay", "{r}", "--count", "2", "--policy", policy, "--out", "{out}"],
+        {"r.txt": data},
+        "o",
+    )
+
+
+@fuzz(60)
+@given(data=mangled(SCENARIOS))
+def test_batch_mangled_scenarios(data):
+    drive("batch", ["batch", "{s}", "--out", "{out}", "--quiet", "--jobs", "1"], {"s.toml": data}, "o")
+
+
+# -- damaged plans ---------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.sampled_from(["../../etc/passwd", "/dev/zero", "[/x]", "operations", "2023-07-03", "Anneal 01"]),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def damaged_metadata(draw, meta: dict):
+    """The plan's metadata with a few keys (at any depth) deleted, replaced or added."""
+    meta = json.loads(json.dumps(meta))
+    for _ in range(draw(st.integers(1, 3))):
+        node = meta
+        while isinstance(node, dict) and node and draw(st.booleans()):
+            child = node[draw(st.sampled_from(sorted(node)))]
+            if not isinstance(child, dict) or not child:
+                break
+            node = child
+        if not isinstance(node, dict):
+            break
+        action = draw(st.sampled_from(["delete", "replace", "add"]))
+        keys = sorted(node)
+        if action == "delete" and keys:
+            del node[draw(st.sampled_from(keys))]
+        elif action == "replace" and keys:
+            node[draw(st.sampled_from(keys))] = draw(JSON_VALUES)
+        else:
+            node[draw(st.text(min_size=1, max_size=8))] = draw(JSON_VALUES)
+    return meta
+
+
+def _with_metadata(plan: bytes, meta) -> bytes:
+    import io
+
+    table = pq.read_table(io.BytesIO(plan))
+    raw = json.dumps(meta, allow_nan=True).encode()
+    sink = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata({b"anneal_planner": raw}), sink)
+    return sink.getvalue()
+
+
+PLAN_COMMANDS = {
+    "check": (["check", "{p}"], None),
+    "compare": (["compare", "{p}"], None),
+    "plot": (["plot", "{p}", "--out", "{out}"], "o.png"),
+    "report": (["report", "{p}", "--out", "{out}"], "o.html"),
+    "pin": (
+        ["solve", "--count", "3", "--pin", "{p}", "--pin-until", "2023-07-12", "--out", "{out}"],
+        "o.parquet",
+    ),
+    "next": (["next", "--flown", "{p}", "--count", "3", "--out", "{out}"], "o.parquet"),
+}
+
+
+@fuzz(150)
+@given(data=st.data(), command=st.sampled_from(sorted(PLAN_COMMANDS)))
+def test_damaged_plan_metadata(plan_bytes, data, command):
+    meta = json.loads(pq.read_schema(__import__("io").BytesIO(plan_bytes)).metadata[b"anneal_planner"])
+    damaged = _with_metadata(plan_bytes, data.draw(damaged_metadata(meta)))
+    args, out = PLAN_COMMANDS[command]
+    drive(f"{command} (damaged metadata)", args, {"p.parquet": damaged}, out)
+
+
+@fuzz(60)
+@given(data=st.data(), command=st.sampled_from(sorted(PLAN_COMMANDS)))
+def test_mangled_plan_files(plan_bytes, data, command):
+    args, out = PLAN_COMMANDS[command]
+    drive(f"{command} (mangled file)", args, {"p.parquet": data.draw(mangled(plan_bytes))}, out)
+
+
+# -- random option values --------------------------------------------------------------------------
+
+NUMBERS = st.sampled_from(
+    ["0", "-1", "1", "2", "3", "0.5", "7", "53", "1e-9", "nan", "inf", "-inf", "1e308", "1e400",
+     "2147483648", "99999999999999999999", "abc", ""]
+)  # fmt: skip
+DATES = st.sampled_from(
+    ["2023-07-03", "2023-07-03T12:00:00Z", "2023-02-30", "9999-12-31", "0001-01-01", "2262-04-12", "x", ""]
+)
+SOLVE_OPTIONS = {
+    "--start": DATES,
+    "--count": st.sampled_from(["1", "2", "3", "0", "-1", "5001", "x", "99999999999999999999"]),
+    "--window-days": NUMBERS,
+    "--target-days": NUMBERS,
+    "--time-limit": NUMBERS,
+    "--workers": NUMBERS,
+    "--seed": NUMBERS,
+    "--min-gap-days": NUMBERS,
+    "--miri-recovery-minutes": NUMBERS,
+    "--objective": st.sampled_from(["regular", "mean", "minimax", "fastest", "[bold]x"]),
+    "--rules": st.sampled_from(["seed", "operations", "[/x].toml", "/dev/null", "nope"]),
+    "--fix": st.sampled_from(["Anneal 01=1244:8:1", "1=1:1:1", "Anneal 99999999999=1:1:1", "x"]),
+}
+
+
+@st.composite
+def options(draw, allowed: dict) -> list[str]:
+    chosen = draw(st.lists(st.sampled_from(sorted(allowed)), min_size=1, max_size=4, unique=True))
+    args = []
+    for name in chosen:
+        args += [name, draw(allowed[name])]
+    return args
+
+
+def _small_count(args: list[str]) -> list[str]:
+    """Random options must not ask for a long solve: keep at most a few anneals."""
+    if "--count" not in args:
+        args = [*args, "--count", "3"]
+    return args
+
+
+@fuzz(150)
+@given(args=options(SOLVE_OPTIONS))
+def test_solve_with_random_options(args):
+    drive("solve (options)", ["solve", *_small_count(args), "--out", "{out}"], {}, "p.parquet")
+
+
+@fuzz(60)
+@given(
+    args=options(
+        {
+            k: v
+            for k, v in SOLVE_OPTIONS.items()
+            if k
+            in {"--start", "--count", "--window-days", "--target-days", "--miri-recovery-minutes", "--rules"}
+        }
+    )
+)
+def test_timeline_with_random_options(args):
+    drive("timeline (options)", ["timeline", *_small_count(args)], {})
+
+
+@fuzz(40)
+@given(
+    args=options(
+        {
+            "--days": NUMBERS,
+            "--slews-per-day": NUMBERS,
+            "--miri-fraction": NUMBERS,
+            "--seed": NUMBERS,
+            "--start": DATES,
+        }
+    )
+)
+def test_synth_with_random_options(args):
+    if "--days" not in args:
+        args = [*args, "--days", "3"]
+    drive("synth (options)", ["synth", *args, "--out", "{out}"], {}, "s.parquet")
+
+
+SCENARIO_VALUES = {
+    "count": st.sampled_from([1, 2, 0, -1, 10**12, 2.5, "3", True]),
+    "window_days": st.sampled_from([1, 4.0, 0, -1, math.inf, math.nan, 1e308, "x"]),
+    "target_days": st.sampled_from([7, 0.5, 0, math.nan, -math.inf]),
+    "time_limit": st.sampled_from([1, 0, math.inf, -1, 1e9]),
+    "workers": st.sampled_from([1, 0, 2**40, 1.5]),
+    "seed": st.sampled_from([0, -1, 2**31, 2**64]),
+    "objective": st.sampled_from(["regular", "minimax", "best"]),
+    "name": st.sampled_from(["ok", "../up", "/abs", "a/b", "..", ".hidden", "[/x]", "x" * 100]),
+    "perturbation": st.fixed_dictionaries(
+        {},
+        optional={
+            "cancel_fraction": st.sampled_from([0.1, 1.0, -0.1, math.nan]),
+            "max_delay_hours": st.sampled_from([1, math.inf, -1]),
+            "lost_days": st.sampled_from([1, 1e9, -2]),
+            "seed": st.sampled_from([1, -1, 2**70]),
+            "colour": st.just(1),
+        },
+    ),
+}
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+@fuzz(60)
+@given(
+    entries=st.lists(
+        st.dictionaries(st.sampled_from(sorted(SCENARIO_VALUES)), st.nothing(), max_size=0).flatmap(
+            lambda _: st.fixed_dictionaries({}, optional=SCENARIO_VALUES)
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_batch_with_random_scenario_values(entries):
+    text = "[base]\ncount = 2\n" + "".join(
+        "[[scenarios]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in entry.items())
+        for entry in entries
+    )
+    drive(
+        "batch (values)",
+        ["batch", "{s}", "--out", "{out}", "--quiet", "--jobs", "1"],
+        {"s.toml": text.encode()},
+        "o",
+    )
