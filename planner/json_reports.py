@@ -14,6 +14,7 @@ from typing import Any
 from planner.errors import InputError
 from planner.report import (
     ATTACHED,
+    MAX_REPORT_BYTES,
     Attached,
     Report,
     Visit,
@@ -25,6 +26,8 @@ from planner.report import (
 
 def read_json_reports(path: Path) -> list[Report]:
     """All reports in one JSON file. Raises InputError naming the file and the row index."""
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise InputError(path, f"over {MAX_REPORT_BYTES // 1_000_000} MB; expected a weekly report file")
     data = path.read_bytes()
     if not data.strip():
         raise InputError(path, "the file is empty; expected a JSON list of schedule rows")
@@ -33,6 +36,8 @@ def read_json_reports(path: Path) -> list[Report]:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         line = getattr(err, "lineno", None)
         raise InputError(path, f"not valid JSON ({err.__class__.__name__})", line=line) from None
+    except RecursionError:
+        raise InputError(path, "JSON nested too deeply; expected a list of schedule rows") from None
     return parse_json_rows(rows, name=path.name, shown=str(path))
 
 

@@ -24,10 +24,10 @@ from planner import limits
 from planner.calendar import Calendar
 from planner.errors import InputError, PlannerError
 from planner.options import OBJECTIVES, SolveOptions
+from planner.timeline import MAX_TIMELINE_BYTES
 
 MAX_PLAN_BYTES = 50_000_000  # a plan of the most anneals allowed is well under 1 MB
 MAX_METADATA_BYTES = 1_000_000
-MAX_TIMELINE_BYTES = 1_000_000_000  # the shipped timeline is 0.3 MB, a synthetic decade about 5 MB
 STATUSES = ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "MODEL_INVALID", "UNKNOWN")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

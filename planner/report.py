@@ -6,12 +6,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from planner.limits import FIRST_SECOND, LAST_SECOND
+
 _TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
 _DURATION = re.compile(r"^(\d{2,})/(\d{2}):(\d{2}):(\d{2})$")
 _REPORT_NAME = re.compile(r"(\d{8})_report_(\d{8})")
 _OP_PACKAGE = re.compile(r"^(\d{2})(\d{3})(\d{2})f(\d{2})$")
 
 ATTACHED = "^ATTACHED TO PRIME^"
+MAX_DURATION_DAYS = 366  # a scheduled visit longer than a year is damage, not a schedule
+MAX_REPORT_BYTES = 500_000_000  # one file of reports; the shipped text of 96 reports is 1.9 MB
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 SLEW_VISIT_TYPES = frozenset({"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"})
 
@@ -25,7 +29,9 @@ def parse_time(text: str) -> int | None:
         moment = datetime(*map(int, match.groups()), tzinfo=UTC)
     except ValueError:  # e.g. month 13
         return None
-    return int(moment.timestamp())
+    seconds = int(moment.timestamp())
+    # Times a timeline can hold (pandas timestamps: 1677 .. 2262); JWST's schedules are well inside.
+    return seconds if FIRST_SECOND <= seconds <= LAST_SECOND else None
 
 
 def parse_duration(text: str) -> int | None:
@@ -34,7 +40,7 @@ def parse_duration(text: str) -> int | None:
     if match is None:
         return None
     days, hours, minutes, seconds = map(int, match.groups())
-    if hours > 23 or minutes > 59 or seconds > 59:
+    if days > MAX_DURATION_DAYS or hours > 23 or minutes > 59 or seconds > 59:
         return None
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 

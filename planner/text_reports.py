@@ -24,6 +24,7 @@ from pathlib import Path
 from planner.errors import InputError
 from planner.report import (
     ATTACHED,
+    MAX_REPORT_BYTES,
     Attached,
     Report,
     Visit,
@@ -56,6 +57,8 @@ def read_text_reports(path: Path) -> list[Report]:
 
 
 def _read_text(path: Path) -> str:
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise InputError(path, f"over {MAX_REPORT_BYTES // 1_000_000} MB; expected weekly report text")
     data = path.read_bytes()
     if not data.strip():
         raise InputError(path, "the file is empty; expected STScI weekly report text")

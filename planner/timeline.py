@@ -28,6 +28,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # the repository's r
 # The shipped timeline is package data, found wherever the package is installed (wheels unpack to
 # folders, so the resource is a plain file).
 DEFAULT_TIMELINE = Path(str(resources.files("planner").joinpath("data", "jwst_timeline.parquet")))
+MAX_TIMELINE_BYTES = 1_000_000_000  # shipped: 0.3 MB; a synthetic decade: about 5 MB
 SCHEDULE_SUFFIXES = {".txt": "text", ".json": "json"}
 
 PARALLEL_TYPE = pa.struct(
@@ -73,7 +74,8 @@ def schedule_files(paths: Iterable[Path | str]) -> list[Path]:
 
 def read_reports(path: Path) -> list[Report]:
     """The reports in one file, by its content: JSON starts with '[' or '{', text otherwise."""
-    head = path.read_bytes()[:4096].lstrip()
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip()
     if head[:1] in (b"[", b"{") or path.suffix.lower() == ".json":
         return read_json_reports(path)
     return read_text_reports(path)
@@ -193,14 +195,32 @@ def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.
     return read_schedules(paths)
 
 
+def _check_timeline_columns(table: pa.Table, path: Path) -> None:
+    """Every column of SCHEMA with its type (timestamps in any unit, UTC), and rows in time order."""
+    for field in SCHEMA:
+        if field.name not in table.schema.names:
+            raise InputError(path, f"timeline column {field.name} is missing; expected the columns {COLUMNS}")
+        actual = table.schema.field(field.name).type
+        same_time = pa.types.is_timestamp(actual) and pa.types.is_timestamp(field.type) and actual.tz == "UTC"
+        if actual != field.type and not same_time:
+            raise InputError(path, f"timeline column {field.name} is {actual}; expected {field.type}")
+    starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+    if table["start"].null_count or (len(starts) > 1 and (starts[1:] < starts[:-1]).any()):
+        raise InputError(path, "timeline column start: expected times in increasing order, none missing")
+
+
 def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "no such file")
+    if path.stat().st_size > MAX_TIMELINE_BYTES:
+        raise InputError(
+            path, f"over {MAX_TIMELINE_BYTES // 1_000_000_000} GB; expected a timeline Parquet file"
+        )
     try:
         meta = read_metadata(path)
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
+        raise InputError(path, f"not a readable Parquet file ({' '.join(str(err).split())[:200]})") from None
     if meta.get("kind") != "timeline":
         raise InputError(
             path,
@@ -213,6 +233,7 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             f"timeline schema version {meta.get('schema_version')}; this "
             f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
         )
+    _check_timeline_columns(table, path)
     frame = table.to_pandas()
     frame.attrs["sources"] = meta.get("sources", [])
     frame.attrs["path"] = str(path)

@@ -705,3 +705,57 @@ def test_ctrl_c_during_solve_exits_130_in_one_line_without_output(tmp_path):
     assert time.monotonic() - sent < 15
     assert err.strip() == "error: interrupted; no output file was written"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]
+
+
+# -- report contents out of range; odd file names ---------------------------------------------------
+
+
+def _json_row(**changes) -> dict:
+    row = {
+        "cycle": 2, "file": "20230703_report_20230629.txt", "pcs_mode": "FINEGUIDE",
+        "visit_type": "PRIME TARGETED FIXED", "start_time": "2023-07-03T00:00:00Z",
+        "duration": "00/01:00:00", "instrument": "NIRCam Imaging", "target": "T", "category": "Star",
+        "keywords": "", "program": 1, "visit": 1, "observation": 1, "parallels": [],
+    }  # fmt: skip
+    return row | changes
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (json.dumps([_json_row(duration="9999999/00:00:00")]).encode(), "duration"),
+        (json.dumps([_json_row(start_time="2999-01-01T00:00:00Z")]).encode(), "start"),
+        (json.dumps([_json_row(start_time="1066-10-14T09:00:00Z")]).encode(), "start"),
+        (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+        (b'[{"file": "\xff\xfe"}]', "not valid JSON"),
+    ],
+)
+def test_json_reports_out_of_range_are_exit_2(tmp_path, content, needle):
+    bad = tmp_path / "r.json"
+    bad.write_bytes(content)
+    message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
+    assert "r.json" in message and needle in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_text_durations_out_of_range_are_exit_2(tmp_path):
+    data, _, ends = _whole_file()
+    report = data[: ends[0]].replace(b"00/00:36:52", b"00/24:36:52", 1)
+    bad = tmp_path / "r.txt"
+    bad.write_bytes(report)
+    message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
+    assert "duration '00/24:36:52'" in message and "line 5" in message
+
+
+@pytest.mark.parametrize("name", ["new\nline.txt", "[red]x[/red].txt", "tab\tand space .txt"])
+def test_odd_file_names_give_one_line(tmp_path, name):
+    bad = tmp_path / name
+    bad.write_bytes(b"not a report\n")
+    message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
+    assert "expected 'Visit Information for OP Package <id>'" in message
+    assert name.split("\n")[-1].split("\t")[-1].strip() in message
+
+
+def test_a_device_is_not_read_as_a_report(tmp_path):
+    message = one_line_error(run(["ingest", "/dev/zero", "--out", str(tmp_path / "t.parquet")]))
+    assert "/dev/zero" in message
