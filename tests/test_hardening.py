@@ -747,7 +747,7 @@ def test_text_durations_out_of_range_are_exit_2(tmp_path):
     assert "duration '00/24:36:52'" in message and "line 5" in message
 
 
-@pytest.mark.parametrize("name", ["new\nline.txt", "[red]x[/red].txt", "tab\tand space .txt"])
+@pytest.mark.parametrize("name", ["new\nline.txt", "[red]x[bold].txt", "tab\tand space .txt"])
 def test_odd_file_names_give_one_line(tmp_path, name):
     bad = tmp_path / name
     bad.write_bytes(b"not a report\n")
