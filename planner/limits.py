@@ -2,8 +2,8 @@
 
 Each bound says why it is there: CP-SAT takes 32-bit workers and seeds; timestamps are pandas'
 (nanoseconds in int64: 1677-09-21 .. 2262-04-11); counts are bounded so that a typo is refused
-at once rather than attempted for minutes or gigabytes (a decade of weekly anneals, 530 windows on
-88,000 slews, proves in about 6 s; ten times that is the limit).
+at once rather than attempted for minutes or gigabytes (the synthetic decade, 530 windows on 88,000
+visits, takes 11 s and 260 MB from start to plan on 2 cores; about twice that is the limit).
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ from numbers import Real
 from planner.errors import OptionError
 
 INT32_MAX = 2**31 - 1
-MAX_COUNT = 5_000  # anneals: about a century of weekly ones
-MAX_DAYS = 3_660.0  # window, target interval, min gap, lost block, synthetic span: ten years
+MAX_COUNT = 1_000  # anneals: 19 years of weekly ones (twice the synthetic decade: ~25 s, ~0.5 GB)
+MAX_DAYS = 3_660.0  # window, target interval, min gap, lost block: ten years
+MAX_SYNTHETIC_DAYS = 36_600.0  # a century; the visits bound below is the one that matters
 MAX_TIME_LIMIT = 604_800.0  # seconds: one week
 MAX_WORKERS = 256  # CP-SAT search workers per solve (threads)
 MAX_JOBS = 256  # batch processes
 MAX_DELAY_HOURS = 8_760.0  # one year
 MAX_SLEWS_PER_DAY = 1_000.0
 MAX_SYNTHETIC_VISITS = 1_000_000  # days x slews per day: ten times the synthetic decade benchmark
+# --prune none gives CP-SAT one Boolean per pair of consecutive slews: real Cycle 2 has 16,188, the
+# synthetic decade 2.8 million (gigabytes and minutes), which is refused rather than attempted.
+MAX_UNPRUNED_PAIRS = 1_000_000
 FIRST_SECOND = 0  # 1970-01-01: times are seconds since the Unix epoch
 LAST_SECOND = 9_224_318_015  # 2262-04-11T23:47:16Z, the last second a pandas timestamp holds
 
@@ -37,3 +41,13 @@ def number(name: str, value, low: float, high: float, *, integer: bool = False, 
     if not math.isfinite(value) or not (low < value if low_open else low <= value) or not value <= high:
         raise OptionError(f"{name} {value!r}: expected {kind} in {shown}")
     return value
+
+
+def unpruned_pairs(sizes: list[int]) -> None:
+    """Refuse an unreduced model too large to build (`sizes`: eligible slews per placed window)."""
+    pairs = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+    if pairs > MAX_UNPRUNED_PAIRS:
+        raise OptionError(
+            f"--prune none: {pairs:,} pairs of slews would each be a CP-SAT variable (at most "
+            f"{MAX_UNPRUNED_PAIRS:,}: gigabytes and minutes beyond that); use --prune dp or fewer anneals"
+        )

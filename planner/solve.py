@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from planner import oracle
+from planner import limits, oracle
 from planner.calendar import DAY, Calendar, to_timestamps
 from planner.chain import Chain
 from planner.checker import check_plan
@@ -60,6 +60,8 @@ def solve(
     chain = Chain.from_windows(
         placed, calendar.target_seconds, min_gap, {layer[a]: i for a, i in pins.items()}
     )
+    if options.prune == "none":
+        limits.unpruned_pairs([len(layer) for layer in chain.layers])
     conflict = chain_conflict(chain)
     if conflict:
         raise InfeasibleError(conflict)

@@ -23,7 +23,7 @@ def synthetic_timeline(
 ) -> pd.DataFrame:
     from planner import limits
 
-    limits.number("days", days, 0, limits.MAX_DAYS, low_open=True)
+    limits.number("days", days, 0, limits.MAX_SYNTHETIC_DAYS, low_open=True)
     limits.number("slews per day", slews_per_day, 0, limits.MAX_SLEWS_PER_DAY, low_open=True)
     if not isinstance(miri_fraction, int | float) or not 0 <= miri_fraction < 1:  # NaN fails too
         from planner.errors import OptionError

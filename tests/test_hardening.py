@@ -759,3 +759,12 @@ def test_odd_file_names_give_one_line(tmp_path, name):
 def test_a_device_is_not_read_as_a_report(tmp_path):
     message = one_line_error(run(["ingest", "/dev/zero", "--out", str(tmp_path / "t.parquet")]))
     assert "/dev/zero" in message
+
+
+def test_an_unpruned_model_too_large_is_refused_not_attempted():
+    from planner import limits
+    from planner.errors import OptionError
+
+    limits.unpruned_pairs([120] * 53)  # Cycle 2 sized: fine
+    with pytest.raises(OptionError, match="--prune none: 2,764,800 pairs"):
+        limits.unpruned_pairs([80] * 433)
