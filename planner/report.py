@@ -15,7 +15,7 @@ _OP_PACKAGE = re.compile(r"^(\d{2})(\d{3})(\d{2})f(\d{2})$")
 
 ATTACHED = "^ATTACHED TO PRIME^"
 MAX_DURATION_DAYS = 366  # a scheduled visit longer than a year is damage, not a schedule
-MAX_REPORT_BYTES = 500_000_000  # one file of reports; the shipped text of 96 reports is 1.9 MB
+MAX_REPORT_BYTES = 100_000_000  # one file of reports; the shipped text of 96 reports is 1.9 MB
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 SLEW_VISIT_TYPES = frozenset({"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"})
 
