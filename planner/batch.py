@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -146,29 +146,6 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
 def workers_per_job(jobs: int) -> int:
     """CP-SAT workers each job may use so that jobs x workers stays within the cores."""
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (the batch stops in order) but reported with exit 143."""
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises Terminated in the main thread (as SIGINT raises
-    KeyboardInterrupt); the previous handler is restored after."""
-
-    def handler(signum, frame):
-        raise Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave SIGTERM alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _worker_setup(parent: int) -> None:

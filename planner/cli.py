@@ -125,18 +125,23 @@ def main(
 
 def friendly(command):
     """Turn every failure into one message line and an exit code, never a traceback: the project's
-    errors (2 bad input, 1 no plan), Ctrl-C (130), and anything unexpected (3, a bug to report)."""
+    errors (2 bad input, 1 no plan), Ctrl-C (130), SIGTERM (143) and anything unexpected (3, a bug
+    to report)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from planner.signals import Terminated, sigterm_as_interrupt
+
         try:
-            return command(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return command(*args, **kwargs)
         except PlannerError as err:
             _print_error(str(err), one_line=err.exit_code != 1)
             raise typer.Exit(err.exit_code) from None
-        except KeyboardInterrupt:
-            _print_error("interrupted; no output file was written")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
+            terminated = isinstance(stop, Terminated)
+            _print_error(f"{'terminated' if terminated else 'interrupted'}; no output file was written")
+            raise typer.Exit(143 if terminated else 130) from None
         except (typer.Exit, typer.Abort, click_errors.ClickException):
             raise
         except Exception as err:  # a bug: one line that asks for a report, still no traceback
@@ -592,10 +597,11 @@ def batch(
 ) -> None:
     """Solve every scenario of a file; resumable; exit 1 if any scenario failed."""
     from planner import limits
-    from planner.batch import FAILED_STATES, Terminated, run_batch, sigterm_as_interrupt
+    from planner.batch import FAILED_STATES, run_batch
     from planner.console import BatchProgress, print_batch
     from planner.io import check_output
     from planner.scenarios import read_scenarios
+    from planner.signals import Terminated, sigterm_as_interrupt
 
     limits.number("--jobs", jobs, 1, limits.MAX_JOBS, integer=True)
     check_output(out, "--out", [scenarios_file], folder=True)

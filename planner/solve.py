@@ -7,6 +7,7 @@ checker before it is returned.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -247,13 +248,15 @@ def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel, call
             outcome["error"] = err
 
     thread = threading.Thread(target=run, name="cp-sat", daemon=True)
-    thread.start()
     try:
+        thread.start()
         while thread.is_alive():
             thread.join(0.1)
-    except KeyboardInterrupt:
-        solver.stop_search()
-        thread.join()
+    except BaseException:  # Ctrl-C or SIGTERM: stop the search, and never exit with it running
+        while thread.is_alive():  # (a stop asked before the search began is asked again)
+            solver.stop_search()
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join(0.1)
         raise
     if "error" in outcome:
         raise outcome["error"]
