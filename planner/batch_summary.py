@@ -49,7 +49,7 @@ SETTINGS = pa.schema(
 )
 RESULTS = pa.schema(
     [
-        ("state", pa.string()),  # solved | infeasible | failed
+        ("state", pa.string()),  # solved | infeasible | unsolved (no plan in the time limit) | failed
         ("skipped", pa.bool_()),  # solved by an earlier run: its checked plan was kept
         ("status", pa.string()),  # the solver's status (OPTIMAL, FEASIBLE), null without a plan
         ("objective_value", pa.int64()),
