@@ -76,6 +76,8 @@ def _check_metadata(meta: object, path: Path) -> dict:
             path, f"metadata status = {meta.get('status')!r}; expected one of {', '.join(STATUSES)}"
         )
     objective = meta["objective"]
+    if not {"name", "value", "bound"} <= set(objective):
+        raise InputError(path, f"metadata objective = {objective!r}; expected its name, value and bound")
     if objective.get("name") not in OBJECTIVES:
         raise InputError(
             path, f"metadata objective name = {objective.get('name')!r}; expected one of {OBJECTIVES}"
@@ -194,10 +196,12 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     _check_metadata(meta, path)
     schema = _check_columns(table, path)
     try:  # whole seconds, as written; a fraction of a second is damage
-        table = table.select(schema.names).cast(schema)
-    except (pa.ArrowException, ValueError) as err:
-        raise InputError(path, f"plan columns do not hold whole-second UTC times ({err})") from None
-    plan = table.to_pandas()
+        plan = table.select(schema.names).cast(schema).to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        what = " ".join(str(err).split())[:200]
+        raise InputError(
+            path, f"plan columns cannot be read as whole-second UTC times and values ({what})"
+        ) from None
     _check_rows(plan, path)
     _recorded(meta, path)
     return plan, meta

@@ -204,7 +204,10 @@ def _check_timeline_columns(table: pa.Table, path: Path) -> None:
         same_time = pa.types.is_timestamp(actual) and pa.types.is_timestamp(field.type) and actual.tz == "UTC"
         if actual != field.type and not same_time:
             raise InputError(path, f"timeline column {field.name} is {actual}; expected {field.type}")
-    starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+    try:
+        starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(path, f"timeline column start cannot be read ({err})") from None
     if table["start"].null_count or (len(starts) > 1 and (starts[1:] < starts[:-1]).any()):
         raise InputError(path, "timeline column start: expected times in increasing order, none missing")
 
@@ -234,7 +237,12 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
         )
     _check_timeline_columns(table, path)
-    frame = table.to_pandas()
+    try:
+        frame = table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        raise InputError(
+            path, f"timeline columns cannot be read ({' '.join(str(err).split())[:200]})"
+        ) from None
     frame.attrs["sources"] = meta.get("sources", [])
     frame.attrs["path"] = str(path)
     return frame
