@@ -256,6 +256,8 @@ def solve(
     as_json: Json = False,
 ) -> None:
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
+    from rich.text import Text
+
     from planner.compare import plan_deviation
     from planner.console import console, headline, print_json, print_result, progress, result_document
     from planner.io import check_output
@@ -287,7 +289,10 @@ def solve(
     if as_json:
         print_json(result_document(result, written, plan_deviation(result.plan, calendar)))
     elif quiet:
-        console.print(headline(result) + (f"; plan written to {out}" if written else ""), highlight=False)
+        console.print(
+            Text.from_markup(headline(result)) + (f"; plan written to {out}" if written else ""),
+            highlight=False,
+        )
     else:
         print_result(result, written)
     if not result.status.has_plan:

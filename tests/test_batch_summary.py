@@ -40,8 +40,8 @@ count = 2
 [[scenarios]]
 name = 'nowhere'
 count = 2
-timeline = 'gone.parquet'
-"""
+timeline = 'damaged.parquet'
+"""  # found before the batch starts (a missing one is refused up front), unreadable when it runs
 
 
 def _batch(tmp_path, name: str, text: str):
@@ -79,6 +79,7 @@ def test_metadata_names_the_version_and_the_scenarios_file(tmp_path):
 
 
 def test_missing_integers_are_null_not_nan(tmp_path):
+    (tmp_path / "damaged.parquet").write_bytes(b"PAR1 cut short")
     _, out, result = _batch(tmp_path, "failing", FAILING)
     assert result.exit_code == 1
     summary = pd.read_parquet(out / "summary.parquet")
