@@ -233,9 +233,12 @@ def read_scenarios(path: Path | str) -> list[Scenario]:
     _resolve_paths(data, path.parent)
     scenarios = parse_scenarios(data, where=str(path))
     for scenario in scenarios:
-        timeline = scenario.settings.get("timeline")
-        if timeline is not None and not Path(timeline).exists():
-            raise InputError(path, f"scenario {scenario.id}: timeline {timeline!r} is not a file or folder")
+        # Input files are checked before anything runs, like every other value.
+        for key in ("timeline", "sources"):
+            given = scenario.settings.get(key)
+            for name in [given] if isinstance(given, str) else given or []:
+                if not Path(name).exists():
+                    raise InputError(path, f"scenario {scenario.id}: {key} {name!r} is not a file or folder")
     return scenarios
 
 

@@ -313,6 +313,8 @@ def test_a_grid_too_large_and_a_missing_timeline_are_refused_up_front(tmp_path):
     assert "at most 100,000" in one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
     scenarios.write_text('[[scenarios]]\ntimeline = "nowhere.parquet"\n')
     assert "nowhere.parquet" in one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
+    scenarios.write_text('[[scenarios]]\nkind = "replay"\nsources = ["gone.txt"]\n')
+    assert "sources" in one_line_error(run(["batch", str(scenarios), "--out", str(tmp_path / "o")]))
     assert not (tmp_path / "o").exists()
 
 
