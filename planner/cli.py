@@ -565,13 +565,13 @@ def report(
     ] = 24.0,
 ) -> None:
     """Write the interactive report: one self-contained HTML page that works offline."""
+    from planner import limits
     from planner.console import console, progress
     from planner.html_report import write_report
     from planner.io import check_output
     from planner.result import open_plan
 
-    if not tolerance_hours >= 0:
-        raise OptionError(f"--tolerance-hours {tolerance_hours}: expected hours >= 0")
+    limits.number("--tolerance-hours", tolerance_hours, 0, limits.MAX_DELAY_HOURS)
     check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"rendering {out}"):
         if plan.is_dir():  # a replay folder: the replayed plan and each week's decision
