@@ -91,9 +91,11 @@ def drive(kind: str, args: list[str], inputs: dict[str, bytes], out: str | None 
         folder = Path(parent) / "case"
         folder.mkdir()
         for name, data in inputs.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
         target = folder / out if out else None
-        filled = [a.format(out=target, **{k.split(".")[0]: folder / k for k in inputs}) for a in args]
+        names = {k.split("/")[0].split(".")[0]: folder / k.split("/")[0] for k in inputs}
+        filled = [a.format(out=target, **names) for a in args]
         before = _files(folder)
         with contextlib.chdir(folder):
             result = runner.invoke(app, filled)
@@ -433,3 +435,35 @@ def test_other_commands_with_random_options(plan_bytes, command, data):
     else:
         args = ["replay", "{r}", *_small_count(data.draw(options(ONLINE_OPTIONS))), "--out", "{out}"]
         drive("replay (options)", args, {"r.txt": REPORT.encode()}, "o")
+
+
+@pytest.fixture(scope="module")
+def replay_files(tmp_path_factory) -> dict[str, bytes]:
+    """A real replay folder (one week of the newest report): its table and its final timeline."""
+    report = tmp_path_factory.mktemp("replay") / "r.txt"
+    report.write_text(REPORT)
+    out = report.parent / "rep"
+    done = runner.invoke(
+        app, ["replay", str(report), "--start", "2024-02-26", "--count", "1", "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    return {name: (out / name).read_bytes() for name in ("replay.parquet", "timeline.parquet")}
+
+
+@fuzz(60)
+@given(data=st.data(), which=st.sampled_from(["replay.parquet", "timeline.parquet", "metadata"]))
+def test_report_of_a_damaged_replay_folder(replay_files, data, which):
+    files = dict(replay_files)
+    if which == "metadata":
+        meta = json.loads(
+            pq.read_schema(__import__("io").BytesIO(files["replay.parquet"])).metadata[b"anneal_planner"]
+        )
+        files["replay.parquet"] = _with_metadata(files["replay.parquet"], data.draw(damaged_metadata(meta)))
+    else:
+        files[which] = data.draw(mangled(files[which]))
+    drive(
+        "report (damaged replay folder)",
+        ["report", "{rep}", "--out", "{out}"],
+        {f"rep/{name}": content for name, content in files.items()},
+        "o.html",
+    )
