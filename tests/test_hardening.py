@@ -555,6 +555,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _default_signals() -> None:
+    """In the child: SIGINT and SIGTERM as a terminal would deliver them. A shell that runs a job in
+    the background (as CI may) starts it with SIGINT ignored, and Python then never installs its
+    Ctrl-C handler, so the signal under test would do nothing."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _start_slow_batch(tmp_path):
     import subprocess
     import sys
@@ -566,6 +576,7 @@ def _start_slow_batch(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
     done = [process.stdout.readline() for _ in range(2)]  # seeds 0 and 2; 1 and 3 now hang
     assert all(" solved " in line for line in done), done
@@ -700,6 +711,7 @@ def test_ctrl_c_or_sigterm_during_solve_exits_in_one_line_without_output(tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
     time.sleep(12)  # the model is built in 6-9 s
     assert process.poll() is None, "the solve ended before Ctrl-C: make the model harder"
