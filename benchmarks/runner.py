@@ -1,17 +1,29 @@
-"""Solve a fixed instance set, each in its own process (so peak memory is its own), and record it.
+"""The benchmark suites: each case in a fresh process (its own peak memory), results to files.
 
-Per instance and objective: the CP-SAT planner (`planner.solve`, default options), the exact DP
-oracle, and HiGHS on the same pair model (benchmarks.highs_baseline); for real Cycle 2 also the
-command line end to end.
+Suites (`python -m benchmarks --suites ...`):
+- `decade`: the synthetic decade, every objective x side constraints (none, min gap 6.5 d, MIRI
+  recovery 35 min, a pin plan up to mid-decade, a --fix, all together), against the exact
+  lexicographic optimum of the DP (objective, regular, earliest slews).
+- `scaling`: every objective on instances from 13 to 530 windows (default options).
+- `race`: CP-SAT against HiGHS on the same model (planner.model.FlowModel; HiGHS reads CP-SAT's
+  own proto, benchmarks.highs_baseline), same hint, primary objective, for three prunings.
+- `cli`: `python -m planner solve` on real Cycle 2 and `--help`, beside the bare import of
+  ortools, pandas and pyarrow, interleaved in one run.
+- `batch`: perturbed Cycle 2 scenarios per minute on local processes.
+Every row records the load average (1 min) before and after it; `benchmarks/README.md`'s results
+section is rewritten from the result files by the runner.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import platform
 import resource
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -21,199 +33,359 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.highs_baseline import solve_highs
-from planner import oracle
-from planner.calendar import Calendar
-from planner.chain import Chain
-from planner.eligibility import window_slews
-from planner.model import bound_pairs
-from planner.options import SolveOptions
-from planner.rules import load_rules
-from planner.solve import solve
-from planner.synthetic import synthetic_timeline
-from planner.timeline import load_timeline
-
 RESULTS = Path(__file__).parent / "results"
+README = Path(__file__).parent / "README.md"
+ROOT = Path(__file__).parent.parent
+
 # name: (days, slews per day, MIRI fraction) for synthetic; None for the shipped real timeline.
-INSTANCES = {
+INSTANCES: dict[str, tuple[float, float, float] | None] = {
     "small": (371 // 4, 12, 0.2),  # 13 windows
-    "cycle2": None,  # the default rule set, operations
-    "cycle2_seed": None,  # the seed's rules alone
+    "cycle2": None,
     "year": (371, 12, 0.2),
     "dense_year": (371, 25, 0.2),
     "dense_2y": (742, 25, 0.2),
     "dense_5y": (1855, 25, 0.2),
     "decade": (3710, 25, 0.2),
 }
-RULES = {"cycle2_seed": "seed"}  # instance -> rule set; the others use the default (operations)
-COLUMNS = [
-    "instance",
-    "rules",
-    "objective",
-    "windows",
-    "slews",
-    "status",
-    "matches_dp",
-    "variables",
-    "build_s",
-    "solver_s",
-    "total_s",
-    "cli_s",
-    "dp_s",
-    "highs_s",
-    "cp_sat_over_dp",
-    "cp_sat_over_highs",
-    "peak_mib",
-]
+OBJECTIVES = ("regular", "mean", "minimax")
+VARIANTS = ("none", "min_gap", "recovery", "pins", "fix", "all")
+PRUNINGS = ("none", "greedy", "dp")
+SUITES = ("decade", "scaling", "race", "cli", "batch")
 
 
-def _measure(name: str, objective: str, repeats: int) -> dict:
+def _instance(name: str):
+    from planner.calendar import Calendar
+    from planner.synthetic import synthetic_timeline
+    from planner.timeline import load_timeline
+
     spec = INSTANCES[name]
     frame = load_timeline() if spec is None else synthetic_timeline(*spec, seed=0)
-    calendar = Calendar(count=53 if spec is None else int(spec[0] // 7))
-    rules = load_rules(RULES.get(name))
+    return frame, Calendar(count=53 if spec is None else int(spec[0] // 7))
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_fresh_process(function, *args) -> dict:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+# -- decade: every objective x side constraints -------------------------------------------------------
+
+
+def _variant_options(variant: str, objective: str, frame, calendar):
+    """SolveOptions of a decade variant, on the seed's rules (`--rules seed`; the synthetic
+    timeline has no time-series visits, so `operations` differs from it by the recovery alone).
+    The pin plan is the `regular` plan under the variant's own rules, pinned before mid-decade;
+    the fix puts the anneal three quarters in (400 of 530) on the middle eligible slew of its window
+    (under the 35-minute recovery, so it is eligible in every variant)."""
+    from planner.eligibility import window_slews
+    from planner.options import Pin, SolveOptions
+    from planner.pins import pins_from_plan
+    from planner.rules import load_rules
+    from planner.solve import solve
+
+    seed = load_rules("seed")
+    min_gap_days = 6.5 if variant in ("min_gap", "all") else 0.0
+    rules = seed.with_recovery(35.0) if variant in ("recovery", "all") else seed
+    pins: list[Pin] = []
+    if variant in ("pins", "all"):
+        earlier = solve(
+            frame, calendar, SolveOptions(allow_missing=True, min_gap_days=min_gap_days, rules=rules)
+        )
+        middle = calendar.windows[len(calendar.windows) // 2].start
+        pins += pins_from_plan(earlier.plan, middle)
+    if variant in ("fix", "all"):
+        anneal = round(calendar.count * 0.755)
+        window = window_slews(frame, calendar, seed.with_recovery(35.0))[anneal - 1]
+        ids = frame["visit_id"].to_numpy()[window.rows]
+        unique = [i for i in range(len(ids)) if (ids == ids[i]).sum() == 1]
+        pins.append(Pin(anneal, str(ids[unique[len(unique) // 2]])))
+    return SolveOptions(
+        objective=objective, allow_missing=True, pins=tuple(pins), min_gap_days=min_gap_days, rules=rules
+    )
+
+
+def _decade_case(objective: str, variant: str, repeats: int, instance: str = "decade") -> dict:
+    from planner import oracle
+    from planner.solve import build_chain, solve
+
+    frame, calendar = _instance(instance)
+    options = _variant_options(variant, objective, frame, calendar)
+    load = _load()
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
-        # Synthetic gaps can empty a window: such anneals are missing, as a planner would allow.
-        result = solve(frame, calendar, SolveOptions(objective=objective, allow_missing=True, rules=rules))
+        result = solve(frame, calendar, options)
         runs.append((time.perf_counter() - started, result))
-    total, result = min(runs, key=lambda run: run[0])
-
-    chain = Chain.from_windows(window_slews(frame, calendar, rules), calendar.target_seconds)
+    chain, _, _ = build_chain(frame, calendar, options)
     started = time.perf_counter()
-    first, _ = oracle.lexicographic(chain, "regular" if objective == "mean" else objective)
+    exact = oracle.lexicographic(chain, objective)
     dp_seconds = time.perf_counter() - started
-    highs = {"status": None, "value": None, "seconds": np.nan}
-    if objective != "mean":  # HiGHS gets the very pairs the CP-SAT model gets
-        kind = "max" if objective == "minimax" else "sum"
-        highs = solve_highs(chain, bound_pairs(chain, kind, first.cost), objective)
+    assert exact is not None
+    result = runs[-1][1]
+    order = [result.value, *(stage.value for stage in result.stages[-2:])]
+    return {
+        "instance": instance,
+        "objective": objective,
+        "variant": variant,
+        "pins": len(options.pins),
+        "status": result.status.value,
+        "stages": " ".join(f"{s.name}:{s.status.value}" for s in result.stages),
+        "value": result.value,
+        "exact_value": exact.value,
+        "equals_exact": order == [exact.value, exact.regular, exact.lateness],
+        "variables": max(stage.variables for stage in result.stages),
+        "solver_s": statistics.median(r.solve_seconds for _, r in runs),
+        "build_s": statistics.median(r.build_seconds for _, r in runs),
+        "total_s": statistics.median(t for t, _ in runs),
+        "dp_s": dp_seconds,
+        "peak_mib": _peak_mib(),
+        "repeats": repeats,
+        "load_before": load,
+        "load_after": _load(),
+    }
+
+
+def decade(repeats: int, objectives=OBJECTIVES, variants=VARIANTS, instance: str = "decade") -> pd.DataFrame:
+    rows = []
+    for objective in objectives:
+        for variant in variants:
+            row = _in_fresh_process(_decade_case, objective, variant, repeats, instance)
+            rows.append(row)
+            print(
+                f"decade {objective:8s} {variant:9s} {row['status']:8s} exact={row['equals_exact']} "
+                f"solver {row['solver_s']:.3f} s total {row['total_s']:.3f} s peak {row['peak_mib']:.0f} MiB "
+                f"load {row['load_before']:.2f}",
+                flush=True,
+            )
+    table = pd.DataFrame(rows)
+    table["meets_target"] = (
+        (table["status"] == "OPTIMAL")
+        & table["equals_exact"]
+        & (table["solver_s"] <= 5.0)
+        & (table["peak_mib"] <= 1024)
+    )
+    return table
+
+
+# -- scaling: default options on instances of growing size -------------------------------------------
+
+
+def _scaling_case(name: str, objective: str, repeats: int) -> dict:
+    from planner import oracle
+    from planner.options import SolveOptions
+    from planner.solve import build_chain, solve
+
+    frame, calendar = _instance(name)
+    # Synthetic gaps can empty a window: such anneals are missing, as a planner would allow.
+    options = SolveOptions(objective=objective, allow_missing=True)
+    load = _load()
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = solve(frame, calendar, options)
+        runs.append((time.perf_counter() - started, result))
+    chain, _, _ = build_chain(frame, calendar, options)
+    started = time.perf_counter()
+    exact = oracle.lexicographic(chain, objective)
+    dp_seconds = time.perf_counter() - started
+    assert exact is not None
+    result = runs[-1][1]
     return {
         "instance": name,
-        "rules": rules.name,
         "objective": objective,
         "windows": calendar.count,
         "slews": int(frame["is_slew"].sum()),
         "status": result.status.value,
         "value": result.value,
-        "bound": result.bound,
-        "dp_value": None if objective == "mean" else first.cost,
-        "variables": max(stage["variables"] for stage in result.stages),
-        "build_s": result.build_seconds,
-        "solver_s": result.solve_seconds,
-        "total_s": total,
+        "equals_exact": [result.value, *(s.value for s in result.stages[-2:])]
+        == [exact.value, exact.regular, exact.lateness],
+        "variables": max(stage.variables for stage in result.stages),
+        "solver_s": statistics.median(r.solve_seconds for _, r in runs),
+        "build_s": statistics.median(r.build_seconds for _, r in runs),
+        "total_s": statistics.median(t for t, _ in runs),
         "dp_s": dp_seconds,
-        "highs_status": highs["status"],
-        "highs_value": highs["value"],
-        "highs_s": highs["seconds"],
-        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "repeats": repeats,
+        "peak_mib": _peak_mib(),
+        "load_before": load,
+        "load_after": _load(),
     }
 
 
-def _cli_seconds(objective: str, repeats: int) -> float:
-    """`anneal-planner solve` on the shipped timeline, process start to plan written (best of)."""
-    times = []
-    with tempfile.TemporaryDirectory() as folder:
-        for _ in range(repeats):
-            started = time.perf_counter()
-            command = ["anneal-planner", "solve", "--objective", objective, "--out", f"{folder}/plan.parquet"]
-            subprocess.run(command, check=True, capture_output=True)
-            times.append(time.perf_counter() - started)
-    return min(times)
-
-
-def _git_commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return done.stdout.strip()
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def run(names: list[str], objectives: list[str], repeats: int, out: Path | None) -> pd.DataFrame:
-    context = multiprocessing.get_context("spawn")
+def scaling(repeats: int, names=tuple(INSTANCES), objectives=OBJECTIVES) -> pd.DataFrame:
     rows = []
     for name in names:
         for objective in objectives:
-            with context.Pool(1) as pool:  # a fresh process per instance: its own peak memory
-                row = pool.apply(_measure, (name, objective, repeats))
-            row["cli_s"] = _cli_seconds(objective, repeats) if name == "cycle2" else np.nan
+            row = _in_fresh_process(_scaling_case, name, objective, repeats)
             rows.append(row)
             print(
-                f"{name:11s} {objective:8s} {row['status']:8s} solver {row['solver_s']:7.3f} s  "
-                f"total {row['total_s']:7.3f} s  dp {row['dp_s']:.4f} s  highs {row['highs_s']:7.3f} s  "
-                f"peak {row['peak_mib']:.0f} MiB",
+                f"scaling {name:10s} {objective:8s} {row['status']:8s} solver {row['solver_s']:.3f} s "
+                f"total {row['total_s']:.3f} s peak {row['peak_mib']:.0f} MiB load {row['load_before']:.2f}",
                 flush=True,
             )
+    return pd.DataFrame(rows)
+
+
+# -- race: CP-SAT and HiGHS on the same model ------------------------------------------------------
+
+
+def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
+    """The primary stage's model for `pruning`, hinted, solved by both; best of `repeats` each.
+
+    none: the unreduced model, hinted with the DP's plan (what `--prune none` solves first);
+    greedy: pairs on plans no worse than a greedy plan (the DP unused: how a model with shared
+      slews between programs would be pruned), hinted with that plan;
+    dp: the planner's own model (pairs of plans lexicographically no worse than the DP's)."""
+    from ortools.sat.python import cp_model
+
+    from benchmarks.highs_baseline import solve_highs
+    from planner import oracle
+    from planner.model import FlowModel, Scope, scoped_pairs
+    from planner.options import SolveOptions
+    from planner.solve import build_chain, configure, stage_scope
+
+    frame, calendar = _instance(name)
+    options = SolveOptions(objective=objective, allow_missing=True)
+    chain, _, _ = build_chain(frame, calendar, options)
+    exact = oracle.lexicographic(chain, objective)
+    assert exact is not None
+    hint = exact.choice
+    if pruning == "none":
+        scope = Scope(ends=objective == "mean")
+    elif pruning == "dp":
+        scope = stage_scope(objective, {objective: exact.value, "regular": exact.regular})
+    else:
+        greedy = oracle.greedy(chain)
+        hint = greedy.choice
+        value = {
+            "regular": round(oracle.plan_cost(chain, hint, "sum")),
+            "minimax": round(oracle.plan_cost(chain, hint, "max")),
+            "mean": int(oracle.end_costs(chain)[hint[0], hint[-1]]),
+        }[objective]
+        scope = stage_scope(objective, {objective: value})
+    scoped = scoped_pairs(chain, scope)
+    model = FlowModel(chain, pairs=scoped.pairs, ends=scoped.ends)
+    expression = {
+        "regular": model.total_deviation,
+        "minimax": model.add_worst_deviation,
+        "mean": model.span_deviation,
+    }[objective]()
+    model.model.minimize(expression)
+    model.hint(hint)
+    load = _load()
+    cp_sat, highs = [], []
+    for _ in range(repeats):
+        solver = cp_model.CpSolver()
+        configure(solver, options, 60.0)
+        started = time.perf_counter()  # handing CP-SAT the model to its answer, as for HiGHS
+        status = solver.status_name(solver.solve(model.model))
+        cp_sat.append((time.perf_counter() - started, status, round(solver.objective_value)))
+        highs.append(solve_highs(model.model))
+    cp_best = min(cp_sat)
+    highs_best = min(highs, key=lambda run: run["seconds"])
+    return {
+        "instance": name,
+        "objective": objective,
+        "pruning": pruning,
+        "pairs": sum(len(p.cost) for p in scoped.pairs),
+        "columns": highs_best["cols"],
+        "rows": highs_best["rows"],
+        "exact_value": exact.value,
+        "cp_sat_status": cp_best[1],
+        "cp_sat_value": cp_best[2],
+        "cp_sat_s": cp_best[0],
+        "highs_status": highs_best["status"],
+        "highs_value": highs_best["value"],
+        "highs_solution_value": highs_best["solution_value"],
+        "highs_s": highs_best["seconds"],
+        "cp_sat_over_highs": cp_best[0] / highs_best["seconds"],
+        "peak_mib": _peak_mib(),
+        "load_before": load,
+        "load_after": _load(),
+    }
+
+
+def race(
+    repeats: int, names=("cycle2", "dense_year"), objectives=OBJECTIVES, prunings=PRUNINGS
+) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        for objective in objectives:
+            for pruning in prunings:
+                row = _in_fresh_process(_race_case, name, objective, pruning, repeats)
+                rows.append(row)
+                print(
+                    f"race {name:10s} {objective:8s} {pruning:6s} pairs {row['pairs']:6d} "
+                    f"CP-SAT {row['cp_sat_status']} {row['cp_sat_s']:.3f} s  "
+                    f"HiGHS {row['highs_status']} {row['highs_s']:.3f} s  load {row['load_before']:.2f}",
+                    flush=True,
+                )
     table = pd.DataFrame(rows)
-    # The optimum must equal the oracle's (mean has no DP here) and be proven.
-    table["matches_dp"] = (table["value"] == table["dp_value"]) | table["dp_value"].isna()
-    if not (table["matches_dp"] & (table["status"] == "OPTIMAL")).all():
-        print("WARNING: a run is not OPTIMAL or differs from the DP optimum", flush=True)
-    table["cp_sat_over_dp"] = table["solver_s"] / table["dp_s"]
-    table["cp_sat_over_highs"] = table["solver_s"] / table["highs_s"]
-    table["commit"] = _git_commit()
-    table["cpu"] = _cpu()
-    table["cores"] = multiprocessing.cpu_count()
-    table["ortools"] = version("ortools")
-    table["highspy"] = version("highspy")
-    table["planner"] = version("anneal-planner")
-    table["when"] = datetime.now(UTC).isoformat(timespec="seconds")
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_parquet(out)
+    table["same_optimum"] = (
+        (table["cp_sat_value"] == table["exact_value"])
+        & (table["highs_value"] == table["exact_value"])
+        & (table["highs_solution_value"] == table["exact_value"])
+    )
+    table["cp_sat_at_least_as_fast"] = table["cp_sat_s"] <= table["highs_s"]
     return table
 
 
-def plot(table: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    scaling = table[table["instance"].str.startswith(("dense", "decade"))]
-    if scaling.empty:  # a partial run (e.g. the smoke test): plot what was measured
-        scaling = table
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for objective, group in scaling.groupby("objective"):
-        ax.plot(group["windows"], group["solver_s"], marker="o", label=f"CP-SAT {objective}")
-        if group["highs_s"].notna().any():
-            ax.plot(group["windows"], group["highs_s"], marker="x", linestyle=":", label=f"HiGHS {objective}")
-    dp = scaling.groupby("windows")["dp_s"].min()
-    ax.plot(dp.index, dp.values, marker="s", linestyle="--", label="DP oracle")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="windows (anneals)",
-        ylabel="solver seconds",
-        title="Solve time, synthetic timelines at 25 slews/day",
-    )
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+# -- cli: end to end against the import floor ---------------------------------------------------------
 
 
-def batch_throughput(count: int = 200, jobs: int = 2) -> pd.DataFrame:
-    """Scenarios per minute for `count` perturbed Cycle 2 scenarios, locally and on a local Dask cluster."""
-    from distributed import LocalCluster
+FLOOR = "from ortools.sat.python import cp_model; import pandas, pyarrow.parquet"
 
+
+def cli(repeats: int) -> pd.DataFrame:
+    """Interleaved, `repeats` times: the import floor, `--help`, and `solve` on real Cycle 2."""
+    commands = {
+        "import floor (ortools, pandas, pyarrow)": [sys.executable, "-c", FLOOR],
+        "python -m planner --help": [sys.executable, "-m", "planner", "--help"],
+    }
+    times: dict[str, list[float]] = {}
+    load = _load()
+    with tempfile.TemporaryDirectory() as folder:
+        for objective in OBJECTIVES:
+            commands[f"python -m planner solve --objective {objective}"] = [
+                sys.executable,
+                *("-m", "planner", "solve", "--objective", objective, "--out", f"{folder}/plan.parquet"),
+            ]
+        for _ in range(repeats):
+            for label, command in commands.items():
+                started = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+                times.setdefault(label, []).append(time.perf_counter() - started)
+    floor = statistics.median(times[next(iter(commands))])
+    rows = [
+        {
+            "command": label,
+            "median_s": statistics.median(values),
+            "min_s": min(values),
+            "over_floor": statistics.median(values) / floor,
+            "repeats": repeats,
+            "load_before": load,
+            "load_after": _load(),
+        }
+        for label, values in times.items()
+    ]
+    for row in rows:
+        print(
+            f"cli {row['command']:50s} median {row['median_s']:.3f} s  x{row['over_floor']:.2f}", flush=True
+        )
+    return pd.DataFrame(rows)
+
+
+# -- batch throughput -------------------------------------------------------------------------------------
+
+
+def batch(count: int, jobs: int = 2) -> pd.DataFrame:
+    """Scenarios per minute for `count` perturbed Cycle 2 scenarios on a local process pool."""
     from planner.batch import run_batch
     from planner.scenarios import parse_scenarios
 
@@ -231,61 +403,169 @@ def batch_throughput(count: int = 200, jobs: int = 2) -> pd.DataFrame:
         for i in range(count)
     ]
     scenarios = parse_scenarios({"scenarios": entries})
-    rows = []
-    for executor in ("local", "dask"):
-        with tempfile.TemporaryDirectory() as folder:
-            started = time.perf_counter()
-            if executor == "local":
-                summary = run_batch(scenarios, Path(folder), jobs=jobs)
-            else:
-                with LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
-                ) as cluster:
-                    started = time.perf_counter()  # cluster start-up is not the batch's time
-                    summary = run_batch(scenarios, Path(folder), scheduler=cluster.scheduler_address)
-            seconds = time.perf_counter() - started
-        rows.append(
-            {
-                "executor": executor,
-                "scenarios": count,
-                "jobs": jobs,
-                "seconds": seconds,
-                "per_minute": count / seconds * 60,
-                "solved": int((summary["state"] == "solved").sum()),
-                "failed": int(summary["state"].isin(["failed", "infeasible"]).sum()),
-            }
-        )
-        print(
-            f"batch {executor:5s} {count} scenarios in {seconds:.1f} s: {count / seconds * 60:.0f}/minute",
-            flush=True,
-        )
-    return pd.DataFrame(rows)
+    load = _load()
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        summary = run_batch(scenarios, Path(folder), jobs=jobs)
+        seconds = time.perf_counter() - started
+    row = {
+        "executor": "local",
+        "scenarios": count,
+        "jobs": jobs,
+        "seconds": seconds,
+        "per_minute": count / seconds * 60,
+        "solved": int((summary["state"] == "solved").sum()),
+        "failed": int(summary["state"].isin(["failed", "infeasible"]).sum()),
+        "load_before": load,
+        "load_after": _load(),
+    }
+    print(f"batch {count} scenarios in {seconds:.1f} s: {row['per_minute']:.0f}/minute", flush=True)
+    return pd.DataFrame([row])
 
 
-def markdown(table: pd.DataFrame) -> str:
-    return table[COLUMNS].to_markdown(index=False, floatfmt=".3f")
+# -- provenance, files, README ----------------------------------------------------------------------------
+
+
+def _git_commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip()
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def provenance() -> dict:
+    return {
+        "commit": _git_commit(),
+        "cpu": _cpu(),
+        "cores": multiprocessing.cpu_count(),
+        "ortools": version("ortools"),
+        "highspy": version("highspy"),
+        "planner": version("anneal-planner"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+COLUMNS = {
+    "decade": [
+        "instance",
+        "objective",
+        "variant",
+        "status",
+        "equals_exact",
+        "variables",
+        "solver_s",
+        "build_s",
+        "total_s",
+        "dp_s",
+        "peak_mib",
+        "load_before",
+        "meets_target",
+    ],
+    "scaling": [
+        "instance",
+        "objective",
+        "windows",
+        "slews",
+        "status",
+        "equals_exact",
+        "variables",
+        "solver_s",
+        "total_s",
+        "dp_s",
+        "peak_mib",
+        "load_before",
+    ],
+    "race": [
+        "instance",
+        "objective",
+        "pruning",
+        "pairs",
+        "rows",
+        "cp_sat_status",
+        "cp_sat_s",
+        "highs_status",
+        "highs_s",
+        "highs_value",
+        "highs_solution_value",
+        "exact_value",
+        "cp_sat_over_highs",
+        "same_optimum",
+        "load_before",
+    ],
+    "cli": ["command", "median_s", "min_s", "over_floor", "repeats", "load_before"],
+    "batch": ["executor", "scenarios", "jobs", "seconds", "per_minute", "solved", "failed", "load_before"],
+}
+
+
+def markdown(suite: str, table: pd.DataFrame) -> str:
+    first = table.iloc[0]
+    header = (
+        f"### {suite} (commit {str(first['commit'])[:10]}, {first['cpu']}, {first['cores']} cores, "
+        f"ortools {first['ortools']}, highspy {first['highspy']}, {first['when']})\n\n"
+    )
+    return header + table[COLUMNS[suite]].to_markdown(index=False, floatfmt=".3f") + "\n"
+
+
+def update_readme(results: Path = RESULTS, readme: Path = README) -> None:
+    """Rewrite the README's results section from the result files (nothing else writes it)."""
+    start, end = "<!-- results: written by python -m benchmarks -->", "<!-- end of results -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        return
+    parts = [
+        markdown(s, pd.read_parquet(results / f"{s}.parquet"))
+        for s in SUITES
+        if (results / f"{s}.parquet").exists()
+    ]
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    readme.write_text(before + start + "\n\n" + "\n".join(parts) + "\n" + end + after)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--instances", nargs="+", default=list(INSTANCES), choices=list(INSTANCES))
-    parser.add_argument("--objectives", nargs="+", default=["regular", "mean", "minimax"])
+    parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS / "latest.parquet")
+    parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), choices=OBJECTIVES)
+    parser.add_argument("--instances", nargs="+", default=list(INSTANCES), choices=list(INSTANCES))
     parser.add_argument(
-        "--batch",
-        type=int,
-        default=0,
-        metavar="N",
-        help="also measure batch throughput on N perturbed Cycle 2 scenarios (e.g. 200)",
+        "--race-instances", nargs="+", default=["cycle2", "dense_year"], choices=list(INSTANCES)
     )
+    parser.add_argument("--batch", type=int, default=400, metavar="N", help="scenarios in the batch suite")
+    parser.add_argument(
+        "--decade-instance", default="decade", choices=list(INSTANCES), help="instance of the decade suite"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for <suite>.parquet")
+    parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md alone")
     args = parser.parse_args(argv)
-    if args.batch:
-        batch = batch_throughput(args.batch)
-        batch["commit"], batch["cpu"], batch["cores"] = _git_commit(), _cpu(), multiprocessing.cpu_count()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        batch.to_parquet(args.out.with_name("batch.parquet"))
-        print(batch.to_markdown(index=False, floatfmt=".1f"))
-    table = run(args.instances, args.objectives, args.repeats, args.out)
-    plot(table, args.out.with_suffix(".png"))
-    print(markdown(table))
+    for suite in args.suites:
+        if suite == "decade":
+            table = decade(args.repeats, args.objectives, instance=args.decade_instance)
+        elif suite == "scaling":
+            table = scaling(args.repeats, args.instances, args.objectives)
+        elif suite == "race":
+            table = race(args.repeats, args.race_instances, args.objectives)
+        elif suite == "cli":
+            table = cli(max(args.repeats, 5))
+        else:
+            table = batch(args.batch)
+        for key, value in provenance().items():
+            table[key] = value
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(args.out / f"{suite}.parquet")
+        print(markdown(suite, table), flush=True)
+    if not args.no_readme and args.out == RESULTS:
+        update_readme()

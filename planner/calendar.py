@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from planner import limits
 from planner.errors import OptionError
+
+if TYPE_CHECKING:  # imported where used: the CLI imports this module, and `--help` needs no pandas
+    import numpy as np
+    import pandas as pd
 
 DAY = 86_400
 DEFAULT_START = "2023-07-03"  # the Monday that opens the first Cycle 2 weekly schedule
@@ -39,6 +41,9 @@ def to_seconds(times: pd.Series) -> np.ndarray:
 
 def to_timestamps(seconds) -> pd.DatetimeIndex:
     """Seconds since the epoch -> UTC timestamps at second resolution (for output only)."""
+    import numpy as np
+    import pandas as pd
+
     return pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s", utc=True).as_unit("s")
 
 

@@ -58,6 +58,8 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # plain help: typer's rich help formatter imports markdown and pygments, a third of `--help`
+    rich_markup_mode=None,
     help="Place JWST MIRI anneals on the slews of the real observing schedule.",
 )
 
@@ -254,6 +256,12 @@ def solve(
         bool, typer.Option("--quiet", "-q", help="No progress and no table: the summary line.")
     ] = False,
     as_json: Json = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="CP-SAT parameter key=value, e.g. linearization_level=1 (repeatable)."),
+    ] = None,
+    log: Annotated[bool, typer.Option(help="Show CP-SAT's search log.")] = False,
+    table: Annotated[bool, typer.Option(help="Every anneal, not only a long plan's worst weeks.")] = False,
 ) -> None:
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
     from rich.text import Text
@@ -261,6 +269,7 @@ def solve(
     from planner.compare import plan_deviation
     from planner.console import console, headline, print_json, print_result, progress, result_document
     from planner.io import check_output
+    from planner.options import parse_param
     from planner.pins import parse_fix, read_pin_plan
     from planner.solve import solve as run
     from planner.timeline import DEFAULT_TIMELINE
@@ -280,6 +289,8 @@ def solve(
         rules=rule_set(rules, miri_recovery_minutes),
         allow_missing=allow_missing,
         pins=tuple(pins),
+        params=tuple(parse_param(text) for text in param or []),
+        log=log,
     )
     with progress("solving", quiet=quiet) as show:
         result = run(timeline or None, calendar, options, on_progress=show)
@@ -294,7 +305,7 @@ def solve(
             highlight=False,
         )
     else:
-        print_result(result, written)
+        print_result(result, written, table=table)
     if not result.status.has_plan:
         raise typer.Exit(1)
 

@@ -318,9 +318,25 @@ def result_document(result: Result, out: str | None, deviation: dict) -> dict:
     }
 
 
-def print_result(result: Result, out: str | None) -> None:
-    table = Table("#", "slew (UTC)", "visit", "instrument", "interval d", "dev h", title="Plan")
-    for row in result.plan.itertuples():
+LONG_PLAN = 60  # rows: longer plans print their worst weeks unless the full table is asked for
+WORST_WEEKS = 10
+
+
+def print_result(result: Result, out: str | None, *, table: bool = False) -> None:
+    plan = result.plan
+    rows = plan
+    title = "Plan"
+    if len(plan) > LONG_PLAN and not table:
+        worst = plan["deviation_hours"].abs().fillna(-1) + plan["slew_time"].isna() * 1e9
+        rows = plan.loc[worst.sort_values(ascending=False, kind="stable").index[:WORST_WEEKS]].sort_index()
+        title = f"Worst {len(rows)} of {len(plan)} weeks (largest deviation; --table for all)"
+    console.print(_plan_table(rows, title))
+    console.print(Text.from_markup(headline(result)) + (f"\nplan written to {out}" if out else ""))
+
+
+def _plan_table(plan: pd.DataFrame, title: str) -> Table:
+    table = Table("#", "slew (UTC)", "visit", "instrument", "interval d", "dev h", title=title)
+    for row in plan.itertuples():
         interval = "" if row.interval_days != row.interval_days else f"{row.interval_days:.3f}"
         deviation = "" if row.deviation_hours != row.deviation_hours else f"{row.deviation_hours:+.2f}"
         table.add_row(
@@ -331,8 +347,7 @@ def print_result(result: Result, out: str | None) -> None:
             interval,
             deviation,
         )
-    console.print(table)
-    console.print(Text.from_markup(headline(result)) + (f"\nplan written to {out}" if out else ""))
+    return table
 
 
 def headline(result: Result) -> str:
@@ -359,7 +374,26 @@ def headline(result: Result) -> str:
             f"{stats['largest_deviation_hours']:.2f} h"
         )
     text += f"; solve {result.solve_seconds:.3f} s (build {result.build_seconds:.3f} s)"
-    return text
+    return text + "".join(f"\n{line}" for line in caveats(result))
+
+
+def caveats(result: Result) -> list[str]:
+    """What the status alone does not say, in words: stages not proven, plans the solver did not make."""
+    lines = []
+    for stage in result.stages:
+        if stage.proven:
+            continue
+        why = stage.note or f"stopped {stage.status.value} at the time limit"
+        if stage.role == "tie-break":
+            lines.append(
+                f"The tie-break ({stage.name} slews) was not proven ({why}): another plan of the same "
+                "objective values may have earlier slews."
+            )
+        else:
+            lines.append(f"Stage {stage.name} was not proven optimal ({why}).")
+    if result.stages and result.stages[0].plan_from == "hint":
+        lines.append("The solver returned no plan in time: this is the DP's plan, the solver's hint.")
+    return lines
 
 
 def _number(value: float) -> str:

@@ -1,17 +1,21 @@
-"""The CP-SAT model: the constraints and objectives of DOMAIN.md, built from a Chain.
+"""The CP-SAT models: the constraints and objectives of DOMAIN.md, built from a Chain.
 
-Variables
-- `pick[k][i]`: anneal k+1 runs on slew i of its window (one Boolean per eligible slew).
-- `step[k][(i, j)]`: anneal k+1 on slew i and anneal k+2 on slew j (one Boolean per kept pair).
+Two models share the variables of single anneals (`NodeModel`):
+- `pick[k][i]`: anneal k+1 runs on slew i of its window (one Boolean per usable slew).
+The flow model (`FlowModel`, the planner's) adds
+- `step[k][q]`: the q-th kept pair (i, j): anneal k+1 on slew i and anneal k+2 on slew j;
+- `end[q]`: the q-th kept end pair (first anneal on slew i, last on slew j), for `mean` only.
 
 Pair variables make the model a network flow: each anneal's pick splits into its outgoing pairs and
 gathers its incoming ones. The LP relaxation of a flow on a layered DAG is integral, so the linear
-bound CP-SAT computes equals the optimum, and the proof is short. The time-based formulation
-(`t_k = Σ time·pick`, abs of each gap) relaxes badly and took ~15 s to prove real Cycle 2.
+bound CP-SAT computes equals the optimum, and the proof is short. The node model states consecutive
+anneals by clauses and objectives on anneal times (`t_k = Σ time·pick`); it relaxes badly (~15 s to
+prove real Cycle 2) and is kept as an independent formulation the tests compare with.
 
-Pairs are dropped when every complete plan through them is worse than a plan already known
-(`bound_pairs`): forward + pair + backward DP values are lower bounds on any such plan, so the
-optimum survives; side constraints only remove plans, so the bounds stay valid with them.
+Which pairs a flow model holds is its `Scope`: arcs at most a cap (minimax), end pairs at most a
+mean, pairs on some plan of `regular` at most a bound (`bound_pairs`: forward + pair + backward DP
+values are lower bounds on every plan through a pair, so no plan within the bound is lost; pins and
+the minimum gap only remove plans, so the bounds stay valid with them).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.chain import Chain
-from planner.oracle import Kind, Masks, backward, forward
+from planner.oracle import Kind, Masks, backward, end_costs, forward, reachable_ends
 
 
 @dataclass(slots=True)
@@ -32,6 +36,15 @@ class Pairs:
 
     first: np.ndarray
     second: np.ndarray
+    cost: np.ndarray
+
+
+@dataclass(slots=True)
+class Ends:
+    """Kept end pairs: first-layer slew, last-layer slew, and |span - weeks·target| (seconds)."""
+
+    first: np.ndarray
+    last: np.ndarray
     cost: np.ndarray
 
 
@@ -66,6 +79,17 @@ def bound_pairs(
     return kept
 
 
+def end_pairs(chain: Chain, upper: float = np.inf, *, reachable_only: bool = True) -> Ends:
+    """End pairs whose mean deviation is at most `upper`; with `reachable_only`, only pairs some
+    plan joins (the DP's reachability, exact: pins and minimum gap included)."""
+    costs = end_costs(chain)
+    keep = costs <= upper
+    if reachable_only:
+        keep &= reachable_ends(chain)
+    first, last = np.nonzero(keep)
+    return Ends(first, last, costs[first, last].astype(np.int64))
+
+
 def paired_slews(pairs: list[Pairs], k: int, layer_size: int) -> list[int]:
     """Slews of layer k that some kept pair uses (the others cannot be in any plan)."""
     if not pairs:  # a single anneal: every slew of its window
@@ -74,32 +98,73 @@ def paired_slews(pairs: list[Pairs], k: int, layer_size: int) -> list[int]:
     return np.unique(ends).tolist()
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The plans a flow model holds: arcs at most `cap`, end pairs at most `mean` (the model then
+    has end-pair variables), pairs on some plan of `regular` at most `regular`. None: no limit."""
+
+    cap: int | None = None
+    mean: int | None = None
+    regular: int | None = None
+    ends: bool = False  # end-pair variables (the mean objective), even without a `mean` limit
+
+
+@dataclass(slots=True)
+class Scoped:
+    """A scope's pairs and end pairs; `exact`: the model over them holds exactly the scope's plans
+    (no constraint needed to enforce its `regular` limit)."""
+
+    pairs: list[Pairs]
+    ends: Ends | None
+    exact: bool
+
+
+def scoped_pairs(chain: Chain, scope: Scope) -> Scoped:
+    """The pairs (and end pairs) of a scope.
+
+    When `regular` is the optimum within the other limits, every kept pair is tight (forward +
+    cost = forward of its head), so every path through kept pairs costs exactly that optimum: the
+    flow alone holds exactly the optimal plans, and the next stage's LP stays integral."""
+    ends, masks = None, None
+    if scope.mean is not None:  # exact: unreachable end pairs are in no plan
+        ends = end_pairs(chain, scope.mean)
+        masks = {
+            0: np.isin(np.arange(len(chain.layers[0])), ends.first),
+            chain.size - 1: np.isin(np.arange(len(chain.layers[-1])), ends.last),
+        }
+    elif scope.ends:  # the unreduced mean model: every end pair
+        ends = end_pairs(chain, reachable_only=False)
+    if scope.regular is None:
+        if scope.cap is None and masks is None:
+            return Scoped(all_pairs(chain), ends, True)
+        return Scoped(bound_pairs(chain, "sum", np.inf, scope.cap, masks), ends, True)
+    pairs = bound_pairs(chain, "sum", scope.regular, scope.cap, masks)
+    optimum = forward(chain, "sum", scope.cap, masks)[-1].min()
+    return Scoped(pairs, ends, bool(np.isfinite(optimum)) and round(float(optimum)) == scope.regular)
+
+
 @dataclass
-class ChainModel:
-    """A CP-SAT model of the chain; objectives are expressions the solve stages minimise in turn."""
+class NodeModel:
+    """The variables and constraints of single anneals; consecutive anneals by clauses."""
 
     chain: Chain
-    pairs: list[Pairs] | None = None  # None: node model only (no pair variables)
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     pick: list[dict[int, cp_model.IntVar]] = field(default_factory=list)
-    step: list[list[cp_model.IntVar]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._pick_variables()
         self._one_slew_per_anneal()
         self._pinned_anneals()
-        if self.pairs is None:
-            self._anneals_in_order()
-        else:
-            self._pair_variables()
-            self._flow_conservation()
+        self._consecutive_anneals()
 
     # -- constraint families, in the order of their specification --------------------------------
 
+    def _usable_slews(self, k: int) -> Sequence[int]:
+        return range(len(self.chain.layers[k]))
+
     def _pick_variables(self) -> None:
-        for k, layer in enumerate(self.chain.layers):
-            used = range(len(layer)) if self.pairs is None else paired_slews(self.pairs, k, len(layer))
-            self.pick.append({i: self.model.new_bool_var(f"pick_{k}_{i}") for i in used})
+        for k in range(self.chain.size):
+            self.pick.append({i: self.model.new_bool_var(f"pick_{k}_{i}") for i in self._usable_slews(k)})
 
     def _one_slew_per_anneal(self) -> None:
         for picks in self.pick:
@@ -115,7 +180,7 @@ class ChainModel:
             else:
                 self.model.add(self.pick[k][i] == 1)
 
-    def _anneals_in_order(self) -> None:
+    def _consecutive_anneals(self) -> None:
         """Consecutive anneals in order, at least min_gap apart: one clause per conflicting pair.
 
         Disjoint windows make most of these vacuous. Clauses, not `t(k+1) - t(k) >= gap` on the
@@ -126,24 +191,7 @@ class ChainModel:
             for i, j in zip(*np.nonzero(gap < max(self.chain.min_gap, 1)), strict=True):
                 self.model.add_bool_or([~self.pick[k][int(i)], ~self.pick[k + 1][int(j)]])
 
-    def _pair_variables(self) -> None:
-        for pairs in self.pairs:
-            # unnamed: names cost time on 10^5 pairs
-            self.step.append([self.model.new_bool_var("") for _ in range(len(pairs.cost))])
-
-    def _flow_conservation(self) -> None:
-        for k, pairs in enumerate(self.pairs):
-            outgoing: dict[int, list] = {i: [] for i in self.pick[k]}
-            incoming: dict[int, list] = {j: [] for j in self.pick[k + 1]}
-            for var, i, j in zip(self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True):
-                outgoing[i].append(var)
-                incoming[j].append(var)
-            for i, pick in self.pick[k].items():
-                self.model.add(sum(outgoing[i]) == pick)
-            for j, pick in self.pick[k + 1].items():
-                self.model.add(sum(incoming[j]) == pick)
-
-    # -- expressions --------------------------------------------------------------------------------
+    # -- expressions and the objectives that add variables ---------------------------------------
 
     def times(self) -> list[cp_model.LinearExpr]:
         """Time of each anneal in seconds after the first slew of the chain.
@@ -155,39 +203,13 @@ class ChainModel:
             for layer, picks in zip(self.chain.layers, self.pick, strict=True)
         ]
 
-    def gap_deviation(self, k: int) -> cp_model.LinearExpr:
-        """|gap k - target| of the chosen pair between anneal k+1 and k+2 (pair model only)."""
-        return cp_model.LinearExpr.weighted_sum(self.step[k], self.pairs[k].cost.tolist())
-
-    def regular(self) -> cp_model.LinearExpr:
-        return sum(
-            (self.gap_deviation(k) for k in range(self.chain.size - 1)),
-            cp_model.LinearExpr.constant(0),
-        )
-
-    def minimax(self) -> cp_model.IntVar:
-        """max_k |gap k - target|: a variable bounded below by the chosen pair leaving each slew.
-
-        One constraint per slew, worst >= Σ_j cost_ij·step_ij: at most one of a slew's outgoing
-        pairs is on, so the sum is that pair's cost. It proves as fast as one implication per pair
-        and builds in half the time on large models (305k pairs: 2.9 s less)."""
-        bound = max((int(p.cost.max()) for p in self.pairs if len(p.cost)), default=0)
-        worst = self.model.new_int_var(0, bound, "worst_deviation")
-        for steps, pairs in zip(self.step, self.pairs, strict=True):
-            order = np.argsort(pairs.first, kind="stable")
-            starts = np.flatnonzero(np.diff(pairs.first[order])) + 1
-            for group in np.split(order, starts) if len(order) else []:
-                leaving = [steps[q] for q in group]
-                self.model.add(worst >= cp_model.LinearExpr.weighted_sum(leaving, pairs.cost[group].tolist()))
-        return worst
-
-    def mean(self) -> cp_model.IntVar:
-        """|t_n - t_1 - (n-1)·target|: how far the mean interval is from the target, times n-1."""
+    def add_time_span_deviation(self) -> cp_model.IntVar:
+        """Adds |t_n - t_1 - weeks·target| as a variable over the anneal times (the node model's mean)."""
         times = self.times()
         weeks = self.chain.anneals[-1] - self.chain.anneals[0]
         span = times[-1] - times[0] - weeks * self.chain.target
-        horizon = int(self.chain.layers[-1][-1] - self.chain.layers[0][0]) + (
-            self.chain.size * self.chain.target
+        horizon = (
+            int(self.chain.layers[-1][-1] - self.chain.layers[0][0]) + self.chain.size * self.chain.target
         )
         deviation = self.model.new_int_var(0, horizon, "mean_deviation")
         # Two inequalities, not add_abs_equality: presolve would enumerate every reachable value
@@ -196,7 +218,7 @@ class ChainModel:
         self.model.add(deviation >= -span)
         return deviation
 
-    def earliest(self) -> cp_model.LinearExpr:
+    def slew_lateness(self) -> cp_model.LinearExpr:
         """Σ_k (t_k - first slew of window k): the tie-break that prefers the earliest slews."""
         return cp_model.LinearExpr.weighted_sum(
             [v for picks in self.pick for v in picks.values()],
@@ -209,22 +231,138 @@ class ChainModel:
 
     # -- solutions ----------------------------------------------------------------------------------
 
+    def _hint_values(self, choice: Sequence[int]) -> tuple[list[int], list[int]]:
+        variables, values = [], []
+        for k, picks in enumerate(self.pick):
+            if choice[k] not in picks:
+                raise ValueError(f"the hinted plan uses slew {choice[k]} of layer {k}, which the model lacks")
+            variables += [var.index for var in picks.values()]
+            values += [int(i == choice[k]) for i in picks]
+        return variables, values
+
     def hint(self, choice: Sequence[int]) -> None:
-        """A complete hint: every pick and pair variable, from a full plan.
+        """A complete hint: every variable of the model, from a full plan.
 
         Written to the proto in bulk: one add_hint call per variable took a second on 3·10^5 pairs."""
         self.model.clear_hints()
-        variables, values = [], []
-        for k, picks in enumerate(self.pick):
-            variables += [var.index for var in picks.values()]
-            values += [int(i == choice[k]) for i in picks]
-        for k, pairs in enumerate(self.pairs or []):
-            chosen = (pairs.first == choice[k]) & (pairs.second == choice[k + 1])
-            variables += [var.index for var in self.step[k]]
-            values += chosen.astype(int).tolist()
+        variables, values = self._hint_values(choice)
         self.model.proto.solution_hint.vars.extend(variables)
         self.model.proto.solution_hint.values.extend(values)
 
     def choice(self, solver: cp_model.CpSolver) -> tuple[int, ...]:
         """The slew index chosen in each layer by the solver's best solution."""
         return tuple(next(i for i, var in picks.items() if solver.boolean_value(var)) for picks in self.pick)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(variables, constraints) of the model as built."""
+        return len(self.model.proto.variables), len(self.model.proto.constraints)
+
+
+@dataclass
+class FlowModel(NodeModel):
+    """The planner's model: consecutive anneals as a network flow over kept pairs."""
+
+    pairs: list[Pairs] = field(default_factory=list)
+    ends: Ends | None = None
+    step: list[list[cp_model.IntVar]] = field(default_factory=list)
+    end: list[cp_model.IntVar] = field(default_factory=list)
+    worst: cp_model.IntVar | None = None  # added by add_worst_deviation
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.ends is not None:
+            self._end_pairs()
+
+    # -- constraint families (after NodeModel's) -----------------------------------------------
+
+    def _usable_slews(self, k: int) -> Sequence[int]:
+        used = paired_slews(self.pairs, k, len(self.chain.layers[k]))
+        if self.ends is not None and k in (0, self.chain.size - 1):
+            usable = set(self.ends.first.tolist()) if k == 0 else set(self.ends.last.tolist())
+            used = [i for i in used if i in usable]
+        return used
+
+    def _consecutive_anneals(self) -> None:
+        """One Boolean per kept pair; each pick splits into its outgoing pairs and gathers its
+        incoming ones (flow conservation). Kept pairs are in order and at least min_gap apart."""
+        for pairs in self.pairs:
+            # unnamed: names cost time on 10^5 pairs
+            self.step.append([self.model.new_bool_var("") for _ in range(len(pairs.cost))])
+        for k, pairs in enumerate(self.pairs):
+            outgoing: dict[int, list] = {i: [] for i in self.pick[k]}
+            incoming: dict[int, list] = {j: [] for j in self.pick[k + 1]}
+            for var, i, j in zip(self.step[k], pairs.first.tolist(), pairs.second.tolist(), strict=True):
+                if i in outgoing and j in incoming:
+                    outgoing[i].append(var)
+                    incoming[j].append(var)
+                else:  # its end slew was dropped (no kept end pair uses it)
+                    self.model.add(var == 0)
+            for i, pick in self.pick[k].items():
+                self.model.add(sum(outgoing[i]) == pick)
+            for j, pick in self.pick[k + 1].items():
+                self.model.add(sum(incoming[j]) == pick)
+
+    def _end_pairs(self) -> None:
+        """One Boolean per kept end pair, matching the first and the last pick (the mean's terms)."""
+        assert self.ends is not None
+        self.end = [self.model.new_bool_var("") for _ in range(len(self.ends.cost))]
+        for layer, slews in ((0, self.ends.first), (self.chain.size - 1, self.ends.last)):
+            members: dict[int, list] = {i: [] for i in self.pick[layer]}
+            for var, i in zip(self.end, slews.tolist(), strict=True):
+                members[i].append(var)
+            for i, pick in self.pick[layer].items():
+                self.model.add(sum(members[i]) == pick)
+
+    # -- objectives: expressions, or variables they add -----------------------------------------
+
+    def gap_deviation(self, k: int) -> cp_model.LinearExpr:
+        """|gap k - target| of the chosen pair between anneal k+1 and k+2."""
+        return cp_model.LinearExpr.weighted_sum(self.step[k], self.pairs[k].cost.tolist())
+
+    def total_deviation(self) -> cp_model.LinearExpr:
+        """`regular`: Σ_k |gap k - target|."""
+        return cp_model.LinearExpr.sum([self.gap_deviation(k) for k in range(self.chain.size - 1)])
+
+    def add_worst_deviation(self) -> cp_model.IntVar:
+        """Adds `minimax` = max_k |gap k - target|: a variable at least each gap's deviation.
+
+        One row per gap, worst >= Σ_q cost_q·step_q over the pairs of that gap: exactly one of
+        them is on, so the sum is the chosen pair's cost. In the LP this row is the sum of the
+        per-slew rows (and dominates the per-pair ones, cost_q·step_q), so it bounds at least as
+        tightly with far fewer rows (52 instead of about 1,000 on real Cycle 2)."""
+        bound = max((int(p.cost.max()) for p in self.pairs if len(p.cost)), default=0)
+        self.worst = self.model.new_int_var(0, bound, "worst_deviation")
+        for k in range(self.chain.size - 1):
+            self.model.add(self.worst >= self.gap_deviation(k))
+        return self.worst
+
+    def span_deviation(self) -> cp_model.LinearExpr:
+        """`mean` = |t_n - t_1 - weeks·target|, as the cost of the chosen end pair (exactly one is on)."""
+        assert self.ends is not None, "the mean objective needs a model with end pairs"
+        return cp_model.LinearExpr.weighted_sum(self.end, self.ends.cost.tolist())
+
+    # -- solutions ----------------------------------------------------------------------------------
+
+    def _hint_values(self, choice: Sequence[int]) -> tuple[list[int], list[int]]:
+        variables, values = NodeModel._hint_values(self, choice)
+        for k, pairs in enumerate(self.pairs):
+            chosen = (pairs.first == choice[k]) & (pairs.second == choice[k + 1])
+            if self.chain.size > 1 and not chosen.any():
+                raise ValueError(f"the hinted plan uses a pair of layers {k}, {k + 1} the model lacks")
+            variables += [var.index for var in self.step[k]]
+            values += chosen.astype(int).tolist()
+        if self.ends is not None:
+            chosen = (self.ends.first == choice[0]) & (self.ends.last == choice[-1])
+            if not chosen.any():
+                raise ValueError("the hinted plan's first and last slews are not a kept end pair")
+            variables += [var.index for var in self.end]
+            values += chosen.astype(int).tolist()
+        if self.worst is not None:  # without it the hint is incomplete and CP-SAT searches to repair it
+            costs = [
+                int(p.cost[(p.first == choice[k]) & (p.second == choice[k + 1])][0])
+                for k, p in enumerate(self.pairs)
+            ]
+            variables.append(self.worst.index)
+            values.append(max(costs, default=0))
+        return variables, values

@@ -2,15 +2,82 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from planner import limits
 from planner.errors import OptionError
-from planner.pins import Pin
 from planner.rules import RuleSet, load_rules
 
 OBJECTIVES = ("regular", "mean", "minimax")
 PRUNING = ("dp", "none")
+
+
+_VISIT_ID = re.compile(r"\d{1,9}:\d{1,9}:\d{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """An anneal fixed to a slew in advance (flown or committed): its visit id, and the slew time
+    when it comes from an earlier plan (a visit id can recur, so the time identifies the slew).
+    Resolved against the timeline by planner.pins."""
+
+    anneal: int
+    visit_id: str
+    time: int | None = None  # seconds since the epoch; None: the visit's only slew in the window
+
+    def __post_init__(self) -> None:
+        limits.number("pinned anneal", self.anneal, 1, limits.MAX_COUNT, integer=True)
+        if not isinstance(self.visit_id, str) or not _VISIT_ID.fullmatch(self.visit_id):
+            raise OptionError(f"pin visit id {self.visit_id!r}: expected program:visit:observation")
+        if self.time is not None:
+            limits.number("pin time", self.time, limits.FIRST_SECOND, limits.LAST_SECOND, integer=True)
+
+    @classmethod
+    def coerce(cls, value) -> Pin:
+        """A Pin, or one from plan metadata (a dict of exactly its fields; untrusted)."""
+        if isinstance(value, Pin):
+            return value
+        if not isinstance(value, dict) or not {"anneal", "visit_id"} <= set(value) <= {
+            "anneal",
+            "visit_id",
+            "time",
+        }:
+            raise OptionError(f"pin {value!r}: expected a table of anneal, visit_id and time")
+        return cls(**value)
+
+    def describe(self) -> str:
+        from planner.calendar import format_instant
+
+        at = f" at {format_instant(self.time)}" if self.time is not None else ""
+        return f"Anneal {self.anneal:02d} is pinned to {self.visit_id}{at}"
+
+
+def parse_param(text: str) -> tuple[str, str]:
+    """`--param key=value` -> (key, value), checked against CP-SAT's SatParameters."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not key or not value:
+        raise OptionError(f"--param {text!r}: expected key=value, e.g. linearization_level=2")
+    _sat_parameters(((key, value),))
+    return key, value
+
+
+def _sat_parameters(params: tuple[tuple[str, str], ...]) -> None:
+    """Checks (key, value) pairs against CP-SAT's SatParameters text format; an OptionError names
+    a key it does not know or a value of the wrong type. (ortools is loaded only when there are any.)"""
+    from google.protobuf import text_format
+    from ortools.sat import sat_parameters_pb2
+
+    parameters = sat_parameters_pb2.SatParameters()
+    for key, value in params:
+        try:
+            text_format.Parse(f"{key}: {value}", parameters)
+        except text_format.ParseError as err:
+            raise OptionError(
+                f"--param {key}={value}: not a CP-SAT parameter of that type ({err}); see "
+                "ortools/sat/sat_parameters.proto"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,9 +90,12 @@ class SolveOptions:
       'none' gives CP-SAT every pair (the unreduced model, for testing and comparison).
     allow_missing: anneals whose window has no eligible slew are left out (and listed) instead of
       making the problem infeasible; intervals across them are measured against m·target.
-    pins: anneals fixed to a slew (planner.pins.Pin), kept by a constraint of the model.
+    pins: anneals fixed to a slew (Pin), kept by a constraint of the model.
     rules: which slews may carry an anneal (planner.rules): a RuleSet, 'operations' (the default),
       'seed', a rules TOML file, or a recorded rule set (dict) from a plan's metadata.
+    params: CP-SAT parameters (key, value) applied after the planner's own (planner.solve), in
+      CP-SAT's text format, e.g. ("linearization_level", "1").
+    log: show CP-SAT's search log.
     """
 
     objective: str = "regular"
@@ -37,14 +107,20 @@ class SolveOptions:
     allow_missing: bool = False
     pins: tuple[Pin, ...] = ()
     rules: RuleSet = field(default_factory=load_rules)
+    params: tuple[tuple[str, str], ...] = ()
+    log: bool = False
 
     def __post_init__(self) -> None:
-        # From JSON metadata pins come back as dicts: accept them so a plan's options round-trip.
+        # From JSON metadata pins and params come back as dicts and lists: accept them so a plan's
+        # options round-trip.
         object.__setattr__(self, "pins", tuple(map(Pin.coerce, self.pins)))
         if not isinstance(self.rules, RuleSet | dict | str) and self.rules is not None:
             raise OptionError(f"rules {self.rules!r}: expected a rule set name, a rules file or a table")
         rules = RuleSet.from_dict(self.rules) if isinstance(self.rules, dict) else load_rules(self.rules)
         object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "params", tuple((str(k), str(v)) for k, v in self.params))
+        if self.params:
+            _sat_parameters(self.params)
         if not isinstance(self.objective, str) or self.objective not in OBJECTIVES:
             raise OptionError(f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}")
         limits.number("time limit", self.time_limit, 0, limits.MAX_TIME_LIMIT, low_open=True)

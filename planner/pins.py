@@ -1,58 +1,24 @@
 """Pinned anneals: slews fixed in advance because the anneal has flown or is committed.
 
-A pin names an anneal and a visit id, and the slew time when it comes from an earlier plan (a visit
-id can recur, so the time identifies the slew). Pins are resolved against the new timeline; a pin
-whose slew is gone, or no longer eligible, is an error naming the anneal.
+A pin (planner.options.Pin) names an anneal and a visit id, and the slew time when it comes from an
+earlier plan (a visit id can recur, so the time identifies the slew). Pins are resolved against the
+new timeline; a pin whose slew is gone, or no longer eligible, is an error naming the anneal.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from planner.calendar import format_instant, to_seconds
+from planner.calendar import to_seconds
 from planner.eligibility import WindowSlews, exclusion_reason
 from planner.errors import InfeasibleError, OptionError
+from planner.options import Pin
 
-_VISIT_ID = re.compile(r"\d{1,9}:\d{1,9}:\d{1,9}")
 _FIX = re.compile(r"^\s*(?:anneal\s*)?(\d+)\s*=\s*(\d+:\d+:\d+)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Pin:
-    anneal: int
-    visit_id: str
-    time: int | None = None  # seconds since the epoch; None: the visit's only slew in the window
-
-    def __post_init__(self) -> None:
-        from planner import limits
-
-        limits.number("pinned anneal", self.anneal, 1, limits.MAX_COUNT, integer=True)
-        if not isinstance(self.visit_id, str) or not _VISIT_ID.fullmatch(self.visit_id):
-            raise OptionError(f"pin visit id {self.visit_id!r}: expected program:visit:observation")
-        if self.time is not None:
-            limits.number("pin time", self.time, limits.FIRST_SECOND, limits.LAST_SECOND, integer=True)
-
-    @classmethod
-    def coerce(cls, value) -> Pin:
-        """A Pin, or one from plan metadata (a dict of exactly its fields; untrusted)."""
-        if isinstance(value, Pin):
-            return value
-        if not isinstance(value, dict) or not {"anneal", "visit_id"} <= set(value) <= {
-            "anneal",
-            "visit_id",
-            "time",
-        }:
-            raise OptionError(f"pin {value!r}: expected a table of anneal, visit_id and time")
-        return cls(**value)
-
-    def describe(self) -> str:
-        at = f" at {format_instant(self.time)}" if self.time is not None else ""
-        return f"Anneal {self.anneal:02d} is pinned to {self.visit_id}{at}"
 
 
 def parse_fix(text: str) -> Pin:

@@ -6,6 +6,7 @@ import enum
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -54,7 +55,7 @@ class Status(enum.Enum):
     OPTIMAL = "OPTIMAL"  # proven by the solver
     FEASIBLE = "FEASIBLE"  # a plan, not proven optimal (time limit); `bound` says how far it may be
     INFEASIBLE = "INFEASIBLE"  # proven: no plan satisfies the rules
-    MODEL_INVALID = "MODEL_INVALID"  # a bug in the model builder; never expected
+    MODEL_INVALID = "MODEL_INVALID"  # a bug in the model builder; solve raises with CP-SAT's message
     UNKNOWN = "UNKNOWN"  # stopped before any plan was found
 
     @classmethod
@@ -69,13 +70,67 @@ class Status(enum.Enum):
         return self in (Status.OPTIMAL, Status.FEASIBLE)
 
 
+Role = Literal["objective", "tie-break"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StageRecord:
+    """One lexicographic stage: what it minimised and what the solver proved.
+
+    role: 'objective' stages decide the plan's status; a 'tie-break' stage only picks among plans
+      of equal objective, and when it is not proven the headline says so in words.
+    status: CP-SAT's status for the stage, or UNKNOWN when the stage did not run (`note` says why).
+    value: the stage's expression on the plan the stage ends with (seconds); bound: CP-SAT's lower
+      bound on it (0 when the solver proved nothing: every objective is >= 0).
+    plan_from: 'solver', or 'hint' when the solver returned nothing better than the known plan.
+    """
+
+    name: str
+    role: Role
+    status: Status
+    value: int | None
+    bound: float | None
+    seconds: float
+    variables: int
+    constraints: int
+    plan_from: str = "solver"
+    note: str = ""
+
+    @property
+    def proven(self) -> bool:
+        return self.status == Status.OPTIMAL
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__slots__} | {"status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StageRecord:
+        return cls(**(data | {"status": Status(data["status"])}))
+
+
+def overall_status(stages: list[StageRecord], has_plan: bool) -> Status:
+    """The weakest status of the stages that decide it (the objective stages): OPTIMAL only when
+    every one is proven; otherwise FEASIBLE when a plan exists, else the weakest status."""
+    deciding = [stage.status for stage in stages if stage.role == "objective"]
+    if deciding and all(status == Status.OPTIMAL for status in deciding):
+        return Status.OPTIMAL
+    if has_plan:
+        return Status.FEASIBLE
+    order = [Status.MODEL_INVALID, Status.INFEASIBLE, Status.UNKNOWN, Status.FEASIBLE, Status.OPTIMAL]
+    return min(deciding, key=order.index, default=Status.UNKNOWN)
+
+
+def unproven_tie_breaks(stages: list[StageRecord]) -> list[StageRecord]:
+    return [stage for stage in stages if stage.role == "tie-break" and not stage.proven]
+
+
 @dataclass
 class Result:
     status: Status
     objective: str
     value: int | None  # the primary objective, seconds
     bound: float | None  # CP-SAT's lower bound on it
-    stages: list[dict]  # one per lexicographic stage: name, status, value, bound, seconds
+    stages: list[StageRecord]  # one per lexicographic stage, in order
     plan: pd.DataFrame  # PLAN_SCHEMA; empty without a plan
     calendar: dict
     options: dict
@@ -90,7 +145,7 @@ class Result:
             "kind": "plan",
             "status": self.status.value,
             "objective": {"name": self.objective, "value": self.value, "bound": self.bound},
-            "stages": self.stages,
+            "stages": [stage.to_dict() for stage in self.stages],
             "build_seconds": round(self.build_seconds, 4),
             "solve_seconds": round(self.solve_seconds, 4),
             "calendar": self.calendar,

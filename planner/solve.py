@@ -1,15 +1,14 @@
 """The one entry point: `solve(timeline, calendar, options) -> Result`.
 
-Lexicographic objectives run as stages on one model: solve, fix the stage's optimum as a
-constraint, hint the whole plan, minimise the next expression. Every plan passes the independent
+Lexicographic objectives run as stages (`_Stages` below): the objective, then `regular` (for mean
+and minimax), then the earliest-slews tie-break, each from a complete hint. The plan's status is
+derived from the stage records (planner.result.overall_status). Every plan passes the independent
 checker before it is returned.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -19,17 +18,17 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from planner import limits, oracle
+from planner import oracle
 from planner.calendar import DAY, Calendar, to_timestamps
 from planner.chain import Chain
 from planner.checker import check_plan
 from planner.eligibility import WindowSlews, window_slews
-from planner.errors import InfeasibleError, InternalError
+from planner.errors import InfeasibleError, InternalError, OptionError
 from planner.explain import chain_conflict, empty_windows
-from planner.model import ChainModel, all_pairs, bound_pairs
+from planner.model import FlowModel, Scope, Scoped, scoped_pairs
 from planner.options import SolveOptions
 from planner.pins import resolve_pins
-from planner.result import PLAN_SCHEMA, Result, Status
+from planner.result import PLAN_SCHEMA, Result, Role, StageRecord, Status, overall_status
 from planner.timeline import load_timeline
 
 
@@ -46,11 +45,42 @@ def solve(
 ) -> Result:
     """Place every anneal of `calendar` on an eligible slew of `timeline`, optimally.
 
-    `on_progress` receives a status line per stage and per improving solution (value and bound)."""
+    `on_progress` receives a status line per stage and per improving solution (value and bound),
+    and each stage's outcome."""
     calendar = calendar or Calendar()
     options = options or SolveOptions()
     started = time.perf_counter()
     frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
+    chain, windows, placed = build_chain(frame, calendar, options)
+    stages = _Stages(chain, options, started, on_progress)
+    choice = stages.run()
+    primary = stages.records[0]
+    result = Result(
+        status=overall_status(stages.records, has_plan=True),
+        objective=options.objective,
+        value=primary.value,
+        bound=primary.bound,
+        stages=stages.records,
+        plan=plan_frame(frame, windows, placed, choice, calendar),
+        calendar=calendar.to_dict(),
+        options=options.to_dict(),
+        timeline=timeline_identity(frame),
+        build_seconds=time.perf_counter() - started - stages.solve_seconds,
+        solve_seconds=stages.solve_seconds,
+        versions=versions(),
+    )
+    problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
+    if problems:  # a bug, not bad input: never hand such a plan to a user
+        raise InternalError(f"the solver's plan failed the checker ({'; '.join(problems)})")
+    result.checked = True
+    return result
+
+
+def build_chain(
+    frame: pd.DataFrame, calendar: Calendar, options: SolveOptions
+) -> tuple[Chain, list[WindowSlews], list[WindowSlews]]:
+    """The chain of a problem (with the windows, and those that have a slew); InfeasibleError
+    names the anneals when no plan exists."""
     windows = window_slews(frame, calendar, options.rules)
     placed = [w for w in windows if len(w.rows)]
     if not placed or (len(placed) < len(windows) and not options.allow_missing):
@@ -61,166 +91,206 @@ def solve(
     chain = Chain.from_windows(
         placed, calendar.target_seconds, min_gap, {layer[a]: i for a, i in pins.items()}
     )
-    if options.prune == "none":
-        limits.unpruned_pairs([len(layer) for layer in chain.layers])
     conflict = chain_conflict(chain)
     if conflict:
         raise InfeasibleError(conflict)
-    stages = _Stages(chain, options, started, on_progress)
-    choice = stages.run()
-    result = Result(
-        status=stages.status,
-        objective=options.objective,
-        value=stages.records[0]["value"] if stages.records else None,
-        bound=stages.records[0]["bound"] if stages.records else None,
-        stages=stages.records,
-        plan=plan_frame(frame, windows, placed, choice, calendar) if choice else _empty_plan(),
-        calendar=calendar.to_dict(),
-        options=options.to_dict(),
-        timeline=timeline_identity(frame),
-        build_seconds=stages.build_seconds,
-        solve_seconds=stages.solve_seconds,
-        versions=versions(),
+    return chain, windows, placed
+
+
+# The objective stages of each objective, in lexicographic order; then the tie-break.
+OBJECTIVE_STAGES = {"regular": ("regular",), "minimax": ("minimax", "regular"), "mean": ("mean", "regular")}
+TIE_BREAK = "earliest"  # Σ_k (slew time - first slew of window k): the plan's earliest slews
+
+# The planner's CP-SAT parameters (before --param):
+# - 1 worker with linearization level 2 (set from SolveOptions.workers): with 2 workers CP-SAT's
+#   portfolio runs no LP-based worker and does not prove these models;
+# - the flow's rows all in the LP from the start (not added lazily) and no presolve: the LP of a
+#   flow is integral, so the root LP proves the optimum; presolve, probing and symmetry detection
+#   only delay that root (measured on real Cycle 2 unreduced, `regular`: about ten times faster).
+PARAMETERS = {
+    "linearization_level": 2,
+    "add_lp_constraints_lazily": False,
+    "cp_model_presolve": False,
+    "cp_model_probing_level": 0,
+    "symmetry_level": 0,
+}
+
+
+def configure(solver: cp_model.CpSolver, options: SolveOptions, time_limit: float) -> None:
+    """The planner's parameters, then the options' workers, seed, log and --param values."""
+    parameters = solver.parameters
+    for key, value in PARAMETERS.items():
+        setattr(parameters, key, value)
+    parameters.num_workers = options.workers
+    parameters.random_seed = options.seed
+    parameters.log_search_progress = options.log
+    for key, text in options.params:  # checked by SolveOptions
+        parameters.merge_text_format(f"{key}: {text}")
+    parameters.max_time_in_seconds = time_limit
+
+
+def stage_scope(objective: str, limits: dict[str, int]) -> Scope:
+    """The flow model's scope for `objective` given stage values known so far (DP or proven)."""
+    return Scope(
+        cap=limits.get("minimax"),
+        mean=limits.get("mean"),
+        regular=limits.get("regular"),
+        ends=objective == "mean",
     )
-    if result.status == Status.INFEASIBLE:  # the DP check above found a plan: a solver fault
-        raise InternalError("CP-SAT reported INFEASIBLE for a problem the DP can solve")
-    if choice:
-        problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
-        if problems:  # a bug, not bad input: never hand such a plan to a user
-            raise InternalError(f"the solver's plan failed the checker ({'; '.join(problems)})")
-        result.checked = True
-    return result
+
+
+class ModelInvalidError(InternalError):
+    """CP-SAT rejected the model: a fault of the model builder (exit 3); the message is CP-SAT's."""
 
 
 class _Stages:
-    """Builds the model for the objective and runs its lexicographic stages."""
+    """Runs the lexicographic stages of the objective, then the tie-break, on flow models.
 
-    def __init__(self, chain: Chain, options: SolveOptions, started: float, on_progress=None):
+    The exact DP gives the plan of the whole lexicographic order first. It is every stage's
+    complete hint and the fallback when the solver returns nothing within the time limit.
+    With `prune dp` every stage solves one model that keeps the pairs of plans lexicographically
+    no worse than the DP's (so each stage proves its value at the root); with `prune none` the
+    first stage solves the unreduced model and each later stage keeps exactly the plans of the
+    values proven before it."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        options: SolveOptions,
+        started: float,
+        on_progress: Callable[[str], None] | None = None,
+    ):
         self.chain, self.options, self.started = chain, options, started
         self.on_progress = on_progress
-        self.records: list[dict] = []
-        self.status = Status.UNKNOWN
+        self.records: list[StageRecord] = []
         self.solve_seconds = 0.0
-        self.build_seconds = 0.0
+        self._expressions: dict[str, cp_model.LinearExprT] = {}
 
-    def run(self) -> tuple[int, ...] | None:
-        """Solve the primary objective, then `regular` (for mean / minimax), then the tie-break."""
-        primary = {"regular": self._regular, "minimax": self._minimax, "mean": self._mean}
-        model, choice = primary[self.options.objective]()
-        if choice is not None and self.status == Status.OPTIMAL:
-            choice = self._stage(model, "earliest", model.earliest(), choice) or choice
-        return choice if self.status.has_plan else None
+    def run(self) -> tuple[int, ...]:
+        known = oracle.lexicographic(self.chain, self.options.objective)
+        assert known is not None, "chain_conflict found a plan, the DP must too"
+        plan = known.choice
+        dp_limits = {self.options.objective: known.value, "regular": known.regular}
+        names = [*OBJECTIVE_STAGES[self.options.objective], TIE_BREAK]
+        proven: dict[str, int] = {}
+        model: FlowModel | None = None
+        scope: Scope | None = None
+        scoped: Scoped | None = None
+        for index, name in enumerate(names):
+            role: Role = "tie-break" if name == TIE_BREAK else "objective"
+            if index and self.records[-1].status != Status.OPTIMAL:
+                self._skip(name, role, plan, "not run: the stage before it was not proven")
+                continue
+            wanted = stage_scope(self.options.objective, dp_limits if self.options.prune == "dp" else proven)
+            if model is None or wanted != scope:
+                scope, scoped = wanted, scoped_pairs(self.chain, wanted)
+                model = FlowModel(self.chain, pairs=scoped.pairs, ends=scoped.ends)
+                self._expressions = {}
+                for earlier, value in proven.items():  # limits the scope does not hold exactly
+                    if not self._holds(scope, scoped, earlier, value):
+                        model.model.add(self._expression(model, earlier) <= value)
+            plan = self._stage(model, name, role, plan)
+            if self.records[-1].status == Status.OPTIMAL and role == "objective":
+                proven_value = self.records[-1].value
+                assert proven_value is not None
+                proven[name] = proven_value
+                assert scope is not None and scoped is not None
+                if not self._holds(scope, scoped, name, proven_value):
+                    model.model.add(self._expression(model, name) <= proven_value)
+        return plan
 
-    @property
-    def _prune(self) -> bool:
-        return self.options.prune == "dp"
+    @staticmethod
+    def _holds(scope: Scope, scoped: Scoped, name: str, value: int) -> bool:
+        """Does the model of `scope` hold only plans with `name` <= `value`, without a constraint?"""
+        if name == "minimax":
+            return scope.cap is not None and scope.cap <= value
+        if name == "mean":
+            return scope.mean is not None and scope.mean <= value
+        return scope.regular is not None and scope.regular <= value and scoped.exact
 
-    def _regular(self):
-        known = oracle.best_path(self.chain, "sum") if self._prune else None
-        pairs = bound_pairs(self.chain, "sum", known.cost) if known else all_pairs(self.chain)
-        model = ChainModel(self.chain, pairs)
-        hint = known.choice if known else None
-        tight = known.cost if known else None
-        return model, self._stage(model, "regular", model.regular(), hint, primary=True, tight_at=tight)
+    def _expression(self, model: FlowModel, name: str) -> cp_model.LinearExprT:
+        """The stage's expression on `model`, built once per model (minimax adds a variable)."""
+        if name not in self._expressions:
+            build = {
+                "regular": model.total_deviation,
+                "minimax": model.add_worst_deviation,
+                "mean": model.span_deviation,
+                TIE_BREAK: model.slew_lateness,
+            }[name]
+            self._expressions[name] = build()
+        return self._expressions[name]
 
-    def _minimax(self):
+    def _value(self, name: str, plan: tuple[int, ...]) -> int:
+        """The stage's expression on a plan, from the chain (for a plan the solver did not return)."""
         chain = self.chain
-        known = oracle.lexicographic(chain, "minimax")[1] if self._prune else None
-        upper = oracle.plan_cost(chain, known.choice, "max") if known else np.inf
-        first = ChainModel(chain, bound_pairs(chain, "max", upper))
-        choice = self._stage(first, "minimax", first.minimax(), known and known.choice, primary=True)
-        if choice is None or self.status != Status.OPTIMAL:
-            return first, choice
-        # Lexicographic step: only pairs within the proven worst deviation remain.
-        return self._then_regular(cap=self.records[-1]["value"], fallback=choice)
+        if name == TIE_BREAK:
+            return sum(int(chain.layers[k][i] - chain.layers[k][0]) for k, i in enumerate(plan))
+        if name == "mean":
+            return int(oracle.end_costs(chain)[plan[0], plan[-1]])
+        return round(oracle.plan_cost(chain, plan, "max" if name == "minimax" else "sum"))
 
-    def _mean(self):
-        chain = self.chain
-        first = ChainModel(chain)  # node model: the mean depends on the first and last anneal only
-        choice = self._stage(first, "mean", first.mean(), None, primary=True)
-        if choice is None or self.status != Status.OPTIMAL:
-            return first, choice
-        best = self.records[-1]["value"]
-        weeks = chain.anneals[-1] - chain.anneals[0]
-        span = chain.layers[-1][None, :] - chain.layers[0][:, None] - weeks * chain.target
-        ends = np.abs(span) <= best  # (first, last) pairs that keep the proven mean
-        masks = {0: ends.any(axis=1), chain.size - 1: ends.any(axis=0)}
-        return self._then_regular(masks=masks, mean=best, fallback=choice)
+    def _skip(self, name: str, role: Role, plan: tuple[int, ...], note: str) -> None:
+        self.records.append(
+            StageRecord(
+                name=name,
+                role=role,
+                status=Status.UNKNOWN,
+                value=self._value(name, plan),
+                bound=0.0,  # nothing proven: every expression is >= 0
+                seconds=0.0,
+                variables=0,
+                constraints=0,
+                plan_from="hint",
+                note=note,
+            )
+        )
 
-    def _then_regular(self, *, fallback, cap=None, masks=None, mean=None):
-        """Minimise `regular` among plans that keep the primary optimum (cap or mean bound)."""
-        chain = self.chain
-        hint = fallback
-        if self._prune:
-            # Any plan keeping the primary optimum bounds the regular cost; the DP restricted to
-            # the cap (minimax) or to the fallback's first and last slews (mean) gives a good one.
-            if mean is None:
-                known = oracle.best_path(chain, "sum", cap)
-                hint = known.choice if known.feasible else hint
-            else:
-                ends = {0: np.arange(len(chain.layers[0])) == fallback[0]}
-                ends[chain.size - 1] = np.arange(len(chain.layers[-1])) == fallback[-1]
-                known = oracle.best_path(chain, "sum", masks=ends)
-                hint = known.choice if known.feasible else hint
-            upper = oracle.plan_cost(chain, hint, "sum")
-            pairs = bound_pairs(chain, "sum", upper, cap, masks)
-        else:
-            pairs = all_pairs(chain, cap)
-        model = ChainModel(chain, pairs)
-        if mean is not None:
-            model.model.add(model.mean() <= mean)
-        tight = upper if self._prune and mean is None else None
-        return model, self._stage(model, "regular", model.regular(), hint, tight_at=tight) or fallback
-
-    def _stage(self, model: ChainModel, name: str, expr, hint, *, primary: bool = False, tight_at=None):
-        """Minimise `expr`; on proof, fix it for the next stage. Returns the plan or None.
-
-        `tight_at`: the bound the pairs were pruned with. When the proven optimum equals it, every
-        kept pair is tight (forward + cost = forward of its end), so every plan left in the model
-        is optimal and fixing the value would add nothing but a side constraint that spoils the
-        flow's integral LP for the tie-break stage (1 s instead of 0.1 s on the decade)."""
-        model.model.minimize(expr)
-        if hint is not None:
-            model.hint(hint)
-        solver = cp_model.CpSolver()
-        # CP-SAT's own SIGINT handler allocates inside the signal handler (it can deadlock); Ctrl-C is
-        # Python's, and solve_interruptibly stops the search.
-        solver.parameters.catch_sigint_signal = False
-        solver.parameters.num_workers = self.options.workers
-        solver.parameters.random_seed = self.options.seed
-        solver.parameters.linearization_level = 2
-        # Presolve probing and symmetry detection cost more than they save on these flow models:
-        # minimax on real Cycle 2 proves in 0.05 s without them against 0.30 s with them.
-        solver.parameters.cp_model_probing_level = 0
-        solver.parameters.symmetry_level = 0
+    def _stage(self, model: FlowModel, name: str, role: Role, hint: tuple[int, ...]) -> tuple[int, ...]:
+        """Minimise the stage's expression from the complete hint; returns the stage's plan."""
+        expression = self._expression(model, name)
+        model.model.minimize(expression)
+        model.hint(hint)
         remaining = self.options.time_limit - (time.perf_counter() - self.started)
-        solver.parameters.max_time_in_seconds = max(remaining, 0.01)
-        self.build_seconds = time.perf_counter() - self.started - self.solve_seconds
+        if remaining <= 0:
+            self._skip(name, role, hint, "not run: the time limit was spent before it")
+            return hint
+        solver = cp_model.CpSolver()
+        configure(solver, self.options, remaining)
         callback = None
         if self.on_progress is not None:
-            self.on_progress(f"stage {name}: solving {len(model.model.proto.variables)} variables")
+            self.on_progress(f"stage {name}: solving {model.size[0]} variables")
             callback = _Progress(name, self.on_progress)
-        status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model.model, callback)))
+        status = Status.from_cp_sat(solver.status_name(solver.solve(model.model, callback)))
         self.solve_seconds += solver.wall_time
-        record = {
-            "name": name,
-            "status": status.value,
-            "seconds": round(solver.wall_time, 4),
-            # the objective comes back as a float: int() would truncate 151199.99... to 151199
-            "value": round(solver.objective_value) if status.has_plan else None,
-            "bound": float(solver.best_objective_bound) if status.has_plan else None,
-            "variables": len(model.model.proto.variables),
-        }
-        self.records.append(record)
-        if primary:
-            self.status = status
-        elif name != "earliest" and self.status == Status.OPTIMAL and status != Status.OPTIMAL:
-            self.status = Status.FEASIBLE  # the primary is proven, a later objective is not
-        if not status.has_plan:
-            return None
-        if status == Status.OPTIMAL and not (tight_at is not None and record["value"] == round(tight_at)):
-            model.model.add(expr <= record["value"])  # fix this stage for the next
-        return model.choice(solver)
+        if status == Status.MODEL_INVALID:
+            message = model.model.validate() or solver.solution_info()
+            if self.options.params:
+                raise OptionError(f"--param: CP-SAT rejected the parameters or the model: {message}")
+            raise ModelInvalidError(f"CP-SAT rejected the {name} model: {message}")
+        if status == Status.INFEASIBLE:  # the hint is a plan of this model: a solver fault
+            raise InternalError(f"CP-SAT reported the {name} stage INFEASIBLE, but the hint is a plan of it")
+        plan = model.choice(solver) if status.has_plan else hint
+        # the objective comes back as a float: int() would truncate 151199.99... to 151199
+        value = round(solver.objective_value) if status.has_plan else self._value(name, plan)
+        bound = max(0.0, float(solver.best_objective_bound)) if status.has_plan else 0.0
+        variables, constraints = model.size
+        self.records.append(
+            StageRecord(
+                name=name,
+                role=role,
+                status=status,
+                value=value,
+                bound=bound,
+                seconds=round(solver.wall_time, 4),
+                variables=variables,
+                constraints=constraints,
+                plan_from="solver" if status.has_plan else "hint",
+                note="" if status.has_plan else "the solver found no plan in time: the known plan is kept",
+            )
+        )
+        if self.on_progress is not None:
+            self.on_progress(f"stage {name}: best {value} s, bound {bound:.0f} s")
+        return plan
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -234,33 +304,6 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.show(
             f"stage {self.stage}: best {self.objective_value:.0f} s, bound {self.best_objective_bound:.0f} s"
         )
-
-
-def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel, callback=None):
-    """`solver.solve(model)` in a thread, so that Ctrl-C (KeyboardInterrupt in the main thread, which
-    only waits) stops the search at once and is raised again once the solver has returned."""
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            outcome["status"] = solver.solve(model, callback)
-        except BaseException as err:  # handed to the main thread
-            outcome["error"] = err
-
-    thread = threading.Thread(target=run, name="cp-sat", daemon=True)
-    try:
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.1)
-    except BaseException:  # Ctrl-C or SIGTERM: stop the search, and never exit with it running
-        while thread.is_alive():  # (a stop asked before the search began is asked again)
-            solver.stop_search()
-            with contextlib.suppress(KeyboardInterrupt):
-                thread.join(0.1)
-        raise
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["status"]
 
 
 def plan_frame(
@@ -295,10 +338,6 @@ def plan_frame(
         }
     )
     return calendar_rows.merge(frame, on="anneal", how="left")[PLAN_SCHEMA.names]
-
-
-def _empty_plan() -> pd.DataFrame:
-    return PLAN_SCHEMA.empty_table().to_pandas()
 
 
 def timeline_identity(frame: pd.DataFrame) -> dict:

@@ -1,17 +1,32 @@
-"""Smoke test of the benchmark runner on its smallest instance (speed itself is not tested)."""
+"""Smoke test of the benchmark runner's suites on the smallest instance (speed itself is not tested)."""
 
 from __future__ import annotations
+
+import pandas as pd
 
 from benchmarks.runner import main
 
 
-def test_runner_on_the_smallest_instance(tmp_path, capsys):
-    out = tmp_path / "r.parquet"
-    main(["--instances", "small", "--objectives", "regular", "--repeats", "1", "--out", str(out)])
-    import pandas as pd
-
-    table = pd.read_parquet(out)
-    assert table.loc[0, "status"] == "OPTIMAL" and table.loc[0, "matches_dp"]
-    assert table.loc[0, "value"] == table.loc[0, "dp_value"] == table.loc[0, "highs_value"]
-    assert {"commit", "cpu", "ortools", "highspy", "peak_mib", "solver_s", "highs_s"} <= set(table.columns)
-    assert out.with_suffix(".png").stat().st_size > 1000
+def test_runner_suites_on_the_smallest_instance(tmp_path):
+    """Every suite but cli and batch (subprocesses, minutes) on 13 windows: each row proven and
+    equal to the exact DP; the race's HiGHS reaches the same optimum on the same model."""
+    main(
+        [
+            *("--suites", "decade", "scaling", "race"),
+            *("--instances", "small", "--race-instances", "small", "--decade-instance", "small"),
+            *("--objectives", "regular", "mean", "--repeats", "1", "--out", str(tmp_path), "--no-readme"),
+        ]
+    )
+    decade = pd.read_parquet(tmp_path / "decade.parquet")
+    assert len(decade) == 2 * 6 and decade["equals_exact"].all() and (decade["status"] == "OPTIMAL").all()
+    assert set(decade["variant"]) == {"none", "min_gap", "recovery", "pins", "fix", "all"}
+    assert (decade.loc[decade["variant"] == "all", "pins"] > 1).all()
+    scaling = pd.read_parquet(tmp_path / "scaling.parquet")
+    assert scaling["equals_exact"].all() and {"commit", "cpu", "ortools", "load_before"} <= set(
+        scaling.columns
+    )
+    race = pd.read_parquet(tmp_path / "race.parquet")
+    assert len(race) == 2 * 3 and (race["cp_sat_value"] == race["exact_value"]).all()
+    assert (race["cp_sat_status"] == "OPTIMAL").all() and race["highs_status"].notna().all()
+    # HiGHS's answer is checked against its own solution (see benchmarks.highs_baseline)
+    assert race["highs_solution_value"].notna().all()

@@ -18,8 +18,8 @@ from planner.checker import check_plan, objective_value
 from planner.cli import app
 from planner.eligibility import window_slews
 from planner.errors import InfeasibleError, OptionError
-from planner.options import SolveOptions
-from planner.pins import Pin, parse_fix
+from planner.options import Pin, SolveOptions
+from planner.pins import parse_fix
 from planner.result import Status
 from planner.solve import solve
 from planner.timeline import write_timeline
