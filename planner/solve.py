@@ -8,7 +8,9 @@ checker before it is returned.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from planner import oracle
+from planner import limits, oracle
 from planner.calendar import DAY, Calendar, to_timestamps
 from planner.chain import Chain
 from planner.checker import check_plan
@@ -91,6 +93,8 @@ def build_chain(
     chain = Chain.from_windows(
         placed, calendar.target_seconds, min_gap, {layer[a]: i for a, i in pins.items()}
     )
+    if options.prune == "none":
+        limits.unpruned_pairs([len(layer) for layer in chain.layers])
     conflict = chain_conflict(chain)
     if conflict:
         raise InfeasibleError(conflict)
@@ -119,6 +123,9 @@ PARAMETERS = {
 def configure(solver: cp_model.CpSolver, options: SolveOptions, time_limit: float) -> None:
     """The planner's parameters, then the options' workers, seed, log and --param values."""
     parameters = solver.parameters
+    # CP-SAT's own SIGINT handler allocates inside the signal handler (it can deadlock); Ctrl-C is
+    # Python's, and solve_interruptibly stops the search.
+    parameters.catch_sigint_signal = False
     for key, value in PARAMETERS.items():
         setattr(parameters, key, value)
     parameters.num_workers = options.workers
@@ -260,7 +267,7 @@ class _Stages:
         if self.on_progress is not None:
             self.on_progress(f"stage {name}: solving {model.size[0]} variables")
             callback = _Progress(name, self.on_progress)
-        status = Status.from_cp_sat(solver.status_name(solver.solve(model.model, callback)))
+        status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model.model, callback)))
         self.solve_seconds += solver.wall_time
         if status == Status.MODEL_INVALID:
             message = model.model.validate() or solver.solution_info()
@@ -304,6 +311,33 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.show(
             f"stage {self.stage}: best {self.objective_value:.0f} s, bound {self.best_objective_bound:.0f} s"
         )
+
+
+def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel, callback=None):
+    """`solver.solve(model)` in a thread, so that Ctrl-C (KeyboardInterrupt in the main thread, which
+    only waits) stops the search at once and is raised again once the solver has returned."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["status"] = solver.solve(model, callback)
+        except BaseException as err:  # handed to the main thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=run, name="cp-sat", daemon=True)
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.1)
+    except BaseException:  # Ctrl-C or SIGTERM: stop the search, and never exit with it running
+        while thread.is_alive():  # (a stop asked before the search began is asked again)
+            solver.stop_search()
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join(0.1)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["status"]
 
 
 def plan_frame(
