@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.runner import main
+from benchmarks.runner import main, targets
 
 
 def test_runner_suites_on_the_smallest_instance(tmp_path):
@@ -30,3 +30,7 @@ def test_runner_suites_on_the_smallest_instance(tmp_path):
     assert (race["cp_sat_status"] == "OPTIMAL").all() and race["highs_status"].notna().all()
     # HiGHS's answer is checked against its own solution (see benchmarks.highs_baseline)
     assert race["highs_solution_value"].notna().all()
+    # the targets table reads the same files: the decade target is met on the small instance
+    summary = targets(tmp_path)
+    assert "| decade: every objective x side constraints OPTIMAL" in summary and "| 12 of 12 cases" in summary
+    assert "race: CP-SAT at least as fast as HiGHS" in summary and "cli:" not in summary
