@@ -189,10 +189,10 @@ def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.
         paths = [DEFAULT_TIMELINE]
     if isinstance(paths, str | Path):
         paths = [paths]
-    paths = [Path(p) for p in paths]
-    if len(paths) == 1 and paths[0].suffix == ".parquet":
-        return _read_parquet_timeline(paths[0])
-    return read_schedules(paths)
+    files = [Path(p) for p in paths]
+    if len(files) == 1 and files[0].suffix == ".parquet":
+        return _read_parquet_timeline(files[0])
+    return read_schedules(files)
 
 
 def _check_timeline_columns(table: pa.Table, path: Path) -> None:
