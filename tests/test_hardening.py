@@ -785,3 +785,20 @@ def test_an_unpruned_model_too_large_is_refused_not_attempted():
     limits.unpruned_pairs([120] * 53)  # Cycle 2 sized: fine
     with pytest.raises(OptionError, match="--prune none: 2,764,800 pairs"):
         limits.unpruned_pairs([80] * 433)
+
+
+def test_the_installed_entry_point_gives_one_line_too(tmp_path):
+    """`python -m planner` runs the same app the console script does, in its own process."""
+    import subprocess
+    import sys
+
+    for args, needle in (
+        (["solve", "--nope"], "No such option: --nope"),
+        (["check", str(tmp_path / "[/x].txt")], "[/x].txt: no such plan file"),
+        (["solve", "--count", "nan"], "'--count'"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "planner", *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 2 and done.stdout == "", (args, done)
+        assert done.stderr.count("\n") == 1 and needle in done.stderr and "Traceback" not in done.stderr
