@@ -236,8 +236,14 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             f"timeline schema version {meta.get('schema_version')}; this "
             f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
         )
-    _check_timeline_columns(table, path)
+    try:  # a column name that is not UTF-8 fails when it is first read
+        _check_timeline_columns(table, path)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(
+            path, f"timeline columns cannot be read ({' '.join(str(err).split())[:200]})"
+        ) from None
     try:
+        table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
         frame = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
         raise InputError(
