@@ -204,6 +204,12 @@ def _check_timeline_columns(table: pa.Table, path: Path) -> None:
         same_time = pa.types.is_timestamp(actual) and pa.types.is_timestamp(field.type) and actual.tz == "UTC"
         if actual != field.type and not same_time:
             raise InputError(path, f"timeline column {field.name} is {actual}; expected {field.type}")
+    for name in ("visit_id", "start", "duration_s", "visit_type", "parallels", "uses_miri", "is_slew"):
+        if table[name].null_count:
+            raise InputError(path, f"timeline column {name}: a null value; expected one on every row")
+    attached = pa.chunked_array([chunk.flatten() for chunk in table["parallels"].chunks], type=PARALLEL_TYPE)
+    if any(chunk.field("visit_type").null_count for chunk in attached.chunks):
+        raise InputError(path, "timeline column parallels: an attached row without a visit type")
     try:
         starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowException, ValueError) as err:

@@ -820,3 +820,24 @@ def test_a_plan_file_with_any_byte_flipped_is_read_or_refused(plan_file, tmp_pat
         except PlannerError:
             refused += 1
     assert refused > len(data) // 11 // 3  # most damage is caught by Parquet's own checks or ours
+
+
+def test_a_timeline_with_nulls_where_rows_need_values_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from planner.timeline import DEFAULT_TIMELINE
+
+    table = pq.read_table(DEFAULT_TIMELINE)
+    index = table.schema.get_field_index("parallels")
+    values = table["parallels"].to_pylist()
+    values[5] = None  # a visit whose attached rows are unknown, not empty
+    damaged = tmp_path / "t.parquet"
+    pq.write_table(
+        table.set_column(index, table.schema.field(index), pa.array(values, table.schema.field(index).type)),
+        damaged,
+    )
+    message = one_line_error(
+        run(["solve", "--timeline", str(damaged), "--count", "3", "--out", str(tmp_path / "p.parquet")])
+    )
+    assert "timeline column parallels: a null value" in message
