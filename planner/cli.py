@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 try:  # recent typer vendors click as typer._click; older ones use click itself
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover
-    from click import exceptions as click_errors
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from planner.calendar import DEFAULT_START, Calendar
 from planner.errors import InternalError, OptionError, PlannerError

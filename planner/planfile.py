@@ -194,9 +194,14 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
         raise InputError(path, f"not a readable plan file ({' '.join(str(err).split())[:200]})") from None
     _check_metadata(meta, path)
-    schema = _check_columns(table, path)
+    try:  # a column name that is not UTF-8 fails when it is first read
+        schema = _check_columns(table, path)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(path, f"plan columns cannot be read ({' '.join(str(err).split())[:200]})") from None
     try:  # whole seconds, as written; a fraction of a second is damage
-        plan = table.select(schema.names).cast(schema).to_pandas()
+        table = table.select(schema.names).cast(schema)
+        table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
+        plan = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
         what = " ".join(str(err).split())[:200]
         raise InputError(

@@ -25,8 +25,9 @@ def parse_time(text: str) -> int | None:
     match = _TIME.match(text)
     if match is None:
         return None
+    year, month, day, hour, minute, second = map(int, match.groups())
     try:
-        moment = datetime(*map(int, match.groups()), tzinfo=UTC)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:  # e.g. month 13
         return None
     seconds = int(moment.timestamp())

@@ -189,10 +189,10 @@ def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.
         paths = [DEFAULT_TIMELINE]
     if isinstance(paths, str | Path):
         paths = [paths]
-    paths = [Path(p) for p in paths]
-    if len(paths) == 1 and paths[0].suffix == ".parquet":
-        return _read_parquet_timeline(paths[0])
-    return read_schedules(paths)
+    files = [Path(p) for p in paths]
+    if len(files) == 1 and files[0].suffix == ".parquet":
+        return _read_parquet_timeline(files[0])
+    return read_schedules(files)
 
 
 def _check_timeline_columns(table: pa.Table, path: Path) -> None:
@@ -204,6 +204,12 @@ def _check_timeline_columns(table: pa.Table, path: Path) -> None:
         same_time = pa.types.is_timestamp(actual) and pa.types.is_timestamp(field.type) and actual.tz == "UTC"
         if actual != field.type and not same_time:
             raise InputError(path, f"timeline column {field.name} is {actual}; expected {field.type}")
+    for name in ("visit_id", "start", "duration_s", "visit_type", "parallels", "uses_miri", "is_slew"):
+        if table[name].null_count:
+            raise InputError(path, f"timeline column {name}: a null value; expected one on every row")
+    attached = pa.chunked_array([chunk.flatten() for chunk in table["parallels"].chunks], type=PARALLEL_TYPE)
+    if any(chunk.field("visit_type").null_count for chunk in attached.chunks):
+        raise InputError(path, "timeline column parallels: an attached row without a visit type")
     try:
         starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowException, ValueError) as err:
@@ -236,8 +242,14 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             f"timeline schema version {meta.get('schema_version')}; this "
             f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
         )
-    _check_timeline_columns(table, path)
+    try:  # a column name that is not UTF-8 fails when it is first read
+        _check_timeline_columns(table, path)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(
+            path, f"timeline columns cannot be read ({' '.join(str(err).split())[:200]})"
+        ) from None
     try:
+        table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
         frame = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
         raise InputError(

@@ -788,3 +788,59 @@ def test_an_unpruned_model_too_large_is_refused_not_attempted():
     limits.unpruned_pairs([120] * 53)  # Cycle 2 sized: fine
     with pytest.raises(OptionError, match="--prune none: 2,764,800 pairs"):
         limits.unpruned_pairs([80] * 433)
+
+
+def test_the_installed_entry_point_gives_one_line_too(tmp_path):
+    """`python -m planner` runs the same app the console script does, in its own process."""
+    import subprocess
+    import sys
+
+    for args, needle in (
+        (["solve", "--nope"], "No such option: --nope"),
+        (["check", str(tmp_path / "[/x].txt")], "[/x].txt: no such plan file"),
+        (["solve", "--count", "nan"], "'--count'"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "planner", *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 2 and done.stdout == "", (args, done)
+        assert done.stderr.count("\n") == 1 and needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_plan_file_with_any_byte_flipped_is_read_or_refused(plan_file, tmp_path):
+    """Every 11th byte of a real plan flipped (about 600 files): each is read and checked, or refused
+    with InputError; never another exception (text that is not UTF-8 once reached pandas)."""
+    from planner.checker import check_plan_file
+    from planner.errors import PlannerError
+
+    data = plan_file.read_bytes()
+    damaged = tmp_path / "p.parquet"
+    refused = 0
+    for offset in range(0, len(data), 11):
+        damaged.write_bytes(data[:offset] + bytes([data[offset] ^ 0xFF]) + data[offset + 1 :])
+        try:
+            check_plan_file(damaged)
+        except PlannerError:
+            refused += 1
+    assert refused > len(data) // 11 // 3  # most damage is caught by Parquet's own checks or ours
+
+
+def test_a_timeline_with_nulls_where_rows_need_values_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from planner.timeline import DEFAULT_TIMELINE
+
+    table = pq.read_table(DEFAULT_TIMELINE)
+    index = table.schema.get_field_index("parallels")
+    values = table["parallels"].to_pylist()
+    values[5] = None  # a visit whose attached rows are unknown, not empty
+    damaged = tmp_path / "t.parquet"
+    pq.write_table(
+        table.set_column(index, table.schema.field(index), pa.array(values, table.schema.field(index).type)),
+        damaged,
+    )
+    message = one_line_error(
+        run(["solve", "--timeline", str(damaged), "--count", "3", "--out", str(tmp_path / "p.parquet")])
+    )
+    assert "timeline column parallels: a null value" in message
