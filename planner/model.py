@@ -310,7 +310,10 @@ class FlowModel(NodeModel):
         for layer, slews in ((0, self.ends.first), (self.chain.size - 1, self.ends.last)):
             members: dict[int, list] = {i: [] for i in self.pick[layer]}
             for var, i in zip(self.end, slews.tolist(), strict=True):
-                members[i].append(var)
+                if i in members:
+                    members[i].append(var)
+                else:  # no kept pair uses that end slew (a minimum gap ruled it out): not an end
+                    self.model.add(var == 0)
             for i, pick in self.pick[layer].items():
                 self.model.add(sum(members[i]) == pick)
 

@@ -219,3 +219,14 @@ def test_compare_plot_report_cli(tmp_path, shipped):
     assert "Plotly.newPlot" in text and "<script src" not in text and "<link" not in text
     assert "Plan beside the anneals actually flown" in text and "timeline sha256" in text
     assert runner.invoke(app, ["plot", str(tmp_path / "nope.parquet")]).exit_code == 2
+
+
+def test_mean_with_a_minimum_gap_that_rules_out_an_end_pair():
+    """Found by the brute-force property test: two windows, slews on days 3 (window 1), 7 and 8
+    (window 2), a 5-day minimum gap. Only day 3 -> day 8 is allowed, so the end pair (3, 7) the
+    mean's model considers must be left out, not crash the model; the optimum is |5 - 7| days."""
+    frame = timeline(visit(3), visit(7), visit(8))
+    options = SolveOptions(objective="mean", prune="none", min_gap_days=5.0, allow_missing=True)
+    result = solve(frame, Calendar(start=START, count=2), options)
+    assert result.status == Status.OPTIMAL and result.value == 2 * DAY
+    assert check_plan(result.plan, frame, Calendar(start=START, count=2), options, claimed=result.value) == []
