@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from planner.calendar import DAY, Calendar, to_seconds
 from planner.checker import check_plan
 from planner.compare import executed_anneals
-from planner.errors import PlannerError
+from planner.errors import InternalError
 from planner.history import History
 from planner.io import atomic_path
 from planner.options import SolveOptions
@@ -32,12 +32,6 @@ REPLAY_SCHEMA = PLAN_SCHEMA.append(pa.field("decided_at", pa.string()))
 REPLAY_SCHEMA = REPLAY_SCHEMA.append(pa.field("replans", pa.int64())).append(pa.field("state", pa.string()))
 REPLAY_FILE = "replay.parquet"
 TIMELINE_FILE = "timeline.parquet"
-
-
-class InternalError(PlannerError):
-    """A bug: the tool's own result failed its own checks. Exit 3, with a request for a report."""
-
-    exit_code = 3
 
 
 def chain_metrics(anneals, times, target: int) -> dict:
@@ -130,9 +124,7 @@ def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
         else:
             other.append(problem)
     if other:
-        raise InternalError(
-            "the replayed plan failed the checker (a bug; please report it with the command): " + other[0]
-        )
+        raise InternalError(f"the replayed plan failed the checker: {other[0]}")
     return {"vanished": vanished, "missed_with_slews": missed}
 
 
@@ -233,7 +225,10 @@ def open_replay(folder: Path):
         raise InputError(folder / TIMELINE_FILE, "the timeline changed since the replay was written")
     try:
         calendar = Calendar.from_dict(meta["calendar"])
-        options = SolveOptions(rules=meta["options"]["rules"], allow_missing=True)
+        # Only a recorded table: a name or a path in a damaged file would load some other rule set.
+        options = SolveOptions(
+            rules=RuleSet.from_dict(meta["options"]["rules"], str(path)), allow_missing=True
+        )
         summary = meta["summary"]
         value = int(summary["result"]["sum_abs_deviation_s"])
     except (KeyError, TypeError, ValueError) as err:

@@ -19,12 +19,12 @@ from planner.calendar import Calendar, to_seconds
 from planner.checker import anneal_of, check_plan
 from planner.compare import ANNEAL_MODE
 from planner.eligibility import window_slews
-from planner.errors import InfeasibleError, InputError
+from planner.errors import InfeasibleError, InputError, InternalError
 from planner.options import SolveOptions
 from planner.pins import Pin
 from planner.policies import Policy
 from planner.replay import Anneal, Known, Replay, decide
-from planner.replay_outcome import InternalError, replay_frame
+from planner.replay_outcome import replay_frame
 from planner.rules import RuleSet
 
 
@@ -119,7 +119,7 @@ def plan_next(
     problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), timeline, cut, options)
     ours = [p for p in problems if anneal_of(p) not in flown]
     if ours:
-        raise InternalError(f"the weekly plan failed the checker (a bug; please report it): {ours[0]}")
+        raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     return WeeklyPlan(frame, cut, options, reasons, reaches)
 
 
