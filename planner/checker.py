@@ -74,25 +74,28 @@ class _Rules:
     costs little whatever the timeline's length."""
 
     def __init__(self, timeline: pd.DataFrame, rules: dict):
-        self.timeline = timeline
-        self.starts = to_seconds(timeline["start"])
-        miri = timeline["instrument"].fillna("").astype(str).str.startswith("MIRI").to_numpy(copy=True)
-        parallels = timeline["parallels"].to_numpy()
-        for i in np.flatnonzero(~miri):  # MIRI in an attached row that is not a slew parallel
-            miri[i] = _uses_miri(None, parallels[i])
-        self.miri_starts = self.starts[miri]  # sorted, because the timeline is
+        self.starts = to_seconds(timeline["start"])  # sorted, as a timeline is
+        # Plain arrays: a pandas row lookup per slew costs more than the rules themselves.
+        self.columns = {
+            c: timeline[c].to_numpy()
+            for c in ("visit_id", "visit_type", "instrument", "target", "category", "keywords", "parallels")
+        }
+        self.instruments, self.parallels = self.columns["instrument"], self.columns["parallels"]
         self.exclusions = rules.get("exclude", [])
         self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
 
     def find(self, visit_id: str, t: int) -> int | None:
         """Index of the visit `visit_id` starting at `t`, or None."""
         lo, hi = np.searchsorted(self.starts, [t, t + 1])
-        ids = self.timeline["visit_id"].iloc[lo:hi].tolist()
-        return lo + ids.index(visit_id) if visit_id in ids else None
+        ids = self.columns["visit_id"][lo:hi].tolist()
+        return int(lo) + ids.index(visit_id) if visit_id in ids else None
+
+    def visit(self, index: int) -> dict:
+        return {column: values[index] for column, values in self.columns.items()}
 
     def broken(self, index: int) -> list[str]:
         """Every rule the slew into visit `index` breaks, named (empty: it may carry an anneal)."""
-        visit = self.timeline.iloc[index]
+        visit = self.visit(index)
         t = int(self.starts[index])
         broken = []
         if visit["visit_type"] not in SLEW_TYPES:
@@ -110,13 +113,23 @@ class _Rules:
             matched = _excluded_by(visit, exclusion)
             if matched:
                 broken.append(f"{exclusion['name']}: {exclusion['reason']} ({matched})")
-        following = int(np.searchsorted(self.miri_starts, t))
         recovery = self.recovery_minutes * 60
-        if recovery > 0 and following < len(self.miri_starts) and self.miri_starts[following] < t + recovery:
-            broken.append(
-                f"miri-recovery: MIRI use starts {(self.miri_starts[following] - t) / 60:.0f} min after "
-                f"the anneal; the recovery needs {self.recovery_minutes:g} min"
+        if recovery > 0:
+            # Only the visits starting within the recovery time matter: read just those.
+            first, last = np.searchsorted(self.starts, [t, t + recovery])
+            miri = next(
+                (
+                    int(self.starts[i])
+                    for i in range(first, last)
+                    if _uses_miri(self.instruments[i], self.parallels[i])
+                ),
+                None,
             )
+            if miri is not None:
+                broken.append(
+                    f"miri-recovery: MIRI use starts {(miri - t) / 60:.0f} min after "
+                    f"the anneal; the recovery needs {self.recovery_minutes:g} min"
+                )
         return broken
 
     def eligible_in(self, lo: int, hi: int) -> int | None:
@@ -149,12 +162,13 @@ def check_plan(
     times = to_seconds(placed["slew_time"]).tolist()
     numbers = [int(k) for k in placed["anneal"]]
 
-    for _, row in plan.iterrows():
+    window_starts, window_ends = to_seconds(plan["window_start"]), to_seconds(plan["window_end"])
+    for position, row in enumerate(plan.to_dict("records")):
         k = int(row["anneal"])
         name = f"Anneal {k:02d}"
         lo = calendar.start + (k - 1) * calendar.target_seconds
         hi = lo + calendar.window_seconds
-        if to_seconds(pd.Series([row["window_start"], row["window_end"]])).tolist() != [lo, hi]:
+        if (window_starts[position], window_ends[position]) != (lo, hi):
             problems.append(f"{name}: the plan's window does not match the calendar")
         if row["label"] != name:
             problems.append(f"{name}: label says {row['label']!r}")
@@ -163,7 +177,7 @@ def check_plan(
                 problems.append(f"{name}: has no slew (a partial plan needs allow_missing)")
             elif (index := rules.eligible_in(lo, hi)) is not None:
                 problems.append(
-                    f"{name}: left out although the slew into {timeline['visit_id'].iloc[index]} at "
+                    f"{name}: left out although the slew into {rules.columns['visit_id'][index]} at "
                     f"{format_instant(int(rules.starts[index]))} is eligible"
                 )
             continue
@@ -180,7 +194,7 @@ def check_plan(
             )
             continue
         problems += [f"{name}: visit {row['visit_id']}: {reason}" for reason in rules.broken(index)]
-        visit = timeline.iloc[index]
+        visit = rules.visit(index)
         for column in ("instrument", "target"):
             if not _same(row[column], visit[column]):
                 problems.append(f"{name}: {column} says {row[column]!r}, the timeline {visit[column]!r}")
