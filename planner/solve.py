@@ -9,6 +9,7 @@ checker before it is returned.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import threading
 import time
@@ -380,14 +381,28 @@ def timeline_identity(frame: pd.DataFrame) -> dict:
     Paths are absolute so the checker finds them from any folder. A timeline made in memory
     (synthetic, perturbed) names its recipe in `sources` and has no sha256."""
     path = frame.attrs.get("path")
-    sources = [str(Path(s).resolve()) if Path(s).is_file() else s for s in frame.attrs.get("sources", [])]
-    files = [str(Path(path).resolve())] if path else sources
+    sources = [_absolute(s) for s in frame.attrs.get("sources", [])]
+    files = [_absolute(path)] if path else sources
     readable = bool(files) and all(Path(f).is_file() for f in files)
     digest = hashlib.sha256()
     for name in files if readable else []:
-        digest.update(Path(name).read_bytes())
+        stat = Path(name).stat()
+        digest.update(_file_digest(name, stat.st_mtime_ns, stat.st_size))
     return {
         "path": files[0] if path else None,
         "sources": None if path else sources,
         "sha256": digest.hexdigest() if readable else None,
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _absolute(source: str) -> str:
+    """An existing file's absolute path; anything else (a recipe) as it is. Cached: a batch
+    worker names the same sources for every scenario."""
+    return str(Path(source).resolve()) if Path(source).is_file() else source
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(name: str, mtime_ns: int, size: int) -> bytes:
+    """A file's bytes as hashed into the identity, read once per version of the file."""
+    return Path(name).read_bytes()
