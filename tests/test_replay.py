@@ -103,20 +103,28 @@ def test_a_window_no_report_reaches_is_decided_after_the_last_and_may_be_missed(
     assert run.summary["result"]["missed"] == 1
 
 
-def test_lookahead_does_not_step_to_the_wrong_side():
-    """The previous anneal sits at phase 10 h, so +7 d asks for phase 10 h. Candidates: 5 h and
-    18 h. Every published week has slews only at 18 h. Greedy takes 5 h (5 h off, not 8 h) and must
-    then move 13 h; look-ahead takes 18 h (8 h) and stays there: 8 h instead of 18 h in all."""
-    start = START + 7 * DAY
-    decision = Decision(
-        times=np.array([start + 5 * 3600, start + 18 * 3600]),
-        window_start=start,
+HOUR = 3600
+WEEK2 = START + 7 * DAY  # the window being decided
+
+
+def five_or_eighteen(**rest) -> Decision:
+    """Window 2's choice between its slews at phase 5 h and 18 h, the previous anneal at phase 10 h
+    of window 1 (so +7 d asks for phase 10 h: greedy takes 5 h, 5 h off rather than 8 h)."""
+    return Decision(
+        times=np.array([WEEK2 + 5 * HOUR, WEEK2 + 18 * HOUR]),
+        window_start=WEEK2,
         window_seconds=4 * DAY,
         target=7 * DAY,
-        previous=Neighbour(START + 10 * 3600, 1),
-        remaining=10,
-        samples=[np.array([18 * 3600])] * 5,
+        previous=Neighbour(START + 10 * HOUR, 1),
+        **rest,
     )
+
+
+def test_lookahead_does_not_step_to_the_wrong_side():
+    """Every published week has slews only at 18 h. Greedy takes 5 h and must then move 13 h;
+    look-ahead takes 18 h (8 h) and stays there: 8 h instead of 18 h in all."""
+    start = WEEK2
+    decision = five_or_eighteen(remaining=10, samples=[np.array([18 * HOUR])] * 5)
     assert Greedy().choose(decision) == 0
     assert Lookahead().choose(decision) == 1
     # With nothing left to plan, the cost-to-go is zero and look-ahead agrees with greedy.
@@ -346,21 +354,15 @@ def test_batch_sweeps_replay_policies(tmp_path):
 
 
 def test_lookahead_counts_on_a_window_published_in_part():
-    """Previous anneal at phase 10 h; candidates 5 h and 18 h. The next window is published up to
-    its phase 30 h and holds a slew at 18 h; past weeks show slews only at 60 h. Greedy takes
-    5 h; look-ahead takes 18 h, since the known 18 h slew of next week then costs nothing."""
-    start = START + 7 * DAY
-    nxt = start + 7 * DAY
-    decision = Decision(
-        times=np.array([start + 5 * 3600, start + 18 * 3600]),
-        window_start=start,
-        window_seconds=4 * DAY,
-        target=7 * DAY,
-        previous=Neighbour(START + 10 * 3600, 1),
-        partial=np.array([nxt + 18 * 3600]),
-        partial_until=nxt + 30 * 3600,
+    """The next window is published up to its phase 30 h and holds a slew at 18 h; past weeks
+    show slews only at 60 h. Greedy takes 5 h; look-ahead takes 18 h, since the known 18 h slew of
+    next week then costs nothing."""
+    nxt = WEEK2 + 7 * DAY
+    decision = five_or_eighteen(
+        partial=np.array([nxt + 18 * HOUR]),
+        partial_until=nxt + 30 * HOUR,
         remaining=0,
-        samples=[np.array([60 * 3600])] * 3,
+        samples=[np.array([60 * HOUR])] * 3,
     )
     assert Greedy().choose(decision) == 0
     assert Lookahead().choose(decision) == 1
