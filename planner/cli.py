@@ -216,7 +216,7 @@ def timeline(
     with progress("reading the timeline"):
         frame = load_timeline(path or None)
         summary = summarize(frame, calendar, rule_set(rules, miri_recovery_minutes))
-    name = " ".join(map(str, path or [DEFAULT_TIMELINE.name]))
+    name = " ".join(str(p) for p in path) if path else DEFAULT_TIMELINE.name
     if as_json:
         print_json(timeline_document(summary, name))
     else:
@@ -277,7 +277,7 @@ def solve(
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
     check_output(out, "--out", [*(timeline or [DEFAULT_TIMELINE]), *([pin] if pin else [])])
-    pins = (read_pin_plan(pin, pin_until) if pin else []) + [parse_fix(text) for text in fix or []]
+    pins = (read_pin_plan(pin, pin_until) if pin and pin_until else []) + [parse_fix(t) for t in fix or []]
     calendar = Calendar.from_options(start, count, window_days, target_days)
     options = SolveOptions(
         objective=objective,

@@ -53,7 +53,8 @@ class CycleView:
         """The time span of calendar weeks first..last (1-based, inclusive)."""
         target = self.calendar.target_seconds
         lo = self.calendar.start + (first - 1) * target
-        return tuple(to_timestamps([lo, lo + (last - first + 1) * target]))
+        first_day, end = to_timestamps([lo, lo + (last - first + 1) * target])
+        return first_day, end
 
 
 def interval_frame(times: np.ndarray, numbers: np.ndarray, calendar: Calendar) -> pd.DataFrame:

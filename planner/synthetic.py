@@ -83,7 +83,7 @@ def synthetic_timeline(
             ],
             "uses_miri": miri,
             "is_slew": kind != "PRIME UNTARGETED",
-            "slew_parallel": np.where(lamp, "NIRSpec Internal Lamp", None),
+            "slew_parallel": ["NIRSpec Internal Lamp" if has else None for has in lamp],
             "source": f"synthetic seed={seed}",
         }
     )[COLUMNS]

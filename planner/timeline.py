@@ -92,9 +92,8 @@ def supersede(reports: Sequence[Report]) -> list[Visit]:
     later_spans = np.empty((0, 2), dtype=np.int64)
     for report in reversed(ordered):
         starts = np.fromiter((v.start for v in report.visits), dtype=np.int64)
-        covered = ((starts[:, None] >= later_spans[:, 0]) & (starts[:, None] <= later_spans[:, 1])).any(
-            axis=1
-        )
+        inside = (starts[:, None] >= later_spans[:, 0]) & (starts[:, None] <= later_spans[:, 1])
+        covered = np.any(inside, axis=1).tolist()  # a later report's span holds this row's start
         kept.extend(v for v, gone in zip(report.visits, covered, strict=True) if not gone)
         later_spans = np.vstack([later_spans, report.span])
     kept.sort(key=lambda v: (v.start, v.visit_id))
