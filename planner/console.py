@@ -336,16 +336,15 @@ def print_result(result: Result, out: str | None, *, table: bool = False) -> Non
 
 def _plan_table(plan: pd.DataFrame, title: str) -> Table:
     table = Table("#", "slew (UTC)", "visit", "instrument", "interval d", "dev h", title=title)
-    for row in plan.itertuples():
-        interval = "" if row.interval_days != row.interval_days else f"{row.interval_days:.3f}"
-        deviation = "" if row.deviation_hours != row.deviation_hours else f"{row.deviation_hours:+.2f}"
+    for row in plan.to_dict("records"):
+        interval, deviation = row["interval_days"], row["deviation_hours"]
         table.add_row(
-            f"{row.anneal:02d}",
-            _date(row.slew_time) if pd.notna(row.slew_time) else styled(("missing", "yellow")),
-            "" if pd.isna(row.visit_id) else row.visit_id,
-            "" if pd.isna(row.instrument) else str(row.instrument),  # rich wraps it: never cut
-            interval,
-            deviation,
+            f"{row['anneal']:02d}",
+            _date(row["slew_time"]) if pd.notna(row["slew_time"]) else styled(("missing", "yellow")),
+            "" if pd.isna(row["visit_id"]) else str(row["visit_id"]),
+            "" if pd.isna(row["instrument"]) else str(row["instrument"]),  # rich wraps it: never cut
+            "" if pd.isna(interval) else f"{interval:.3f}",
+            "" if pd.isna(deviation) else f"{deviation:+.2f}",
         )
     return table
 
@@ -574,7 +573,7 @@ def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         table.add_row(
-            *key,
+            *(str(k) for k in key),
             str(len(group)),
             str(int(group["state"].isin(["infeasible", "failed"]).sum())),
             _cell(group["placed"].mean()),
