@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -255,6 +256,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             row=2, col=1,
         )  # fmt: skip
         worst = frame.reindex(frame["deviation_hours"].abs().sort_values(ascending=False).index)
+        row: Any  # a row of itertuples(): its fields are the plan's columns
         for row in worst.head(WORST_MARKED).itertuples():
             fig.add_annotation(
                 x=_iso([row.time])[0], y=row.deviation_hours,
@@ -369,8 +371,8 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
     return fig
 
 
-def _table(header: list[str], rows: list[list], *, numeric: set[int] = frozenset(), cls: str = "",
-           row_classes: list[str] | None = None) -> str:  # fmt: skip
+def _table(header: list[str], rows: list[list], *, numeric: frozenset[int] | set[int] = frozenset(),
+           cls: str = "", row_classes: list[str] | None = None) -> str:  # fmt: skip
     """An HTML table; a cell is text or (text, sort key). Every cell is escaped."""
     head = "".join(f"<th>{_esc(h)}</th>" for h in header)
     body = []
@@ -402,6 +404,7 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
     """One row per anneal: window, slew, visit, interval, deviation, the flown anneal of that week."""
     flown = weeks.set_index("week")
     rows, classes = [], []
+    row: Any  # a row of itertuples(): its fields are the plan's columns
     for row in view.plan.itertuples():
         week = flown.loc[row.anneal] if row.anneal in flown.index else None
         rows.append(
@@ -545,7 +548,12 @@ than the plan it flew.</p>
 REPLAY_COLUMNS = ("anneal", "label", "slew_time", "visit_id", "decided_at", "replans", "state")
 
 
-def _issued(report) -> pd.Timestamp:
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """itertuples() rows, typed loosely: their fields are the frame's columns."""
+    return list(frame.itertuples())
+
+
+def _issued(report) -> Any:
     """The issue date (UTC midnight) a report's name carries: `..._report_YYYYMMDD.json`, or a
     text report's `file#OP package`; NaT when it carries none."""
     from planner.report import issue_from_op_package, issue_from_report_name
@@ -587,7 +595,7 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
     frame = frame.sort_values("anneal")
     timed = pd.api.types.is_datetime64_any_dtype(frame["decided_at"])
     if timed:
-        decided = frame["decided_at"].map(lambda t: _when(t, seconds=True))
+        decided = frame["decided_at"].map(lambda t: _when(t, seconds=True)).tolist()
         moments = frame["decided_at"]
     else:  # a report's name: what was known is that report and the ones issued before it
         moments = frame["decided_at"].map(_issued)
@@ -595,7 +603,6 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
             f"{name} (issued {_when(at)[:10]})" if pd.notna(at) else str(name or "")
             for name, at in zip(frame["decided_at"], moments, strict=True)
         ]
-        decided = pd.Series(decided, index=frame.index)
     moments = pd.to_datetime(moments, utc=True)
     lead_days = (frame["slew_time"] - moments).dt.total_seconds() / 86400
     # How far ahead of its slew each anneal was decided; without any decision time, re-plans.
@@ -629,7 +636,7 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
             str(row.state),
             (str(int(row.replans)), str(int(row.replans))) if pd.notna(row.replans) else "",
         ]
-        for row, when, lead in zip(frame.itertuples(), decided, lead_days, strict=True)
+        for row, when, lead in zip(_rows(frame), decided, lead_days, strict=True)
     ]
     facts = {k.replace("_", " "): _plain(v) for k, v in summary.items()}
     return f"""<h2>Replay: each week's decision</h2>
