@@ -181,12 +181,6 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
     )
 
 
-def _json_out(document) -> None:
-    import json
-
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
-
-
 def _online_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(
         "#",
@@ -223,7 +217,7 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
     """The per-week table and the summary beside hindsight, greedy and the flown anneals."""
     summary = run.summary
     if as_json:
-        _json_out(summary | {"written": str(written) if written else None})
+        print_json(summary | {"written": str(written) if written else None})
         return
     console.print(_online_table(run.frame, f"Replay, policy {summary['policy']}, rules {summary['rules']!r}"))
     table = Table(
@@ -275,7 +269,7 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
     frame = plan.frame
     new = frame[frame["state"] != "flown"]
     if as_json:
-        _json_out(
+        print_json(
             {
                 "written": out,
                 "schedule_reaches": pd.Timestamp(plan.reaches, unit="s", tz="UTC"),

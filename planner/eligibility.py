@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 
 from planner.calendar import Calendar, Window, to_seconds
+from planner.report import SLEW_PARALLEL
 from planner.rules import RECOVERY, Exclusion, RuleSet, load_rules
-
-SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 
 
 @dataclass(frozen=True, slots=True)

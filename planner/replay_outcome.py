@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from planner.calendar import DAY, Calendar, to_seconds
 from planner.checker import check_plan
-from planner.compare import executed_anneals
+from planner.compare import executed_anneals, flown_weeks, intervals
 from planner.errors import InternalError
 from planner.history import History
 from planner.io import atomic_path
@@ -34,10 +34,10 @@ REPLAY_FILE = "replay.parquet"
 TIMELINE_FILE = "timeline.parquet"
 
 
-def chain_metrics(anneals, times, target: int) -> dict:
-    """Placed count, Σ|gap − m·target| (s), worst |gap − m·target| (h), m = windows apart."""
-    anneals, times = np.asarray(anneals, dtype=np.int64), np.asarray(times, dtype=np.int64)
-    deviation = np.abs(np.diff(times) - np.diff(anneals) * target)
+def chain_metrics(numbers, times, target: int) -> dict:
+    """Placed count, Σ|gap − m·target| (s), worst |gap − m·target| (h), measured as `compare`
+    measures them (`numbers`: anneal numbers, or the calendar weeks of flown anneals)."""
+    deviation = intervals(times, numbers, target)["deviation_s"].abs().to_numpy()
     return {
         "placed": len(times),
         "sum_abs_deviation_s": int(deviation.sum()),
@@ -51,12 +51,7 @@ def flown_metrics(final: pd.DataFrame, calendar: Calendar) -> dict:
     times = np.sort(to_seconds(flown["time"])) if len(flown) else np.zeros(0, dtype=np.int64)
     end = calendar.start + calendar.count * calendar.target_seconds
     times = times[(times >= calendar.start) & (times < end)]
-    weeks = (times - calendar.start) // calendar.target_seconds
-    # Two flown in one week count as adjacent (m = 1), not as zero weeks apart.
-    steps = np.maximum(np.diff(weeks), 1)
-    return chain_metrics(
-        np.concatenate([[0], np.cumsum(steps)]) if len(times) else [], times, calendar.target_seconds
-    )
+    return chain_metrics(flown_weeks(times, calendar), times, calendar.target_seconds)
 
 
 def replay_frame(outcome: Replay) -> pd.DataFrame:

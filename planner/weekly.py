@@ -102,13 +102,13 @@ def plan_next(
                 i = where[visit_id, t]
                 anneal.instrument, anneal.target = instruments[i], targets[i]
     known = Known(timeline, rules, reaches)
-    windows = {w.window.anneal: w for w in window_slews(timeline, cut, rules)}
-    reasons = {}
     for anneal in anneals:
         if anneal.decided_at is None:
             decide(anneal, anneals, known, cut, policy, "next")
-            if anneal.missed:
-                reasons[anneal.window.anneal] = windows[anneal.window.anneal].explain()
+    missed = [a.window.anneal for a in anneals if a.missed]
+    # Why a week cannot be served: the rules' counts, worked out only when some week is missed.
+    windows = window_slews(timeline, cut, rules) if missed else []
+    reasons = {k: windows[k - 1].explain() for k in missed}
     outcome = Replay(anneals, policy.name, rules, cut, timeline, reaches)
     frame = replay_frame(outcome)
     frame["state"] = [
