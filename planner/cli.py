@@ -277,7 +277,9 @@ def solve(
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
     check_output(out, "--out", [*(timeline or [DEFAULT_TIMELINE]), *([pin] if pin else [])])
-    pins = (read_pin_plan(pin, pin_until) if pin and pin_until else []) + [parse_fix(t) for t in fix or []]
+    pins = (read_pin_plan(pin, pin_until) if pin is not None and pin_until is not None else []) + [
+        parse_fix(t) for t in fix or []
+    ]
     calendar = Calendar.from_options(start, count, window_days, target_days)
     options = SolveOptions(
         objective=objective,
@@ -375,7 +377,7 @@ def destinations(
     ] = None,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Per destination prime mode: slews, eligible under the rules, excluding rules, slew parallels flown."""
     from planner.console import print_destinations
@@ -421,9 +423,7 @@ def replay(
     sample_weeks: SampleWeeks = None,
     future_weight: FutureWeight = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for replay.parquet.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="The summary as one JSON document on stdout.")
-    ] = False,
+    as_json: Json = False,
 ) -> None:
     """Replay the reports in issue order, planning week by week on what was published at each point."""
     from planner.console import print_replay
@@ -466,7 +466,7 @@ def next_week(
     sample_weeks: SampleWeeks = None,
     future_weight: FutureWeight = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("next.parquet"),
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
     from planner.console import print_next
@@ -481,7 +481,7 @@ def next_week(
     check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE])])
     calendar = Calendar.from_options(start, count, window_days, target_days)
     current = load_timeline(timeline or None)
-    if flown.suffix == ".parquet" and _is_plan(flown):
+    if _is_plan(flown):
         done = flown_from_plan(read_plan(flown)[0])
     else:
         done = flown_from_timeline(load_timeline([flown]), calendar)
@@ -492,12 +492,10 @@ def next_week(
 
 
 def _is_plan(path: Path) -> bool:
+    """A Parquet file whose metadata says it is a plan (anything else is read as a timeline)."""
     from planner.timeline import read_metadata
 
-    try:
-        return read_metadata(path).get("kind") == "plan"
-    except Exception:  # not readable as a plan: let the timeline reader say what is wrong
-        return False
+    return path.suffix.lower() == ".parquet" and read_metadata(path).get("kind") == "plan"
 
 
 @app.command()
@@ -617,14 +615,14 @@ def batch(
     from planner.console import BatchProgress, print_batch
     from planner.io import check_output
     from planner.scenarios import read_scenarios
-    from planner.signals import Terminated, sigterm_as_interrupt
+    from planner.signals import Terminated
 
     limits.number("--jobs", jobs, 1, limits.MAX_JOBS, integer=True)
     check_output(out, "--out", [scenarios_file], folder=True)
     scenarios = read_scenarios(scenarios_file)
     progress = BatchProgress(len(scenarios), quiet=quiet)
     try:
-        with sigterm_as_interrupt(), progress:
+        with progress:  # friendly() already turns SIGTERM into an interruption
             summary = run_batch(
                 scenarios,
                 out,

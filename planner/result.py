@@ -120,10 +120,6 @@ def overall_status(stages: list[StageRecord], has_plan: bool) -> Status:
     return min(deciding, key=order.index, default=Status.UNKNOWN)
 
 
-def unproven_tie_breaks(stages: list[StageRecord]) -> list[StageRecord]:
-    return [stage for stage in stages if stage.role == "tie-break" and not stage.proven]
-
-
 @dataclass
 class Result:
     status: Status

@@ -384,14 +384,11 @@ def timeline_identity(frame: pd.DataFrame) -> dict:
     sources = [_absolute(s) for s in frame.attrs.get("sources", [])]
     files = [_absolute(path)] if path else sources
     readable = bool(files) and all(Path(f).is_file() for f in files)
-    digest = hashlib.sha256()
-    for name in files if readable else []:
-        stat = Path(name).stat()
-        digest.update(_file_digest(name, stat.st_mtime_ns, stat.st_size))
+    versions = tuple((name, *_version(name)) for name in files) if readable else ()
     return {
         "path": files[0] if path else None,
         "sources": None if path else sources,
-        "sha256": digest.hexdigest() if readable else None,
+        "sha256": _digest(versions) if readable else None,
     }
 
 
@@ -402,7 +399,15 @@ def _absolute(source: str) -> str:
     return str(Path(source).resolve()) if Path(source).is_file() else source
 
 
+def _version(name: str) -> tuple[int, int]:
+    stat = Path(name).stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
 @functools.lru_cache(maxsize=64)
-def _file_digest(name: str, mtime_ns: int, size: int) -> bytes:
-    """A file's bytes as hashed into the identity, read once per version of the file."""
-    return Path(name).read_bytes()
+def _digest(versions: tuple[tuple[str, int, int], ...]) -> str:
+    """sha256 over the files' bytes in order, computed once per version of the files."""
+    digest = hashlib.sha256()
+    for name, _mtime, _size in versions:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()

@@ -230,3 +230,14 @@ def test_mean_with_a_minimum_gap_that_rules_out_an_end_pair():
     result = solve(frame, Calendar(start=START, count=2), options)
     assert result.status == Status.OPTIMAL and result.value == 2 * DAY
     assert check_plan(result.plan, frame, Calendar(start=START, count=2), options, claimed=result.value) == []
+
+
+def test_an_empty_pin_until_is_refused_not_ignored(tmp_path):
+    """`--pin-until ""` is not a time: the pin plan must not be dropped silently."""
+    plan = tmp_path / "plan.parquet"
+    assert CliRunner().invoke(app, ["solve", "--out", str(plan)]).exit_code == 0
+    result = CliRunner().invoke(
+        app, ["solve", "--pin", str(plan), "--pin-until", "", "--out", str(tmp_path / "p.parquet")]
+    )
+    assert result.exit_code == 2 and "--pin-until" in result.output
+    assert not (tmp_path / "p.parquet").exists()
