@@ -67,6 +67,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     started = time.perf_counter()
     try:
         plan_path = plan_file(out_dir, scenario.id)
+        relative_plan = str(Path("plans") / plan_path.name)  # as the summary records it
         if scenario.kind == "replay":
             from planner.batch_replay import run_replay_scenario
 
@@ -87,7 +88,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                     scenario,
                     state="solved",
                     skipped=True,
-                    plan=str(Path("plans") / plan_path.name),
+                    plan=relative_plan,
                     status=meta["status"],
                     objective_value=meta["objective"]["value"],
                     **_statistics(plan),
@@ -113,7 +114,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
         return _row(
             scenario,
             state="solved",
-            plan=str(Path("plans") / plan_path.name) if result.status.has_plan else None,
+            plan=relative_plan,
             status=result.status.value,
             objective_value=result.value,
             **_statistics(result.plan),
@@ -267,9 +268,6 @@ def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
     """One row per scenario, in the scenarios file's order."""
     order = {s.id: i for i, s in enumerate(scenarios)}
     return summary_frame(sorted(rows, key=lambda row: order[row["scenario"]]))
-
-
-FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
 
 def remove_partial_files(out_dir: Path) -> None:

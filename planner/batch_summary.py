@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 from planner.io import atomic_path
 from planner.timeline import METADATA_KEY
 
+FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
+
 SCHEMA_VERSION = 1
 UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [s] as [ms]
 

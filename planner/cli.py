@@ -537,7 +537,7 @@ def compare(plan: PlanArgument, timeline: TimelineOption = None, as_json: Json =
         opened = open_plan(plan, timeline or None)
         comparison = run(opened.plan, opened.timeline, opened.calendar)
     if as_json:
-        print_json(comparison_document(comparison, opened.calendar, str(plan)))
+        print_json(comparison_document(comparison, str(plan)))
     else:
         print_comparison(comparison, opened.calendar)
 
@@ -611,7 +611,8 @@ def batch(
 ) -> None:
     """Solve every scenario of a file; resumable; exit 1 if any scenario failed."""
     from planner import limits
-    from planner.batch import FAILED_STATES, run_batch
+    from planner.batch import run_batch
+    from planner.batch_summary import FAILED_STATES
     from planner.console import BatchProgress, print_batch
     from planner.io import check_output
     from planner.scenarios import read_scenarios

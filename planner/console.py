@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from planner.batch_summary import FAILED_STATES, RESULTS
 from planner.result import Result
 from planner.summary import TimelineSummary
 
@@ -145,10 +146,7 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
 def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> None:
     """The `destinations` table; with `as_json`, one JSON document on stdout and nothing else."""
     if as_json:
-        import json
-
-        document = {"rules": rules.to_dict(), "destinations": table.to_dict("records")}
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        print_json({"rules": rules.to_dict(), "destinations": table})
         return
     kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
     out = Table(title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them")
@@ -395,7 +393,7 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
 
 
-def comparison_document(comparison, calendar, plan: str) -> dict:
+def comparison_document(comparison, plan: str) -> dict:
     return {
         "plan": plan,
         "summary": comparison.summary.to_dict(orient="index"),  # by row keeps integers integers
@@ -456,7 +454,7 @@ class BatchProgress:
 
     def advance(self, row: dict) -> None:
         self.done += 1
-        self.failed += row["state"] in ("failed", "infeasible", "unsolved")
+        self.failed += row["state"] in FAILED_STATES
         if self.bar:
             self.bar.update(self.task, advance=1, failed=self.failed, remaining=self.total - self.done)
         else:
@@ -520,27 +518,7 @@ SHORT = {
     "min_gap_days": "min gap d",
     "miri_recovery_minutes": "recovery min",
 }
-BATCH_RESULTS = {
-    "scenario",
-    "state",
-    "skipped",
-    "plan",
-    "replanned",
-    "ratio_to_hindsight",
-    "ratio_greedy",
-    "status",
-    "objective_value",
-    "placed",
-    "missing",
-    "mean_interval_days",
-    "min_interval_days",
-    "max_interval_days",
-    "largest_deviation_hours",
-    "build_s",
-    "solve_s",
-    "total_s",
-    "error",
-}
+BATCH_RESULTS = {"scenario", *RESULTS.names}  # result columns; the others are settings
 
 
 def _cell(value) -> str:
@@ -569,7 +547,7 @@ def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
         table.add_row(
             *(str(k) for k in key),
             str(len(group)),
-            str(int(group["state"].isin(["infeasible", "failed"]).sum())),
+            str(int(group["state"].isin(FAILED_STATES).sum())),
             _cell(group["placed"].mean()),
             _cell(group["missing"].max()),
             _cell(group["min_interval_days"].min()),

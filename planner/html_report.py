@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.compare import compare
+from planner.compare import compare, seconds_and_days
 from planner.io import atomic_path
 from planner.report_data import ELIGIBLE, CycleView, cycle_view, plan_rules
 from planner.result import PlanFile
@@ -486,7 +486,7 @@ def headline(opened: PlanFile, comparison) -> dict:
         if bound is not None
         else f"{meta['status']} (planned online, week by week: no optimality claimed)",
         "objective": f"{objective['name']}: {wording} = "
-        + (f"{value} s ({value / 86400:.3f} d)" if value is not None else "none claimed"),
+        + (seconds_and_days(value) if value is not None else "none claimed"),
         "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
         "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",
         "worst deviation": f"{plan_row['largest_deviation_hours']:.2f} h",
