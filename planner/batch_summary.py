@@ -9,16 +9,13 @@ scenario found already solved by an earlier run keeps `state = solved` with `ski
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from planner.io import atomic_path
-from planner.timeline import METADATA_KEY
+from planner.io import write_parquet
 
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
@@ -134,11 +131,6 @@ def write_summary(summary: pd.DataFrame, out_dir: Path, scenarios_file: Path | N
         "scenarios_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source else None,
         "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    table = pa.Table.from_pandas(summary, schema=SUMMARY_SCHEMA, preserve_index=False)
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()}
-    )
     path = Path(out_dir) / "summary.parquet"
-    with atomic_path(path) as temporary:
-        pq.write_table(table, temporary)
+    write_parquet(summary, SUMMARY_SCHEMA, meta, path, keep_schema_metadata=True)
     return path

@@ -492,10 +492,18 @@ def next_week(
 
 
 def _is_plan(path: Path) -> bool:
-    """A Parquet file whose metadata says it is a plan (anything else is read as a timeline)."""
+    """A Parquet file whose metadata says it is a plan. Anything else, unreadable files included, is
+    read as a timeline, whose reader names what is wrong with it."""
+    import pyarrow as pa
+
     from planner.timeline import read_metadata
 
-    return path.suffix.lower() == ".parquet" and read_metadata(path).get("kind") == "plan"
+    if path.suffix.lower() != ".parquet":
+        return False
+    try:
+        return read_metadata(path).get("kind") == "plan"
+    except (pa.ArrowException, OSError, ValueError, AttributeError):  # not Parquet, or odd metadata
+        return False
 
 
 @app.command()

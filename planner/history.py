@@ -10,7 +10,6 @@ superseded) is the last of them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,10 +22,9 @@ import pyarrow.parquet as pq
 
 from planner.calendar import to_seconds
 from planner.errors import InputError
-from planner.io import atomic_path
+from planner.io import write_parquet
 from planner.report import Report
 from planner.timeline import (
-    METADATA_KEY,
     SCHEMA,
     SCHEMA_VERSION,
     read_metadata,
@@ -82,16 +80,13 @@ class History:
     def write(self, path: Path) -> None:
         """Every row of every report, with `report` (issue order) and `superseded_at`, and the
         reports (issue order, name, issue date, span) in the metadata: the whole issue history."""
-        table = pa.Table.from_pandas(self.rows, schema=HISTORY_SCHEMA, preserve_index=False)
         meta = {
             "kind": "history",
             "schema_version": SCHEMA_VERSION,
             "sources": [Path(s).as_posix() for s in self.sources],
             "reports": [asdict(issue) for issue in self.issues],
         }
-        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
-        with atomic_path(Path(path)) as temporary:
-            pq.write_table(table, temporary)
+        write_parquet(self.rows, HISTORY_SCHEMA, meta, path)
 
     @classmethod
     def _read_parquet(cls, path: Path) -> History:

@@ -88,3 +88,25 @@ def check_output(path: Path | str, option: str = "--out", inputs=(), *, folder: 
         if _same_file(path, given):
             raise OptionError(f"{option} {path}: is also an input of this command; expected another file")
     return path
+
+
+METADATA_KEY = b"anneal_planner"  # the Parquet schema metadata key of every file the project writes
+
+
+def write_parquet(frame, schema, meta: dict, path: Path | str, *, keep_schema_metadata: bool = False,
+                  json_default=None) -> None:  # fmt: skip
+    """`frame` as `schema`, with the project's metadata (JSON) under METADATA_KEY, written atomically.
+
+    `keep_schema_metadata` keeps what pyarrow records beside it (pandas' own column metadata)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    kept = dict(table.schema.metadata or {}) if keep_schema_metadata else {}
+    table = table.replace_schema_metadata(
+        {**kept, METADATA_KEY: json.dumps(meta, default=json_default).encode()}
+    )
+    with atomic_path(Path(path)) as temporary:
+        pq.write_table(table, temporary)

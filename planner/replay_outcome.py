@@ -4,7 +4,6 @@ optimum of the same cycle and rules, the greedy baseline and the anneals actuall
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -20,13 +19,13 @@ from planner.checker import check_plan
 from planner.compare import executed_anneals, flown_weeks, intervals
 from planner.errors import InternalError
 from planner.history import History
-from planner.io import atomic_path
+from planner.io import write_parquet
 from planner.options import SolveOptions
 from planner.policies import Greedy, Policy
 from planner.replay import Replay, replay
 from planner.result import PLAN_SCHEMA
 from planner.rules import RuleSet
-from planner.timeline import METADATA_KEY, write_timeline
+from planner.timeline import write_timeline
 
 REPLAY_SCHEMA = PLAN_SCHEMA.append(pa.field("decided_at", pa.string()))
 REPLAY_SCHEMA = REPLAY_SCHEMA.append(pa.field("replans", pa.int64())).append(pa.field("state", pa.string()))
@@ -185,10 +184,7 @@ def write_replay(run: ReplayRun, folder: Path) -> Path:
         "timeline": {"file": TIMELINE_FILE, "sha256": hashlib.sha256(timeline_path.read_bytes()).hexdigest()},
         "versions": {"planner": version("anneal-planner")},
     }
-    table = pa.Table.from_pandas(run.frame, schema=REPLAY_SCHEMA, preserve_index=False)
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, default=str).encode()})
-    with atomic_path(path) as temporary:
-        pq.write_table(table, temporary)
+    write_parquet(run.frame, REPLAY_SCHEMA, meta, path, json_default=str)
     return path
 
 

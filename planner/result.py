@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from planner.io import atomic_path
-from planner.timeline import METADATA_KEY
+from planner.io import write_parquet
 
 PLAN_SCHEMA = pa.schema(
     [
@@ -162,10 +159,7 @@ class Result:
 
     def to_parquet(self, path: Path | str) -> None:
         """Write the plan with its metadata atomically (never a half-written file)."""
-        table = pa.Table.from_pandas(self.plan, schema=PLAN_SCHEMA, preserve_index=False)
-        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(self.metadata()).encode()})
-        with atomic_path(Path(path)) as temporary:
-            pq.write_table(table, temporary)
+        write_parquet(self.plan, PLAN_SCHEMA, self.metadata(), path)
 
     def __str__(self) -> str:
         stats = self.statistics()

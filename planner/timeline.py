@@ -17,13 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from planner.errors import InputError
-from planner.io import atomic_path
+from planner.io import METADATA_KEY, write_parquet
 from planner.json_reports import read_json_reports
 from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 from planner.text_reports import read_text_reports
 
 SCHEMA_VERSION = 1
-METADATA_KEY = b"anneal_planner"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # the repository's raw reports (not installed)
 # The shipped timeline is package data, found wherever the package is installed (wheels unpack to
 # folders, so the resource is a plain file).
@@ -157,15 +156,12 @@ def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
 
 def write_timeline(frame: pd.DataFrame, path: Path) -> None:
     """Store a timeline as Parquet with its schema version and sources, atomically."""
-    table = pa.Table.from_pandas(frame[COLUMNS], schema=SCHEMA, preserve_index=False)
     meta = {
         "kind": "timeline",
         "schema_version": SCHEMA_VERSION,
         "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])],
     }
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
-    with atomic_path(Path(path)) as temporary:
-        pq.write_table(table, temporary)
+    write_parquet(frame[COLUMNS], SCHEMA, meta, path)
 
 
 def read_metadata(path: Path) -> dict:

@@ -126,17 +126,11 @@ def plan_next(
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) -> None:
     """A plan file `check`, `compare`, `plot` and `report` read: FEASIBLE (online, not proven
     optimal), the placed anneals' Σ|gap − m·target| as its objective, flown anneals as pins."""
-    import json
     from importlib.metadata import version
-    from pathlib import Path
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from planner.io import atomic_path
+    from planner.io import write_parquet
     from planner.replay_outcome import REPLAY_SCHEMA, chain_metrics
     from planner.solve import timeline_identity
-    from planner.timeline import METADATA_KEY
 
     placed = plan.frame[plan.frame["slew_time"].notna()]
     value = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), plan.calendar.target_seconds)
@@ -153,7 +147,4 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) ->
         "missing": sorted(plan.reasons),
         "online": {"policy": policy, "reasons": {str(k): v for k, v in plan.reasons.items()}},
     }
-    table = pa.Table.from_pandas(plan.frame, schema=REPLAY_SCHEMA, preserve_index=False)
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
-    with atomic_path(Path(path)) as temporary:
-        pq.write_table(table, temporary)
+    write_parquet(plan.frame, REPLAY_SCHEMA, meta, path)
