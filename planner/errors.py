@@ -50,3 +50,8 @@ class InternalError(PlannerError, AssertionError):
 
     def __init__(self, what: str):
         super().__init__(f"internal error: {what}; {BUG_REPORT}")
+
+
+def brief(err: BaseException, limit: int = 200) -> str:
+    """A library's error message on one line, cut to `limit` characters, for inside ours."""
+    return " ".join(str(err).split())[:limit]

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from planner import limits
 from planner.calendar import Calendar
-from planner.errors import InputError, PlannerError
+from planner.errors import InputError, PlannerError, brief
+from planner.io import METADATA_KEY
 from planner.options import OBJECTIVES, SolveOptions
 from planner.timeline import MAX_TIMELINE_BYTES
 
@@ -183,7 +184,7 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
         raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
     try:
         schema = pq.read_schema(path)
-        raw = (schema.metadata or {}).get(b"anneal_planner")
+        raw = (schema.metadata or {}).get(METADATA_KEY)
         if raw is not None and len(raw) > MAX_METADATA_BYTES:
             raise InputError(
                 path, f"plan metadata over {MAX_METADATA_BYTES // 1_000_000} MB; expected a plan"
@@ -192,18 +193,18 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
-        raise InputError(path, f"not a readable plan file ({' '.join(str(err).split())[:200]})") from None
+        raise InputError(path, f"not a readable plan file ({brief(err)})") from None
     _check_metadata(meta, path)
     try:  # a column name that is not UTF-8 fails when it is first read
         schema = _check_columns(table, path)
     except (pa.ArrowException, ValueError) as err:
-        raise InputError(path, f"plan columns cannot be read ({' '.join(str(err).split())[:200]})") from None
+        raise InputError(path, f"plan columns cannot be read ({brief(err)})") from None
     try:  # whole seconds, as written; a fraction of a second is damage
         table = table.select(schema.names).cast(schema)
         table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
         plan = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
-        what = " ".join(str(err).split())[:200]
+        what = brief(err)
         raise InputError(
             path, f"plan columns cannot be read as whole-second UTC times and values ({what})"
         ) from None

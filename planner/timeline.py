@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from planner.errors import InputError
+from planner.errors import InputError, brief
 from planner.io import METADATA_KEY, write_parquet
 from planner.json_reports import read_json_reports
 from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
@@ -224,7 +224,7 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
         meta = read_metadata(path)
         table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
-        raise InputError(path, f"not a readable Parquet file ({' '.join(str(err).split())[:200]})") from None
+        raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
     if meta.get("kind") != "timeline":
         raise InputError(
             path,
@@ -240,16 +240,12 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     try:  # a column name that is not UTF-8 fails when it is first read
         _check_timeline_columns(table, path)
     except (pa.ArrowException, ValueError) as err:
-        raise InputError(
-            path, f"timeline columns cannot be read ({' '.join(str(err).split())[:200]})"
-        ) from None
+        raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
     try:
         table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
         frame = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
-        raise InputError(
-            path, f"timeline columns cannot be read ({' '.join(str(err).split())[:200]})"
-        ) from None
+        raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
     frame.attrs["sources"] = meta.get("sources", [])
     frame.attrs["path"] = str(path)
     return frame
