@@ -211,7 +211,10 @@ def open_replay(folder: Path):
     if meta.get("kind") != "replay" or list(frame.columns) != REPLAY_SCHEMA.names:
         raise InputError(path, "not a replay table; expected a file written by 'replay --out'")
     timeline = load_timeline(folder / TIMELINE_FILE)
-    recorded = (meta.get("timeline") or {}).get("sha256")
+    recorded_timeline, versions = meta.get("timeline"), meta.get("versions", {})
+    if not isinstance(recorded_timeline, dict) or not isinstance(versions, dict):
+        raise InputError(path, "damaged replay metadata (timeline and versions must be tables)")
+    recorded = recorded_timeline.get("sha256")
     if recorded != hashlib.sha256((folder / TIMELINE_FILE).read_bytes()).hexdigest():
         raise InputError(folder / TIMELINE_FILE, "the timeline changed since the replay was written")
     try:
@@ -231,7 +234,7 @@ def open_replay(folder: Path):
         "calendar": calendar.to_dict(),
         "options": options.to_dict(),
         "timeline": timeline_identity(timeline),
-        "versions": meta.get("versions", {}),
+        "versions": versions,
         "checked": True,
         "missing": [int(k) for k in frame.loc[frame["state"] == "missed", "anneal"]],
         "online": {"policy": summary.get("policy")},

@@ -384,3 +384,24 @@ def test_report_of_a_replay_folder_shows_each_weeks_decision(tmp_path):
     page.unlink()
     refused = runner.invoke(app, ["report", str(out), "--out", str(page)])
     assert refused.exit_code == 2 and not page.exists()
+
+
+@pytest.mark.parametrize(("key", "value"), [("timeline", "x"), ("versions", None), ("versions", [])])
+def test_report_of_a_replay_with_damaged_metadata_is_exit_2(tmp_path, key, value):
+    """Found by the fuzz suite (exit 3 before): recorded tables that are not tables."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "replay"
+    assert (
+        runner.invoke(app, ["replay", "data/raw/dja-json", "--out", str(out), "--policy", "greedy"]).exit_code
+        == 0
+    )
+    table = pq.read_table(out / "replay.parquet")
+    meta = json.loads(table.schema.metadata[b"anneal_planner"])
+    meta[key] = value
+    pq.write_table(
+        table.replace_schema_metadata({b"anneal_planner": json.dumps(meta).encode()}), out / "replay.parquet"
+    )
+    result = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 2 and "damaged replay metadata" in result.output
+    assert not (tmp_path / "r.html").exists()
