@@ -4,12 +4,10 @@ Names are loaded on first use, so `import planner.checker` stays free of the sol
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("anneal-planner")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written (pyproject.toml reads it from here): reading it back with
+# importlib.metadata would cost every command 18 ms of start-up.
+__version__ = "0.1.0"
 
 _EXPORTS = {
     "Calendar": "planner.calendar",

@@ -18,16 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from planner.calendar import to_seconds
 from planner.errors import InputError
-from planner.io import write_parquet
+from planner.io import read_parquet, write_parquet
 from planner.report import Report
 from planner.timeline import (
     SCHEMA,
     SCHEMA_VERSION,
-    read_metadata,
     read_reports,
     schedule_files,
     to_frame,
@@ -91,8 +89,7 @@ class History:
     @classmethod
     def _read_parquet(cls, path: Path) -> History:
         try:
-            meta = read_metadata(path)
-            table = pq.read_table(path)
+            table, meta = read_parquet(path)
         except (pa.ArrowException, OSError, ValueError) as err:
             raise InputError(path, f"not a readable Parquet file ({err})") from None
         if meta.get("kind") != "history" or table.schema.names != HISTORY_SCHEMA.names:

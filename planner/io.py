@@ -110,3 +110,22 @@ def write_parquet(frame, schema, meta: dict, path: Path | str, *, keep_schema_me
     )
     with atomic_path(Path(path)) as temporary:
         pq.write_table(table, temporary)
+
+
+def read_parquet(path: Path, *, max_metadata_bytes: int | None = None):
+    """A Parquet file's table and the project's metadata under METADATA_KEY ({} when it has none),
+    reading the file once. Raises what pyarrow raises (the callers name the file), or ValueError
+    for metadata that is not JSON or is larger than `max_metadata_bytes`.
+
+    `pq.ParquetFile` rather than `pq.read_table`: the latter goes through pyarrow.dataset, whose
+    import alone costs every command 13 ms."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as file:
+        raw = (file.schema_arrow.metadata or {}).get(METADATA_KEY)
+        if raw is not None and max_metadata_bytes is not None and len(raw) > max_metadata_bytes:
+            raise ValueError(f"its metadata is over {max_metadata_bytes // 1_000_000} MB")
+        meta = json.loads(raw) if raw else {}
+        return file.read(), meta

@@ -10,7 +10,6 @@ the key or column, exit 2.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from planner import limits
 from planner.calendar import Calendar
 from planner.errors import InputError, PlannerError, brief
-from planner.io import METADATA_KEY
+from planner.io import read_parquet
 from planner.options import OBJECTIVES, SolveOptions
 from planner.timeline import MAX_TIMELINE_BYTES
 
@@ -183,14 +181,7 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     if path.stat().st_size > MAX_PLAN_BYTES:
         raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
     try:
-        schema = pq.read_schema(path)
-        raw = (schema.metadata or {}).get(METADATA_KEY)
-        if raw is not None and len(raw) > MAX_METADATA_BYTES:
-            raise InputError(
-                path, f"plan metadata over {MAX_METADATA_BYTES // 1_000_000} MB; expected a plan"
-            )
-        meta = json.loads(raw) if raw else {}
-        table = pq.read_table(path)
+        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES)
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
         raise InputError(path, f"not a readable plan file ({brief(err)})") from None

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from planner import __version__
 from planner.calendar import DAY, Calendar, to_seconds
 from planner.checker import check_plan
 from planner.compare import executed_anneals, flown_weeks, intervals
@@ -182,7 +181,7 @@ def write_replay(run: ReplayRun, folder: Path) -> Path:
         "options": {"rules": run.outcome.rules.to_dict(), "policy": run.outcome.policy},
         "events": run.outcome.events,
         "timeline": {"file": TIMELINE_FILE, "sha256": hashlib.sha256(timeline_path.read_bytes()).hexdigest()},
-        "versions": {"planner": version("anneal-planner")},
+        "versions": {"planner": __version__},
     }
     write_parquet(run.frame, REPLAY_SCHEMA, meta, path, json_default=str)
     return path
@@ -195,17 +194,18 @@ def open_replay(folder: Path):
     replayed under; its status says it was planned online (FEASIBLE, no bound)."""
     from planner.calendar import Calendar
     from planner.errors import InputError
+    from planner.io import read_parquet
     from planner.result import PlanFile
     from planner.solve import timeline_identity
-    from planner.timeline import load_timeline, read_metadata
+    from planner.timeline import load_timeline
 
     folder = Path(folder)
     path = folder / REPLAY_FILE
     if not path.is_file():
         raise InputError(folder, f"no {REPLAY_FILE} here; expected a folder written by 'replay --out'")
     try:
-        meta = read_metadata(path)
-        frame = pq.read_table(path).to_pandas()
+        table, meta = read_parquet(path)
+        frame = table.to_pandas()
     except (pa.ArrowException, OSError, ValueError) as err:
         raise InputError(path, f"not a readable Parquet file ({err})") from None
     if meta.get("kind") != "replay" or list(frame.columns) != REPLAY_SCHEMA.names:

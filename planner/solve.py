@@ -14,7 +14,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,11 @@ from planner.timeline import load_timeline
 
 
 def versions() -> dict:
-    return {"planner": version("anneal-planner"), "ortools": version("ortools")}
+    import ortools
+
+    from planner import __version__
+
+    return {"planner": __version__, "ortools": ortools.__version__}
 
 
 def solve(

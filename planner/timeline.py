@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from planner.errors import InputError, brief
-from planner.io import METADATA_KEY, write_parquet
+from planner.io import METADATA_KEY, read_parquet, write_parquet
 from planner.json_reports import read_json_reports
 from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 from planner.text_reports import read_text_reports
@@ -221,8 +221,7 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             path, f"over {MAX_TIMELINE_BYTES // 1_000_000_000} GB; expected a timeline Parquet file"
         )
     try:
-        meta = read_metadata(path)
-        table = pq.read_table(path)
+        table, meta = read_parquet(path)
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
     if meta.get("kind") != "timeline":

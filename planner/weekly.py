@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from planner import __version__
 from planner.calendar import Calendar, to_seconds
 from planner.checker import anneal_of, check_plan
 from planner.compare import ANNEAL_MODE
@@ -126,7 +127,6 @@ def plan_next(
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) -> None:
     """A plan file `check`, `compare`, `plot` and `report` read: FEASIBLE (online, not proven
     optimal), the placed anneals' Σ|gap − m·target| as its objective, flown anneals as pins."""
-    from importlib.metadata import version
 
     from planner.io import write_parquet
     from planner.replay_outcome import REPLAY_SCHEMA, chain_metrics
@@ -142,7 +142,7 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) ->
         "calendar": plan.calendar.to_dict(),
         "options": plan.options.to_dict(),
         "timeline": timeline_identity(timeline),
-        "versions": {"planner": version("anneal-planner")},
+        "versions": {"planner": __version__},
         "checked": True,
         "missing": sorted(plan.reasons),
         "online": {"policy": policy, "reasons": {str(k): v for k, v in plan.reasons.items()}},
