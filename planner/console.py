@@ -9,6 +9,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,9 +17,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from planner.batch_summary import FAILED_STATES, RESULTS
 from planner.result import Result
-from planner.summary import TimelineSummary
+
+if TYPE_CHECKING:
+    from planner.summary import TimelineSummary
 
 
 def _width(stream) -> int | None:
@@ -30,8 +32,12 @@ def _width(stream) -> int | None:
 # Long lines stay whole (easier to grep and copy).
 # No markup: text from files, names and data is printed as it is ('[/x].txt' is a file name, not a
 # tag); the tool's own styles are Text spans (`styled`).
-console = Console(soft_wrap=True, width=_width(sys.stdout), markup=False)
-errors = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr), markup=False)
+# No emoji codes either (':x:' in a target name stays as it is), and no highlighting of numbers or
+# paths in the text of files.
+console = Console(soft_wrap=True, width=_width(sys.stdout), markup=False, emoji=False, highlight=False)
+errors = Console(
+    stderr=True, soft_wrap=True, width=_width(sys.stderr), markup=False, emoji=False, highlight=False
+)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:
@@ -105,7 +111,7 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
     ):
         if len(unknown):
             listed = ", ".join(f"{name} ({n})" for name, n in unknown.head(8).items())
-            console.print(styled((f"unknown {kind}, kept: {listed}", "yellow")), highlight=False)
+            console.print(styled((f"unknown {kind}, kept: {listed}", "yellow")))
     counts = Table("visit type", "visits", title="By visit type")
     for key, n in summary.by_visit_type.items():
         counts.add_row(str(key), str(n))
@@ -310,7 +316,8 @@ def result_document(result: Result, out: str | None, deviation: dict) -> dict:
     }
 
 
-LONG_PLAN = 60  # rows: longer plans print their worst weeks unless the full table is asked for
+LONG_PLAN = 30  # rows, about a terminal screen: longer plans (a cycle) print their worst weeks unless
+# --table asks for every row; the plan file and `report` hold them all.
 WORST_WEEKS = 10
 
 
@@ -387,7 +394,7 @@ def caveats(result: Result) -> list[str]:
     return lines
 
 
-def _number(value: float) -> str:
+def plain_number(value: float) -> str:
     if value != value:
         return "-"
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
@@ -420,138 +427,3 @@ def print_comparison(comparison, calendar) -> None:
             style=style,
         )
     console.print(weeks)
-
-
-class BatchProgress:
-    """Progress of a batch: done / failed / remaining and ETA (rich), or plain lines when quiet."""
-
-    def __init__(self, total: int, *, quiet: bool):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.total, self.quiet, self.failed, self.done = total, quiet, 0, 0
-        self.bar = (
-            None
-            if quiet
-            else Progress(
-                TextColumn("batch"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("failed {task.fields[failed]}  remaining {task.fields[remaining]}"),
-                TimeRemainingColumn(),
-                console=console,
-            )
-        )
-
-    def __enter__(self) -> BatchProgress:
-        if self.bar:
-            self.bar.start()
-            self.task = self.bar.add_task("batch", total=self.total, failed=0, remaining=self.total)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.bar:
-            self.bar.stop()
-
-    def advance(self, row: dict) -> None:
-        self.done += 1
-        self.failed += row["state"] in FAILED_STATES
-        if self.bar:
-            self.bar.update(self.task, advance=1, failed=self.failed, remaining=self.total - self.done)
-        else:
-            first_line = (row.get("error") or "").splitlines()[:1]
-            console.print(
-                f"[{self.done}/{self.total}] {row['scenario']} {row['state']} "
-                f"{_cell(row.get('objective_value'))} {' '.join(first_line)}",
-                highlight=False,
-            )
-
-
-def print_batch(summary: pd.DataFrame, out, *, quiet: bool) -> None:
-    counts = summary["state"].value_counts().to_dict() if len(summary) else {}
-    line = ", ".join(f"{n} {state}" for state, n in counts.items())
-    kept = int(summary["skipped"].fillna(False).sum()) if "skipped" in summary else 0
-    if kept:
-        line += f" ({kept} of them kept from an earlier run: plan found and checked)"
-    if not quiet and len(summary):
-        settings = [
-            c for c in summary.columns if c not in BATCH_RESULTS and summary[c].map(_cell).nunique() > 1
-        ]
-        table = Table(
-            "scenario",
-            *(SHORT.get(c, c) for c in settings),
-            "state",
-            "value",
-            "placed",
-            "min d",
-            "max d",
-            "error",
-            title=f"Batch: {len(summary)} scenarios",
-        )
-        for _, row in summary.head(40).iterrows():
-            error = row["error"].splitlines()[0][:50] if isinstance(row["error"], str) else ""
-            table.add_row(
-                row["scenario"],
-                *(_cell(row[c]) for c in settings),
-                row["state"],
-                *(
-                    _cell(row.get(c))
-                    for c in ("objective_value", "placed", "min_interval_days", "max_interval_days")
-                ),
-                error,
-            )
-        console.print(table)
-        if len(summary) > 40:
-            console.print(f"... {len(summary) - 40} more rows in {out}/summary.parquet")
-        perturbation = [c for c in summary.columns if c.startswith("perturbation_")]
-        if perturbation and "placed" in summary:
-            console.print(_degradation(summary, perturbation))
-    console.print(f"{line}; summary in {out}/summary.parquet")
-
-
-SHORT = {
-    "perturbation_cancel_fraction": "cancel",
-    "perturbation_max_delay_hours": "delay h",
-    "perturbation_lost_days": "lost d",
-    "perturbation_seed": "p.seed",
-    "window_days": "window d",
-    "target_days": "target d",
-    "min_gap_days": "min gap d",
-    "miri_recovery_minutes": "recovery min",
-}
-BATCH_RESULTS = {"scenario", *RESULTS.names}  # result columns; the others are settings
-
-
-def _cell(value) -> str:
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
-        return "-"
-    return _number(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
-
-
-def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
-    """How plans degrade with schedule churn: one row per perturbation setting."""
-    keyed = summary.assign(**{c: summary[c].map(_cell) for c in perturbation})
-    groups = keyed.groupby(perturbation, dropna=False, sort=False)
-    table = Table(
-        *(SHORT.get(c, c) for c in perturbation),
-        "scenarios",
-        "infeasible",
-        "placed (mean)",
-        "missing (max)",
-        "min interval d",
-        "max interval d",
-        "largest dev h",
-        title="How plans degrade with schedule churn",
-    )
-    for key, group in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        table.add_row(
-            *(str(k) for k in key),
-            str(len(group)),
-            str(int(group["state"].isin(FAILED_STATES).sum())),
-            _cell(group["placed"].mean()),
-            _cell(group["missing"].max()),
-            _cell(group["min_interval_days"].min()),
-            _cell(group["max_interval_days"].max()),
-            _cell(group["largest_deviation_hours"].max()),
-        )
-    return table

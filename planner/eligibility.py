@@ -33,8 +33,12 @@ class WindowSlews:
         return f"{self.window.describe()}: {', '.join(parts)}: {verdict}"
 
 
-def _folded(values: pd.Series) -> pd.Series:
-    return values.fillna("").astype(str).str.strip().str.casefold()
+def _is_one_of(values: pd.Series, wanted: set[str]) -> np.ndarray:
+    """Rows whose value, stripped and case-folded, is in `wanted` (already folded). A column holds
+    few distinct values (prime modes, visit types, categories): each is folded once."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    hit = np.array([str(v).strip().casefold() in wanted for v in distinct] + ["" in wanted], dtype=bool)
+    return hit[codes]  # code -1 (a missing value) reads the last entry: the empty text
 
 
 def matches(timeline: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
@@ -46,7 +50,7 @@ def matches(timeline: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
         ("category", exclusion.categories),
     ):
         if values:
-            hit |= _folded(timeline[column]).isin({v.casefold() for v in values}).to_numpy()
+            hit |= _is_one_of(timeline[column], {v.casefold() for v in values})
     if exclusion.programs:
         program = timeline["visit_id"].fillna("").astype(str).str.split(":").str[0]
         hit |= program.isin(set(exclusion.programs)).to_numpy()
@@ -81,19 +85,23 @@ def _recovering(starts: np.ndarray, uses_miri: np.ndarray, minutes: float) -> np
     return padded[following] - starts < minutes * 60
 
 
-def exclusion_reason(timeline: pd.DataFrame, rules: RuleSet | None = None) -> np.ndarray:
-    """For every visit, the name of the first rule it fails ('' when it is an eligible slew)."""
+def exclusion_reason(
+    timeline: pd.DataFrame, rules: RuleSet | None = None, rows: slice = slice(None)
+) -> np.ndarray:
+    """For every visit of `rows` (default all), the name of the first rule it fails ('' when it is
+    an eligible slew). MIRI use after `rows` still counts for the recovery rule."""
     rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     uses_miri = timeline["uses_miri"].to_numpy(bool)
+    part = timeline.iloc[rows]
     failed = {
-        "no-slew": ~timeline["is_slew"].to_numpy(bool),
-        "to-miri": uses_miri,
-        "carries-slew-parallel": _carries_other_slew_parallel(timeline),
-        **{e.name: matches(timeline, e) for e in rules.exclusions},
-        RECOVERY: _recovering(starts, uses_miri, rules.miri_recovery_minutes),
+        "no-slew": ~part["is_slew"].to_numpy(bool),
+        "to-miri": uses_miri[rows],
+        "carries-slew-parallel": _carries_other_slew_parallel(part),
+        **{e.name: matches(part, e) for e in rules.exclusions},
+        RECOVERY: _recovering(starts, uses_miri, rules.miri_recovery_minutes)[rows],
     }
-    reason = np.full(len(timeline), "", dtype=object)
+    reason = np.full(len(part), "", dtype=object)
     for rule in reversed(rules.rule_names()):
         reason[failed[rule]] = rule  # reversed, so the first rule failed wins
     return reason
@@ -107,12 +115,14 @@ def window_slews(
     starts = to_seconds(timeline["start"])
     if len(starts) and np.any(np.diff(starts) < 0):
         raise ValueError("timeline must be sorted by start")
-    reason = exclusion_reason(timeline, rules)
+    # Only the visits of the calendar's span are judged: a cycle's calendar covers part of a timeline.
+    first, last = np.searchsorted(starts, [calendar.windows[0].start, calendar.windows[-1].end], side="left")
+    reason = exclusion_reason(timeline, rules, slice(first, last))
     names = rules.rule_names()
     result = []
     for window in calendar.windows:
         lo, hi = np.searchsorted(starts, [window.start, window.end], side="left")
-        inside = reason[lo:hi]
+        inside = reason[lo - first : hi - first]
         eligible = np.flatnonzero(inside == "") + lo
         result.append(
             WindowSlews(

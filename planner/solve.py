@@ -39,7 +39,7 @@ def versions() -> dict:
 
     from planner import __version__
 
-    return {"planner": __version__, "ortools": ortools.__version__}
+    return {"planner": __version__, "ortools": getattr(ortools, "__version__", "unknown")}  # untyped
 
 
 def solve(
@@ -384,7 +384,7 @@ def timeline_identity(frame: pd.DataFrame) -> dict:
     Paths are absolute so the checker finds them from any folder. A timeline made in memory
     (synthetic, perturbed) names its recipe in `sources` and has no sha256."""
     path = frame.attrs.get("path")
-    sources = [_absolute(s) for s in frame.attrs.get("sources", [])]
+    sources = [] if path else [_absolute(s) for s in frame.attrs.get("sources", [])]
     files = [_absolute(path)] if path else sources
     readable = bool(files) and all(Path(f).is_file() for f in files)
     versions = tuple((name, *_version(name)) for name in files) if readable else ()

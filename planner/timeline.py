@@ -18,9 +18,7 @@ import pyarrow.parquet as pq
 
 from planner.errors import InputError, brief
 from planner.io import METADATA_KEY, read_parquet, write_parquet
-from planner.json_reports import read_json_reports
 from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
-from planner.text_reports import read_text_reports
 
 SCHEMA_VERSION = 1
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # the repository's raw reports (not installed)
@@ -73,6 +71,10 @@ def schedule_files(paths: Iterable[Path | str]) -> list[Path]:
 
 def read_reports(path: Path) -> list[Report]:
     """The reports in one file, by its content: JSON starts with '[' or '{', text otherwise."""
+    # The readers are imported here: most commands read a Parquet timeline and never need them.
+    from planner.json_reports import read_json_reports
+    from planner.text_reports import read_text_reports
+
     with open(path, "rb") as handle:
         head = handle.read(4096).lstrip()
     if head[:1] in (b"[", b"{") or path.suffix.lower() == ".json":

@@ -140,10 +140,10 @@ def test_piped_output_respects_columns_and_never_cuts_instruments(tmp_path, ship
 
     result = solve(shipped)
     result.to_parquet(tmp_path / "plan.parquet")
-    narrow = _piped(["solve", "--out", str(tmp_path / "again.parquet")], "80")
+    narrow = _piped(["solve", "--table", "--out", str(tmp_path / "again.parquet")], "80")
     table = [line for line in narrow.splitlines() if line.startswith(("┃", "│", "┏", "└"))]
     assert table and max(len(line) for line in table) <= 80
-    wide = _piped(["solve", "--out", str(tmp_path / "again.parquet")], None)
+    wide = _piped(["solve", "--table", "--out", str(tmp_path / "again.parquet")], None)
     assert max(len(line) for line in wide.splitlines() if line.startswith("│")) > 80  # 120 by default
     # Every instrument of the plan is printed whole (wrapped in its cell when narrow, never cut).
     for text in (narrow, wide):
