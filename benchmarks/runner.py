@@ -112,12 +112,11 @@ def _variant_options(variant: str, objective: str, frame, calendar):
     )
 
 
-def _decade_case(objective: str, variant: str, repeats: int, instance: str = "decade") -> dict:
+def _measured_solve(frame, calendar, options, objective: str, repeats: int) -> dict:
+    """`repeats` solves (median times) beside the exact lexicographic optimum of the DP."""
     from planner import oracle
     from planner.solve import build_chain, solve
 
-    frame, calendar = _instance(instance)
-    options = _variant_options(variant, objective, frame, calendar)
     load = _load()
     runs = []
     for _ in range(repeats):
@@ -132,10 +131,6 @@ def _decade_case(objective: str, variant: str, repeats: int, instance: str = "de
     result = runs[-1][1]
     order = [result.value, *(stage.value for stage in result.stages[-2:])]
     return {
-        "instance": instance,
-        "objective": objective,
-        "variant": variant,
-        "pins": len(options.pins),
         "status": result.status.value,
         "stages": " ".join(f"{s.name}:{s.status.value}" for s in result.stages),
         "value": result.value,
@@ -150,6 +145,18 @@ def _decade_case(objective: str, variant: str, repeats: int, instance: str = "de
         "repeats": repeats,
         "load_before": load,
         "load_after": _load(),
+    }
+
+
+def _decade_case(objective: str, variant: str, repeats: int, instance: str = "decade") -> dict:
+    frame, calendar = _instance(instance)
+    options = _variant_options(variant, objective, frame, calendar)
+    return {
+        "instance": instance,
+        "objective": objective,
+        "variant": variant,
+        "pins": len(options.pins),
+        **_measured_solve(frame, calendar, options, objective, repeats),
     }
 
 
@@ -179,42 +186,17 @@ def decade(repeats: int, objectives=OBJECTIVES, variants=VARIANTS, instance: str
 
 
 def _scaling_case(name: str, objective: str, repeats: int) -> dict:
-    from planner import oracle
     from planner.options import SolveOptions
-    from planner.solve import build_chain, solve
 
     frame, calendar = _instance(name)
     # Synthetic gaps can empty a window: such anneals are missing, as a planner would allow.
     options = SolveOptions(objective=objective, allow_missing=True)
-    load = _load()
-    runs = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = solve(frame, calendar, options)
-        runs.append((time.perf_counter() - started, result))
-    chain, _, _ = build_chain(frame, calendar, options)
-    started = time.perf_counter()
-    exact = oracle.lexicographic(chain, objective)
-    dp_seconds = time.perf_counter() - started
-    assert exact is not None
-    result = runs[-1][1]
     return {
         "instance": name,
         "objective": objective,
         "windows": calendar.count,
         "slews": int(frame["is_slew"].sum()),
-        "status": result.status.value,
-        "value": result.value,
-        "equals_exact": [result.value, *(s.value for s in result.stages[-2:])]
-        == [exact.value, exact.regular, exact.lateness],
-        "variables": max(stage.variables for stage in result.stages),
-        "solver_s": statistics.median(r.solve_seconds for _, r in runs),
-        "build_s": statistics.median(r.build_seconds for _, r in runs),
-        "total_s": statistics.median(t for t, _ in runs),
-        "dp_s": dp_seconds,
-        "peak_mib": _peak_mib(),
-        "load_before": load,
-        "load_after": _load(),
+        **_measured_solve(frame, calendar, options, objective, repeats),
     }
 
 
