@@ -175,7 +175,12 @@ def _recorded(meta: dict, path: Path) -> tuple[Calendar, SolveOptions, bool]:
 
 def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     """A plan file's table and its checked metadata. Raises InputError if it is not a sound plan."""
-    path = Path(path)
+    plan, meta, _ = _read_plan(Path(path))
+    return plan, meta
+
+
+def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOptions, bool]]:
+    """read_plan, with the calendar, options and legacy flag its metadata records."""
     if not path.is_file():
         raise InputError(path, "no such plan file")
     if path.stat().st_size > MAX_PLAN_BYTES:
@@ -200,8 +205,7 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
             path, f"plan columns cannot be read as whole-second UTC times and values ({what})"
         ) from None
     _check_rows(plan, path)
-    _recorded(meta, path)
-    return plan, meta
+    return plan, meta, _recorded(meta, path)
 
 
 def _file_sha256(files: list[str]) -> str:
@@ -245,8 +249,7 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
     from planner.timeline import load_timeline
 
     path = Path(path)
-    plan, meta = read_plan(path)
-    calendar, options, legacy = _recorded(meta, path)
+    plan, meta, (calendar, options, legacy) = _read_plan(path)
     if timeline_paths is None:
         timeline_paths = _named_timeline(path, meta)
     return PlanFile(
