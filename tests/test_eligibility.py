@@ -48,3 +48,24 @@ def test_window_counts_follow_the_reasons():
     (window,) = window_slews(frame, Calendar(start=START, count=1), load_rules())
     assert window.excluded["no-slew"] == 1 and window.excluded["no-time-series"] == 1
     assert window.excluded["to-miri"] == 0 and len(window.rows) == 1
+
+
+def test_only_the_calendar_span_is_judged_and_later_miri_use_still_counts():
+    """The one-window calendar spans days 0-4. Day 1: a time-series mode written in other case with
+    spaces (folded, still excluded); day 2: eligible; day 3.995: a slew 10 min before MIRI use that
+    starts after the span ends (day 4.002), so the recovery still excludes it; day 6: a visit outside
+    the span, in no window. The window's eligible slews are those the whole-timeline reasons give."""
+    frame = timeline(
+        visit(1, "  nirspec BRIGHT object time series "),
+        visit(2),
+        visit(3.995),
+        visit(4.002, "MIRI Imaging"),
+        visit(6),
+    )
+    rules = load_rules()
+    (window,) = window_slews(frame, Calendar(start=START, count=1), rules)
+    assert window.rows.tolist() == [1]
+    assert window.excluded["no-time-series"] == 1 and window.excluded["miri-recovery"] == 1
+    whole = exclusion_reason(frame, rules)
+    assert whole.tolist()[:3] == ["no-time-series", "", "miri-recovery"]
+    assert exclusion_reason(frame, rules, slice(1, 3)).tolist() == whole.tolist()[1:3]
