@@ -209,6 +209,13 @@ def test_file_names_are_never_markup(tmp_path, name):
     assert str(missing) in message
 
 
+@pytest.mark.parametrize("name", [":smile:.txt", ":thumbs_up:[x].txt"])
+def test_emoji_codes_in_inputs_are_printed_as_written(tmp_path, name):
+    missing = tmp_path / name
+    message = one_line_error(run(["check", str(missing)]))
+    assert str(missing) in message
+
+
 def test_bracketed_words_stay_in_messages(tmp_path):
     scenarios = tmp_path / "s.toml"
     scenarios.write_text("[grid]\ncount = [1]\n[[scenarios]]\ncount = 1\n")
