@@ -209,11 +209,17 @@ def test_file_names_are_never_markup(tmp_path, name):
     assert str(missing) in message
 
 
-@pytest.mark.parametrize("name", [":smile:.txt", ":thumbs_up:[x].txt"])
-def test_emoji_codes_in_inputs_are_printed_as_written(tmp_path, name):
-    missing = tmp_path / name
-    message = one_line_error(run(["check", str(missing)]))
-    assert str(missing) in message
+def test_emoji_codes_and_markup_in_a_timeline_are_printed_as_written(tmp_path):
+    """Instrument names reach the plan table as text cells: ':smile:' stays two colons and a word."""
+    from planner.timeline import write_timeline
+    from tests.helpers import timeline, visit
+
+    frame = timeline(visit(1, "NIRCam :smile: [b]Imaging"), visit(8, "NIRCam :thumbs_up: Imaging"))
+    write_timeline(frame, tmp_path / "t.parquet")
+    args = ["solve", "--timeline", str(tmp_path / "t.parquet"), "--start", "2023-07-03", "--count", "2"]
+    result = run([*args, "--out", str(tmp_path / "p.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "NIRCam :smile: [b]Imaging" in result.output and ":thumbs_up:" in result.output
 
 
 def test_bracketed_words_stay_in_messages(tmp_path):
