@@ -1,5 +1,5 @@
 """`python -m planner` runs the command line, like the `anneal-planner` script."""
 
-from planner.cli import app
+from planner.cli import main
 
-app(prog_name="anneal-planner")
+main()

@@ -116,7 +116,7 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def main(
+def root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
@@ -125,13 +125,24 @@ def main(
     """Place JWST MIRI anneals on the slews of the real observing schedule."""
 
 
+_ONE_COMMAND = False  # set by main(): this process runs one command, then exits
+
+
+def main() -> None:
+    """The `anneal-planner` console script and `python -m planner`."""
+    global _ONE_COMMAND
+    _ONE_COMMAND = True
+    app(prog_name="anneal-planner")
+
+
 def _load_libraries() -> None:
     """Import pandas and pyarrow with the garbage collector paused, then freeze what exists.
 
     Their imports create about a million long-lived objects; left to the collector, its passes over
     them (and over them again during every later import and the solve) cost 0.1 s of a 0.6 s start.
-    A process that has them already (a test, a program using the CLI in-process) is left alone."""
-    if "pandas" in sys.modules:
+    Only in a process that runs one command and exits (`main`, the console script): freezing would
+    keep a longer-lived caller's garbage for good."""
+    if not _ONE_COMMAND or "pandas" in sys.modules:
         return
     import gc
 
@@ -512,13 +523,13 @@ def _is_plan(path: Path) -> bool:
     read as a timeline, whose reader names what is wrong with it."""
     import pyarrow as pa
 
-    from planner.timeline import read_metadata
+    from planner.io import read_metadata
 
     if path.suffix.lower() != ".parquet":
         return False
     try:
         return read_metadata(path).get("kind") == "plan"
-    except (pa.ArrowException, OSError, ValueError, AttributeError):  # not Parquet, or odd metadata
+    except (pa.ArrowException, OSError, ValueError):  # not Parquet, or damaged metadata
         return False
 
 

@@ -112,20 +112,41 @@ def write_parquet(frame, schema, meta: dict, path: Path | str, *, keep_schema_me
         pq.write_table(table, temporary)
 
 
+def _project_metadata(schema_metadata: dict | None, max_bytes: int | None = None) -> dict:
+    """The project's metadata in a Parquet schema's metadata: {} when absent, else a JSON object.
+    ValueError for anything else (not JSON, not an object, nested too deep, larger than `max_bytes`),
+    so that every reader turns damaged metadata into the same one-line input error."""
+    import json
+
+    raw = (schema_metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        return {}
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise ValueError(f"its metadata is over {max_bytes // 1_000_000} MB")
+    try:
+        meta = json.loads(raw)
+    except RecursionError:
+        raise ValueError("its metadata is nested too deeply") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"its metadata is a JSON {type(meta).__name__}, not an object")
+    return meta
+
+
+def read_metadata(path: Path) -> dict:
+    """The project's metadata of a Parquet file, reading only its footer."""
+    import pyarrow.parquet as pq
+
+    return _project_metadata(pq.read_schema(path).metadata)
+
+
 def read_parquet(path: Path, *, max_metadata_bytes: int | None = None):
-    """A Parquet file's table and the project's metadata under METADATA_KEY ({} when it has none),
-    reading the file once. Raises what pyarrow raises (the callers name the file), or ValueError
-    for metadata that is not JSON or is larger than `max_metadata_bytes`.
+    """A Parquet file's table and the project's metadata (`_project_metadata`), reading the file
+    once. Raises what pyarrow raises, or ValueError for damaged metadata: callers name the file.
 
     `pq.ParquetFile` rather than `pq.read_table`: the latter goes through pyarrow.dataset, whose
     import alone costs every command 13 ms."""
-    import json
-
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as file:
-        raw = (file.schema_arrow.metadata or {}).get(METADATA_KEY)
-        if raw is not None and max_metadata_bytes is not None and len(raw) > max_metadata_bytes:
-            raise ValueError(f"its metadata is over {max_metadata_bytes // 1_000_000} MB")
-        meta = json.loads(raw) if raw else {}
+        meta = _project_metadata(file.schema_arrow.metadata, max_metadata_bytes)
         return file.read(), meta

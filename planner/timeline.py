@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -14,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from planner.errors import InputError, brief
-from planner.io import METADATA_KEY, read_parquet, write_parquet
+from planner.io import read_parquet, write_parquet
 from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 
 SCHEMA_VERSION = 1
@@ -164,12 +162,6 @@ def write_timeline(frame: pd.DataFrame, path: Path) -> None:
         "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])],
     }
     write_parquet(frame[COLUMNS], SCHEMA, meta, path)
-
-
-def read_metadata(path: Path) -> dict:
-    """The project's metadata of a Parquet file ({} when it has none)."""
-    raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
-    return json.loads(raw) if raw else {}
 
 
 def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.DataFrame:

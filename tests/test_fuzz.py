@@ -450,6 +450,40 @@ def replay_files(tmp_path_factory) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in ("replay.parquet", "timeline.parquet")}
 
 
+def _with_raw_metadata(table_bytes: bytes, raw: bytes) -> bytes:
+    import io
+
+    sink = io.BytesIO()
+    table = pq.read_table(io.BytesIO(table_bytes))
+    pq.write_table(table.replace_schema_metadata({b"anneal_planner": raw}), sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("which", ["replay.parquet", "timeline.parquet"])
+@pytest.mark.parametrize(
+    "raw", [b"[1, 2]", b'"a plan"', b"[" * 100_000 + b"]" * 100_000], ids=["list", "text", "deep"]
+)
+def test_metadata_that_is_no_object_is_exit_2(replay_files, which, raw):
+    """Valid JSON that is not an object, or nested past the parser's depth, names the file (it
+    was exit 3, an internal error): in a replay folder and as a solve's timeline."""
+    files = dict(replay_files) | {which: _with_raw_metadata(replay_files[which], raw)}
+    result = drive(
+        "report (metadata not an object)",
+        ["report", "{rep}", "--out", "{out}"],
+        {f"rep/{name}": content for name, content in files.items()},
+        "o.html",
+    )
+    assert result.exit_code == 2 and which in result.stderr
+    if which == "timeline.parquet":
+        result = drive(
+            "solve (timeline metadata not an object)",
+            ["solve", "--timeline", "{t}", "--out", "{out}"],
+            {"t.parquet": files[which]},
+            "p.parquet",
+        )
+        assert result.exit_code == 2 and "t.parquet" in result.stderr
+
+
 @fuzz(60)
 @given(data=st.data(), which=st.sampled_from(["replay.parquet", "timeline.parquet", "metadata"]))
 def test_report_of_a_damaged_replay_folder(replay_files, data, which):
