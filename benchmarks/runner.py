@@ -304,8 +304,8 @@ def race(
                 rows.append(row)
                 print(
                     f"race {name:10s} {objective:8s} {pruning:6s} pairs {row['pairs']:6d} "
-                    f"CP-SAT {row['cp_sat_status']} {row['cp_sat_s']:.3f} s  "
-                    f"HiGHS {row['highs_status']} {row['highs_s']:.3f} s  load {row['load_before']:.2f}",
+                    f"CP-SAT {row['cp_sat_status']} {row['cp_sat_s']:.4f} s  "
+                    f"HiGHS {row['highs_status']} {row['highs_s']:.4f} s  load {row['load_before']:.2f}",
                     flush=True,
                 )
     table = pd.DataFrame(rows)
@@ -542,8 +542,8 @@ def targets(results: Path = RESULTS) -> str:
                 "race: CP-SAT at least as fast as HiGHS on every instance",
                 f"{int(race['faster'].sum())} of {len(race)} instances; not on "
                 + ", ".join(
-                    f"{r.instance} {r.objective} {r.pruning} (CP-SAT {r.cp_sat_status} {r.cp_sat_s:.3f} s, "
-                    f"HiGHS {r.highs_status} {r.highs_s:.3f} s)"
+                    f"{r.instance} {r.objective} {r.pruning} (CP-SAT {r.cp_sat_status} {r.cp_sat_s:.4f} s, "
+                    f"HiGHS {r.highs_status} {r.highs_s:.4f} s)"
                     for r in race[~race["faster"]].itertuples()
                 ),
                 bool(race["faster"].all()),
