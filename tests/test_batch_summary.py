@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import planner
 from planner.batch_summary import SUMMARY_SCHEMA
 from planner.cli import app
-from planner.timeline import METADATA_KEY
+from planner.io import METADATA_KEY
 
 runner = CliRunner()
 

@@ -23,11 +23,11 @@ from planner.checker import check_plan
 from planner.cli import app
 from planner.eligibility import exclusion_reason, window_slews
 from planner.errors import InfeasibleError, OptionError
+from planner.io import METADATA_KEY
 from planner.options import SolveOptions
 from planner.rules import RuleSet, load_rules
 from planner.solve import solve
 from planner.summary import summarize
-from planner.timeline import METADATA_KEY
 
 BOTS = "NIRSpec Bright Object Time Series"
 ONE = Calendar(start=START, count=1)
