@@ -309,6 +309,10 @@ def make_policy(
                 f"policies', not {name}'s"
             )
         return Greedy()
-    given = {"horizon_weeks": horizon_weeks, "sample_weeks": sample_weeks, "future_weight": future_weight}
     chosen = Rollout if name == "rollout" else Lookahead
-    return chosen(**{key: value for key, value in given.items() if value is not None})
+    default = chosen()  # its own defaults for what is not given
+    return chosen(
+        default.horizon_weeks if horizon_weeks is None else horizon_weeks,
+        default.sample_weeks if sample_weeks is None else sample_weeks,
+        default.future_weight if future_weight is None else future_weight,
+    )
