@@ -19,13 +19,14 @@ from which it may learn what an unpublished week will look like. Times are integ
   published weeks (of the last SAMPLE_WEEKS) is one possible future, laid on the weeks after the
   published ones, and so is its mirror image (each week's phases φ -> window − φ). For each
   scenario the chain from each candidate through the published later windows and the scenario's
-  weeks is solved exactly (the layered shortest path of planner/oracle.py; a week without a slew
-  is a missed anneal, the next interval measured against m·target), and the candidate with the
-  least mean over the scenarios wins. Consecutive weeks keep what a week drawn alone loses
-  (campaigns, and the days a report series leaves uncovered); the mirror keeps how sparse and
-  gappy weeks are but not at which end of the window past gaps happened to fall, since slews are
-  spread evenly over the window (benchmarks/README.md). Sampled intervals count with weight
-  FUTURE_WEIGHT beside the published ones, as in `lookahead`.
+  weeks is solved exactly (a layered shortest path, as in planner/oracle.py, whose arcs into
+  sampled slews are weighted; a week without a slew is a missed anneal, the next interval
+  measured against m·target), and the candidate with the least mean over the scenarios wins.
+  Consecutive weeks keep what a week drawn alone loses (campaigns, and the days a report series
+  leaves uncovered); the mirror keeps how sparse and gappy weeks are but not at which end of the
+  window past gaps happened to fall, since slews show no strong time-of-week pattern within the
+  window (benchmarks/README.md). Sampled intervals count with weight FUTURE_WEIGHT beside the
+  published ones, as in `lookahead`.
 """
 
 from __future__ import annotations
