@@ -140,11 +140,34 @@ def digest(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def time_of_week(bins: int = 12) -> pd.DataFrame:
+    """Eligible slews of each history's final schedule by where they fall in their window (equal
+    parts of the window, earliest first): how much the time of week says about where slews are,
+    which is what rollout's mirror images assume to be little."""
+    rules = load_rules()
+    rows = {}
+    for cycle, (folders, start, count) in CYCLES.items():
+        final = History.read([DATA / f for f in folders]).final()
+        calendar = Calendar.from_options(start, count, 4.0, 7.0)
+        times = np.sort(to_seconds(final.loc[exclusion_reason(final, rules) == "", "start"]))
+        phases = np.concatenate(
+            [times[(times >= w.start) & (times < w.end)] - w.start for w in calendar.windows]
+        )
+        rows[cycle] = np.histogram(phases, bins=bins, range=(0, calendar.window_seconds))[0]
+    return pd.DataFrame(rows).T.rename(columns=lambda i: f"{i * 96 // bins}h")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--perturbations", type=int, default=8)
     parser.add_argument("--out", type=Path, default=RESULTS / "replays.csv")
+    parser.add_argument(
+        "--time-of-week", action="store_true", help="only count eligible slews by their time in the window"
+    )
     args = parser.parse_args(argv)
+    if args.time_of_week:
+        print(time_of_week().to_markdown())
+        return
     load = os.getloadavg()
     table = measure(args.perturbations)
     args.out.parent.mkdir(parents=True, exist_ok=True)
