@@ -3,8 +3,9 @@
     python -m benchmarks.replays [--perturbations 8] [--out benchmarks/results/replays.csv]
 
 For each history (Cycle 1 from the STScI text reports, Cycle 2 from the DJA JSON reports, Cycle 2
-from both) and each policy (greedy; look-ahead with its defaults and with other cost-to-go weights
-and horizons, to show how the default was chosen), the replay's Σ|gap − m·7 d| beside the
+from both) and each policy (greedy; look-ahead and rollout with their defaults and with other
+weights, horizons and without rollout's mirror images, to show how they were chosen; and rollout
+told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside the
 hindsight optimum of the same final schedule and rules, the anneals placed, missed and re-planned,
 and the seconds the replay took. Each history is replayed as shipped (variant 0) and in
 `--perturbations` seeded variants (5 % of each report's rows cancelled, every row delayed by up to
@@ -17,14 +18,17 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from planner.calendar import Calendar
+from planner.calendar import Calendar, to_seconds
+from planner.eligibility import exclusion_reason
 from planner.history import History
 from planner.perturb import Perturbation
-from planner.policies import Greedy, Lookahead, Policy
+from planner.policies import Decision, Greedy, Lookahead, Policy, Rollout
 from planner.replay_outcome import run_replay
 from planner.rules import load_rules
 
@@ -37,13 +41,44 @@ CYCLES = {
 }
 
 
-POLICIES: dict[str, Callable[[], Policy]] = {
-    "greedy": Greedy,
-    "lookahead (default)": Lookahead,
-    "lookahead, weight 1": lambda: Lookahead(future_weight=1.0),
-    "lookahead, weight 0.25": lambda: Lookahead(future_weight=0.25),
-    "lookahead, 1 week, weight 1": lambda: Lookahead(horizon_weeks=1, future_weight=1.0),
+POLICIES: dict[str, Callable[[History], Policy]] = {
+    "greedy": lambda _: Greedy(),
+    "lookahead (default)": lambda _: Lookahead(),
+    "lookahead, weight 1": lambda _: Lookahead(future_weight=1.0),
+    "lookahead, weight 0.25": lambda _: Lookahead(future_weight=0.25),
+    "lookahead, 1 week, weight 1": lambda _: Lookahead(horizon_weeks=1, future_weight=1.0),
+    "rollout": lambda _: Rollout(),
+    "rollout, no mirror": lambda _: Rollout(mirror=False),
+    "rollout, weight 1": lambda _: Rollout(future_weight=1.0),
+    "rollout, 8 weeks": lambda _: Rollout(horizon_weeks=8),
+    # Not an online policy: rollout told the final eligible slews of the next window, which the
+    # weekly loop never has when it decides (the next week's report comes later). It measures how
+    # much of the gap to hindsight is information rather than policy.
+    "rollout + next window (not online)": lambda history: NextWindowKnown(Rollout(), history),
 }
+
+
+class NextWindowKnown:
+    """`inner`, also given the final schedule's eligible slews of the window after the decided
+    one when that window is not yet wholly published (a benchmark bound, never a policy)."""
+
+    def __init__(self, inner: Rollout, history: History):
+        self.inner, self.name = inner, f"{inner.name}+next"
+        final = history.final()
+        eligible = exclusion_reason(final, load_rules()) == ""
+        self.final = np.sort(to_seconds(final.loc[eligible, "start"]))
+
+    def choose(self, decision: Decision) -> int | None:
+        if decision.following is not None or decision.lookahead or not len(decision.times):
+            return self.inner.choose(decision)
+        start = decision.window_start + decision.target
+        known = self.final[
+            np.searchsorted(self.final, start) : np.searchsorted(self.final, start + decision.window_seconds)
+        ]
+        left = decision.remaining + (decision.partial is not None)
+        if not left:
+            return self.inner.choose(decision)
+        return self.inner.choose(replace(decision, lookahead=[known], partial=None, remaining=left - 1))
 
 
 def measure(perturbations: int) -> pd.DataFrame:
@@ -62,7 +97,7 @@ def measure(perturbations: int) -> pd.DataFrame:
             hindsight = None
             for name, make in POLICIES.items():
                 started = time.perf_counter()
-                run = run_replay(history, calendar, make(), rules, compare=hindsight is None)
+                run = run_replay(history, calendar, make(history), rules, compare=hindsight is None)
                 seconds = time.perf_counter() - started
                 hindsight = hindsight or run.summary["hindsight"]["sum_abs_deviation_s"]
                 result = run.summary["result"]
@@ -105,11 +140,34 @@ def digest(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def time_of_week(bins: int = 12) -> pd.DataFrame:
+    """Eligible slews of each history's final schedule by where they fall in their window (equal
+    parts of the window, earliest first): how much the time of week says about where slews are,
+    which is what rollout's mirror images assume to be little."""
+    rules = load_rules()
+    rows = {}
+    for cycle, (folders, start, count) in CYCLES.items():
+        final = History.read([DATA / f for f in folders]).final()
+        calendar = Calendar.from_options(start, count, 4.0, 7.0)
+        times = np.sort(to_seconds(final.loc[exclusion_reason(final, rules) == "", "start"]))
+        phases = np.concatenate(
+            [times[(times >= w.start) & (times < w.end)] - w.start for w in calendar.windows]
+        )
+        rows[cycle] = np.histogram(phases, bins=bins, range=(0, calendar.window_seconds))[0]
+    return pd.DataFrame(rows).T.rename(columns=lambda i: f"{i * 96 // bins}h")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--perturbations", type=int, default=8)
     parser.add_argument("--out", type=Path, default=RESULTS / "replays.csv")
+    parser.add_argument(
+        "--time-of-week", action="store_true", help="only count eligible slews by their time in the window"
+    )
     args = parser.parse_args(argv)
+    if args.time_of_week:
+        print(time_of_week().to_markdown())
+        return
     load = os.getloadavg()
     table = measure(args.perturbations)
     args.out.parent.mkdir(parents=True, exist_ok=True)

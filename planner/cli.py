@@ -418,20 +418,22 @@ def destinations(
 Policy = Annotated[
     str,
     typer.Option(
-        help="Online policy: lookahead (default; cost-to-go learned from the published weeks) or greedy."
+        help="Online policy: lookahead (default; cost-to-go learned from the published weeks), "
+        "rollout (scenarios of consecutive published weeks, each chain solved exactly) or greedy."
     ),
 ]
 
 
 HorizonWeeks = Annotated[
-    int | None, typer.Option(help="lookahead: unpublished weeks its cost-to-go looks ahead (default 8).")
+    int | None,
+    typer.Option(help="lookahead, rollout: unpublished weeks the cost-to-go looks ahead (8; rollout 4)."),
 ]
 SampleWeeks = Annotated[
-    int | None, typer.Option(help="lookahead: most recent published weeks it learns from (default 26).")
+    int | None, typer.Option(help="lookahead, rollout: most recent published weeks it learns from (26).")
 ]
 FutureWeight = Annotated[
     float | None,
-    typer.Option(help="lookahead: weight of the learned cost-to-go, 0 (none) to 1 (default 0.5)."),
+    typer.Option(help="lookahead, rollout: weight of the learned cost-to-go, 0 (none) to 1 (default 0.5)."),
 ]
 
 

@@ -15,6 +15,18 @@ from which it may learn what an unpublished week will look like. Times are integ
   anneal is missed and the next interval is measured against 2·target, from the same phase).
   Everything it learns comes from the schedule being planned, as published up to the decision;
   the cost-to-go counts with weight FUTURE_WEIGHT (below), since weeks are not independent draws.
+- `rollout` replaces that cost-to-go by scenarios: each run of ROLLOUT_WEEKS consecutive
+  published weeks (of the last SAMPLE_WEEKS) is one possible future, laid on the weeks after the
+  published ones, and so is its mirror image (each week's phases φ -> window − φ). For each
+  scenario the chain from each candidate through the published later windows and the scenario's
+  weeks is solved exactly (a layered shortest path, as in planner/oracle.py, whose arcs into
+  sampled slews are weighted; a week without a slew is a missed anneal, the next interval
+  measured against m·target), and the candidate with the least mean over the scenarios wins.
+  Consecutive weeks keep what a week drawn alone loses (campaigns, and the days a report series
+  leaves uncovered); the mirror keeps how sparse and gappy weeks are but not at which end of the
+  window past gaps happened to fall, since slews show no strong time-of-week pattern within the
+  window (benchmarks/README.md). Sampled intervals count with weight FUTURE_WEIGHT beside the
+  published ones, as in `lookahead`.
 """
 
 from __future__ import annotations
@@ -33,6 +45,10 @@ SAMPLE_WEEKS = 26  # the most recent published weeks it learns from
 # 1 did worse than greedy on Cycle 1 on average, weights 0.25 and 0.5 beat greedy on average in
 # every history (benchmarks/README.md). 0.5 keeps most of what the cost-to-go knows.
 FUTURE_WEIGHT = 0.5
+# Weeks in each `rollout` scenario: about a month. Replayed over the shipped histories and their
+# perturbed variants, 4 and 8 weeks were within the variants' spread of each other
+# (benchmarks/README.md); 4 leaves 23 distinct runs in 26 published weeks.
+ROLLOUT_WEEKS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +208,87 @@ def _value_iteration(samples: list[np.ndarray], window_seconds: int, horizon: in
     return grid, value
 
 
-POLICIES = {"lookahead": Lookahead, "greedy": Greedy}
+class Rollout(Lookahead):
+    """Scenario look-ahead: published windows exactly, then each run of consecutive published weeks
+    (and its mirror image) as one possible future, the chain through it solved exactly; the least
+    mean cost wins."""
+
+    name = "rollout"
+
+    def __init__(
+        self,
+        horizon_weeks: int = ROLLOUT_WEEKS,
+        sample_weeks: int = SAMPLE_WEEKS,
+        future_weight: float = FUTURE_WEIGHT,
+        mirror: bool = True,
+    ):
+        super().__init__(horizon_weeks, sample_weeks, future_weight)
+        self.mirror = mirror
+
+    def _continuation(self, decision: Decision) -> np.ndarray:
+        """Mean over the scenarios of the best cost from each candidate on (0 when nothing is
+        published or sampled after the window)."""
+        futures = self.scenarios(decision)
+        total = np.zeros(len(decision.times))
+        for layers in futures:
+            total += _chain_from(decision.times, layers, decision.target)
+        return total / len(futures)
+
+    def scenarios(self, decision: Decision) -> list[list[Layer]]:
+        """Each scenario as layers (windows ahead, slew times, weight of the arcs into them): the
+        published later windows (weight 1); the window published in part, if any (its known
+        slews, weight 1, and the scenario's first week's after the cut, weighted); then the
+        scenario's other weeks, each on the next window with its phases kept (weighted)."""
+        partial = decision.partial is not None
+        length = min(self.horizon_weeks, decision.remaining) + partial
+        samples = decision.samples[-self.sample_weeks :]
+        if self.mirror:
+            flipped = [np.sort(decision.window_seconds - phases) for phases in samples]
+        blocks: list[list[np.ndarray]] = [[]]  # nothing sampled: the published windows alone
+        if length and samples:
+            # fewer published weeks than a scenario: all of them, once
+            starts = range(max(1, len(samples) - length + 1))
+            blocks = [samples[i : i + length] for i in starts]
+            if self.mirror:
+                blocks += [flipped[i : i + length] for i in starts]
+        return [self._layers(decision, block) for block in blocks]
+
+    def _layers(self, decision: Decision, block: list[np.ndarray]) -> list[Layer]:
+        target, weight = decision.target, self.future_weight
+        layers: list[Layer] = [
+            (j, times, np.ones(len(times))) for j, times in enumerate(decision.lookahead, start=1)
+        ]
+        ahead = len(decision.lookahead) + 1  # the first window not wholly published
+        weeks = list(block)
+        if decision.partial is not None:
+            start = decision.window_start + ahead * target
+            sampled = start + (weeks.pop(0) if weeks else np.zeros(0, dtype=np.int64))
+            sampled = sampled[sampled > decision.partial_until]
+            times = np.concatenate([decision.partial, sampled])
+            weights = np.concatenate([np.ones(len(decision.partial)), np.full(len(sampled), weight)])
+            order = np.argsort(times, kind="stable")
+            layers.append((ahead, times[order], weights[order]))
+            ahead += 1
+        for j, phases in enumerate(weeks, start=ahead):
+            layers.append((j, decision.window_start + j * target + phases, np.full(len(phases), weight)))
+        return layers
+
+
+Layer = tuple[int, np.ndarray, np.ndarray]  # windows ahead, slew times, weight of the arcs into them
+
+
+def _chain_from(times: np.ndarray, layers: list[Layer], target: int) -> np.ndarray:
+    """Least weighted Σ|gap − m·target| from each of `times` (window 0) through `layers`: the
+    layered shortest path, backwards; a layer without slews is a missed anneal, skipped."""
+    placed = [(0, times, np.ones(len(times))), *(layer for layer in layers if len(layer[1]))]
+    value = np.zeros(len(placed[-1][1]))
+    for (j, a, _), (k, b, weights) in zip(placed[-2::-1], placed[:0:-1], strict=True):
+        gap = np.abs(b[None, :] - a[:, None] - (k - j) * target) * weights[None, :]
+        value = (gap + value[None, :]).min(axis=1)
+    return value
+
+
+POLICIES = {"lookahead": Lookahead, "greedy": Greedy, "rollout": Rollout}
 DEFAULT_POLICY = "lookahead"
 
 
@@ -207,15 +303,17 @@ def make_policy(
 
     if name not in POLICIES:
         raise OptionError(f"--policy {name!r}: expected one of {', '.join(POLICIES)}")
-    if name != "lookahead":
+    if name == "greedy":
         if (horizon_weeks, sample_weeks, future_weight) != (None, None, None):
             raise OptionError(
-                "--horizon-weeks, --sample-weeks and --future-weight are the lookahead policy's, "
-                f"not {name}'s"
+                "--horizon-weeks, --sample-weeks and --future-weight are the rollout and lookahead "
+                f"policies', not {name}'s"
             )
-        return POLICIES[name]()
-    return Lookahead(
-        HORIZON_WEEKS if horizon_weeks is None else horizon_weeks,
-        SAMPLE_WEEKS if sample_weeks is None else sample_weeks,
-        FUTURE_WEIGHT if future_weight is None else future_weight,
+        return Greedy()
+    chosen = Rollout if name == "rollout" else Lookahead
+    default = chosen()  # its own defaults for what is not given
+    return chosen(
+        default.horizon_weeks if horizon_weeks is None else horizon_weeks,
+        default.sample_weeks if sample_weeks is None else sample_weeks,
+        default.future_weight if future_weight is None else future_weight,
     )

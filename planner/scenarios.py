@@ -51,9 +51,9 @@ KEYS: dict[str, tuple[type, ...]] = {
     "kind": (str,),  # "solve" (the default) or "replay"
     "sources": (list,),  # replay: report files or folders
     "policy": (str,),  # replay: the online policy
-    "horizon_weeks": (int,),  # replay, lookahead policy: its cost-to-go's horizon
-    "sample_weeks": (int,),  # replay, lookahead policy: the published weeks it learns from
-    "future_weight": (int, float),  # replay, lookahead policy: weight of its cost-to-go
+    "horizon_weeks": (int,),  # replay, lookahead/rollout policy: its cost-to-go's horizon
+    "sample_weeks": (int,),  # replay, lookahead/rollout policy: the published weeks it learns from
+    "future_weight": (int, float),  # replay, lookahead/rollout policy: weight of its cost-to-go
 }
 PERTURBATION_KEYS = {
     "cancel_fraction": (int, float),
@@ -112,11 +112,11 @@ class Scenario:
             raise OptionError("sources, policy and the policy's parameters belong to kind = 'replay'")
 
     def policy(self):
-        from planner.policies import make_policy
+        from planner.policies import DEFAULT_POLICY, make_policy
 
         get = self.settings.get
         return make_policy(
-            get("policy", "lookahead"), get("horizon_weeks"), get("sample_weeks"), get("future_weight")
+            get("policy", DEFAULT_POLICY), get("horizon_weeks"), get("sample_weeks"), get("future_weight")
         )
 
 

@@ -168,7 +168,7 @@ def test_mangled_timelines(data, command):
 
 
 @fuzz(30)
-@given(data=mangled(REPORT.encode()), policy=st.sampled_from(["greedy", "lookahead"]))
+@given(data=mangled(REPORT.encode()), policy=st.sampled_from(["greedy", "lookahead", "rollout"]))
 def test_replay_mangled_reports(data, policy):
     drive(
         "replay",
@@ -406,7 +406,7 @@ ONLINE_OPTIONS = {
     "--target-days": NUMBERS,
     "--miri-recovery-minutes": NUMBERS,
     "--rules": st.sampled_from(["seed", "operations", "[/x].toml", "nope"]),
-    "--policy": st.sampled_from(["greedy", "lookahead", "best", "[red]"]),
+    "--policy": st.sampled_from(["greedy", "lookahead", "rollout", "best", "[red]"]),
 }
 
 
