@@ -43,11 +43,11 @@ CYCLES = {
 
 POLICIES: dict[str, Callable[[History], Policy]] = {
     "greedy": lambda _: Greedy(),
-    "lookahead (default)": lambda _: Lookahead(),
+    "lookahead": lambda _: Lookahead(),
     "lookahead, weight 1": lambda _: Lookahead(future_weight=1.0),
     "lookahead, weight 0.25": lambda _: Lookahead(future_weight=0.25),
     "lookahead, 1 week, weight 1": lambda _: Lookahead(horizon_weeks=1, future_weight=1.0),
-    "rollout": lambda _: Rollout(),
+    "rollout (default)": lambda _: Rollout(),
     "rollout, no mirror": lambda _: Rollout(mirror=False),
     "rollout, weight 1": lambda _: Rollout(future_weight=1.0),
     "rollout, 8 weeks": lambda _: Rollout(horizon_weeks=8),

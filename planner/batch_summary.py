@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from planner.io import write_parquet
+from planner.options import DEFAULT_POLICY
 
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
@@ -79,7 +80,7 @@ def effective_settings(scenario) -> dict:
         "kind": scenario.kind,
         "timeline": scenario.settings.get("timeline"),
         "sources": [str(s) for s in scenario.settings["sources"]] if replay else None,
-        "policy": scenario.settings.get("policy", "lookahead") if replay else None,
+        "policy": scenario.settings.get("policy", DEFAULT_POLICY) if replay else None,
         "start": pd.Timestamp(calendar.start, unit="s", tz="UTC"),
         "count": calendar.count,
         "window_days": calendar.window_days,

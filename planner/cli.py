@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
 
 from planner.calendar import DEFAULT_START, Calendar
 from planner.errors import InternalError, OptionError, PlannerError
-from planner.options import SolveOptions
+from planner.options import DEFAULT_POLICY, SolveOptions
 
 
 class _OneLineErrors(TyperGroup):
@@ -418,8 +418,8 @@ def destinations(
 Policy = Annotated[
     str,
     typer.Option(
-        help="Online policy: lookahead (default; cost-to-go learned from the published weeks), "
-        "rollout (scenarios of consecutive published weeks, each chain solved exactly) or greedy."
+        help="Online policy: rollout (default; scenarios of consecutive published weeks, each chain "
+        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy."
     ),
 ]
 
@@ -447,7 +447,7 @@ def replay(
     target_days: TargetDays = 7.0,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
-    policy: Policy = "lookahead",
+    policy: Policy = DEFAULT_POLICY,
     horizon_weeks: HorizonWeeks = None,
     sample_weeks: SampleWeeks = None,
     future_weight: FutureWeight = None,
@@ -490,7 +490,7 @@ def next_week(
     target_days: TargetDays = 7.0,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
-    policy: Policy = "lookahead",
+    policy: Policy = DEFAULT_POLICY,
     horizon_weeks: HorizonWeeks = None,
     sample_weeks: SampleWeeks = None,
     future_weight: FutureWeight = None,

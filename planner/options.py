@@ -10,6 +10,8 @@ from planner.errors import OptionError
 from planner.rules import RuleSet, load_rules
 
 OBJECTIVES = ("regular", "mean", "minimax")
+# The online policy of `replay`, `next` and batch replays (planner.policies; chosen in README.md).
+DEFAULT_POLICY = "rollout"
 PRUNING = ("dp", "none")
 
 

@@ -7,7 +7,7 @@ from which it may learn what an unpublished week will look like. Times are integ
 
 - `greedy` is the fixed baseline of the issue: the first anneal takes the earliest slew; every
   later one the slew closest to previous + m·target (m = windows apart), ties to the earlier.
-- `lookahead` (the default) minimises this interval's deviation plus the best continuation over
+- `lookahead` minimises this interval's deviation plus the best continuation over
   the published later windows plus an expected cost-to-go for the unpublished ones. The cost-to-go
   is an approximate dynamic programme over the anneal's phase (its time within its window): with
   V_0 = 0 and the published weeks as equally likely samples S of next week's eligible phases,
@@ -15,7 +15,7 @@ from which it may learn what an unpublished week will look like. Times are integ
   anneal is missed and the next interval is measured against 2·target, from the same phase).
   Everything it learns comes from the schedule being planned, as published up to the decision;
   the cost-to-go counts with weight FUTURE_WEIGHT (below), since weeks are not independent draws.
-- `rollout` replaces that cost-to-go by scenarios: each run of ROLLOUT_WEEKS consecutive
+- `rollout` (the default) replaces that cost-to-go by scenarios: each run of ROLLOUT_WEEKS consecutive
   published weeks (of the last SAMPLE_WEEKS) is one possible future, laid on the weeks after the
   published ones, and so is its mirror image (each week's phases φ -> window − φ). For each
   scenario the chain from each candidate through the published later windows and the scenario's
@@ -289,7 +289,6 @@ def _chain_from(times: np.ndarray, layers: list[Layer], target: int) -> np.ndarr
 
 
 POLICIES = {"lookahead": Lookahead, "greedy": Greedy, "rollout": Rollout}
-DEFAULT_POLICY = "lookahead"
 
 
 def make_policy(

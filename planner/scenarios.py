@@ -112,7 +112,8 @@ class Scenario:
             raise OptionError("sources, policy and the policy's parameters belong to kind = 'replay'")
 
     def policy(self):
-        from planner.policies import DEFAULT_POLICY, make_policy
+        from planner.options import DEFAULT_POLICY
+        from planner.policies import make_policy
 
         get = self.settings.get
         return make_policy(
