@@ -4,14 +4,15 @@ plans degrade with schedule churn. Apart from `console` so that other commands d
 from __future__ import annotations
 
 import pandas as pd
-from rich.table import Table
 
 from planner.batch_summary import FAILED_STATES, RESULTS
-from planner.console import console, plain_number
+from planner.console import Table, console, errors, plain_number
 
 
 class BatchProgress:
-    """Progress of a batch: done / failed / remaining and ETA (rich), or plain lines when quiet."""
+    """Progress of a batch: done / failed / remaining and ETA (rich) on stderr when it is a terminal,
+    nothing when it is not (logs, pipes: stdout keeps only the tables), or a plain line per
+    scenario on stdout when quiet."""
 
     def __init__(self, total: int, *, quiet: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,14 +20,14 @@ class BatchProgress:
         self.total, self.quiet, self.failed, self.done = total, quiet, 0, 0
         self.bar = (
             None
-            if quiet
+            if quiet or not errors.is_terminal
             else Progress(
                 TextColumn("batch"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("failed {task.fields[failed]}  remaining {task.fields[remaining]}"),
                 TimeRemainingColumn(),
-                console=console,
+                console=errors,
             )
         )
 
@@ -45,7 +46,7 @@ class BatchProgress:
         self.failed += row["state"] in FAILED_STATES
         if self.bar:
             self.bar.update(self.task, advance=1, failed=self.failed, remaining=self.total - self.done)
-        else:
+        elif self.quiet:
             first_line = (row.get("error") or "").splitlines()[:1]
             console.print(
                 f"[{self.done}/{self.total}] {row['scenario']} {row['state']} "
@@ -74,7 +75,10 @@ def print_batch(summary: pd.DataFrame, out, *, quiet: bool) -> None:
             "error",
             title=f"Batch: {len(summary)} scenarios",
         )
-        for _, row in summary.head(40).iterrows():
+        shown = summary.head(40)
+        # Scenario names (up to 64 characters) whole on one line: they name the plan files.
+        table.columns[0].min_width = max(len("scenario"), *(len(str(n)) for n in shown["scenario"]))
+        for _, row in shown.iterrows():
             error = row["error"].splitlines()[0][:50] if isinstance(row["error"], str) else ""
             table.add_row(
                 row["scenario"],

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
+from rich.table import Table as RichTable
 from rich.text import Text
 
 from planner.result import Result
@@ -38,6 +38,14 @@ console = Console(soft_wrap=True, width=_width(sys.stdout), markup=False, emoji=
 errors = Console(
     stderr=True, soft_wrap=True, width=_width(sys.stderr), markup=False, emoji=False, highlight=False
 )
+
+
+class Table(RichTable):
+    """rich's table, whose cells fold a word too long for its column onto the next line instead of
+    cutting it with an ellipsis: a report name or a scenario id must stay whole to be found."""
+
+    def add_column(self, *args, overflow="fold", **kwargs) -> None:  # type: ignore[override]
+        super().add_column(*args, overflow=overflow, **kwargs)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:

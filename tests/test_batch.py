@@ -180,3 +180,15 @@ def test_a_killed_worker_fails_its_scenarios_not_the_batch(tmp_path, monkeypatch
     monkeypatch.undo()
     again = run_batch(scenarios, tmp_path / "out", jobs=1)
     assert set(again["state"]) <= {"solved", "skipped"} and again.loc[1, "state"] == "solved"
+
+
+def test_piped_batch_prints_tables_only_with_whole_scenario_ids(tmp_path):
+    """Not a terminal: no progress bar in the output (it goes to a terminal's stderr only), and
+    every scenario id whole on one line, since it names the scenario's plan file."""
+    path = _write(tmp_path, "[base]\ncount = 3\n[grid]\nobjective = ['regular', 'minimax']")
+    result = runner.invoke(app, ["batch", str(path), "--out", str(tmp_path / "out")], env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    assert "━━━━ 2/2" not in result.output and "remaining" not in result.output
+    for scenario in read_scenarios(path):
+        assert (tmp_path / "out" / "plans" / f"{scenario.id}.parquet").is_file()
+        assert f"│ {scenario.id} " in result.output
