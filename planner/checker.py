@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -264,16 +265,19 @@ def _same(stated, actual) -> bool:
     return (pd.isna(stated) and pd.isna(actual)) or stated == actual
 
 
-def check_plan_file(path, timeline_paths=None):
-    """Check a plan file against a timeline (given, else the one named in the plan, else shipped).
+def check_plan_file(path, timeline_paths=None, rules=None):
+    """Check a plan file against a timeline (given, else the one named in the plan, else shipped),
+    under `rules` (a RuleSet) when given, else the rule set the plan records.
 
-    Returns the problems, notes and the opened plan file (`legacy_rules` says it was checked under
-    the seed's rules because it records no rule set). In a weekly plan (`anneal-planner next`,
-    with a `state` column) anneals marked `flown` are history, not choices: what they break is a
-    note, not a violation."""
+    Returns the problems, notes and the opened plan file, whose options hold the rules checked
+    (`legacy_rules` says it was checked under the seed's rules because it records no rule set).
+    In a weekly plan (`anneal-planner next`, with a `state` column) anneals marked `flown` are
+    history, not choices: what they break is a note, not a violation."""
     from planner.result import open_plan
 
     opened = open_plan(path, timeline_paths)
+    if rules is not None:
+        opened = replace(opened, options=replace(opened.options, rules=rules), legacy_rules=False)
     claimed = opened.meta["objective"]["value"]
     problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
     if claimed is None:  # a plan file always states its objective; null would skip that check

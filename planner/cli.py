@@ -347,6 +347,13 @@ def solve(
 def check(
     plan: Annotated[Path, typer.Argument(help="Plan Parquet written by 'solve'.")],
     timeline: TimelineOption = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(
+            help="Check under this rule set (operations, seed or a rules TOML file) instead of the one "
+            "the plan records, e.g. whether a seed plan follows the operational rules."
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
@@ -355,7 +362,9 @@ def check(
     from planner.console import console, print_json, progress, styled
 
     with progress(f"checking {plan}"):
-        problems, notes, opened = check_plan_file(plan, timeline or None)
+        problems, notes, opened = check_plan_file(
+            plan, timeline or None, rule_set(rules, None) if rules is not None else None
+        )
     table = opened.plan
     rules = opened.options.rules
     placed = int(table["slew_time"].notna().sum())

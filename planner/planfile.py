@@ -55,9 +55,15 @@ def _number(meta: dict, key: str, path: Path, *, optional: bool = False, integer
 
 def _check_metadata(meta: object, path: Path) -> dict:
     """The keys later code reads, each of its type; raises InputError naming the first bad one."""
+    if isinstance(meta, dict) and meta.get("kind") == "replay":
+        raise InputError(
+            path,
+            "a replay table, not a plan; 'anneal-planner report' draws its folder, and the replay "
+            "checked every plan it made",
+        )
     if not isinstance(meta, dict) or meta.get("kind") != "plan":
         raise InputError(
-            path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve'"
+            path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve' or 'next'"
         )
     for key, kind in (
         ("objective", dict),

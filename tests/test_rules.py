@@ -243,6 +243,19 @@ def test_plan_records_its_rule_set_and_an_old_plan_is_checked_under_seed(tmp_pat
     assert runner.invoke(app, ["check", str(old)]).exit_code == 1
 
 
+def test_check_rules_checks_a_seed_plan_under_operations(tmp_path):
+    """The seed optimum is valid under the rules it records, and `check --rules operations` names
+    its 9 time-series slews and the one too close to MIRI use, exit 1."""
+    path = tmp_path / "seed.parquet"
+    assert runner.invoke(app, ["solve", "--rules", "seed", "--out", str(path)]).exit_code == 0
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 0
+    checked = runner.invoke(app, ["check", str(path), "--rules", "operations", "--json"])
+    report = json.loads(checked.stdout)
+    assert checked.exit_code == 1 and report["rules"] == "operations"
+    broken = [v.split(": ")[2] for v in report["violations"]]
+    assert broken.count("no-time-series") == 9 and broken.count("miri-recovery") == 1
+
+
 def test_destinations_shows_why_no_time_series_exists(shipped):
     result = runner.invoke(app, ["destinations", "--json"])
     assert result.exit_code == 0
