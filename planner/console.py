@@ -164,7 +164,7 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
         return
     kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
     out = Table(title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them")
-    out.add_column("destination prime mode", max_width=30)
+    out.add_column("destination prime mode", min_width=24, max_width=30)
     for name in ("slews", "eligible"):
         out.add_column(name, justify="right")
     out.add_column("excluded by (first rule failed)", min_width=26)
