@@ -72,6 +72,15 @@ TimelineOption = Annotated[
         "(repeatable). Default: the shipped timeline.",
     ),
 ]
+PlanTimelineOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--timeline",
+        "-t",
+        help="Canonical timeline Parquet, or raw report files/folders (repeatable). Default: the "
+        "timeline the plan was made from (its sha256 checked).",
+    ),
+]
 Start = Annotated[str, typer.Option(help="First window start, UTC date or time.")]
 Count = Annotated[int, typer.Option(help="Number of anneals.")]
 WindowDays = Annotated[float, typer.Option(help="Window length in days.")]
@@ -346,7 +355,7 @@ def solve(
 @friendly
 def check(
     plan: Annotated[Path, typer.Argument(help="Plan Parquet written by 'solve'.")],
-    timeline: TimelineOption = None,
+    timeline: PlanTimelineOption = None,
     rules: Annotated[
         str | None,
         typer.Option(
@@ -573,7 +582,7 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 
 @app.command()
 @friendly
-def compare(plan: PlanArgument, timeline: TimelineOption = None, as_json: Json = False) -> None:
+def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Json = False) -> None:
     """Show the plan beside the anneals actually flown in the timeline."""
     from planner.compare import compare as run
     from planner.console import comparison_document, print_comparison, print_json, progress
@@ -593,7 +602,7 @@ def compare(plan: PlanArgument, timeline: TimelineOption = None, as_json: Json =
 def plot(
     plan: PlanArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("plan.png"),
-    timeline: TimelineOption = None,
+    timeline: PlanTimelineOption = None,
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
     """Draw the cycle: windows, MIRI use, eligible slews, planned and flown anneals, intervals."""
@@ -614,7 +623,7 @@ def plot(
 def report(
     plan: PlanArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
-    timeline: TimelineOption = None,
+    timeline: PlanTimelineOption = None,
     tolerance_hours: Annotated[
         float, typer.Option(help="Band drawn around the target interval, ± hours.")
     ] = 24.0,
