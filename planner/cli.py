@@ -375,13 +375,13 @@ def check(
             plan, timeline or None, rule_set(rules, None) if rules is not None else None
         )
     table = opened.plan
-    rules = opened.options.rules
+    checked = opened.options.rules
     placed = int(table["slew_time"].notna().sum())
     deviation = plan_deviation(table, opened.calendar)
     if as_json:
         print_json(
             {"plan": str(plan), "valid": not problems, "violations": problems, "notes": notes,
-             "placed": placed, "count": len(table), "rules": rules.name,
+             "placed": placed, "count": len(table), "rules": checked.name,
              "legacy_rules": opened.legacy_rules, **deviation}
         )  # fmt: skip
         if problems:
@@ -390,7 +390,7 @@ def check(
     if opened.legacy_rules:
         console.print(
             f"{plan} was made before rule sets and records none: checked under the seed's rules "
-            f"(recovery {rules.miri_recovery_minutes:g} min)"
+            f"(recovery {checked.miri_recovery_minutes:g} min)"
         )
     for note in notes:
         console.print(f"note (flown, not planned): {note}")
@@ -403,7 +403,7 @@ def check(
         styled(
             ("ok", "green"),
             f": {placed} of {len(table)} anneals placed in {plan}; the plan satisfies "
-            f"every rule of rule set {rules.name!r} and the stated objective",
+            f"every rule of rule set {checked.name!r} and the stated objective",
         )
     )
     if placed > 1:
