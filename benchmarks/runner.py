@@ -26,8 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from importlib.metadata import version
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,17 @@ def _peak_mib() -> float:
 def _in_fresh_process(function, *args) -> dict:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
+
+
+def _cases(function, arguments: Iterable[tuple], line: Callable[[dict], str]) -> pd.DataFrame:
+    """`function(*args)` for each of `arguments`, each in a fresh process, printing `line(row)` as
+    each case ends: the rows of a suite."""
+    rows = []
+    for args in arguments:
+        row = _in_fresh_process(function, *args)
+        rows.append(row)
+        print(line(row), flush=True)
+    return pd.DataFrame(rows)
 
 
 # -- decade: every objective x side constraints -------------------------------------------------------
@@ -161,18 +174,15 @@ def _decade_case(objective: str, variant: str, repeats: int, instance: str = "de
 
 
 def decade(repeats: int, objectives=OBJECTIVES, variants=VARIANTS, instance: str = "decade") -> pd.DataFrame:
-    rows = []
-    for objective in objectives:
-        for variant in variants:
-            row = _in_fresh_process(_decade_case, objective, variant, repeats, instance)
-            rows.append(row)
-            print(
-                f"decade {objective:8s} {variant:9s} {row['status']:8s} exact={row['equals_exact']} "
-                f"solver {row['solver_s']:.3f} s total {row['total_s']:.3f} s peak {row['peak_mib']:.0f} MiB "
-                f"load {row['load_before']:.2f}",
-                flush=True,
-            )
-    table = pd.DataFrame(rows)
+    table = _cases(
+        _decade_case,
+        ((objective, variant, repeats, instance) for objective, variant in product(objectives, variants)),
+        lambda row: (
+            f"decade {row['objective']:8s} {row['variant']:9s} {row['status']:8s} "
+            f"exact={row['equals_exact']} solver {row['solver_s']:.3f} s total {row['total_s']:.3f} s "
+            f"peak {row['peak_mib']:.0f} MiB load {row['load_before']:.2f}"
+        ),
+    )
     table["meets_target"] = (
         (table["status"] == "OPTIMAL")
         & table["equals_exact"]
@@ -201,17 +211,15 @@ def _scaling_case(name: str, objective: str, repeats: int) -> dict:
 
 
 def scaling(repeats: int, names=tuple(INSTANCES), objectives=OBJECTIVES) -> pd.DataFrame:
-    rows = []
-    for name in names:
-        for objective in objectives:
-            row = _in_fresh_process(_scaling_case, name, objective, repeats)
-            rows.append(row)
-            print(
-                f"scaling {name:10s} {objective:8s} {row['status']:8s} solver {row['solver_s']:.3f} s "
-                f"total {row['total_s']:.3f} s peak {row['peak_mib']:.0f} MiB load {row['load_before']:.2f}",
-                flush=True,
-            )
-    return pd.DataFrame(rows)
+    return _cases(
+        _scaling_case,
+        ((name, objective, repeats) for name, objective in product(names, objectives)),
+        lambda row: (
+            f"scaling {row['instance']:10s} {row['objective']:8s} {row['status']:8s} "
+            f"solver {row['solver_s']:.3f} s total {row['total_s']:.3f} s peak {row['peak_mib']:.0f} MiB "
+            f"load {row['load_before']:.2f}"
+        ),
+    )
 
 
 # -- race: CP-SAT and HiGHS on the same model ------------------------------------------------------
@@ -296,19 +304,15 @@ def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
 def race(
     repeats: int, names=("cycle2", "dense_year"), objectives=OBJECTIVES, prunings=PRUNINGS
 ) -> pd.DataFrame:
-    rows = []
-    for name in names:
-        for objective in objectives:
-            for pruning in prunings:
-                row = _in_fresh_process(_race_case, name, objective, pruning, repeats)
-                rows.append(row)
-                print(
-                    f"race {name:10s} {objective:8s} {pruning:6s} pairs {row['pairs']:6d} "
-                    f"CP-SAT {row['cp_sat_status']} {row['cp_sat_s']:.4f} s  "
-                    f"HiGHS {row['highs_status']} {row['highs_s']:.4f} s  load {row['load_before']:.2f}",
-                    flush=True,
-                )
-    table = pd.DataFrame(rows)
+    table = _cases(
+        _race_case,
+        ((*case, repeats) for case in product(names, objectives, prunings)),
+        lambda row: (
+            f"race {row['instance']:10s} {row['objective']:8s} {row['pruning']:6s} pairs {row['pairs']:6d} "
+            f"CP-SAT {row['cp_sat_status']} {row['cp_sat_s']:.4f} s  "
+            f"HiGHS {row['highs_status']} {row['highs_s']:.4f} s  load {row['load_before']:.2f}"
+        ),
+    )
     table["same_optimum"] = (
         (table["cp_sat_value"] == table["exact_value"])
         & (table["highs_value"] == table["exact_value"])
