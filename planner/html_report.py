@@ -93,6 +93,12 @@ def _when(value, seconds: bool = False) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def _hover(columns: list) -> np.ndarray | None:
+    """A trace's hover columns side by side, one row per point; None for a trace without points
+    (plotly's customdata takes no empty array)."""
+    return np.column_stack(columns) if len(columns[0]) else None
+
+
 def _iso(times) -> list[str]:
     """Timestamps as plain UTC strings Plotly reads as dates (no offset: the axis is UTC)."""
     return [t.strftime("%Y-%m-%d %H:%M:%S") for t in pd.DatetimeIndex(times).tz_convert("UTC")]
@@ -135,14 +141,12 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             y=[y["windows"]] * len(windows),
             width=0.6,
             marker_color=np.where(windows["eligible"] > 0, "#9ecae1", "#f4a6a6").tolist(),
-            customdata=np.column_stack(
-                [
-                    windows["label"],
-                    windows["eligible"],
-                    *zip(*(_week_range(view, k) for k in windows["anneal"]), strict=True),
-                    windows["start"].map(_when) + " .. " + windows["end"].map(_when),
-                ]
-            ),
+            customdata=_hover([
+                windows["label"],
+                windows["eligible"],
+                *zip(*(_week_range(view, k) for k in windows["anneal"]), strict=True),
+                windows["start"].map(_when) + " .. " + windows["end"].map(_when),
+            ]),
             hovertemplate="<b>%{customdata[0]}</b> window %{customdata[4]} UTC<br>"
             "%{customdata[1]} eligible slews<br>click: zoom to this week<extra></extra>",
             showlegend=False,
@@ -157,11 +161,9 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             y=np.full(len(frame), y[lane]).tolist(),
             mode="markers",
             marker={"symbol": "line-ns-open", "size": 14, "color": colour, "line": {"width": 1.5}},
-            customdata=np.column_stack(
+            customdata=_hover(
                 [frame["visit_id"].map(_esc), frame["instrument"].map(_esc), frame["target"].map(_esc)]
-            )
-            if len(frame)
-            else None,
+            ),
             hovertemplate="<b>%{customdata[0]}</b> %{x|%Y-%m-%d %H:%M:%S} UTC<br>%{customdata[1]}<br>"
             f"target %{{customdata[2]}}<br>{_esc(wording)}<extra></extra>",
         )
@@ -198,17 +200,13 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
                 "size": 11,
                 "color": PLAN_COLOUR,
             },
-            customdata=np.column_stack(
-                [
-                    placed["label"],
-                    placed["visit_id"].map(_esc),
-                    placed["instrument"].map(_esc),
-                    placed["target"].map(_esc),
-                    np.where(placed["pinned"], "pinned", "planned"),
-                ]
-            )
-            if len(placed)
-            else None,
+            customdata=_hover([
+                placed["label"],
+                placed["visit_id"].map(_esc),
+                placed["instrument"].map(_esc),
+                placed["target"].map(_esc),
+                np.where(placed["pinned"], "pinned", "planned"),
+            ]),
             hovertemplate="<b>%{customdata[0]}</b> (%{customdata[4]}) %{x|%Y-%m-%d %H:%M:%S} UTC<br>"
             "slew into %{customdata[1]}: %{customdata[2]}<br>target %{customdata[3]}<extra></extra>",
         ),
@@ -222,9 +220,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             y=[y["flown"]] * len(flown),
             mode="markers",
             marker={"symbol": "x", "size": 9, "color": FLOWN_COLOUR},
-            customdata=np.column_stack([flown["visit_id"].map(_esc), flown["kind"], flown["week"]])
-            if len(flown)
-            else None,
+            customdata=_hover([flown["visit_id"].map(_esc), flown["kind"], flown["week"]]),
             hovertemplate="<b>flown %{customdata[0]}</b> (%{customdata[1]}, week %{customdata[2]})<br>"
             "%{x|%Y-%m-%d %H:%M:%S} UTC<extra></extra>",
         ),
@@ -244,11 +240,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
                 mode="lines+markers",
                 line={"color": colour, "width": 1},
                 marker={"symbol": symbol, "size": 6, "color": colour},
-                customdata=np.column_stack(
-                    [frame["anneal"], frame["interval_days"].round(3), frame["multiple"]]
-                )
-                if len(frame)
-                else None,
+                customdata=_hover([frame["anneal"], frame["interval_days"].round(3), frame["multiple"]]),
                 hovertemplate=f"<b>{name}</b> to week %{{customdata[0]}}<br>"
                 "%{customdata[1]} days (%{customdata[2]} x target)<br>"
                 "deviation %{y:+.2f} h<extra></extra>",
