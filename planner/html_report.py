@@ -18,7 +18,7 @@ import pandas as pd
 
 from planner.compare import compare, seconds_and_days
 from planner.io import atomic_path
-from planner.report_data import ELIGIBLE, CycleView, cycle_view, plan_rules
+from planner.report_data import ELIGIBLE, CycleView, cycle_view
 from planner.result import PlanFile
 
 PLOT_ID = "cycle"
@@ -444,7 +444,7 @@ def provenance(opened: PlanFile) -> dict:
         "rules, in the order they apply": "; ".join(
             f"{name}: slews {rules.describe(name)}" for name in rules.rule_names()
         ),
-        "rule set as recorded": json.dumps(plan_rules(opened)),
+        "rule set as recorded": json.dumps(opened.options.rules.to_dict()),
         "calendar": ", ".join(f"{k} {v}" for k, v in meta["calendar"].items()),
         "options": ", ".join(f"{k} {v}" for k, v in options.items()),
         "pins": "; ".join(f"Anneal {p['anneal']:02d} = {p['visit_id']}" for p in pins) or "none",

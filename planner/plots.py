@@ -17,10 +17,8 @@ from planner.result import PlanFile
 _WEEKS = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 
 
-def parse_weeks(text: str | None, count: int) -> tuple[int, int]:
+def parse_weeks(text: str, count: int) -> tuple[int, int]:
     """`--weeks 10-14` (or `12`) -> (10, 14), checked against the calendar's weeks."""
-    if text is None:
-        return 1, count
     match = _WEEKS.match(text)
     if match is None:
         raise OptionError(f"--weeks {text!r}: expected A-B, e.g. 10-14 (calendar weeks 1..{count})")

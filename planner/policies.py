@@ -32,7 +32,7 @@ from which it may learn what an unpublished week will look like. Times are integ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -309,10 +309,10 @@ def make_policy(
                 f"policies', not {name}'s"
             )
         return Greedy()
+    given: dict[str, Any] = {
+        "horizon_weeks": horizon_weeks,
+        "sample_weeks": sample_weeks,
+        "future_weight": future_weight,
+    }
     chosen = Rollout if name == "rollout" else Lookahead
-    default = chosen()  # its own defaults for what is not given
-    return chosen(
-        default.horizon_weeks if horizon_weeks is None else horizon_weeks,
-        default.sample_weeks if sample_weeks is None else sample_weeks,
-        default.future_weight if future_weight is None else future_weight,
-    )
+    return chosen(**{key: value for key, value in given.items() if value is not None})  # else its defaults

@@ -20,19 +20,14 @@ from planner.result import PlanFile
 ELIGIBLE = ""  # the rule name of an eligible slew
 
 
-def plan_rules(opened: PlanFile) -> dict:
-    """The rule set the plan was made with (a plan older than rule sets: the seed's), recorded form."""
-    return opened.options.rules.to_dict()
-
-
-def slew_exclusions(opened: PlanFile) -> tuple[np.ndarray, dict[str, str]]:
-    """Per timeline row the first rule it fails ('' when eligible) under the plan's rule set, and
-    each rule's one-line wording, in the order the rules apply."""
+def slew_exclusions(opened: PlanFile, rows: slice) -> tuple[np.ndarray, dict[str, str]]:
+    """Per timeline row of `rows` the first rule it fails ('' when eligible) under the plan's rule
+    set, and each rule's one-line wording, in the order the rules apply."""
     from planner.eligibility import exclusion_reason
 
     rules = opened.options.rules
     wording = {name: rules.describe(name) for name in rules.rule_names()}
-    return exclusion_reason(opened.timeline, rules), wording
+    return exclusion_reason(opened.timeline, rules, rows), wording
 
 
 @dataclass
@@ -80,8 +75,7 @@ def cycle_view(opened: PlanFile) -> CycleView:
     period_end = calendar.start + calendar.count * calendar.target_seconds
     lo, hi = np.searchsorted(starts, [calendar.start, period_end], side="left")
     inside = timeline.iloc[lo:hi]
-    reason, rules = slew_exclusions(opened)
-    reason = reason[lo:hi]
+    reason, rules = slew_exclusions(opened, slice(lo, hi))
 
     slew = inside["is_slew"].to_numpy(bool)
     slews = pd.DataFrame(
@@ -102,9 +96,7 @@ def cycle_view(opened: PlanFile) -> CycleView:
             "label": [w.label for w in windows],
             "start": to_timestamps([w.start for w in windows]),
             "end": to_timestamps([w.end for w in windows]),
-            "eligible": [
-                int(np.count_nonzero((eligible_s >= w.start) & (eligible_s < w.end))) for w in windows
-            ],
+            "eligible": [int(np.diff(np.searchsorted(eligible_s, [w.start, w.end]))[0]) for w in windows],
         }
     )
     miri = inside.loc[inside["uses_miri"], ["start", "visit_id", "instrument"]].rename(
