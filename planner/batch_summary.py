@@ -8,14 +8,13 @@ scenario found already solved by an earlier run keeps `state = solved` with `ski
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from planner.io import write_parquet
+from planner.io import files_sha256, write_parquet
 from planner.options import DEFAULT_POLICY
 
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
@@ -129,7 +128,7 @@ def write_summary(summary: pd.DataFrame, out_dir: Path, scenarios_file: Path | N
         "schema_version": SCHEMA_VERSION,
         "planner_version": __version__,
         "scenarios_file": str(source) if source else None,
-        "scenarios_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source else None,
+        "scenarios_sha256": files_sha256([source]) if source else None,
         "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     path = Path(out_dir) / "summary.parquet"

@@ -150,3 +150,15 @@ def read_parquet(path: Path, *, max_metadata_bytes: int | None = None):
     with pq.ParquetFile(path) as file:
         meta = _project_metadata(file.schema_arrow.metadata, max_metadata_bytes)
         return file.read(), meta
+
+
+def files_sha256(names) -> str:
+    """sha256 over the files' bytes, in order (a timeline, or the reports it was built from)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in names:
+        with open(name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -9,7 +9,6 @@ the key or column, exit 2.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pyarrow as pa
 from planner import limits
 from planner.calendar import Calendar
 from planner.errors import InputError, PlannerError, brief
-from planner.io import read_parquet
+from planner.io import files_sha256, read_parquet
 from planner.options import OBJECTIVES, SolveOptions
 from planner.timeline import MAX_TIMELINE_BYTES
 
@@ -214,15 +213,6 @@ def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOpt
     return plan, meta, _recorded(meta, path)
 
 
-def _file_sha256(files: list[str]) -> str:
-    digest = hashlib.sha256()
-    for name in files:
-        with open(name, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def _named_timeline(path: Path, meta: dict) -> list[str]:
     """The timeline file(s) the plan names, if they are files of sane size whose sha256 matches."""
     named = meta["timeline"]
@@ -241,7 +231,7 @@ def _named_timeline(path: Path, meta: dict) -> list[str]:
     if size > MAX_TIMELINE_BYTES:
         raise InputError(path, f"the plan's timeline is {size:,} bytes; expected a timeline under 1 GB")
     recorded = named.get("sha256")
-    if recorded and _file_sha256(files) != recorded:
+    if recorded and files_sha256(files) != recorded:
         raise InputError(
             path,
             f"the timeline changed since the plan was made ({', '.join(files)} no longer has the sha256 "

@@ -3,7 +3,6 @@ optimum of the same cycle and rules, the greedy baseline and the anneals actuall
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from planner.checker import check_plan
 from planner.compare import executed_anneals, flown_weeks, intervals
 from planner.errors import InternalError
 from planner.history import History
-from planner.io import write_parquet
+from planner.io import files_sha256, write_parquet
 from planner.options import SolveOptions
 from planner.policies import Greedy, Policy
 from planner.replay import Replay, replay
@@ -180,7 +179,7 @@ def write_replay(run: ReplayRun, folder: Path) -> Path:
         "calendar": run.outcome.calendar.to_dict(),
         "options": {"rules": run.outcome.rules.to_dict(), "policy": run.outcome.policy},
         "events": run.outcome.events,
-        "timeline": {"file": TIMELINE_FILE, "sha256": hashlib.sha256(timeline_path.read_bytes()).hexdigest()},
+        "timeline": {"file": TIMELINE_FILE, "sha256": files_sha256([timeline_path])},
         "versions": {"planner": __version__},
     }
     write_parquet(run.frame, REPLAY_SCHEMA, meta, path, json_default=str)
@@ -214,8 +213,8 @@ def open_replay(folder: Path):
     recorded_timeline, versions = meta.get("timeline"), meta.get("versions", {})
     if not isinstance(recorded_timeline, dict) or not isinstance(versions, dict):
         raise InputError(path, "damaged replay metadata (timeline and versions must be tables)")
-    recorded = recorded_timeline.get("sha256")
-    if recorded != hashlib.sha256((folder / TIMELINE_FILE).read_bytes()).hexdigest():
+    identity = timeline_identity(timeline)  # its sha256 is the file's, as written above
+    if recorded_timeline.get("sha256") != identity["sha256"]:
         raise InputError(folder / TIMELINE_FILE, "the timeline changed since the replay was written")
     try:
         calendar = Calendar.from_dict(meta["calendar"])
@@ -233,7 +232,7 @@ def open_replay(folder: Path):
         "objective": {"name": "regular", "value": value, "bound": None},
         "calendar": calendar.to_dict(),
         "options": options.to_dict(),
-        "timeline": timeline_identity(timeline),
+        "timeline": identity,
         "versions": versions,
         "checked": True,
         "missing": [int(k) for k in frame.loc[frame["state"] == "missed", "anneal"]],

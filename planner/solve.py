@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from planner.checker import check_plan
 from planner.eligibility import WindowSlews, window_slews
 from planner.errors import InfeasibleError, InternalError, OptionError
 from planner.explain import chain_conflict, empty_windows
+from planner.io import files_sha256
 from planner.model import FlowModel, Scope, Scoped, scoped_pairs
 from planner.options import SolveOptions
 from planner.pins import resolve_pins
@@ -410,7 +410,4 @@ def _version(name: str) -> tuple[int, int]:
 @functools.lru_cache(maxsize=64)
 def _digest(versions: tuple[tuple[str, int, int], ...]) -> str:
     """sha256 over the files' bytes in order, computed once per version of the files."""
-    digest = hashlib.sha256()
-    for name, _mtime, _size in versions:
-        digest.update(Path(name).read_bytes())
-    return digest.hexdigest()
+    return files_sha256(name for name, _mtime, _size in versions)
