@@ -47,7 +47,7 @@ class _OneLineErrors(TyperGroup):
 def _print_error(message: str, *, one_line: bool = True) -> None:
     """`error: message` on stderr, one line (a list of infeasible windows keeps its lines); nothing
     in the message is read as markup."""
-    from planner.console import errors, styled
+    from planner.terminal import errors, styled
 
     text = " ".join(message.split()) if one_line else message
     errors.print(styled(("error:", "bold red"), " ", text))
@@ -688,7 +688,7 @@ def batch(
                 scenarios_file=scenarios_file,
             )
     except KeyboardInterrupt as stop:
-        from planner.console import errors
+        from planner.terminal import errors
 
         written = out / "summary.parquet"
         where = (
@@ -704,7 +704,7 @@ def batch(
     print_batch(summary, out, quiet=quiet)
     failed = int(summary["state"].isin(FAILED_STATES).sum())
     if failed:
-        from planner.console import errors, styled
+        from planner.terminal import errors, styled
 
         errors.print(
             styled(
