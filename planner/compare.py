@@ -28,6 +28,17 @@ def executed_anneals(timeline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "visit_id", "kind"])
 
 
+def flown_in_calendar(timeline: pd.DataFrame, calendar: Calendar) -> tuple[pd.DataFrame, np.ndarray]:
+    """The anneals executed in the calendar's weeks, [start, start + count·target) (the last may
+    fall after the last window), in time order, and their times in seconds."""
+    end = calendar.start + calendar.count * calendar.target_seconds
+    lo, hi = np.searchsorted(to_seconds(timeline["start"]), [calendar.start, end], side="left")
+    flown = executed_anneals(timeline.iloc[lo:hi])
+    flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(flown_s, kind="stable")
+    return flown.iloc[order].reset_index(drop=True), flown_s[order]
+
+
 def intervals(times: np.ndarray, numbers: np.ndarray, target: int) -> pd.DataFrame:
     """One row per interval between consecutive anneals (times in seconds, in order; numbers: the
     anneal numbers, or the calendar weeks of flown anneals).
@@ -116,16 +127,10 @@ class Comparison:
 
 
 def compare(plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar) -> Comparison:
-    end = calendar.start + calendar.count * calendar.target_seconds
-    flown = executed_anneals(timeline)
-    flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
-    inside = (flown_s >= calendar.start) & (flown_s < end)
-    flown, flown_s = flown[inside].reset_index(drop=True), flown_s[inside]
+    flown, flown_s = flown_in_calendar(timeline, calendar)
     planned = plan[plan["slew_time"].notna()]
     planned_s = to_seconds(planned["slew_time"])
 
-    order = np.argsort(flown_s, kind="stable")
-    flown, flown_s = flown.iloc[order].reset_index(drop=True), flown_s[order]
     week_of_flown = flown_weeks(flown_s, calendar)
     summary = pd.DataFrame(
         [

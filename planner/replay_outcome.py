@@ -14,7 +14,7 @@ import pyarrow as pa
 from planner import __version__
 from planner.calendar import DAY, Calendar, to_seconds
 from planner.checker import check_plan
-from planner.compare import executed_anneals, flown_weeks, intervals
+from planner.compare import flown_in_calendar, flown_weeks, intervals
 from planner.errors import InternalError
 from planner.history import History
 from planner.io import files_sha256, write_parquet
@@ -44,10 +44,7 @@ def chain_metrics(numbers, times, target: int) -> dict:
 
 def flown_metrics(final: pd.DataFrame, calendar: Calendar) -> dict:
     """The anneals actually flown within the calendar, measured the same way; m = weeks apart."""
-    flown = executed_anneals(final)
-    times = np.sort(to_seconds(flown["time"])) if len(flown) else np.zeros(0, dtype=np.int64)
-    end = calendar.start + calendar.count * calendar.target_seconds
-    times = times[(times >= calendar.start) & (times < end)]
+    _, times = flown_in_calendar(final, calendar)
     return chain_metrics(flown_weeks(times, calendar), times, calendar.target_seconds)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from planner.calendar import DAY, Calendar, to_seconds, to_timestamps
-from planner.compare import executed_anneals, flown_weeks, intervals
+from planner.compare import flown_in_calendar, flown_weeks, intervals
 from planner.result import PlanFile
 
 ELIGIBLE = ""  # the rule name of an eligible slew
@@ -103,10 +103,7 @@ def cycle_view(opened: PlanFile) -> CycleView:
         columns={"start": "time"}
     )
 
-    flown = executed_anneals(inside)
-    flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
-    order = np.argsort(flown_s, kind="stable")
-    flown, flown_s = flown.iloc[order].reset_index(drop=True), flown_s[order]
+    flown, flown_s = flown_in_calendar(timeline, calendar)
     flown["week"] = flown_weeks(flown_s, calendar)
 
     plan = opened.plan.copy()
