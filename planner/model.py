@@ -48,9 +48,9 @@ class Ends:
     cost: np.ndarray
 
 
-def all_pairs(chain: Chain, cap: float | None = None) -> list[Pairs]:
+def all_pairs(chain: Chain) -> list[Pairs]:
     """Every usable pair, pins left to the model's constraints (the unreduced model)."""
-    return bound_pairs(replace(chain, pinned={}), kind="sum", upper=np.inf, cap=cap)
+    return bound_pairs(replace(chain, pinned={}), kind="sum", upper=np.inf)
 
 
 def bound_pairs(
@@ -64,6 +64,13 @@ def bound_pairs(
 
     `cap` drops pairs costing more; pins and `masks` restrict the slews a layer may use. Every
     plan the model admits respects them, so these bounds stay valid lower bounds."""
+    return _bounded(chain, kind, upper, cap, masks)[0]
+
+
+def _bounded(
+    chain: Chain, kind: Kind, upper: float, cap: float | None, masks: Masks
+) -> tuple[list[Pairs], float]:
+    """bound_pairs, and the best value of any plan within `cap` and `masks` (its forward pass)."""
     fwd, bwd = forward(chain, kind, cap, masks), backward(chain, kind, cap, masks)
     kept = []
     for k in range(chain.size - 1):
@@ -76,7 +83,7 @@ def bound_pairs(
         # A tiny tolerance only guards float rounding; costs are whole seconds.
         first, second = np.nonzero(np.isfinite(through) & (through <= upper + 0.5))
         kept.append(Pairs(first, second, cost[first, second].astype(np.int64)))
-    return kept
+    return kept, float(fwd[-1].min())
 
 
 def end_pairs(chain: Chain, upper: float = np.inf, *, reachable_only: bool = True) -> Ends:
@@ -138,9 +145,8 @@ def scoped_pairs(chain: Chain, scope: Scope) -> Scoped:
         if scope.cap is None and masks is None:
             return Scoped(all_pairs(chain), ends, True)
         return Scoped(bound_pairs(chain, "sum", np.inf, scope.cap, masks), ends, True)
-    pairs = bound_pairs(chain, "sum", scope.regular, scope.cap, masks)
-    optimum = forward(chain, "sum", scope.cap, masks)[-1].min()
-    return Scoped(pairs, ends, bool(np.isfinite(optimum)) and round(float(optimum)) == scope.regular)
+    pairs, optimum = _bounded(chain, "sum", scope.regular, scope.cap, masks)
+    return Scoped(pairs, ends, bool(np.isfinite(optimum)) and round(optimum) == scope.regular)
 
 
 @dataclass

@@ -67,23 +67,19 @@ class OraclePlan:
     cost: float  # inf when no plan exists
     choice: tuple[int, ...]  # index of the chosen slew in each layer
 
-    @property
-    def feasible(self) -> bool:
-        return bool(np.isfinite(self.cost))
 
-
-def best_path(chain: Chain, kind: Kind = "sum", cap: float | None = None, masks: Masks = None) -> OraclePlan:
+def best_path(chain: Chain, kind: Kind = "sum") -> OraclePlan:
     """An optimal plan. Among equal ones, the earliest slew at each step from the first anneal."""
     if not chain.size or any(len(layer) == 0 for layer in chain.layers):
         return OraclePlan(np.inf, ())
-    back = backward(chain, kind, cap, masks)
+    back = backward(chain, kind)
     cost = float(back[0].min())
     if not np.isfinite(cost):
         return OraclePlan(np.inf, ())
     choice = [int(np.argmin(back[0]))]  # argmin returns the first, i.e. earliest, minimum
     reached = 0.0
     for k in range(chain.size - 1):
-        arc = chain.arc_costs(k, cap)[choice[-1]]
+        arc = chain.arc_costs(k)[choice[-1]]
         step = _combine(kind, np.asarray(reached), arc)
         total = _combine(kind, step, back[k + 1])
         nxt = int(np.argmin(total))
@@ -206,9 +202,14 @@ def _composite_path(chain: Chain, arcs: list[np.ndarray], masks: Masks) -> tuple
     return int(total.min()), tuple(choice)
 
 
+def plan_lateness(chain: Chain, choice: Sequence[int]) -> int:
+    """The tie-break of a plan: Σ_k (its slew - the first slew of window k), seconds."""
+    return sum(int(chain.layers[k][i] - chain.layers[k][0]) for k, i in enumerate(choice))
+
+
 def _from_composite(chain: Chain, objective: str, value: int, choice: tuple[int, ...]) -> Optimum:
-    lateness = sum(int(chain.layers[k][i] - chain.layers[k][0]) for k, i in enumerate(choice))
-    return Optimum(objective, value, round(plan_cost(chain, choice, "sum")), lateness, choice)
+    regular = value if objective == "regular" else round(plan_cost(chain, choice, "sum"))
+    return Optimum(objective, value, regular, plan_lateness(chain, choice), choice)
 
 
 def lexicographic(chain: Chain, objective: str) -> Optimum | None:

@@ -235,7 +235,7 @@ class _Stages:
         """The stage's expression on a plan, from the chain (for a plan the solver did not return)."""
         chain = self.chain
         if name == TIE_BREAK:
-            return sum(int(chain.layers[k][i] - chain.layers[k][0]) for k, i in enumerate(plan))
+            return oracle.plan_lateness(chain, plan)
         if name == "mean":
             return int(oracle.end_costs(chain)[plan[0], plan[-1]])
         return round(oracle.plan_cost(chain, plan, "max" if name == "minimax" else "sum"))
