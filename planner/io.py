@@ -162,3 +162,13 @@ def files_sha256(names) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def same_type(field, actual) -> bool:
+    """A column read back has its field's type. Parquet keeps second timestamps as milliseconds:
+    a timestamp in any unit is the same, provided its zone is UTC."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(actual):
+        return actual.tz == "UTC"
+    return actual == field.type

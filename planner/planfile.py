@@ -20,13 +20,12 @@ import pyarrow as pa
 from planner import limits
 from planner.calendar import Calendar
 from planner.errors import InputError, PlannerError, brief
-from planner.io import files_sha256, read_parquet
+from planner.io import files_sha256, read_parquet, same_type
 from planner.options import OBJECTIVES, SolveOptions
 from planner.timeline import MAX_TIMELINE_BYTES
 
 MAX_PLAN_BYTES = 50_000_000  # a plan of the most anneals allowed is well under 1 MB
 MAX_METADATA_BYTES = 1_000_000
-STATUSES = ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "MODEL_INVALID", "UNKNOWN")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -75,9 +74,12 @@ def _check_metadata(meta: object, path: Path) -> dict:
     ):
         if not isinstance(meta.get(key), kind):
             raise InputError(path, f"metadata {key} = {meta.get(key)!r}; expected a {kind.__name__}")
-    if meta.get("status") not in STATUSES:
+    from planner.result import Status  # (planner.result imports this module)
+
+    statuses = [status.value for status in Status]
+    if meta.get("status") not in statuses:
         raise InputError(
-            path, f"metadata status = {meta.get('status')!r}; expected one of {', '.join(STATUSES)}"
+            path, f"metadata status = {meta.get('status')!r}; expected one of {', '.join(statuses)}"
         )
     objective = meta["objective"]
     if not {"name", "value", "bound"} <= set(objective):
@@ -120,31 +122,25 @@ def _check_metadata(meta: object, path: Path) -> dict:
     return meta
 
 
-# A weekly plan (`next`) adds these to PLAN_SCHEMA's columns (planner.replay_outcome.REPLAY_SCHEMA).
-EXTRA_COLUMNS = {"decided_at": pa.string(), "replans": pa.int64(), "state": pa.string()}
-
-
 def _check_columns(table: pa.Table, path: Path) -> pa.Schema:
     """The file's columns: PLAN_SCHEMA's, each of its type, plus only a weekly plan's extra ones."""
-    from planner.result import PLAN_SCHEMA
+    from planner.result import DECISION_FIELDS, PLAN_SCHEMA
 
+    decisions = {field.name: field for field in DECISION_FIELDS}
     names = table.schema.names
     missing = [n for n in PLAN_SCHEMA.names if n not in names]
-    extra = [n for n in names if n not in PLAN_SCHEMA.names and n not in EXTRA_COLUMNS]
+    extra = [n for n in names if n not in PLAN_SCHEMA.names and n not in decisions]
     if missing or extra or len(set(names)) != len(names):
         raise InputError(
             path, f"plan columns: missing {missing}, unexpected {extra}; expected {PLAN_SCHEMA.names}"
         )
     schema = PLAN_SCHEMA
     for name in names:
-        if name in EXTRA_COLUMNS:
-            schema = schema.append(pa.field(name, EXTRA_COLUMNS[name]))
+        if name in decisions:
+            schema = schema.append(decisions[name])
     for field in schema:
         actual = table.schema.field(field.name).type
-        # Parquet keeps second timestamps as milliseconds: any unit is fine, the zone must be UTC.
-        if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(actual) and actual.tz == "UTC":
-            continue
-        if actual != field.type:
+        if not same_type(field, actual):
             raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
     return schema
 

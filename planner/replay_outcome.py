@@ -21,12 +21,11 @@ from planner.io import files_sha256, write_parquet
 from planner.options import SolveOptions
 from planner.policies import Greedy, Policy
 from planner.replay import Replay, replay
-from planner.result import PLAN_SCHEMA
+from planner.result import DECISION_FIELDS, PLAN_SCHEMA
 from planner.rules import RuleSet
 from planner.timeline import write_timeline
 
-REPLAY_SCHEMA = PLAN_SCHEMA.append(pa.field("decided_at", pa.string()))
-REPLAY_SCHEMA = REPLAY_SCHEMA.append(pa.field("replans", pa.int64())).append(pa.field("state", pa.string()))
+REPLAY_SCHEMA = pa.schema([*PLAN_SCHEMA, *DECISION_FIELDS])
 REPLAY_FILE = "replay.parquet"
 TIMELINE_FILE = "timeline.parquet"
 

@@ -26,6 +26,13 @@ PLAN_SCHEMA = pa.schema(
         ("deviation_hours", pa.float64()),
     ]
 )
+# What a replay table and a weekly plan (`next`) add to PLAN_SCHEMA: the report that decided each
+# anneal, how often it was decided again, and flown / planned / missed.
+DECISION_FIELDS = [
+    pa.field("decided_at", pa.string()),
+    pa.field("replans", pa.int64()),
+    pa.field("state", pa.string()),
+]
 
 
 def plan_statistics(plan: pd.DataFrame) -> dict:

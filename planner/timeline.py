@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from planner.errors import InputError, brief
-from planner.io import read_parquet, write_parquet
+from planner.io import read_parquet, same_type, write_parquet
 from planner.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 
 SCHEMA_VERSION = 1
@@ -190,8 +190,7 @@ def _check_timeline_columns(table: pa.Table, path: Path) -> None:
         if field.name not in table.schema.names:
             raise InputError(path, f"timeline column {field.name} is missing; expected the columns {COLUMNS}")
         actual = table.schema.field(field.name).type
-        same_time = pa.types.is_timestamp(actual) and pa.types.is_timestamp(field.type) and actual.tz == "UTC"
-        if actual != field.type and not same_time:
+        if not same_type(field, actual):
             raise InputError(path, f"timeline column {field.name} is {actual}; expected {field.type}")
     for name in ("visit_id", "start", "duration_s", "visit_type", "parallels", "uses_miri", "is_slew"):
         if table[name].null_count:
@@ -203,7 +202,7 @@ def _check_timeline_columns(table: pa.Table, path: Path) -> None:
         starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowException, ValueError) as err:
         raise InputError(path, f"timeline column start cannot be read ({err})") from None
-    if table["start"].null_count or (len(starts) > 1 and (starts[1:] < starts[:-1]).any()):
+    if len(starts) > 1 and (starts[1:] < starts[:-1]).any():  # (nulls were refused above)
         raise InputError(path, "timeline column start: expected times in increasing order, none missing")
 
 
