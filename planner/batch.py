@@ -42,6 +42,11 @@ def _row(scenario: Scenario, **fields) -> dict:
     return {"scenario": scenario.id, **effective_settings(scenario), "skipped": False, **fields}
 
 
+def _unsolved(scenario: Scenario, error: str, state: str = "failed", **fields) -> dict:
+    """The row of a scenario without a plan: why, in `error`."""
+    return _row(scenario, state=state, status=None, objective_value=None, error=error, **fields)
+
+
 def _statistics(plan: pd.DataFrame) -> dict:
     stats = plan_statistics(plan)
     return {**stats, "missing": len(stats["missing"])}
@@ -125,23 +130,10 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
         )
     except PlannerError as err:
         state = "infeasible" if err.exit_code == 1 else "failed"
-        return _row(
-            scenario,
-            state=state,
-            status=None,
-            objective_value=None,
-            total_s=time.perf_counter() - started,
-            error=str(err),
-        )
+        return _unsolved(scenario, str(err), state, total_s=time.perf_counter() - started)
     except Exception as err:  # a bug must not stop the batch either; keep its traceback for the report
-        return _row(
-            scenario,
-            state="failed",
-            status=None,
-            objective_value=None,
-            total_s=time.perf_counter() - started,
-            error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}",
-        )
+        error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
+        return _unsolved(scenario, error, total_s=time.perf_counter() - started)
 
 
 def workers_per_job(jobs: int) -> int:
@@ -180,13 +172,7 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _died(scenario: Scenario) -> dict:
-    return _row(
-        scenario,
-        state="failed",
-        status=None,
-        objective_value=None,
-        error="its worker process died (killed, or out of memory) while solving it",
-    )
+    return _unsolved(scenario, "its worker process died (killed, or out of memory) while solving it")
 
 
 def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Callable[[dict], None]) -> None:
@@ -225,7 +211,7 @@ def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Call
                     broken.append(scenario)
                     continue
                 except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
-                    row = _row(scenario, state="failed", status=None, objective_value=None, error=repr(err))
+                    row = _unsolved(scenario, repr(err))
                 on_done(row)
             if broken:
                 # Every future of a broken pool fails: collect them all, then judge.
