@@ -171,7 +171,7 @@ def friendly(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from planner.signals import Terminated, sigterm_as_interrupt
+        from planner.signals import sigterm_as_interrupt, stop_words
 
         try:
             with sigterm_as_interrupt():
@@ -181,9 +181,9 @@ def friendly(command):
             _print_error(str(err), one_line=err.exit_code != 1)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
-            terminated = isinstance(stop, Terminated)
-            _print_error(f"{'terminated' if terminated else 'interrupted'}; no output file was written")
-            raise typer.Exit(143 if terminated else 130) from None
+            what, code = stop_words(stop)
+            _print_error(f"{what}; no output file was written")
+            raise typer.Exit(code) from None
         except (typer.Exit, typer.Abort, click_errors.ClickException):
             raise
         except Exception as err:  # a bug: one line that asks for a report, still no traceback
@@ -671,7 +671,7 @@ def batch(
     from planner.batch_summary import FAILED_STATES
     from planner.io import check_output
     from planner.scenarios import read_scenarios
-    from planner.signals import Terminated
+    from planner.signals import stop_words
 
     limits.number("--jobs", jobs, 1, limits.MAX_JOBS, integer=True)
     check_output(out, "--out", [scenarios_file], folder=True)
@@ -697,10 +697,10 @@ def batch(
             else "nothing was written; "
         )
         errors.print(
-            f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'} after {progress.done} of "
+            f"{stop_words(stop)[0]} after {progress.done} of "
             f"{len(scenarios)} scenarios; {where}run the same command again to finish",
         )
-        raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
+        raise typer.Exit(stop_words(stop)[1]) from None
     print_batch(summary, out, quiet=quiet)
     failed = int(summary["state"].isin(FAILED_STATES).sum())
     if failed:

@@ -12,6 +12,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt."""
 
 
+def stop_words(stop: KeyboardInterrupt) -> tuple[str, int]:
+    """What stopped the work, in a word, and the exit code: SIGTERM 143, Ctrl-C 130."""
+    return ("terminated", 143) if isinstance(stop, Terminated) else ("interrupted", 130)
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM raises Terminated in the main thread; the previous handler is
