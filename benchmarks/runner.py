@@ -272,7 +272,7 @@ def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
     cp_sat, highs = [], []
     for _ in range(repeats):
         solver = cp_model.CpSolver()
-        configure(solver, options, 60.0)
+        configure(solver, options, 60.0, objective)
         started = time.perf_counter()  # handing CP-SAT the model to its answer, as for HiGHS
         status = solver.status_name(solver.solve(model.model))
         cp_sat.append((time.perf_counter() - started, status, round(solver.objective_value)))
