@@ -170,7 +170,19 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
     )
 
 
+def _report_label(name: str | None) -> str:
+    """A report as the per-week table names it: a text report by its OP package id (after the
+    '#'), a JSON report by its file name without the extension. The written table and --json
+    keep the whole name; shortened, the column fits one line."""
+    if not name:
+        return ""
+    if "#" in name:
+        return name.rsplit("#", 1)[1]
+    return name.removesuffix(".json").removesuffix(".txt")
+
+
 def _online_table(frame: pd.DataFrame, title: str) -> Table:
+    reports = [_report_label(name) for name in frame["decided_at"]]
     table = Table(
         "#",
         "window",
@@ -184,12 +196,14 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
         "state",
         title=title,
     )
-    for row in frame.to_dict("records"):
+    table.columns[2].min_width = max(map(len, reports), default=0)
+    table.columns[3].min_width = len("YYYY-MM-DD HH:MM")
+    for row, report in zip(frame.to_dict("records"), reports, strict=True):
         style = "bold red" if row["state"] == "missed" else None
         table.add_row(
             f"{row['anneal']:02d}",
             _date(row["window_start"])[:10],
-            str(row["decided_at"] or ""),
+            report,
             _date(row["slew_time"]),
             str(row["visit_id"] or ""),
             str(row["instrument"] or ""),

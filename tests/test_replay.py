@@ -229,6 +229,19 @@ def test_replay_cli_writes_its_table_and_summary(tmp_path):
     assert bad.exit_code == 2 and "expected one of lookahead, greedy" in bad.output
 
 
+def test_replay_table_names_each_report_on_one_line():
+    """Text reports share one file: the table names each by its OP package id, whole (the
+    written table keeps file#package); a JSON report by its file name without the extension."""
+    text = runner.invoke(
+        app, ["replay", "data/raw/stsci-text", "--start", "2022-07-11", "--count", "2", "--policy", "greedy"]
+    )
+    assert text.exit_code == 0, text.output
+    assert "2219105f02" in text.output and "weekly_reports" not in text.output
+    json_reports = runner.invoke(app, ["replay", "data/raw/dja-json", "--count", "1", "--policy", "greedy"])
+    assert json_reports.exit_code == 0, json_reports.output
+    assert "20230703_report_20230629 " in json_reports.output and ".txt" not in json_reports.output
+
+
 def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
     """Flown: what the July reports show was executed (anneals of program 1520). Published: July
     and August. `next` keeps the flown ones and plans the August windows that have none."""
