@@ -17,15 +17,20 @@ ANNEAL_MODE = "MIRI Anneal"
 
 
 def executed_anneals(timeline: pd.DataFrame) -> pd.DataFrame:
-    """Anneals flown in the timeline: time (UTC), the anneal's own visit id, and how it ran."""
+    """Anneals flown in the timeline: time (UTC), the anneal's own visit id, how it ran, and the
+    prime visit it ran on (`slewed_to`: the visit slewed to, or the anneal's own as a prime)."""
     rows = []
     for start, visit_id, instrument, parallels in zip(
         timeline["start"], timeline["visit_id"], timeline["instrument"], timeline["parallels"], strict=True
     ):
         if instrument == ANNEAL_MODE:
-            rows.append((start, visit_id, "prime"))
-        rows += [(start, p["visit_id"], "slew parallel") for p in parallels if p["instrument"] == ANNEAL_MODE]
-    return pd.DataFrame(rows, columns=["time", "visit_id", "kind"])
+            rows.append((start, visit_id, "prime", visit_id))
+        rows += [
+            (start, p["visit_id"], "slew parallel", visit_id)
+            for p in parallels
+            if p["instrument"] == ANNEAL_MODE
+        ]
+    return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
 
 
 def flown_in_calendar(timeline: pd.DataFrame, calendar: Calendar) -> tuple[pd.DataFrame, np.ndarray]:

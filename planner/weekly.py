@@ -18,7 +18,7 @@ import pandas as pd
 from planner import __version__
 from planner.calendar import Calendar, to_seconds
 from planner.checker import anneal_of, check_plan
-from planner.compare import ANNEAL_MODE
+from planner.compare import flown_in_calendar, flown_weeks
 from planner.eligibility import window_slews
 from planner.errors import InfeasibleError, InputError, InternalError
 from planner.options import SolveOptions
@@ -51,22 +51,12 @@ def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
 
 def flown_from_timeline(timeline: pd.DataFrame, calendar: Calendar) -> dict[int, tuple[str, int]]:
     """Anneal -> (visit id, time) of the anneals executed in a timeline, by calendar week: the
-    visit slewed to for a slew parallel, the anneal's own visit when it ran as a prime."""
-    executed = []
-    for visit_id, t, instrument, parallels in zip(
-        timeline["visit_id"],
-        to_seconds(timeline["start"]).tolist(),
-        timeline["instrument"],
-        timeline["parallels"],
-        strict=True,
-    ):
-        if instrument == ANNEAL_MODE or any(p["instrument"] == ANNEAL_MODE for p in parallels):
-            executed.append((int(t), str(visit_id)))
+    visit slewed to for a slew parallel, the anneal's own visit when it ran as a prime. A second
+    anneal in a week is not another: the first counts."""
+    executed, times = flown_in_calendar(timeline, calendar)
     flown: dict[int, tuple[str, int]] = {}
-    for t, visit_id in sorted(executed):
-        week = (t - calendar.start) // calendar.target_seconds + 1
-        if 1 <= week <= calendar.count and week not in flown:  # a second one in a week is not another
-            flown[int(week)] = (visit_id, t)
+    for week, visit_id, t in zip(flown_weeks(times, calendar), executed["slewed_to"], times, strict=True):
+        flown.setdefault(int(week), (str(visit_id), int(t)))
     return flown
 
 

@@ -187,6 +187,24 @@ def test_replan_keeps_flown_anneals(tmp_path, shipped):
     assert lonely.exit_code == 2 and "--pin and --pin-until go together" in lonely.output
 
 
+def test_flown_from_timeline_names_the_visit_slewed_to(shipped):
+    """`next --flown TIMELINE` pins each week's first executed anneal on the visit it ran on (the
+    prime slewed to, not the anneal's own 1520 visit), at that visit's start."""
+    from planner.compare import executed_anneals
+    from planner.weekly import flown_from_timeline
+
+    calendar = Calendar()
+    flown = flown_from_timeline(shipped, calendar)
+    executed = executed_anneals(shipped)
+    weeks = (executed["time"] - pd.Timestamp(calendar.start, unit="s", tz="UTC")) // pd.Timedelta(days=7) + 1
+    assert sorted(flown) == sorted(set(weeks[(weeks >= 1) & (weeks <= calendar.count)]))
+    starts = dict(zip(shipped["visit_id"], shipped["start"], strict=True))
+    for week, (visit_id, t) in flown.items():
+        assert not visit_id.startswith("1520:"), week
+        assert starts[visit_id] == pd.Timestamp(t, unit="s", tz="UTC")
+        assert starts[visit_id] == executed["time"][weeks == week].min()
+
+
 def test_executed_anneals_of_cycle2(shipped):
     """DOMAIN.md: Cycle 2's anneals ran under program 1520 as slew parallels (1520:54:1 ...)."""
     from planner.compare import compare, executed_anneals
