@@ -231,9 +231,14 @@ def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Call
 
 
 def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Callable[[dict], None]) -> None:
-    """The same scenarios on an existing Dask cluster; each task may use its worker's threads."""
+    """The same scenarios on an existing Dask cluster; each task may use its worker's threads.
+
+    A worker that dies fails every task it was running once Dask has given up on them (its
+    `allowed-failures`): as on local processes, those scenarios run again one at a time, so the
+    one that kills its workers fails alone. Ctrl-C or SIGTERM closes the client, which releases
+    its tasks: the scheduler cancels the ones not finished."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, KilledWorker, as_completed
     except ImportError:
         raise OptionError(
             "--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'"
@@ -245,9 +250,27 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Ca
     with client:
         threads = client.nthreads()
         cap = max(1, min(threads.values(), default=1))
-        futures = [client.submit(run_scenario, s, str(out_dir.resolve()), cap, pure=False) for s in scenarios]
+
+        def submit(scenario: Scenario):
+            return client.submit(run_scenario, scenario, str(out_dir.resolve()), cap, pure=False)
+
+        def outcome(future, scenario: Scenario) -> dict:
+            try:
+                return future.result()
+            except KilledWorker:
+                return _died(scenario)
+            except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
+                return _unsolved(scenario, repr(err))
+
+        futures = {submit(scenario): scenario for scenario in scenarios}
+        suspects = []
         for future in as_completed(futures):
-            on_done(future.result())
+            if future.status == "error" and isinstance(future.exception(), KilledWorker):
+                suspects.append(futures[future])  # maybe only beside the one that kills: again, alone
+            else:
+                on_done(outcome(future, futures[future]))
+        for scenario in suspects:
+            on_done(outcome(submit(scenario), scenario))
 
 
 def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:

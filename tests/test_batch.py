@@ -145,6 +145,31 @@ perturbation = [{}, { cancel_fraction = 0.2, seed = 1 }]
         assert a["visit_id"].tolist() == b["visit_id"].tolist()
 
 
+def test_a_scenario_that_kills_its_dask_workers_fails_alone(tmp_path, monkeypatch):
+    """On a cluster, the minimax scenario kills each worker that runs it: once Dask gives up on it
+    (allowed-failures 0 here, 3 by default) it fails with the local batch's words, and the other
+    scenarios are solved, though a task beside the killer when its worker died failed too: those
+    run again one at a time."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    import planner.batch
+
+    scenarios = read_scenarios(
+        _write(tmp_path, "[base]\ncount = 3\n[grid]\nobjective = ['regular', 'minimax', 'mean']")
+    )
+    monkeypatch.setattr(planner.batch, "run_scenario", _die_on_minimax)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+        ) as cluster,
+    ):
+        summary = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert summary["state"].tolist() == ["solved", "failed", "solved"]
+    assert "worker process died" in summary.loc[1, "error"]
+
+
 def test_scenario_timeline_applies_the_perturbation_inside_the_calendar(shipped):
     scenario = parse_scenarios({"scenarios": [{"perturbation": {"lost_days": 20, "seed": 0}}]})[0]
     changed = scenario_timeline(scenario)
