@@ -14,23 +14,19 @@ from typing import Any
 from planner.errors import InputError
 from planner.report import (
     ATTACHED,
-    MAX_REPORT_BYTES,
     Attached,
     Report,
     Visit,
     issue_from_report_name,
     parse_duration,
     parse_time,
+    read_report_file,
 )
 
 
 def read_json_reports(path: Path) -> list[Report]:
     """All reports in one JSON file. Raises InputError naming the file and the row index."""
-    if path.stat().st_size > MAX_REPORT_BYTES:
-        raise InputError(path, f"over {MAX_REPORT_BYTES // 1_000_000} MB; expected a weekly report file")
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(path, "the file is empty; expected a JSON list of schedule rows")
+    data = read_report_file(path, "a JSON list of schedule rows")
     try:
         rows = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

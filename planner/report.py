@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+from planner.errors import InputError
 from planner.limits import FIRST_SECOND, LAST_SECOND
 
 _TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
@@ -18,6 +20,17 @@ MAX_DURATION_DAYS = 366  # a scheduled visit longer than a year is damage, not a
 MAX_REPORT_BYTES = 100_000_000  # one file of reports; the shipped text of 96 reports is 1.9 MB
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 SLEW_VISIT_TYPES = frozenset({"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"})
+
+
+def read_report_file(path: Path, expected: str) -> bytes:
+    """A report file's bytes, refused (InputError naming the file and `expected`) when it is over
+    MAX_REPORT_BYTES or holds nothing but blanks: both readers' first checks."""
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise InputError(path, f"over {MAX_REPORT_BYTES // 1_000_000} MB; expected {expected}")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(path, f"the file is empty; expected {expected}")
+    return data
 
 
 def parse_time(text: str) -> int | None:

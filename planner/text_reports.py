@@ -24,13 +24,13 @@ from pathlib import Path
 from planner.errors import InputError
 from planner.report import (
     ATTACHED,
-    MAX_REPORT_BYTES,
     Attached,
     Report,
     Visit,
     issue_from_op_package,
     parse_duration,
     parse_time,
+    read_report_file,
 )
 
 _REPORT_START = re.compile(r"^Visit Information for OP Package (\S+)\s*$")
@@ -57,11 +57,7 @@ def read_text_reports(path: Path) -> list[Report]:
 
 
 def _read_text(path: Path) -> str:
-    if path.stat().st_size > MAX_REPORT_BYTES:
-        raise InputError(path, f"over {MAX_REPORT_BYTES // 1_000_000} MB; expected weekly report text")
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(path, "the file is empty; expected STScI weekly report text")
+    data = read_report_file(path, "STScI weekly report text")
     if b"\x00" in data:
         raise InputError(path, "binary content; expected STScI weekly report text")
     try:
