@@ -125,7 +125,7 @@ PARAMETERS = {
 # Per stage, over PARAMETERS. The `minimax` rows (worst >= each gap's deviation) make the LP no
 # longer integral, and with every row in it from the start the root LP is slow to close; added
 # lazily, only the rows the LP violates enter. Measured (`python -m benchmarks --suites race`, one
-# worker, same hint): Cycle 2 unreduced 0.57 -> 0.04 s, dense_year unreduced 1.5 -> 1.0 s, and
+# worker, same hint): Cycle 2 unreduced 0.57 -> 0.04 s, dense_year unreduced 1.6 -> 0.9 s, and
 # faster on every pruned minimax model; the same setting makes `regular` 30 times and `mean`
 # (greedy-pruned) 5 times slower, so it is not applied to them.
 STAGE_PARAMETERS = {"minimax": {"add_lp_constraints_lazily": True}}

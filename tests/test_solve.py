@@ -372,3 +372,21 @@ def test_long_plans_print_their_worst_weeks(tmp_path):
     assert "Worst 10 of 156 weeks" in short.output and short.output.count("│ 1") < 12
     full = runner.invoke(app, [*args, "--table"])
     assert "Worst" not in full.output and "│ 156 │" in full.output
+
+
+def test_each_stage_gets_its_parameters_and_param_has_the_last_word():
+    """minimax's rows go into the LP lazily (its LP is not a flow's), every other stage's from the
+    start; a --param value overrides both."""
+    from ortools.sat.python import cp_model
+
+    from planner.solve import configure
+
+    def lazily(stage: str, options: SolveOptions) -> bool:
+        solver = cp_model.CpSolver()
+        configure(solver, options, 5.0, stage)
+        return solver.parameters.add_lp_constraints_lazily
+
+    plain = SolveOptions()
+    assert lazily("minimax", plain) and not lazily("regular", plain) and not lazily("mean", plain)
+    told = SolveOptions(params=(("add_lp_constraints_lazily", "false"),))
+    assert not lazily("minimax", told)
