@@ -114,21 +114,31 @@ TIE_BREAK = "earliest"  # Σ_k (slew time - first slew of window k): the plan's 
 #   portfolio runs no LP-based worker and does not prove these models;
 # - the flow's rows all in the LP from the start (not added lazily) and no presolve: the LP of a
 #   flow is integral, so the root LP proves the optimum; presolve, probing and symmetry detection
-#   only delay that root (measured on real Cycle 2 unreduced, `regular`: about ten times faster).
+#   only delay that root (measured on real Cycle 2 unreduced, `regular`: about ten times faster);
+# - so the root LP may run to its end: CP-SAT stops it after 2,000 simplex iterations by default,
+#   and a model of 7,700 rows (a dense year, unreduced) needs more than 10,000;
+# - no search along the hint before the main search (hint_conflict_limit 0): the hint is complete,
+#   CP-SAT takes it as the first solution, and following it re-solves the LP at every decision,
+#   which on a big model costs seconds and finds nothing the root LP does not. Measured with
+#   `python -m benchmarks --suites race`, dense year from a greedy plan: `mean` 8.8 -> 2.9 s,
+#   `regular` 3.0 -> 1.3 s.
 PARAMETERS = {
     "linearization_level": 2,
     "add_lp_constraints_lazily": False,
     "cp_model_presolve": False,
     "cp_model_probing_level": 0,
     "symmetry_level": 0,
+    "root_lp_iterations": 50_000,
+    "hint_conflict_limit": 0,
 }
 # Per stage, over PARAMETERS. The `minimax` rows (worst >= each gap's deviation) make the LP no
-# longer integral, and with every row in it from the start the root LP is slow to close; added
-# lazily, only the rows the LP violates enter. Measured (`python -m benchmarks --suites race`, one
-# worker, same hint): Cycle 2 unreduced 0.57 -> 0.04 s, dense_year unreduced 1.6 -> 0.9 s, and
-# faster on every pruned minimax model; the same setting makes `regular` 30 times and `mean`
-# (greedy-pruned) 5 times slower, so it is not applied to them.
-STAGE_PARAMETERS = {"minimax": {"add_lp_constraints_lazily": True}}
+# longer integral: with every row in it from the start the root LP is slow to close, and added
+# lazily only the rows the LP violates enter; and the search along the hint is what finds better
+# plans, since the root LP alone does not. Measured (race suite, one worker, same hint): Cycle 2
+# unreduced 0.57 -> 0.04 s, dense_year unreduced 1.6 -> 0.9 s, faster on every pruned minimax
+# model; Cycle 2 from a greedy plan 0.10 s with the hint search, 0.69 s without. Lazy rows make
+# `regular` 30 times and `mean` (greedy-pruned) 5 times slower, so they are minimax's alone.
+STAGE_PARAMETERS = {"minimax": {"add_lp_constraints_lazily": True, "hint_conflict_limit": 10}}
 
 
 def configure(solver: cp_model.CpSolver, options: SolveOptions, time_limit: float, stage: str) -> None:
