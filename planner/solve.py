@@ -120,8 +120,8 @@ TIE_BREAK = "earliest"  # Σ_k (slew time - first slew of window k): the plan's 
 # - no search along the hint before the main search (hint_conflict_limit 0): the hint is complete,
 #   CP-SAT takes it as the first solution, and following it re-solves the LP at every decision,
 #   which on a big model costs seconds and finds nothing the root LP does not. Measured with
-#   `python -m benchmarks --suites race`, dense year from a greedy plan: `mean` 8.8 -> 2.9 s,
-#   `regular` 3.0 -> 1.3 s.
+#   `python -m benchmarks --suites race`, dense year from a greedy plan: `mean` 8.8 -> 2.8 s,
+#   `regular` 3.0 -> 1.2 s.
 PARAMETERS = {
     "linearization_level": 2,
     "add_lp_constraints_lazily": False,
@@ -138,6 +138,7 @@ PARAMETERS = {
 # unreduced 0.57 -> 0.04 s, dense_year unreduced 1.6 -> 0.9 s, faster on every pruned minimax
 # model; Cycle 2 from a greedy plan 0.10 s with the hint search, 0.69 s without. Lazy rows make
 # `regular` 30 times and `mean` (greedy-pruned) 5 times slower, so they are minimax's alone.
+# (hint_conflict_limit 10 is CP-SAT's default.)
 STAGE_PARAMETERS = {"minimax": {"add_lp_constraints_lazily": True, "hint_conflict_limit": 10}}
 
 
