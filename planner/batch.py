@@ -234,9 +234,11 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Ca
     """The same scenarios on an existing Dask cluster; each task may use its worker's threads.
 
     A worker that dies fails every task it was running once Dask has given up on them (its
-    `allowed-failures`): as on local processes, those scenarios run again one at a time, so the
-    one that kills its workers fails alone. Ctrl-C or SIGTERM closes the client, which releases
-    its tasks: the scheduler cancels the ones not finished."""
+    `allowed-failures`): as on local processes, when more than one failed so, each runs again
+    alone, so the one that kills its workers fails by itself. Tasks the cluster cancels (a
+    scheduler restart, a lost connection) stop the batch with one line; the summary keeps what
+    finished. Ctrl-C or SIGTERM closes the client: queued tasks are dropped, and a task already
+    running finishes on its worker (at most its time limit)."""
     try:
         from distributed import Client, KilledWorker, as_completed
     except ImportError:
@@ -264,13 +266,21 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Ca
 
         futures = {submit(scenario): scenario for scenario in scenarios}
         suspects = []
-        for future in as_completed(futures):
+        for seen, future in enumerate(as_completed(futures)):
+            if future.status == "cancelled":
+                raise OptionError(
+                    f"--scheduler {address}: the cluster cancelled {len(futures) - seen} unfinished "
+                    "scenarios (scheduler restarted or connection lost); the summary holds the finished ones"
+                )
             if future.status == "error" and isinstance(future.exception(), KilledWorker):
                 suspects.append(futures[future])  # maybe only beside the one that kills: again, alone
             else:
                 on_done(outcome(future, futures[future]))
-        for scenario in suspects:
-            on_done(outcome(submit(scenario), scenario))
+        if len(suspects) == 1:  # the only one: it is the one that kills
+            on_done(_died(suspects[0]))
+        else:
+            for scenario in suspects:
+                on_done(outcome(submit(scenario), scenario))
 
 
 def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:

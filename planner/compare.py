@@ -35,7 +35,8 @@ def executed_anneals(timeline: pd.DataFrame) -> pd.DataFrame:
 
 def flown_in_calendar(timeline: pd.DataFrame, calendar: Calendar) -> tuple[pd.DataFrame, np.ndarray]:
     """The anneals executed in the calendar's weeks, [start, start + count·target) (the last may
-    fall after the last window), in time order, and their times in seconds."""
+    fall after the last window), in time order, and their times in seconds. The timeline is in
+    start order, as load_timeline guarantees: its rows of those weeks are found by bisection."""
     end = calendar.start + calendar.count * calendar.target_seconds
     lo, hi = np.searchsorted(to_seconds(timeline["start"]), [calendar.start, end], side="left")
     flown = executed_anneals(timeline.iloc[lo:hi])

@@ -196,8 +196,19 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
         "state",
         title=title,
     )
-    table.columns[2].min_width = max(map(len, reports), default=0)
-    table.columns[3].min_width = len("YYYY-MM-DD HH:MM")
+    # Dates, times, visit ids and deviations stay whole (together about 80 columns with the
+    # borders); the report name too when the terminal has room for it beside the other headers
+    # and a 14-character instrument; otherwise it folds, as the instrument does.
+    visits = max((len(str(v)) for v in frame["visit_id"] if v is not None), default=0)
+    whole = {1: len("YYYY-MM-DD"), 3: len("YYYY-MM-DD HH:MM"), 4: visits, 8: len("-100.00")}
+    label = max(map(len, reports), default=0)
+    headers = sum(
+        max(whole.get(i, 0), len(str(c.header))) for i, c in enumerate(table.columns) if i not in (2, 5)
+    )
+    if headers + label + 14 + 3 * len(table.columns) + 1 <= console.width:
+        whole[2] = label
+    for column, width in whole.items():
+        table.columns[column].min_width = width
     for row, report in zip(frame.to_dict("records"), reports, strict=True):
         style = "bold red" if row["state"] == "missed" else None
         table.add_row(

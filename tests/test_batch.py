@@ -166,8 +166,57 @@ def test_a_scenario_that_kills_its_dask_workers_fails_alone(tmp_path, monkeypatc
         ) as cluster,
     ):
         summary = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
+        alone = run_batch(scenarios[1:2], tmp_path / "alone", scheduler=cluster.scheduler_address)
     assert summary["state"].tolist() == ["solved", "failed", "solved"]
     assert "worker process died" in summary.loc[1, "error"]
+    assert alone["state"].tolist() == ["failed"] and "worker process died" in alone.loc[0, "error"]
+
+
+def _slow_minimax(scenario, out_dir, workers_cap):
+    """Stands in for run_scenario on a cluster: the minimax scenario is still running when the
+    scheduler restarts."""
+    import time
+
+    if scenario.settings["objective"] == "minimax":
+        time.sleep(60)
+    return run_scenario(scenario, out_dir, workers_cap)
+
+
+def test_a_cluster_that_cancels_the_batch_stops_it_with_one_line(tmp_path, monkeypatch):
+    """A scheduler restart cancels the tasks not finished: the batch stops with an OptionError
+    naming --scheduler, and the summary holds the scenario that finished before."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    import planner.batch
+    from planner.errors import OptionError
+
+    scenarios = read_scenarios(
+        _write(tmp_path, "[base]\ncount = 3\n[grid]\nobjective = ['regular', 'minimax']")
+    )
+    monkeypatch.setattr(planner.batch, "run_scenario", _slow_minimax)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=None, processes=True
+    ) as cluster:
+        regular_done = threading.Event()
+
+        def restart_when_regular_is_done() -> None:
+            regular_done.wait(60)
+            with distributed.Client(cluster.scheduler_address) as other:
+                other.restart(wait_for_workers=False)
+
+        restarter = threading.Thread(target=restart_when_regular_is_done)
+        restarter.start()
+        with pytest.raises(OptionError, match="cancelled 1 unfinished scenarios"):
+            run_batch(
+                scenarios,
+                tmp_path / "dask",
+                scheduler=cluster.scheduler_address,
+                on_done=lambda row: regular_done.set(),
+            )
+        restarter.join()
+    summary = pd.read_parquet(tmp_path / "dask" / "summary.parquet")
+    assert summary["objective"].tolist() == ["regular"] and summary["state"].tolist() == ["solved"]
 
 
 def test_scenario_timeline_applies_the_perturbation_inside_the_calendar(shipped):

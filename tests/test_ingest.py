@@ -203,3 +203,18 @@ def test_read_schedules_api_accepts_mixed_sources():
     assert set(frame.loc[span, "source"]) == {"20240226_report_20240228.txt"}
     assert span.sum() == len(json_rows)
     assert Path(frame.attrs["sources"][0]).name == TEXT.name
+
+
+@pytest.mark.parametrize("name", ["big.txt", "big.json"])
+def test_a_report_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch, name):
+    """Both readers share the size and empty checks (planner.report.read_report_file)."""
+    import planner.report
+
+    monkeypatch.setattr(planner.report, "MAX_REPORT_BYTES", 1_000_000)
+    big = tmp_path / name
+    big.write_bytes(b" " * 1_000_001)
+    with pytest.raises(InputError, match=r"over 1 MB; expected"):
+        read_schedules([big])
+    big.write_bytes(b" \n\t")
+    with pytest.raises(InputError, match=r"the file is empty; expected"):
+        read_schedules([big])

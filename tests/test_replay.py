@@ -229,17 +229,34 @@ def test_replay_cli_writes_its_table_and_summary(tmp_path):
     assert bad.exit_code == 2 and "expected one of lookahead, greedy" in bad.output
 
 
-def test_replay_table_names_each_report_on_one_line():
-    """Text reports share one file: the table names each by its OP package id, whole (the
-    written table keeps file#package); a JSON report by its file name without the extension."""
-    text = runner.invoke(
-        app, ["replay", "data/raw/stsci-text", "--start", "2022-07-11", "--count", "2", "--policy", "greedy"]
+def _replay_printed(columns: int, *args: str) -> str:
+    """`replay ... --policy greedy` as a terminal of `columns` would show it (a fresh process:
+    rich reads COLUMNS when the console is made)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": str(columns)}
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "replay", *args, "--policy", "greedy"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
-    assert text.exit_code == 0, text.output
-    assert "2219105f02" in text.output and "weekly_reports" not in text.output
-    json_reports = runner.invoke(app, ["replay", "data/raw/dja-json", "--count", "1", "--policy", "greedy"])
-    assert json_reports.exit_code == 0, json_reports.output
-    assert "20230703_report_20230629 " in json_reports.output and ".txt" not in json_reports.output
+    return done.stdout
+
+
+def test_replay_table_keeps_names_dates_and_visits_whole():
+    """Text reports share one file: the table names each by its OP package id (the written table
+    keeps file#package), a JSON report by its file name without the extension; whole where the
+    terminal has room. Dates, slew times and visit ids stay whole even at 80 columns."""
+    text = _replay_printed(120, "data/raw/stsci-text", "--start", "2022-07-11", "--count", "2")
+    assert "│ 2219105f02 │" in text and "weekly_reports" not in text
+    wide = _replay_printed(140, "data/raw/dja-json", "--count", "1")
+    assert "│ 20230703_report_20230629 │" in wide and ".txt" not in wide
+    narrow = _replay_printed(80, "data/raw/dja-json", "--count", "2")
+    assert "│ 2023-07-03 │" in narrow and "│ 2023-07-04 05:29 │" in narrow and "│ 1292:1:1 │" in narrow
 
 
 def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
