@@ -149,10 +149,8 @@ class Lookahead:
         future = np.interp(phases, grid, value)
         if decision.partial is not None:
             future = self._partial(decision, times, len(windows) - last, future, grid, value)
-        for (j, times), (later, later_times) in zip(placed[-2::-1], placed[:0:-1], strict=True):
-            gap = later_times[None, :] - times[:, None] - (later - j) * decision.target
-            future = (np.abs(gap) + future[None, :]).min(axis=1)
-        return future
+        published = [(j, times, np.ones(len(times))) for j, times in enumerate(decision.lookahead, start=1)]
+        return _chain_from(decision.times, published, decision.target, future)
 
     def _partial(self, decision, times, windows_apart, carried, grid, value) -> np.ndarray:
         """Expected cost from `times` on across a window published only up to `partial_until`:
@@ -277,11 +275,14 @@ class Rollout(Lookahead):
 Layer = tuple[int, np.ndarray, np.ndarray]  # windows ahead, slew times, weight of the arcs into them
 
 
-def _chain_from(times: np.ndarray, layers: list[Layer], target: int) -> np.ndarray:
-    """Least weighted Σ|gap − m·target| from each of `times` (window 0) through `layers`: the
-    layered shortest path, backwards; a layer without slews is a missed anneal, skipped."""
+def _chain_from(
+    times: np.ndarray, layers: list[Layer], target: int, beyond: np.ndarray | None = None
+) -> np.ndarray:
+    """Least weighted Σ|gap − m·target| from each of `times` (window 0) through `layers`, plus
+    `beyond` (the cost from each slew of the last layer with slews on; 0 when None): the layered
+    shortest path, backwards; a layer without slews is a missed anneal, skipped."""
     placed = [(0, times, np.ones(len(times))), *(layer for layer in layers if len(layer[1]))]
-    value = np.zeros(len(placed[-1][1]))
+    value = np.zeros(len(placed[-1][1])) if beyond is None else beyond
     for (j, a, _), (k, b, weights) in zip(placed[-2::-1], placed[:0:-1], strict=True):
         gap = np.abs(b[None, :] - a[:, None] - (k - j) * target) * weights[None, :]
         value = (gap + value[None, :]).min(axis=1)
