@@ -103,7 +103,7 @@ def cycle_view(opened: PlanFile) -> CycleView:
         columns={"start": "time"}
     )
 
-    flown, flown_s = flown_in_calendar(timeline, calendar)
+    flown, flown_s = flown_in_calendar(inside, calendar)  # (the calendar's rows, found above)
     flown["week"] = flown_weeks(flown_s, calendar)
 
     plan = opened.plan.copy()
