@@ -690,6 +690,7 @@ def batch(
     except KeyboardInterrupt as stop:
         from planner.terminal import errors
 
+        what, code = stop_words(stop)
         written = out / "summary.parquet"
         where = (
             f"the summary of those is in {written}; "
@@ -697,10 +698,10 @@ def batch(
             else "nothing was written; "
         )
         errors.print(
-            f"{stop_words(stop)[0]} after {progress.done} of "
+            f"{what} after {progress.done} of "
             f"{len(scenarios)} scenarios; {where}run the same command again to finish",
         )
-        raise typer.Exit(stop_words(stop)[1]) from None
+        raise typer.Exit(code) from None
     print_batch(summary, out, quiet=quiet)
     failed = int(summary["state"].isin(FAILED_STATES).sum())
     if failed:
