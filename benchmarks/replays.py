@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from planner.calendar import Calendar, to_seconds
-from planner.eligibility import exclusion_reason
+from planner.eligibility import exclusion_reason, window_slews
 from planner.history import History
 from planner.perturb import Perturbation
 from planner.policies import Decision, Greedy, Lookahead, Policy, Rollout
@@ -149,10 +149,7 @@ def time_of_week(bins: int = 12) -> pd.DataFrame:
     for cycle, (folders, start, count) in CYCLES.items():
         final = History.read([DATA / f for f in folders]).final()
         calendar = Calendar.from_options(start, count, 4.0, 7.0)
-        times = np.sort(to_seconds(final.loc[exclusion_reason(final, rules) == "", "start"]))
-        phases = np.concatenate(
-            [times[(times >= w.start) & (times < w.end)] - w.start for w in calendar.windows]
-        )
+        phases = np.concatenate([w.times - w.window.start for w in window_slews(final, calendar, rules)])
         rows[cycle] = np.histogram(phases, bins=bins, range=(0, calendar.window_seconds))[0]
     return pd.DataFrame(rows).T.rename(columns=lambda i: f"{i * 96 // bins}h")
 
