@@ -168,9 +168,19 @@ class NodeModel:
     def _usable_slews(self, k: int) -> Sequence[int]:
         return range(len(self.chain.layers[k]))
 
+    def _choices(self, names: Sequence[str]) -> list[cp_model.IntVar]:
+        """Booleans of which exactly one will be on. A lone one is fixed on as it is made: a
+        fixed variable costs CP-SAT's loading and LP nothing (DP-pruned models, where most
+        windows keep one slew, load in a fifth of the time); a constraint setting it would not."""
+        if len(names) == 1:
+            return [self.model.new_int_var(1, 1, names[0])]
+        return [self.model.new_bool_var(name) for name in names]
+
     def _pick_variables(self) -> None:
         for k in range(self.chain.size):
-            self.pick.append({i: self.model.new_bool_var(f"pick_{k}_{i}") for i in self._usable_slews(k)})
+            usable = self._usable_slews(k)
+            choices = self._choices([f"pick_{k}_{i}" for i in usable])
+            self.pick.append({i: choices[n] for n, i in enumerate(usable)})
 
     def _one_slew_per_anneal(self) -> None:
         for picks in self.pick:
@@ -294,7 +304,7 @@ class FlowModel(NodeModel):
         incoming ones (flow conservation). Kept pairs are in order and at least min_gap apart."""
         for pairs in self.pairs:
             # unnamed: names cost time on 10^5 pairs
-            self.step.append([self.model.new_bool_var("") for _ in range(len(pairs.cost))])
+            self.step.append(self._choices([""] * len(pairs.cost)))
         for k, pairs in enumerate(self.pairs):
             outgoing: dict[int, list] = {i: [] for i in self.pick[k]}
             incoming: dict[int, list] = {j: [] for j in self.pick[k + 1]}
@@ -312,7 +322,7 @@ class FlowModel(NodeModel):
     def _end_pairs(self) -> None:
         """One Boolean per kept end pair, matching the first and the last pick (the mean's terms)."""
         assert self.ends is not None
-        self.end = [self.model.new_bool_var("") for _ in range(len(self.ends.cost))]
+        self.end = self._choices([""] * len(self.ends.cost))
         for layer, slews in ((0, self.ends.first), (self.chain.size - 1, self.ends.last)):
             members: dict[int, list] = {i: [] for i in self.pick[layer]}
             for var, i in zip(self.end, slews.tolist(), strict=True):

@@ -185,3 +185,26 @@ def test_node_model_mean_equals_the_dp(c):
         assert status == cp_model.INFEASIBLE
     else:
         assert status == cp_model.OPTIMAL and round(solver.objective_value) == expected
+
+
+def test_a_lone_choice_is_fixed_as_it_is_made():
+    """A window with one usable slew, and a gap with one kept pair, get variables fixed on (no
+    constraint); the rest stay free, and the model still solves to the DP's optimum."""
+    from ortools.sat.python import cp_model
+
+    from planner.model import FlowModel
+
+    c = chain((0, 0.5), (7,), (14, 16.5))
+    model = FlowModel(c, pairs=bound_pairs(c, "sum", DAY))  # within a day: 7 -> 16.5 is dropped
+
+    def domain(var: cp_model.IntVar) -> list[int]:
+        return list(model.model.proto.variables[var.index].domain)
+
+    assert [domain(v) for v in model.pick[0].values()] == [[0, 1], [0, 1]]
+    assert [domain(v) for v in model.pick[1].values()] == [[1, 1]]
+    assert [domain(v) for v in model.pick[2].values()] == [[1, 1]]
+    assert [len(s) for s in model.step] == [2, 1] and domain(model.step[1][0]) == [1, 1]
+    model.model.minimize(model.total_deviation())
+    solver = cp_model.CpSolver()
+    assert solver.solve(model.model) == cp_model.OPTIMAL
+    assert round(solver.objective_value) == oracle.lexicographic(c, "regular").value
