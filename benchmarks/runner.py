@@ -260,7 +260,7 @@ def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
         }[objective]
         scope = stage_scope(objective, {objective: value})
     scoped = scoped_pairs(chain, scope)
-    model = FlowModel(chain, pairs=scoped.pairs, ends=scoped.ends)
+    model = FlowModel(chain, pairs=scoped.pairs, ends=scoped.ends, potentials=scoped.potentials)
     expression = {
         "regular": model.total_deviation,
         "minimax": model.add_worst_deviation,

@@ -222,7 +222,9 @@ class _Stages:
             wanted = stage_scope(self.options.objective, dp_limits if self.options.prune == "dp" else proven)
             if model is None or wanted != scope:
                 scope, scoped = wanted, scoped_pairs(self.chain, wanted)
-                model = FlowModel(self.chain, pairs=scoped.pairs, ends=scoped.ends)
+                model = FlowModel(
+                    self.chain, pairs=scoped.pairs, ends=scoped.ends, potentials=scoped.potentials
+                )
                 self._expressions = {}
                 for earlier, value in proven.items():  # limits the scope does not hold exactly
                     if not self._holds(scope, scoped, earlier, value):

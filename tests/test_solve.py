@@ -409,7 +409,9 @@ def test_minimax_bisects_the_worst_deviation():
     chain, _, _ = build_chain(frame, Calendar(count=15), options)
     exact = oracle.lexicographic(chain, "minimax")
     greedy = oracle.greedy(chain).choice
-    scoped = scoped_pairs(chain, stage_scope("minimax", {"minimax": round(oracle.plan_cost(chain, greedy, "max"))}))
+    scoped = scoped_pairs(
+        chain, stage_scope("minimax", {"minimax": round(oracle.plan_cost(chain, greedy, "max"))})
+    )
 
     def solve_from_greedy(search_branching: int | None) -> tuple[str, float]:
         model = FlowModel(chain, pairs=scoped.pairs, ends=scoped.ends)
@@ -425,3 +427,33 @@ def test_minimax_bisects_the_worst_deviation():
     assert exact.value < oracle.plan_cost(chain, greedy, "max")
     assert solve_from_greedy(None) == ("OPTIMAL", exact.value)
     assert solve_from_greedy(cp_model.AUTOMATIC_SEARCH)[0] == "FEASIBLE"
+
+
+def test_potentials_let_cp_sat_prove_the_exact_scope_on_loading(shipped):
+    """On the planner's own model of real Cycle 2 (pairs of optimal plans only) the `regular`
+    objective in reduced costs has its optimum as the bound of its own terms: CP-SAT proves it
+    before loading the search (no Boolean loaded, no LP iteration). The same model in plain
+    costs is proven too, but by its LP."""
+    from ortools.sat.python import cp_model
+
+    from planner.model import FlowModel, scoped_pairs
+    from planner.solve import build_chain, configure, stage_scope
+
+    chain, _, _ = build_chain(shipped, Calendar(), SolveOptions())
+    exact = oracle.lexicographic(chain, "regular")
+    scoped = scoped_pairs(chain, stage_scope("regular", {"regular": exact.value}))
+    assert scoped.exact and scoped.potentials is not None
+
+    def prove(potentials) -> tuple[str, float, int, int]:
+        model = FlowModel(chain, pairs=scoped.pairs, ends=scoped.ends, potentials=potentials)
+        model.model.minimize(model.total_deviation())
+        model.hint(exact.choice)
+        solver = cp_model.CpSolver()
+        configure(solver, SolveOptions(), 10.0, "regular")
+        status = solver.status_name(solver.solve(model.model))
+        response = solver.response_proto
+        return status, solver.objective_value, response.num_booleans, response.num_lp_iterations
+
+    assert prove(scoped.potentials) == ("OPTIMAL", exact.value, 0, 0)
+    status, value, booleans, iterations = prove(None)
+    assert (status, value) == ("OPTIMAL", exact.value) and booleans > 0 and iterations > 0
