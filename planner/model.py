@@ -349,15 +349,16 @@ class FlowModel(NodeModel):
         """`regular`: Σ_k |gap k - target|; with `potentials` π, in reduced costs:
 
             Σ_k Σ_q (cost_q + π_k[i_q] - π_k+1[j_q])·step_q
-              + Σ_j π_last[j]·pick_last[j] - Σ_i π_0[i]·pick_0[i]
+              + Σ_j (π_last[j] - low)·pick_last[j] + Σ_i (high - π_0[i])·pick_0[i] + low - high
 
+        with low the least π of the last anneal's slews and high the greatest of the first's.
         The same value on every plan of the model, whatever π: flow conservation telescopes the
-        π terms away. With π the DP's forward values, every reduced cost is >= 0 and 0 on the
-        pairs of an exact scope (each kept pair lies on an optimal plan), so the expression's
-        lower bound from its terms alone is the optimum: the solver proves it on loading, with
-        no LP (1 ms of CP-SAT's set-up on real Cycle 2's model). The proof stays the solver's:
-        π changes how the objective is written, not its value on any plan; another π would
-        only give a weaker bound."""
+        π terms away, and exactly one slew of each anneal is on. With π the DP's forward values
+        every term's coefficient is >= 0, the pairs of an exact scope (each on an optimal plan)
+        cost 0, and low - high is the optimum: the bound of the terms alone is the optimum, and
+        the solver proves it on loading, with no LP (real Cycle 2's model: 0.14 ms instead of
+        1.2 ms). The proof stays the solver's: π changes how the objective is written, not its
+        value on any plan; another π would only give a weaker bound."""
         if self.potentials is None:
             return cp_model.LinearExpr.sum([self.gap_deviation(k) for k in range(self.chain.size - 1)])
         pi = self.potentials
@@ -366,10 +367,12 @@ class FlowModel(NodeModel):
         for k, (steps, pairs) in enumerate(zip(self.step, self.pairs, strict=True)):
             variables += steps
             coefficients += (pairs.cost + pi[k][pairs.first] - pi[k + 1][pairs.second]).tolist()
-        for layer, sign in ((self.chain.size - 1, 1), (0, -1)):
-            variables += list(self.pick[layer].values())
-            coefficients += [sign * int(pi[layer][i]) for i in self.pick[layer]]
-        return cp_model.LinearExpr.weighted_sum(variables, coefficients)
+        last, first = self.pick[-1], self.pick[0]
+        low = min(int(pi[-1][j]) for j in last)
+        high = max(int(pi[0][i]) for i in first)
+        variables += [*last.values(), *first.values()]
+        coefficients += [int(pi[-1][j]) - low for j in last] + [high - int(pi[0][i]) for i in first]
+        return cp_model.LinearExpr.weighted_sum(variables, coefficients) + (low - high)
 
     def add_worst_deviation(self) -> cp_model.IntVar:
         """Adds `minimax` = max_k |gap k - target|: a variable at least each gap's deviation.
@@ -385,9 +388,9 @@ class FlowModel(NodeModel):
         # A bisection on the bottleneck, searched first (planner.solve runs this stage's fixed
         # search): with worst <= T the rows drop every pair costing more, and flow conservation
         # then removes every slew on no remaining complete plan, so propagation alone tells at
-        # each step whether a plan within T exists. The LP bound of a bottleneck is weak (5,061
-        # after 60 s against the optimum 11,913 on dense_year from a greedy plan); the bisection
-        # proves it in seconds.
+        # each step whether a plan within T exists. The LP bound of a bottleneck is weak (about
+        # 5,000 after 60 s against the optimum 11,913 on dense_year from a greedy plan, with
+        # CP-SAT's LP-driven search); the bisection proves it in about 5 s (benchmarks, race).
         self.model.add_decision_strategy([self.worst], cp_model.CHOOSE_FIRST, cp_model.SELECT_LOWER_HALF)
         return self.worst
 

@@ -139,9 +139,7 @@ PARAMETERS = {
 # model; Cycle 2 from a greedy plan 0.10 s with the hint search, 0.69 s without. Lazy rows make
 # `regular` 30 times and `mean` (greedy-pruned) 5 times slower, so they are minimax's alone.
 # (hint_conflict_limit 10 is CP-SAT's default.)
-# The minimax model's own search strategy (a bisection on the worst deviation, see
-# FlowModel.add_worst_deviation) is followed only under FIXED_SEARCH: dense_year from a greedy plan
-# is proven in about 6 s with it, not within 60 s without.
+# FIXED_SEARCH: follow the minimax model's own strategy first (FlowModel.add_worst_deviation).
 STAGE_PARAMETERS = {
     "minimax": {
         "add_lp_constraints_lazily": True,

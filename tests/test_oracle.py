@@ -236,3 +236,34 @@ def test_potentials_rewrite_the_regular_objective_not_its_value(c, data):
         solver.parameters.num_workers = 1
         assert solver.solve(model.model) == cp_model.OPTIMAL
         assert round(solver.objective_value) == key(c, choice, "regular")[0]
+
+
+def _bound_is_the_optimum(c: Chain) -> None:
+    """On an exact scope, with the DP's forward values, the rewritten `regular` has no negative
+    coefficient and its constant is the optimum: the bound of its terms alone is the optimum (the
+    solver needs no LP to prove it)."""
+    from planner.model import FlowModel
+
+    optimum = oracle.lexicographic(c, "regular")
+    if optimum is None:
+        return
+    scoped = scoped_pairs(c, Scope(regular=optimum.value))
+    model = FlowModel(c, pairs=scoped.pairs, potentials=scoped.potentials)
+    model.model.minimize(model.total_deviation())
+    objective = model.model.proto.objective
+    assert min(objective.coeffs, default=0) >= 0
+    assert round(objective.offset) == optimum.value
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=small_chains())
+def test_potentials_bound_an_exact_scope_at_its_optimum(c):
+    _bound_is_the_optimum(c)
+
+
+def test_potentials_bound_with_two_optimal_first_and_last_slews():
+    """0 -> 7.5 -> 14 and 1 -> 8.5 -> 15 both cost a day: no lone end slew fixes the bound."""
+    c = chain((0, 1), (7.5, 8.5), (14, 15))
+    optimum = oracle.lexicographic(c, "regular")
+    assert optimum is not None and optimum.value == DAY
+    _bound_is_the_optimum(c)
