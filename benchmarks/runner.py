@@ -546,7 +546,7 @@ def targets(results: Path = RESULTS) -> str:
             f"HiGHS {r.highs_status} {r.highs_s:.4f} s)"
             for r in race[~race["faster"]].itertuples()
         ]
-        closest = race.loc[(race["cp_sat_s"] / race["highs_s"]).idxmax()]
+        closest = race.iloc[int((race["cp_sat_s"] / race["highs_s"]).to_numpy().argmax())]
         rows.append(
             (
                 "race: CP-SAT at least as fast as HiGHS on every instance",
