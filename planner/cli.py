@@ -272,7 +272,9 @@ def solve(
     window_days: WindowDays = 4.0,
     target_days: TargetDays = 7.0,
     objective: Annotated[str, typer.Option(help="regular | mean | minimax")] = "regular",
-    time_limit: Annotated[float, typer.Option(help="Seconds for all stages together.")] = 60.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds for the whole solve, building the model included.")
+    ] = 60.0,
     workers: Annotated[int, typer.Option(help="CP-SAT search workers.")] = 1,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
     prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
@@ -342,9 +344,7 @@ def solve(
     if as_json:
         print_json(result_document(result, written, plan_deviation(result.plan, calendar)))
     elif quiet:
-        console.print(
-            Text.from_markup(headline(result)) + (f"; plan written to {out}" if written else ""),
-        )
+        console.print(Text.from_markup(headline(result, written=written, one_line=True)), soft_wrap=True)
     else:
         print_result(result, written, table=table)
     if not result.status.has_plan:

@@ -199,7 +199,7 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
     # Dates, times, visit ids and deviations stay whole (together about 80 columns with the
     # borders); the report name too when the terminal has room for it beside the other headers
     # and a 14-character instrument; otherwise it folds, as the instrument does.
-    visits = max((len(str(v)) for v in frame["visit_id"] if v is not None), default=0)
+    visits = max((len(str(v)) for v in frame["visit_id"] if pd.notna(v)), default=0)
     whole = {1: len("YYYY-MM-DD"), 3: len("YYYY-MM-DD HH:MM"), 4: visits, 8: len("-100.00")}
     label = max(map(len, reports), default=0)
     headers = sum(
@@ -210,14 +210,14 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
     for column, width in whole.items():
         table.columns[column].min_width = width
     for row, report in zip(frame.to_dict("records"), reports, strict=True):
-        style = "bold red" if row["state"] == "missed" else None
+        style = {"missed": "bold red", "unpublished": "dim"}.get(row["state"])
         table.add_row(
             f"{row['anneal']:02d}",
             _date(row["window_start"])[:10],
             report,
             _date(row["slew_time"]),
-            str(row["visit_id"] or ""),
-            str(row["instrument"] or ""),
+            "" if pd.isna(row["visit_id"]) else str(row["visit_id"]),  # a missed anneal: none
+            "" if pd.isna(row["instrument"]) else str(row["instrument"]),
             str(row["replans"]) if row["replans"] else "",
             "" if pd.isna(row["interval_days"]) else f"{row['interval_days']:.3f}",
             "" if pd.isna(row["deviation_hours"]) else f"{row['deviation_hours']:+.2f}",
@@ -225,6 +225,15 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
             style=style,
         )
     return table
+
+
+def _anneal_range(numbers: list[int]) -> str:
+    """`Anneal 05`, or `Anneals 05-07` for a run of consecutive ones, else a list."""
+    if len(numbers) == 1:
+        return f"Anneal {numbers[0]:02d}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"Anneals {numbers[0]:02d}-{numbers[-1]:02d}"
+    return "Anneals " + ", ".join(f"{k:02d}" for k in numbers)
 
 
 def print_replay(run, written, *, as_json: bool = False) -> None:
@@ -264,6 +273,12 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
         )
     console.print(table)
     result = summary["result"]
+    unpublished = run.frame.loc[run.frame["state"] == "unpublished", "anneal"]
+    if len(unpublished):
+        console.print(
+            f"no report's schedule reaches {_anneal_range(unpublished.tolist())}: unpublished, not "
+            "counted as missed"
+        )
     if result["vanished"]:
         console.print(
             f"flown slews a later report removed: {', '.join(f'Anneal {k:02d}' for k in result['vanished'])}"
@@ -358,7 +373,16 @@ def _plan_table(plan: pd.DataFrame, title: str) -> Table:
     return table
 
 
-def headline(result: Result) -> str:
+def headline(result: Result, *, written: str | None = None, one_line: bool = False) -> str:
+    """The summary line, then where the plan went, then the caveats (each on its own line, or
+    after the rest on the one line `--quiet` prints)."""
+    from rich.markup import escape  # the path is the user's text, never markup
+
+    text = _summary(result) + (f"; plan written to {escape(written)}" if written else "")
+    return text + "".join(("  " if one_line else "\n") + line for line in caveats(result))
+
+
+def _summary(result: Result) -> str:
     stats = result.statistics()
     text = (
         f"[bold]{result.status.value}[/]: {stats['placed']}/{result.calendar['count']} anneals placed; "
@@ -381,8 +405,7 @@ def headline(result: Result) -> str:
             f"largest deviation from {result.calendar['target_days']:g} d: "
             f"{stats['largest_deviation_hours']:.2f} h"
         )
-    text += f"; solve {result.solve_seconds:.3f} s (build {result.build_seconds:.3f} s)"
-    return text + "".join(f"\n{line}" for line in caveats(result))
+    return text + f"; solve {result.solve_seconds:.3f} s (build {result.build_seconds:.3f} s)"
 
 
 def caveats(result: Result) -> list[str]:

@@ -55,6 +55,7 @@ class Replay:
     calendar: Calendar
     final: pd.DataFrame  # the timeline after the last report
     last_issued: int  # issue date of the last report (seconds)
+    reaches: int  # the latest scheduled start any report published (seconds)
     events: list[dict] = field(default_factory=list)  # decisions and re-plans, in order
 
 
@@ -84,7 +85,15 @@ def replay(
     rules = load_rules(rules)
     windows = calendar.windows
     anneals = [Anneal(w) for w in windows]
-    result = Replay(anneals, policy.name, rules, calendar, history.final(), history.issues[-1].issued)
+    result = Replay(
+        anneals,
+        policy.name,
+        rules,
+        calendar,
+        history.final(),
+        history.issues[-1].issued,
+        max(issue.last for issue in history.issues),
+    )
     deciding = _deciding_reports(history, windows)
     reaches = -(2**62)
     known = None

@@ -20,7 +20,7 @@ from planner.history import History
 from planner.io import files_sha256, write_parquet
 from planner.options import SolveOptions
 from planner.policies import Greedy, Policy
-from planner.replay import Replay, replay
+from planner.replay import Anneal, Replay, replay
 from planner.result import DECISION_FIELDS, PLAN_SCHEMA
 from planner.rules import RuleSet
 from planner.timeline import write_timeline
@@ -51,7 +51,8 @@ def replay_frame(outcome: Replay) -> pd.DataFrame:
     """One row per window: the plan file's columns, then decided_at, replans and state.
 
     state: `flown` (placed, slew before the last report's issue date), `planned` (placed, later),
-    `missed` (no eligible slew when decided or re-decided)."""
+    `missed` (no eligible slew when decided or re-decided), `unpublished` (no report's schedule
+    reaches the window: nothing to decide on, so not counted as missed)."""
     anneals = outcome.anneals
     placed = [a for a in anneals if a.placed]
     times = np.array([a.time for a in placed], dtype=np.int64)
@@ -77,17 +78,19 @@ def replay_frame(outcome: Replay) -> pd.DataFrame:
                 "deviation_hours": np.nan if interval is None else (interval - weeks[k] * target) / 3600,
                 "decided_at": a.decided_at,
                 "replans": a.replans,
-                "state": "missed"
-                if a.time is None
-                else "flown"
-                if a.time < outcome.last_issued
-                else "planned",
+                "state": _state(a, outcome),
             }
         )
     frame = pd.DataFrame(rows)
     for column in ("window_start", "window_end", "slew_time"):
         frame[column] = pd.to_datetime(frame[column].astype("Int64"), unit="s", utc=True).dt.as_unit("s")
     return frame
+
+
+def _state(anneal: Anneal, outcome: Replay) -> str:
+    if anneal.time is not None:
+        return "flown" if anneal.time < outcome.last_issued else "planned"
+    return "unpublished" if anneal.window.start > outcome.reaches else "missed"
 
 
 def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
@@ -133,6 +136,7 @@ def run_replay(
     placed = frame[frame["slew_time"].notna()]
     mine = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), target) | {
         "missed": int((frame["state"] == "missed").sum()),
+        "unpublished": int((frame["state"] == "unpublished").sum()),
         "replanned": int((frame["replans"] > 0).sum()),
     }
     summary: dict[str, Any] = {
@@ -231,7 +235,7 @@ def open_replay(folder: Path):
         "timeline": identity,
         "versions": versions,
         "checked": True,
-        "missing": [int(k) for k in frame.loc[frame["state"] == "missed", "anneal"]],
+        "missing": [int(k) for k in frame.loc[frame["slew_time"].isna(), "anneal"]],
         "online": {"policy": summary.get("policy")},
     }
     plan = PlanFile(frame[PLAN_SCHEMA.names], plan_meta, timeline, calendar, options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -160,9 +161,16 @@ def configure(solver: cp_model.CpSolver, options: SolveOptions, time_limit: floa
     parameters.num_workers = options.workers
     parameters.random_seed = options.seed
     parameters.log_search_progress = options.log
+    if options.log:  # to stderr: stdout carries the result (`--json` is one document there)
+        parameters.log_to_stdout = False
+        solver.log_callback = _log_line
     for key, text in options.params:  # checked by SolveOptions
         parameters.merge_text_format(f"{key}: {text}")
     parameters.max_time_in_seconds = time_limit
+
+
+def _log_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def stage_scope(objective: str, limits: dict[str, int]) -> Scope:

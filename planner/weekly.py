@@ -100,7 +100,7 @@ def plan_next(
     # Why a week cannot be served: the rules' counts, worked out only when some week is missed.
     windows = window_slews(timeline, cut, rules) if missed else []
     reasons = {k: windows[k - 1].explain() for k in missed}
-    outcome = Replay(anneals, policy.name, rules, cut, timeline, reaches)
+    outcome = Replay(anneals, policy.name, rules, cut, timeline, last_issued=reaches, reaches=reaches)
     frame = replay_frame(outcome)
     frame["state"] = [
         "flown" if a.decided_at == "flown" else "missed" if a.missed else "planned" for a in anneals

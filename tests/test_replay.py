@@ -90,17 +90,29 @@ def test_a_week_published_late_is_decided_on_its_own_report():
     assert [e["anneal"] for e in outcome.events] == [2, 1]
 
 
-def test_a_window_no_report_reaches_is_decided_after_the_last_and_may_be_missed():
-    """Three windows, reports only up to day 9: window 3 (days 14..18) is decided after the last
-    report, and with no slew published it is missed; window 2 is decided on report B."""
+def test_a_window_no_report_reaches_is_decided_after_the_last_and_is_unpublished():
+    """Three windows, reports only up to day 11.5: window 3 (days 14..18) is decided after the
+    last report, and with no schedule reaching it, it is unpublished, not missed; window 2 is
+    decided on report B."""
     a = report("A", -2, visit(1, visit_id="1:1:1"), visit(4.5, visit_id="1:4:1"))
     b = report("B", 5, visit(8, visit_id="2:1:1"), visit(11.5, visit_id="2:2:1"))
     three = Calendar(start=START, count=3)
     run = run_replay(History([a, b], []), three, Greedy(), load_rules(), compare=False)
     assert [a.decided_at for a in run.outcome.anneals] == ["A", "B", "after the last report"]
     # Day 8 comes after the last report's issue date (day 5): planned, not yet flown.
+    assert run.frame["state"].tolist() == ["flown", "planned", "unpublished"]
+    assert (run.summary["result"]["missed"], run.summary["result"]["unpublished"]) == (0, 1)
+
+
+def test_a_window_reached_without_an_eligible_slew_is_missed():
+    """Report B reaches day 15 (window 3 runs from day 14) but only with a MIRI slew: missed."""
+    a = report("A", -2, visit(1, visit_id="1:1:1"), visit(4.5, visit_id="1:4:1"))
+    b = report("B", 5, visit(8, visit_id="2:1:1"), visit(15, "MIRI Imaging", visit_id="3:1:1"))
+    run = run_replay(
+        History([a, b], []), Calendar(start=START, count=3), Greedy(), load_rules(), compare=False
+    )
     assert run.frame["state"].tolist() == ["flown", "planned", "missed"]
-    assert run.summary["result"]["missed"] == 1
+    assert (run.summary["result"]["missed"], run.summary["result"]["unpublished"]) == (1, 0)
 
 
 HOUR = 3600

@@ -452,3 +452,32 @@ def test_potentials_let_cp_sat_prove_the_exact_scope_on_loading(shipped):
     assert prove(scoped.potentials) == ("OPTIMAL", exact.value, 0, 0)
     status, value, booleans, iterations = prove(None)
     assert (status, value) == ("OPTIMAL", exact.value) and booleans > 0 and iterations > 0
+
+
+def test_log_goes_to_stderr_so_json_stays_one_document(tmp_path):
+    """`--log` shows CP-SAT's log on stderr; stdout keeps the one JSON document `--json` promises."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "plan.parquet"
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "solve", "--log", "--json", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "OPTIMAL"
+    assert "Starting CP-SAT solver" in done.stderr
+
+
+def test_quiet_prints_one_line_with_what_was_not_proven(tmp_path):
+    """A time limit too short for any stage: one line, the caveats at its end, and the output path
+    as given (never read as markup)."""
+    out = tmp_path / "[bold]plan.parquet"
+    done = runner.invoke(app, ["solve", "--time-limit", "0.001", "--quiet", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("FEASIBLE: ")
+    assert f"plan written to {out}" in lines[0] and "this is the DP's plan" in lines[0]
