@@ -3,6 +3,9 @@ plans degrade with schedule churn. Apart from `console` so that other commands d
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
 from planner.batch_summary import FAILED_STATES, RESULTS
@@ -90,6 +93,8 @@ def print_batch(summary: pd.DataFrame, out, *, quiet: bool) -> None:
                 ),
                 error,
             )
+        _keep_whole(table, range(1, len(table.columns) - 1))  # all but the name (whole) and the error
+        table.columns[-1].min_width = len("error")
         console.print(table)
         if len(summary) > 40:
             console.print(f"... {len(summary) - 40} more rows in {out}/summary.parquet")
@@ -113,11 +118,22 @@ BATCH_RESULTS = {"scenario", *RESULTS.names}  # result columns; the others are s
 
 
 def _cell(value) -> str:
+    if isinstance(value, list | tuple | np.ndarray):  # a replay's sources: their names
+        return ", ".join(Path(str(v)).name for v in value) or "-"
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return "-"
     return (
         plain_number(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
     )
+
+
+def _keep_whole(table: Table, columns) -> None:
+    """Numbers never fold, nor the words of their headers (the headers fold between words): the
+    text columns give way. Called once the rows are in."""
+    for i in columns:
+        column = table.columns[i]
+        words = [*str(column.header).split(), *(str(cell) for cell in column.cells)]
+        column.min_width = max(map(len, words))
 
 
 def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
@@ -147,4 +163,5 @@ def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
             _cell(group["max_interval_days"].max()),
             _cell(group["largest_deviation_hours"].max()),
         )
+    _keep_whole(table, range(len(table.columns)))
     return table

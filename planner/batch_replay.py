@@ -33,6 +33,7 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]
+    intervals = run.frame["interval_days"].dropna()  # between consecutive placed anneals
     return {
         "state": "solved",
         "status": "ONLINE",
@@ -42,6 +43,10 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
         "replanned": result["replanned"],
         "ratio_to_hindsight": result.get("ratio_to_hindsight"),
         "ratio_greedy": run.summary.get("greedy", {}).get("ratio_to_hindsight"),
+        "mean_interval_days": float(intervals.mean()) if len(intervals) else None,
+        "min_interval_days": float(intervals.min()) if len(intervals) else None,
+        "max_interval_days": float(intervals.max()) if len(intervals) else None,
+        "largest_deviation_hours": result["worst_deviation_hours"] if len(intervals) else None,
         "total_s": time.perf_counter() - started,
         "error": None,
     }

@@ -266,3 +266,28 @@ def test_piped_batch_prints_tables_only_with_whole_scenario_ids(tmp_path):
     for scenario in read_scenarios(path):
         assert (tmp_path / "out" / "plans" / f"{scenario.id}.parquet").is_file()
         assert f"│ {scenario.id} " in result.output
+
+
+def test_batch_table_keeps_numbers_whole_and_names_sources(tmp_path):
+    """A replay scenario's sources print as their names, not a Python list; values, counts and
+    interval figures are never split across lines (piped: 120 columns), and a replay has its
+    interval figures like a solve."""
+    from pathlib import Path
+
+    sources = str(Path("data/raw/dja-json").resolve())
+    path = _write(
+        tmp_path,
+        "[base]\ncount = 4\n"
+        "[[scenarios]]\nname = 'churned'\nobjective = 'minimax'\n"
+        "perturbation = { cancel_fraction = 0.1, max_delay_hours = 6, seed = 1 }\n"
+        f"[[scenarios]]\nname = 'online'\nkind = 'replay'\nsources = ['{sources}']\npolicy = 'greedy'\n",
+    )
+    result = runner.invoke(app, ["batch", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_parquet(tmp_path / "out" / "summary.parquet")
+    assert "│ dja-json " in result.output and "['" not in result.output
+    assert summary["min_interval_days"].notna().all() and summary["largest_deviation_hours"].notna().all()
+    for row in summary.itertuples():
+        assert f"│ {row.objective_value} " in result.output
+        assert f"│ {row.min_interval_days:.3f} " in result.output
+    assert "┃ infeasible ┃" in result.output  # the degradation table's header, whole
