@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from planner.calendar import DEFAULT_START, Calendar
-from planner.errors import InternalError, OptionError, PlannerError
+from planner.errors import InputError, InternalError, OptionError, PlannerError
 from planner.options import DEFAULT_POLICY, SolveOptions
 
 
@@ -531,7 +531,12 @@ def next_week(
     if _is_plan(flown):
         done = flown_from_plan(read_plan(flown)[0])
     else:
-        done = flown_from_timeline(load_timeline([flown]), calendar)
+        try:
+            flown_timeline = load_timeline([flown])
+        except InputError as err:
+            what = f"{err.what}; --flown takes a plan or a timeline"
+            raise InputError(err.file, what, line=err.line, index=err.index) from None
+        done = flown_from_timeline(flown_timeline, calendar)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     plan = plan_next(current, done, calendar, chosen_policy, rule_set(rules, miri_recovery_minutes), horizon)
     write_weekly(plan, out, current, chosen_policy.name)

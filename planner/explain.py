@@ -10,12 +10,22 @@ from planner.eligibility import WindowSlews
 from planner.oracle import forward
 
 
-def empty_windows(windows: list[WindowSlews]) -> str:
+def empty_windows(windows: list[WindowSlews], span: tuple[int, int] | None = None) -> str:
+    """Each window without an eligible slew and why; `span` (the timeline's first and last visit)
+    tells a window the schedule does not cover from one whose visits the rules excluded."""
     empty = [w for w in windows if len(w.rows) == 0]
     rules = f" under rule set {windows[0].rules.name!r}" if windows else ""
-    return f"{len(empty)} of {len(windows)} windows have no eligible slew{rules}:\n" + "\n".join(
-        "  " + w.explain() for w in empty
-    )
+    lines = [f"{len(empty)} of {len(windows)} windows have no eligible slew{rules}:"]
+    for w in empty:
+        where = ""
+        if span is not None and w.window.start > span[1]:
+            where = f" (after the timeline's last visit, {format_instant(span[1])})"
+        elif span is not None and w.window.end <= span[0]:
+            where = f" (before the timeline's first visit, {format_instant(span[0])})"
+        lines.append("  " + w.explain() + where)
+    if span is not None and any(w.window.start > span[1] or w.window.end <= span[0] for w in empty):
+        lines.append("  (--start and --count set the windows; --allow-missing plans without these)")
+    return "\n".join(lines)
 
 
 def chain_conflict(chain: Chain) -> str | None:

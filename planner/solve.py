@@ -21,7 +21,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from planner import limits, oracle
-from planner.calendar import DAY, Calendar, to_timestamps
+from planner.calendar import DAY, Calendar, to_seconds, to_timestamps
 from planner.chain import Chain
 from planner.checker import check_plan
 from planner.eligibility import WindowSlews, window_slews
@@ -91,7 +91,9 @@ def build_chain(
     windows = window_slews(frame, calendar, options.rules)
     placed = [w for w in windows if len(w.rows)]
     if not placed or (len(placed) < len(windows) and not options.allow_missing):
-        raise InfeasibleError(empty_windows(windows))
+        starts = to_seconds(frame["start"])
+        span = (int(starts.min()), int(starts.max())) if len(starts) else None
+        raise InfeasibleError(empty_windows(windows, span))
     pins = resolve_pins(options.pins, windows, frame, options.rules)
     layer = {w.window.anneal: k for k, w in enumerate(placed)}
     min_gap = max(1, round(options.min_gap_days * DAY))

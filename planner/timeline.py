@@ -206,6 +206,15 @@ def _check_timeline_columns(table: pa.Table, path: Path) -> None:
         raise InputError(path, "timeline column start: expected times in increasing order, none missing")
 
 
+# What the planner's other Parquet files are, to say so when one is given as a timeline.
+OTHER_KINDS = {
+    "plan": "a plan, written by 'solve' or 'next'",
+    "history": "a report history, written by 'ingest --history'",
+    "replay": "a replay table, written by 'replay --out'; beside it, timeline.parquet is the final timeline",
+    "batch_summary": "a batch summary, written by 'batch'",
+}
+
+
 def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "no such file")
@@ -218,10 +227,11 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
     if meta.get("kind") != "timeline":
+        what = OTHER_KINDS.get(meta.get("kind"), "its metadata has no kind 'timeline'")  # type: ignore[arg-type]
         raise InputError(
             path,
-            "not a timeline (its metadata has no kind 'timeline'); expected a "
-            "file written by 'anneal-planner ingest' or 'synth'",
+            f"not a timeline ({what}); expected a file written by 'anneal-planner ingest' (without "
+            "--history) or 'synth'",
         )
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise InputError(

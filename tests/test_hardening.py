@@ -857,3 +857,24 @@ def test_a_timeline_with_nulls_where_rows_need_values_is_refused(tmp_path):
         run(["solve", "--timeline", str(damaged), "--count", "3", "--out", str(tmp_path / "p.parquet")])
     )
     assert "timeline column parallels: a null value" in message
+
+
+def test_another_planner_file_given_as_a_timeline_is_named(tmp_path):
+    """A report history where a timeline is expected: the line says what the file is; `next
+    --flown` also says it takes a plan."""
+    history = tmp_path / "history.parquet"
+    reports = str(DATA_DIR / "raw" / "dja-json" / "cycle2" / "20230703_report_20230629.json")
+    assert runner.invoke(app, ["ingest", reports, "--history", "--out", str(history)]).exit_code == 0
+    solved = runner.invoke(app, ["solve", "--timeline", str(history), "--out", str(tmp_path / "p.parquet")])
+    assert (
+        solved.exit_code == 2
+        and "not a timeline (a report history, written by 'ingest --history')" in solved.output
+    )
+    assert not (tmp_path / "p.parquet").exists()
+    flown = runner.invoke(
+        app, ["next", "--flown", str(history), "--timeline", reports, "--out", str(tmp_path / "n.parquet")]
+    )
+    assert flown.exit_code == 2 and "a report history" in flown.output
+    assert (
+        "--flown takes a plan or a timeline" in flown.output and len(flown.output.strip().splitlines()) == 1
+    )

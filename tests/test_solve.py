@@ -91,6 +91,19 @@ def test_infeasible_week_names_the_anneal_and_reasons():
         solve(frame, THREE)
     assert "Anneal 02 (2023-07-10 .. 2023-07-14): 2 visits" in str(err.value)
     assert "1 to a visit that uses MIRI (to-miri)" in str(err.value) and "none eligible" in str(err.value)
+    assert "last visit" not in str(err.value)  # the schedule covers that week: the rules emptied it
+
+
+def test_weeks_past_the_timeline_are_said_to_be_past_it():
+    """A calendar longer than the schedule: the windows after its last visit say so, and how to
+    plan without them."""
+    with pytest.raises(InfeasibleError) as err:
+        solve(timeline(visit(0), visit(7)), THREE)
+    assert (
+        "Anneal 03 (2023-07-17 .. 2023-07-21): 0 visits: none eligible (after the timeline's last visit, "
+        in str(err.value)
+    )
+    assert "--allow-missing" in str(err.value) and "Anneal 02" not in str(err.value)
 
 
 # -- the checker: each rule violated by a hand-broken plan --------------------------------------
