@@ -196,13 +196,13 @@ def check_plan(
         t = int(row["slew_time"].timestamp())
         if not lo <= t < hi:
             problems.append(
-                f"{name}: slew at {row['slew_time']} is outside its window "
+                f"{name}: slew at {format_instant(t)} is outside its window "
                 f"[{format_instant(lo)}, {format_instant(hi)})"
             )
         index = rules.find(row["visit_id"], t)
         if index is None:
             problems.append(
-                f"{name}: no visit {row['visit_id']} starts at {row['slew_time']} in the timeline"
+                f"{name}: no visit {row['visit_id']} starts at {format_instant(t)} in the timeline"
             )
             continue
         problems += [f"{name}: visit {row['visit_id']}: {reason}" for reason in rules.broken(index)]

@@ -227,9 +227,10 @@ def ingest(
     with progress("reading reports"):
         frame = read_schedules(sources)
         write_timeline(frame, out)
+    files = frame.attrs["sources"]
     console.print(
-        f"{len(frame)} prime visits from {len(frame.attrs['sources'])} files, "
-        f"{frame['start'].min()} .. {frame['start'].max()} -> {out}"
+        f"{len(frame)} prime visits from {len(files)} file{'s' * (len(files) != 1)}, "
+        f"{frame['start'].min():%Y-%m-%dT%H:%M:%SZ} .. {frame['start'].max():%Y-%m-%dT%H:%M:%SZ} -> {out}"
     )
 
 

@@ -34,7 +34,8 @@ def number(name: str, value, low: float, high: float, *, integer: bool = False, 
     """`value` if it is a finite number (a whole one when `integer`) in [low, high] ((low, high] when
     `low_open`), else OptionError naming `name` and the range."""
     kind = "a whole number" if integer else "a number"
-    shown = f"({low:g}, {high:g}]" if low_open else f"[{low:g}, {high:g}]"
+    low_text, high_text = (f"{int(b):,}" if float(b).is_integer() else f"{b:g}" for b in (low, high))
+    shown = f"({low_text}, {high_text}]" if low_open else f"[{low_text}, {high_text}]"
     ok = isinstance(value, int) if integer else isinstance(value, Real)
     if isinstance(value, bool) or not ok:
         raise OptionError(f"{name} {value!r}: expected {kind} in {shown}")

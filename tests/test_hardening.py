@@ -878,3 +878,9 @@ def test_another_planner_file_given_as_a_timeline_is_named(tmp_path):
     assert (
         "--flown takes a plan or a timeline" in flown.output and len(flown.output.strip().splitlines()) == 1
     )
+
+
+def test_ranges_are_written_as_people_write_numbers(tmp_path):
+    """Whole-number bounds with thousands separators, not 4.29497e+09."""
+    error = one_line_error(run(["synth", "--seed", "-1", "--out", str(tmp_path / "o.parquet")]))
+    assert "seed -1: expected a whole number in [0, 4,294,967,295]" in error

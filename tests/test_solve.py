@@ -146,7 +146,8 @@ def test_checker_finds_each_violation(real_plan, shipped):
     ]
     # A slew that does not exist
     problems = check(_broken(plan, visit_id=(0, "1:1:1")))
-    assert problems == [f"Anneal 01: no visit 1:1:1 starts at {plan.loc[0, 'slew_time']} in the timeline"]
+    when = plan.loc[0, "slew_time"].strftime("%Y-%m-%dT%H:%M:%SZ")  # times as every message gives them
+    assert problems == [f"Anneal 01: no visit 1:1:1 starts at {when} in the timeline"]
 
 
 def test_checker_min_gap_and_recovery(real_plan, shipped):
