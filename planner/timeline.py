@@ -227,7 +227,8 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
     if meta.get("kind") != "timeline":
-        what = OTHER_KINDS.get(meta.get("kind"), "its metadata has no kind 'timeline'")  # type: ignore[arg-type]
+        kind = meta.get("kind")  # untrusted: any JSON value
+        what = OTHER_KINDS.get(kind if isinstance(kind, str) else "", "its metadata has no kind 'timeline'")
         raise InputError(
             path,
             f"not a timeline ({what}); expected a file written by 'anneal-planner ingest' (without "
