@@ -55,6 +55,7 @@ def perturb(
         return timeline
     rng = np.random.default_rng(perturbation.seed)
     frame = timeline.copy()
+    frame.attrs = {}  # set at the end: pandas deep-copies attrs on every operation until then
     keep = rng.random(len(frame)) >= perturbation.cancel_fraction
     delays = rng.uniform(0, perturbation.max_delay_hours * 3600, len(frame)).astype(np.int64)
     frame["start"] = frame["start"] + pd.to_timedelta(delays, unit="s")
