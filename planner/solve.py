@@ -391,33 +391,36 @@ def plan_frame(
 ) -> pd.DataFrame:
     """The plan table (PLAN_SCHEMA): one row per calendar anneal; missing ones have no slew."""
     slew = {w.window.anneal: (w.rows[i], w.times[i]) for w, i in zip(placed, choice, strict=True)}
-    anneals = sorted(slew)
-    times = np.array([slew[a][1] for a in anneals], dtype=np.int64)
-    chosen = timeline.iloc[[slew[a][0] for a in anneals]]
-    intervals = np.diff(times)
-    weeks = np.diff(anneals)
-    frame = pd.DataFrame(
+    anneals = np.array([w.window.anneal for w in windows])
+    at = np.flatnonzero(np.isin(anneals, list(slew)))  # the calendar rows that have a slew
+    times = np.array([slew[a][1] for a in anneals[at]], dtype=np.int64)
+    chosen = timeline.iloc[[slew[a][0] for a in anneals[at]]]
+    gaps = np.full(len(windows), np.nan)
+    deviations = np.full(len(windows), np.nan)
+    gaps[at[1:]] = np.diff(times) / DAY
+    deviations[at[1:]] = (np.diff(times) - np.diff(anneals[at]) * calendar.target_seconds) / 3600
+    slew_times = pd.array([None] * len(windows), dtype="Int64")
+    slew_times[at] = times
+
+    def column(name: str) -> np.ndarray:
+        values = np.full(len(windows), None, dtype=object)
+        values[at] = chosen[name].to_numpy(dtype=object)
+        return values
+
+    return pd.DataFrame(
         {
             "anneal": anneals,
-            "visit_id": chosen["visit_id"].to_numpy(),
-            "slew_time": to_timestamps(times),
-            "instrument": chosen["instrument"].to_numpy(),
-            "target": chosen["target"].to_numpy(),
-            "interval_days": np.concatenate([[np.nan], intervals / DAY]),
-            "deviation_hours": np.concatenate(
-                [[np.nan], (intervals - weeks * calendar.target_seconds) / 3600]
-            ),
-        }
-    )
-    calendar_rows = pd.DataFrame(
-        {
-            "anneal": [w.window.anneal for w in windows],
             "label": [w.window.label for w in windows],
             "window_start": to_timestamps([w.window.start for w in windows]),
             "window_end": to_timestamps([w.window.end for w in windows]),
+            "visit_id": column("visit_id"),
+            "slew_time": pd.to_datetime(slew_times, unit="s", utc=True).as_unit("s"),
+            "instrument": column("instrument"),
+            "target": column("target"),
+            "interval_days": gaps,
+            "deviation_hours": deviations,
         }
-    )
-    return calendar_rows.merge(frame, on="anneal", how="left")[PLAN_SCHEMA.names]
+    )[PLAN_SCHEMA.names]
 
 
 def timeline_identity(frame: pd.DataFrame) -> dict:
