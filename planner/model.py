@@ -176,7 +176,7 @@ class NodeModel:
     def _choices(self, names: Sequence[str]) -> list[cp_model.IntVar]:
         """Booleans of which exactly one will be on. A lone one is fixed on as it is made: a
         fixed variable costs CP-SAT's loading and LP nothing (DP-pruned models, where most
-        windows keep one slew, load in a fifth of the time); a constraint setting it would not."""
+        windows keep one slew, prove in a third of the time); a constraint setting it would not."""
         if len(names) == 1:
             return [self.model.new_int_var(1, 1, names[0])]
         return [self.model.new_bool_var(name) for name in names]
@@ -356,9 +356,9 @@ class FlowModel(NodeModel):
         π terms away, and exactly one slew of each anneal is on. With π the DP's forward values
         every term's coefficient is >= 0, the pairs of an exact scope (each on an optimal plan)
         cost 0, and low - high is the optimum: the bound of the terms alone is the optimum, and
-        the solver proves it on loading, with no LP (real Cycle 2's model: 0.14 ms instead of
-        1.2 ms). The proof stays the solver's: π changes how the objective is written, not its
-        value on any plan; another π would only give a weaker bound."""
+        the solver proves it on loading, with no LP (real Cycle 2's model: 0.5 ms instead of
+        1.3 ms in the race). The proof stays the solver's: π changes how the objective is
+        written, not its value on any plan; another π would only give a weaker bound."""
         if self.potentials is None:
             return cp_model.LinearExpr.sum([self.gap_deviation(k) for k in range(self.chain.size - 1)])
         pi = self.potentials
@@ -390,7 +390,7 @@ class FlowModel(NodeModel):
         # then removes every slew on no remaining complete plan, so propagation alone tells at
         # each step whether a plan within T exists. The LP bound of a bottleneck is weak (about
         # 5,000 after 60 s against the optimum 11,913 on dense_year from a greedy plan, with
-        # CP-SAT's LP-driven search); the bisection proves it in about 5 s (benchmarks, race).
+        # CP-SAT's LP-driven search); the bisection proves it in about 6 s (benchmarks, race).
         self.model.add_decision_strategy([self.worst], cp_model.CHOOSE_FIRST, cp_model.SELECT_LOWER_HALF)
         return self.worst
 
