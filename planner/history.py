@@ -26,6 +26,7 @@ from planner.report import Report
 from planner.timeline import (
     SCHEMA,
     SCHEMA_VERSION,
+    Sources,
     read_reports,
     schedule_files,
     to_frame,
@@ -139,7 +140,7 @@ class History:
         """The timeline as known after report `order` was applied (sorted by start)."""
         alive = (self.rows["report"].to_numpy() <= order) & (self.rows["superseded_at"].to_numpy() > order)
         frame = self.rows.loc[alive].drop(columns=["report", "superseded_at"]).reset_index(drop=True)
-        frame.attrs["sources"] = self.sources
+        frame.attrs["sources"] = Sources.of(self.sources)
         return frame
 
     def final(self) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from planner.calendar import DAY
 from planner.errors import OptionError
+from planner.timeline import Sources
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,7 +56,6 @@ def perturb(
         return timeline
     rng = np.random.default_rng(perturbation.seed)
     frame = timeline.copy()
-    frame.attrs = {}  # set at the end: pandas deep-copies attrs on every operation until then
     keep = rng.random(len(frame)) >= perturbation.cancel_fraction
     delays = rng.uniform(0, perturbation.max_delay_hours * 3600, len(frame)).astype(np.int64)
     frame["start"] = frame["start"] + pd.to_timedelta(delays, unit="s")
@@ -68,7 +68,9 @@ def perturb(
         lost_end = lost_start + pd.Timedelta(days=perturbation.lost_days)
         keep &= ~((frame["start"] >= lost_start) & (frame["start"] < lost_end)).to_numpy()
     frame = frame[keep].sort_values(["start", "visit_id"], kind="stable").reset_index(drop=True)
-    frame.attrs = {"sources": [*timeline.attrs.get("sources", []), f"perturbed:{perturbation.to_dict()}"]}
+    frame.attrs = {
+        "sources": Sources([*timeline.attrs.get("sources", []), f"perturbed:{perturbation.to_dict()}"])
+    }
     if "path" in timeline.attrs:
         frame.attrs["perturbed_from"] = timeline.attrs["path"]
     return frame

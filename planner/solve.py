@@ -58,11 +58,6 @@ def solve(
     options = options or SolveOptions()
     started = time.perf_counter()
     frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
-    identity = timeline_identity(frame)
-    # Without its provenance (kept in `identity`): pandas deep-copies attrs on every operation,
-    # which with a cycle's 50 source names was about a fifth of a batch scenario's time.
-    frame = frame.copy(deep=False)
-    frame.attrs = {}
     chain, windows, placed = build_chain(frame, calendar, options)
     stages = _Stages(chain, options, started, on_progress)
     choice = stages.run()
@@ -76,7 +71,7 @@ def solve(
         plan=plan_frame(frame, windows, placed, choice, calendar),
         calendar=calendar.to_dict(),
         options=options.to_dict(),
-        timeline=identity,
+        timeline=timeline_identity(frame),
         build_seconds=time.perf_counter() - started - stages.solve_seconds,
         solve_seconds=stages.solve_seconds,
         versions=versions(),
