@@ -16,14 +16,16 @@ def empty_windows(windows: list[WindowSlews], span: tuple[int, int] | None = Non
     empty = [w for w in windows if len(w.rows) == 0]
     rules = f" under rule set {windows[0].rules.name!r}" if windows else ""
     lines = [f"{len(empty)} of {len(windows)} windows have no eligible slew{rules}:"]
+    uncovered = False
     for w in empty:
         where = ""
         if span is not None and w.window.start > span[1]:
             where = f" (after the timeline's last visit, {format_instant(span[1])})"
         elif span is not None and w.window.end <= span[0]:
             where = f" (before the timeline's first visit, {format_instant(span[0])})"
+        uncovered |= bool(where)
         lines.append("  " + w.explain() + where)
-    if span is not None and any(w.window.start > span[1] or w.window.end <= span[0] for w in empty):
+    if uncovered:
         lines.append("  (--start and --count set the windows; --allow-missing plans without these)")
     return "\n".join(lines)
 
