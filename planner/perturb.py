@@ -55,19 +55,24 @@ def perturb(
     if perturbation.is_identity or timeline.empty:
         return timeline
     rng = np.random.default_rng(perturbation.seed)
-    frame = timeline.copy()
-    keep = rng.random(len(frame)) >= perturbation.cancel_fraction
-    delays = rng.uniform(0, perturbation.max_delay_hours * 3600, len(frame)).astype(np.int64)
-    frame["start"] = frame["start"] + pd.to_timedelta(delays, unit="s")
+    keep = rng.random(len(timeline)) >= perturbation.cancel_fraction
+    delays = rng.uniform(0, perturbation.max_delay_hours * 3600, len(timeline)).astype(np.int64)
+    starts = timeline["start"] + pd.to_timedelta(delays, unit="s")
     if perturbation.lost_days:
-        first, last = frame["start"].min(), frame["start"].max()
+        first, last = starts.min(), starts.max()
         if within is not None:
             first, last = (pd.Timestamp(t, unit="s", tz="UTC") for t in within)
         room = max((last - first).total_seconds() - perturbation.lost_days * DAY, 0)
         lost_start = first + pd.Timedelta(seconds=float(rng.uniform(0, room)))
         lost_end = lost_start + pd.Timedelta(days=perturbation.lost_days)
-        keep &= ~((frame["start"] >= lost_start) & (frame["start"] < lost_end)).to_numpy()
-    frame = frame[keep].sort_values(["start", "visit_id"], kind="stable").reset_index(drop=True)
+        keep &= ~((starts >= lost_start) & (starts < lost_end)).to_numpy()
+    # The kept rows in (start, visit id) order, taken once: a copy, a filter and a sort of every
+    # column cost three times as much.
+    kept = np.flatnonzero(keep)
+    visit_rank = pd.factorize(timeline["visit_id"], sort=True)[0]
+    order = kept[np.lexsort((visit_rank[kept], starts.array.asi8[kept]))]
+    frame = timeline.take(order).reset_index(drop=True)
+    frame["start"] = starts.array.take(order)
     frame.attrs = {
         "sources": Sources([*timeline.attrs.get("sources", []), f"perturbed:{perturbation.to_dict()}"])
     }
