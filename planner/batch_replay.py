@@ -12,9 +12,26 @@ import time
 from pathlib import Path
 
 from planner.history import History
+from planner.prior import NO_PRIOR, Prior, prior_weeks
 from planner.replay_outcome import run_replay, write_replay
 from planner.result import plan_statistics
 from planner.scenarios import Scenario
+
+
+@functools.lru_cache(maxsize=2)
+def _prior_timeline(path: str | None):
+    from planner.timeline import load_timeline
+
+    return load_timeline(path)
+
+
+def _prior(scenario: Scenario, calendar, rules) -> Prior:
+    """The scenario's prior: `prior = false` none, a path that timeline, else the shipped one."""
+    given = scenario.settings.get("prior", True)
+    if given is False:
+        return NO_PRIOR
+    path = given if isinstance(given, str) else None
+    return prior_weeks(_prior_timeline(path), calendar, rules, path or "shipped timeline")
 
 
 @functools.lru_cache(maxsize=4)
@@ -30,7 +47,8 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     history = _history(tuple(scenario.settings["sources"])).perturbed(
         scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
     )
-    run = run_replay(history, calendar, scenario.policy(), scenario.options().rules)
+    rules = scenario.options().rules
+    run = run_replay(history, calendar, scenario.policy(), rules, prior=_prior(scenario, calendar, rules))
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]

@@ -455,6 +455,24 @@ FutureWeight = Annotated[
     typer.Option(help="lookahead, rollout: weight of the learned cost-to-go, 0 (none) to 1 (default 0.5)."),
 ]
 
+PriorPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--prior",
+        help="lookahead, rollout: a timeline or reports whose weeks ending before the planned schedule "
+        "begins they learn from too (default: the shipped timeline, Cycles 1-2).",
+    ),
+]
+NoPrior = Annotated[bool, typer.Option("--no-prior", help="Learn only from the planned schedule's own weeks.")]
+
+
+def _prior(path: Path | None, disabled: bool, calendar: Calendar, rules):
+    from planner.prior import NO_PRIOR, load_prior
+
+    if disabled and path is not None:
+        raise OptionError("--prior and --no-prior: expected one of them, not both")
+    return NO_PRIOR if disabled else load_prior(path, calendar, rules)
+
 
 @app.command()
 @friendly
@@ -470,6 +488,8 @@ def replay(
     horizon_weeks: HorizonWeeks = None,
     sample_weeks: SampleWeeks = None,
     future_weight: FutureWeight = None,
+    prior: PriorPath = None,
+    no_prior: NoPrior = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for replay.parquet.")] = None,
     as_json: Json = False,
 ) -> None:
@@ -482,11 +502,12 @@ def replay(
     if out is not None:
         from planner.io import check_output
 
-        check_output(out, "--out", sources, folder=True)
+        check_output(out, "--out", [*sources, *([prior] if prior else [])], folder=True)
     calendar = Calendar.from_options(start, count, window_days, target_days)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules)
+    learned = _prior(prior, no_prior, calendar, chosen_rules)
+    run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules, prior=learned)
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
 
@@ -513,6 +534,8 @@ def next_week(
     horizon_weeks: HorizonWeeks = None,
     sample_weeks: SampleWeeks = None,
     future_weight: FutureWeight = None,
+    prior: PriorPath = None,
+    no_prior: NoPrior = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("next.parquet"),
     as_json: Json = False,
 ) -> None:
@@ -526,7 +549,7 @@ def next_week(
 
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
-    check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE])])
+    check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([prior] if prior else [])])
     calendar = Calendar.from_options(start, count, window_days, target_days)
     current = load_timeline(timeline or None)
     if _is_plan(flown):
@@ -539,7 +562,9 @@ def next_week(
             raise InputError(err.file, what, line=err.line, index=err.index) from None
         done = flown_from_timeline(flown_timeline, calendar)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
-    plan = plan_next(current, done, calendar, chosen_policy, rule_set(rules, miri_recovery_minutes), horizon)
+    chosen_rules = rule_set(rules, miri_recovery_minutes)
+    learned = _prior(prior, no_prior, calendar, chosen_rules)
+    plan = plan_next(current, done, calendar, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current, chosen_policy.name)
     print_next(plan, str(out), as_json=as_json)
 

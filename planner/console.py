@@ -272,6 +272,16 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
             f"{row['ratio_to_hindsight']:.3f}" if "ratio_to_hindsight" in row else "",
         )
     console.print(table)
+    if summary["policy"] != "greedy":
+        prior = summary["prior"]
+        source = "the shipped timeline" if prior["source"] == "shipped timeline" else prior["source"]
+        console.print(
+            f"{summary['policy']} learned from the published weeks and {prior['weeks']} earlier weeks of "
+            f"{source} (--prior, --no-prior)"
+            if prior["weeks"]
+            else f"{summary['policy']} learned from the published weeks only"
+            + (" (--no-prior)" if prior["source"] == "none" else f" ({source} has no earlier week)")
+        )
     result = summary["result"]
     unpublished = run.frame.loc[run.frame["state"] == "unpublished", "anneal"]
     if len(unpublished):

@@ -11,6 +11,8 @@ The rules of the replay (issue 10, kept here as the specification the code follo
   after d and whose slew is gone or no longer eligible is decided again among the window's
   eligible slews at or after d (none: the anneal is missed). A slew before d has flown and stays.
 - Within one report: first re-plan what it broke, then decide the windows it opens.
+- The policy also learns from the weeks of a prior timeline that end before the history's first
+  scheduled start (planner/prior.py): published before any decision, so never the replay's future.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from planner.calendar import Calendar, Window, to_seconds
 from planner.eligibility import exclusion_reason
 from planner.history import History
 from planner.policies import Decision, Neighbour, Policy
+from planner.prior import NO_PRIOR, Prior
 from planner.rules import RuleSet, load_rules
 
 
@@ -62,13 +65,14 @@ class Replay:
 class Known:
     """What is known after one report: eligible slews by time, and how far the schedule reaches."""
 
-    def __init__(self, frame: pd.DataFrame, rules: RuleSet, reaches: int):
+    def __init__(self, frame: pd.DataFrame, rules: RuleSet, reaches: int, prior: Prior = NO_PRIOR):
         eligible = exclusion_reason(frame, rules) == ""
         self.frame = frame.loc[eligible].reset_index(drop=True)
         self.times = to_seconds(self.frame["start"])
         self.keys = set(zip(self.frame["visit_id"], self.times.tolist(), strict=True))
         self.reaches = reaches  # the latest scheduled start of any report applied so far
         self.begins = int(to_seconds(frame["start"]).min()) if len(frame) else reaches
+        self.earlier = prior.before(self.begins)  # the prior's weeks, all before what is known here
 
     def between(self, lo: int, hi: int) -> np.ndarray:
         """Indexes of eligible slews starting in [lo, hi)."""
@@ -81,6 +85,7 @@ def replay(
     calendar: Calendar,
     policy: Policy,
     rules: RuleSet | None = None,
+    prior: Prior = NO_PRIOR,
 ) -> Replay:
     rules = load_rules(rules)
     windows = calendar.windows
@@ -99,7 +104,7 @@ def replay(
     known = None
     for issue in history.issues:
         reaches = max(reaches, issue.last)
-        known = Known(history.known_after(issue.order), rules, reaches)
+        known = Known(history.known_after(issue.order), rules, reaches, prior)
         for anneal in anneals:  # re-plan what this report broke, before anything else
             if (
                 anneal.time is not None
@@ -199,11 +204,11 @@ def _published_after(anneals: list[Anneal], k: int, known: Known) -> dict:
 
 
 def _samples(known: Known, calendar: Calendar) -> list[np.ndarray]:
-    """Eligible phases of every wholly published week, on the calendar's weekly grid (also before
-    its first window, where the schedule reaches back), oldest first."""
+    """Eligible phases of the prior's weeks, then of every wholly published week, on the calendar's
+    weekly grid (also before its first window, where the schedule reaches back), oldest first."""
     step, first = calendar.target_seconds, calendar.start
     lowest = -((first - known.begins) // step)  # earliest week index whose window start is published
-    weeks = []
+    weeks = list(known.earlier)
     j = lowest
     while first + j * step + calendar.window_seconds <= known.reaches:
         start = first + j * step

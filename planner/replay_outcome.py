@@ -20,6 +20,7 @@ from planner.history import History
 from planner.io import files_sha256, write_parquet
 from planner.options import SolveOptions
 from planner.policies import Greedy, Policy
+from planner.prior import NO_PRIOR, Prior
 from planner.replay import Anneal, Replay, replay
 from planner.result import DECISION_FIELDS, PLAN_SCHEMA
 from planner.rules import RuleSet
@@ -127,10 +128,17 @@ class ReplayRun:
 
 
 def run_replay(
-    history: History, calendar: Calendar, policy: Policy, rules: RuleSet, *, compare: bool = True
+    history: History,
+    calendar: Calendar,
+    policy: Policy,
+    rules: RuleSet,
+    *,
+    compare: bool = True,
+    prior: Prior = NO_PRIOR,
 ) -> ReplayRun:
-    """Replay with `policy`; with `compare`, also greedy, the hindsight optimum and the flown."""
-    outcome = replay(history, calendar, policy, rules)
+    """Replay with `policy` (learning from `prior` too); with `compare`, also greedy, the hindsight
+    optimum and the flown."""
+    outcome = replay(history, calendar, policy, rules, prior)
     frame = replay_frame(outcome)
     target = calendar.target_seconds
     placed = frame[frame["slew_time"].notna()]
@@ -144,6 +152,7 @@ def run_replay(
         "rules": rules.name,
         "reports": len(history.issues),
         "windows": calendar.count,
+        "prior": {"source": prior.source, "weeks": len(prior.before(history.issues[0].first))},
         "result": mine | verify(outcome, frame),
     }
     if compare:

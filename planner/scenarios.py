@@ -54,6 +54,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "horizon_weeks": (int,),  # replay, lookahead/rollout policy: its cost-to-go's horizon
     "sample_weeks": (int,),  # replay, lookahead/rollout policy: the published weeks it learns from
     "future_weight": (int, float),  # replay, lookahead/rollout policy: weight of its cost-to-go
+    "prior": (str, bool),  # replay: a timeline whose earlier weeks the policy learns from (false: none)
 }
 PERTURBATION_KEYS = {
     "cancel_fraction": (int, float),
@@ -108,8 +109,10 @@ class Scenario:
             if not sources or not all(isinstance(s, str) and s for s in sources):
                 raise OptionError("a replay needs sources = [report files or folders]")
             self.policy()
-        elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight"} & set(self.settings):
-            raise OptionError("sources, policy and the policy's parameters belong to kind = 'replay'")
+        elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight", "prior"} & set(
+            self.settings
+        ):
+            raise OptionError("sources, policy, prior and the policy's parameters belong to kind = 'replay'")
 
     def policy(self):
         from planner.options import DEFAULT_POLICY
@@ -235,9 +238,9 @@ def read_scenarios(path: Path | str) -> list[Scenario]:
     scenarios = parse_scenarios(data, where=str(path))
     for scenario in scenarios:
         # Input files are checked before anything runs, like every other value.
-        for key in ("timeline", "sources"):
+        for key in ("timeline", "sources", "prior"):
             given = scenario.settings.get(key)
-            for name in [given] if isinstance(given, str) else given or []:
+            for name in [given] if isinstance(given, str) else given if isinstance(given, list) else []:
                 if not Path(name).exists():
                     raise InputError(path, f"scenario {scenario.id}: {key} {name!r} is not a file or folder")
     return scenarios
@@ -253,14 +256,14 @@ def _resolve_paths(data: dict, folder: Path) -> None:
 
     tables = [data.get("base", {}), *(data.get("scenarios") or [])]
     for table in (t for t in tables if isinstance(t, dict)):
-        for key in ("timeline", "rules"):
+        for key in ("timeline", "rules", "prior"):
             if key in table:
                 table[key] = absolute(table[key])
         if isinstance(table.get("sources"), list):
             table["sources"] = [absolute(v) for v in table["sources"]]
     grid = data.get("grid")
     if isinstance(grid, dict):
-        for key in ("timeline", "rules"):
+        for key in ("timeline", "rules", "prior"):
             if isinstance(grid.get(key), list):
                 grid[key] = [absolute(v) for v in grid[key]]
         if isinstance(grid.get("sources"), list):

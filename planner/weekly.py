@@ -24,6 +24,7 @@ from planner.errors import InfeasibleError, InputError, InternalError
 from planner.options import SolveOptions
 from planner.pins import Pin
 from planner.policies import Policy
+from planner.prior import NO_PRIOR, Prior
 from planner.replay import Anneal, Known, Replay, decide
 from planner.replay_outcome import replay_frame
 from planner.rules import RuleSet
@@ -67,6 +68,7 @@ def plan_next(
     policy: Policy,
     rules: RuleSet,
     horizon_days: float | None = None,
+    prior: Prior = NO_PRIOR,
 ) -> WeeklyPlan:
     if len(timeline) == 0:
         raise InputError("--timeline", "the published schedule is empty")
@@ -92,7 +94,7 @@ def plan_next(
             if (visit_id, t) in where:  # a flown slew the current schedule no longer lists has no details
                 i = where[visit_id, t]
                 anneal.instrument, anneal.target = instruments[i], targets[i]
-    known = Known(timeline, rules, reaches)
+    known = Known(timeline, rules, reaches, prior)
     for anneal in anneals:
         if anneal.decided_at is None:
             decide(anneal, anneals, known, cut, policy, "next")

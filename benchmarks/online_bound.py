@@ -1,0 +1,197 @@
+"""How close to hindsight an online policy can get: cycles resampled from the shipped weeks.
+
+    python -m benchmarks.online_bound [--cycles 100] [--seed 0] [--out benchmarks/results/online-bound.csv]
+
+Issue 10 asks for an online policy within 1.15x of the hindsight optimum on every cycle. In the
+weekly loop a window is decided on the report that publishes it, before the next week's report:
+the policy knows this week's eligible slews and the weeks before, never the weeks after. On one
+real cycle, whether a policy lands within 1.15x is decided by a handful of sparse weeks; this
+runner asks what is reachable on average and how often, on many cycles of the same kind:
+
+- Cycles: the final schedule of each shipped history (Cycle 1 from the text reports, Cycle 2 from
+  the JSON reports; operations rules) cut into its weeks' eligible phases (slew time within the
+  window), resampled into `--cycles` cycles of the same length: weeks drawn independently (`iid`),
+  or runs of 4 consecutive weeks (`blocks`, which keeps campaigns and runs of sparse weeks).
+- Policies, each given what the replay gives it (the window's slews, the previous anneal, the
+  weeks before as samples): `greedy`, `rollout` and `lookahead` as shipped.
+- Reference, not online: `known weeks, j ahead` is lookahead at weight 1 told the distribution
+  the cycle's weeks are drawn from (its samples are all the source cycle's weeks) and the next j
+  weeks exactly. With j = 0 and independent weeks it is the dynamic programme of the Bayes-optimal
+  online policy (8-week horizon, 10-minute grid; a 30-week horizon gives the same means within
+  0.003), so no online policy beats its mean on `iid` cycles. j > 0 is the value of publishing the
+  schedule j weeks earlier.
+
+Each row: the ratio of the policy's Σ|gap − m·7 d| to the cycle's hindsight optimum
+(`planner.oracle.best_path`, exact). The digest gives per source, resampling and policy the mean
+ratio, the 90th percentile, the share of cycles within 1.15x and the share no worse than greedy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.replays import CYCLES, DATA, RESULTS
+from planner.calendar import Calendar
+from planner.chain import Chain
+from planner.eligibility import window_slews
+from planner.history import History
+from planner.oracle import best_path
+from planner.policies import Decision, Greedy, Lookahead, Neighbour, Policy, Rollout
+from planner.rules import load_rules
+
+TARGET, WINDOW = 7 * 86400, 4 * 86400
+SOURCES = {"Cycle 1 text": "cycle1-text", "Cycle 2 JSON": "cycle2-json"}
+BLOCK_WEEKS = 4
+AHEAD = (0, 1, 2, 4, 8)
+
+
+def shipped_weeks(cycle: str) -> list[np.ndarray]:
+    """Eligible phases (seconds into the window) of each window of a shipped history's final schedule."""
+    folders, start, count = CYCLES[cycle]
+    final = History.read([DATA / f for f in folders]).final()
+    calendar = Calendar.from_options(start, count, 4.0, 7.0)
+    return [w.times - w.window.start for w in window_slews(final, calendar, load_rules())]
+
+
+def resample(weeks: list[np.ndarray], block: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A cycle as long as `weeks`, made of runs of `block` consecutive weeks drawn with replacement."""
+    cycle: list[np.ndarray] = []
+    while len(cycle) < len(weeks):
+        first = int(rng.integers(0, len(weeks) - block + 1))
+        cycle += weeks[first : first + block]
+    return cycle[: len(weeks)]
+
+
+def hindsight(cycle: list[np.ndarray]) -> int:
+    layers = [(k, k * TARGET + phases) for k, phases in enumerate(cycle) if len(phases)]
+    chain = Chain(tuple(t for _, t in layers), TARGET, anneals=tuple(k + 1 for k, _ in layers))
+    return int(best_path(chain).cost)
+
+
+class KnownWeeks:
+    """Lookahead at weight 1 told the weeks' distribution and the next `ahead` weeks (a reference)."""
+
+    def __init__(self, distribution: list[np.ndarray], cycle: list[np.ndarray], ahead: int):
+        self.inner = Lookahead(future_weight=1.0, sample_weeks=len(distribution))
+        self.distribution, self.cycle, self.ahead = distribution, cycle, ahead
+        self.name = f"known weeks, {ahead} ahead"
+
+    def choose(self, decision: Decision) -> int | None:
+        k = decision.window_start // TARGET
+        following = self.cycle[k + 1 : k + 1 + self.ahead]
+        return self.inner.choose(
+            replace(
+                decision,
+                lookahead=[(k + 1 + j) * TARGET + p for j, p in enumerate(following)],
+                remaining=decision.remaining - len(following),
+                samples=self.distribution,
+            )
+        )
+
+
+def run_online(cycle: list[np.ndarray], policy: Policy, prior: list[np.ndarray] = ()) -> int:
+    """Σ|gap − m·7 d| of the policy deciding each week on that week and the weeks before it
+    (after the `prior` weeks, from earlier cycles)."""
+    total, previous = 0, None
+    for k, phases in enumerate(cycle):
+        start = k * TARGET
+        decision = Decision(
+            times=start + phases,
+            window_start=start,
+            window_seconds=WINDOW,
+            target=TARGET,
+            previous=None if previous is None else Neighbour(previous[0], k - previous[1]),
+            remaining=len(cycle) - k - 1,
+            samples=[*prior, *cycle[:k]],
+        )
+        choice = policy.choose(decision)
+        if choice is None:
+            continue
+        time_ = int(decision.times[choice])
+        if previous is not None:
+            total += abs(time_ - previous[0] - (k - previous[1]) * TARGET)
+        previous = (time_, k)
+    return total
+
+
+def policies(weeks: list[np.ndarray], cycle: list[np.ndarray]) -> dict[str, Callable[[], Policy]]:
+    made: dict[str, Callable[[], Policy]] = {
+        "greedy": Greedy,
+        "rollout (default)": Rollout,
+        "lookahead": Lookahead,
+    }
+    for ahead in AHEAD:
+        made[f"known weeks, {ahead} ahead (not online)"] = lambda ahead=ahead: KnownWeeks(weeks, cycle, ahead)
+    return made
+
+
+def measure(cycles: int, seed: int) -> pd.DataFrame:
+    rows = []
+    for source, key in SOURCES.items():
+        weeks = shipped_weeks(key)
+        for resampling, block in (("iid", 1), ("blocks", BLOCK_WEEKS)):
+            rng = np.random.default_rng(seed)
+            for index in range(cycles):
+                cycle = resample(weeks, block, rng)
+                best = hindsight(cycle)
+                for name, make in policies(weeks, cycle).items():
+                    started = time.perf_counter()
+                    cost = run_online(cycle, make())
+                    rows.append(
+                        {
+                            "source": source,
+                            "resampling": resampling,
+                            "cycle": index,
+                            "policy": name,
+                            "sum_abs_deviation_s": cost,
+                            "hindsight_s": best,
+                            "ratio": cost / best,
+                            "seconds": time.perf_counter() - started,
+                        }
+                    )
+            print(f"{source} {resampling}: {cycles} cycles", flush=True)
+    return pd.DataFrame(rows)
+
+
+def digest(table: pd.DataFrame) -> pd.DataFrame:
+    keys = ["source", "resampling", "cycle"]
+    greedy = table[table["policy"] == "greedy"].set_index(keys)["ratio"]
+    table = table.join(greedy.rename("greedy_ratio"), on=keys)
+    table["within"] = table["ratio"] <= 1.15
+    table["no_worse"] = table["ratio"] <= table["greedy_ratio"] + 1e-12
+    grouped = table.groupby(["source", "resampling", "policy"], sort=False)
+    return pd.DataFrame(
+        {
+            "mean": grouped["ratio"].mean(),
+            "p90": grouped["ratio"].quantile(0.9),
+            "within 1.15x": grouped["within"].mean(),
+            "no worse than greedy": grouped["no_worse"].mean(),
+            "seconds": grouped["seconds"].median(),
+        }
+    ).reset_index()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cycles", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS / "online-bound.csv")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    table = measure(args.cycles, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False)
+    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(digest(table).to_markdown(index=False, floatfmt=".3f"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Weeks published before the planned schedule begins: what an online policy learns from first.
+
+`rollout` and `lookahead` learn their cost-to-go from published weeks (planner/policies.py). At the
+start of a cycle only the weeks of its own first reports are published, so a cycle's first months
+are decided on a handful of samples. On cycles resampled from the shipped weeks
+(`python -m benchmarks.online_bound`, benchmarks/README.md) rollout with only its own cycle's weeks
+does no better than greedy on average, and with another cycle's weeks before them it closes most
+of the distance to the best any online policy can do.
+
+The prior is a timeline (by default the shipped one, Cycles 1 and 2); its weeks count only when
+their window ends before the first scheduled start of the schedule being planned. They were
+published before any decision of the replay or the weekly job, so nothing is learned from the
+future of the schedule being planned, and weeks that schedule publishes itself are never counted
+twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.calendar import Calendar, to_seconds
+from planner.eligibility import exclusion_reason
+from planner.rules import RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    source: str  # what the weeks came from, for the summary
+    phases: tuple[np.ndarray, ...]  # eligible phases of each week (seconds into its window), oldest first
+    ends: np.ndarray  # each week's window end (seconds), ascending
+
+    def before(self, moment: int) -> list[np.ndarray]:
+        """The weeks whose window ends at or before `moment`, oldest first."""
+        return list(self.phases[: int(np.searchsorted(self.ends, moment, side="right"))])
+
+
+NO_PRIOR = Prior("none", (), np.zeros(0, dtype=np.int64))
+
+
+def prior_weeks(timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet, source: str) -> Prior:
+    """The eligible phases of every window of the calendar's weekly grid (extended both ways) that
+    the timeline wholly covers: from its first scheduled start to its last."""
+    if len(timeline) == 0:
+        return Prior(source, (), np.zeros(0, dtype=np.int64))
+    eligible = exclusion_reason(timeline, rules) == ""
+    starts = to_seconds(timeline["start"])
+    times = starts[eligible]
+    step, first = calendar.target_seconds, calendar.start
+    j = -((first - int(starts[0])) // step)  # the first grid week starting at or after the timeline
+    phases, ends = [], []
+    while first + j * step + calendar.window_seconds <= starts[-1]:
+        start = first + j * step
+        lo, hi = np.searchsorted(times, [start, start + calendar.window_seconds])
+        phases.append(times[lo:hi] - start)
+        ends.append(start + calendar.window_seconds)
+        j += 1
+    return Prior(source, tuple(phases), np.asarray(ends, dtype=np.int64))
+
+
+def load_prior(path, calendar: Calendar, rules: RuleSet) -> Prior:
+    """The prior from a timeline or reports (None: the shipped timeline)."""
+    from planner.timeline import load_timeline
+
+    source = "shipped timeline" if path is None else str(path)
+    return prior_weeks(load_timeline(path), calendar, rules, source)
