@@ -13,7 +13,9 @@ runner asks what is reachable on average and how often, on many cycles of the sa
   window), resampled into `--cycles` cycles of the same length: weeks drawn independently (`iid`),
   or runs of 4 consecutive weeks (`blocks`, which keeps campaigns and runs of sparse weeks).
 - Policies, each given what the replay gives it (the window's slews, the previous anneal, the
-  weeks before as samples): `greedy`, `rollout` and `lookahead` as shipped.
+  weeks before as samples): `greedy`, `rollout` and `lookahead` as shipped, learning from the
+  other shipped cycle's weeks as their prior (what a new cycle gets from the shipped timeline:
+  `--prior`, planner/prior.py), and `rollout` from the cycle's own weeks alone (`--no-prior`).
 - Reference, not online: `known weeks, j ahead` is lookahead at weight 1 told the distribution
   the cycle's weeks are drawn from (its samples are all the source cycle's weeks) and the next j
   weeks exactly. With j = 0 and independent weeks it is the dynamic programme of the Bayes-optimal
@@ -29,9 +31,11 @@ ratio, the 90th percentile, the share of cycles within 1.15x and the share no wo
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,7 +101,7 @@ class KnownWeeks:
         )
 
 
-def run_online(cycle: list[np.ndarray], policy: Policy, prior: list[np.ndarray] = ()) -> int:
+def run_online(cycle: list[np.ndarray], policy: Policy, prior: Sequence[np.ndarray] = ()) -> int:
     """Σ|gap − m·7 d| of the policy deciding each week on that week and the weeks before it
     (after the `prior` weeks, from earlier cycles)."""
     total, previous = 0, None
@@ -122,42 +126,60 @@ def run_online(cycle: list[np.ndarray], policy: Policy, prior: list[np.ndarray] 
     return total
 
 
-def policies(weeks: list[np.ndarray], cycle: list[np.ndarray]) -> dict[str, Callable[[], Policy]]:
-    made: dict[str, Callable[[], Policy]] = {
-        "greedy": Greedy,
-        "rollout (default)": Rollout,
-        "lookahead": Lookahead,
+def policies(
+    weeks: list[np.ndarray], cycle: list[np.ndarray]
+) -> dict[str, tuple[Callable[[], Policy], bool]]:
+    """Name -> (a fresh policy, whether it learns from the prior)."""
+    made: dict[str, tuple[Callable[[], Policy], bool]] = {
+        "greedy": (Greedy, False),
+        "rollout (default: with the prior)": (Rollout, True),
+        "rollout, no prior": (Rollout, False),
+        "lookahead, with the prior": (Lookahead, True),
     }
     for ahead in AHEAD:
-        made[f"known weeks, {ahead} ahead (not online)"] = lambda ahead=ahead: KnownWeeks(weeks, cycle, ahead)
+        made[f"known weeks, {ahead} ahead (not online)"] = (
+            functools.partial(KnownWeeks, weeks, cycle, ahead),
+            False,
+        )
     return made
 
 
-def measure(cycles: int, seed: int) -> pd.DataFrame:
+def measure(cycles: int, seed: int, jobs: int) -> pd.DataFrame:
+    """Every (source, resampling) in its own process, `jobs` at a time."""
+    shipped = {source: shipped_weeks(key) for source, key in SOURCES.items()}
+    tasks = []
+    for source, weeks in shipped.items():
+        prior = [w for other, ws in shipped.items() if other != source for w in ws]
+        for resampling in ("iid", "blocks"):
+            tasks.append((source, resampling, weeks, prior, cycles, seed))
+    with ProcessPoolExecutor(jobs) as pool:
+        parts = list(pool.map(_measure_one, *zip(*tasks, strict=True)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _measure_one(source, resampling, weeks, prior, cycles: int, seed: int) -> pd.DataFrame:
     rows = []
-    for source, key in SOURCES.items():
-        weeks = shipped_weeks(key)
-        for resampling, block in (("iid", 1), ("blocks", BLOCK_WEEKS)):
-            rng = np.random.default_rng(seed)
-            for index in range(cycles):
-                cycle = resample(weeks, block, rng)
-                best = hindsight(cycle)
-                for name, make in policies(weeks, cycle).items():
-                    started = time.perf_counter()
-                    cost = run_online(cycle, make())
-                    rows.append(
-                        {
-                            "source": source,
-                            "resampling": resampling,
-                            "cycle": index,
-                            "policy": name,
-                            "sum_abs_deviation_s": cost,
-                            "hindsight_s": best,
-                            "ratio": cost / best,
-                            "seconds": time.perf_counter() - started,
-                        }
-                    )
-            print(f"{source} {resampling}: {cycles} cycles", flush=True)
+    rng = np.random.default_rng(seed)
+    block = 1 if resampling == "iid" else BLOCK_WEEKS
+    for index in range(cycles):
+        cycle = resample(weeks, block, rng)
+        best = hindsight(cycle)
+        for name, (make, learns) in policies(weeks, cycle).items():
+            started = time.perf_counter()
+            cost = run_online(cycle, make(), prior if learns else [])
+            rows.append(
+                {
+                    "source": source,
+                    "resampling": resampling,
+                    "cycle": index,
+                    "policy": name,
+                    "sum_abs_deviation_s": cost,
+                    "hindsight_s": best,
+                    "ratio": cost / best,
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+    print(f"{source} {resampling}: {cycles} cycles", flush=True)
     return pd.DataFrame(rows)
 
 
@@ -183,10 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="processes (one per source and resampling)")
     parser.add_argument("--out", type=Path, default=RESULTS / "online-bound.csv")
     args = parser.parse_args(argv)
     load = os.getloadavg()
-    table = measure(args.cycles, args.seed)
+    table = measure(args.cycles, args.seed, args.jobs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -4,8 +4,8 @@
 
 For each history (Cycle 1 from the STScI text reports, Cycle 2 from the DJA JSON reports, Cycle 2
 from both) and each policy (greedy; look-ahead and rollout with their defaults and with other
-weights, horizons and without rollout's mirror images, to show how they were chosen; and rollout
-told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside the
+weights, horizons, without rollout's mirror images and without the prior, to show how they were
+chosen; and rollout told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside the
 hindsight optimum of the same final schedule and rules, the anneals placed, missed and re-planned,
 and the seconds the replay took. Each history is replayed as shipped (variant 0) and in
 `--perturbations` seeded variants (5 % of each report's rows cancelled, every row delayed by up to
@@ -29,6 +29,7 @@ from planner.eligibility import exclusion_reason, window_slews
 from planner.history import History
 from planner.perturb import Perturbation
 from planner.policies import Decision, Greedy, Lookahead, Policy, Rollout
+from planner.prior import NO_PRIOR, load_prior
 from planner.replay_outcome import run_replay
 from planner.rules import load_rules
 
@@ -41,20 +42,22 @@ CYCLES = {
 }
 
 
-POLICIES: dict[str, Callable[[History], Policy]] = {
-    "greedy": lambda _: Greedy(),
-    "lookahead": lambda _: Lookahead(),
-    "lookahead, weight 1": lambda _: Lookahead(future_weight=1.0),
-    "lookahead, weight 0.25": lambda _: Lookahead(future_weight=0.25),
-    "lookahead, 1 week, weight 1": lambda _: Lookahead(horizon_weeks=1, future_weight=1.0),
-    "rollout (default)": lambda _: Rollout(),
-    "rollout, no mirror": lambda _: Rollout(mirror=False),
-    "rollout, weight 1": lambda _: Rollout(future_weight=1.0),
-    "rollout, 8 weeks": lambda _: Rollout(horizon_weeks=8),
+# Every policy but "no prior" learns from the shipped timeline's weeks before the history begins
+# (planner/prior.py): Cycle 1's weeks for the Cycle 2 JSON reports; none for the text reports,
+# which reach back to July 2022 themselves.
+POLICIES: dict[str, tuple[Callable[[History], Policy], bool]] = {
+    "greedy": (lambda _: Greedy(), False),
+    "lookahead": (lambda _: Lookahead(), True),
+    "lookahead, weight 1": (lambda _: Lookahead(future_weight=1.0), True),
+    "rollout (default)": (lambda _: Rollout(), True),
+    "rollout, no prior": (lambda _: Rollout(), False),
+    "rollout, no mirror": (lambda _: Rollout(mirror=False), True),
+    "rollout, weight 1": (lambda _: Rollout(future_weight=1.0), True),
+    "rollout, 8 weeks": (lambda _: Rollout(horizon_weeks=8), True),
     # Not an online policy: rollout told the final eligible slews of the next window, which the
     # weekly loop never has when it decides (the next week's report comes later). It measures how
     # much of the gap to hindsight is information rather than policy.
-    "rollout + next window (not online)": lambda history: NextWindowKnown(Rollout(), history),
+    "rollout + next window (not online)": (lambda history: NextWindowKnown(Rollout(), history), True),
 }
 
 
@@ -87,6 +90,7 @@ def measure(perturbations: int) -> pd.DataFrame:
     for cycle, (folders, start, count) in CYCLES.items():
         shipped = History.read([DATA / f for f in folders])
         calendar = Calendar.from_options(start, count, 4.0, 7.0)
+        prior = load_prior(None, calendar, rules)
         for variant in range(perturbations + 1):
             change = Perturbation(cancel_fraction=0.05, max_delay_hours=3, seed=variant)
             history = (
@@ -95,9 +99,10 @@ def measure(perturbations: int) -> pd.DataFrame:
                 else shipped
             )
             hindsight = None
-            for name, make in POLICIES.items():
+            for name, (make, learns) in POLICIES.items():
                 started = time.perf_counter()
-                run = run_replay(history, calendar, make(history), rules, compare=hindsight is None)
+                policy, learned = make(history), prior if learns else NO_PRIOR
+                run = run_replay(history, calendar, policy, rules, compare=hindsight is None, prior=learned)
                 seconds = time.perf_counter() - started
                 hindsight = hindsight or run.summary["hindsight"]["sum_abs_deviation_s"]
                 result = run.summary["result"]
@@ -107,6 +112,7 @@ def measure(perturbations: int) -> pd.DataFrame:
                         "variant": variant,
                         "reports": len(history.issues),
                         "policy": name,
+                        "prior_weeks": run.summary["prior"]["weeks"],
                         "placed": result["placed"],
                         "missed": result["missed"],
                         "replanned": result["replanned"],

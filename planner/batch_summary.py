@@ -28,6 +28,7 @@ SETTINGS = pa.schema(
         ("timeline", pa.string()),  # path; null: the shipped timeline (solve)
         ("sources", pa.list_(pa.string())),  # replay: the report files or folders
         ("policy", pa.string()),  # replay: the online policy
+        ("prior", pa.string()),  # replay: what it learns from before the reports (path, shipped, none)
         ("start", UTC_MS),
         ("count", pa.int64()),
         ("window_days", pa.float64()),
@@ -80,6 +81,7 @@ def effective_settings(scenario) -> dict:
         "timeline": scenario.settings.get("timeline"),
         "sources": [str(s) for s in scenario.settings["sources"]] if replay else None,
         "policy": scenario.settings.get("policy", DEFAULT_POLICY) if replay else None,
+        "prior": _prior_name(scenario.settings.get("prior", True)) if replay else None,
         "start": pd.Timestamp(calendar.start, unit="s", tz="UTC"),
         "count": calendar.count,
         "window_days": calendar.window_days,
@@ -97,6 +99,10 @@ def effective_settings(scenario) -> dict:
         "perturbation_lost_days": churn.lost_days,
         "perturbation_seed": churn.seed,
     }
+
+
+def _prior_name(given: str | bool) -> str:
+    return given if isinstance(given, str) else "shipped timeline" if given else "none"
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:

@@ -448,7 +448,10 @@ HorizonWeeks = Annotated[
     typer.Option(help="lookahead, rollout: unpublished weeks the cost-to-go looks ahead (8; rollout 4)."),
 ]
 SampleWeeks = Annotated[
-    int | None, typer.Option(help="lookahead, rollout: most recent published weeks it learns from (26).")
+    int | None,
+    typer.Option(
+        help="lookahead, rollout: most recent published weeks it learns from, the prior's included (26)."
+    ),
 ]
 FutureWeight = Annotated[
     float | None,
@@ -463,7 +466,9 @@ PriorPath = Annotated[
         "begins they learn from too (default: the shipped timeline, Cycles 1-2).",
     ),
 ]
-NoPrior = Annotated[bool, typer.Option("--no-prior", help="Learn only from the planned schedule's own weeks.")]
+NoPrior = Annotated[
+    bool, typer.Option("--no-prior", help="Learn only from the planned schedule's own weeks.")
+]
 
 
 def _prior(path: Path | None, disabled: bool, calendar: Calendar, rules):

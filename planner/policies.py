@@ -2,8 +2,9 @@
 
 A policy sees a `Decision`: the window's candidate slews, the previous placed anneal (and the next
 one, when an anneal is decided again between two that are already placed), the eligible slews of
-the later windows that are already wholly published, and the slews of the weeks published so far,
-from which it may learn what an unpublished week will look like. Times are integer seconds.
+the later windows that are already wholly published, and the slews of the weeks published so far
+(after those of the prior's weeks, planner/prior.py), from which it may learn what an unpublished
+week will look like. Times are integer seconds.
 
 - `greedy` is the fixed baseline of the issue: the first anneal takes the earliest slew; every
   later one the slew closest to previous + m·target (m = windows apart), ties to the earlier.

@@ -37,6 +37,7 @@ class WeeklyPlan:
     options: SolveOptions  # rules, allow_missing, and the flown anneals as pins
     reasons: dict[int, str]  # missed anneal -> why its week cannot be served
     reaches: int  # the last scheduled start of the published schedule
+    prior: dict  # what the policy learned from before the published schedule: source, weeks
 
 
 def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
@@ -113,7 +114,8 @@ def plan_next(
     ours = [p for p in problems if anneal_of(p) not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
-    return WeeklyPlan(frame, cut, options, reasons, reaches)
+    learned = {"source": prior.source, "weeks": len(known.earlier)}
+    return WeeklyPlan(frame, cut, options, reasons, reaches, learned)
 
 
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) -> None:
@@ -137,6 +139,10 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) ->
         "versions": {"planner": __version__},
         "checked": True,
         "missing": sorted(plan.reasons),
-        "online": {"policy": policy, "reasons": {str(k): v for k, v in plan.reasons.items()}},
+        "online": {
+            "policy": policy,
+            "prior": plan.prior,
+            "reasons": {str(k): v for k, v in plan.reasons.items()},
+        },
     }
     write_parquet(plan.frame, REPLAY_SCHEMA, meta, path)

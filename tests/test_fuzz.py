@@ -178,6 +178,18 @@ def test_replay_mangled_reports(data, policy):
     )
 
 
+@fuzz(20)
+@given(data=mangled(DEFAULT_TIMELINE.read_bytes()), command=st.sampled_from(["replay", "next"]))
+def test_mangled_prior_timelines(plan_bytes, data, command):
+    """A damaged --prior is one more untrusted timeline: one line naming it, no output."""
+    if command == "replay":
+        args = ["replay", "{r}", "--count", "2", "--prior", "{t}", "--out", "{out}"]
+        drive("replay --prior", args, {"r.txt": REPORT.encode(), "t.parquet": data}, "o")
+    else:
+        args = ["next", "--flown", "{p}", "--count", "2", "--prior", "{t}", "--out", "{out}"]
+        drive("next --prior", args, {"p.parquet": plan_bytes, "t.parquet": data}, "o.parquet")
+
+
 @fuzz(60)
 @given(data=mangled(SCENARIOS))
 def test_batch_mangled_scenarios(data):
