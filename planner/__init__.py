@@ -21,6 +21,7 @@ _EXPORTS = {
     "SolveOptions": "planner.options",
     "Status": "planner.result",
     "check_plan": "planner.checker",
+    "load_prior": "planner.prior",
     "load_rules": "planner.rules",
     "load_timeline": "planner.timeline",
     "read_plan": "planner.planfile",
