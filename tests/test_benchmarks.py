@@ -34,3 +34,32 @@ def test_runner_suites_on_the_smallest_instance(tmp_path):
     summary = targets(tmp_path)
     assert "| decade: every objective x side constraints OPTIMAL" in summary and "| 12 of 12 cases" in summary
     assert "race: CP-SAT at least as fast as HiGHS" in summary and "cli:" not in summary
+
+
+def test_online_bound_told_every_week_is_hindsight_and_no_policy_beats_it():
+    """benchmarks.online_bound on a 12-week cycle resampled from Cycle 2's weeks: the reference
+    told every later week exactly decides each week on the whole rest of the cycle, so it makes
+    the hindsight optimum; every online policy costs at least that; blocks are runs of 4 weeks."""
+    import numpy as np
+
+    from benchmarks.online_bound import (
+        KnownWeeks,
+        hindsight,
+        policies,
+        resample,
+        run_online,
+        shipped_weeks,
+    )
+
+    weeks = shipped_weeks("cycle2-json")[:12]
+    cycle = resample(weeks, 4, np.random.default_rng(1))
+    assert len(cycle) == 12
+    starts = [next(i for i, w in enumerate(weeks) if w is cycle[k]) for k in range(0, 12, 4)]
+    assert all(cycle[k + j] is weeks[s + j] for k, s in zip(range(0, 12, 4), starts) for j in range(4))
+    best = hindsight(cycle)
+    assert run_online(cycle, KnownWeeks(weeks, cycle, ahead=12)) == best
+    costs = {
+        name: run_online(cycle, make(), weeks if learns else [])
+        for name, (make, learns) in policies(weeks, cycle).items()
+    }
+    assert all(cost >= best for cost in costs.values()), costs
