@@ -55,7 +55,9 @@ def test_online_bound_told_every_week_is_hindsight_and_no_policy_beats_it():
     cycle = resample(weeks, 4, np.random.default_rng(1))
     assert len(cycle) == 12
     starts = [next(i for i, w in enumerate(weeks) if w is cycle[k]) for k in range(0, 12, 4)]
-    assert all(cycle[k + j] is weeks[s + j] for k, s in zip(range(0, 12, 4), starts) for j in range(4))
+    assert all(
+        cycle[k + j] is weeks[s + j] for k, s in zip(range(0, 12, 4), starts, strict=True) for j in range(4)
+    )
     best = hindsight(cycle)
     assert run_online(cycle, KnownWeeks(weeks, cycle, ahead=12)) == best
     costs = {
