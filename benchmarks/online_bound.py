@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.replays import CYCLES, DATA, RESULTS
+from benchmarks.replays import CYCLES, DATA, RESULTS, write_and_print
 from planner.calendar import Calendar
 from planner.chain import Chain
 from planner.eligibility import window_slews
@@ -209,11 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "online-bound.csv")
     args = parser.parse_args(argv)
     load = os.getloadavg()
-    table = measure(args.cycles, args.seed, args.jobs)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
-    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(digest(table).to_markdown(index=False, floatfmt=".3f"))
+    write_and_print(measure(args.cycles, args.seed, args.jobs), args.out, load, digest)
 
 
 if __name__ == "__main__":

@@ -172,9 +172,13 @@ def main(argv: list[str] | None = None) -> None:
         print(time_of_week().to_markdown())
         return
     load = os.getloadavg()
-    table = measure(args.perturbations)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
+    write_and_print(measure(args.perturbations), args.out, load, digest)
+
+
+def write_and_print(table: pd.DataFrame, out: Path, load: tuple, digest: Callable) -> None:
+    """The rows to `out` (CSV), then the load before the run and the digest as a Markdown table."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(digest(table).to_markdown(index=False, floatfmt=".3f"))
 

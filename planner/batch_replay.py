@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from planner.history import History
-from planner.prior import NO_PRIOR, Prior, prior_weeks
+from planner.prior import NO_PRIOR, SHIPPED, Prior, prior_weeks
 from planner.replay_outcome import run_replay, write_replay
 from planner.result import plan_statistics
 from planner.scenarios import Scenario
@@ -31,7 +31,7 @@ def _prior(scenario: Scenario, calendar, rules) -> Prior:
     if given is False:
         return NO_PRIOR
     path = given if isinstance(given, str) else None
-    return prior_weeks(_prior_timeline(path), calendar, rules, path or "shipped timeline")
+    return prior_weeks(_prior_timeline(path), calendar, rules, path or SHIPPED)
 
 
 @functools.lru_cache(maxsize=4)

@@ -102,7 +102,9 @@ def effective_settings(scenario) -> dict:
 
 
 def _prior_name(given: str | bool) -> str:
-    return given if isinstance(given, str) else "shipped timeline" if given else "none"
+    from planner.prior import NO_PRIOR, SHIPPED
+
+    return given if isinstance(given, str) else SHIPPED if given else NO_PRIOR.source
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:

@@ -273,14 +273,16 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
         )
     console.print(table)
     if summary["policy"] != "greedy":
+        from planner.prior import NO_PRIOR, SHIPPED
+
         prior = summary["prior"]
-        source = "the shipped timeline" if prior["source"] == "shipped timeline" else prior["source"]
+        source = f"the {SHIPPED}" if prior["source"] == SHIPPED else prior["source"]
         console.print(
             f"{summary['policy']} learned from the published weeks and {prior['weeks']} earlier weeks of "
             f"{source} (--prior, --no-prior)"
             if prior["weeks"]
             else f"{summary['policy']} learned from the published weeks only"
-            + (" (--no-prior)" if prior["source"] == "none" else f" ({source} has no earlier week)")
+            + (" (--no-prior)" if prior["source"] == NO_PRIOR.source else f" ({source} has no earlier week)")
         )
     result = summary["result"]
     unpublished = run.frame.loc[run.frame["state"] == "unpublished", "anneal"]
