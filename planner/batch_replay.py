@@ -11,27 +11,21 @@ import functools
 import time
 from pathlib import Path
 
+from planner.calendar import Calendar
 from planner.history import History
-from planner.prior import NO_PRIOR, SHIPPED, Prior, prior_weeks
+from planner.prior import NO_PRIOR, Prior, load_prior
 from planner.replay_outcome import run_replay, write_replay
 from planner.result import plan_statistics
 from planner.scenarios import Scenario
 
 
-@functools.lru_cache(maxsize=2)
-def _prior_timeline(path: str | None):
-    from planner.timeline import load_timeline
-
-    return load_timeline(path)
-
-
-def _prior(scenario: Scenario, calendar, rules) -> Prior:
-    """The scenario's prior: `prior = false` none, a path that timeline, else the shipped one."""
+def _prior(scenario: Scenario, calendar: Calendar, rules, policy: str) -> Prior:
+    """The scenario's prior: `prior = false` none (and greedy's), a path that timeline, else the
+    shipped one."""
     given = scenario.settings.get("prior", True)
-    if given is False:
+    if given is False or policy == "greedy":
         return NO_PRIOR
-    path = given if isinstance(given, str) else None
-    return prior_weeks(_prior_timeline(path), calendar, rules, path or SHIPPED)
+    return load_prior(given if isinstance(given, str) else None, calendar, rules, option="prior")
 
 
 @functools.lru_cache(maxsize=4)
@@ -47,8 +41,8 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     history = _history(tuple(scenario.settings["sources"])).perturbed(
         scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
     )
-    rules = scenario.options().rules
-    run = run_replay(history, calendar, scenario.policy(), rules, prior=_prior(scenario, calendar, rules))
+    rules, policy = scenario.options().rules, scenario.policy()
+    run = run_replay(history, calendar, policy, rules, prior=_prior(scenario, calendar, rules, policy.name))
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]

@@ -459,23 +459,30 @@ FutureWeight = Annotated[
 ]
 
 PriorPath = Annotated[
-    Path | None,
+    str | None,  # not Path: typer makes "" the current folder
     typer.Option(
         "--prior",
-        help="lookahead, rollout: a timeline or reports whose weeks ending before the planned schedule "
-        "begins they learn from too (default: the shipped timeline, Cycles 1-2).",
+        help="lookahead, rollout: a timeline or reports to learn from first, its weeks that end before "
+        "the planned schedule begins (default: the shipped timeline, Cycles 1-2).",
     ),
 ]
 NoPrior = Annotated[
-    bool, typer.Option("--no-prior", help="Learn only from the planned schedule's own weeks.")
+    bool,
+    typer.Option("--no-prior", help="lookahead, rollout: learn only from the planned schedule's own weeks."),
 ]
 
 
-def _prior(path: Path | None, disabled: bool, calendar: Calendar, rules):
+def _prior(path: str | None, disabled: bool, calendar: Calendar, rules, policy: str):
     from planner.prior import NO_PRIOR, load_prior
 
     if disabled and path is not None:
         raise OptionError("--prior and --no-prior: expected one of them, not both")
+    if policy == "greedy":
+        if path is not None:
+            raise OptionError(
+                "--prior is the rollout and lookahead policies', not greedy's: greedy learns nothing"
+            )
+        return NO_PRIOR
     return NO_PRIOR if disabled else load_prior(path, calendar, rules)
 
 
@@ -507,11 +514,11 @@ def replay(
     if out is not None:
         from planner.io import check_output
 
-        check_output(out, "--out", [*sources, *([prior] if prior else [])], folder=True)
+        check_output(out, "--out", [*sources, *([Path(prior)] if prior else [])], folder=True)
     calendar = Calendar.from_options(start, count, window_days, target_days)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    learned = _prior(prior, no_prior, calendar, chosen_rules)
+    learned = _prior(prior, no_prior, calendar, chosen_rules, chosen_policy.name)
     run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules, prior=learned)
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
@@ -554,7 +561,7 @@ def next_week(
 
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
-    check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([prior] if prior else [])])
+    check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([Path(prior)] if prior else [])])
     calendar = Calendar.from_options(start, count, window_days, target_days)
     current = load_timeline(timeline or None)
     if _is_plan(flown):
@@ -568,9 +575,9 @@ def next_week(
         done = flown_from_timeline(flown_timeline, calendar)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    learned = _prior(prior, no_prior, calendar, chosen_rules)
+    learned = _prior(prior, no_prior, calendar, chosen_rules, chosen_policy.name)
     plan = plan_next(current, done, calendar, chosen_policy, chosen_rules, horizon, learned)
-    write_weekly(plan, out, current, chosen_policy.name)
+    write_weekly(plan, out, current)
     print_next(plan, str(out), as_json=as_json)
 
 

@@ -272,18 +272,10 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
             f"{row['ratio_to_hindsight']:.3f}" if "ratio_to_hindsight" in row else "",
         )
     console.print(table)
-    if summary["policy"] != "greedy":
-        from planner.prior import NO_PRIOR, SHIPPED
+    if summary["prior"]["sample_weeks"] is not None:
+        from planner.prior import sentence
 
-        prior = summary["prior"]
-        source = f"the {SHIPPED}" if prior["source"] == SHIPPED else prior["source"]
-        console.print(
-            f"{summary['policy']} learned from the published weeks and {prior['weeks']} earlier weeks of "
-            f"{source} (--prior, --no-prior)"
-            if prior["weeks"]
-            else f"{summary['policy']} learned from the published weeks only"
-            + (" (--no-prior)" if prior["source"] == NO_PRIOR.source else f" ({source} has no earlier week)")
-        )
+        console.print(sentence(summary["policy"], summary["prior"]))
     result = summary["result"]
     unpublished = run.frame.loc[run.frame["state"] == "unpublished", "anneal"]
     if len(unpublished):
@@ -313,6 +305,8 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         print_json(
             {
                 "written": out,
+                "policy": plan.policy,
+                "prior": plan.prior,
                 "schedule_reaches": pd.Timestamp(plan.reaches, unit="s", tz="UTC"),
                 "anneals": new.to_dict("records"),
                 "reasons": {str(k): v for k, v in plan.reasons.items()},
@@ -320,6 +314,10 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         )
         return
     console.print(_online_table(frame, "Next anneals (flown ones pinned)"))
+    if plan.prior["sample_weeks"] is not None:
+        from planner.prior import sentence
+
+        console.print(sentence(plan.policy, plan.prior))
     for k, reason in plan.reasons.items():
         console.print(styled((f"Anneal {k:02d} cannot be served:", "bold red"), f" {reason}"))
     reaches = pd.Timestamp(plan.reaches, unit="s", tz="UTC")

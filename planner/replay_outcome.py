@@ -152,7 +152,7 @@ def run_replay(
         "rules": rules.name,
         "reports": len(history.issues),
         "windows": calendar.count,
-        "prior": {"source": prior.source, "weeks": len(prior.before(history.issues[0].first))},
+        "prior": prior.describe(history.issues[0].first, getattr(policy, "sample_weeks", None)),
         "result": mine | verify(outcome, frame),
     }
     if compare:

@@ -108,7 +108,13 @@ class Scenario:
             sources = self.settings.get("sources")
             if not sources or not all(isinstance(s, str) and s for s in sources):
                 raise OptionError("a replay needs sources = [report files or folders]")
-            self.policy()
+            prior = self.settings.get("prior")
+            if isinstance(prior, str) and not prior.strip():
+                raise OptionError("prior = '': expected a timeline or reports path, true or false")
+            if self.policy().name == "greedy" and prior not in (None, False):
+                raise OptionError(
+                    "prior is the rollout and lookahead policies', not greedy's: greedy learns nothing"
+                )
         elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight", "prior"} & set(
             self.settings
         ):

@@ -37,7 +37,8 @@ class WeeklyPlan:
     options: SolveOptions  # rules, allow_missing, and the flown anneals as pins
     reasons: dict[int, str]  # missed anneal -> why its week cannot be served
     reaches: int  # the last scheduled start of the published schedule
-    prior: dict  # what the policy learned from before the published schedule: source, weeks
+    policy: str
+    prior: dict  # what the policy learned from before the published schedule (Prior.describe)
 
 
 def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
@@ -114,11 +115,11 @@ def plan_next(
     ours = [p for p in problems if anneal_of(p) not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
-    learned = {"source": prior.source, "weeks": len(known.earlier)}
-    return WeeklyPlan(frame, cut, options, reasons, reaches, learned)
+    learned = prior.describe(known.begins, getattr(policy, "sample_weeks", None))
+    return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned)
 
 
-def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) -> None:
+def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
     """A plan file `check`, `compare`, `plot` and `report` read: FEASIBLE (online, not proven
     optimal), the placed anneals' Σ|gap − m·target| as its objective, flown anneals as pins."""
 
@@ -140,7 +141,7 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame, policy: str) ->
         "checked": True,
         "missing": sorted(plan.reasons),
         "online": {
-            "policy": policy,
+            "policy": plan.policy,
             "prior": plan.prior,
             "reasons": {str(k): v for k, v in plan.reasons.items()},
         },

@@ -83,28 +83,56 @@ def test_the_shipped_prior_gives_a_cycle2_replay_the_cycle1_weeks_and_changes_it
     learned = len(shipped.before(first))
     assert learned == 51 and first - 7 * DAY < shipped.ends[learned - 1] <= first  # up to the week before
     run, alone = _replay(shipped), _replay(NO_PRIOR)
-    assert run.summary["prior"] == {"source": "shipped timeline", "weeks": 51}
+    assert run.summary["prior"]["source"] == "shipped timeline" and run.summary["prior"]["weeks"] == 51
+    assert run.summary["prior"]["sample_weeks"] == 26 and len(run.summary["prior"]["sha256"]) == 64
     assert run.summary["result"]["vanished"] == [] and run.summary["result"]["placed"] == 53
     assert not np.array_equal(run.frame["visit_id"].to_numpy(), alone.frame["visit_id"].to_numpy())
 
 
 def test_replay_cli_prior_options(tmp_path):
     args = ["replay", str(JSON), "--count", "3", "--json"]
-    default = runner.invoke(app, args)
-    assert default.exit_code == 0, default.output
-    assert json.loads(default.stdout)["prior"] == {"source": "shipped timeline", "weeks": 51}
-    none = runner.invoke(app, [*args, "--no-prior"])
-    assert json.loads(none.stdout)["prior"] == {"source": "none", "weeks": 0}
-    # a prior given as a timeline file: the text reports' weeks before Cycle 2 (from July 2022)
+    default = json.loads(runner.invoke(app, args).stdout)["prior"]
+    assert (default["source"], default["weeks"], default["sample_weeks"]) == ("shipped timeline", 51, 26)
+    none = json.loads(runner.invoke(app, [*args, "--no-prior"]).stdout)["prior"]
+    assert (none["source"], none["weeks"], none["sha256"]) == ("none", 0, None)
+    # greedy learns nothing: no prior is read, and one given is refused like its other options
+    greedy = json.loads(runner.invoke(app, [*args, "--policy", "greedy"]).stdout)["prior"]
+    assert (greedy["source"], greedy["sample_weeks"]) == ("none", None)
+    # a prior given as a timeline file, relative: named by its absolute path, with its sha256
     text = tmp_path / "text.parquet"
     write_timeline(History.read(["data/raw/stsci-text"]).final(), text)
-    given = runner.invoke(app, [*args, "--prior", str(text)])
-    assert json.loads(given.stdout)["prior"]["weeks"] == 51
-    both = runner.invoke(app, [*args, "--no-prior", "--prior", str(text)])
-    assert both.exit_code == 2 and "--prior and --no-prior" in both.stderr
-    missing = runner.invoke(app, [*args, "--prior", str(tmp_path / "nope.parquet")])
-    assert missing.exit_code == 2 and "nope.parquet" in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
+    given = json.loads(runner.invoke(app, [*args, "--prior", str(text), "--sample-weeks", "8"]).stdout)
+    assert given["prior"]["source"] == str(text.resolve()) and given["prior"]["weeks"] == 51
+    assert given["prior"]["sample_weeks"] == 8 and len(given["prior"]["sha256"]) == 64
+    printed = runner.invoke(app, ["replay", str(JSON), "--count", "3", "--prior", str(text)]).stdout
+    assert "last 26 weeks known at each decision, at first from the 51 weeks of" in printed
+    for bad, message in (
+        (["--no-prior", "--prior", str(text)], "--prior and --no-prior"),
+        (["--prior", str(text), "--policy", "greedy"], "not greedy's"),
+        (["--prior", ""], "--prior '': expected a timeline"),
+        (["--prior", str(tmp_path / "nope.parquet")], "nope.parquet: no such file; --prior takes"),
+    ):
+        refused = runner.invoke(app, [*args, *bad])
+        assert refused.exit_code == 2 and message in refused.stderr, (bad, refused.output)
+        assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_next_says_what_it_learned_from(tmp_path):
+    """The weekly job on the first two weeks of Cycle 2 as published: its plan's metadata and its
+    JSON name the prior; greedy's name none."""
+    reports = sorted(JSON.glob("cycle2/2023070*.json")) + sorted(JSON.glob("cycle2/2023071*.json"))
+    week = tmp_path / "week.parquet"
+    write_timeline(History.read(reports).final(), week)
+    out = tmp_path / "next.parquet"
+    args = ["next", "--flown", str(week), "--timeline", str(week), "--count", "4", "--out", str(out)]
+    shown = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert shown["policy"] == "rollout" and shown["prior"]["weeks"] == 51
+    meta = json.loads(pq.read_schema(out).metadata[b"anneal_planner"])
+    assert meta["online"]["prior"] == shown["prior"]
+    printed = runner.invoke(app, args).stdout
+    assert "at first from the 51 weeks of the shipped timeline" in printed
+    greedy = json.loads(runner.invoke(app, [*args, "--json", "--policy", "greedy"]).stdout)
+    assert greedy["prior"]["source"] == "none"
 
 
 def test_batch_replay_scenarios_take_a_prior_or_none(tmp_path):
@@ -128,7 +156,13 @@ def test_batch_replay_scenarios_take_a_prior_or_none(tmp_path):
         learned[prior] = json.loads(pq.read_schema(folder).metadata[b"anneal_planner"])["summary"]["prior"]
     assert learned["none"]["weeks"] == 0
     assert learned[str(text)]["weeks"] == learned["shipped timeline"]["weeks"] == 51
-    for bad, message in (("prior = 3", "expected str or bool"), ('prior = "gone.parquet"', "gone.parquet")):
+    assert learned[str(text)]["source"] == str(text) and learned[str(text)]["sha256"]
+    for bad, message in (
+        ("prior = 3", "expected str or bool"),
+        ('prior = "gone.parquet"', "gone.parquet"),
+        ('prior = ""', "prior = '': expected"),
+        ('prior = "text.parquet"\npolicy = "greedy"', "not greedy's"),
+    ):
         scenarios.write_text(
             f'[base]\nkind = "replay"\nsources = ["{JSON.resolve()}"]\n[[scenarios]]\n{bad}\n'
         )
