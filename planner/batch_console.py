@@ -143,7 +143,7 @@ def _degradation(summary: pd.DataFrame, perturbation: list[str]) -> Table:
     table = Table(
         *(SHORT.get(c, c) for c in perturbation),
         "scenarios",
-        "infeasible",
+        "no plan",  # failed, infeasible or unsolved: FAILED_STATES
         "placed (mean)",
         "missing (max)",
         "min interval d",

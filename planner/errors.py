@@ -55,3 +55,9 @@ class InternalError(PlannerError, AssertionError):
 def brief(err: BaseException, limit: int = 200) -> str:
     """A library's error message on one line, cut to `limit` characters, for inside ours."""
     return " ".join(str(err).split())[:limit]
+
+
+def kind_of(value: object) -> str:
+    """`a str`, `an int`: the type of a value from a file, for messages."""
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from planner.errors import InputError, OptionError
+from planner.errors import InputError, OptionError, kind_of
 
 BUILT_IN = {
     "no-slew": "without a slew (untargeted, momentum unload, station keeping, WFSC)",
@@ -202,7 +202,7 @@ def _text(value: object, where: str, *, empty: bool = False) -> str:
     if value is None:
         raise OptionError(f"{where}: missing; expected a non-empty string")
     if not isinstance(value, str):
-        raise OptionError(f"{where} = {value!r} is a {type(value).__name__}; expected a string")
+        raise OptionError(f"{where} = {value!r} is {kind_of(value)}; expected a string")
     if "\n" in value or "\r" in value:
         raise OptionError(f"{where}: expected one line")
     if not empty and not value.strip():

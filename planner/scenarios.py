@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.calendar import Calendar
-from planner.errors import InputError, OptionError
+from planner.errors import InputError, OptionError, kind_of
 from planner.options import SolveOptions
 from planner.perturb import Perturbation
 from planner.rules import SHIPPED, load_rules
@@ -136,7 +136,7 @@ def _check(table: dict, where: str, keys: dict) -> None:
             raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(keys)}")
         if not isinstance(value, keys[key]) or (isinstance(value, bool) and bool not in keys[key]):
             names = " or ".join(t.__name__ for t in keys[key])
-            raise OptionError(f"{where}: {key} = {value!r} is a {type(value).__name__}; expected {names}")
+            raise OptionError(f"{where}: {key} = {value!r} is {kind_of(value)}; expected {names}")
         if key == "perturbation":
             _check(value, f"{where}.perturbation", PERTURBATION_KEYS)
 

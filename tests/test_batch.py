@@ -41,7 +41,7 @@ def test_example_file_expands_its_grid():
         ("[base]\ncount = 2", "give either [[scenarios]] or [grid], not neither"),
         ('[[scenarios]]\nobjective = "fast"', "expected one of regular, mean, minimax"),
         ("[[scenarios]]\nperturbation = { cancel = 0.1 }", "unknown key 'cancel'"),
-        ("[[scenarios]]\nallow_missing = 1", "allow_missing = 1 is a int; expected bool"),
+        ("[[scenarios]]\nallow_missing = 1", "allow_missing = 1 is an int; expected bool"),
         ("[grid]\ncount = 3", "count = 3; expected a list of values"),
     ],
 )
@@ -290,4 +290,4 @@ def test_batch_table_keeps_numbers_whole_and_names_sources(tmp_path):
     for row in summary.itertuples():
         assert f"│ {row.objective_value} " in result.output
         assert f"│ {row.min_interval_days:.3f} " in result.output
-    assert "┃ infeasible ┃" in result.output  # the degradation table's header, whole
+    assert "┃ no plan ┃" in result.output  # the degradation table's header, whole

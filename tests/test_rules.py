@@ -141,7 +141,7 @@ def test_a_rules_file_extends_operations_with_the_users_own_rule(tmp_path):
         ('[[exclude]]\nname = "a"\nreason = "r"\ncolour = ["X"]\n', "exclude[0]: unknown key 'colour'"),
         ('[[exclude]]\nname = "a"\nreason = "r"\n', "exclude[0]: excludes nothing"),
         ('[[exclude]]\nname = "to-miri"\nreason = "r"\nkeywords = ["X"]\n', "built-in rule's name"),
-        ('[[exclude]]\nname = "a"\nreason = 3\nkeywords = ["X"]\n', "exclude[0].reason = 3 is a int"),
+        ('[[exclude]]\nname = "a"\nreason = 3\nkeywords = ["X"]\n', "exclude[0].reason = 3 is an int"),
         ("name = [", "not valid TOML"),
     ],
 )
@@ -155,7 +155,7 @@ def test_cli_rules_file_errors_are_one_line_exit_2(tmp_path):
     path = write_rules(tmp_path, '[[exclude]]\nname = "a"\nreason = "r"\nvisit_types = [1]\n')
     result = runner.invoke(app, ["solve", "--rules", str(path), "--out", str(tmp_path / "p.parquet")])
     assert result.exit_code == 2
-    assert "exclude[0].visit_types = 1 is a int" in result.output and "Traceback" not in result.output
+    assert "exclude[0].visit_types = 1 is an int" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "p.parquet").exists()
     result = runner.invoke(app, ["solve", "--rules", "strict", "--out", str(tmp_path / "p.parquet")])
     assert result.exit_code == 2 and "expected operations or seed" in result.output
