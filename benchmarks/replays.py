@@ -67,6 +67,7 @@ class NextWindowKnown:
 
     def __init__(self, inner: Rollout, history: History):
         self.inner, self.name = inner, f"{inner.name}+next"
+        self.sample_weeks = inner.sample_weeks
         final = history.final()
         eligible = exclusion_reason(final, load_rules()) == ""
         self.final = np.sort(to_seconds(final.loc[eligible, "start"]))
@@ -90,7 +91,7 @@ def measure(perturbations: int) -> pd.DataFrame:
     for cycle, (folders, start, count) in CYCLES.items():
         shipped = History.read([DATA / f for f in folders])
         calendar = Calendar.from_options(start, count, 4.0, 7.0)
-        prior = load_prior(None, calendar, rules)
+        prior = load_prior(None, rules)
         for variant in range(perturbations + 1):
             change = Perturbation(cancel_fraction=0.05, max_delay_hours=3, seed=variant)
             history = (

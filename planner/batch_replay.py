@@ -11,21 +11,20 @@ import functools
 import time
 from pathlib import Path
 
-from planner.calendar import Calendar
 from planner.history import History
-from planner.prior import NO_PRIOR, Prior, load_prior
+from planner.prior import NO_PRIOR, SHIPPED, Prior, load_prior, setting
 from planner.replay_outcome import run_replay, write_replay
 from planner.result import plan_statistics
 from planner.scenarios import Scenario
 
 
-def _prior(scenario: Scenario, calendar: Calendar, rules, policy: str) -> Prior:
-    """The scenario's prior: `prior = false` none (and greedy's), a path that timeline, else the
-    shipped one."""
-    given = scenario.settings.get("prior", True)
-    if given is False or policy == "greedy":
+@functools.lru_cache(maxsize=4)
+def _prior(name: str, rules) -> Prior:
+    """A scenario's prior by its summary name (planner.prior.setting), read once per worker process
+    for each rule set."""
+    if name == NO_PRIOR.source:
         return NO_PRIOR
-    return load_prior(given if isinstance(given, str) else None, calendar, rules, option="prior")
+    return load_prior(None if name == SHIPPED else name, rules, option="prior")
 
 
 @functools.lru_cache(maxsize=4)
@@ -42,7 +41,8 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
         scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
     )
     rules, policy = scenario.options().rules, scenario.policy()
-    run = run_replay(history, calendar, policy, rules, prior=_prior(scenario, calendar, rules, policy.name))
+    prior = _prior(setting(scenario.settings.get("prior"), bool(policy.sample_weeks)), rules)
+    run = run_replay(history, calendar, policy, rules, prior=prior)
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]

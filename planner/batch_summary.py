@@ -81,7 +81,7 @@ def effective_settings(scenario) -> dict:
         "timeline": scenario.settings.get("timeline"),
         "sources": [str(s) for s in scenario.settings["sources"]] if replay else None,
         "policy": scenario.settings.get("policy", DEFAULT_POLICY) if replay else None,
-        "prior": _prior_name(scenario.settings.get("prior", True)) if replay else None,
+        "prior": _prior(scenario) if replay else None,
         "start": pd.Timestamp(calendar.start, unit="s", tz="UTC"),
         "count": calendar.count,
         "window_days": calendar.window_days,
@@ -101,10 +101,10 @@ def effective_settings(scenario) -> dict:
     }
 
 
-def _prior_name(given: str | bool) -> str:
-    from planner.prior import NO_PRIOR, SHIPPED
+def _prior(scenario) -> str:
+    from planner.prior import setting
 
-    return given if isinstance(given, str) else SHIPPED if given else NO_PRIOR.source
+    return setting(scenario.settings.get("prior"), bool(scenario.policy().sample_weeks))
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:

@@ -472,7 +472,7 @@ NoPrior = Annotated[
 ]
 
 
-def _prior(path: str | None, disabled: bool, calendar: Calendar, rules, policy: str):
+def _prior(path: str | None, disabled: bool, rules, policy: str):
     from planner.prior import NO_PRIOR, load_prior
 
     if disabled and path is not None:
@@ -483,7 +483,7 @@ def _prior(path: str | None, disabled: bool, calendar: Calendar, rules, policy: 
                 "--prior is the rollout and lookahead policies', not greedy's: greedy learns nothing"
             )
         return NO_PRIOR
-    return NO_PRIOR if disabled else load_prior(path, calendar, rules)
+    return NO_PRIOR if disabled else load_prior(path, rules)
 
 
 @app.command()
@@ -518,7 +518,7 @@ def replay(
     calendar = Calendar.from_options(start, count, window_days, target_days)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    learned = _prior(prior, no_prior, calendar, chosen_rules, chosen_policy.name)
+    learned = _prior(prior, no_prior, chosen_rules, chosen_policy.name)
     run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules, prior=learned)
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
@@ -575,7 +575,7 @@ def next_week(
         done = flown_from_timeline(flown_timeline, calendar)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    learned = _prior(prior, no_prior, calendar, chosen_rules, chosen_policy.name)
+    learned = _prior(prior, no_prior, chosen_rules, chosen_policy.name)
     plan = plan_next(current, done, calendar, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current)
     print_next(plan, str(out), as_json=as_json)

@@ -76,6 +76,11 @@ class Decision:
 class Policy(Protocol):
     name: str
 
+    @property
+    def sample_weeks(self) -> int | None:
+        """The most recent weeks it learns from; None: it learns nothing (is given no samples)."""
+        ...
+
     def choose(self, decision: Decision) -> int | None:
         """Index into `decision.times` of the chosen slew (None only when there is none)."""
         ...
@@ -95,6 +100,7 @@ def interval_cost(decision: Decision) -> np.ndarray:
 
 class Greedy:
     name = "greedy"
+    sample_weeks: int | None = None  # learns nothing
 
     def choose(self, decision: Decision) -> int | None:
         if len(decision.times) == 0:

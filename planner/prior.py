@@ -1,22 +1,25 @@
 """Weeks published before the planned schedule begins: what an online policy learns from first.
 
-`rollout` and `lookahead` learn their cost-to-go from published weeks (planner/policies.py). At the
-start of a cycle only the weeks of its own first reports are published, so a cycle's first months
-are decided on a handful of samples. On cycles resampled from the shipped weeks
-(`python -m benchmarks.online_bound`, benchmarks/README.md) rollout with only its own cycle's weeks
-is 0.01-0.05 better than greedy on average, and with another cycle's weeks before them it comes
-within 0.04 of the best any online policy can do.
+`rollout` and `lookahead` learn their cost-to-go from the last `sample_weeks` weeks known at each
+decision (planner/policies.py). At the start of a cycle only the weeks of its own first reports
+are known, so a cycle's first months would be decided on a handful of samples. On cycles
+resampled from the shipped weeks (`python -m benchmarks.online_bound`, benchmarks/README.md)
+rollout learning from another cycle's weeks first has a lower mean ratio to hindsight than with
+its own weeks alone, by 0.03 to 0.12 over the four kinds of cycles measured.
 
-The prior is a timeline (by default the shipped one, Cycles 1 and 2); its weeks count only when
-their window ends before the first scheduled start of the schedule being planned. They were
-published before any decision of the replay or the weekly job, so nothing is learned from the
-future of the schedule being planned, and weeks that schedule publishes itself are never counted
-twice.
+The prior is a timeline (by default the shipped one, Cycles 1 and 2). Its weeks are the windows of
+the planned calendar's weekly grid (extended back) that it wholly covers, and they count only when
+they end at or before a cut: in a replay, the first report's issue date or first scheduled start,
+whichever is earlier (they were in the past when the first decision was made); for `next`, the
+published schedule's first scheduled start. Nothing of the planned schedule's future is learned,
+and no week is counted both here and among the planned schedule's own weeks. (The week that
+straddles the cut is in neither.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,76 +28,90 @@ from planner.calendar import Calendar, to_seconds
 from planner.eligibility import exclusion_reason
 from planner.rules import RuleSet
 
+SHIPPED = "shipped timeline"  # the source name of the default prior
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Prior:
-    source: str  # what the weeks came from, for the summary
-    phases: tuple[np.ndarray, ...]  # eligible phases of each week (seconds into its window), oldest first
-    ends: np.ndarray  # each week's window end (seconds), ascending
-    sha256: str | None = None  # of the timeline's files, when read from files
+    source: str  # what the weeks came from: an absolute path, SHIPPED, or "none"
+    times: np.ndarray  # its eligible slew times (seconds), ascending
+    first: int  # its first and last scheduled start: the span it covers
+    last: int
+    sha256: str | None = None  # of the files it was read from
 
-    def before(self, moment: int) -> list[np.ndarray]:
-        """The weeks whose window ends at or before `moment`, oldest first."""
-        return list(self.phases[: int(np.searchsorted(self.ends, moment, side="right"))])
+    def _grid(self, calendar: Calendar, until: int) -> range:
+        """Grid indexes j of the windows [start + j·target, + window) it wholly covers that end at or
+        before `until`."""
+        if self.last < self.first:
+            return range(0)
+        step, start, window = calendar.target_seconds, calendar.start, calendar.window_seconds
+        lowest = -((start - self.first) // step)  # the first window starting at or after `first`
+        highest = (min(until, self.last) - window - start) // step  # the last ending by then
+        return range(lowest, highest + 1)
 
-    def describe(self, moment: int, sample_weeks: int | None) -> dict:
-        """For a summary or plan metadata: the source, and how many of its weeks end before
-        `moment` (the planned schedule's first start) for a policy learning from the last
-        `sample_weeks` weeks known at each decision (None: a policy that learns nothing)."""
-        learned = sample_weeks is not None and self is not NO_PRIOR
+    def count(self, calendar: Calendar, until: int) -> int:
+        return len(self._grid(calendar, until))
+
+    def weeks(self, calendar: Calendar, until: int, most: int) -> list[np.ndarray]:
+        """Eligible phases (seconds into the window) of the last `most` of those weeks, oldest first."""
+        grid = self._grid(calendar, until)
+        weeks = []
+        for j in grid[max(0, len(grid) - most) :]:
+            start = calendar.start + j * calendar.target_seconds
+            lo, hi = np.searchsorted(self.times, [start, start + calendar.window_seconds])
+            weeks.append(self.times[lo:hi] - start)
+        return weeks
+
+    def describe(self, calendar: Calendar, until: int, sample_weeks: int | None) -> dict:
+        """For a summary or plan metadata: the source and how many of its weeks end by `until`, for
+        a policy learning from the last `sample_weeks` weeks known at each decision (None: greedy,
+        which learns nothing and so was given no prior)."""
         return {
-            "source": self.source if learned else NO_PRIOR.source,
-            "sha256": self.sha256 if learned else None,
-            "weeks": len(self.before(moment)) if learned else 0,
+            "source": self.source,
+            "sha256": self.sha256,
+            "weeks": self.count(calendar, until),
             "sample_weeks": sample_weeks,
         }
 
 
-NO_PRIOR = Prior("none", (), np.zeros(0, dtype=np.int64))
-SHIPPED = "shipped timeline"  # the source name of the default prior
+NO_PRIOR = Prior("none", np.zeros(0, dtype=np.int64), 0, -1)
+
+
+def setting(given: str | bool | None, learns: bool) -> str:
+    """A batch scenario's `prior` as its summary names it: a path, SHIPPED (true or absent), or
+    "none" (false, or a policy that learns nothing, whose scenarios a grid may mix with others)."""
+    if given is False or not learns:
+        return NO_PRIOR.source
+    return given if isinstance(given, str) else SHIPPED
 
 
 def sentence(policy: str, described: dict) -> str:
     """What the policy learned from, in words (replay and next print it)."""
-    if described["sample_weeks"] is None:
-        return f"{policy} learns from no earlier week"
-    lead = f"{policy} learned from the last {described['sample_weeks']} weeks known at each decision"
+    most, weeks = described["sample_weeks"], described["weeks"]
+    lead = f"{policy} learned from the last {most} weeks known at each decision"
     source = f"the {SHIPPED}" if described["source"] == SHIPPED else described["source"]
-    if described["weeks"]:
-        return (
-            f"{lead}, at first from the {described['weeks']} weeks of {source} that end before the "
-            "schedule begins (--no-prior: none)"
-        )
+    if weeks:
+        some = f"the last {most} of the {weeks}" if weeks > most else f"the {weeks}"
+        ends = "that end before the schedule begins (--no-prior: none)"
+        return f"{lead}, at first {some} weeks of {source} {ends}"
     if described["source"] == NO_PRIOR.source:
         return f"{lead}, of the planned schedule only (--no-prior)"
     return f"{lead}, of the planned schedule only: no week of {source} ends before it begins"
 
 
-def prior_weeks(
-    timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet, source: str, sha256: str | None = None
-) -> Prior:
-    """The eligible phases of every window of the calendar's weekly grid (extended both ways) that
-    the timeline wholly covers: from its first scheduled start to its last."""
+def prior_from(timeline: pd.DataFrame, rules: RuleSet, source: str, sha256: str | None = None) -> Prior:
+    """The eligible slews of a timeline under `rules`."""
     if len(timeline) == 0:
-        return Prior(source, (), NO_PRIOR.ends, sha256)
-    eligible = exclusion_reason(timeline, rules) == ""
+        return Prior(source, NO_PRIOR.times, 0, -1, sha256)
     starts = to_seconds(timeline["start"])
-    times = starts[eligible]
-    step, first = calendar.target_seconds, calendar.start
-    j = -((first - int(starts[0])) // step)  # the first grid week starting at or after the timeline
-    phases, ends = [], []
-    while first + j * step + calendar.window_seconds <= starts[-1]:
-        start = first + j * step
-        lo, hi = np.searchsorted(times, [start, start + calendar.window_seconds])
-        phases.append(times[lo:hi] - start)
-        ends.append(start + calendar.window_seconds)
-        j += 1
-    return Prior(source, tuple(phases), np.asarray(ends, dtype=np.int64), sha256)
+    eligible = exclusion_reason(timeline, rules) == ""
+    return Prior(source, starts[eligible], int(starts[0]), int(starts[-1]), sha256)
 
 
-def load_prior(path, calendar: Calendar, rules: RuleSet, option: str = "--prior") -> Prior:
+def load_prior(path: str | Path | None, rules: RuleSet, option: str = "--prior") -> Prior:
     """The prior from a timeline or reports (None: the shipped timeline), named by its absolute
-    path (or `shipped timeline`) and sha256; an unreadable one is an InputError naming `option`."""
+    path (or SHIPPED) and the sha256 of its files; an unreadable one is an InputError naming
+    `option`."""
     from planner.errors import InputError, OptionError
     from planner.solve import timeline_identity
     from planner.timeline import load_timeline
@@ -106,6 +123,5 @@ def load_prior(path, calendar: Calendar, rules: RuleSet, option: str = "--prior"
     except InputError as err:
         what = f"{err.what}; {option} takes a timeline or reports"
         raise InputError(err.file, what, line=err.line, index=err.index) from None
-    identity = timeline_identity(timeline)
-    source = SHIPPED if path is None else identity["path"] or ", ".join(identity["sources"] or [str(path)])
-    return prior_weeks(timeline, calendar, rules, source, identity["sha256"])
+    source = SHIPPED if path is None else str(Path(path).resolve())
+    return prior_from(timeline, rules, source, timeline_identity(timeline)["sha256"])

@@ -11,8 +11,9 @@ The rules of the replay (issue 10, kept here as the specification the code follo
   after d and whose slew is gone or no longer eligible is decided again among the window's
   eligible slews at or after d (none: the anneal is missed). A slew before d has flown and stays.
 - Within one report: first re-plan what it broke, then decide the windows it opens.
-- The policy also learns from the weeks of a prior timeline that end before the history's first
-  scheduled start (planner/prior.py): published before any decision, so never the replay's future.
+- A policy that learns also learns from the weeks of a prior timeline that end before the first
+  report's issue date and first scheduled start (planner/prior.py): in the past at the first
+  decision, so never the replay's future.
 """
 
 from __future__ import annotations
@@ -65,14 +66,16 @@ class Replay:
 class Known:
     """What is known after one report: eligible slews by time, and how far the schedule reaches."""
 
-    def __init__(self, frame: pd.DataFrame, rules: RuleSet, reaches: int, prior: Prior = NO_PRIOR):
+    def __init__(
+        self, frame: pd.DataFrame, rules: RuleSet, reaches: int, earlier: list[np.ndarray] | None = None
+    ):
         eligible = exclusion_reason(frame, rules) == ""
         self.frame = frame.loc[eligible].reset_index(drop=True)
         self.times = to_seconds(self.frame["start"])
         self.keys = set(zip(self.frame["visit_id"], self.times.tolist(), strict=True))
         self.reaches = reaches  # the latest scheduled start of any report applied so far
         self.begins = int(to_seconds(frame["start"]).min()) if len(frame) else reaches
-        self.earlier = prior.before(self.begins)  # the prior's weeks, all before what is known here
+        self.earlier = earlier or []  # the prior's last weeks before the cut (planner/prior.py)
 
     def between(self, lo: int, hi: int) -> np.ndarray:
         """Indexes of eligible slews starting in [lo, hi)."""
@@ -88,6 +91,8 @@ def replay(
     prior: Prior = NO_PRIOR,
 ) -> Replay:
     rules = load_rules(rules)
+    learns = policy.sample_weeks
+    earlier = prior.weeks(calendar, prior_cut(history), learns) if learns else []
     windows = calendar.windows
     anneals = [Anneal(w) for w in windows]
     result = Replay(
@@ -104,7 +109,7 @@ def replay(
     known = None
     for issue in history.issues:
         reaches = max(reaches, issue.last)
-        known = Known(history.known_after(issue.order), rules, reaches, prior)
+        known = Known(history.known_after(issue.order), rules, reaches, earlier)
         for anneal in anneals:  # re-plan what this report broke, before anything else
             if (
                 anneal.time is not None
@@ -126,6 +131,11 @@ def replay(
         if anneal.decided_at is None:
             decide(anneal, anneals, known, calendar, policy, "after the last report")
     return result
+
+
+def prior_cut(history: History) -> int:
+    """The prior's weeks must end by then: the first report's issue date or first scheduled start."""
+    return min(history.issues[0].issued, history.issues[0].first)
 
 
 def _deciding_reports(history: History, windows: list[Window]) -> dict[int, int | None]:
@@ -161,7 +171,7 @@ def decide(
         previous=_neighbour(previous, window),
         following=_neighbour(following, window),
         **_published_after(anneals, k, known),
-        samples=_samples(known, calendar),
+        samples=_samples(known, calendar, policy.sample_weeks),
     )
     choice = policy.choose(decision)
     anneal.decided_at = report
@@ -203,15 +213,18 @@ def _published_after(anneals: list[Anneal], k: int, known: Known) -> dict:
     }
 
 
-def _samples(known: Known, calendar: Calendar) -> list[np.ndarray]:
-    """Eligible phases of the prior's weeks, then of every wholly published week, on the calendar's
-    weekly grid (also before its first window, where the schedule reaches back), oldest first."""
-    step, first = calendar.target_seconds, calendar.start
+def _samples(known: Known, calendar: Calendar, most: int | None) -> list[np.ndarray]:
+    """Eligible phases of the last `most` weeks known (none for a policy that learns nothing): every
+    wholly published week on the calendar's weekly grid (also before its first window, where the
+    schedule reaches back), after the prior's weeks, oldest first."""
+    if not most:
+        return []
+    step, first, window = calendar.target_seconds, calendar.start, calendar.window_seconds
     lowest = -((first - known.begins) // step)  # earliest week index whose window start is published
-    weeks = list(known.earlier)
-    j = lowest
-    while first + j * step + calendar.window_seconds <= known.reaches:
+    highest = (known.reaches - window - first) // step  # the last whose window end is
+    weeks = []
+    for j in range(max(lowest, highest - most + 1), highest + 1):
         start = first + j * step
-        weeks.append(known.times[known.between(start, start + calendar.window_seconds)] - start)
-        j += 1
-    return weeks
+        weeks.append(known.times[known.between(start, start + window)] - start)
+    need = most - len(weeks)
+    return [*(known.earlier[-need:] if need > 0 else []), *weeks]

@@ -21,7 +21,7 @@ from planner.io import files_sha256, write_parquet
 from planner.options import SolveOptions
 from planner.policies import Greedy, Policy
 from planner.prior import NO_PRIOR, Prior
-from planner.replay import Anneal, Replay, replay
+from planner.replay import Anneal, Replay, prior_cut, replay
 from planner.result import DECISION_FIELDS, PLAN_SCHEMA
 from planner.rules import RuleSet
 from planner.timeline import write_timeline
@@ -152,7 +152,9 @@ def run_replay(
         "rules": rules.name,
         "reports": len(history.issues),
         "windows": calendar.count,
-        "prior": prior.describe(history.issues[0].first, getattr(policy, "sample_weeks", None)),
+        "prior": (prior if policy.sample_weeks else NO_PRIOR).describe(
+            calendar, prior_cut(history), policy.sample_weeks
+        ),
         "result": mine | verify(outcome, frame),
     }
     if compare:

@@ -111,10 +111,7 @@ class Scenario:
             prior = self.settings.get("prior")
             if isinstance(prior, str) and not prior.strip():
                 raise OptionError("prior = '': expected a timeline or reports path, true or false")
-            if self.policy().name == "greedy" and prior not in (None, False):
-                raise OptionError(
-                    "prior is the rollout and lookahead policies', not greedy's: greedy learns nothing"
-                )
+            self.policy()
         elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight", "prior"} & set(
             self.settings
         ):

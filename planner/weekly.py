@@ -96,7 +96,9 @@ def plan_next(
             if (visit_id, t) in where:  # a flown slew the current schedule no longer lists has no details
                 i = where[visit_id, t]
                 anneal.instrument, anneal.target = instruments[i], targets[i]
-    known = Known(timeline, rules, reaches, prior)
+    begins = int(to_seconds(timeline["start"]).min())  # the prior's weeks end by then
+    learns = policy.sample_weeks
+    known = Known(timeline, rules, reaches, prior.weeks(calendar, begins, learns) if learns else [])
     for anneal in anneals:
         if anneal.decided_at is None:
             decide(anneal, anneals, known, cut, policy, "next")
@@ -115,7 +117,7 @@ def plan_next(
     ours = [p for p in problems if anneal_of(p) not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
-    learned = prior.describe(known.begins, getattr(policy, "sample_weeks", None))
+    learned = (prior if learns else NO_PRIOR).describe(calendar, begins, learns)
     return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned)
 
 

@@ -19,7 +19,7 @@ from planner.calendar import DAY, Calendar
 from planner.cli import app
 from planner.history import History
 from planner.policies import Rollout
-from planner.prior import NO_PRIOR, load_prior, prior_weeks
+from planner.prior import NO_PRIOR, load_prior, prior_from
 from planner.replay_outcome import run_replay
 from planner.rules import load_rules
 from planner.timeline import write_timeline
@@ -45,14 +45,28 @@ def test_prior_weeks_are_the_wholly_covered_weeks_of_the_calendars_grid_with_eli
         visit(12.0),  # after week 2's window
         visit(15.2),
     )
-    prior = prior_weeks(frame, CALENDAR, load_rules(), "hand-made")
-    assert [list(p) for p in prior.phases] == [[0, DAY // 2, 2 * DAY], [DAY + DAY // 4]]
-    assert list(prior.ends) == [START + 4 * DAY, START + 11 * DAY]
-    later = prior_weeks(frame.iloc[1:], CALENDAR, load_rules(), "hand-made")
-    assert [list(p) for p in later.phases] == [[DAY + DAY // 4]]
-    # before(): only the weeks whose window has ended by then
-    assert len(prior.before(START + 11 * DAY - 1)) == 1 and len(prior.before(START + 11 * DAY)) == 2
-    assert prior_weeks(frame.iloc[:0], CALENDAR, load_rules(), "empty").phases == ()
+    prior = prior_from(frame, load_rules(), "hand-made")
+    every = START + 30 * DAY
+    assert [list(p) for p in prior.weeks(CALENDAR, every, 9)] == [[0, DAY // 2, 2 * DAY], [DAY + DAY // 4]]
+    assert [list(p) for p in prior.weeks(CALENDAR, every, 1)] == [[DAY + DAY // 4]]  # the last `most`
+    later = prior_from(frame.iloc[1:], load_rules(), "hand-made")
+    assert [list(p) for p in later.weeks(CALENDAR, every, 9)] == [[DAY + DAY // 4]]
+    # only the weeks whose window has ended by the cut
+    assert prior.count(CALENDAR, START + 11 * DAY - 1) == 1 and prior.count(CALENDAR, START + 11 * DAY) == 2
+    assert prior_from(frame.iloc[:0], load_rules(), "empty").weeks(CALENDAR, every, 9) == []
+    assert NO_PRIOR.count(CALENDAR, every) == 0
+
+
+def test_prior_weeks_keep_to_a_calendar_that_is_not_weekly_or_monday_aligned():
+    """A calendar from Wednesday noon with a 6.5-day target and a 2-day window: its grid's windows
+    are [day 2.5 + 6.5 j, + 2). A timeline with a slew every 6 h from day 0 to day 16 wholly covers
+    j = 0 and 1 ([2.5, 4.5) and [9, 11), 8 slews each at 0, 6, ..., 42 h into the window); j = -1
+    ([-4, -2)) starts before it and j = 2 ([15.5, 17.5)) ends after it."""
+    calendar = Calendar(start=START + 2 * DAY + DAY // 2, count=2, window_days=2, target_days=6.5)
+    frame = timeline(*(visit(day / 4) for day in range(0, 65)))  # a slew every 6 h, days 0-16
+    prior = prior_from(frame, load_rules(), "grid")
+    weeks = prior.weeks(calendar, START + 20 * DAY, 9)
+    assert [list(p // (DAY // 4)) for p in weeks] == [list(range(8))] * 2
 
 
 def _replay(prior):
@@ -67,23 +81,25 @@ def test_a_prior_covering_the_replayed_schedule_itself_teaches_nothing_of_its_fu
     (a prior never leaks the replayed schedule's future into a decision)."""
     own = History.read([JSON]).final()
     calendar = Calendar.from_options("2023-07-03", 53, 4.0, 7.0)
-    prior = prior_weeks(own, calendar, load_rules(), "own")
-    assert len(prior.phases) >= 50  # it has the weeks, and...
+    prior = prior_from(own, load_rules(), "own")
+    assert prior.count(calendar, START + 400 * DAY) >= 50  # it has the weeks, and...
     with_own, without = _replay(prior), _replay(NO_PRIOR)
     assert with_own.summary["prior"]["weeks"] == 0  # ...none ends before the replay begins
     pd.testing.assert_frame_equal(with_own.frame, without.frame)
 
 
 def test_the_shipped_prior_gives_a_cycle2_replay_the_cycle1_weeks_and_changes_its_plan():
-    """The shipped timeline reaches back to July 2022: the Cycle 2 JSON replay (from 2023-07-03)
-    learns from the 51 weeks before it on the calendar's grid, which changes some decisions."""
+    """The shipped timeline reaches back to July 2022. The Cycle 2 JSON replay's first report was
+    issued on 2023-06-29, before its first scheduled start (07-03): the prior's weeks must end by
+    then, so the window of 06-26 (ending 06-30) is not one, and the replay learns from the 50
+    windows from 2022-07-11 to 2023-06-19, which changes some of its decisions."""
     calendar = Calendar.from_options("2023-07-03", 53, 4.0, 7.0)
-    shipped = load_prior(None, calendar, load_rules())
-    first = History.read([JSON]).issues[0].first
-    learned = len(shipped.before(first))
-    assert learned == 51 and first - 7 * DAY < shipped.ends[learned - 1] <= first  # up to the week before
+    shipped = load_prior(None, load_rules())
+    first = History.read([JSON]).issues[0]
+    assert first.issued == START - 4 * DAY and first.first > START
+    assert shipped.count(calendar, first.issued) == 50 and shipped.count(calendar, first.first) == 51
     run, alone = _replay(shipped), _replay(NO_PRIOR)
-    assert run.summary["prior"]["source"] == "shipped timeline" and run.summary["prior"]["weeks"] == 51
+    assert run.summary["prior"]["source"] == "shipped timeline" and run.summary["prior"]["weeks"] == 50
     assert run.summary["prior"]["sample_weeks"] == 26 and len(run.summary["prior"]["sha256"]) == 64
     assert run.summary["result"]["vanished"] == [] and run.summary["result"]["placed"] == 53
     assert not np.array_equal(run.frame["visit_id"].to_numpy(), alone.frame["visit_id"].to_numpy())
@@ -92,7 +108,7 @@ def test_the_shipped_prior_gives_a_cycle2_replay_the_cycle1_weeks_and_changes_it
 def test_replay_cli_prior_options(tmp_path):
     args = ["replay", str(JSON), "--count", "3", "--json"]
     default = json.loads(runner.invoke(app, args).stdout)["prior"]
-    assert (default["source"], default["weeks"], default["sample_weeks"]) == ("shipped timeline", 51, 26)
+    assert (default["source"], default["weeks"], default["sample_weeks"]) == ("shipped timeline", 50, 26)
     none = json.loads(runner.invoke(app, [*args, "--no-prior"]).stdout)["prior"]
     assert (none["source"], none["weeks"], none["sha256"]) == ("none", 0, None)
     # greedy learns nothing: no prior is read, and one given is refused like its other options
@@ -102,10 +118,10 @@ def test_replay_cli_prior_options(tmp_path):
     text = tmp_path / "text.parquet"
     write_timeline(History.read(["data/raw/stsci-text"]).final(), text)
     given = json.loads(runner.invoke(app, [*args, "--prior", str(text), "--sample-weeks", "8"]).stdout)
-    assert given["prior"]["source"] == str(text.resolve()) and given["prior"]["weeks"] == 51
+    assert given["prior"]["source"] == str(text.resolve()) and given["prior"]["weeks"] == 50
     assert given["prior"]["sample_weeks"] == 8 and len(given["prior"]["sha256"]) == 64
     printed = runner.invoke(app, ["replay", str(JSON), "--count", "3", "--prior", str(text)]).stdout
-    assert "last 26 weeks known at each decision, at first from the 51 weeks of" in printed
+    assert "last 26 weeks known at each decision, at first the last 26 of the 50 weeks of" in printed
     for bad, message in (
         (["--no-prior", "--prior", str(text)], "--prior and --no-prior"),
         (["--prior", str(text), "--policy", "greedy"], "not greedy's"),
@@ -126,11 +142,11 @@ def test_next_says_what_it_learned_from(tmp_path):
     out = tmp_path / "next.parquet"
     args = ["next", "--flown", str(week), "--timeline", str(week), "--count", "4", "--out", str(out)]
     shown = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
-    assert shown["policy"] == "rollout" and shown["prior"]["weeks"] == 51
+    assert shown["policy"] == "rollout" and shown["prior"]["weeks"] == 51  # cut at its first start
     meta = json.loads(pq.read_schema(out).metadata[b"anneal_planner"])
     assert meta["online"]["prior"] == shown["prior"]
     printed = runner.invoke(app, args).stdout
-    assert "at first from the 51 weeks of the shipped timeline" in printed
+    assert "at first the last 26 of the 51 weeks of the shipped timeline" in printed
     greedy = json.loads(runner.invoke(app, [*args, "--json", "--policy", "greedy"]).stdout)
     assert greedy["prior"]["source"] == "none"
 
@@ -142,26 +158,28 @@ def test_batch_replay_scenarios_take_a_prior_or_none(tmp_path):
     scenarios.write_text(
         f'[base]\nkind = "replay"\ncount = 8\nsources = ["{JSON.resolve()}"]\n'
         '[[scenarios]]\nprior = false\n[[scenarios]]\nprior = "text.parquet"\n[[scenarios]]\n'
+        '[[scenarios]]\nprior = "text.parquet"\npolicy = "greedy"\n'
     )
     result = runner.invoke(
         app, ["batch", str(scenarios), "--out", str(tmp_path / "o"), "--quiet", "--jobs", "1"]
     )
     assert result.exit_code == 0, result.output
     summary = pd.read_parquet(tmp_path / "o" / "summary.parquet")
-    assert (summary["state"] == "solved").all() and len(summary) == 3
-    assert sorted(summary["prior"]) == sorted(["none", str(text), "shipped timeline"])
+    assert (summary["state"] == "solved").all() and len(summary) == 4
+    # greedy learns nothing: a grid may give its scenarios a prior, which they record as none
+    assert sorted(summary["prior"]) == sorted(["none", "none", str(text), "shipped timeline"])
+    assert summary.loc[summary["policy"] == "greedy", "prior"].tolist() == ["none"]
     learned = {}
     for scenario, prior in zip(summary["scenario"], summary["prior"], strict=True):
         folder = tmp_path / "o" / "plans" / scenario / "replay.parquet"
         learned[prior] = json.loads(pq.read_schema(folder).metadata[b"anneal_planner"])["summary"]["prior"]
     assert learned["none"]["weeks"] == 0
-    assert learned[str(text)]["weeks"] == learned["shipped timeline"]["weeks"] == 51
+    assert learned[str(text)]["weeks"] == learned["shipped timeline"]["weeks"] == 50
     assert learned[str(text)]["source"] == str(text) and learned[str(text)]["sha256"]
     for bad, message in (
         ("prior = 3", "expected str or bool"),
         ('prior = "gone.parquet"', "gone.parquet"),
         ('prior = ""', "prior = '': expected"),
-        ('prior = "text.parquet"\npolicy = "greedy"', "not greedy's"),
     ):
         scenarios.write_text(
             f'[base]\nkind = "replay"\nsources = ["{JSON.resolve()}"]\n[[scenarios]]\n{bad}\n'
