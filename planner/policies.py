@@ -14,8 +14,9 @@ week will look like. Times are integer seconds.
   V_0 = 0 and the published weeks as equally likely samples S of next week's eligible phases,
   V_h(φ) = mean_S min_{ψ ∈ S} (|ψ − φ| + V_{h−1}(ψ)), an empty week carrying φ on unchanged (the
   anneal is missed and the next interval is measured against 2·target, from the same phase).
-  Everything it learns comes from the schedule being planned, as published up to the decision;
-  the cost-to-go counts with weight FUTURE_WEIGHT (below), since weeks are not independent draws.
+  It learns from the weeks known at the decision: the schedule being planned as published so far,
+  after the weeks of a prior timeline that ended before it began (planner/prior.py). The
+  cost-to-go counts with weight FUTURE_WEIGHT (below), since weeks are not independent draws.
 - `rollout` (the default) replaces that cost-to-go by scenarios: each run of ROLLOUT_WEEKS consecutive
   published weeks (of the last SAMPLE_WEEKS) is one possible future, laid on the weeks after the
   published ones, and so is its mirror image (each week's phases φ -> window − φ). For each
@@ -39,12 +40,13 @@ import numpy as np
 
 GRID_SECONDS = 600  # resolution of the phase grid of the cost-to-go
 HORIZON_WEEKS = 8  # unpublished weeks the cost-to-go looks ahead (its values settle within ~5)
-SAMPLE_WEEKS = 26  # the most recent published weeks it learns from
+SAMPLE_WEEKS = 26  # the most recent weeks known (the prior's included) it learns from
 # How much the learned cost-to-go counts beside the intervals actually known. Published weeks are
 # not independent draws (campaigns, and in the text reports days with no report at all), so the
-# pure expectation (1) over-trusts them: replayed over 3 shipped histories x 8 perturbations, weight
-# 1 did worse than greedy on Cycle 1 on average, weights 0.25 and 0.5 beat greedy on average in
-# every history (benchmarks/README.md). 0.5 keeps most of what the cost-to-go knows.
+# pure expectation (1) over-trusts them: replayed (without a prior) over the 3 shipped histories
+# and their perturbed variants, weight 1 did worse than greedy on Cycle 1 on average, 0.25 and 0.5
+# beat it on every history. With the prior, weight 1 and 0.5 are within the spread of each other
+# on the replays and on resampled cycles (benchmarks/README.md); 0.5 was kept.
 FUTURE_WEIGHT = 0.5
 # Weeks in each `rollout` scenario: about a month. Replayed over the shipped histories and their
 # perturbed variants, 4 and 8 weeks were within the variants' spread of each other
