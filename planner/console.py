@@ -310,6 +310,7 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
                 "schedule_reaches": pd.Timestamp(plan.reaches, unit="s", tz="UTC"),
                 "anneals": new.to_dict("records"),
                 "reasons": {str(k): v for k, v in plan.reasons.items()},
+                "why": {str(k): v for k, v in plan.why.items()},
             }
         )
         return
@@ -320,6 +321,8 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         console.print(sentence(plan.policy, plan.prior))
     for k, reason in plan.reasons.items():
         console.print(styled((f"Anneal {k:02d} cannot be served:", "bold red"), f" {reason}"))
+    for k, reason in plan.why.items():
+        console.print(f"Anneal {k:02d}: {reason}")
     reaches = pd.Timestamp(plan.reaches, unit="s", tz="UTC")
     console.print(
         f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "

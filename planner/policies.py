@@ -140,10 +140,14 @@ class Lookahead:
     def choose(self, decision: Decision) -> int | None:
         if len(decision.times) == 0:
             return None
-        cost = interval_cost(decision)
-        if decision.following is None:
-            cost += self._continuation(decision)
-        return int(np.argmin(cost))
+        return int(np.argmin(interval_cost(decision) + self.later(decision)))
+
+    def later(self, decision: Decision) -> np.ndarray:
+        """The expected cost after each candidate (what `choose` adds to its interval's deviation;
+        0 when re-deciding between two placed anneals)."""
+        if decision.following is not None:
+            return np.zeros(len(decision.times))
+        return self._continuation(decision)
 
     def _continuation(self, decision: Decision) -> np.ndarray:
         """Best cost from each candidate on: published windows exactly, then the cost-to-go.
@@ -296,6 +300,24 @@ def _chain_from(
         gap = np.abs(b[None, :] - a[:, None] - (k - j) * target) * weights[None, :]
         value = (gap + value[None, :]).min(axis=1)
     return value
+
+
+def why(policy: Policy, decision: Decision, choice: int) -> str | None:
+    """Why a learning policy did not take greedy's slew (the one nearest previous + m·target): both
+    slews' deviation now and the expected cost after them. None when it took that slew."""
+    nearest = Greedy().choose(decision)
+    later = getattr(policy, "later", None)
+    if later is None or decision.previous is None or nearest is None or nearest == choice:
+        return None
+    now, after = interval_cost(decision) / 3600, later(decision) / 3600
+    gain = (now[nearest] + after[nearest]) - (now[choice] + after[choice])
+    wanted = f"previous + {decision.previous.windows * decision.target / 86400:g} d"
+    weight = getattr(policy, "future_weight", 1.0)
+    return (
+        f"{now[choice]:.1f} h off {wanted} rather than the nearest slew's {now[nearest]:.1f} h: "
+        f"{policy.name} expects the weeks after to cost {after[choice]:.1f} h from it against "
+        f"{after[nearest]:.1f} h (unpublished weeks weighted {weight:g}), {gain:.1f} h less in all"
+    )
 
 
 POLICIES = {"lookahead": Lookahead, "greedy": Greedy, "rollout": Rollout}

@@ -26,7 +26,7 @@ import pandas as pd
 from planner.calendar import Calendar, Window, to_seconds
 from planner.eligibility import exclusion_reason
 from planner.history import History
-from planner.policies import Decision, Neighbour, Policy
+from planner.policies import Decision, Neighbour, Policy, why
 from planner.prior import NO_PRIOR, Prior
 from planner.rules import RuleSet, load_rules
 
@@ -157,7 +157,10 @@ def decide(
     policy: Policy,
     report: str,
     not_before: int | None = None,
-) -> None:
+    explain: bool = False,
+) -> str | None:
+    """Decide `anneal` on what is known. With `explain`, returns why the policy left greedy's slew
+    (policies.why; None when it did not)."""
     window = anneal.window
     rows = known.between(max(window.start, not_before or window.start), window.end)
     k = window.anneal - 1
@@ -178,11 +181,12 @@ def decide(
     if choice is None:
         anneal.visit_id = anneal.time = anneal.instrument = anneal.target = None
         anneal.missed = True
-        return
+        return None
     chosen = known.frame.iloc[int(rows[choice])]
     anneal.visit_id, anneal.time = str(chosen["visit_id"]), int(known.times[rows[choice]])
     anneal.instrument, anneal.target = chosen["instrument"], chosen["target"]
     anneal.missed = False
+    return why(policy, decision, choice) if explain else None
 
 
 def _neighbour(other: Anneal | None, window: Window) -> Neighbour | None:

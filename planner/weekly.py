@@ -39,6 +39,7 @@ class WeeklyPlan:
     reaches: int  # the last scheduled start of the published schedule
     policy: str
     prior: dict  # what the policy learned from before the published schedule (Prior.describe)
+    why: dict[int, str]  # planned anneal -> why the policy left greedy's slew (policies.why)
 
 
 def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
@@ -99,9 +100,12 @@ def plan_next(
     begins = int(to_seconds(timeline["start"]).min())  # the prior's weeks end by then
     learns = policy.sample_weeks
     known = Known(timeline, rules, reaches, prior.weeks(calendar, begins, learns) if learns else [])
+    why = {}
     for anneal in anneals:
         if anneal.decided_at is None:
-            decide(anneal, anneals, known, cut, policy, "next")
+            reason = decide(anneal, anneals, known, cut, policy, "next", explain=True)
+            if reason:
+                why[anneal.window.anneal] = reason
     missed = [a.window.anneal for a in anneals if a.missed]
     # Why a week cannot be served: the rules' counts, worked out only when some week is missed.
     windows = window_slews(timeline, cut, rules) if missed else []
@@ -118,7 +122,7 @@ def plan_next(
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     learned = (prior if learns else NO_PRIOR).describe(calendar, begins, learns)
-    return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned)
+    return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned, why)
 
 
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
@@ -146,6 +150,7 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
             "policy": plan.policy,
             "prior": plan.prior,
             "reasons": {str(k): v for k, v in plan.reasons.items()},
+            "why": {str(k): v for k, v in plan.why.items()},
         },
     }
     write_parquet(plan.frame, REPLAY_SCHEMA, meta, path)

@@ -189,3 +189,25 @@ def test_batch_replay_scenarios_take_a_prior_or_none(tmp_path):
     scenarios.write_text("[[scenarios]]\nprior = false\n")
     refused = runner.invoke(app, ["batch", str(scenarios), "--out", str(tmp_path / "o3")])
     assert refused.exit_code == 2 and "belong to kind = 'replay'" in refused.output
+
+
+def test_next_says_why_it_left_the_nearest_slew(tmp_path):
+    """Anneals 1-5 of the shipped Cycle 2 plan as flown, then the weekly job over windows 6-20 on
+    the whole shipped timeline: rollout leaves the slew nearest previous + 7 d in some week (anneal
+    6, whose later weeks cost 22 h less from its slew, in this stop's run); each such week says so,
+    in the terminal, the JSON and the plan's metadata alike, and only planned weeks do."""
+    flown = tmp_path / "p5.parquet"
+    assert runner.invoke(app, ["solve", "--count", "5", "--out", str(flown), "--quiet"]).exit_code == 0
+    out = tmp_path / "n.parquet"
+    args = ["next", "--flown", str(flown), "--count", "20", "--out", str(out)]
+    shown = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert shown["why"] and set(shown["why"]) <= {str(k) for k in range(6, 21)}
+    assert all("rather than the nearest slew's" in text for text in shown["why"].values())
+    meta = json.loads(pq.read_schema(out).metadata[b"anneal_planner"])
+    assert meta["online"]["why"] == shown["why"]
+    printed = runner.invoke(app, args).stdout
+    assert all(
+        f"Anneal {int(k):02d}: {text}" in printed.replace("\n", " ") for k, text in shown["why"].items()
+    )
+    greedy = json.loads(runner.invoke(app, [*args, "--json", "--policy", "greedy"]).stdout)
+    assert greedy["why"] == {}
