@@ -304,10 +304,13 @@ def _chain_from(
 
 def why(policy: Policy, decision: Decision, choice: int) -> str | None:
     """Why a learning policy did not take greedy's slew (the one nearest previous + m·target): both
-    slews' deviation now and the expected cost after them. None when it took that slew."""
+    slews' deviation now and the expected cost after them. None when it took that slew, and for a
+    slew decided again between two placed anneals (greedy looks at the previous one only)."""
     nearest = Greedy().choose(decision)
     later = getattr(policy, "later", None)
-    if later is None or decision.previous is None or nearest is None or nearest == choice:
+    if later is None or decision.previous is None or decision.following is not None:
+        return None
+    if nearest is None or nearest == choice:
         return None
     now, after = interval_cost(decision) / 3600, later(decision) / 3600
     gain = (now[nearest] + after[nearest]) - (now[choice] + after[choice])
