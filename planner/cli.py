@@ -462,6 +462,7 @@ PriorPath = Annotated[
     str | None,  # not Path: typer makes "" the current folder
     typer.Option(
         "--prior",
+        metavar="<path>",
         help="lookahead, rollout: a timeline or reports to learn from first, its weeks that end before "
         "the planned schedule begins (default: the shipped timeline, Cycles 1-2).",
     ),
