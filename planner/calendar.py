@@ -124,6 +124,21 @@ class Calendar:
             for k in range(1, self.count + 1)
         ]
 
+    def weeks_within(self, first: int, last: int) -> range:
+        """Indexes j of the windows [start + j·target, + window) of the calendar's grid, extended
+        both ways, that lie wholly within [first, last] (empty when none does)."""
+        step = self.target_seconds
+        return range(-((self.start - first) // step), (last - self.window_seconds - self.start) // step + 1)
+
+    def week_phases(self, times: np.ndarray, grid: range) -> list[np.ndarray]:
+        """For each grid index, the `times` (ascending seconds) inside its window, as seconds into it."""
+        phases = []
+        for j in grid:
+            start = self.start + j * self.target_seconds
+            lo, hi = times.searchsorted([start, start + self.window_seconds])
+            phases.append(times[lo:hi] - start)
+        return phases
+
     def to_dict(self) -> dict:
         return {
             "start": format_instant(self.start),

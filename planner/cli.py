@@ -473,18 +473,17 @@ NoPrior = Annotated[
 ]
 
 
-def _prior(path: str | None, disabled: bool, rules, policy: str):
+def _prior(path: str | None, disabled: bool, rules, policy):
+    """The prior `--prior`/`--no-prior` ask for; none read for a policy that learns nothing."""
     from planner.prior import NO_PRIOR, load_prior
 
     if disabled and path is not None:
         raise OptionError("--prior and --no-prior: expected one of them, not both")
-    if policy == "greedy":
-        if path is not None:
-            raise OptionError(
-                "--prior is the rollout and lookahead policies', not greedy's: greedy learns nothing"
-            )
-        return NO_PRIOR
-    return NO_PRIOR if disabled else load_prior(path, rules)
+    if policy.sample_weeks is None and path is not None:
+        raise OptionError(
+            f"--prior is the rollout and lookahead policies', not {policy.name}'s: it learns nothing"
+        )
+    return NO_PRIOR if disabled or policy.sample_weeks is None else load_prior(path, rules)
 
 
 @app.command()
@@ -519,7 +518,7 @@ def replay(
     calendar = Calendar.from_options(start, count, window_days, target_days)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    learned = _prior(prior, no_prior, chosen_rules, chosen_policy.name)
+    learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
     run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules, prior=learned)
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
@@ -576,7 +575,7 @@ def next_week(
         done = flown_from_timeline(flown_timeline, calendar)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes)
-    learned = _prior(prior, no_prior, chosen_rules, chosen_policy.name)
+    learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
     plan = plan_next(current, done, calendar, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current)
     print_next(plan, str(out), as_json=as_json)

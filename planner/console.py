@@ -272,10 +272,7 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
             f"{row['ratio_to_hindsight']:.3f}" if "ratio_to_hindsight" in row else "",
         )
     console.print(table)
-    if summary["prior"]["sample_weeks"] is not None:
-        from planner.prior import sentence
-
-        console.print(sentence(summary["policy"], summary["prior"]))
+    _print_prior(summary["policy"], summary["prior"])
     result = summary["result"]
     unpublished = run.frame.loc[run.frame["state"] == "unpublished", "anneal"]
     if len(unpublished):
@@ -298,6 +295,15 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
     )
 
 
+def _print_prior(policy: str, described: dict) -> None:
+    """What a learning policy learned from (planner.prior.sentence); nothing for greedy."""
+    from planner.prior import sentence
+
+    line = sentence(policy, described)
+    if line:
+        console.print(line)
+
+
 def print_next(plan, out: str, *, as_json: bool = False) -> None:
     frame = plan.frame
     new = frame[frame["state"] != "flown"]
@@ -315,10 +321,7 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         )
         return
     console.print(_online_table(frame, "Next anneals (flown ones pinned)"))
-    if plan.prior["sample_weeks"] is not None:
-        from planner.prior import sentence
-
-        console.print(sentence(plan.policy, plan.prior))
+    _print_prior(plan.policy, plan.prior)
     for k, reason in plan.reasons.items():
         console.print(styled((f"Anneal {k:02d} cannot be served:", "bold red"), f" {reason}"))
     for k, reason in plan.why.items():

@@ -5,7 +5,8 @@ decision (planner/policies.py). At the start of a cycle only the weeks of its ow
 are known, so a cycle's first months would be decided on a handful of samples. On cycles
 resampled from the shipped weeks (`python -m benchmarks.online_bound`, benchmarks/README.md)
 rollout learning from another cycle's weeks first has a lower mean ratio to hindsight than with
-its own weeks alone, by 0.03 to 0.12 over the four kinds of cycles measured.
+its own weeks alone by about 0.04 on three of the four kinds of cycles measured, and the same on
+the fourth.
 
 The prior is a timeline (by default the shipped one, Cycles 1 and 2). Its weeks are the windows of
 the planned calendar's weekly grid (extended back) that it wholly covers, and they count only when
@@ -39,37 +40,27 @@ class Prior:
     last: int
     sha256: str | None = None  # of the files it was read from
 
-    def _grid(self, calendar: Calendar, until: int) -> range:
-        """Grid indexes j of the windows [start + j·target, + window) it wholly covers that end at or
-        before `until`."""
-        if self.last < self.first:
-            return range(0)
-        step, start, window = calendar.target_seconds, calendar.start, calendar.window_seconds
-        lowest = -((start - self.first) // step)  # the first window starting at or after `first`
-        highest = (min(until, self.last) - window - start) // step  # the last ending by then
-        return range(lowest, highest + 1)
-
     def count(self, calendar: Calendar, until: int) -> int:
-        return len(self._grid(calendar, until))
+        """How many windows of the calendar's grid it wholly covers that end at or before `until`."""
+        return len(calendar.weeks_within(self.first, min(until, self.last)))
 
-    def weeks(self, calendar: Calendar, until: int, most: int) -> list[np.ndarray]:
-        """Eligible phases (seconds into the window) of the last `most` of those weeks, oldest first."""
-        grid = self._grid(calendar, until)
-        weeks = []
-        for j in grid[max(0, len(grid) - most) :]:
-            start = calendar.start + j * calendar.target_seconds
-            lo, hi = np.searchsorted(self.times, [start, start + calendar.window_seconds])
-            weeks.append(self.times[lo:hi] - start)
-        return weeks
+    def weeks(self, calendar: Calendar, until: int, most: int | None) -> list[np.ndarray]:
+        """Eligible phases (seconds into the window) of the last `most` of those weeks, oldest first;
+        none for a policy that learns nothing (`most` None)."""
+        if not most:
+            return []
+        grid = calendar.weeks_within(self.first, min(until, self.last))
+        return calendar.week_phases(self.times, grid[-most:])
 
     def describe(self, calendar: Calendar, until: int, sample_weeks: int | None) -> dict:
         """For a summary or plan metadata: the source and how many of its weeks end by `until`, for
-        a policy learning from the last `sample_weeks` weeks known at each decision (None: greedy,
-        which learns nothing and so was given no prior)."""
+        a policy learning from the last `sample_weeks` weeks known at each decision (None: one that
+        learns nothing, such as greedy, which is described as given no prior)."""
+        learned = self if sample_weeks else NO_PRIOR
         return {
-            "source": self.source,
-            "sha256": self.sha256,
-            "weeks": self.count(calendar, until),
+            "source": learned.source,
+            "sha256": learned.sha256,
+            "weeks": learned.count(calendar, until),
             "sample_weeks": sample_weeks,
         }
 
@@ -85,9 +76,12 @@ def setting(given: str | bool | None, learns: bool) -> str:
     return given if isinstance(given, str) else SHIPPED
 
 
-def sentence(policy: str, described: dict) -> str:
-    """What the policy learned from, in words (replay and next print it)."""
+def sentence(policy: str, described: dict) -> str | None:
+    """What the policy learned from, in words (replay and next print it); None for a policy that
+    learns nothing."""
     most, weeks = described["sample_weeks"], described["weeks"]
+    if most is None:
+        return None
     lead = f"{policy} learned from the last {most} weeks known at each decision"
     source = f"the {SHIPPED}" if described["source"] == SHIPPED else described["source"]
     if weeks:

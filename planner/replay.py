@@ -91,8 +91,7 @@ def replay(
     prior: Prior = NO_PRIOR,
 ) -> Replay:
     rules = load_rules(rules)
-    learns = policy.sample_weeks
-    earlier = prior.weeks(calendar, prior_cut(history), learns) if learns else []
+    earlier = prior.weeks(calendar, prior_cut(history), policy.sample_weeks)
     windows = calendar.windows
     anneals = [Anneal(w) for w in windows]
     result = Replay(
@@ -223,12 +222,7 @@ def _samples(known: Known, calendar: Calendar, most: int | None) -> list[np.ndar
     schedule reaches back), after the prior's weeks, oldest first."""
     if not most:
         return []
-    step, first, window = calendar.target_seconds, calendar.start, calendar.window_seconds
-    lowest = -((first - known.begins) // step)  # earliest week index whose window start is published
-    highest = (known.reaches - window - first) // step  # the last whose window end is
-    weeks = []
-    for j in range(max(lowest, highest - most + 1), highest + 1):
-        start = first + j * step
-        weeks.append(known.times[known.between(start, start + window)] - start)
+    grid = calendar.weeks_within(known.begins, known.reaches)
+    weeks = calendar.week_phases(known.times, grid[-most:])
     need = most - len(weeks)
     return [*(known.earlier[-need:] if need > 0 else []), *weeks]

@@ -152,9 +152,7 @@ def run_replay(
         "rules": rules.name,
         "reports": len(history.issues),
         "windows": calendar.count,
-        "prior": (prior if policy.sample_weeks else NO_PRIOR).describe(
-            calendar, prior_cut(history), policy.sample_weeks
-        ),
+        "prior": prior.describe(calendar, prior_cut(history), policy.sample_weeks),
         "result": mine | verify(outcome, frame),
     }
     if compare:

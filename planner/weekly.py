@@ -75,7 +75,8 @@ def plan_next(
 ) -> WeeklyPlan:
     if len(timeline) == 0:
         raise InputError("--timeline", "the published schedule is empty")
-    reaches = int(to_seconds(timeline["start"]).max())
+    starts = to_seconds(timeline["start"])
+    reaches, begins = int(starts.max()), int(starts.min())  # the prior's weeks end by `begins`
     covered = [w for w in calendar.windows if w.end <= reaches]
     if not covered:
         raise InfeasibleError(
@@ -97,9 +98,7 @@ def plan_next(
             if (visit_id, t) in where:  # a flown slew the current schedule no longer lists has no details
                 i = where[visit_id, t]
                 anneal.instrument, anneal.target = instruments[i], targets[i]
-    begins = int(to_seconds(timeline["start"]).min())  # the prior's weeks end by then
-    learns = policy.sample_weeks
-    known = Known(timeline, rules, reaches, prior.weeks(calendar, begins, learns) if learns else [])
+    known = Known(timeline, rules, reaches, prior.weeks(calendar, begins, policy.sample_weeks))
     why = {}
     for anneal in anneals:
         if anneal.decided_at is None:
@@ -121,7 +120,7 @@ def plan_next(
     ours = [p for p in problems if anneal_of(p) not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
-    learned = (prior if learns else NO_PRIOR).describe(calendar, begins, learns)
+    learned = prior.describe(calendar, begins, policy.sample_weeks)
     return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned, why)
 
 
