@@ -42,27 +42,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.replays import CYCLES, DATA, RESULTS, write_and_print
-from planner.calendar import Calendar
+from benchmarks.replays import RESULTS, shipped_weeks, write_and_print
 from planner.chain import Chain
-from planner.eligibility import window_slews
-from planner.history import History
 from planner.oracle import best_path
 from planner.policies import Decision, Greedy, Lookahead, Neighbour, Policy, Rollout
-from planner.rules import load_rules
 
 TARGET, WINDOW = 7 * 86400, 4 * 86400
 SOURCES = {"Cycle 1 text": "cycle1-text", "Cycle 2 JSON": "cycle2-json"}
 BLOCK_WEEKS = 4
 AHEAD = (0, 1, 2, 4, 8)
-
-
-def shipped_weeks(cycle: str) -> list[np.ndarray]:
-    """Eligible phases (seconds into the window) of each window of a shipped history's final schedule."""
-    folders, start, count = CYCLES[cycle]
-    final = History.read([DATA / f for f in folders]).final()
-    calendar = Calendar.from_options(start, count, 4.0, 7.0)
-    return [w.times - w.window.start for w in window_slews(final, calendar, load_rules())]
 
 
 def resample(weeks: list[np.ndarray], block: int, rng: np.random.Generator) -> list[np.ndarray]:

@@ -147,17 +147,24 @@ def digest(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def shipped_weeks(cycle: str) -> list[np.ndarray]:
+    """Eligible phases (seconds into the window) of each window of a shipped history's final
+    schedule, under the operations rules."""
+    folders, start, count = CYCLES[cycle]
+    final = History.read([DATA / f for f in folders]).final()
+    calendar = Calendar.from_options(start, count, 4.0, 7.0)
+    return [w.times - w.window.start for w in window_slews(final, calendar, load_rules())]
+
+
 def time_of_week(bins: int = 12) -> pd.DataFrame:
     """Eligible slews of each history's final schedule by where they fall in their window (equal
     parts of the window, earliest first): how much the time of week says about where slews are,
     which is what rollout's mirror images assume to be little."""
-    rules = load_rules()
-    rows = {}
-    for cycle, (folders, start, count) in CYCLES.items():
-        final = History.read([DATA / f for f in folders]).final()
-        calendar = Calendar.from_options(start, count, 4.0, 7.0)
-        phases = np.concatenate([w.times - w.window.start for w in window_slews(final, calendar, rules)])
-        rows[cycle] = np.histogram(phases, bins=bins, range=(0, calendar.window_seconds))[0]
+    window = 4 * 86_400
+    rows = {
+        cycle: np.histogram(np.concatenate(shipped_weeks(cycle)), bins=bins, range=(0, window))[0]
+        for cycle in CYCLES
+    }
     return pd.DataFrame(rows).T.rename(columns=lambda i: f"{i * 96 // bins}h")
 
 
