@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.calendar import Calendar, to_seconds
-from planner.eligibility import exclusion_reason, window_slews
+from planner.calendar import Calendar
+from planner.eligibility import window_slews
 from planner.history import History
 from planner.perturb import Perturbation
 from planner.policies import Decision, Greedy, Lookahead, Policy, Rollout
-from planner.prior import NO_PRIOR, load_prior
+from planner.prior import NO_PRIOR, load_prior, prior_from
 from planner.replay_outcome import run_replay
 from planner.rules import load_rules
 
@@ -68,9 +68,7 @@ class NextWindowKnown:
     def __init__(self, inner: Rollout, history: History):
         self.inner, self.name = inner, f"{inner.name}+next"
         self.sample_weeks = inner.sample_weeks
-        final = history.final()
-        eligible = exclusion_reason(final, load_rules()) == ""
-        self.final = np.sort(to_seconds(final.loc[eligible, "start"]))
+        self.final = prior_from(history.final(), load_rules(), "final").times  # eligible, ascending
 
     def choose(self, decision: Decision) -> int | None:
         if decision.following is not None or decision.lookahead or not len(decision.times):
