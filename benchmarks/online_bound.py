@@ -24,7 +24,7 @@ runner asks what is reachable on average and how often, on many cycles of the sa
   schedule j weeks earlier.
 
 Each row: the ratio of the policy's Σ|gap − m·7 d| to the cycle's hindsight optimum
-(`planner.oracle.best_path`, exact). The digest gives per source, resampling and policy the mean
+(`planner.solver.oracle.best_path`, exact). The digest gives per source, resampling and policy the mean
 ratio, the 90th percentile, the share of cycles within 1.15x and the share no worse than greedy.
 """
 
@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.replays import RESULTS, shipped_weeks, write_and_print
-from planner.chain import Chain
-from planner.oracle import best_path
-from planner.policies import Decision, Greedy, Lookahead, Neighbour, Policy, Rollout
+from planner.online.policies import Decision, Greedy, Lookahead, Neighbour, Policy, Rollout
+from planner.solver.chain import Chain
+from planner.solver.oracle import best_path
 
 TARGET, WINDOW = 7 * 86400, 4 * 86400
 SOURCES = {"Cycle 1 text": "cycle1-text", "Cycle 2 JSON": "cycle2-json"}

@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.calendar import Calendar
-from planner.eligibility import window_slews
-from planner.history import History
-from planner.perturb import Perturbation
-from planner.policies import Decision, Greedy, Lookahead, Policy, Rollout
-from planner.prior import NO_PRIOR, load_prior, prior_from
-from planner.replay_outcome import run_replay
-from planner.rules import load_rules
+from planner.online.outcome import run_replay
+from planner.online.policies import Decision, Greedy, Lookahead, Policy, Rollout
+from planner.online.prior import NO_PRIOR, load_prior, prior_from
+from planner.problem.calendar import Calendar
+from planner.problem.eligibility import window_slews
+from planner.problem.rules import load_rules
+from planner.schedules.history import History
+from planner.schedules.perturb import Perturbation
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "raw"
 RESULTS = Path(__file__).parent / "results"

@@ -17,15 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-from planner import oracle
-from planner.calendar import Calendar
-from planner.chain import Chain
-from planner.checker import check_plan
-from planner.eligibility import window_slews
-from planner.options import SolveOptions
-from planner.rules import load_rules
-from planner.solve import solve
-from planner.timeline import load_timeline
+from planner.plans.checker import check_plan
+from planner.problem.calendar import Calendar
+from planner.problem.eligibility import window_slews
+from planner.problem.options import SolveOptions
+from planner.problem.rules import load_rules
+from planner.schedules.timeline import load_timeline
+from planner.solver import oracle
+from planner.solver.chain import Chain
+from planner.solver.solve import solve
 
 RESULTS = Path(__file__).parent / "results"
 CYCLES = {"cycle1": ("2022-07-11", 51), "cycle2": ("2023-07-03", 53)}

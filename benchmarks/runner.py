@@ -5,7 +5,7 @@ Suites (`python -m benchmarks --suites ...`):
   recovery 35 min, a pin plan up to mid-decade, a --fix, all together), against the exact
   lexicographic optimum of the DP (objective, regular, earliest slews).
 - `scaling`: every objective on instances from 13 to 530 windows (default options).
-- `race`: CP-SAT against HiGHS on the same model (planner.model.FlowModel; HiGHS reads CP-SAT's
+- `race`: CP-SAT against HiGHS on the same model (planner.solver.model.FlowModel; HiGHS reads CP-SAT's
   own proto, benchmarks.highs_baseline), same hint, primary objective, for three prunings.
 - `cli`: `python -m planner solve` on real Cycle 2 and `--help`, beside the bare import of
   ortools, pandas and pyarrow (and the same imports made as the CLI makes them), interleaved.
@@ -56,9 +56,9 @@ SUITES = ("decade", "scaling", "race", "cli", "batch")
 
 
 def _instance(name: str):
-    from planner.calendar import Calendar
-    from planner.synthetic import synthetic_timeline
-    from planner.timeline import load_timeline
+    from planner.problem.calendar import Calendar
+    from planner.schedules.synthetic import synthetic_timeline
+    from planner.schedules.timeline import load_timeline
 
     spec = INSTANCES[name]
     frame = load_timeline() if spec is None else synthetic_timeline(*spec, seed=0)
@@ -98,11 +98,11 @@ def _variant_options(variant: str, objective: str, frame, calendar):
     The pin plan is the `regular` plan under the variant's own rules, pinned before mid-decade;
     the fix puts the anneal three quarters in (400 of 530) on the middle eligible slew of its window
     (under the 35-minute recovery, so it is eligible in every variant)."""
-    from planner.eligibility import window_slews
-    from planner.options import Pin, SolveOptions
-    from planner.pins import pins_from_plan
-    from planner.rules import load_rules
-    from planner.solve import solve
+    from planner.problem.eligibility import window_slews
+    from planner.problem.options import Pin, SolveOptions
+    from planner.problem.pins import pins_from_plan
+    from planner.problem.rules import load_rules
+    from planner.solver.solve import solve
 
     seed = load_rules("seed")
     min_gap_days = 6.5 if variant in ("min_gap", "all") else 0.0
@@ -127,8 +127,8 @@ def _variant_options(variant: str, objective: str, frame, calendar):
 
 def _measured_solve(frame, calendar, options, objective: str, repeats: int) -> dict:
     """`repeats` solves (median times) beside the exact lexicographic optimum of the DP."""
-    from planner import oracle
-    from planner.solve import build_chain, solve
+    from planner.solver import oracle
+    from planner.solver.solve import build_chain, solve
 
     load = _load()
     runs = []
@@ -196,7 +196,7 @@ def decade(repeats: int, objectives=OBJECTIVES, variants=VARIANTS, instance: str
 
 
 def _scaling_case(name: str, objective: str, repeats: int) -> dict:
-    from planner.options import SolveOptions
+    from planner.problem.options import SolveOptions
 
     frame, calendar = _instance(name)
     # Synthetic gaps can empty a window: such anneals are missing, as a planner would allow.
@@ -235,10 +235,10 @@ def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
     from ortools.sat.python import cp_model
 
     from benchmarks.highs_baseline import solve_highs
-    from planner import oracle
-    from planner.model import FlowModel, Scope, scoped_pairs
-    from planner.options import SolveOptions
-    from planner.solve import build_chain, configure, stage_scope
+    from planner.problem.options import SolveOptions
+    from planner.solver import oracle
+    from planner.solver.model import FlowModel, Scope, scoped_pairs
+    from planner.solver.solve import build_chain, configure, stage_scope
 
     frame, calendar = _instance(name)
     options = SolveOptions(objective=objective, allow_missing=True)
@@ -386,8 +386,8 @@ def cli(repeats: int) -> pd.DataFrame:
 
 def batch(count: int, jobs: int = 2) -> pd.DataFrame:
     """Scenarios per minute for `count` perturbed Cycle 2 scenarios on a local process pool."""
-    from planner.batch import run_batch
-    from planner.scenarios import parse_scenarios
+    from planner.batch.run import run_batch
+    from planner.batch.scenarios import parse_scenarios
 
     rng = np.random.default_rng(0)
     entries = [

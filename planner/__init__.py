@@ -1,6 +1,18 @@
 """anneal-planner: place JWST MIRI anneals on the slews of the real observing schedule.
 
-Names are loaded on first use, so `import planner.checker` stays free of the solver (ortools).
+The package is layered; each floor imports only from the floors above it in this list:
+
+- `planner.schedules`: reading STScI weekly reports into a slew timeline and an issue history;
+- `planner.problem`: what is planned: calendars, rule sets, eligibility, pins, options;
+- `planner.plans`: plan files, the independent checker, the comparison with flown anneals;
+- `planner.solver`: the chain, the exact DP oracle, the CP-SAT model and its staged solve;
+- `planner.online`: planning week by week as the schedule is published (policies, replay, next);
+- `planner.batch`: many scenarios at once, locally or on Dask;
+- `planner.views`: what is printed (terminal tables) and drawn (the HTML page, the static plot);
+- `planner.cli`: the command line, thin over the above.
+
+Names below are loaded on first use, so `import planner.plans.checker` stays free of the solver
+(ortools); each is then cached here, so `planner.solve` is the same function on every call.
 """
 
 from importlib import import_module
@@ -10,25 +22,25 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Calendar": "planner.calendar",
-    "History": "planner.history",
+    "Calendar": "planner.problem.calendar",
+    "History": "planner.schedules.history",
     "InfeasibleError": "planner.errors",
     "InputError": "planner.errors",
     "OptionError": "planner.errors",
     "PlannerError": "planner.errors",
-    "Result": "planner.result",
-    "RuleSet": "planner.rules",
-    "SolveOptions": "planner.options",
-    "Status": "planner.result",
-    "check_plan": "planner.checker",
-    "load_prior": "planner.prior",
-    "load_rules": "planner.rules",
-    "load_timeline": "planner.timeline",
-    "read_plan": "planner.planfile",
-    "read_schedules": "planner.timeline",
-    "run_replay": "planner.replay_outcome",
-    "solve": "planner.solve",
-    "write_timeline": "planner.timeline",
+    "Result": "planner.plans.result",
+    "RuleSet": "planner.problem.rules",
+    "SolveOptions": "planner.problem.options",
+    "Status": "planner.plans.result",
+    "check_plan": "planner.plans.checker",
+    "load_prior": "planner.online.prior",
+    "load_rules": "planner.problem.rules",
+    "load_timeline": "planner.schedules.timeline",
+    "read_plan": "planner.plans.planfile",
+    "read_schedules": "planner.schedules.timeline",
+    "run_replay": "planner.online.outcome",
+    "solve": "planner.solver.solve",
+    "write_timeline": "planner.schedules.timeline",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -36,4 +48,6 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'planner' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups find it without coming here
+    return value

@@ -15,9 +15,9 @@ try:  # recent typer vendors click as typer._click; older ones use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from planner.calendar import DEFAULT_START, Calendar
 from planner.errors import InputError, InternalError, OptionError, PlannerError
-from planner.options import DEFAULT_POLICY, SolveOptions
+from planner.problem.calendar import DEFAULT_START, Calendar
+from planner.problem.options import DEFAULT_POLICY, SolveOptions
 
 
 class _OneLineErrors(TyperGroup):
@@ -47,7 +47,7 @@ class _OneLineErrors(TyperGroup):
 def _print_error(message: str, *, one_line: bool = True) -> None:
     """`error: message` on stderr, one line (a list of infeasible windows keeps its lines); nothing
     in the message is read as markup."""
-    from planner.terminal import errors, styled
+    from planner.views.terminal import errors, styled
 
     text = " ".join(message.split()) if one_line else message
     errors.print(styled(("error:", "bold red"), " ", text))
@@ -105,7 +105,7 @@ Rules = Annotated[
 
 def rule_set(rules: str, miri_recovery_minutes: float | None):
     """The rule set named on the command line, with its recovery time overridden when given."""
-    from planner.rules import load_rules
+    from planner.problem.rules import load_rules
 
     return load_rules(rules).with_recovery(miri_recovery_minutes)
 
@@ -208,13 +208,13 @@ def ingest(
     ] = False,
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
-    from planner.console import console, progress
     from planner.io import check_output
-    from planner.timeline import read_schedules, write_timeline
+    from planner.schedules.timeline import read_schedules, write_timeline
+    from planner.views.console import console, progress
 
     check_output(out, "--out", sources)
     if history:
-        from planner.history import History
+        from planner.schedules.history import History
 
         with progress("reading reports"):
             read = History.read(sources)
@@ -249,9 +249,9 @@ def timeline(
     as_json: Json = False,
 ) -> None:
     """Summarise a timeline: visit counts and eligible slews per anneal window, counted by rule."""
-    from planner.console import print_json, print_timeline, progress, timeline_document
-    from planner.summary import summarize
-    from planner.timeline import DEFAULT_TIMELINE, load_timeline
+    from planner.problem.coverage import summarize
+    from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
+    from planner.views.console import print_json, print_timeline, progress, timeline_document
 
     calendar = Calendar.from_options(start, count, window_days, target_days)
     with progress("reading the timeline"):
@@ -309,13 +309,13 @@ def solve(
     """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
     from rich.text import Text
 
-    from planner.compare import plan_deviation
-    from planner.console import console, headline, print_json, print_result, progress, result_document
     from planner.io import check_output
-    from planner.options import parse_param
-    from planner.pins import parse_fix, read_pin_plan
-    from planner.solve import solve as run
-    from planner.timeline import DEFAULT_TIMELINE
+    from planner.plans.compare import plan_deviation
+    from planner.problem.options import parse_param
+    from planner.problem.pins import parse_fix, read_pin_plan
+    from planner.schedules.timeline import DEFAULT_TIMELINE
+    from planner.solver.solve import solve as run
+    from planner.views.console import console, headline, print_json, print_result, progress, result_document
 
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
@@ -367,9 +367,9 @@ def check(
     as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
-    from planner.checker import check_plan_file
-    from planner.compare import plan_deviation, seconds_and_days
-    from planner.console import console, print_json, progress, styled
+    from planner.plans.checker import check_plan_file
+    from planner.plans.compare import plan_deviation, seconds_and_days
+    from planner.views.console import console, print_json, progress, styled
 
     with progress(f"checking {plan}"):
         problems, notes, opened = check_plan_file(
@@ -426,9 +426,9 @@ def destinations(
     as_json: Json = False,
 ) -> None:
     """Per destination prime mode: slews, eligible under the rules, excluding rules, slew parallels flown."""
-    from planner.console import print_destinations
-    from planner.destinations import destinations as table
-    from planner.timeline import load_timeline
+    from planner.problem.destinations import destinations as table
+    from planner.schedules.timeline import load_timeline
+    from planner.views.console import print_destinations
 
     chosen = rule_set(rules, miri_recovery_minutes)
     print_destinations(table(load_timeline(path or None), chosen), chosen, as_json=as_json)
@@ -475,7 +475,7 @@ NoPrior = Annotated[
 
 def _prior(path: str | None, disabled: bool, rules, policy):
     """The prior `--prior`/`--no-prior` ask for; none read for a policy that learns nothing."""
-    from planner.prior import NO_PRIOR, load_prior
+    from planner.online.prior import NO_PRIOR, load_prior
 
     if disabled and path is not None:
         raise OptionError("--prior and --no-prior: expected one of them, not both")
@@ -506,10 +506,10 @@ def replay(
     as_json: Json = False,
 ) -> None:
     """Replay the reports in issue order, planning week by week on what was published at each point."""
-    from planner.console import print_replay
-    from planner.history import History
-    from planner.policies import make_policy
-    from planner.replay_outcome import run_replay, write_replay
+    from planner.online.outcome import run_replay, write_replay
+    from planner.online.policies import make_policy
+    from planner.schedules.history import History
+    from planner.views.console import print_replay
 
     if out is not None:
         from planner.io import check_output
@@ -552,12 +552,12 @@ def next_week(
     as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
-    from planner.console import print_next
     from planner.io import check_output
-    from planner.policies import make_policy
-    from planner.result import read_plan
-    from planner.timeline import DEFAULT_TIMELINE, load_timeline
-    from planner.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
+    from planner.online.policies import make_policy
+    from planner.online.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
+    from planner.plans.result import read_plan
+    from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
+    from planner.views.console import print_next
 
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
@@ -609,10 +609,10 @@ def synth(
     ),
 ) -> None:
     """Write a synthetic canonical timeline with realistic structure."""
-    from planner.console import console
     from planner.io import check_output
-    from planner.synthetic import synthetic_timeline
-    from planner.timeline import write_timeline
+    from planner.schedules.synthetic import synthetic_timeline
+    from planner.schedules.timeline import write_timeline
+    from planner.views.console import console
 
     check_output(out)
     frame = synthetic_timeline(days, slews_per_day, miri_fraction, seed, start)
@@ -627,9 +627,9 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 @friendly
 def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Json = False) -> None:
     """Show the plan beside the anneals actually flown in the timeline."""
-    from planner.compare import compare as run
-    from planner.console import comparison_document, print_comparison, print_json, progress
-    from planner.result import open_plan
+    from planner.plans.compare import compare as run
+    from planner.plans.result import open_plan
+    from planner.views.console import comparison_document, print_comparison, print_json, progress
 
     with progress(f"comparing {plan}"):
         opened = open_plan(plan, timeline or None)
@@ -649,10 +649,10 @@ def plot(
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
     """Draw the cycle: windows, MIRI use, eligible slews, planned and flown anneals, intervals."""
-    from planner.console import console, progress
     from planner.io import check_output
-    from planner.plots import parse_weeks, write_plot
-    from planner.result import open_plan
+    from planner.plans.result import open_plan
+    from planner.views.console import console, progress
+    from planner.views.plot import parse_weeks, write_plot
 
     check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"drawing {out}"):
@@ -673,16 +673,16 @@ def report(
 ) -> None:
     """Write the interactive report: one self-contained HTML page that works offline."""
     from planner import limits
-    from planner.console import console, progress
-    from planner.html_report import write_report
     from planner.io import check_output
-    from planner.result import open_plan
+    from planner.plans.result import open_plan
+    from planner.views.console import console, progress
+    from planner.views.page import write_report
 
     limits.number("--tolerance-hours", tolerance_hours, 0, limits.MAX_DELAY_HOURS)
     check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"rendering {out}"):
         if plan.is_dir():  # a replay folder: the replayed plan and each week's decision
-            from planner.replay_outcome import open_replay
+            from planner.online.outcome import open_replay
 
             opened, frame, summary = open_replay(plan)
             title = f"MIRI anneals replayed week by week: {plan.name}"
@@ -709,12 +709,12 @@ def batch(
 ) -> None:
     """Solve every scenario of a file; resumable; exit 1 if any scenario failed."""
     from planner import limits
-    from planner.batch import run_batch
-    from planner.batch_console import BatchProgress, print_batch
-    from planner.batch_summary import FAILED_STATES
+    from planner.batch.run import run_batch
+    from planner.batch.scenarios import read_scenarios
+    from planner.batch.summary import FAILED_STATES
     from planner.io import check_output
-    from planner.scenarios import read_scenarios
     from planner.signals import stop_words
+    from planner.views.batch_table import BatchProgress, print_batch
 
     limits.number("--jobs", jobs, 1, limits.MAX_JOBS, integer=True)
     check_output(out, "--out", [scenarios_file], folder=True)
@@ -731,7 +731,7 @@ def batch(
                 scenarios_file=scenarios_file,
             )
     except KeyboardInterrupt as stop:
-        from planner.terminal import errors
+        from planner.views.terminal import errors
 
         what, code = stop_words(stop)
         written = out / "summary.parquet"
@@ -748,7 +748,7 @@ def batch(
     print_batch(summary, out, quiet=quiet)
     failed = int(summary["state"].isin(FAILED_STATES).sum())
     if failed:
-        from planner.terminal import errors, styled
+        from planner.views.terminal import errors, styled
 
         errors.print(
             styled(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.timeline import DEFAULT_TIMELINE, load_timeline
+from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from planner.calendar import DAY, parse_instant
-from planner.report import Attached, Visit
-from planner.timeline import to_frame
+from planner.problem.calendar import DAY, parse_instant
+from planner.schedules.report import Attached, Visit
+from planner.schedules.timeline import to_frame
 
 START = parse_instant("2023-07-03")
 

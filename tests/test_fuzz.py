@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.timeline import DATA_DIR, DEFAULT_TIMELINE
+from planner.schedules.timeline import DATA_DIR, DEFAULT_TIMELINE
 
 RAW = DATA_DIR / "raw"
 REPORT = (

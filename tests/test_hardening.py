@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import InputError
-from planner.text_reports import parse_text_reports
-from planner.timeline import DATA_DIR
+from planner.schedules.text import parse_text_reports
+from planner.schedules.timeline import DATA_DIR
 
 TEXT = DATA_DIR / "raw" / "stsci-text" / "weekly_reports_2022-07-10_to_2024-03-04.txt"
 TITLE = b"Visit Information for OP Package "
@@ -146,7 +146,7 @@ def test_scenario_names_cannot_leave_the_output_folder(tmp_path, name):
 
 
 def test_plan_file_refuses_an_id_outside_plans(tmp_path):
-    from planner.batch import plan_file
+    from planner.batch.run import plan_file
     from planner.errors import OptionError
 
     assert plan_file(tmp_path, "a-1") == tmp_path / "plans" / "a-1.parquet"
@@ -160,12 +160,11 @@ def test_plan_file_refuses_an_id_outside_plans(tmp_path):
 
 def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
     """The slew parallel recorded is the one that blocks: a lamp listed after a MIRI anneal."""
-    from helpers import timeline as hand_timeline
-    from helpers import visit
-
-    from planner.checker import _Rules
-    from planner.report import SLEW_PARALLEL, Attached
-    from planner.timeline import write_timeline
+    from planner.plans.checker import _Rules
+    from planner.schedules.report import SLEW_PARALLEL, Attached
+    from planner.schedules.timeline import write_timeline
+    from tests.helpers import timeline as hand_timeline
+    from tests.helpers import visit
 
     both = [Attached(SLEW_PARALLEL, "MIRI Anneal", "1:1:1"), Attached(SLEW_PARALLEL, "NIRSpec Lamp", "2:1:1")]
     frame = hand_timeline(visit(1.0, parallels=both))
@@ -179,9 +178,9 @@ def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
 
 
 def test_a_solver_fault_is_an_internal_error_asking_for_a_report(tmp_path, monkeypatch):
-    import planner.solve
+    import planner.solver.solve
 
-    monkeypatch.setattr(planner.solve, "check_plan", lambda *a, **k: ["Anneal 01: made-up fault"])
+    monkeypatch.setattr(planner.solver.solve, "check_plan", lambda *a, **k: ["Anneal 01: made-up fault"])
     out = tmp_path / "p.parquet"
     message = one_line_error(run(["solve", "--count", "2", "--out", str(out)]), code=3)
     assert "internal error" in message and "made-up fault" in message and "report" in message
@@ -189,12 +188,12 @@ def test_a_solver_fault_is_an_internal_error_asking_for_a_report(tmp_path, monke
 
 
 def test_an_unexpected_exception_is_exit_3_not_a_traceback(monkeypatch):
-    import planner.summary
+    import planner.problem.coverage
 
     def boom(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(planner.summary, "summarize", boom)
+    monkeypatch.setattr(planner.problem.coverage, "summarize", boom)
     message = one_line_error(run(["timeline", "--count", "1"]), code=3)
     assert "ZeroDivisionError" in message and "bug" in message
 
@@ -211,7 +210,7 @@ def test_file_names_are_never_markup(tmp_path, name):
 
 def test_emoji_codes_and_markup_in_a_timeline_are_printed_as_written(tmp_path):
     """Instrument names reach the plan table as text cells: ':smile:' stays two colons and a word."""
-    from planner.timeline import write_timeline
+    from planner.schedules.timeline import write_timeline
     from tests.helpers import timeline, visit
 
     frame = timeline(visit(1, "NIRCam :smile: [b]Imaging"), visit(8, "NIRCam :thumbs_up: Imaging"))
@@ -367,7 +366,7 @@ def test_output_paths_that_cannot_be_written_are_refused(tmp_path, plan_file):
 
 
 def test_the_shipped_timeline_is_not_an_output(tmp_path):
-    from planner.timeline import DEFAULT_TIMELINE
+    from planner.schedules.timeline import DEFAULT_TIMELINE
 
     assert "also an input" in one_line_error(run(["solve", "--count", "1", "--out", str(DEFAULT_TIMELINE)]))
 
@@ -478,7 +477,7 @@ def test_damaged_plan_columns_are_exit_2(tmp_path, plan_file):
 
 
 def test_the_timeline_changed_since_the_plan_was_made(tmp_path):
-    from planner.timeline import DEFAULT_TIMELINE
+    from planner.schedules.timeline import DEFAULT_TIMELINE
 
     timeline = tmp_path / "t.parquet"
     timeline.write_bytes(DEFAULT_TIMELINE.read_bytes())
@@ -530,10 +529,10 @@ def test_checker_verifies_label_instrument_target_and_deviation(tmp_path, plan_f
 SLOW_BATCH = """
 import sys, time
 from pathlib import Path
-import planner.batch
+import planner.batch.run
 from planner.io import atomic_path
 
-real = planner.batch.run_scenario
+real = planner.batch.run.run_scenario
 
 def slow(scenario, out_dir, cap):
     if scenario.settings.get("seed", 0) % 2:
@@ -542,7 +541,7 @@ def slow(scenario, out_dir, cap):
             time.sleep(120)
     return real(scenario, out_dir, cap)
 
-planner.batch.run_scenario = slow
+planner.batch.run.run_scenario = slow
 from planner.cli import app
 app(sys.argv[1:], prog_name="anneal-planner")
 """
@@ -646,7 +645,7 @@ def _stand_in(scenario, out_dir, workers_cap):
     """In forked workers: seed 1 kills its worker; seed 2 ends without a plan (as at a time limit)."""
     import os
 
-    from planner import batch
+    from planner.batch import run as batch
 
     seed = scenario.settings.get("seed", 0)
     if seed == 1:
@@ -659,7 +658,7 @@ def _stand_in(scenario, out_dir, workers_cap):
 def test_a_killed_worker_fails_only_its_scenario_and_unsolved_counts_as_failed(tmp_path, monkeypatch):
     import multiprocessing
 
-    import planner.batch
+    import planner.batch.run
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("the stand-in reaches the workers only when they are forked")
@@ -667,9 +666,9 @@ def test_a_killed_worker_fails_only_its_scenario_and_unsolved_counts_as_failed(t
     scenarios.write_text("[base]\ncount = 2\n[grid]\nseed = [0, 1, 2, 3, 4, 5]\n")
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / ".summary.parquet.x.part").write_text("left by a killed writer")
-    real = planner.batch.run_scenario
-    monkeypatch.setattr(planner.batch, "run_scenario", _stand_in)
-    monkeypatch.setattr(planner.batch, "_real_run_scenario", real, raising=False)
+    real = planner.batch.run.run_scenario
+    monkeypatch.setattr(planner.batch.run, "run_scenario", _stand_in)
+    monkeypatch.setattr(planner.batch.run, "_real_run_scenario", real, raising=False)
     result = run(["batch", str(scenarios), "--out", str(tmp_path / "o"), "--jobs", "2", "--quiet"])
     assert result.exit_code == 1
     assert "2 of 6 scenarios failed" in result.output
@@ -682,9 +681,9 @@ def test_a_killed_worker_fails_only_its_scenario_and_unsolved_counts_as_failed(t
 
 
 def test_run_scenario_records_a_solve_without_plan_as_unsolved(tmp_path, monkeypatch):
-    import planner.batch
-    from planner.result import PLAN_SCHEMA, Result, Status
-    from planner.scenarios import parse_scenarios
+    import planner.batch.run
+    from planner.batch.scenarios import parse_scenarios
+    from planner.plans.result import PLAN_SCHEMA, Result, Status
 
     def no_plan(timeline, calendar, options):
         return Result(
@@ -693,9 +692,9 @@ def test_run_scenario_records_a_solve_without_plan_as_unsolved(tmp_path, monkeyp
             build_seconds=0.1, solve_seconds=0.2, versions={},
         )  # fmt: skip
 
-    monkeypatch.setattr(planner.batch, "solve", no_plan)
+    monkeypatch.setattr(planner.batch.run, "solve", no_plan)
     scenario = parse_scenarios({"scenarios": [{"count": 2, "time_limit": 0.5}]})[0]
-    row = planner.batch.run_scenario(scenario, str(tmp_path), 1)
+    row = planner.batch.run.run_scenario(scenario, str(tmp_path), 1)
     assert row["state"] == "unsolved" and row["status"] == "UNKNOWN"
     assert "UNKNOWN within the time limit of 0.5 s" in row["error"]
     assert not (tmp_path / "plans").exists() or not list((tmp_path / "plans").iterdir())
@@ -823,8 +822,8 @@ def test_the_installed_entry_point_gives_one_line_too(tmp_path):
 def test_a_plan_file_with_any_byte_flipped_is_read_or_refused(plan_file, tmp_path):
     """Every 11th byte of a real plan flipped (about 600 files): each is read and checked, or refused
     with InputError; never another exception (text that is not UTF-8 once reached pandas)."""
-    from planner.checker import check_plan_file
     from planner.errors import PlannerError
+    from planner.plans.checker import check_plan_file
 
     data = plan_file.read_bytes()
     damaged = tmp_path / "p.parquet"
@@ -842,7 +841,7 @@ def test_a_timeline_with_nulls_where_rows_need_values_is_refused(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from planner.timeline import DEFAULT_TIMELINE
+    from planner.schedules.timeline import DEFAULT_TIMELINE
 
     table = pq.read_table(DEFAULT_TIMELINE)
     index = table.schema.get_field_index("parallels")

@@ -33,7 +33,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_holds_the_shipped_timeline_and_rule_sets(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "planner/data/jwst_timeline.parquet" in names
-    assert {"planner/rulesets/operations.toml", "planner/rulesets/seed.toml"} <= names
+    assert {"planner/problem/rulesets/operations.toml", "planner/problem/rulesets/seed.toml"} <= names
     shipped = ROOT / "planner" / "data" / "jwst_timeline.parquet"
     assert zipfile.ZipFile(wheel).read("planner/data/jwst_timeline.parquet") == shipped.read_bytes()
 
@@ -57,7 +57,7 @@ def test_solve_runs_from_another_folder_in_a_fresh_environment(wheel, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "OPTIMAL: 3/3 anneals placed" in done.stdout
     where = subprocess.run(
-        [str(python), "-c", "import planner.timeline as t; print(t.DEFAULT_TIMELINE)"],
+        [str(python), "-c", "import planner.schedules.timeline as t; print(t.DEFAULT_TIMELINE)"],
         cwd=elsewhere,
         capture_output=True,
         text=True,

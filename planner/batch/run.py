@@ -1,0 +1,329 @@
+"""Batch solving: many scenarios, on local processes or a Dask cluster, resumable.
+
+Each scenario writes `DIR/plans/<id>.parquet` (atomically) and yields one summary row; a failing
+scenario is recorded with its error and does not stop the others. A re-run skips the scenarios
+whose plan exists and passes the checker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pandas as pd
+
+from planner.batch.scenarios import Scenario
+from planner.batch.summary import effective_settings, summary_frame, write_summary
+from planner.errors import OptionError, PlannerError
+from planner.plans.checker import check_plan
+from planner.plans.result import plan_statistics, read_plan
+from planner.schedules.perturb import perturb
+from planner.schedules.timeline import load_timeline
+from planner.solver.solve import solve
+
+
+def scenario_timeline(scenario: Scenario) -> pd.DataFrame:
+    calendar = scenario.calendar
+    period = (calendar.start, calendar.windows[-1].end)
+    return perturb(_timeline(scenario.settings.get("timeline")), scenario.perturbation, within=period)
+
+
+def _row(scenario: Scenario, **fields) -> dict:
+    """One summary row: the scenario's effective settings and its outcome (planner.batch.summary)."""
+    return {"scenario": scenario.id, **effective_settings(scenario), "skipped": False, **fields}
+
+
+def _unsolved(scenario: Scenario, error: str, state: str = "failed", **fields) -> dict:
+    """The row of a scenario without a plan: why, in `error`."""
+    return _row(scenario, state=state, status=None, objective_value=None, error=error, **fields)
+
+
+def _statistics(plan: pd.DataFrame) -> dict:
+    stats = plan_statistics(plan)
+    return {**stats, "missing": len(stats["missing"])}
+
+
+@functools.lru_cache(maxsize=4)
+def _timeline(path: str | None) -> pd.DataFrame:
+    """Scenarios of a batch mostly share one timeline: read it once per worker process."""
+    return load_timeline(path)
+
+
+def plan_file(out_dir: Path | str, scenario_id: str) -> Path:
+    """DIR/plans/<id>.parquet; an id that would land anywhere else is refused, never written."""
+    plans = Path(out_dir) / "plans"
+    path = plans / f"{scenario_id}.parquet"
+    if path.parent != plans or scenario_id.startswith(".") or ".." in scenario_id or "\\" in scenario_id:
+        raise OptionError(f"scenario id {scenario_id!r}: expected a plain file name under {plans}")
+    return path
+
+
+def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
+    """Solve one scenario (or find its checked plan from an earlier run). Never raises."""
+    started = time.perf_counter()
+    try:
+        plan_path = plan_file(out_dir, scenario.id)
+        relative_plan = str(Path("plans") / plan_path.name)  # as the summary records it
+        if scenario.kind == "replay":
+            from planner.batch.replay import run_replay_scenario
+
+            return _row(
+                scenario, plan=str(Path("plans") / scenario.id), **run_replay_scenario(scenario, out_dir)
+            )
+        timeline = scenario_timeline(scenario)
+        calendar, options = scenario.calendar, scenario.options(workers_cap)
+        if plan_path.exists():
+            try:
+                plan, meta = read_plan(plan_path)
+            except PlannerError:
+                plan = None  # unreadable leftovers are solved again
+            if plan is not None and not check_plan(
+                plan, timeline, calendar, options, meta["objective"]["value"]
+            ):
+                return _row(
+                    scenario,
+                    state="solved",
+                    skipped=True,
+                    plan=relative_plan,
+                    status=meta["status"],
+                    objective_value=meta["objective"]["value"],
+                    **_statistics(plan),
+                    build_s=meta.get("build_seconds"),
+                    solve_s=meta.get("solve_seconds"),
+                    total_s=time.perf_counter() - started,
+                    error=None,
+                )
+        result = solve(timeline, calendar, options)
+        if not result.status.has_plan:  # time limit, UNKNOWN: no plan, and the summary says why
+            return _row(
+                scenario,
+                state="unsolved",
+                status=result.status.value,
+                objective_value=None,
+                build_s=result.build_seconds,
+                solve_s=result.solve_seconds,
+                total_s=time.perf_counter() - started,
+                error=f"no plan: the solver ended {result.status.value} within the time limit "
+                f"of {options.time_limit:g} s",
+            )
+        result.to_parquet(plan_path)
+        return _row(
+            scenario,
+            state="solved",
+            plan=relative_plan,
+            status=result.status.value,
+            objective_value=result.value,
+            **_statistics(result.plan),
+            build_s=result.build_seconds,
+            solve_s=result.solve_seconds,
+            total_s=time.perf_counter() - started,
+            error=None,
+        )
+    except PlannerError as err:
+        state = "infeasible" if err.exit_code == 1 else "failed"
+        return _unsolved(scenario, str(err), state, total_s=time.perf_counter() - started)
+    except Exception as err:  # a bug must not stop the batch either; keep its traceback for the report
+        error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
+        return _unsolved(scenario, error, total_s=time.perf_counter() - started)
+
+
+def workers_per_job(jobs: int) -> int:
+    """CP-SAT workers each job may use so that jobs x workers stays within the cores."""
+    return max(1, (os.cpu_count() or 1) // max(jobs, 1))
+
+
+def _worker_setup(parent: int) -> None:
+    """In each worker: Ctrl-C and SIGTERM are the parent's to handle (it stops the workers), and a
+    worker whose parent dies ends at once instead of solving on for nobody."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:  # Linux: the kernel kills the worker with its parent
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # elsewhere: watch the parent from a thread
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop running scenarios now. ProcessPoolExecutor has no public way before Python 3.14
+    (`kill_workers`); its `_processes` are the worker processes."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _died(scenario: Scenario) -> dict:
+    return _unsolved(scenario, "its worker process died (killed, or out of memory) while solving it")
+
+
+def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Callable[[dict], None]) -> None:
+    """A process pool of `jobs` processes on this machine, `jobs` scenarios in flight at a time.
+
+    A worker that dies breaks the pool: a new pool replaces it, and the scenarios that were in
+    flight run again one at a time, so the one that kills its worker fails alone and the others
+    finish. Ctrl-C (or SIGTERM): the workers are stopped at once, scenarios not finished are not
+    in the summary, and KeyboardInterrupt goes on to the caller."""
+    cap = workers_per_job(jobs)
+    queue = list(scenarios)[::-1]  # pop() takes the next in file order
+    suspects: list[Scenario] = []  # in flight when a pool broke: each runs alone, once more
+    parent = os.getpid()
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=jobs, initializer=_worker_setup, initargs=(parent,))
+
+    pool = new_pool()
+    running: dict = {}
+    try:
+        while queue or suspects or running:
+            alone = bool(suspects)
+            while suspects and not running:
+                scenario = suspects.pop()
+                running[pool.submit(run_scenario, scenario, str(out_dir), cap)] = scenario
+            while not alone and queue and len(running) < jobs:
+                scenario = queue.pop()
+                running[pool.submit(run_scenario, scenario, str(out_dir), cap)] = scenario
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = []
+            for future in done:
+                scenario = running.pop(future)
+                try:
+                    row = future.result()
+                except BrokenProcessPool:
+                    broken.append(scenario)
+                    continue
+                except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
+                    row = _unsolved(scenario, repr(err))
+                on_done(row)
+            if broken:
+                # Every future of a broken pool fails: collect them all, then judge.
+                broken += list(running.values())
+                running.clear()
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
+                if alone or len(broken) == 1:
+                    for scenario in broken:
+                        on_done(_died(scenario))
+                else:
+                    suspects.extend(broken[::-1])
+    except BaseException:
+        _kill_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Callable[[dict], None]) -> None:
+    """The same scenarios on an existing Dask cluster; each task may use its worker's threads.
+
+    A worker that dies fails every task it was running once Dask has given up on them (its
+    `allowed-failures`): as on local processes, when more than one failed so, each runs again
+    alone, so the one that kills its workers fails by itself. Tasks the cluster cancels (a
+    scheduler restart, a lost connection) stop the batch with one line; the summary keeps what
+    finished. Ctrl-C or SIGTERM closes the client: queued tasks are dropped, and a task already
+    running finishes on its worker (at most its time limit)."""
+    try:
+        from distributed import Client, KilledWorker, as_completed
+    except ImportError:
+        raise OptionError(
+            "--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'"
+        ) from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise OptionError(f"--scheduler {address}: cannot reach a Dask scheduler there ({err})") from None
+    with client:
+        threads = client.nthreads()
+        cap = max(1, min(threads.values(), default=1))
+
+        def submit(scenario: Scenario):
+            return client.submit(run_scenario, scenario, str(out_dir.resolve()), cap, pure=False)
+
+        def outcome(future, scenario: Scenario) -> dict:
+            try:
+                return future.result()
+            except KilledWorker:
+                return _died(scenario)
+            except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
+                return _unsolved(scenario, repr(err))
+
+        futures = {submit(scenario): scenario for scenario in scenarios}
+        suspects = []
+        for seen, future in enumerate(as_completed(futures)):
+            if future.status == "cancelled":
+                raise OptionError(
+                    f"--scheduler {address}: the cluster cancelled {len(futures) - seen} unfinished "
+                    "scenarios (scheduler restarted or connection lost); the summary holds the finished ones"
+                )
+            if future.status == "error" and isinstance(future.exception(), KilledWorker):
+                suspects.append(futures[future])  # maybe only beside the one that kills: again, alone
+            else:
+                on_done(outcome(future, futures[future]))
+        if len(suspects) == 1:  # the only one: it is the one that kills
+            on_done(_died(suspects[0]))
+        else:
+            for scenario in suspects:
+                on_done(outcome(submit(scenario), scenario))
+
+
+def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
+    """One row per scenario, in the scenarios file's order."""
+    order = {s.id: i for i, s in enumerate(scenarios)}
+    return summary_frame(sorted(rows, key=lambda row: order[row["scenario"]]))
+
+
+def remove_partial_files(out_dir: Path) -> None:
+    """Temporary files of writers that were killed (atomic_path's `.NAME.*.part`), wherever the
+    batch writes: the plans and the summary."""
+    for leftover in Path(out_dir).rglob(".*.part"):  # replay scenarios write folders under plans/
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+
+
+def run_batch(
+    scenarios: list[Scenario],
+    out_dir: Path,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    on_done: Callable[[dict], None] = lambda row: None,
+    scenarios_file: Path | None = None,
+) -> pd.DataFrame:
+    """Run every scenario; write and return the summary (also of a batch cut short by Ctrl-C)."""
+    out_dir = Path(out_dir)
+    (out_dir / "plans").mkdir(parents=True, exist_ok=True)
+    remove_partial_files(out_dir)
+    rows: list[dict] = []
+
+    def collect(row: dict) -> None:
+        rows.append(row)
+        on_done(row)
+
+    try:
+        if scheduler:
+            run_dask(scenarios, out_dir, scheduler, collect)
+        else:
+            run_local(scenarios, out_dir, jobs, collect)
+    finally:  # an interrupted batch still leaves a (partial) summary, written whole
+        summary = summarize(rows, scenarios) if rows else summary_frame([])
+        if rows:
+            write_summary(summary, out_dir, scenarios_file)
+        remove_partial_files(out_dir)  # of workers stopped while writing
+    return summary

@@ -1,0 +1,275 @@
+"""Scenario files for batch solving (TOML): base settings and a list of scenarios, or a grid.
+
+```toml
+[base]
+objective = "regular"
+[grid]
+window_days = [3, 4]
+objective = ["regular", "minimax"]
+[[grid.perturbation]]            # optional: each entry is one value of the grid's perturbation axis
+cancel_fraction = 0.1
+```
+or `[[scenarios]]` tables, each with any of the keys below (and an optional `name`). Everything is
+checked before anything runs; an unknown key, a wrong type or an empty grid names the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.errors import InputError, OptionError, kind_of
+from planner.problem.calendar import Calendar
+from planner.problem.options import SolveOptions
+from planner.problem.rules import SHIPPED, load_rules
+from planner.schedules.perturb import Perturbation
+
+MAX_SCENARIOS_BYTES = 10_000_000
+MAX_SCENARIOS = 100_000  # a grid multiplying out to more is a typo, refused before it runs
+
+# key -> accepted types (bool is not an int here, whatever Python says)
+KEYS: dict[str, tuple[type, ...]] = {
+    "timeline": (str,),
+    "start": (str,),
+    "count": (int,),
+    "window_days": (int, float),
+    "target_days": (int, float),
+    "objective": (str,),
+    "time_limit": (int, float),
+    "workers": (int,),
+    "seed": (int,),
+    "min_gap_days": (int, float),
+    "rules": (str,),
+    "miri_recovery_minutes": (int, float),
+    "allow_missing": (bool,),
+    "perturbation": (dict,),
+    "kind": (str,),  # "solve" (the default) or "replay"
+    "sources": (list,),  # replay: report files or folders
+    "policy": (str,),  # replay: the online policy
+    "horizon_weeks": (int,),  # replay, lookahead/rollout policy: its cost-to-go's horizon
+    "sample_weeks": (int,),  # replay, lookahead/rollout policy: the published weeks it learns from
+    "future_weight": (int, float),  # replay, lookahead/rollout policy: weight of its cost-to-go
+    "prior": (str, bool),  # replay: a timeline whose earlier weeks the policy learns from (false: none)
+}
+PERTURBATION_KEYS = {
+    "cancel_fraction": (int, float),
+    "max_delay_hours": (int, float),
+    "lost_days": (int, float),
+    "seed": (int,),
+}
+CALENDAR_KEYS = ("start", "count", "window_days", "target_days")
+OPTION_KEYS = (
+    "objective",
+    "time_limit",
+    "workers",
+    "seed",
+    "min_gap_days",
+    "allow_missing",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    settings: dict  # the keys above, after merging base and scenario
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar.from_options(**{k: self.settings[k] for k in CALENDAR_KEYS if k in self.settings})
+
+    def options(self, workers_cap: int | None = None) -> SolveOptions:
+        chosen = {k: self.settings[k] for k in OPTION_KEYS if k in self.settings}
+        if workers_cap is not None:
+            chosen["workers"] = min(chosen.get("workers", 1), workers_cap)
+        rules = load_rules(self.settings.get("rules")).with_recovery(
+            self.settings.get("miri_recovery_minutes")
+        )
+        return SolveOptions(**chosen, rules=rules)
+
+    @property
+    def perturbation(self) -> Perturbation:
+        return Perturbation(**self.settings.get("perturbation", {}))
+
+    @property
+    def kind(self) -> str:
+        return self.settings.get("kind", "solve")
+
+    def validate(self) -> None:
+        """Build every object once, so a bad value fails before the batch starts."""
+        _ = (self.calendar, self.options(), self.perturbation)
+        if self.kind not in ("solve", "replay"):
+            raise OptionError(f"kind = {self.kind!r}; expected 'solve' or 'replay'")
+        if self.kind == "replay":
+            sources = self.settings.get("sources")
+            if not sources or not all(isinstance(s, str) and s for s in sources):
+                raise OptionError("a replay needs sources = [report files or folders]")
+            prior = self.settings.get("prior")
+            if isinstance(prior, str) and not prior.strip():
+                raise OptionError("prior = '': expected a timeline or reports path, true or false")
+            self.policy()
+        elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight", "prior"} & set(
+            self.settings
+        ):
+            raise OptionError("sources, policy, prior and the policy's parameters belong to kind = 'replay'")
+
+    def policy(self):
+        from planner.online.policies import make_policy
+        from planner.problem.options import DEFAULT_POLICY
+
+        get = self.settings.get
+        return make_policy(
+            get("policy", DEFAULT_POLICY), get("horizon_weeks"), get("sample_weeks"), get("future_weight")
+        )
+
+
+def _check(table: dict, where: str, keys: dict) -> None:
+    for key, value in table.items():
+        if key not in keys:
+            raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(keys)}")
+        if not isinstance(value, keys[key]) or (isinstance(value, bool) and bool not in keys[key]):
+            names = " or ".join(t.__name__ for t in keys[key])
+            raise OptionError(f"{where}: {key} = {value!r} is {kind_of(value)}; expected {names}")
+        if key == "perturbation":
+            _check(value, f"{where}.perturbation", PERTURBATION_KEYS)
+
+
+# A scenario's name becomes part of a file name under DIR/plans/: no separators, no '..', no dot first.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_name(name: object, where: str) -> str:
+    """The scenario name, or OptionError: it must not reach outside DIR/plans/ (or hide a file)."""
+    if not isinstance(name, str):
+        raise OptionError(f"{where}: name = {name!r}; expected a string")
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise OptionError(
+            f"{where}: name = {name!r}; expected 1-64 letters, digits, '_', '-' or '.' "
+            "starting with a letter or digit (no path separators or '..')"
+        )
+    return name
+
+
+def scenario_id(settings: dict, name: str | None) -> str:
+    """Stable id from the settings themselves, so a re-run finds the same plan file."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{name}-{digest}" if name else digest
+
+
+def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
+    unknown = set(data) - {"base", "scenarios", "grid"}
+    if unknown:
+        raise OptionError(f"{where}: unknown section {sorted(unknown)[0]!r}; accepted: base, scenarios, grid")
+    if ("scenarios" in data) == ("grid" in data):
+        which = "both" if "scenarios" in data else "neither"
+        raise OptionError(f"{where}: give either [[scenarios]] or [grid], not {which}")
+    base = data.get("base", {})
+    if not isinstance(base, dict):
+        raise OptionError(f"{where}: base = {base!r}; expected a [base] table")
+    _check(base, f"{where} [base]", KEYS)
+
+    combos: list[tuple[str | None, dict]] = []
+    if "scenarios" in data:
+        if not isinstance(data["scenarios"], list) or not data["scenarios"]:
+            raise OptionError(f"{where}: [[scenarios]] is empty; expected at least one scenario table")
+        for i, entry in enumerate(data["scenarios"]):
+            if not isinstance(entry, dict):
+                raise OptionError(f"{where} scenarios[{i}]: {entry!r}; expected a table of settings")
+            entry = dict(entry)
+            name = entry.pop("name", None)
+            if name is not None:
+                check_name(name, f"{where} scenarios[{i}]")
+            _check(entry, f"{where} scenarios[{i}]", KEYS)
+            combos.append((name, {**base, **entry}))
+    else:
+        grid = data["grid"]
+        if not isinstance(grid, dict):
+            raise OptionError(f"{where}: grid = {grid!r}; expected a [grid] table")
+        axes = {}
+        for key, values in grid.items():
+            if not isinstance(values, list):
+                raise OptionError(f"{where} [grid]: {key} = {values!r}; expected a list of values")
+            if not values:
+                raise OptionError(f"{where} [grid]: {key} is an empty list; the grid would have no scenario")
+            for value in values:
+                _check({key: value}, f"{where} [grid]", KEYS)
+            axes[key] = values
+        if not axes:
+            raise OptionError(f"{where}: [grid] is empty; give at least one key with a list of values")
+        size = 1
+        for values in axes.values():
+            size *= len(values)
+        if size > MAX_SCENARIOS:
+            raise OptionError(
+                f"{where}: [grid] multiplies out to {size:,} scenarios; at most {MAX_SCENARIOS:,}"
+            )
+        for values in itertools.product(*axes.values()):
+            combos.append((None, {**base, **dict(zip(axes, values, strict=True))}))
+
+    scenarios = [Scenario(scenario_id(settings, name), settings) for name, settings in combos]
+    for scenario in scenarios:
+        try:
+            scenario.validate()
+        except OptionError as err:
+            raise OptionError(f"{where} scenario {scenario.id}: {err}") from None
+    ids = [s.id for s in scenarios]
+    if len(set(ids)) != len(ids):
+        raise OptionError(f"{where}: two scenarios have the same settings (ids repeat)")
+    return scenarios
+
+
+def read_scenarios(path: Path | str) -> list[Scenario]:
+    """Scenarios of a TOML file; a relative `timeline` or rules file is relative to its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such scenarios file")
+    if path.stat().st_size > MAX_SCENARIOS_BYTES:
+        raise InputError(
+            path, f"larger than {MAX_SCENARIOS_BYTES // 1_000_000} MB; expected a scenarios file"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise InputError(path, f"not valid TOML ({' '.join(str(err).split())})") from None
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror})") from None
+    _resolve_paths(data, path.parent)
+    scenarios = parse_scenarios(data, where=str(path))
+    for scenario in scenarios:
+        # Input files are checked before anything runs, like every other value.
+        for key in ("timeline", "sources", "prior"):
+            given = scenario.settings.get(key)
+            for name in [given] if isinstance(given, str) else given if isinstance(given, list) else []:
+                if not Path(name).exists():
+                    raise InputError(path, f"scenario {scenario.id}: {key} {name!r} is not a file or folder")
+    return scenarios
+
+
+def _resolve_paths(data: dict, folder: Path) -> None:
+    """Make relative `timeline`, rules-file and `sources` values absolute, before ids are computed."""
+
+    def absolute(value):
+        if isinstance(value, str) and value and value not in SHIPPED and not Path(value).is_absolute():
+            return str((folder / value).resolve())
+        return value
+
+    tables = [data.get("base", {}), *(data.get("scenarios") or [])]
+    for table in (t for t in tables if isinstance(t, dict)):
+        for key in ("timeline", "rules", "prior"):
+            if key in table:
+                table[key] = absolute(table[key])
+        if isinstance(table.get("sources"), list):
+            table["sources"] = [absolute(v) for v in table["sources"]]
+    grid = data.get("grid")
+    if isinstance(grid, dict):
+        for key in ("timeline", "rules", "prior"):
+            if isinstance(grid.get(key), list):
+                grid[key] = [absolute(v) for v in grid[key]]
+        if isinstance(grid.get("sources"), list):
+            grid["sources"] = [
+                [absolute(v) for v in s] if isinstance(s, list) else s for s in grid["sources"]
+            ]

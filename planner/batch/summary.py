@@ -1,0 +1,144 @@
+"""A batch's `summary.parquet`: one row per scenario with one fixed schema, whatever the scenarios
+file sets, and the file's provenance in its metadata.
+
+Settings are the effective ones (defaults filled in), so every file has every column with one type;
+timestamps are typed (UTC), integers stay integers where a value is missing (null, not NaN), and a
+scenario found already solved by an earlier run keeps `state = solved` with `skipped = true`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from planner.io import files_sha256, write_parquet
+from planner.problem.options import DEFAULT_POLICY
+
+FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
+
+SCHEMA_VERSION = 1
+UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [s] as [ms]
+
+SETTINGS = pa.schema(
+    [
+        ("kind", pa.string()),  # solve | replay
+        ("timeline", pa.string()),  # path; null: the shipped timeline (solve)
+        ("sources", pa.list_(pa.string())),  # replay: the report files or folders
+        ("policy", pa.string()),  # replay: the online policy
+        ("prior", pa.string()),  # replay: what it learns from before the reports (path, shipped, none)
+        ("start", UTC_MS),
+        ("count", pa.int64()),
+        ("window_days", pa.float64()),
+        ("target_days", pa.float64()),
+        ("objective", pa.string()),
+        ("time_limit", pa.float64()),
+        ("workers", pa.int64()),  # as asked; each job may use fewer (cores // jobs)
+        ("seed", pa.int64()),
+        ("min_gap_days", pa.float64()),
+        ("rules", pa.string()),  # the rule set's name
+        ("miri_recovery_minutes", pa.float64()),
+        ("allow_missing", pa.bool_()),
+        ("perturbation_cancel_fraction", pa.float64()),
+        ("perturbation_max_delay_hours", pa.float64()),
+        ("perturbation_lost_days", pa.float64()),
+        ("perturbation_seed", pa.int64()),
+    ]
+)
+RESULTS = pa.schema(
+    [
+        ("state", pa.string()),  # solved | infeasible | unsolved (no plan in the time limit) | failed
+        ("skipped", pa.bool_()),  # solved by an earlier run: its checked plan was kept
+        ("status", pa.string()),  # the solver's status (OPTIMAL, FEASIBLE), null without a plan
+        ("objective_value", pa.int64()),
+        ("placed", pa.int64()),
+        ("missing", pa.int64()),
+        ("replanned", pa.int64()),  # replay: anneals decided again after a later report
+        ("ratio_to_hindsight", pa.float64()),  # replay: Σ|gap - m·target| over the hindsight optimum's
+        ("ratio_greedy", pa.float64()),  # replay: the same for the greedy policy
+        ("mean_interval_days", pa.float64()),
+        ("min_interval_days", pa.float64()),
+        ("max_interval_days", pa.float64()),
+        ("largest_deviation_hours", pa.float64()),
+        ("build_s", pa.float64()),
+        ("solve_s", pa.float64()),
+        ("total_s", pa.float64()),
+        ("error", pa.string()),
+        ("plan", pa.string()),  # plan file (replay: its folder), relative to the batch folder
+    ]
+)
+SUMMARY_SCHEMA = pa.schema([("scenario", pa.string()), *SETTINGS, *RESULTS])
+
+
+def effective_settings(scenario) -> dict:
+    """The scenario's settings with every default filled in, one value per SETTINGS column."""
+    calendar, options, churn = scenario.calendar, scenario.options(), scenario.perturbation
+    replay = scenario.kind == "replay"
+    return {
+        "kind": scenario.kind,
+        "timeline": scenario.settings.get("timeline"),
+        "sources": [str(s) for s in scenario.settings["sources"]] if replay else None,
+        "policy": scenario.settings.get("policy", DEFAULT_POLICY) if replay else None,
+        "prior": _prior(scenario) if replay else None,
+        "start": pd.Timestamp(calendar.start, unit="s", tz="UTC"),
+        "count": calendar.count,
+        "window_days": calendar.window_days,
+        "target_days": calendar.target_days,
+        "objective": options.objective,
+        "time_limit": options.time_limit,
+        "workers": options.workers,
+        "seed": options.seed,
+        "min_gap_days": options.min_gap_days,
+        "rules": options.rules.name,
+        "miri_recovery_minutes": options.rules.miri_recovery_minutes,
+        "allow_missing": options.allow_missing,
+        "perturbation_cancel_fraction": churn.cancel_fraction,
+        "perturbation_max_delay_hours": churn.max_delay_hours,
+        "perturbation_lost_days": churn.lost_days,
+        "perturbation_seed": churn.seed,
+    }
+
+
+def _prior(scenario) -> str:
+    from planner.online.prior import setting
+
+    return setting(scenario.settings.get("prior"), bool(scenario.policy().sample_weeks))
+
+
+def summary_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows -> the summary frame in SUMMARY_SCHEMA's columns and pandas types (Int64 and boolean
+    where values may be missing, UTC timestamps)."""
+    table = pa.Table.from_pylist(
+        [{name: row.get(name) for name in SUMMARY_SCHEMA.names} for row in rows], schema=SUMMARY_SCHEMA
+    )
+    return table.to_pandas(types_mapper=_nullable)
+
+
+def _nullable(kind: pa.DataType):
+    if pa.types.is_integer(kind):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(kind):
+        return pd.BooleanDtype()
+    if pa.types.is_string(kind):
+        return pd.StringDtype()
+    return None
+
+
+def write_summary(summary: pd.DataFrame, out_dir: Path, scenarios_file: Path | None = None) -> Path:
+    """DIR/summary.parquet, written whole, with its provenance in the file's metadata."""
+    from planner import __version__
+
+    source = Path(scenarios_file).resolve() if scenarios_file else None
+    meta = {
+        "kind": "batch_summary",
+        "schema_version": SCHEMA_VERSION,
+        "planner_version": __version__,
+        "scenarios_file": str(source) if source else None,
+        "scenarios_sha256": files_sha256([source]) if source else None,
+        "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    path = Path(out_dir) / "summary.parquet"
+    write_parquet(summary, SUMMARY_SCHEMA, meta, path, keep_schema_metadata=True)
+    return path

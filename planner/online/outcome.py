@@ -1,0 +1,251 @@
+"""How a replay did: its plan table, checked against the final timeline, beside the hindsight
+optimum of the same cycle and rules, the greedy baseline and the anneals actually flown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from planner import __version__
+from planner.errors import InternalError
+from planner.io import files_sha256, write_parquet
+from planner.online.policies import Greedy, Policy
+from planner.online.prior import NO_PRIOR, Prior
+from planner.online.replay import Anneal, Replay, prior_cut, replay
+from planner.plans.checker import check_plan
+from planner.plans.compare import flown_in_calendar, flown_weeks, intervals
+from planner.plans.result import DECISION_FIELDS, PLAN_SCHEMA
+from planner.problem.calendar import DAY, Calendar, to_seconds
+from planner.problem.options import SolveOptions
+from planner.problem.rules import RuleSet
+from planner.schedules.history import History
+from planner.schedules.timeline import write_timeline
+
+REPLAY_SCHEMA = pa.schema([*PLAN_SCHEMA, *DECISION_FIELDS])
+REPLAY_FILE = "replay.parquet"
+TIMELINE_FILE = "timeline.parquet"
+
+
+def chain_metrics(numbers, times, target: int) -> dict:
+    """Placed count, Σ|gap − m·target| (s), worst |gap − m·target| (h), measured as `compare`
+    measures them (`numbers`: anneal numbers, or the calendar weeks of flown anneals)."""
+    deviation = intervals(times, numbers, target)["deviation_s"].abs().to_numpy()
+    return {
+        "placed": len(times),
+        "sum_abs_deviation_s": int(deviation.sum()),
+        "worst_deviation_hours": float(deviation.max() / 3600) if len(deviation) else 0.0,
+    }
+
+
+def flown_metrics(final: pd.DataFrame, calendar: Calendar) -> dict:
+    """The anneals actually flown within the calendar, measured the same way; m = weeks apart."""
+    _, times = flown_in_calendar(final, calendar)
+    return chain_metrics(flown_weeks(times, calendar), times, calendar.target_seconds)
+
+
+def replay_frame(outcome: Replay) -> pd.DataFrame:
+    """One row per window: the plan file's columns, then decided_at, replans and state.
+
+    state: `flown` (placed, slew before the last report's issue date), `planned` (placed, later),
+    `missed` (no eligible slew when decided or re-decided), `unpublished` (no report's schedule
+    reaches the window: nothing to decide on, so not counted as missed)."""
+    anneals = outcome.anneals
+    placed = [a for a in anneals if a.placed]
+    times = np.array([a.time for a in placed], dtype=np.int64)
+    numbers = np.array([a.window.anneal for a in placed], dtype=np.int64)
+    intervals = dict(zip(numbers[1:].tolist(), np.diff(times).tolist(), strict=True))
+    weeks = dict(zip(numbers[1:].tolist(), np.diff(numbers).tolist(), strict=True))
+    target = outcome.calendar.target_seconds
+    rows = []
+    for a in anneals:
+        k = a.window.anneal
+        interval = intervals.get(k)
+        rows.append(
+            {
+                "anneal": k,
+                "label": a.window.label,
+                "window_start": a.window.start,
+                "window_end": a.window.end,
+                "visit_id": a.visit_id,
+                "slew_time": a.time,
+                "instrument": a.instrument,
+                "target": a.target,
+                "interval_days": np.nan if interval is None else interval / DAY,
+                "deviation_hours": np.nan if interval is None else (interval - weeks[k] * target) / 3600,
+                "decided_at": a.decided_at,
+                "replans": a.replans,
+                "state": _state(a, outcome),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for column in ("window_start", "window_end", "slew_time"):
+        frame[column] = pd.to_datetime(frame[column].astype("Int64"), unit="s", utc=True).dt.as_unit("s")
+    return frame
+
+
+def _state(anneal: Anneal, outcome: Replay) -> str:
+    if anneal.time is not None:
+        return "flown" if anneal.time < outcome.last_issued else "planned"
+    return "unpublished" if anneal.window.start > outcome.reaches else "missed"
+
+
+def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
+    """Check the replayed plan against the final timeline with the independent checker.
+
+    Two findings are expected of an online plan, and returned by anneal instead of raised:
+    `vanished`, flown slews that a later report removed, and `missed_with_slews`, missed anneals
+    whose window, in hindsight, had an eligible slew. Anything else is a bug."""
+    options = SolveOptions(rules=outcome.rules, allow_missing=True)
+    problems = check_plan(frame[PLAN_SCHEMA.names], outcome.final, outcome.calendar, options)
+    vanished, missed, other = [], [], []
+    for problem in problems:
+        k = int(problem[7:9]) if problem.startswith("Anneal ") else None
+        if (
+            k is not None
+            and "in the timeline" in problem
+            and problem.split(": ", 1)[1].startswith("no visit")
+        ):
+            vanished.append(k)
+        elif k is not None and "left out although" in problem:
+            missed.append(k)
+        else:
+            other.append(problem)
+    if other:
+        raise InternalError(f"the replayed plan failed the checker: {other[0]}")
+    return {"vanished": vanished, "missed_with_slews": missed}
+
+
+@dataclass
+class ReplayRun:
+    outcome: Replay
+    frame: pd.DataFrame
+    summary: dict
+
+
+def run_replay(
+    history: History,
+    calendar: Calendar,
+    policy: Policy,
+    rules: RuleSet,
+    *,
+    compare: bool = True,
+    prior: Prior = NO_PRIOR,
+) -> ReplayRun:
+    """Replay with `policy` (learning from `prior` too); with `compare`, also greedy, the hindsight
+    optimum and the flown."""
+    outcome = replay(history, calendar, policy, rules, prior)
+    frame = replay_frame(outcome)
+    target = calendar.target_seconds
+    placed = frame[frame["slew_time"].notna()]
+    mine = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), target) | {
+        "missed": int((frame["state"] == "missed").sum()),
+        "unpublished": int((frame["state"] == "unpublished").sum()),
+        "replanned": int((frame["replans"] > 0).sum()),
+    }
+    summary: dict[str, Any] = {
+        "policy": policy.name,
+        "rules": rules.name,
+        "reports": len(history.issues),
+        "windows": calendar.count,
+        "prior": prior.describe(calendar, prior_cut(history), policy.sample_weeks),
+        "result": mine | verify(outcome, frame),
+    }
+    if compare:
+        from planner.solver.solve import solve
+
+        hindsight = solve(outcome.final, calendar, SolveOptions(rules=rules, allow_missing=True))
+        best = hindsight.plan[hindsight.plan["slew_time"].notna()]
+        summary["hindsight"] = chain_metrics(best["anneal"], to_seconds(best["slew_time"]), target) | {
+            "status": hindsight.status.value
+        }
+        if policy.name != "greedy":
+            greedy = replay_frame(replay(history, calendar, Greedy(), rules))
+            g = greedy[greedy["slew_time"].notna()]
+            summary["greedy"] = chain_metrics(g["anneal"], to_seconds(g["slew_time"]), target)
+        summary["flown"] = flown_metrics(outcome.final, calendar)
+        reference = summary["hindsight"]["sum_abs_deviation_s"]
+        for key in ("result", "greedy", "flown"):
+            if key in summary and reference:
+                summary[key]["ratio_to_hindsight"] = summary[key]["sum_abs_deviation_s"] / reference
+    return ReplayRun(outcome, frame, summary)
+
+
+def write_replay(run: ReplayRun, folder: Path) -> Path:
+    """`folder/replay.parquet`: one row per anneal, the summary and provenance in its metadata;
+    beside it `folder/timeline.parquet`, the final timeline the replay was checked against, so the
+    folder is complete for `anneal-planner report folder`."""
+    path = Path(folder) / REPLAY_FILE
+    timeline_path = Path(folder) / TIMELINE_FILE
+    write_timeline(run.outcome.final, timeline_path)
+    meta = {
+        "kind": "replay",
+        "summary": run.summary,
+        "calendar": run.outcome.calendar.to_dict(),
+        "options": {"rules": run.outcome.rules.to_dict(), "policy": run.outcome.policy},
+        "events": run.outcome.events,
+        "timeline": {"file": TIMELINE_FILE, "sha256": files_sha256([timeline_path])},
+        "versions": {"planner": __version__},
+    }
+    write_parquet(run.frame, REPLAY_SCHEMA, meta, path, json_default=str)
+    return path
+
+
+def open_replay(folder: Path):
+    """A replay folder as the report reads it: (plan file view, replay table, summary).
+
+    The plan view is the replayed plan on the replay's final timeline, with the rules it was
+    replayed under; its status says it was planned online (FEASIBLE, no bound)."""
+    from planner.errors import InputError
+    from planner.io import read_parquet
+    from planner.plans.result import PlanFile
+    from planner.problem.calendar import Calendar
+    from planner.schedules.timeline import load_timeline
+    from planner.solver.solve import timeline_identity
+
+    folder = Path(folder)
+    path = folder / REPLAY_FILE
+    if not path.is_file():
+        raise InputError(folder, f"no {REPLAY_FILE} here; expected a folder written by 'replay --out'")
+    try:
+        table, meta = read_parquet(path)
+        frame = table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    if meta.get("kind") != "replay" or list(frame.columns) != REPLAY_SCHEMA.names:
+        raise InputError(path, "not a replay table; expected a file written by 'replay --out'")
+    timeline = load_timeline(folder / TIMELINE_FILE)
+    recorded_timeline, versions = meta.get("timeline"), meta.get("versions", {})
+    if not isinstance(recorded_timeline, dict) or not isinstance(versions, dict):
+        raise InputError(path, "damaged replay metadata (timeline and versions must be tables)")
+    identity = timeline_identity(timeline)  # its sha256 is the file's, as written above
+    if recorded_timeline.get("sha256") != identity["sha256"]:
+        raise InputError(folder / TIMELINE_FILE, "the timeline changed since the replay was written")
+    try:
+        calendar = Calendar.from_dict(meta["calendar"])
+        # Only a recorded table: a name or a path in a damaged file would load some other rule set.
+        options = SolveOptions(
+            rules=RuleSet.from_dict(meta["options"]["rules"], str(path)), allow_missing=True
+        )
+        summary = meta["summary"]
+        value = int(summary["result"]["sum_abs_deviation_s"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(path, f"damaged replay metadata ({err})") from None
+    plan_meta = {
+        "kind": "plan",
+        "status": "FEASIBLE",
+        "objective": {"name": "regular", "value": value, "bound": None},
+        "calendar": calendar.to_dict(),
+        "options": options.to_dict(),
+        "timeline": identity,
+        "versions": versions,
+        "checked": True,
+        "missing": [int(k) for k in frame.loc[frame["slew_time"].isna(), "anneal"]],
+        "online": {"policy": summary.get("policy")},
+    }
+    plan = PlanFile(frame[PLAN_SCHEMA.names], plan_meta, timeline, calendar, options)
+    return plan, frame, summary

@@ -1,0 +1,155 @@
+"""The weekly job (`anneal-planner next`): given what has flown and the schedule as published so
+far, choose the anneals of the windows the published schedule covers, with an online policy.
+
+Flown anneals come from a plan file (every placed anneal of it has flown; rows marked `missed`
+have not) or from a timeline (its executed MIRI anneals: slew parallels or primes of mode MIRI
+Anneal, each counted in the calendar week it ran in). The published schedule covers a window when
+its last scheduled start is at or after the window's end. The result is a plan of the windows up
+to the last covered one: flown anneals pinned and marked `flown`, the new ones `planned`, and
+weeks that cannot be served `missed`, each with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from planner import __version__
+from planner.errors import InfeasibleError, InputError, InternalError
+from planner.online.outcome import replay_frame
+from planner.online.policies import Policy
+from planner.online.prior import NO_PRIOR, Prior
+from planner.online.replay import Anneal, Known, Replay, decide
+from planner.plans.checker import anneal_of, check_plan
+from planner.plans.compare import flown_in_calendar, flown_weeks
+from planner.problem.calendar import Calendar, to_seconds
+from planner.problem.eligibility import window_slews
+from planner.problem.options import SolveOptions
+from planner.problem.pins import Pin
+from planner.problem.rules import RuleSet
+
+
+@dataclass
+class WeeklyPlan:
+    frame: pd.DataFrame  # the plan file's columns plus decided_at, replans, state
+    calendar: Calendar  # the calendar cut to the last window the schedule covers
+    options: SolveOptions  # rules, allow_missing, and the flown anneals as pins
+    reasons: dict[int, str]  # missed anneal -> why its week cannot be served
+    reaches: int  # the last scheduled start of the published schedule
+    policy: str
+    prior: dict  # what the policy learned from before the published schedule (Prior.describe)
+    why: dict[int, str]  # planned anneal -> why the policy left greedy's slew (policies.why)
+
+
+def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
+    """Anneal -> (visit id, slew time) of every placed anneal of a plan file."""
+    placed = plan[plan["slew_time"].notna()]
+    if "state" in placed:
+        placed = placed[placed["state"] != "missed"]
+    times = to_seconds(placed["slew_time"])
+    return {
+        int(k): (str(v), int(t)) for k, v, t in zip(placed["anneal"], placed["visit_id"], times, strict=True)
+    }
+
+
+def flown_from_timeline(timeline: pd.DataFrame, calendar: Calendar) -> dict[int, tuple[str, int]]:
+    """Anneal -> (visit id, time) of the anneals executed in a timeline, by calendar week: the
+    visit slewed to for a slew parallel, the anneal's own visit when it ran as a prime. A second
+    anneal in a week is not another: the first counts."""
+    executed, times = flown_in_calendar(timeline, calendar)
+    flown: dict[int, tuple[str, int]] = {}
+    for week, visit_id, t in zip(flown_weeks(times, calendar), executed["slewed_to"], times, strict=True):
+        flown.setdefault(int(week), (str(visit_id), int(t)))
+    return flown
+
+
+def plan_next(
+    timeline: pd.DataFrame,
+    flown: dict[int, tuple[str, int]],
+    calendar: Calendar,
+    policy: Policy,
+    rules: RuleSet,
+    horizon_days: float | None = None,
+    prior: Prior = NO_PRIOR,
+) -> WeeklyPlan:
+    if len(timeline) == 0:
+        raise InputError("--timeline", "the published schedule is empty")
+    starts = to_seconds(timeline["start"])
+    reaches, begins = int(starts.max()), int(starts.min())  # the prior's weeks end by `begins`
+    covered = [w for w in calendar.windows if w.end <= reaches]
+    if not covered:
+        raise InfeasibleError(
+            f"the published schedule reaches {timeline['start'].max()}, before the end of the "
+            f"first window {calendar.windows[0].describe()}: nothing to plan yet"
+        )
+    last_flown = max((t for _, t in flown.values()), default=None)
+    if horizon_days is not None and last_flown is not None:
+        covered = [w for w in covered if w.end <= last_flown + horizon_days * 86_400 or w.anneal in flown]
+    cut = Calendar.from_dict(calendar.to_dict() | {"count": max(len(covered), max(flown, default=0))})
+    anneals = [Anneal(w) for w in cut.windows]
+    keys = zip(timeline["visit_id"], to_seconds(timeline["start"]).tolist(), strict=True)
+    where = {key: i for i, key in enumerate(keys)}
+    instruments, targets = timeline["instrument"].to_numpy(), timeline["target"].to_numpy()
+    for anneal in anneals:
+        if anneal.window.anneal in flown:
+            visit_id, t = flown[anneal.window.anneal]
+            anneal.visit_id, anneal.time, anneal.decided_at = visit_id, t, "flown"
+            if (visit_id, t) in where:  # a flown slew the current schedule no longer lists has no details
+                i = where[visit_id, t]
+                anneal.instrument, anneal.target = instruments[i], targets[i]
+    known = Known(timeline, rules, reaches, prior.weeks(calendar, begins, policy.sample_weeks))
+    why = {}
+    for anneal in anneals:
+        if anneal.decided_at is None:
+            reason = decide(anneal, anneals, known, cut, policy, "next", explain=True)
+            if reason:
+                why[anneal.window.anneal] = reason
+    missed = [a.window.anneal for a in anneals if a.missed]
+    # Why a week cannot be served: the rules' counts, worked out only when some week is missed.
+    windows = window_slews(timeline, cut, rules) if missed else []
+    reasons = {k: windows[k - 1].explain() for k in missed}
+    outcome = Replay(anneals, policy.name, rules, cut, timeline, last_issued=reaches, reaches=reaches)
+    frame = replay_frame(outcome)
+    frame["state"] = [
+        "flown" if a.decided_at == "flown" else "missed" if a.missed else "planned" for a in anneals
+    ]
+    pins = tuple(Pin(k, v, t) for k, (v, t) in sorted(flown.items()) if k <= cut.count)
+    options = SolveOptions(rules=rules, allow_missing=True, pins=pins)
+    problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), timeline, cut, options)
+    ours = [p for p in problems if anneal_of(p) not in flown]
+    if ours:
+        raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
+    learned = prior.describe(calendar, begins, policy.sample_weeks)
+    return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned, why)
+
+
+def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
+    """A plan file `check`, `compare`, `plot` and `report` read: FEASIBLE (online, not proven
+    optimal), the placed anneals' Σ|gap − m·target| as its objective, flown anneals as pins."""
+
+    from planner.io import write_parquet
+    from planner.online.outcome import REPLAY_SCHEMA, chain_metrics
+    from planner.solver.solve import timeline_identity
+
+    placed = plan.frame[plan.frame["slew_time"].notna()]
+    value = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), plan.calendar.target_seconds)
+    meta = {
+        "kind": "plan",
+        "status": "FEASIBLE",
+        "objective": {"name": "regular", "value": value["sum_abs_deviation_s"], "bound": None},
+        "stages": [],
+        "calendar": plan.calendar.to_dict(),
+        "options": plan.options.to_dict(),
+        "timeline": timeline_identity(timeline),
+        "versions": {"planner": __version__},
+        "checked": True,
+        "missing": sorted(plan.reasons),
+        "online": {
+            "policy": plan.policy,
+            "prior": plan.prior,
+            "reasons": {str(k): v for k, v in plan.reasons.items()},
+            "why": {str(k): v for k, v in plan.why.items()},
+        },
+    }
+    write_parquet(plan.frame, REPLAY_SCHEMA, meta, path)

@@ -1,0 +1,290 @@
+"""The independent checker: re-derives every rule from the timeline and the calendar.
+
+It shares no logic with the model, the eligibility filter or the oracle, and imports no solver:
+a plan that passes here is valid whatever the solver did. Each violation names its anneal.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from planner.problem.calendar import DAY, format_instant, to_seconds
+
+# Written out again on purpose (see planner.schedules.report and planner.schedules.timeline):
+# the checker re-derives the rules from DOMAIN.md itself, so a mistake there cannot hide the same
+# mistake here.
+SLEW_TYPES = {"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"}
+SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
+
+
+def _uses_miri(instrument, parallels) -> bool:
+    """Prime mode MIRI, or MIRI in an attached row that is not a slew parallel."""
+    if str(instrument or "").startswith("MIRI"):
+        return True
+    return any(
+        p["visit_type"] != SLEW_PARALLEL and str(p["instrument"] or "").startswith("MIRI") for p in parallels
+    )
+
+
+def objective_value(times: list[int], anneals: list[int], objective: str, target: int) -> int:
+    """The objective of DOMAIN.md for placed anneals (numbers and slew times, calendar order).
+
+    Across a missing anneal the interval is measured against the right multiple of the target."""
+    deviations = [
+        abs(times[i + 1] - times[i] - (anneals[i + 1] - anneals[i]) * target) for i in range(len(times) - 1)
+    ]
+    if objective == "mean":
+        return abs(times[-1] - times[0] - (anneals[-1] - anneals[0]) * target) if times else 0
+    if objective == "minimax":
+        return max(deviations, default=0)
+    return sum(deviations)
+
+
+def _fold(value) -> str:
+    return "" if value is None or value != value else str(value).strip().casefold()
+
+
+def _excluded_by(visit, exclusion: dict) -> str | None:
+    """What of the visit a recorded exclusion matches (its words), or None."""
+    fields = (
+        ("prime_modes", visit["instrument"]),
+        ("visit_types", visit["visit_type"]),
+        ("categories", visit["category"]),
+    )
+    for key, value in fields:
+        if _fold(value) in {_fold(v) for v in exclusion.get(key, [])}:
+            return f"{key[:-1].replace('_', ' ')} {value}"
+    program = str(visit["visit_id"]).split(":")[0]
+    if program in {str(p) for p in exclusion.get("programs", [])}:
+        return f"program {program}"
+    keywords = {_fold(k) for k in str(visit["keywords"] or "").split(",")}
+    listed = {_fold(k) for k in exclusion.get("keywords", [])}
+    if keywords & listed:
+        return f"keyword {sorted(keywords & listed)[0]}"
+    return None
+
+
+def _plain(column: pd.Series) -> np.ndarray:
+    """A text column as an array of str and None. Through Arrow: pandas' own conversion of an Arrow
+    string column with nulls costs 5-10 ms a column, a tenth of a whole solve."""
+    try:
+        return pa.array(column).to_numpy(zero_copy_only=False)
+    except (pa.ArrowException, TypeError):  # not all text: pandas' objects, NaN for null
+        return column.to_numpy()
+
+
+class _Rules:
+    """The slew rules of DOMAIN.md and of a recorded rule set (`RuleSet.to_dict()`), over a timeline.
+
+    Only the plan's own slews (and, for a missing anneal, its window) are examined, so checking
+    costs little whatever the timeline's length."""
+
+    def __init__(self, timeline: pd.DataFrame, rules: dict):
+        self.starts = to_seconds(timeline["start"])  # sorted, as a timeline is
+        # Plain arrays: a pandas row lookup per slew costs more than the rules themselves.
+        self.columns = {
+            c: _plain(timeline[c])
+            for c in ("visit_id", "visit_type", "instrument", "target", "category", "keywords")
+        }
+        self.columns["parallels"] = timeline["parallels"].to_numpy()
+        self.instruments, self.parallels = self.columns["instrument"], self.columns["parallels"]
+        self.exclusions = rules.get("exclude", [])
+        self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
+
+    def find(self, visit_id: str, t: int) -> int | None:
+        """Index of the visit `visit_id` starting at `t`, or None."""
+        lo, hi = np.searchsorted(self.starts, [t, t + 1])
+        ids = self.columns["visit_id"][lo:hi].tolist()
+        return int(lo) + ids.index(visit_id) if visit_id in ids else None
+
+    def visit(self, index: int) -> dict:
+        return {column: values[index] for column, values in self.columns.items()}
+
+    def broken(self, index: int) -> list[str]:
+        """Every rule the slew into visit `index` breaks, named (empty: it may carry an anneal)."""
+        visit = self.visit(index)
+        t = int(self.starts[index])
+        broken = []
+        if visit["visit_type"] not in SLEW_TYPES:
+            broken.append(f"no-slew: {visit['visit_type']} has no slew")
+        if _uses_miri(visit["instrument"], visit["parallels"]):
+            broken.append(f"to-miri: the visit uses MIRI ({visit['instrument']})")
+        others = [
+            p["instrument"]
+            for p in visit["parallels"]
+            if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
+        ]
+        if others:
+            broken.append(f"carries-slew-parallel: the slew already carries {others[0]}")
+        for exclusion in self.exclusions:
+            matched = _excluded_by(visit, exclusion)
+            if matched:
+                broken.append(f"{exclusion['name']}: {exclusion['reason']} ({matched})")
+        recovery = self.recovery_minutes * 60
+        if recovery > 0:
+            # Only the visits starting within the recovery time matter: read just those.
+            first, last = np.searchsorted(self.starts, [t, t + recovery])
+            miri = next(
+                (
+                    int(self.starts[i])
+                    for i in range(first, last)
+                    if _uses_miri(self.instruments[i], self.parallels[i])
+                ),
+                None,
+            )
+            if miri is not None:
+                broken.append(
+                    f"miri-recovery: MIRI use starts {(miri - t) / 60:.0f} min after "
+                    f"the anneal; the recovery needs {self.recovery_minutes:g} min"
+                )
+        return broken
+
+    def eligible_in(self, lo: int, hi: int) -> int | None:
+        """Index of the first eligible slew starting in [lo, hi), or None."""
+        first, last = np.searchsorted(self.starts, [lo, hi])
+        return next((int(i) for i in range(first, last) if not self.broken(int(i))), None)
+
+
+def check_plan(
+    plan: pd.DataFrame, timeline: pd.DataFrame, calendar, options, claimed: int | None = None
+) -> list[str]:
+    """Every violated rule, one line each; an empty list means the plan is valid.
+
+    `calendar` needs start, count, window_seconds and target_seconds; `options` needs objective,
+    min_gap_days, allow_missing, pins and rules (whose recorded form, `to_dict()`, is what is read).
+    """
+    problems: list[str] = []
+    anneals = plan["anneal"].tolist()
+    expected = list(range(1, calendar.count + 1))
+    for k in sorted(set(expected) - set(anneals)):
+        problems.append(f"Anneal {k:02d}: missing from the plan")
+    for k in sorted({a for a in anneals if anneals.count(a) > 1 or a not in expected}):
+        problems.append(f"Anneal {k:02d}: appears {anneals.count(k)} times or is not in the calendar")
+    if problems:
+        return problems
+
+    rules = _Rules(timeline, options.rules.to_dict())
+    plan = plan.sort_values("anneal")
+    placed = plan[plan["slew_time"].notna()]
+    times = to_seconds(placed["slew_time"]).tolist()
+    numbers = [int(k) for k in placed["anneal"]]
+
+    window_starts, window_ends = to_seconds(plan["window_start"]), to_seconds(plan["window_end"])
+    for position, row in enumerate(plan.to_dict("records")):
+        k = int(row["anneal"])
+        name = f"Anneal {k:02d}"
+        lo = calendar.start + (k - 1) * calendar.target_seconds
+        hi = lo + calendar.window_seconds
+        if (window_starts[position], window_ends[position]) != (lo, hi):
+            problems.append(f"{name}: the plan's window does not match the calendar")
+        if row["label"] != name:
+            problems.append(f"{name}: label says {row['label']!r}")
+        if pd.isna(row["slew_time"]):
+            if not options.allow_missing:
+                problems.append(f"{name}: has no slew (a partial plan needs allow_missing)")
+            elif (index := rules.eligible_in(lo, hi)) is not None:
+                problems.append(
+                    f"{name}: left out although the slew into {rules.columns['visit_id'][index]} at "
+                    f"{format_instant(int(rules.starts[index]))} is eligible"
+                )
+            continue
+        t = int(row["slew_time"].timestamp())
+        if not lo <= t < hi:
+            problems.append(
+                f"{name}: slew at {format_instant(t)} is outside its window "
+                f"[{format_instant(lo)}, {format_instant(hi)})"
+            )
+        index = rules.find(row["visit_id"], t)
+        if index is None:
+            problems.append(
+                f"{name}: no visit {row['visit_id']} starts at {format_instant(t)} in the timeline"
+            )
+            continue
+        problems += [f"{name}: visit {row['visit_id']}: {reason}" for reason in rules.broken(index)]
+        visit = rules.visit(index)
+        for column in ("instrument", "target"):
+            if not _same(row[column], visit[column]):
+                problems.append(f"{name}: {column} says {row[column]!r}, the timeline {visit[column]!r}")
+
+    by_anneal = plan.set_index("anneal")
+    for pin in options.pins:
+        pinned: pd.Series | None = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
+        if (
+            pinned is None
+            or pd.isna(pinned["slew_time"])
+            or pinned["visit_id"] != pin.visit_id
+            or (pin.time is not None and int(pinned["slew_time"].timestamp()) != pin.time)
+        ):
+            problems.append(f"{pin.describe()}, but the plan does not use that slew")
+
+    min_gap = max(1, round(options.min_gap_days * DAY))
+    for k, a, b in zip(numbers[1:], times, times[1:], strict=False):
+        if b - a < min_gap:
+            problems.append(
+                f"Anneal {k:02d}: only {(b - a) / DAY:.3f} days after the previous anneal "
+                f"(needs at least {min_gap / DAY:.3f} and calendar order)"
+            )
+    if len(set(times)) != len(times):
+        problems.append("two anneals share one slew")
+
+    intervals = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
+    deviations = [math.nan] + [
+        (b - a - (n - m) * calendar.target_seconds) / 3600
+        for a, b, m, n in zip(times, times[1:], numbers, numbers[1:], strict=False)
+    ]
+    if not times:  # no anneal placed: no interval to state
+        intervals = deviations = []
+    for column, actual_values in (("interval_days", intervals), ("deviation_hours", deviations)):
+        for k, stated, actual in zip(numbers, placed[column], actual_values, strict=True):
+            if not (math.isnan(actual) and pd.isna(stated)) and not (
+                not pd.isna(stated) and math.isclose(stated, actual, abs_tol=1e-9)
+            ):
+                problems.append(f"Anneal {k:02d}: {column} says {stated}, the times give {actual}")
+
+    if claimed is not None:
+        value = objective_value(times, numbers, options.objective, calendar.target_seconds)
+        if value != claimed:
+            problems.append(
+                f"objective {options.objective}: the plan claims {claimed} s, its times give {value} s"
+            )
+    return problems
+
+
+def anneal_of(problem: str) -> int | None:
+    """The anneal a problem line names first ('Anneal 07: ...' -> 7), None for plan-wide ones."""
+    match = re.match(r"Anneal (\d+):", problem)
+    return int(match.group(1)) if match else None
+
+
+def _same(stated, actual) -> bool:
+    return (pd.isna(stated) and pd.isna(actual)) or stated == actual
+
+
+def check_plan_file(path, timeline_paths=None, rules=None):
+    """Check a plan file against a timeline (given, else the one named in the plan, else shipped),
+    under `rules` (a RuleSet) when given, else the rule set the plan records.
+
+    Returns the problems, notes and the opened plan file, whose options hold the rules checked
+    (`legacy_rules` says it was checked under the seed's rules because it records no rule set).
+    In a weekly plan (`anneal-planner next`, with a `state` column) anneals marked `flown` are
+    history, not choices: what they break is a note, not a violation."""
+    from planner.plans.result import open_plan
+
+    opened = open_plan(path, timeline_paths)
+    if rules is not None:
+        opened = replace(opened, options=replace(opened.options, rules=rules), legacy_rules=False)
+    claimed = opened.meta["objective"]["value"]
+    problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
+    if claimed is None:  # a plan file always states its objective; null would skip that check
+        problems.append(f"objective {opened.options.objective}: the plan claims no value")
+    flown = set()
+    if "state" in opened.plan:
+        flown = {int(k) for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}
+    notes = [p for p in problems if anneal_of(p) in flown]
+    return [p for p in problems if anneal_of(p) not in flown], notes, opened

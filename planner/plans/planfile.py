@@ -1,0 +1,254 @@
+"""Reading a plan file back: it is untrusted input, whoever wrote it.
+
+`read_plan` checks the size, the columns (names and types, as `PLAN_SCHEMA`) and every metadata key
+that is read later (types, ranges, no unknown option keys); `open_plan` also opens the timeline the
+plan names, only if it is a file of sane size, and verifies its sha256, so a plan is never checked
+against a timeline that changed since it was made. Any damage is an InputError naming the file and
+the key or column, exit 2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from planner import limits
+from planner.errors import InputError, PlannerError, brief
+from planner.io import files_sha256, read_parquet, same_type
+from planner.problem.calendar import Calendar
+from planner.problem.options import OBJECTIVES, SolveOptions
+from planner.schedules.timeline import MAX_TIMELINE_BYTES
+
+MAX_PLAN_BYTES = 50_000_000  # a plan of the most anneals allowed is well under 1 MB
+MAX_METADATA_BYTES = 1_000_000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class PlanFile:
+    """A plan file with what it was made from: its timeline, calendar and options."""
+
+    plan: pd.DataFrame
+    meta: dict
+    timeline: pd.DataFrame
+    calendar: Calendar
+    options: SolveOptions
+    legacy_rules: bool = False  # made before rule sets: read as the seed's rules
+
+
+def _number(meta: dict, key: str, path: Path, *, optional: bool = False, integer: bool = False) -> None:
+    value = meta.get(key)
+    if value is None and optional:
+        return
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
+        what = "a whole number" if integer else "a number"
+        raise InputError(path, f"metadata {key} = {value!r}; expected {what} >= 0")
+
+
+def _check_metadata(meta: object, path: Path) -> dict:
+    """The keys later code reads, each of its type; raises InputError naming the first bad one."""
+    if isinstance(meta, dict) and meta.get("kind") == "replay":
+        raise InputError(
+            path,
+            "a replay table, not a plan; 'anneal-planner report' draws its folder, and the replay "
+            "checked every plan it made",
+        )
+    if not isinstance(meta, dict) or meta.get("kind") != "plan":
+        raise InputError(
+            path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve' or 'next'"
+        )
+    for key, kind in (
+        ("objective", dict),
+        ("calendar", dict),
+        ("options", dict),
+        ("timeline", dict),
+        ("versions", dict),
+        ("stages", list),
+        ("missing", list),
+    ):
+        if not isinstance(meta.get(key), kind):
+            raise InputError(path, f"metadata {key} = {meta.get(key)!r}; expected a {kind.__name__}")
+    from planner.plans.result import Status  # (planner.plans.result imports this module)
+
+    statuses = [status.value for status in Status]
+    if meta.get("status") not in statuses:
+        raise InputError(
+            path, f"metadata status = {meta.get('status')!r}; expected one of {', '.join(statuses)}"
+        )
+    objective = meta["objective"]
+    if not {"name", "value", "bound"} <= set(objective):
+        raise InputError(path, f"metadata objective = {objective!r}; expected its name, value and bound")
+    if objective.get("name") not in OBJECTIVES:
+        raise InputError(
+            path, f"metadata objective name = {objective.get('name')!r}; expected one of {OBJECTIVES}"
+        )
+    _number(objective, "value", path, optional=True, integer=True)
+    _number(objective, "bound", path, optional=True)
+    _number(meta, "build_seconds", path, optional=True)  # a weekly plan (`next`) is not solved
+    _number(meta, "solve_seconds", path, optional=True)
+    if not isinstance(meta.get("checked"), bool):
+        raise InputError(path, f"metadata checked = {meta.get('checked')!r}; expected true or false")
+    if not all(isinstance(k, int) and not isinstance(k, bool) for k in meta["missing"]):
+        raise InputError(path, "metadata missing: expected a list of anneal numbers")
+    if not all(isinstance(v, str) for v in meta["versions"].values()):
+        raise InputError(path, "metadata versions: expected names and version strings")
+    named = meta["timeline"]
+    if set(named) - {"path", "sources", "sha256"}:
+        raise InputError(
+            path, f"metadata timeline has unknown keys {sorted(set(named) - {'path', 'sources', 'sha256'})}"
+        )
+    if named.get("path") is not None and not isinstance(named["path"], str):
+        raise InputError(path, f"metadata timeline path = {named['path']!r}; expected a file name")
+    sources = named.get("sources")
+    if sources is not None and not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)):
+        raise InputError(path, f"metadata timeline sources = {sources!r}; expected a list of file names")
+    sha = named.get("sha256")
+    if sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+        raise InputError(path, f"metadata timeline sha256 = {sha!r}; expected 64 hex digits")
+    online = meta.get("online", {})
+    if not isinstance(online, dict) or not isinstance(online.get("policy", ""), str):
+        raise InputError(path, f"metadata online = {online!r}; expected a weekly plan's policy and reasons")
+    rules = meta["options"].get("rules")
+    if rules is not None and not isinstance(rules, dict):  # a name or path would read some other file
+        raise InputError(
+            path, f"metadata options rules = {rules!r}; expected the recorded rule set (a table)"
+        )
+    return meta
+
+
+def _check_columns(table: pa.Table, path: Path) -> pa.Schema:
+    """The file's columns: PLAN_SCHEMA's, each of its type, plus only a weekly plan's extra ones."""
+    from planner.plans.result import DECISION_FIELDS, PLAN_SCHEMA
+
+    decisions = {field.name: field for field in DECISION_FIELDS}
+    names = table.schema.names
+    missing = [n for n in PLAN_SCHEMA.names if n not in names]
+    extra = [n for n in names if n not in PLAN_SCHEMA.names and n not in decisions]
+    if missing or extra or len(set(names)) != len(names):
+        raise InputError(
+            path, f"plan columns: missing {missing}, unexpected {extra}; expected {PLAN_SCHEMA.names}"
+        )
+    schema = PLAN_SCHEMA
+    for name in names:
+        if name in decisions:
+            schema = schema.append(decisions[name])
+    for field in schema:
+        actual = table.schema.field(field.name).type
+        if not same_type(field, actual):
+            raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
+    return schema
+
+
+def _check_rows(plan: pd.DataFrame, path: Path) -> None:
+    """One row per calendar anneal, with the values the checker and the reports compare as numbers."""
+    # A missing or repeated anneal is a rule the checker reports (exit 1); these are damage (exit 2).
+    if len(plan) > limits.MAX_COUNT or plan["anneal"].isna().any():
+        raise InputError(path, f"plan column anneal: expected at most {limits.MAX_COUNT} anneal numbers")
+    for column in ("label", "window_start", "window_end"):
+        if plan[column].isna().any():
+            raise InputError(path, f"plan column {column}: a null value; expected one on every row")
+    placed = plan["slew_time"].notna()
+    if (plan["visit_id"].notna() != placed).any():
+        raise InputError(path, "plan columns visit_id and slew_time: expected both or neither on each row")
+    for column in ("interval_days", "deviation_hours"):
+        values = plan[column].dropna()
+        if not values.map(math.isfinite).all():
+            raise InputError(path, f"plan column {column}: a value that is not finite")
+
+
+def _recorded(meta: dict, path: Path) -> tuple[Calendar, SolveOptions, bool]:
+    """The calendar and options a plan records, each validated like the command-line options."""
+    try:
+        calendar = Calendar.from_dict(meta["calendar"])
+        options, legacy = SolveOptions.from_metadata(meta["options"])
+    except TypeError as err:  # an unknown or missing option key
+        raise InputError(path, f"metadata options: {err}; expected the options 'solve' records") from None
+    except PlannerError as err:
+        raise InputError(path, f"metadata: {err}") from None
+    return calendar, options, legacy
+
+
+def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
+    """A plan file's table and its checked metadata. Raises InputError if it is not a sound plan."""
+    plan, meta, _ = _read_plan(Path(path))
+    return plan, meta
+
+
+def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOptions, bool]]:
+    """read_plan, with the calendar, options and legacy flag its metadata records."""
+    if not path.is_file():
+        raise InputError(path, "no such plan file")
+    if path.stat().st_size > MAX_PLAN_BYTES:
+        raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
+    try:
+        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES)
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
+        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
+        raise InputError(path, f"not a readable plan file ({brief(err)})") from None
+    _check_metadata(meta, path)
+    try:  # a column name that is not UTF-8 fails when it is first read
+        schema = _check_columns(table, path)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(path, f"plan columns cannot be read ({brief(err)})") from None
+    try:  # whole seconds, as written; a fraction of a second is damage
+        table = table.select(schema.names).cast(schema)
+        table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
+        plan = table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        what = brief(err)
+        raise InputError(
+            path, f"plan columns cannot be read as whole-second UTC times and values ({what})"
+        ) from None
+    _check_rows(plan, path)
+    return plan, meta, _recorded(meta, path)
+
+
+def _named_timeline(path: Path, meta: dict) -> list[str]:
+    """The timeline file(s) the plan names, if they are files of sane size whose sha256 matches."""
+    named = meta["timeline"]
+    files = [named["path"]] if named.get("path") else (named.get("sources") or [])
+    if not files or not all(Path(f).is_file() for f in files):
+        raise InputError(
+            path,
+            f"the plan's timeline ({', '.join(files or ['none named'])}) is not a file here; "
+            "give it with --timeline",
+        )
+    if named.get("path") and Path(files[0]).suffix.lower() != ".parquet":
+        raise InputError(
+            path, f"the plan's timeline {files[0]} is not a .parquet file; give it with --timeline"
+        )
+    size = sum(Path(f).stat().st_size for f in files)
+    if size > MAX_TIMELINE_BYTES:
+        raise InputError(path, f"the plan's timeline is {size:,} bytes; expected a timeline under 1 GB")
+    recorded = named.get("sha256")
+    if recorded and files_sha256(files) != recorded:
+        raise InputError(
+            path,
+            f"the timeline changed since the plan was made ({', '.join(files)} no longer has the sha256 "
+            "the plan records); give the plan's own timeline with --timeline, or solve again",
+        )
+    return files
+
+
+def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
+    """Read a plan and its timeline: the one given, else the one the plan was made from."""
+    from planner.schedules.timeline import load_timeline
+
+    path = Path(path)
+    plan, meta, (calendar, options, legacy) = _read_plan(path)
+    if timeline_paths is None:
+        timeline_paths = _named_timeline(path, meta)
+    return PlanFile(
+        plan=plan,
+        meta=meta,
+        timeline=load_timeline(timeline_paths),
+        calendar=calendar,
+        options=options,
+        legacy_rules=legacy,
+    )

@@ -1,0 +1,137 @@
+"""Which slews of a timeline may carry an anneal under a rule set, window by window, and why not.
+
+The rules themselves (names, order, what each matches) are described in `planner.problem.rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.problem.calendar import Calendar, Window, to_seconds
+from planner.problem.rules import RECOVERY, Exclusion, RuleSet, load_rules
+from planner.schedules.report import SLEW_PARALLEL
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSlews:
+    """The eligible slews of one window (`rows` index the timeline) and the exclusion counts."""
+
+    window: Window
+    rows: np.ndarray
+    times: np.ndarray
+    visits: int
+    excluded: dict[str, int]  # rule name -> visits of the window it excluded, every rule of the set
+    rules: RuleSet
+
+    def explain(self) -> str:
+        parts = [f"{self.visits} visits"]
+        parts += [f"{n} {self.rules.describe(rule)} ({rule})" for rule, n in self.excluded.items() if n]
+        verdict = "none eligible" if len(self.rows) == 0 else f"{len(self.rows)} eligible"
+        return f"{self.window.describe()}: {', '.join(parts)}: {verdict}"
+
+
+def _is_one_of(values: pd.Series, wanted: set[str]) -> np.ndarray:
+    """Rows whose value, stripped and case-folded, is in `wanted` (already folded). A column holds
+    few distinct values (prime modes, visit types, categories): each is folded once."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    hit = np.array([str(v).strip().casefold() in wanted for v in distinct] + ["" in wanted], dtype=bool)
+    return hit[codes]  # code -1 (a missing value) reads the last entry: the empty text
+
+
+def matches(timeline: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
+    """Visits whose destination fields match any value the exclusion lists."""
+    hit = np.zeros(len(timeline), dtype=bool)
+    for column, values in (
+        ("instrument", exclusion.prime_modes),
+        ("visit_type", exclusion.visit_types),
+        ("category", exclusion.categories),
+    ):
+        if values:
+            hit |= _is_one_of(timeline[column], {v.casefold() for v in values})
+    if exclusion.programs:
+        program = timeline["visit_id"].fillna("").astype(str).str.split(":").str[0]
+        hit |= program.isin(set(exclusion.programs)).to_numpy()
+    if exclusion.keywords:
+        wanted = {k.casefold() for k in exclusion.keywords}
+        keywords = timeline["keywords"].fillna("").astype(str)
+        hit |= np.array(
+            [bool(wanted & {k.strip().casefold() for k in text.split(",")}) for text in keywords], dtype=bool
+        )
+    return hit
+
+
+def _carries_other_slew_parallel(timeline: pd.DataFrame) -> np.ndarray:
+    """A slew parallel other than a MIRI anneal is attached (a slew carries at most one)."""
+    carries = np.zeros(len(timeline), dtype=bool)
+    # Only visits with some slew parallel need their attached rows read; every one of them is.
+    parallels = timeline["parallels"].to_numpy()
+    for i in np.flatnonzero(timeline["slew_parallel"].notna().to_numpy()):
+        carries[i] = any(
+            p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal" for p in parallels[i]
+        )
+    return carries
+
+
+def _recovering(starts: np.ndarray, uses_miri: np.ndarray, minutes: float) -> np.ndarray:
+    """Slews after which MIRI use begins within `minutes` (the anneal's MIRI recovery)."""
+    if minutes <= 0:
+        return np.zeros(len(starts), dtype=bool)
+    miri_starts = starts[uses_miri]
+    following = np.searchsorted(miri_starts, starts, side="left")
+    padded = np.append(miri_starts, np.iinfo(np.int64).max)  # "no MIRI use ever after"
+    return padded[following] - starts < minutes * 60
+
+
+def exclusion_reason(
+    timeline: pd.DataFrame, rules: RuleSet | None = None, rows: slice = slice(None)
+) -> np.ndarray:
+    """For every visit of `rows` (default all), the name of the first rule it fails ('' when it is
+    an eligible slew). MIRI use after `rows` still counts for the recovery rule."""
+    rules = load_rules(rules)
+    starts = to_seconds(timeline["start"])
+    uses_miri = timeline["uses_miri"].to_numpy(bool)
+    part = timeline.iloc[rows]
+    failed = {
+        "no-slew": ~part["is_slew"].to_numpy(bool),
+        "to-miri": uses_miri[rows],
+        "carries-slew-parallel": _carries_other_slew_parallel(part),
+        **{e.name: matches(part, e) for e in rules.exclusions},
+        RECOVERY: _recovering(starts, uses_miri, rules.miri_recovery_minutes)[rows],
+    }
+    reason = np.full(len(part), "", dtype=object)
+    for rule in reversed(rules.rule_names()):
+        reason[failed[rule]] = rule  # reversed, so the first rule failed wins
+    return reason
+
+
+def window_slews(
+    timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None
+) -> list[WindowSlews]:
+    """Eligible slews per calendar window, with how many visits each rule excluded."""
+    rules = load_rules(rules)
+    starts = to_seconds(timeline["start"])
+    if len(starts) and np.any(np.diff(starts) < 0):
+        raise ValueError("timeline must be sorted by start")
+    # Only the visits of the calendar's span are judged: a cycle's calendar covers part of a timeline.
+    first, last = np.searchsorted(starts, [calendar.windows[0].start, calendar.windows[-1].end], side="left")
+    reason = exclusion_reason(timeline, rules, slice(first, last))
+    names = rules.rule_names()
+    result = []
+    for window in calendar.windows:
+        lo, hi = np.searchsorted(starts, [window.start, window.end], side="left")
+        inside = reason[lo - first : hi - first]
+        eligible = np.flatnonzero(inside == "") + lo
+        result.append(
+            WindowSlews(
+                window=window,
+                rows=eligible,
+                times=starts[eligible],
+                visits=int(hi - lo),
+                excluded={rule: int(np.count_nonzero(inside == rule)) for rule in names},
+                rules=rules,
+            )
+        )
+    return result

@@ -1,0 +1,221 @@
+"""Rule sets: which slews may carry an anneal, as a planner can read, record and extend them.
+
+Three rules are the calibration program's own and always apply, first and in this order:
+`no-slew` (the destination is not a PRIME TARGETED FIXED or MOVING visit), `to-miri` (it uses
+MIRI) and `carries-slew-parallel` (the slew already carries another slew parallel). A rule set
+adds named exclusions of destinations (by prime mode, visit type, program, target category or
+keyword) and a MIRI recovery time (`miri-recovery`: no MIRI use may begin within that many
+minutes after the slew), applied after them in that order. A slew is counted under the first rule
+it fails.
+
+The shipped sets are TOML files in `planner/rulesets/` read by the same code as a user's file:
+`seed` (the program's rules alone) and `operations` (the default: no time-series destinations and a
+35-minute recovery, which is what the flown schedules show). This module holds the data and its
+validation only; `planner.problem.eligibility` applies it and `planner.plans.checker` re-derives
+it on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+from planner.errors import InputError, OptionError, kind_of
+
+BUILT_IN = {
+    "no-slew": "without a slew (untargeted, momentum unload, station keeping, WFSC)",
+    "to-miri": "to a visit that uses MIRI",
+    "carries-slew-parallel": "already carrying another slew parallel",
+}
+RECOVERY = "miri-recovery"
+SHIPPED = ("operations", "seed")
+DEFAULT = "operations"
+MAX_RECOVERY_MINUTES = 7 * 24 * 60  # a week: more would exclude every slew of a week with MIRI use
+
+# The destination fields an exclusion can match, as TOML keys (all lists of strings).
+CRITERIA = ("prime_modes", "visit_types", "programs", "categories", "keywords")
+EXCLUSION_KEYS = ("name", "reason", *CRITERIA)
+TOP_KEYS = ("name", "description", "extends", "miri_recovery_minutes", "exclude")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exclusion:
+    """Destinations no anneal may slew to: a visit matching any listed value is excluded.
+
+    Modes, visit types and categories match whole values, ignoring case; `keywords` match one of
+    the visit's comma-separated keywords; `programs` match the program of the visit id."""
+
+    name: str
+    reason: str
+    prime_modes: tuple[str, ...] = ()
+    visit_types: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "reason": self.reason} | {
+            key: list(getattr(self, key)) for key in CRITERIA if getattr(self, key)
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleSet:
+    name: str
+    description: str = ""
+    exclusions: tuple[Exclusion, ...] = ()
+    miri_recovery_minutes: float = 0.0
+
+    def rule_names(self) -> list[str]:
+        """Every rule in the order it is applied (a slew is counted under the first it fails)."""
+        recovery = [RECOVERY] if self.miri_recovery_minutes > 0 else []
+        return [*BUILT_IN, *(e.name for e in self.exclusions), *recovery]
+
+    def describe(self, rule: str) -> str:
+        """The one-line reason of a rule, as it reads after 'slews ...'."""
+        if rule in BUILT_IN:
+            return BUILT_IN[rule]
+        if rule == RECOVERY:
+            return f"followed by MIRI use within {self.miri_recovery_minutes:g} min (recovery)"
+        return next(e.reason for e in self.exclusions if e.name == rule)
+
+    def with_recovery(self, minutes: float | None) -> RuleSet:
+        """The same set with another MIRI recovery time (None keeps the set's own)."""
+        if minutes is None:
+            return self
+        _check_recovery(minutes, "--miri-recovery-minutes")
+        return replace(self, miri_recovery_minutes=float(minutes))
+
+    def to_dict(self) -> dict:
+        """The whole set, as recorded in a plan's metadata (and accepted by `from_dict`)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "miri_recovery_minutes": self.miri_recovery_minutes,
+            "exclude": [e.to_dict() for e in self.exclusions],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "rules") -> RuleSet:
+        """A rule set from its recorded form; any damage raises OptionError naming the key."""
+        if not isinstance(data, dict):
+            raise OptionError(f"{where}: expected a table of rules, got {type(data).__name__}")
+        if "extends" in data:
+            raise OptionError(f"{where}: a recorded rule set is complete; 'extends' is for rules files")
+        return _parse(data, where, parent=None)
+
+
+def load_rules(spec: str | Path | RuleSet | None = None) -> RuleSet:
+    """'operations' (the default, also for None), 'seed', a RuleSet, or a rules TOML file."""
+    if isinstance(spec, RuleSet):
+        return spec
+    if spec is None:
+        spec = DEFAULT
+    if str(spec) in SHIPPED:
+        return _shipped(str(spec))
+    path = Path(spec)
+    if path.suffix.lower() != ".toml" and not path.is_file():
+        raise OptionError(f"--rules {str(spec)!r}: expected {' or '.join(SHIPPED)}, or a rules .toml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "no such rules file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not a readable rules file ({err})") from None
+    return _from_toml(text, str(path), default_name=path.stem)
+
+
+def _shipped(name: str) -> RuleSet:
+    text = resources.files("planner.problem").joinpath("rulesets", f"{name}.toml").read_text(encoding="utf-8")
+    return _from_toml(text, f"shipped rule set {name!r}", default_name=name)
+
+
+def _from_toml(text: str, where: str, default_name: str) -> RuleSet:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise OptionError(f"{where}: not valid TOML ({err})") from None
+    parent = None
+    if "extends" in data:
+        extends = data["extends"]
+        if extends not in SHIPPED:
+            raise OptionError(f"{where}: extends = {extends!r}; expected one of {', '.join(SHIPPED)}")
+        parent = _shipped(extends) if extends != "seed" else None
+    return _parse({"name": default_name} | data, where, parent)
+
+
+def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
+    for key in data:
+        if key not in TOP_KEYS:
+            raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(TOP_KEYS)}")
+    name = _text(data.get("name"), f"{where}: name")
+    description = _text(data.get("description", ""), f"{where}: description", empty=True)
+    recovery = data.get("miri_recovery_minutes", parent.miri_recovery_minutes if parent else 0.0)
+    _check_recovery(recovery, f"{where}: miri_recovery_minutes")
+    entries = data.get("exclude", [])
+    if not isinstance(entries, list):
+        raise OptionError(f"{where}: exclude must be a list of tables ([[exclude]])")
+    exclusions = list(parent.exclusions if parent else ())
+    for i, entry in enumerate(entries):
+        exclusion = _exclusion(entry, f"{where}: exclude[{i}]")
+        if exclusion.name in BUILT_IN or exclusion.name == RECOVERY:
+            raise OptionError(f"{where}: exclude[{i}].name {exclusion.name!r} is a built-in rule's name")
+        if any(e.name == exclusion.name for e in exclusions):
+            raise OptionError(f"{where}: exclude[{i}].name {exclusion.name!r} is used twice")
+        exclusions.append(exclusion)
+    return RuleSet(
+        name=name,
+        description=description,
+        exclusions=tuple(exclusions),
+        miri_recovery_minutes=float(recovery),
+    )
+
+
+def _exclusion(entry: object, where: str) -> Exclusion:
+    if not isinstance(entry, dict):
+        raise OptionError(f"{where}: expected a table with name, reason and what to exclude")
+    for key in entry:
+        if key not in EXCLUSION_KEYS:
+            raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(EXCLUSION_KEYS)}")
+    values = {}
+    for key in CRITERIA:
+        items = entry.get(key, [])
+        if not isinstance(items, list):
+            raise OptionError(f"{where}.{key}: expected a list, got {type(items).__name__}")
+        if key == "programs":  # program ids may be written as numbers
+            items = [
+                str(p) if isinstance(p, int) and not isinstance(p, bool) and p >= 0 else p for p in items
+            ]
+        values[key] = tuple(_text(item, f"{where}.{key}") for item in items)
+    if not any(values.values()):
+        raise OptionError(f"{where}: excludes nothing; give at least one of {', '.join(CRITERIA)}")
+    return Exclusion(
+        name=_text(entry.get("name"), f"{where}.name"),
+        reason=_text(entry.get("reason"), f"{where}.reason"),
+        **values,
+    )
+
+
+def _text(value: object, where: str, *, empty: bool = False) -> str:
+    if value is None:
+        raise OptionError(f"{where}: missing; expected a non-empty string")
+    if not isinstance(value, str):
+        raise OptionError(f"{where} = {value!r} is {kind_of(value)}; expected a string")
+    if "\n" in value or "\r" in value:
+        raise OptionError(f"{where}: expected one line")
+    if not empty and not value.strip():
+        raise OptionError(f"{where}: empty; expected a non-empty string")
+    return value.strip()
+
+
+def _check_recovery(minutes: object, where: str) -> None:
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int | float)
+        or not math.isfinite(minutes)
+        or not 0 <= minutes <= MAX_RECOVERY_MINUTES
+    ):
+        raise OptionError(f"{where} = {minutes!r}: expected minutes from 0 to {MAX_RECOVERY_MINUTES}")

@@ -1,0 +1,152 @@
+"""The schedule as it was published: every report in issue order, and what was known after each.
+
+DOMAIN.md's supersede rule read as history: after report i (in issue order) the schedule is every
+row of reports 1..i that no later report among them covers (a report covers the rows of earlier
+ones whose start lies within its own span). Each row therefore lives from the report that brought
+it until the first later report whose span covers it (`superseded_at`), which is all that is needed
+to rebuild the timeline known after any report, and the final canonical timeline (the rows never
+superseded) is the last of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from planner.errors import InputError
+from planner.io import read_parquet, write_parquet
+from planner.problem.calendar import to_seconds
+from planner.schedules.report import Report
+from planner.schedules.timeline import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    Sources,
+    read_reports,
+    schedule_files,
+    to_frame,
+)
+
+NEVER = np.iinfo(np.int64).max
+HISTORY_SCHEMA = SCHEMA.append(pa.field("report", pa.int64())).append(pa.field("superseded_at", pa.int64()))
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One report in the history: its place in issue order, issue date and span (seconds)."""
+
+    order: int  # 0-based position in issue order
+    name: str  # the report's source (file, or file#OP package)
+    issued: int  # the issue date at 00:00 UTC
+    first: int  # its own span: first and last scheduled start
+    last: int
+
+
+class History:
+    """Reports in issue order, with every row they brought (`rows`) and when each was superseded."""
+
+    def __init__(self, reports: list[Report], sources: list[str]):
+        if not reports:
+            raise InputError(", ".join(sources) or "sources", "no schedule reports to replay")
+        ordered = sorted(reports, key=lambda r: r.issue_key)
+        self.issues = [
+            Issue(i, r.source, _issue_seconds(r.issue_date), *r.span) for i, r in enumerate(ordered)
+        ]
+        visits = [v for r in ordered for v in r.visits]
+        brought = np.repeat(np.arange(len(ordered)), [len(r.visits) for r in ordered])
+        frame = to_frame(visits)
+        frame["report"] = brought
+        order = np.lexsort((frame["visit_id"].to_numpy(), to_seconds(frame["start"])))
+        self.rows = frame.iloc[order].reset_index(drop=True)
+        self.rows["superseded_at"] = self._superseded_at()
+        self.sources = sources
+
+    @classmethod
+    def read(cls, paths: Iterable[Path | str]) -> History:
+        """Raw text / JSON reports (files, folders, merged JSON lists), in any mix, or one history
+        Parquet written by `anneal-planner ingest --history`."""
+        given = [Path(p) for p in paths]
+        if len(given) == 1 and given[0].suffix == ".parquet":
+            return cls._read_parquet(given[0])
+        files = schedule_files(given)
+        return cls([r for path in files for r in read_reports(path)], [str(p) for p in files])
+
+    def write(self, path: Path) -> None:
+        """Every row of every report, with `report` (issue order) and `superseded_at`, and the
+        reports (issue order, name, issue date, span) in the metadata: the whole issue history."""
+        meta = {
+            "kind": "history",
+            "schema_version": SCHEMA_VERSION,
+            "sources": [Path(s).as_posix() for s in self.sources],
+            "reports": [asdict(issue) for issue in self.issues],
+        }
+        write_parquet(self.rows, HISTORY_SCHEMA, meta, path)
+
+    @classmethod
+    def _read_parquet(cls, path: Path) -> History:
+        try:
+            table, meta = read_parquet(path)
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise InputError(path, f"not a readable Parquet file ({err})") from None
+        if meta.get("kind") != "history" or table.schema.names != HISTORY_SCHEMA.names:
+            raise InputError(path, "not a report history; write one with 'anneal-planner ingest --history'")
+        try:
+            issues = [Issue(**issue) for issue in meta["reports"]]
+        except (KeyError, TypeError) as err:
+            raise InputError(path, f"damaged report list in its metadata ({err})") from None
+        if [i.order for i in issues] != list(range(len(issues))) or not issues:
+            raise InputError(path, "damaged report list in its metadata (orders are not 0..n-1)")
+        history = object.__new__(cls)
+        history.issues, history.sources = issues, meta.get("sources", [str(path)])
+        history.rows = table.to_pandas()
+        return history
+
+    def _superseded_at(self) -> np.ndarray:
+        """For each row, the first later report whose span covers its start (NEVER if none)."""
+        starts = to_seconds(self.rows["start"])
+        brought = self.rows["report"].to_numpy()
+        superseded = np.full(len(starts), NEVER, dtype=np.int64)
+        for issue in self.issues:
+            covered = (
+                (brought < issue.order)
+                & (starts >= issue.first)
+                & (starts <= issue.last)
+                & (superseded == NEVER)
+            )
+            superseded[covered] = issue.order
+        return superseded
+
+    def perturbed(self, perturbation, within: tuple[int, int] | None = None) -> History:
+        """The same reports with their rows changed the way `planner.schedules.perturb` changes a timeline
+        (each report's copy of a visit independently: a reissue may drop what an earlier issue
+        had, which is what makes an operator re-plan)."""
+        from planner.schedules.perturb import perturb
+
+        if perturbation.is_identity:
+            return self
+        changed = object.__new__(History)
+        changed.issues, changed.sources = self.issues, [*self.sources, f"perturbed:{perturbation.to_dict()}"]
+        rows = perturb(self.rows.drop(columns=["superseded_at"]), perturbation, within)
+        changed.rows = rows.reset_index(drop=True)
+        changed.rows["superseded_at"] = changed._superseded_at()
+        return changed
+
+    def known_after(self, order: int) -> pd.DataFrame:
+        """The timeline as known after report `order` was applied (sorted by start)."""
+        alive = (self.rows["report"].to_numpy() <= order) & (self.rows["superseded_at"].to_numpy() > order)
+        frame = self.rows.loc[alive].drop(columns=["report", "superseded_at"]).reset_index(drop=True)
+        frame.attrs["sources"] = Sources.of(self.sources)
+        return frame
+
+    def final(self) -> pd.DataFrame:
+        """The canonical timeline of all the reports (what `ingest` writes)."""
+        return self.known_after(len(self.issues) - 1)
+
+
+def _issue_seconds(date: str) -> int:
+    return int(datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp())

@@ -1,0 +1,271 @@
+"""The canonical slew timeline: every prime visit once, as the latest-issued reports have it.
+
+`read_schedules` turns raw report files (text, JSON, folders of them) into the timeline DataFrame;
+`load_timeline` reads either a canonical Parquet timeline or raw files; `write_timeline` stores one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from planner.errors import InputError, brief
+from planner.io import read_parquet, same_type, write_parquet
+from planner.schedules.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
+
+SCHEMA_VERSION = 1
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the repository's raw reports (not installed)
+# The shipped timeline is package data, found wherever the package is installed (wheels unpack to
+# folders, so the resource is a plain file).
+DEFAULT_TIMELINE = Path(str(resources.files("planner").joinpath("data", "jwst_timeline.parquet")))
+MAX_TIMELINE_BYTES = 1_000_000_000  # shipped: 0.3 MB; a synthetic decade: about 5 MB
+SCHEDULE_SUFFIXES = {".txt": "text", ".json": "json"}
+
+PARALLEL_TYPE = pa.struct(
+    [("visit_type", pa.string()), ("instrument", pa.string()), ("visit_id", pa.string())]
+)
+SCHEMA = pa.schema(
+    [
+        ("visit_id", pa.string()),
+        ("start", pa.timestamp("s", tz="UTC")),
+        ("duration_s", pa.int64()),
+        ("visit_type", pa.string()),
+        ("instrument", pa.string()),
+        ("target", pa.string()),
+        ("category", pa.string()),
+        ("keywords", pa.string()),
+        ("parallels", pa.list_(PARALLEL_TYPE)),
+        ("uses_miri", pa.bool_()),
+        ("is_slew", pa.bool_()),
+        ("slew_parallel", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+COLUMNS = SCHEMA.names
+
+
+class Sources(tuple):
+    """A timeline's source names as its `attrs["sources"]`. pandas deep-copies a frame's attrs on
+    every operation; being immutable, these are shared instead of copied (a list of a cycle's ~50
+    names was copied some 70 times a solve, a fifth of a batch scenario's time)."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo) -> Sources:
+        return self
+
+    @classmethod
+    def of(cls, value):
+        """Sources from a list, such as a file's metadata; anything else (untrusted metadata) as
+        it came."""
+        return cls(value) if isinstance(value, list | tuple) else value
+
+
+def schedule_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand folders (recursively) into their report files, sorted; keep files as given."""
+    files: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            found = sorted(
+                p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in SCHEDULE_SUFFIXES
+            )
+            if not found:
+                raise InputError(given, "folder holds no schedule files (*.txt or *.json)")
+            files.extend(found)
+        elif given.is_file():
+            files.append(given)
+        else:
+            raise InputError(given, "no such file or folder")
+    return files
+
+
+def read_reports(path: Path) -> list[Report]:
+    """The reports in one file, by its content: JSON starts with '[' or '{', text otherwise."""
+    # The readers are imported here: most commands read a Parquet timeline and never need them.
+    from planner.schedules.dja import read_json_reports
+    from planner.schedules.text import read_text_reports
+
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip()
+    if head[:1] in (b"[", b"{") or path.suffix.lower() == ".json":
+        return read_json_reports(path)
+    return read_text_reports(path)
+
+
+def supersede(reports: Sequence[Report]) -> list[Visit]:
+    """Apply DOMAIN.md's rule: a later-issued report replaces earlier rows within its own span.
+
+    Visits are never matched by visit id (ids recur); a row survives unless a report issued after
+    its own covers its start time.
+    """
+    ordered = sorted(reports, key=lambda r: r.issue_key)
+    kept: list[Visit] = []
+    later_spans = np.empty((0, 2), dtype=np.int64)
+    for report in reversed(ordered):
+        starts = np.fromiter((v.start for v in report.visits), dtype=np.int64)
+        inside = (starts[:, None] >= later_spans[:, 0]) & (starts[:, None] <= later_spans[:, 1])
+        covered = np.any(inside, axis=1).tolist()  # a later report's span holds this row's start
+        kept.extend(v for v, gone in zip(report.visits, covered, strict=True) if not gone)
+        later_spans = np.vstack([later_spans, report.span])
+    kept.sort(key=lambda v: (v.start, v.visit_id))
+    return kept
+
+
+def uses_miri(visit: Visit) -> bool:
+    """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (DOMAIN.md)."""
+    if (visit.instrument or "").startswith("MIRI"):
+        return True
+    return any(
+        p.visit_type != SLEW_PARALLEL and (p.instrument or "").startswith("MIRI") for p in visit.parallels
+    )
+
+
+def slew_parallel(visit: Visit) -> str | None:
+    """The slew parallel that decides eligibility: one other than a MIRI anneal when the visit carries
+    any (a lamp beside an anneal still blocks the slew), else the anneal, else None."""
+    modes = [p.instrument or "" for p in visit.parallels if p.visit_type == SLEW_PARALLEL]
+    return next((m for m in modes if m != "MIRI Anneal"), modes[0] if modes else None)
+
+
+def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
+    """The canonical timeline DataFrame (schema SCHEMA) of the given visits."""
+    columns = {
+        "visit_id": [v.visit_id for v in visits],
+        "start": np.array([v.start for v in visits], dtype=np.int64),
+        "duration_s": [v.duration_s for v in visits],
+        "visit_type": [v.visit_type for v in visits],
+        "instrument": [v.instrument for v in visits],
+        "target": [v.target for v in visits],
+        "category": [v.category for v in visits],
+        "keywords": [v.keywords for v in visits],
+        "parallels": [
+            [
+                {"visit_type": p.visit_type, "instrument": p.instrument, "visit_id": p.visit_id}
+                for p in v.parallels
+            ]
+            for v in visits
+        ],
+        "uses_miri": [uses_miri(v) for v in visits],
+        "is_slew": [v.visit_type in SLEW_VISIT_TYPES for v in visits],
+        "slew_parallel": [slew_parallel(v) for v in visits],
+        "source": [v.source for v in visits],
+    }
+    table = pa.table(columns, schema=SCHEMA)  # int64 seconds become timestamp[s, UTC] here
+    return table.to_pandas()
+
+
+def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
+    """Raw STScI text / DJA JSON reports (files or folders) -> the canonical timeline DataFrame.
+
+    `df.attrs["sources"]` lists the files read.
+    """
+    files = schedule_files(paths)
+    reports = [report for path in files for report in read_reports(path)]
+    frame = to_frame(supersede(reports))
+    frame.attrs["sources"] = Sources(str(p) for p in files)
+    return frame
+
+
+def write_timeline(frame: pd.DataFrame, path: Path) -> None:
+    """Store a timeline as Parquet with its schema version and sources, atomically."""
+    meta = {
+        "kind": "timeline",
+        "schema_version": SCHEMA_VERSION,
+        "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])],
+    }
+    write_parquet(frame[COLUMNS], SCHEMA, meta, path)
+
+
+def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.DataFrame:
+    """A canonical timeline from a Parquet file, or built on the fly from raw report files.
+
+    None means the shipped timeline.
+    """
+    if paths is None:
+        if not DEFAULT_TIMELINE.is_file():
+            raise InputError(
+                DEFAULT_TIMELINE,
+                "the shipped timeline is missing; reinstall, or rebuild it as data/README.md shows",
+            )
+        paths = [DEFAULT_TIMELINE]
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files = [Path(p) for p in paths]
+    if len(files) == 1 and files[0].suffix == ".parquet":
+        return _read_parquet_timeline(files[0])
+    return read_schedules(files)
+
+
+def _check_timeline_columns(table: pa.Table, path: Path) -> None:
+    """Every column of SCHEMA with its type (timestamps in any unit, UTC), and rows in time order."""
+    for field in SCHEMA:
+        if field.name not in table.schema.names:
+            raise InputError(path, f"timeline column {field.name} is missing; expected the columns {COLUMNS}")
+        actual = table.schema.field(field.name).type
+        if not same_type(field, actual):
+            raise InputError(path, f"timeline column {field.name} is {actual}; expected {field.type}")
+    for name in ("visit_id", "start", "duration_s", "visit_type", "parallels", "uses_miri", "is_slew"):
+        if table[name].null_count:
+            raise InputError(path, f"timeline column {name}: a null value; expected one on every row")
+    attached = pa.chunked_array([chunk.flatten() for chunk in table["parallels"].chunks], type=PARALLEL_TYPE)
+    if any(chunk.field("visit_type").null_count for chunk in attached.chunks):
+        raise InputError(path, "timeline column parallels: an attached row without a visit type")
+    try:
+        starts = table["start"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(path, f"timeline column start cannot be read ({err})") from None
+    if len(starts) > 1 and (starts[1:] < starts[:-1]).any():  # (nulls were refused above)
+        raise InputError(path, "timeline column start: expected times in increasing order, none missing")
+
+
+# What the planner's other Parquet files are, to say so when one is given as a timeline.
+OTHER_KINDS = {
+    "plan": "a plan, written by 'solve' or 'next'",
+    "history": "a report history, written by 'ingest --history'",
+    "replay": "a replay table, written by 'replay --out'; beside it, timeline.parquet is the final timeline",
+    "batch_summary": "a batch summary, written by 'batch'",
+}
+
+
+def _read_parquet_timeline(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    if path.stat().st_size > MAX_TIMELINE_BYTES:
+        raise InputError(
+            path, f"over {MAX_TIMELINE_BYTES // 1_000_000_000} GB; expected a timeline Parquet file"
+        )
+    try:
+        table, meta = read_parquet(path)
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
+        raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
+    if meta.get("kind") != "timeline":
+        kind = meta.get("kind")  # untrusted: any JSON value
+        what = OTHER_KINDS.get(kind if isinstance(kind, str) else "", "its metadata has no kind 'timeline'")
+        raise InputError(
+            path,
+            f"not a timeline ({what}); expected a file written by 'anneal-planner ingest' (without "
+            "--history) or 'synth'",
+        )
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(
+            path,
+            f"timeline schema version {meta.get('schema_version')}; this "
+            f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
+        )
+    try:  # a column name that is not UTF-8 fails when it is first read
+        _check_timeline_columns(table, path)
+    except (pa.ArrowException, ValueError) as err:
+        raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
+    try:
+        table.validate(full=True)  # e.g. text that is not UTF-8, which pandas would meet only later
+        frame = table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
+    frame.attrs["sources"] = Sources.of(meta.get("sources", []))
+    frame.attrs["path"] = str(path)
+    return frame

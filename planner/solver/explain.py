@@ -1,0 +1,53 @@
+"""Why no plan exists: which anneals, which rule, with numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.problem.calendar import DAY, format_instant
+from planner.problem.eligibility import WindowSlews
+from planner.solver.chain import Chain
+from planner.solver.oracle import forward
+
+
+def empty_windows(windows: list[WindowSlews], span: tuple[int, int] | None = None) -> str:
+    """Each window without an eligible slew and why; `span` (the timeline's first and last visit)
+    tells a window the schedule does not cover from one whose visits the rules excluded."""
+    empty = [w for w in windows if len(w.rows) == 0]
+    rules = f" under rule set {windows[0].rules.name!r}" if windows else ""
+    lines = [f"{len(empty)} of {len(windows)} windows have no eligible slew{rules}:"]
+    uncovered = False
+    for w in empty:
+        where = ""
+        if span is not None and w.window.start > span[1]:
+            where = f" (after the timeline's last visit, {format_instant(span[1])})"
+        elif span is not None and w.window.end <= span[0]:
+            where = f" (before the timeline's first visit, {format_instant(span[0])})"
+        uncovered |= bool(where)
+        lines.append("  " + w.explain() + where)
+    if uncovered:
+        lines.append("  (--start and --count set the windows; --allow-missing plans without these)")
+    return "\n".join(lines)
+
+
+def chain_conflict(chain: Chain) -> str | None:
+    """The first anneal that no plan can reach under the pins and minimum gap, or None if one can."""
+    reach = forward(chain, "sum")
+    for k in range(chain.size):
+        if np.isfinite(reach[k]).any():
+            continue
+        anneal = chain.anneals[k]
+        if k == 0:  # only a pin can empty the first layer
+            return f"Anneal {anneal:02d}: its pinned slew cannot be used"
+        before = chain.anneals[k - 1]
+        earliest = int(chain.layers[k - 1][np.isfinite(reach[k - 1])].min())
+        latest = int(chain.layers[k][-1] if k not in chain.pinned else chain.layers[k][chain.pinned[k]])
+        pinned = [f"Anneal {chain.anneals[j]:02d}" for j in sorted(chain.pinned) if j in (k - 1, k)]
+        text = (
+            f"Anneal {anneal:02d} cannot follow Anneal {before:02d}: the earliest possible "
+            f"Anneal {before:02d} is at {format_instant(earliest)}, and the latest usable slew of "
+            f"Anneal {anneal:02d} at {format_instant(latest)} is {(latest - earliest) / DAY:.3f} days "
+            f"later; the minimum gap is {chain.min_gap / DAY:.3f} days"
+        )
+        return text + (f" ({' and '.join(pinned)} pinned)" if pinned else "")
+    return None

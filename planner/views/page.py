@@ -1,0 +1,646 @@
+"""The page a planner keeps open: one self-contained, interactive HTML file that works offline.
+
+Drawn with Plotly (plotly.py writes the figure as JSON and inlines the plotly.js bundle, so the page
+needs no network): hover, zoom, a range slider and WebGL scatter for thousands of slews come with
+it. The only JavaScript written here sorts the plan table and lets a click on a window zoom to its
+week. Text from the timeline (targets, modes) is escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.io import atomic_path
+from planner.plans.compare import compare, seconds_and_days
+from planner.plans.result import PlanFile
+from planner.views.cycle_view import ELIGIBLE, CycleView, cycle_view
+
+PLOT_ID = "cycle"
+TOLERANCE_HOURS = 24.0  # the band drawn around the target: a day either way
+WORST_MARKED = 3
+
+# Eligible slews in blue; each exclusion rule its own colour, in the order the rules apply.
+ELIGIBLE_COLOUR = "#1f77b4"
+RULE_COLOURS = ["#bcbd22", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#aec7e8"]
+PLAN_COLOUR, FLOWN_COLOUR, MIRI_COLOUR = "#08306b", "#2ca02c", "#d62728"
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; max-width: 1600px; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.88em; }
+th, td { border: 1px solid #d0d7de; padding: 0.2em 0.55em; text-align: left; vertical-align: top; }
+thead th { background: #eef3f8; position: sticky; top: 0; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.sortable th, table.sortable td { white-space: nowrap; }
+table.plan td:nth-child(5), table.plan td:nth-child(6) { white-space: normal; overflow-wrap: anywhere; }
+table.sortable thead th { cursor: pointer; user-select: none; }
+table.sortable thead th::after { content: " \\2195"; color: #8a9aa9; }
+tr.pinned td:first-child::after { content: " pinned"; font-size: 0.8em; color: #7a4f01; }
+tr.missing td { color: #b03a2e; }
+.facts th { background: #f6f8fa; width: 14em; }
+.note { color: #555; font-size: 0.9em; max-width: 70em; }
+.tag { font-size: 0.78em; padding: 0 0.35em; border-radius: 3px; background: #fff3cd; }
+"""
+
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("thead th").forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0], rows = Array.from(body.rows);
+      var up = th.dataset.order !== "up"; th.dataset.order = up ? "up" : "down";
+      var key = function (row) {
+        var c = row.cells[column]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent;
+      };
+      var numeric = rows.every(function (r) { var k = key(r); return k === "" || !isNaN(Number(k)); });
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === "" || y === "") { return (x === "") - (y === ""); }  // blanks last either way
+        var d = numeric ? Number(x) - Number(y) : (x < y ? -1 : x > y ? 1 : 0);
+        return up ? d : -d;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+
+# A click on a window's bar zooms both panels to that week (plotly_click is Plotly's event).
+CLICK_SCRIPT = """
+var gd = document.getElementById("{plot_id}");
+gd.on("plotly_click", function (event) {
+  var point = event.points[0];
+  if (point && point.data.name === "windows") {
+    var range = point.customdata.slice(2, 4);  // both panels: after a double-click each autoranges
+    Plotly.relayout(gd, {"xaxis.range": range, "xaxis2.range": range});
+  }
+});
+"""
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+
+
+def _when(value, seconds: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _hover(columns: list) -> np.ndarray | None:
+    """A trace's hover columns side by side, one row per point; None for a trace without points
+    (plotly's customdata takes no empty array)."""
+    return np.column_stack(columns) if len(columns[0]) else None
+
+
+def _iso(times) -> list[str]:
+    """Timestamps as plain UTC strings Plotly reads as dates (no offset: the axis is UTC)."""
+    return [t.strftime("%Y-%m-%d %H:%M:%S") for t in pd.DatetimeIndex(times).tz_convert("UTC")]
+
+
+def _week_range(view: CycleView, week: int) -> list[str]:
+    lo, hi = view.weeks(week, week)
+    pad = pd.Timedelta(hours=12)
+    return _iso([lo - pad, hi + pad])
+
+
+def _both_axes(span: list[str]) -> dict:
+    return {"xaxis.range": span, "xaxis2.range": span}
+
+
+def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
+    """Two panels on one UTC time axis: lanes of windows, slews by rule, MIRI use, plan and flown
+    anneals (top); each interval's deviation from its multiple of the target (bottom)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.07,
+        subplot_titles=(
+            "Windows, slews by the rule that excluded them, MIRI use, planned and flown anneals",
+            f"Interval minus its multiple of {view.calendar.target_days:g} days (hours)",
+        ),
+    )  # fmt: skip
+    lanes = ["windows", "flown", "plan", "eligible slews"]
+    lanes += [f"excluded: {name}" for name in view.rules if name != "no-slew"] + ["MIRI use"]
+    y = {name: -i for i, name in enumerate(lanes)}
+
+    windows = view.windows
+    fig.add_trace(
+        go.Bar(
+            name="windows",
+            orientation="h",
+            base=_iso(windows["start"]),
+            x=((windows["end"] - windows["start"]).dt.total_seconds() * 1000).tolist(),
+            y=[y["windows"]] * len(windows),
+            width=0.6,
+            marker_color=np.where(windows["eligible"] > 0, "#9ecae1", "#f4a6a6").tolist(),
+            customdata=_hover([
+                windows["label"],
+                windows["eligible"],
+                *zip(*(_week_range(view, k) for k in windows["anneal"]), strict=True),
+                windows["start"].map(_when) + " .. " + windows["end"].map(_when),
+            ]),
+            hovertemplate="<b>%{customdata[0]}</b> window %{customdata[4]} UTC<br>"
+            "%{customdata[1]} eligible slews<br>click: zoom to this week<extra></extra>",
+            showlegend=False,
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+
+    def slew_trace(frame: pd.DataFrame, name: str, lane: str, colour: str, wording: str):
+        return go.Scattergl(
+            name=name,
+            x=_iso(frame["time"]),
+            y=np.full(len(frame), y[lane]).tolist(),
+            mode="markers",
+            marker={"symbol": "line-ns-open", "size": 14, "color": colour, "line": {"width": 1.5}},
+            customdata=_hover(
+                [frame["visit_id"].map(_esc), frame["instrument"].map(_esc), frame["target"].map(_esc)]
+            ),
+            hovertemplate="<b>%{customdata[0]}</b> %{x|%Y-%m-%d %H:%M:%S} UTC<br>%{customdata[1]}<br>"
+            f"target %{{customdata[2]}}<br>{_esc(wording)}<extra></extra>",
+        )
+
+    slews = view.slews
+    fig.add_trace(
+        slew_trace(slews[slews["rule"] == ELIGIBLE], "eligible slew", "eligible slews", ELIGIBLE_COLOUR,
+                   "eligible"),
+        row=1, col=1,
+    )  # fmt: skip
+    excluding = [name for name in view.rules if name != "no-slew"]
+    for i, name in enumerate(excluding):
+        chosen = slews[slews["rule"] == name]
+        fig.add_trace(
+            slew_trace(chosen, f"excluded: {name} ({len(chosen)})", f"excluded: {name}",
+                       RULE_COLOURS[i % len(RULE_COLOURS)], f"excluded by {name}: slews {view.rules[name]}"),
+            row=1, col=1,
+        )  # fmt: skip
+    miri = view.miri.assign(target="")
+    fig.add_trace(
+        slew_trace(miri, "MIRI use", "MIRI use", MIRI_COLOUR, "MIRI in use (prime or attached)"), row=1, col=1
+    )
+
+    plan = view.plan
+    placed = plan[plan["slew_time"].notna()]
+    fig.add_trace(
+        go.Scatter(
+            name="planned anneal",
+            x=_iso(placed["slew_time"]),
+            y=[y["plan"]] * len(placed),
+            mode="markers",
+            marker={
+                "symbol": np.where(placed["pinned"], "diamond", "triangle-down").tolist(),
+                "size": 11,
+                "color": PLAN_COLOUR,
+            },
+            customdata=_hover([
+                placed["label"],
+                placed["visit_id"].map(_esc),
+                placed["instrument"].map(_esc),
+                placed["target"].map(_esc),
+                np.where(placed["pinned"], "pinned", "planned"),
+            ]),
+            hovertemplate="<b>%{customdata[0]}</b> (%{customdata[4]}) %{x|%Y-%m-%d %H:%M:%S} UTC<br>"
+            "slew into %{customdata[1]}: %{customdata[2]}<br>target %{customdata[3]}<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    flown = view.flown
+    fig.add_trace(
+        go.Scatter(
+            name="flown anneal",
+            x=_iso(flown["time"]),
+            y=[y["flown"]] * len(flown),
+            mode="markers",
+            marker={"symbol": "x", "size": 9, "color": FLOWN_COLOUR},
+            customdata=_hover([flown["visit_id"].map(_esc), flown["kind"], flown["week"]]),
+            hovertemplate="<b>flown %{customdata[0]}</b> (%{customdata[1]}, week %{customdata[2]})<br>"
+            "%{x|%Y-%m-%d %H:%M:%S} UTC<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+
+    # Bottom panel: deviation of each interval from its multiple of the target.
+    for frame, name, colour, symbol in (
+        (view.plan_intervals, "plan interval", PLAN_COLOUR, "circle"),
+        (view.flown_intervals, "flown interval", FLOWN_COLOUR, "x"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                x=_iso(frame["time"]),
+                y=frame["deviation_hours"].round(2).tolist(),
+                mode="lines+markers",
+                line={"color": colour, "width": 1},
+                marker={"symbol": symbol, "size": 6, "color": colour},
+                customdata=_hover([frame["anneal"], frame["interval_days"].round(3), frame["multiple"]]),
+                hovertemplate=f"<b>{name}</b> to week %{{customdata[0]}}<br>"
+                "%{customdata[1]} days (%{customdata[2]} x target)<br>"
+                "deviation %{y:+.2f} h<extra></extra>",
+            ),
+            row=2, col=1,
+        )  # fmt: skip
+        worst = frame.reindex(frame["deviation_hours"].abs().sort_values(ascending=False).index)
+        row: Any  # a row of itertuples(): its fields are the plan's columns
+        for row in worst.head(WORST_MARKED).itertuples():
+            fig.add_annotation(
+                x=_iso([row.time])[0], y=row.deviation_hours,
+                text=f"wk {row.anneal}: {row.deviation_hours:+.1f} h",
+                showarrow=True, arrowhead=2, ax=0, ay=-28 if row.deviation_hours >= 0 else 28,
+                font={"size": 10, "color": colour}, arrowcolor=colour, row=2, col=1,
+            )  # fmt: skip
+
+    # Shapes in one list: add_vrect per window costs Plotly seconds (it rescans every subplot).
+    # Window spans lie behind both panels (x/y and x2/y2), so a week reads across the page.
+    shapes = [
+        {
+            "type": "rect",
+            "xref": xref,
+            "yref": f"{yref} domain",
+            "x0": x0,
+            "x1": x1,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": colour,
+            "opacity": 0.45,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for x0, x1, eligible in zip(
+            _iso(windows["start"]), _iso(windows["end"]), windows["eligible"], strict=True
+        )
+        for xref, yref, colour in (
+            ("x", "y", "#deebf7" if eligible else "#fde0e0"),
+            ("x2", "y2", "#eef4fa" if eligible else "#f9e6e6"),
+        )
+    ]
+    shapes += [
+        {
+            "type": "rect",
+            "xref": "x2 domain",
+            "yref": "y2",
+            "x0": 0,
+            "x1": 1,
+            "y0": -tolerance_hours,
+            "y1": tolerance_hours,
+            "fillcolor": "#c7e9c0",
+            "opacity": 0.45,
+            "line": {"width": 0},
+            "layer": "below",
+        },
+        {
+            "type": "line",
+            "xref": "x2 domain",
+            "yref": "y2",
+            "x0": 0,
+            "x1": 1,
+            "y0": 0,
+            "y1": 0,
+            "line": {"width": 1, "color": "#333"},
+        },
+    ]
+    fig.update_layout(shapes=shapes)
+    pad = pd.Timedelta(days=2)
+    weeks = [
+        {"label": f"week {k}", "method": "relayout", "args": [_both_axes(_week_range(view, k))]}
+        for k in view.windows["anneal"]
+    ]
+    whole = _iso([view.first - pad, view.last + pad])
+    fig.update_layout(
+        height=760,
+        margin={"l": 150, "r": 70, "t": 110, "b": 40},
+        template="plotly_white",
+        hovermode="closest",
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1.065,
+            "yanchor": "bottom",
+            "font": {"size": 11},
+        },
+        updatemenus=[
+            {
+                "buttons": [{"label": "whole cycle", "method": "relayout", "args": [_both_axes(whole)]}]
+                + weeks,
+                "direction": "down",
+                "x": 0.0,
+                "xanchor": "left",
+                "y": 1.16,
+                "yanchor": "bottom",
+                "showactive": True,
+            }
+        ],
+    )
+    fig.update_yaxes(
+        tickvals=list(y.values()), ticktext=list(y), range=[min(y.values()) - 0.6, 0.6], fixedrange=True,
+        showgrid=False, row=1, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(title_text="hours", zeroline=False, row=2, col=1)
+    fig.update_xaxes(range=whole, type="date", showspikes=True, spikemode="across", spikethickness=1)
+    fig.update_xaxes(
+        row=1, col=1,
+        rangeselector={
+            "buttons": [
+                {"count": 7, "label": "1 week", "step": "day", "stepmode": "backward"},
+                {"count": 1, "label": "1 month", "step": "month", "stepmode": "backward"},
+                {"step": "all", "label": "all"},
+            ],
+            "x": 1.0,
+            "xanchor": "right",
+            "y": 1.16,
+            "yanchor": "bottom",
+        },
+    )  # fmt: skip
+    fig.update_xaxes(title_text="UTC", rangeslider={"visible": True, "thickness": 0.06}, row=2, col=1)
+    return fig
+
+
+def _table(header: list[str], rows: list[list], *, numeric: frozenset[int] | set[int] = frozenset(),
+           cls: str = "", row_classes: list[str] | None = None) -> str:  # fmt: skip
+    """An HTML table; a cell is text or (text, sort key). Every cell is escaped."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cells = []
+        for j, cell in enumerate(row):
+            text, key = cell if isinstance(cell, tuple) else (cell, None)
+            attrs = (' class="n"' if j in numeric else "") + (
+                f' data-sort="{_esc(key)}"' if key is not None else ""
+            )
+            cells.append(f"<td{attrs}>{_esc(text)}</td>")
+        css = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
+        body.append(f"<tr{css}>{''.join(cells)}</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _facts(facts: dict) -> str:
+    rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in facts.items())
+    return f'<table class="facts">{rows}</table>'
+
+
+def _number(value, digits: int, unit: str = "") -> tuple[str, str]:
+    if value is None or pd.isna(value):
+        return ("", "")
+    return (f"{value:+.{digits}f}{unit}" if unit == " h" else f"{value:.{digits}f}{unit}", f"{value:.6f}")
+
+
+def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
+    """One row per anneal: window, slew, visit, interval, deviation, the flown anneal of that week."""
+    flown = weeks.set_index("week")
+    rows, classes = [], []
+    row: Any  # a row of itertuples(): its fields are the plan's columns
+    for row in view.plan.itertuples():
+        week = flown.loc[row.anneal] if row.anneal in flown.index else None
+        rows.append(
+            [
+                (row.label, f"{row.anneal:04d}"),
+                (f"{_when(row.window_start)[:10]} .. {_when(row.window_end)[5:10]}", _when(row.window_start)),
+                (_when(row.slew_time, seconds=True) or "missing", _when(row.slew_time, seconds=True)),
+                row.visit_id if isinstance(row.visit_id, str) else "",
+                row.instrument if isinstance(row.instrument, str) else "",
+                row.target if isinstance(row.target, str) else "",
+                _number(row.interval_days, 3, " d"),
+                _number(row.deviation_hours, 2, " h"),
+                (week["executed"] or "none") if week is not None else "",
+                _number(week["difference_hours"], 1, " h") if week is not None else ("", ""),
+            ]
+        )
+        classes.append(
+            " ".join(
+                c for c in ("pinned" if row.pinned else "", "missing" if pd.isna(row.slew_time) else "") if c
+            )
+        )
+    return _table(
+        ["anneal", "window (UTC)", "slew (UTC)", "visit", "instrument", "target", "interval",
+         "deviation", "flown (UTC)", "flown - plan"],
+        rows, numeric={6, 7, 9}, cls="sortable plan", row_classes=classes,
+    )  # fmt: skip
+
+
+def _rule_set(opened: PlanFile) -> str:
+    rules = opened.options.rules
+    text = f"{rules.name}" + (f": {rules.description}" if rules.description else "")
+    text += f" (MIRI recovery {rules.miri_recovery_minutes:g} min)"
+    if getattr(opened, "legacy_rules", False):
+        text += "; the plan predates rule sets and records none: shown under the seed's rules"
+    return text
+
+
+def provenance(opened: PlanFile) -> dict:
+    meta, rules = opened.meta, opened.options.rules
+    timeline = meta["timeline"]
+    options = {k: v for k, v in meta["options"].items() if k not in ("pins", "rules")}
+    pins = meta["options"].get("pins") or []
+    return {
+        "rule set": _rule_set(opened),
+        "rules, in the order they apply": "; ".join(
+            f"{name}: slews {rules.describe(name)}" for name in rules.rule_names()
+        ),
+        "rule set as recorded": json.dumps(opened.options.rules.to_dict()),
+        "calendar": ", ".join(f"{k} {v}" for k, v in meta["calendar"].items()),
+        "options": ", ".join(f"{k} {v}" for k, v in options.items()),
+        "pins": "; ".join(f"Anneal {p['anneal']:02d} = {p['visit_id']}" for p in pins) or "none",
+        "timeline": timeline.get("path") or ", ".join(timeline.get("sources") or []),
+        "timeline sha256": timeline.get("sha256") or "(made in memory: none)",
+        "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+        "checked by the independent checker": "yes" if meta.get("checked") else "no",
+        "solver time": f"{meta['solve_seconds']:.3f} s (model built in {meta['build_seconds']:.3f} s)"
+        if meta.get("solve_seconds") is not None and meta.get("build_seconds") is not None
+        else f"none: planned week by week online ({meta.get('online', {}).get('policy', 'policy')})",
+    }
+
+
+def headline(opened: PlanFile, comparison) -> dict:
+    meta, plan = opened.meta, opened.plan
+    objective = meta["objective"]
+    value, bound = objective["value"], objective["bound"]
+    proven = meta["status"] == "OPTIMAL"
+    target = opened.calendar.target_days
+    wording = {
+        "regular": f"Σ |interval - m·{target:g} d|",
+        "mean": f"|last - first - (n-1)·{target:g} d|",
+        "minimax": f"largest |interval - m·{target:g} d|",
+    }[objective["name"]]
+    plan_row = comparison.summary.loc["plan"]
+    missing = meta.get("missing") or []
+    facts = {
+        "status": "proven optimal"
+        if proven
+        else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)"
+        if bound is not None
+        else f"{meta['status']} (planned online, week by week: no optimality claimed)",
+        "objective": f"{objective['name']}: {wording} = "
+        + (seconds_and_days(value) if value is not None else "none claimed"),
+        "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
+        "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",
+        "worst deviation": f"{plan_row['largest_deviation_hours']:.2f} h",
+    }
+    return facts
+
+
+def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_HOURS,
+           replay: tuple[pd.DataFrame, dict] | None = None) -> str:  # fmt: skip
+    """The page as one string (see the module docstring)."""
+    import plotly.io as pio
+
+    view = cycle_view(opened)
+    comparison = compare(opened.plan, opened.timeline, opened.calendar)
+    figure = pio.to_html(
+        cycle_figure(view, tolerance_hours),
+        include_plotlyjs=True,
+        full_html=False,
+        div_id=PLOT_ID,
+        post_script=CLICK_SCRIPT,
+        config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": {"format": "png"}},
+        default_height="760px",
+    )
+    words = comparison.plain_rows(opened.calendar)
+    counts = ", ".join(
+        f"{name} {int((view.slews['rule'] == name).sum())}" for name in view.rules if name != "no-slew"
+    )
+    replay_html = replay_section(*replay) if replay is not None else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>
+<style>{STYLE}</style></head>
+<body>
+<h1>{_esc(title)}</h1>
+{_facts(headline(opened, comparison))}
+<h2>The cycle</h2>
+<p class="note">Drag to zoom, double-click to see the whole cycle; the week menu (top left) or a click on
+a window's bar goes to one week; the slider under the lower panel pans. Times are UTC.
+{len(view.slews)} slews in the calendar's weeks: {int((view.slews["rule"] == ELIGIBLE).sum())} eligible;
+excluded by {_esc(counts)}. Band in the lower panel: ±{tolerance_hours:g} h; the {WORST_MARKED} worst
+intervals of the plan and of the flown anneals are labelled with their week.</p>
+{figure}
+<h2>Plan beside the anneals actually flown</h2>
+{_table(["", "plan", "flown"], words)}
+<p class="note">Intervals across a missing anneal (or a week without a flown anneal) are measured
+against the right multiple of the target, as the solver and the checker measure them.</p>
+<h2>Plan</h2>
+<p class="note">Click a column title to sort. Pinned anneals (kept from an earlier plan or fixed) are
+marked "pinned"; the last columns show the anneal flown in the same calendar week and how much later
+than the plan it flew.</p>
+{plan_table(view, comparison.weeks)}
+{replay_html}
+<h2>Provenance</h2>
+{_facts(provenance(opened))}
+<script>{SORT_SCRIPT}</script>
+</body></html>
+"""
+
+
+REPLAY_COLUMNS = ("anneal", "label", "slew_time", "visit_id", "decided_at", "replans", "state")
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """itertuples() rows, typed loosely: their fields are the frame's columns."""
+    return list(frame.itertuples())
+
+
+def _issued(report) -> Any:
+    """The issue date (UTC midnight) a report's name carries: `..._report_YYYYMMDD.json`, or a
+    text report's `file#OP package`; NaT when it carries none."""
+    from planner.schedules.report import issue_from_op_package, issue_from_report_name
+
+    if not isinstance(report, str):
+        return pd.NaT
+    package = issue_from_op_package(report.rsplit("#", 1)[-1]) if "#" in report else None
+    date = package[0] if package else issue_from_report_name(report)
+    return pd.Timestamp(date, tz="UTC") if date else pd.NaT
+
+
+def _plain(value) -> str:
+    """A summary value in words: integers as integers, other numbers to 3 decimals, a nested table
+    as `key value, ...`."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in value.items() if _plain(v))
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.3f}"
+    if isinstance(value, float):
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def replay_section(frame: pd.DataFrame, summary: dict) -> str:
+    """Each week's decision in a replay: when it was made (what was known then: the reports
+    applied up to that moment), what it chose, its state, and how often it was re-planned.
+
+    `frame` has the plan file's columns plus decided_at, replans and state, one row per anneal
+    (`replay.parquet`); decided_at is a UTC time or the name of the report whose application
+    decided the anneal. `summary` is that file's metadata summary (shown as facts)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    missing = [c for c in REPLAY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"replay frame lacks column(s) {', '.join(missing)}")
+    frame = frame.sort_values("anneal")
+    timed = pd.api.types.is_datetime64_any_dtype(frame["decided_at"])
+    if timed:
+        decided = frame["decided_at"].map(lambda t: _when(t, seconds=True)).tolist()
+        moments = frame["decided_at"]
+    else:  # a report's name: what was known is that report and the ones issued before it
+        moments = frame["decided_at"].map(_issued)
+        decided = [
+            f"{name} (issued {_when(at)[:10]})" if pd.notna(at) else str(name or "")
+            for name, at in zip(frame["decided_at"], moments, strict=True)
+        ]
+    moments = pd.to_datetime(moments, utc=True)
+    lead_days = (frame["slew_time"] - moments).dt.total_seconds() / 86400
+    # How far ahead of its slew each anneal was decided; without any decision time, re-plans.
+    known = lead_days.notna().any()
+    shown, axis = (lead_days, "days from decision to slew") if known else (frame["replans"], "re-plans")
+    figure = go.Figure()
+    for state, group in frame.assign(shown=shown, decided=decided).groupby("state", sort=True):
+        figure.add_trace(
+            go.Scatter(
+                name=str(state), x=group["anneal"].tolist(),
+                y=pd.to_numeric(group["shown"], errors="coerce").round(2).tolist(),
+                mode="markers", marker={"size": 9},
+                customdata=np.column_stack(
+                    [group["label"], group["decided"].map(_esc), group["replans"].astype(str)]
+                ),
+                hovertemplate="<b>%{customdata[0]}</b><br>decided %{customdata[1]}<br>"
+                f"{axis} %{{y}}<br>re-planned %{{customdata[2]}} times<extra></extra>",
+            )
+        )  # fmt: skip
+    figure.update_layout(
+        height=320, template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        xaxis_title="anneal", yaxis_title=axis,
+    )  # fmt: skip
+    rows = [
+        [
+            (row.label, f"{row.anneal:04d}"),
+            when,
+            (_when(row.slew_time, seconds=True) or "none", _when(row.slew_time, seconds=True)),
+            row.visit_id if isinstance(row.visit_id, str) else "",
+            _number(lead, 2, " d"),
+            str(row.state),
+            (str(int(row.replans)), str(int(row.replans))) if pd.notna(row.replans) else "",
+        ]
+        for row, when, lead in zip(_rows(frame), decided, lead_days, strict=True)
+    ]
+    facts = {k.replace("_", " "): _plain(v) for k, v in summary.items()}
+    return f"""<h2>Replay: each week's decision</h2>
+<p class="note">Each anneal was decided knowing only the reports published up to its decision; a
+re-plan moved it after a later report took its slew away.</p>
+{_facts(facts)}
+{pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id="replay")}
+{_table(["anneal", "decided at" + (" (UTC)" if timed else " (report)"), "slew (UTC)", "visit",
+         "decision to slew", "state", "re-plans"], rows, numeric={4, 6}, cls="sortable")}"""  # fmt: skip
+
+
+def write_report(opened: PlanFile, out: Path, title: str, **kwargs) -> None:
+    page = render(opened, title, **kwargs)
+    with atomic_path(Path(out)) as temporary:
+        temporary.write_text(page, encoding="utf-8")
