@@ -16,7 +16,6 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from planner.errors import InputError, InternalError, OptionError, PlannerError
-from planner.problem.calendar import DEFAULT_START, Calendar
 from planner.problem.options import DEFAULT_POLICY, SolveOptions
 
 
@@ -81,10 +80,23 @@ PlanTimelineOption = Annotated[
         "timeline the plan was made from (its sha256 checked).",
     ),
 ]
-Start = Annotated[str, typer.Option(help="First window start, UTC date or time.")]
-Count = Annotated[int, typer.Option(help="Number of anneals.")]
-WindowDays = Annotated[float, typer.Option(help="Window length in days.")]
-TargetDays = Annotated[float, typer.Option(help="Target interval in days.")]
+ProgramOption = Annotated[
+    str | None,
+    typer.Option(
+        "--program",
+        metavar="NAME|FILE",
+        help="The calibration program: a shipped one (anneals-cycle1 .. anneals-cycle5, seed-4485) or a "
+        "program .toml file. Default: the shipped MIRI anneal series of the cycle the timeline covers.",
+    ),
+]
+Start = Annotated[
+    str | None, typer.Option(help="First window start, UTC date or time. Default: the program's.")
+]
+Count = Annotated[int | None, typer.Option(help="Number of anneals. Default: the program's.")]
+WindowDays = Annotated[float | None, typer.Option(help="Window length in days. Default: the program's (4).")]
+TargetDays = Annotated[
+    float | None, typer.Option(help="Target interval in days. Default: the program's (7).")
+]
 Recovery = Annotated[
     float | None,
     typer.Option(
@@ -103,11 +115,39 @@ Rules = Annotated[
 ]
 
 
-def rule_set(rules: str, miri_recovery_minutes: float | None):
-    """The rule set named on the command line, with its recovery time overridden when given."""
+def rule_set(rules: str, miri_recovery_minutes: float | None, program=None):
+    """The rule set named on the command line, applied to `program` (default: the MIRI anneals),
+    with its recovery time overridden when given."""
     from planner.problem.rules import load_rules
 
-    return load_rules(rules).with_recovery(miri_recovery_minutes)
+    return load_rules(rules, program).with_recovery(miri_recovery_minutes)
+
+
+def choose_program(
+    program: str | None,
+    frame,
+    *,
+    start: str | None = None,
+    count: int | None = None,
+    window_days: float | None = None,
+    target_days: float | None = None,
+    objective: str | None = None,
+    latest: bool = False,
+):
+    """The program `--program` names, else the shipped anneal series of the cycle the timeline
+    `frame` covers (said in one line on stderr), with the calendar options given overriding its own."""
+    from planner.problem.calendar import to_seconds
+    from planner.problem.program import load_program, pick_program
+    from planner.views.terminal import errors
+
+    if program is not None:
+        chosen = load_program(program)
+    else:
+        chosen, line = pick_program(to_seconds(frame["start"]), latest=latest)
+        errors.print(line, markup=False, highlight=False, soft_wrap=True)
+    return chosen.with_calendar(
+        start=start, count=count, window_days=window_days, target_days=target_days, objective=objective
+    )
 
 
 Json = Annotated[
@@ -240,10 +280,11 @@ def timeline(
     path: Annotated[
         list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")
     ] = None,
-    start: Start = DEFAULT_START,
-    count: Count = 53,
-    window_days: WindowDays = 4.0,
-    target_days: TargetDays = 7.0,
+    program: ProgramOption = None,
+    start: Start = None,
+    count: Count = None,
+    window_days: WindowDays = None,
+    target_days: TargetDays = None,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
     as_json: Json = False,
@@ -253,10 +294,13 @@ def timeline(
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.views.console import print_json, print_timeline, progress, timeline_document
 
-    calendar = Calendar.from_options(start, count, window_days, target_days)
     with progress("reading the timeline"):
         frame = load_timeline(path or None)
-        summary = summarize(frame, calendar, rule_set(rules, miri_recovery_minutes))
+    chosen = choose_program(
+        program, frame, start=start, count=count, window_days=window_days, target_days=target_days
+    )
+    with progress("counting eligible slews"):
+        summary = summarize(frame, chosen.calendar, rule_set(rules, miri_recovery_minutes, chosen))
     name = " ".join(str(p) for p in path) if path else DEFAULT_TIMELINE.name
     if as_json:
         print_json(timeline_document(summary, name))
@@ -268,11 +312,14 @@ def timeline(
 @friendly
 def solve(
     timeline: TimelineOption = None,
-    start: Start = DEFAULT_START,
-    count: Count = 53,
-    window_days: WindowDays = 4.0,
-    target_days: TargetDays = 7.0,
-    objective: Annotated[str, typer.Option(help="regular | mean | minimax")] = "regular",
+    program: ProgramOption = None,
+    start: Start = None,
+    count: Count = None,
+    window_days: WindowDays = None,
+    target_days: TargetDays = None,
+    objective: Annotated[
+        str | None, typer.Option(help="regular | mean | minimax. Default: the program's (regular).")
+    ] = None,
     time_limit: Annotated[
         float, typer.Option(help="Seconds for the whole solve, building the model included.")
     ] = 60.0,
@@ -313,7 +360,7 @@ def solve(
     from planner.plans.compare import plan_deviation
     from planner.problem.options import parse_param
     from planner.problem.pins import parse_fix, read_pin_plan
-    from planner.schedules.timeline import DEFAULT_TIMELINE
+    from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.solver.solve import solve as run
     from planner.views.console import console, headline, print_json, print_result, progress, result_document
 
@@ -323,22 +370,33 @@ def solve(
     pins = (read_pin_plan(pin, pin_until) if pin is not None and pin_until is not None else []) + [
         parse_fix(t) for t in fix or []
     ]
-    calendar = Calendar.from_options(start, count, window_days, target_days)
-    options = SolveOptions(
+    with progress("reading the timeline", quiet=quiet):
+        frame = load_timeline(timeline or None)
+    chosen = choose_program(
+        program,
+        frame,
+        start=start,
+        count=count,
+        window_days=window_days,
+        target_days=target_days,
         objective=objective,
+    )
+    calendar = chosen.calendar
+    options = SolveOptions(
+        objective=chosen.objective,
         time_limit=time_limit,
         workers=workers,
         seed=seed,
         prune=prune,
         min_gap_days=min_gap_days,
-        rules=rule_set(rules, miri_recovery_minutes),
+        rules=rule_set(rules, miri_recovery_minutes, chosen),
         allow_missing=allow_missing,
         pins=tuple(pins),
         params=tuple(parse_param(text) for text in param or []),
         log=log,
     )
     with progress("solving", quiet=quiet) as show:
-        result = run(timeline or None, calendar, options, on_progress=show)
+        result = run(frame, calendar, options, program=chosen, on_progress=show)
     written = str(out) if result.status.has_plan else None
     if result.status.has_plan:
         result.to_parquet(out)
@@ -490,10 +548,11 @@ def _prior(path: str | None, disabled: bool, rules, policy):
 @friendly
 def replay(
     sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders, any mix.")],
-    start: Start = DEFAULT_START,
-    count: Count = 53,
-    window_days: WindowDays = 4.0,
-    target_days: TargetDays = 7.0,
+    program: ProgramOption = None,
+    start: Start = None,
+    count: Count = None,
+    window_days: WindowDays = None,
+    target_days: TargetDays = None,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
     policy: Policy = DEFAULT_POLICY,
@@ -515,11 +574,14 @@ def replay(
         from planner.io import check_output
 
         check_output(out, "--out", [*sources, *([Path(prior)] if prior else [])], folder=True)
-    calendar = Calendar.from_options(start, count, window_days, target_days)
+    history = History.read(sources)
+    chosen = choose_program(
+        program, history.final(), start=start, count=count, window_days=window_days, target_days=target_days
+    )
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
-    chosen_rules = rule_set(rules, miri_recovery_minutes)
+    chosen_rules = rule_set(rules, miri_recovery_minutes, chosen)
     learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
-    run = run_replay(History.read(sources), calendar, chosen_policy, chosen_rules, prior=learned)
+    run = run_replay(history, chosen.calendar, chosen_policy, chosen_rules, prior=learned)
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
 
@@ -536,10 +598,11 @@ def next_week(
         float | None,
         typer.Option(help="Plan only windows ending within this many days of the last flown anneal."),
     ] = None,
-    start: Start = DEFAULT_START,
-    count: Count = 53,
-    window_days: WindowDays = 4.0,
-    target_days: TargetDays = 7.0,
+    program: ProgramOption = None,
+    start: Start = None,
+    count: Count = None,
+    window_days: WindowDays = None,
+    target_days: TargetDays = None,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
     policy: Policy = DEFAULT_POLICY,
@@ -562,8 +625,16 @@ def next_week(
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
     check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([Path(prior)] if prior else [])])
-    calendar = Calendar.from_options(start, count, window_days, target_days)
     current = load_timeline(timeline or None)
+    chosen = choose_program(
+        program,
+        current,
+        start=start,
+        count=count,
+        window_days=window_days,
+        target_days=target_days,
+        latest=True,
+    )
     if _is_plan(flown):
         done = flown_from_plan(read_plan(flown)[0])
     else:
@@ -572,11 +643,11 @@ def next_week(
         except InputError as err:
             what = f"{err.what}; --flown takes a plan or a timeline"
             raise InputError(err.file, what, line=err.line, index=err.index) from None
-        done = flown_from_timeline(flown_timeline, calendar)
+        done = flown_from_timeline(flown_timeline, chosen)
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
-    chosen_rules = rule_set(rules, miri_recovery_minutes)
+    chosen_rules = rule_set(rules, miri_recovery_minutes, chosen)
     learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
-    plan = plan_next(current, done, calendar, chosen_policy, chosen_rules, horizon, learned)
+    plan = plan_next(current, done, chosen, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current)
     print_next(plan, str(out), as_json=as_json)
 
@@ -603,7 +674,7 @@ def synth(
     slews_per_day: Annotated[float, typer.Option(help="Mean prime visits per day.")] = 25.0,
     miri_fraction: Annotated[float, typer.Option(help="Share of visits that use MIRI.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same timeline).")] = 0,
-    start: Start = DEFAULT_START,
+    start: Annotated[str, typer.Option(help="First day of the timeline, UTC date or time.")] = "2023-07-03",
     out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")] = Path(
         "synthetic.parquet"
     ),
@@ -633,7 +704,7 @@ def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Js
 
     with progress(f"comparing {plan}"):
         opened = open_plan(plan, timeline or None)
-        comparison = run(opened.plan, opened.timeline, opened.calendar)
+        comparison = run(opened.plan, opened.timeline, opened.calendar, opened.program.mode)
     if as_json:
         print_json(comparison_document(comparison, str(plan)))
     else:

@@ -27,6 +27,7 @@ from planner.problem.calendar import Calendar, to_seconds
 from planner.problem.eligibility import window_slews
 from planner.problem.options import SolveOptions
 from planner.problem.pins import Pin
+from planner.problem.program import Program
 from planner.problem.rules import RuleSet
 
 
@@ -34,6 +35,7 @@ from planner.problem.rules import RuleSet
 class WeeklyPlan:
     frame: pd.DataFrame  # the plan file's columns plus decided_at, replans, state
     calendar: Calendar  # the calendar cut to the last window the schedule covers
+    program: Program  # the program planned, its calendar the whole one
     options: SolveOptions  # rules, allow_missing, and the flown anneals as pins
     reasons: dict[int, str]  # missed anneal -> why its week cannot be served
     reaches: int  # the last scheduled start of the published schedule
@@ -53,11 +55,12 @@ def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
     }
 
 
-def flown_from_timeline(timeline: pd.DataFrame, calendar: Calendar) -> dict[int, tuple[str, int]]:
+def flown_from_timeline(timeline: pd.DataFrame, program: Program) -> dict[int, tuple[str, int]]:
     """Anneal -> (visit id, time) of the anneals executed in a timeline, by calendar week: the
     visit slewed to for a slew parallel, the anneal's own visit when it ran as a prime. A second
     anneal in a week is not another: the first counts."""
-    executed, times = flown_in_calendar(timeline, calendar)
+    calendar = program.calendar
+    executed, times = flown_in_calendar(timeline, calendar, program.mode)
     flown: dict[int, tuple[str, int]] = {}
     for week, visit_id, t in zip(flown_weeks(times, calendar), executed["slewed_to"], times, strict=True):
         flown.setdefault(int(week), (str(visit_id), int(t)))
@@ -67,12 +70,13 @@ def flown_from_timeline(timeline: pd.DataFrame, calendar: Calendar) -> dict[int,
 def plan_next(
     timeline: pd.DataFrame,
     flown: dict[int, tuple[str, int]],
-    calendar: Calendar,
+    program: Program,
     policy: Policy,
     rules: RuleSet,
     horizon_days: float | None = None,
     prior: Prior = NO_PRIOR,
 ) -> WeeklyPlan:
+    calendar = program.calendar
     if len(timeline) == 0:
         raise InputError("--timeline", "the published schedule is empty")
     starts = to_seconds(timeline["start"])
@@ -121,7 +125,7 @@ def plan_next(
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     learned = prior.describe(calendar, begins, policy.sample_weeks)
-    return WeeklyPlan(frame, cut, options, reasons, reaches, policy.name, learned, why)
+    return WeeklyPlan(frame, cut, program, options, reasons, reaches, policy.name, learned, why)
 
 
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
@@ -130,26 +134,27 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
 
     from planner.io import write_parquet
     from planner.online.outcome import REPLAY_SCHEMA, chain_metrics
+    from planner.plans.result import plan_metadata
     from planner.solver.solve import timeline_identity
 
     placed = plan.frame[plan.frame["slew_time"].notna()]
     value = chain_metrics(placed["anneal"], to_seconds(placed["slew_time"]), plan.calendar.target_seconds)
-    meta = {
-        "kind": "plan",
-        "status": "FEASIBLE",
-        "objective": {"name": "regular", "value": value["sum_abs_deviation_s"], "bound": None},
-        "stages": [],
-        "calendar": plan.calendar.to_dict(),
-        "options": plan.options.to_dict(),
-        "timeline": timeline_identity(timeline),
-        "versions": {"planner": __version__},
-        "checked": True,
-        "missing": sorted(plan.reasons),
-        "online": {
+    meta = plan_metadata(
+        status="FEASIBLE",
+        objective={"name": "regular", "value": value["sum_abs_deviation_s"], "bound": None},
+        stages=[],
+        program=plan.program.to_dict(),
+        calendar=plan.calendar.to_dict(),
+        options=plan.options.to_dict(),
+        timeline=timeline_identity(timeline),
+        versions={"planner": __version__},
+        checked=True,
+        missing=sorted(plan.reasons),
+        online={
             "policy": plan.policy,
             "prior": plan.prior,
             "reasons": {str(k): v for k, v in plan.reasons.items()},
             "why": {str(k): v for k, v in plan.why.items()},
         },
-    }
+    )
     write_parquet(plan.frame, REPLAY_SCHEMA, meta, path)

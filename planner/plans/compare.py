@@ -1,7 +1,8 @@
-"""The plan beside the anneals actually flown: those in the timeline itself.
+"""The plan beside the observations actually flown: those in the timeline itself.
 
-An executed anneal is a slew parallel of mode `MIRI Anneal` (its time is the slew, the start of the
-visit it is attached to) or a prime visit of mode `MIRI Anneal`.
+An executed run of a program is a slew parallel of the program's mode (`MIRI Anneal` for the
+anneals; its time is the slew, the start of the visit it is attached to) or a prime visit of that
+mode.
 """
 
 from __future__ import annotations
@@ -13,33 +14,33 @@ import pandas as pd
 
 from planner.problem.calendar import DAY, Calendar, to_seconds, to_timestamps
 
-ANNEAL_MODE = "MIRI Anneal"
+ANNEAL_MODE = "MIRI Anneal"  # the default program's (planner.problem.program.Program.mode)
 
 
-def executed_anneals(timeline: pd.DataFrame) -> pd.DataFrame:
+def executed_anneals(timeline: pd.DataFrame, mode: str = ANNEAL_MODE) -> pd.DataFrame:
     """Anneals flown in the timeline: time (UTC), the anneal's own visit id, how it ran, and the
     prime visit it ran on (`slewed_to`: the visit slewed to, or the anneal's own as a prime)."""
     rows = []
     for start, visit_id, instrument, parallels in zip(
         timeline["start"], timeline["visit_id"], timeline["instrument"], timeline["parallels"], strict=True
     ):
-        if instrument == ANNEAL_MODE:
+        if instrument == mode:
             rows.append((start, visit_id, "prime", visit_id))
         rows += [
-            (start, p["visit_id"], "slew parallel", visit_id)
-            for p in parallels
-            if p["instrument"] == ANNEAL_MODE
+            (start, p["visit_id"], "slew parallel", visit_id) for p in parallels if p["instrument"] == mode
         ]
     return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
 
 
-def flown_in_calendar(timeline: pd.DataFrame, calendar: Calendar) -> tuple[pd.DataFrame, np.ndarray]:
+def flown_in_calendar(
+    timeline: pd.DataFrame, calendar: Calendar, mode: str = ANNEAL_MODE
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The anneals executed in the calendar's weeks, [start, start + count·target) (the last may
     fall after the last window), in time order, and their times in seconds. The timeline is in
     start order, as load_timeline guarantees: its rows of those weeks are found by bisection."""
     end = calendar.start + calendar.count * calendar.target_seconds
     lo, hi = np.searchsorted(to_seconds(timeline["start"]), [calendar.start, end], side="left")
-    flown = executed_anneals(timeline.iloc[lo:hi])
+    flown = executed_anneals(timeline.iloc[lo:hi], mode)
     flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
     order = np.argsort(flown_s, kind="stable")
     return flown.iloc[order].reset_index(drop=True), flown_s[order]
@@ -132,8 +133,10 @@ class Comparison:
         return [[label, show(plan[key]), show(flown[key])] for label, key, show in lines]
 
 
-def compare(plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar) -> Comparison:
-    flown, flown_s = flown_in_calendar(timeline, calendar)
+def compare(
+    plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar, mode: str = ANNEAL_MODE
+) -> Comparison:
+    flown, flown_s = flown_in_calendar(timeline, calendar, mode)
     planned = plan[plan["slew_time"].notna()]
     planned_s = to_seconds(planned["slew_time"])
 

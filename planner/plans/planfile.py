@@ -9,9 +9,10 @@ the key or column, exit 2.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from planner.errors import InputError, PlannerError, brief
 from planner.io import files_sha256, read_parquet, same_type
 from planner.problem.calendar import Calendar
 from planner.problem.options import OBJECTIVES, SolveOptions
+from planner.problem.program import SEED, Program, load_program
 from planner.schedules.timeline import MAX_TIMELINE_BYTES
 
 MAX_PLAN_BYTES = 50_000_000  # a plan of the most anneals allowed is well under 1 MB
@@ -39,6 +41,7 @@ class PlanFile:
     calendar: Calendar
     options: SolveOptions
     legacy_rules: bool = False  # made before rule sets: read as the seed's rules
+    program: Program = dataclasses.field(default_factory=lambda: load_program(SEED))
 
 
 def _number(meta: dict, key: str, path: Path, *, optional: bool = False, integer: bool = False) -> None:
@@ -162,16 +165,26 @@ def _check_rows(plan: pd.DataFrame, path: Path) -> None:
             raise InputError(path, f"plan column {column}: a value that is not finite")
 
 
-def _recorded(meta: dict, path: Path) -> tuple[Calendar, SolveOptions, bool]:
-    """The calendar and options a plan records, each validated like the command-line options."""
+def _recorded(meta: dict, path: Path) -> tuple[Calendar, SolveOptions, bool, Program]:
+    """The calendar, options and program a plan records, each validated like the command-line
+    options. A plan made before programs were data records none: it was made for the seed's
+    anneals (seed-4485), with the calendar and objective it records."""
     try:
         calendar = Calendar.from_dict(meta["calendar"])
         options, legacy = SolveOptions.from_metadata(meta["options"])
+        if "program" in meta:
+            program = Program.from_dict(meta["program"], "metadata program")
+        else:
+            program = replace(load_program(SEED), calendar=calendar, objective=options.objective)
     except TypeError as err:  # an unknown or missing option key
         raise InputError(path, f"metadata options: {err}; expected the options 'solve' records") from None
     except PlannerError as err:
         raise InputError(path, f"metadata: {err}") from None
-    return calendar, options, legacy
+    if (program.calendar, program.objective) != (calendar, options.objective):
+        raise InputError(path, "metadata program: its calendar or objective is not the plan's")
+    # The recorded rule set applied to the recorded program: its recovery as recorded.
+    options = replace(options, rules=options.rules.for_program(program))
+    return calendar, options, legacy, program
 
 
 def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
@@ -180,7 +193,7 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     return plan, meta
 
 
-def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOptions, bool]]:
+def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOptions, bool, Program]]:
     """read_plan, with the calendar, options and legacy flag its metadata records."""
     if not path.is_file():
         raise InputError(path, "no such plan file")
@@ -211,8 +224,12 @@ def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOpt
 
 def _named_timeline(path: Path, meta: dict) -> list[str]:
     """The timeline file(s) the plan names, if they are files of sane size whose sha256 matches."""
+    from planner.schedules.timeline import DEFAULT_TIMELINE, SHIPPED_NAME
+
     named = meta["timeline"]
     files = [named["path"]] if named.get("path") else (named.get("sources") or [])
+    if files == [SHIPPED_NAME]:  # the shipped timeline, wherever this machine installed it
+        files = [str(DEFAULT_TIMELINE)]
     if not files or not all(Path(f).is_file() for f in files):
         raise InputError(
             path,
@@ -241,7 +258,7 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
     from planner.schedules.timeline import load_timeline
 
     path = Path(path)
-    plan, meta, (calendar, options, legacy) = _read_plan(path)
+    plan, meta, (calendar, options, legacy, program) = _read_plan(path)
     if timeline_paths is None:
         timeline_paths = _named_timeline(path, meta)
     return PlanFile(
@@ -251,4 +268,5 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
         calendar=calendar,
         options=options,
         legacy_rules=legacy,
+        program=program,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,8 @@ PLAN_SCHEMA = pa.schema(
         ("deviation_hours", pa.float64()),
     ]
 )
+# 2: the program is recorded in full (`program`); a plan without one was made for the seed's anneals.
+PLAN_METADATA_VERSION = 2
 # What a replay table and a weekly plan (`next`) add to PLAN_SCHEMA: the report that decided each
 # anneal, how often it was decided again, and flown / planned / missed.
 DECISION_FIELDS = [
@@ -33,6 +35,42 @@ DECISION_FIELDS = [
     pa.field("replans", pa.int64()),
     pa.field("state", pa.string()),
 ]
+
+
+def plan_metadata(
+    *,
+    status: str,
+    objective: dict,
+    stages: list[dict],
+    program: dict,
+    calendar: dict,
+    options: dict,
+    timeline: dict,
+    versions: dict,
+    checked: bool,
+    missing: list[int],
+    timings: dict | None = None,
+    online: dict | None = None,
+) -> dict:
+    """A plan file's metadata, the one writer of it (`solve` and `next`); planner.plans.planfile
+    reads it back. `timings`: a solve's build and solve seconds; `online`: a weekly plan's policy,
+    prior and reasons."""
+    return {
+        "kind": "plan",
+        "schema_version": PLAN_METADATA_VERSION,
+        "status": status,
+        "objective": objective,
+        "stages": stages,
+        **(timings or {}),
+        "program": program,
+        "calendar": calendar,
+        "options": options,
+        "timeline": timeline,
+        "versions": versions,
+        "checked": checked,
+        "missing": missing,
+        **({"online": online} if online is not None else {}),
+    }
 
 
 def plan_statistics(plan: pd.DataFrame) -> dict:
@@ -139,22 +177,25 @@ class Result:
     solve_seconds: float
     versions: dict
     checked: bool = False
+    program: dict = field(default_factory=dict)  # the program in full (Program.to_dict), as solved
 
     def metadata(self) -> dict:
-        return {
-            "kind": "plan",
-            "status": self.status.value,
-            "objective": {"name": self.objective, "value": self.value, "bound": self.bound},
-            "stages": [stage.to_dict() for stage in self.stages],
-            "build_seconds": round(self.build_seconds, 4),
-            "solve_seconds": round(self.solve_seconds, 4),
-            "calendar": self.calendar,
-            "options": self.options,
-            "timeline": self.timeline,
-            "versions": self.versions,
-            "checked": self.checked,
-            "missing": self.missing,
-        }
+        return plan_metadata(
+            status=self.status.value,
+            objective={"name": self.objective, "value": self.value, "bound": self.bound},
+            stages=[stage.to_dict() for stage in self.stages],
+            program=self.program,
+            calendar=self.calendar,
+            options=self.options,
+            timeline=self.timeline,
+            versions=self.versions,
+            checked=self.checked,
+            missing=self.missing,
+            timings={
+                "build_seconds": round(self.build_seconds, 4),
+                "solve_seconds": round(self.solve_seconds, 4),
+            },
+        )
 
     def statistics(self) -> dict:
         return plan_statistics(self.plan)

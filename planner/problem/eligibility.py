@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from planner.problem.calendar import Calendar, Window, to_seconds
-from planner.problem.rules import RECOVERY, Exclusion, RuleSet, load_rules
+from planner.problem.rules import CARRIES, NO_SLEW, Exclusion, RuleSet, load_rules
 from planner.schedules.report import SLEW_PARALLEL
+from planner.schedules.timeline import uses_instruments
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,25 +64,23 @@ def matches(timeline: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
     return hit
 
 
-def _carries_other_slew_parallel(timeline: pd.DataFrame) -> np.ndarray:
-    """A slew parallel other than a MIRI anneal is attached (a slew carries at most one)."""
+def _carries_other_slew_parallel(timeline: pd.DataFrame, mode: str) -> np.ndarray:
+    """A slew parallel other than the program's own `mode` is attached (a slew carries at most one)."""
     carries = np.zeros(len(timeline), dtype=bool)
     # Only visits with some slew parallel need their attached rows read; every one of them is.
     parallels = timeline["parallels"].to_numpy()
     for i in np.flatnonzero(timeline["slew_parallel"].notna().to_numpy()):
-        carries[i] = any(
-            p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal" for p in parallels[i]
-        )
+        carries[i] = any(p["visit_type"] == SLEW_PARALLEL and p["instrument"] != mode for p in parallels[i])
     return carries
 
 
-def _recovering(starts: np.ndarray, uses_miri: np.ndarray, minutes: float) -> np.ndarray:
-    """Slews after which MIRI use begins within `minutes` (the anneal's MIRI recovery)."""
+def _recovering(starts: np.ndarray, uses: np.ndarray, minutes: float) -> np.ndarray:
+    """Slews after which use of an avoided instrument begins within `minutes` (its recovery)."""
     if minutes <= 0:
         return np.zeros(len(starts), dtype=bool)
-    miri_starts = starts[uses_miri]
-    following = np.searchsorted(miri_starts, starts, side="left")
-    padded = np.append(miri_starts, np.iinfo(np.int64).max)  # "no MIRI use ever after"
+    use_starts = starts[uses]
+    following = np.searchsorted(use_starts, starts, side="left")
+    padded = np.append(use_starts, np.iinfo(np.int64).max)  # "no use ever after"
     return padded[following] - starts < minutes * 60
 
 
@@ -89,17 +88,17 @@ def exclusion_reason(
     timeline: pd.DataFrame, rules: RuleSet | None = None, rows: slice = slice(None)
 ) -> np.ndarray:
     """For every visit of `rows` (default all), the name of the first rule it fails ('' when it is
-    an eligible slew). MIRI use after `rows` still counts for the recovery rule."""
+    an eligible slew). Use of an avoided instrument after `rows` still counts for the recovery rule."""
     rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
-    uses_miri = timeline["uses_miri"].to_numpy(bool)
+    uses = uses_instruments(timeline, rules.avoid)
     part = timeline.iloc[rows]
     failed = {
-        "no-slew": ~part["is_slew"].to_numpy(bool),
-        "to-miri": uses_miri[rows],
-        "carries-slew-parallel": _carries_other_slew_parallel(part),
+        NO_SLEW: ~part["is_slew"].to_numpy(bool),
+        rules.to_avoided: uses[rows],
+        CARRIES: _carries_other_slew_parallel(part, rules.mode),
         **{e.name: matches(part, e) for e in rules.exclusions},
-        RECOVERY: _recovering(starts, uses_miri, rules.miri_recovery_minutes)[rows],
+        rules.recovery: _recovering(starts, uses, rules.miri_recovery_minutes)[rows],
     }
     reason = np.full(len(part), "", dtype=object)
     for rule in reversed(rules.rule_names()):

@@ -25,14 +25,13 @@ from pathlib import Path
 
 from planner.errors import InputError, OptionError, kind_of
 
-BUILT_IN = {
-    "no-slew": "without a slew (untargeted, momentum unload, station keeping, WFSC)",
-    "to-miri": "to a visit that uses MIRI",
-    "carries-slew-parallel": "already carrying another slew parallel",
-}
-RECOVERY = "miri-recovery"
+# The program's own rules, always applied first and in this order. Their names and words follow the
+# program's avoided instruments (`to-miri` for the anneals, `to-nirspec` for a NIRSpec lamp).
+NO_SLEW = "no-slew"
+CARRIES = "carries-slew-parallel"
 SHIPPED = ("operations", "seed")
 DEFAULT = "operations"
+PROGRAMS_RECOVERY = "program"  # miri_recovery_minutes = "program": the recovery the program states
 MAX_RECOVERY_MINUTES = 7 * 24 * 60  # a week: more would exclude every slew of a week with MIRI use
 
 # The destination fields an exclusion can match, as TOML keys (all lists of strings).
@@ -64,23 +63,57 @@ class Exclusion:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleSet:
+    """A rule set as applied to one program: `avoid` and `mode` are the program's (planner.problem.
+    program), and so is the recovery unless the set names its own. `load_rules` and `for_program`
+    resolve them; what a plan records (`to_dict`) is the set's own part, the recovery resolved."""
+
     name: str
     description: str = ""
     exclusions: tuple[Exclusion, ...] = ()
     miri_recovery_minutes: float = 0.0
+    avoid: tuple[str, ...] = ("MIRI",)  # the program's instruments: no slew into a visit using them
+    mode: str = "MIRI Anneal"  # the program's slew-parallel mode: other modes on a slew block it
+
+    @property
+    def avoided(self) -> str:
+        """The avoided instruments as rule names spell them: `miri`, `nirspec`."""
+        return "-".join(a.casefold() for a in self.avoid)
+
+    @property
+    def to_avoided(self) -> str:
+        return f"to-{self.avoided}"
+
+    @property
+    def recovery(self) -> str:
+        return f"{self.avoided}-recovery"
 
     def rule_names(self) -> list[str]:
         """Every rule in the order it is applied (a slew is counted under the first it fails)."""
-        recovery = [RECOVERY] if self.miri_recovery_minutes > 0 else []
-        return [*BUILT_IN, *(e.name for e in self.exclusions), *recovery]
+        recovery = [self.recovery] if self.miri_recovery_minutes > 0 and self.avoid else []
+        avoided = [self.to_avoided] if self.avoid else []
+        return [NO_SLEW, *avoided, CARRIES, *(e.name for e in self.exclusions), *recovery]
+
+    def built_in(self, rule: str) -> bool:
+        return rule in (NO_SLEW, CARRIES, self.to_avoided, self.recovery)
 
     def describe(self, rule: str) -> str:
         """The one-line reason of a rule, as it reads after 'slews ...'."""
-        if rule in BUILT_IN:
-            return BUILT_IN[rule]
-        if rule == RECOVERY:
-            return f"followed by MIRI use within {self.miri_recovery_minutes:g} min (recovery)"
+        instruments = " or ".join(self.avoid)
+        if rule == NO_SLEW:
+            return "without a slew (untargeted, momentum unload, station keeping, WFSC)"
+        if rule == self.to_avoided:
+            return f"to a visit that uses {instruments}"
+        if rule == CARRIES:
+            return "already carrying another slew parallel"
+        if rule == self.recovery:
+            return f"followed by {instruments} use within {self.miri_recovery_minutes:g} min (recovery)"
         return next(e.reason for e in self.exclusions if e.name == rule)
+
+    def for_program(self, program, recovery: float | None = None) -> RuleSet:
+        """This set applied to `program` (its avoided instruments and mode), with `recovery` minutes
+        when given, else the set's own when it names one (seed: 0), else the program's."""
+        minutes = self.miri_recovery_minutes if recovery is None else recovery
+        return replace(self, avoid=tuple(program.avoid), mode=program.mode, miri_recovery_minutes=minutes)
 
     def with_recovery(self, minutes: float | None) -> RuleSet:
         """The same set with another MIRI recovery time (None keeps the set's own)."""
@@ -108,14 +141,20 @@ class RuleSet:
         return _parse(data, where, parent=None)
 
 
-def load_rules(spec: str | Path | RuleSet | None = None) -> RuleSet:
-    """'operations' (the default, also for None), 'seed', a RuleSet, or a rules TOML file."""
+def load_rules(spec: str | Path | RuleSet | None = None, program=None) -> RuleSet:
+    """'operations' (the default, also for None), 'seed', a RuleSet, or a rules TOML file, applied
+    to `program` (default: the MIRI anneals, whose recovery is 35 min) when the set is not a RuleSet
+    already. A set that names no recovery takes the program's."""
     if isinstance(spec, RuleSet):
         return spec
     if spec is None:
         spec = DEFAULT
+    if program is None:
+        from planner.problem.program import Program
+
+        program = Program(name="anneals")
     if str(spec) in SHIPPED:
-        return _shipped(str(spec))
+        return _applied(_shipped(str(spec)), program)
     path = Path(spec)
     if path.suffix.lower() != ".toml" and not path.is_file():
         raise OptionError(f"--rules {str(spec)!r}: expected {' or '.join(SHIPPED)}, or a rules .toml file")
@@ -125,26 +164,38 @@ def load_rules(spec: str | Path | RuleSet | None = None) -> RuleSet:
         raise InputError(path, "no such rules file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(path, f"not a readable rules file ({err})") from None
-    return _from_toml(text, str(path), default_name=path.stem)
+    return _applied(_from_toml(text, str(path), default_name=path.stem), program)
 
 
-def _shipped(name: str) -> RuleSet:
+def _applied(parsed: tuple[RuleSet, bool], program) -> RuleSet:
+    rules, from_program = parsed
+    return rules.for_program(program, program.recovery_minutes if from_program else None)
+
+
+def _shipped(name: str) -> tuple[RuleSet, bool]:
     text = resources.files("planner.problem").joinpath("rulesets", f"{name}.toml").read_text(encoding="utf-8")
     return _from_toml(text, f"shipped rule set {name!r}", default_name=name)
 
 
-def _from_toml(text: str, where: str, default_name: str) -> RuleSet:
+def _from_toml(text: str, where: str, default_name: str) -> tuple[RuleSet, bool]:
+    """The set a rules file describes, and whether its recovery is the program's
+    (`miri_recovery_minutes = "program"`, in the file or in the set it extends)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise OptionError(f"{where}: not valid TOML ({err})") from None
-    parent = None
+    parent, from_program = None, False
     if "extends" in data:
         extends = data["extends"]
         if extends not in SHIPPED:
             raise OptionError(f"{where}: extends = {extends!r}; expected one of {', '.join(SHIPPED)}")
-        parent = _shipped(extends) if extends != "seed" else None
-    return _parse({"name": default_name} | data, where, parent)
+        if extends != "seed":
+            parent, from_program = _shipped(extends)
+    if "miri_recovery_minutes" in data:
+        from_program = data["miri_recovery_minutes"] == PROGRAMS_RECOVERY
+        if from_program:
+            data = {k: v for k, v in data.items() if k != "miri_recovery_minutes"}
+    return _parse({"name": default_name} | data, where, parent), from_program
 
 
 def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
@@ -161,8 +212,15 @@ def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
     exclusions = list(parent.exclusions if parent else ())
     for i, entry in enumerate(entries):
         exclusion = _exclusion(entry, f"{where}: exclude[{i}]")
-        if exclusion.name in BUILT_IN or exclusion.name == RECOVERY:
-            raise OptionError(f"{where}: exclude[{i}].name {exclusion.name!r} is a built-in rule's name")
+        if (
+            exclusion.name in (NO_SLEW, CARRIES)
+            or exclusion.name.startswith("to-")
+            or exclusion.name.endswith("-recovery")
+        ):
+            raise OptionError(
+                f"{where}: exclude[{i}].name {exclusion.name!r} is, or is shaped like, a built-in rule's "
+                "name (no-slew, carries-slew-parallel, to-<instrument>, <instrument>-recovery)"
+            )
         if any(e.name == exclusion.name for e in exclusions):
             raise OptionError(f"{where}: exclude[{i}].name {exclusion.name!r} is used twice")
         exclusions.append(exclusion)

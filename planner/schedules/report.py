@@ -20,6 +20,8 @@ MAX_DURATION_DAYS = 366  # a scheduled visit longer than a year is damage, not a
 MAX_REPORT_BYTES = 100_000_000  # one file of reports; the shipped text of 96 reports is 1.9 MB
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 SLEW_VISIT_TYPES = frozenset({"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"})
+# The slew-parallel modes the published schedules of Cycles 1-5 hold (DOMAIN.md).
+KNOWN_SLEW_PARALLEL_MODES = ("MIRI Anneal", "NIRSpec Internal Lamp", "NIRISS Internal Flat")
 
 
 def read_report_file(path: Path, expected: str) -> bytes:

@@ -23,6 +23,9 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the repository's raw 
 # The shipped timeline is package data, found wherever the package is installed (wheels unpack to
 # folders, so the resource is a plain file).
 DEFAULT_TIMELINE = Path(str(resources.files("planner").joinpath("data", "jwst_timeline.parquet")))
+# How a plan names the shipped timeline: by this name and its sha256, not by this machine's path,
+# so a plan made on one machine checks, compares and reports on another.
+SHIPPED_NAME = "shipped:jwst_timeline.parquet"
 MAX_TIMELINE_BYTES = 1_000_000_000  # shipped: 0.3 MB; a synthetic decade: about 5 MB
 SCHEDULE_SUFFIXES = {".txt": "text", ".json": "json"}
 
@@ -118,11 +121,33 @@ def supersede(reports: Sequence[Report]) -> list[Visit]:
 
 def uses_miri(visit: Visit) -> bool:
     """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (DOMAIN.md)."""
-    if (visit.instrument or "").startswith("MIRI"):
+    return _uses(visit.instrument, ((p.visit_type, p.instrument) for p in visit.parallels), ("MIRI",))
+
+
+def _uses(instrument: str | None, attached, prefixes: tuple[str, ...]) -> bool:
+    """A visit uses an instrument when its prime mode, or an attached row that is not a slew
+    parallel, starts with its name (DOMAIN.md); `attached` yields (visit_type, mode) pairs."""
+    if (instrument or "").startswith(prefixes):
         return True
-    return any(
-        p.visit_type != SLEW_PARALLEL and (p.instrument or "").startswith("MIRI") for p in visit.parallels
-    )
+    return any(kind != SLEW_PARALLEL and (mode or "").startswith(prefixes) for kind, mode in attached)
+
+
+def uses_instruments(timeline: pd.DataFrame, prefixes: tuple[str, ...]) -> np.ndarray:
+    """Per visit of a timeline frame, whether it uses any of the instruments `prefixes`. MIRI's is
+    the `uses_miri` column, computed once at ingest; any other is computed here alike."""
+    if tuple(prefixes) == ("MIRI",):
+        return timeline["uses_miri"].to_numpy(bool)
+    if not prefixes:
+        return np.zeros(len(timeline), dtype=bool)
+    prefixes = tuple(prefixes)
+    modes, distinct = pd.factorize(timeline["instrument"], use_na_sentinel=True)
+    by_mode = np.array([str(m).startswith(prefixes) for m in distinct] + [False], dtype=bool)
+    used = by_mode[modes]
+    parallels = timeline["parallels"].to_numpy()
+    for i in np.flatnonzero(~used):
+        if len(parallels[i]):
+            used[i] = _uses(None, ((p["visit_type"], p["instrument"]) for p in parallels[i]), prefixes)
+    return used
 
 
 def slew_parallel(visit: Visit) -> str | None:

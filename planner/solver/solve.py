@@ -1,4 +1,4 @@
-"""The one entry point: `solve(timeline, calendar, options) -> Result`.
+"""The one entry point: `solve(timeline, calendar, options, program=...) -> Result`.
 
 Lexicographic objectives run as stages (`_Stages` below): the objective, then `regular` (for mean
 and minimax), then the earliest-slews tie-break, each from a complete hint. The plan's status is
@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ from planner.problem.calendar import DAY, Calendar, to_seconds, to_timestamps
 from planner.problem.eligibility import WindowSlews, window_slews
 from planner.problem.options import SolveOptions
 from planner.problem.pins import resolve_pins
-from planner.schedules.timeline import load_timeline
+from planner.problem.program import SEED, Program, load_program
+from planner.schedules.timeline import DEFAULT_TIMELINE, SHIPPED_NAME, load_timeline
 from planner.solver import oracle
 from planner.solver.chain import Chain
 from planner.solver.explain import chain_conflict, empty_windows
@@ -49,14 +51,22 @@ def solve(
     calendar: Calendar | None = None,
     options: SolveOptions | None = None,
     *,
+    program: Program | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> Result:
-    """Place every anneal of `calendar` on an eligible slew of `timeline`, optimally.
+    """Place every observation of `program` (default: the seed's MIRI anneals) on an eligible slew
+    of `timeline`, optimally; `calendar` overrides the program's, when given.
 
+    The rule set of `options` is applied to the program (its avoided instruments and mode), and
+    the plan records the program in full with the calendar and objective it was solved with.
     `on_progress` receives a status line per stage and per improving solution (value and bound),
     and each stage's outcome."""
-    calendar = calendar or Calendar()
+    program = program or load_program(SEED)
+    calendar = calendar or program.calendar
     options = options or SolveOptions()
+    if (options.rules.avoid, options.rules.mode) != (program.avoid, program.mode):
+        options = replace(options, rules=options.rules.for_program(program))
+    program = replace(program, calendar=calendar, objective=options.objective)
     started = time.perf_counter()
     frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
     chain, windows, placed = build_chain(frame, calendar, options)
@@ -72,6 +82,7 @@ def solve(
         plan=plan_frame(frame, windows, placed, choice, calendar),
         calendar=calendar.to_dict(),
         options=options.to_dict(),
+        program=program.to_dict(),
         timeline=timeline_identity(frame),
         build_seconds=time.perf_counter() - started - stages.solve_seconds,
         solve_seconds=stages.solve_seconds,
@@ -429,8 +440,9 @@ def timeline_identity(frame: pd.DataFrame) -> dict:
     files = [_absolute(path)] if path else sources
     readable = bool(files) and all(Path(f).is_file() for f in files)
     versions = tuple((name, *_version(name)) for name in files) if readable else ()
+    shipped = bool(path) and files[0] == _absolute(str(DEFAULT_TIMELINE))
     return {
-        "path": files[0] if path else None,
+        "path": SHIPPED_NAME if shipped else files[0] if path else None,
         "sources": None if path else sources,
         "sha256": _digest(versions) if readable else None,
     }

@@ -492,7 +492,7 @@ def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_H
     import plotly.io as pio
 
     view = cycle_view(opened)
-    comparison = compare(opened.plan, opened.timeline, opened.calendar)
+    comparison = compare(opened.plan, opened.timeline, opened.calendar, opened.program.mode)
     figure = pio.to_html(
         cycle_figure(view, tolerance_hours),
         include_plotlyjs=True,
