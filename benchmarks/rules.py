@@ -54,7 +54,7 @@ def measure() -> pd.DataFrame:
                 }
             )
         broken = check_plan(plans["seed"], timeline, calendar, SolveOptions(allow_missing=True))
-        by_rule = Counter(p.split(": ")[2] for p in broken if p.count(": ") >= 2)
+        by_rule = Counter(p.rule for p in broken if p.anneal is not None)
         moved = int((plans["seed"]["slew_time"] != plans["operations"]["slew_time"]).sum())
         rows[-1] |= {"seed_plan_breaks": dict(by_rule), "anneals_moved": moved}
     return pd.DataFrame(rows)

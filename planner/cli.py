@@ -124,7 +124,7 @@ def rule_set(rules: str, miri_recovery_minutes: float | None, program=None):
 
 
 def choose_program(
-    program: str | None,
+    program,
     frame,
     *,
     start: str | None = None,
@@ -134,17 +134,17 @@ def choose_program(
     objective: str | None = None,
     latest: bool = False,
 ):
-    """The program `--program` names, else the shipped anneal series of the cycle the timeline
-    `frame` covers (said in one line on stderr), with the calendar options given overriding its own."""
+    """The program `--program` names (or a Program), else the shipped anneal series of the cycle the timeline
+    `frame` covers (said in one line on stderr once the command has run), with the calendar
+    options given overriding its own."""
     from planner.problem.calendar import to_seconds
     from planner.problem.program import load_program, pick_program
-    from planner.views.terminal import errors
 
     if program is not None:
         chosen = load_program(program)
     else:
         chosen, line = pick_program(to_seconds(frame["start"]), latest=latest)
-        errors.print(line, markup=False, highlight=False, soft_wrap=True)
+        _NOTES.append(line)
     return chosen.with_calendar(
         start=start, count=count, window_days=window_days, target_days=target_days, objective=objective
     )
@@ -204,6 +204,19 @@ def _load_libraries() -> None:
     gc.freeze()
 
 
+# Lines about what a command chose for the user (the program it picked), printed on stderr once the
+# command has run: bad input must stay one line.
+_NOTES: list[str] = []
+
+
+def _print_notes(show: bool = True) -> None:
+    from planner.views.terminal import errors
+
+    for note in _NOTES if show else ():
+        errors.print(note, markup=False, highlight=False, soft_wrap=True)
+    _NOTES.clear()
+
+
 def friendly(command):
     """Turn every failure into one message line and an exit code, never a traceback: the project's
     errors (2 bad input, 1 no plan), Ctrl-C (130), SIGTERM (143) and anything unexpected (3, a bug
@@ -213,18 +226,28 @@ def friendly(command):
     def wrapper(*args, **kwargs):
         from planner.signals import sigterm_as_interrupt, stop_words
 
+        _NOTES.clear()
+        notes = not kwargs.get("as_json")  # a --json document says the same in its own fields
         try:
             with sigterm_as_interrupt():
                 _load_libraries()
-                return command(*args, **kwargs)
+                done = command(*args, **kwargs)
+            _print_notes(notes)
+            return done
         except PlannerError as err:
             _print_error(str(err), one_line=err.exit_code != 1)
+            if err.exit_code == 1:  # a run that began: what it ran on still matters
+                _print_notes(notes)
             raise typer.Exit(err.exit_code) from None
+        except typer.Exit as done:
+            if done.exit_code in (0, 1):
+                _print_notes(notes)
+            raise
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
             what, code = stop_words(stop)
             _print_error(f"{what}; no output file was written")
             raise typer.Exit(code) from None
-        except (typer.Exit, typer.Abort, click_errors.ClickException):
+        except (typer.Abort, click_errors.ClickException):
             raise
         except Exception as err:  # a bug: one line that asks for a report, still no traceback
             _print_error(str(InternalError(f"{type(err).__name__}: {err}")))
@@ -430,16 +453,16 @@ def check(
     from planner.views.console import console, print_json, progress, styled
 
     with progress(f"checking {plan}"):
-        problems, notes, opened = check_plan_file(
-            plan, timeline or None, rule_set(rules, None) if rules is not None else None
-        )
+        problems, notes, opened = check_plan_file(plan, timeline or None, rules)
     table = opened.plan
     checked = opened.options.rules
     placed = int(table["slew_time"].notna().sum())
     deviation = plan_deviation(table, opened.calendar)
     if as_json:
         print_json(
-            {"plan": str(plan), "valid": not problems, "violations": problems, "notes": notes,
+            {"plan": str(plan), "valid": not problems, "violations": [str(p) for p in problems],
+             "broken": [{"anneal": p.anneal, "rule": p.rule, "detail": p.detail} for p in problems],
+             "notes": [str(n) for n in notes], "program": opened.program.name,
              "placed": placed, "count": len(table), "rules": checked.name,
              "legacy_rules": opened.legacy_rules, **deviation}
         )  # fmt: skip
@@ -618,7 +641,7 @@ def next_week(
     from planner.io import check_output
     from planner.online.policies import make_policy
     from planner.online.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
-    from planner.plans.result import read_plan
+    from planner.plans.planfile import read_plan_program
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.views.console import print_next
 
@@ -626,8 +649,11 @@ def next_week(
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
     check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([Path(prior)] if prior else [])])
     current = load_timeline(timeline or None)
+    flown_plan = read_plan_program(flown) if _is_plan(flown) else None
+    # Last week's plan names the program it was made for: the weekly job goes on with it.
+    given = program if program is not None or flown_plan is None else flown_plan[1]
     chosen = choose_program(
-        program,
+        given,
         current,
         start=start,
         count=count,
@@ -635,8 +661,8 @@ def next_week(
         target_days=target_days,
         latest=True,
     )
-    if _is_plan(flown):
-        done = flown_from_plan(read_plan(flown)[0])
+    if flown_plan is not None:
+        done = flown_from_plan(flown_plan[0])
     else:
         try:
             flown_timeline = load_timeline([flown])

@@ -169,7 +169,9 @@ def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
     both = [Attached(SLEW_PARALLEL, "MIRI Anneal", "1:1:1"), Attached(SLEW_PARALLEL, "NIRSpec Lamp", "2:1:1")]
     frame = hand_timeline(visit(1.0, parallels=both))
     assert frame["slew_parallel"].tolist() == ["NIRSpec Lamp"]
-    assert _Rules(frame, {}).broken(0) == ["carries-slew-parallel: the slew already carries NIRSpec Lamp"]
+    assert _Rules(frame, {}, ("MIRI",), "MIRI Anneal").broken(0) == [
+        ("carries-slew-parallel", "the slew already carries NIRSpec Lamp")
+    ]
     path = tmp_path / "t.parquet"
     write_timeline(frame, path)
     result = run(["solve", "--timeline", str(path), "--count", "1", "--out", str(tmp_path / "p.parquet")])

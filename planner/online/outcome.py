@@ -104,15 +104,10 @@ def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
     problems = check_plan(frame[PLAN_SCHEMA.names], outcome.final, outcome.calendar, options)
     vanished, missed, other = [], [], []
     for problem in problems:
-        k = int(problem[7:9]) if problem.startswith("Anneal ") else None
-        if (
-            k is not None
-            and "in the timeline" in problem
-            and problem.split(": ", 1)[1].startswith("no visit")
-        ):
-            vanished.append(k)
-        elif k is not None and "left out although" in problem:
-            missed.append(k)
+        if problem.anneal is not None and problem.rule == "no-visit":
+            vanished.append(problem.anneal)
+        elif problem.anneal is not None and problem.rule == "left-out":
+            missed.append(problem.anneal)
         else:
             other.append(problem)
     if other:

@@ -11,7 +11,7 @@ weeks that cannot be served `missed`, each with the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -21,7 +21,7 @@ from planner.online.outcome import replay_frame
 from planner.online.policies import Policy
 from planner.online.prior import NO_PRIOR, Prior
 from planner.online.replay import Anneal, Known, Replay, decide
-from planner.plans.checker import anneal_of, check_plan
+from planner.plans.checker import check_plan
 from planner.plans.compare import flown_in_calendar, flown_weeks
 from planner.problem.calendar import Calendar, to_seconds
 from planner.problem.eligibility import window_slews
@@ -121,7 +121,7 @@ def plan_next(
     pins = tuple(Pin(k, v, t) for k, (v, t) in sorted(flown.items()) if k <= cut.count)
     options = SolveOptions(rules=rules, allow_missing=True, pins=pins)
     problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), timeline, cut, options)
-    ours = [p for p in problems if anneal_of(p) not in flown]
+    ours = [p for p in problems if p.anneal not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     learned = prior.describe(calendar, begins, policy.sample_weeks)
@@ -143,7 +143,7 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
         status="FEASIBLE",
         objective={"name": "regular", "value": value["sum_abs_deviation_s"], "bound": None},
         stages=[],
-        program=plan.program.to_dict(),
+        program=replace(plan.program, calendar=plan.calendar).to_dict(),
         calendar=plan.calendar.to_dict(),
         options=plan.options.to_dict(),
         timeline=timeline_identity(timeline),

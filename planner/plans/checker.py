@@ -1,14 +1,14 @@
 """The independent checker: re-derives every rule from the timeline and the calendar.
 
 It shares no logic with the model, the eligibility filter or the oracle, and imports no solver:
-a plan that passes here is valid whatever the solver did. Each violation names its anneal.
+a plan that passes here is valid whatever the solver did. Each violation is a typed value
+(`Violation`: observation, rule, detail) that other code reads by field, never by parsing text.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -23,12 +23,29 @@ SLEW_TYPES = {"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"}
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 
 
-def _uses_miri(instrument, parallels) -> bool:
-    """Prime mode MIRI, or MIRI in an attached row that is not a slew parallel."""
-    if str(instrument or "").startswith("MIRI"):
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One rule a plan breaks: the observation (None for the plan as a whole), the rule's name (a
+    slew rule's own name, such as `to-miri`, or one of the plan rules: missing, duplicate, window,
+    label, no-slew-time, left-out, outside-window, no-visit, recorded, pin, min-gap, shared-slew,
+    interval_days, deviation_hours, objective) and what was found. `str()` is the line a user reads."""
+
+    anneal: int | None
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"Anneal {self.anneal:02d}: {self.detail}" if self.anneal is not None else self.detail
+
+
+def _uses(instrument, parallels, avoid: tuple[str, ...]) -> bool:
+    """Prime mode of an avoided instrument, or one in an attached row that is not a slew parallel."""
+    if not avoid:
+        return False
+    if str(instrument or "").startswith(avoid):
         return True
     return any(
-        p["visit_type"] != SLEW_PARALLEL and str(p["instrument"] or "").startswith("MIRI") for p in parallels
+        p["visit_type"] != SLEW_PARALLEL and str(p["instrument"] or "").startswith(avoid) for p in parallels
     )
 
 
@@ -85,7 +102,7 @@ class _Rules:
     Only the plan's own slews (and, for a missing anneal, its window) are examined, so checking
     costs little whatever the timeline's length."""
 
-    def __init__(self, timeline: pd.DataFrame, rules: dict):
+    def __init__(self, timeline: pd.DataFrame, rules: dict, avoid: tuple[str, ...], mode: str):
         self.starts = to_seconds(timeline["start"])  # sorted, as a timeline is
         # Plain arrays: a pandas row lookup per slew costs more than the rules themselves.
         self.columns = {
@@ -96,6 +113,8 @@ class _Rules:
         self.instruments, self.parallels = self.columns["instrument"], self.columns["parallels"]
         self.exclusions = rules.get("exclude", [])
         self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
+        self.avoid, self.mode = tuple(avoid), mode
+        self.avoided = "-".join(a.casefold() for a in self.avoid)  # rule names: to-miri, miri-recovery
 
     def find(self, visit_id: str, t: int) -> int | None:
         """Index of the visit `visit_id` starting at `t`, or None."""
@@ -106,42 +125,46 @@ class _Rules:
     def visit(self, index: int) -> dict:
         return {column: values[index] for column, values in self.columns.items()}
 
-    def broken(self, index: int) -> list[str]:
-        """Every rule the slew into visit `index` breaks, named (empty: it may carry an anneal)."""
+    def broken(self, index: int) -> list[tuple[str, str]]:
+        """Every rule the slew into visit `index` breaks, as (rule, words); empty: it may carry one."""
         visit = self.visit(index)
         t = int(self.starts[index])
         broken = []
         if visit["visit_type"] not in SLEW_TYPES:
-            broken.append(f"no-slew: {visit['visit_type']} has no slew")
-        if _uses_miri(visit["instrument"], visit["parallels"]):
-            broken.append(f"to-miri: the visit uses MIRI ({visit['instrument']})")
+            broken.append(("no-slew", f"{visit['visit_type']} has no slew"))
+        names = " or ".join(self.avoid)
+        if _uses(visit["instrument"], visit["parallels"], self.avoid):
+            broken.append((f"to-{self.avoided}", f"the visit uses {names} ({visit['instrument']})"))
         others = [
             p["instrument"]
             for p in visit["parallels"]
-            if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != "MIRI Anneal"
+            if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != self.mode
         ]
         if others:
-            broken.append(f"carries-slew-parallel: the slew already carries {others[0]}")
+            broken.append(("carries-slew-parallel", f"the slew already carries {others[0]}"))
         for exclusion in self.exclusions:
             matched = _excluded_by(visit, exclusion)
             if matched:
-                broken.append(f"{exclusion['name']}: {exclusion['reason']} ({matched})")
+                broken.append((exclusion["name"], f"{exclusion['reason']} ({matched})"))
         recovery = self.recovery_minutes * 60
-        if recovery > 0:
+        if recovery > 0 and self.avoid:
             # Only the visits starting within the recovery time matter: read just those.
             first, last = np.searchsorted(self.starts, [t, t + recovery])
-            miri = next(
+            use = next(
                 (
                     int(self.starts[i])
                     for i in range(first, last)
-                    if _uses_miri(self.instruments[i], self.parallels[i])
+                    if _uses(self.instruments[i], self.parallels[i], self.avoid)
                 ),
                 None,
             )
-            if miri is not None:
+            if use is not None:
                 broken.append(
-                    f"miri-recovery: MIRI use starts {(miri - t) / 60:.0f} min after "
-                    f"the anneal; the recovery needs {self.recovery_minutes:g} min"
+                    (
+                        f"{self.avoided}-recovery",
+                        f"{names} use starts {(use - t) / 60:.0f} min after the slew parallel; the "
+                        f"recovery needs {self.recovery_minutes:g} min",
+                    )
                 )
         return broken
 
@@ -153,23 +176,26 @@ class _Rules:
 
 def check_plan(
     plan: pd.DataFrame, timeline: pd.DataFrame, calendar, options, claimed: int | None = None
-) -> list[str]:
-    """Every violated rule, one line each; an empty list means the plan is valid.
+) -> list[Violation]:
+    """Every violated rule; an empty list means the plan is valid.
 
     `calendar` needs start, count, window_seconds and target_seconds; `options` needs objective,
-    min_gap_days, allow_missing, pins and rules (whose recorded form, `to_dict()`, is what is read).
+    min_gap_days, allow_missing, pins and rules (whose recorded form, `to_dict()`, is what is read,
+    and the program's avoided instruments and mode, `avoid` and `mode`).
     """
-    problems: list[str] = []
+    problems: list[Violation] = []
     anneals = plan["anneal"].tolist()
     expected = list(range(1, calendar.count + 1))
     for k in sorted(set(expected) - set(anneals)):
-        problems.append(f"Anneal {k:02d}: missing from the plan")
+        problems.append(Violation(k, "missing", "missing from the plan"))
     for k in sorted({a for a in anneals if anneals.count(a) > 1 or a not in expected}):
-        problems.append(f"Anneal {k:02d}: appears {anneals.count(k)} times or is not in the calendar")
+        problems.append(
+            Violation(k, "duplicate", f"appears {anneals.count(k)} times or is not in the calendar")
+        )
     if problems:
         return problems
 
-    rules = _Rules(timeline, options.rules.to_dict())
+    rules = _Rules(timeline, options.rules.to_dict(), options.rules.avoid, options.rules.mode)
     plan = plan.sort_values("anneal")
     placed = plan[plan["slew_time"].notna()]
     times = to_seconds(placed["slew_time"]).tolist()
@@ -182,35 +208,52 @@ def check_plan(
         lo = calendar.start + (k - 1) * calendar.target_seconds
         hi = lo + calendar.window_seconds
         if (window_starts[position], window_ends[position]) != (lo, hi):
-            problems.append(f"{name}: the plan's window does not match the calendar")
+            problems.append(Violation(k, "window", "the plan's window does not match the calendar"))
         if row["label"] != name:
-            problems.append(f"{name}: label says {row['label']!r}")
+            problems.append(Violation(k, "label", f"label says {row['label']!r}"))
         if pd.isna(row["slew_time"]):
             if not options.allow_missing:
-                problems.append(f"{name}: has no slew (a partial plan needs allow_missing)")
+                problems.append(
+                    Violation(k, "no-slew-time", "has no slew (a partial plan needs allow_missing)")
+                )
             elif (index := rules.eligible_in(lo, hi)) is not None:
                 problems.append(
-                    f"{name}: left out although the slew into {rules.columns['visit_id'][index]} at "
-                    f"{format_instant(int(rules.starts[index]))} is eligible"
+                    Violation(
+                        k,
+                        "left-out",
+                        f"left out although the slew into {rules.columns['visit_id'][index]} at "
+                        f"{format_instant(int(rules.starts[index]))} is eligible",
+                    )
                 )
             continue
         t = int(row["slew_time"].timestamp())
         if not lo <= t < hi:
             problems.append(
-                f"{name}: slew at {format_instant(t)} is outside its window "
-                f"[{format_instant(lo)}, {format_instant(hi)})"
+                Violation(
+                    k,
+                    "outside-window",
+                    f"slew at {format_instant(t)} is outside its window "
+                    f"[{format_instant(lo)}, {format_instant(hi)})",
+                )
             )
         index = rules.find(row["visit_id"], t)
         if index is None:
             problems.append(
-                f"{name}: no visit {row['visit_id']} starts at {format_instant(t)} in the timeline"
+                Violation(
+                    k, "no-visit", f"no visit {row['visit_id']} starts at {format_instant(t)} in the timeline"
+                )
             )
             continue
-        problems += [f"{name}: visit {row['visit_id']}: {reason}" for reason in rules.broken(index)]
+        problems += [
+            Violation(k, rule, f"visit {row['visit_id']}: {rule}: {words}")
+            for rule, words in rules.broken(index)
+        ]
         visit = rules.visit(index)
         for column in ("instrument", "target"):
             if not _same(row[column], visit[column]):
-                problems.append(f"{name}: {column} says {row[column]!r}, the timeline {visit[column]!r}")
+                problems.append(
+                    Violation(k, "recorded", f"{column} says {row[column]!r}, the timeline {visit[column]!r}")
+                )
 
     by_anneal = plan.set_index("anneal")
     for pin in options.pins:
@@ -221,17 +264,21 @@ def check_plan(
             or pinned["visit_id"] != pin.visit_id
             or (pin.time is not None and int(pinned["slew_time"].timestamp()) != pin.time)
         ):
-            problems.append(f"{pin.describe()}, but the plan does not use that slew")
+            problems.append(Violation(None, "pin", f"{pin.describe()}, but the plan does not use that slew"))
 
     min_gap = max(1, round(options.min_gap_days * DAY))
     for k, a, b in zip(numbers[1:], times, times[1:], strict=False):
         if b - a < min_gap:
             problems.append(
-                f"Anneal {k:02d}: only {(b - a) / DAY:.3f} days after the previous anneal "
-                f"(needs at least {min_gap / DAY:.3f} and calendar order)"
+                Violation(
+                    k,
+                    "min-gap",
+                    f"only {(b - a) / DAY:.3f} days after the previous anneal "
+                    f"(needs at least {min_gap / DAY:.3f} and calendar order)",
+                )
             )
     if len(set(times)) != len(times):
-        problems.append("two anneals share one slew")
+        problems.append(Violation(None, "shared-slew", "two anneals share one slew"))
 
     intervals = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
     deviations = [math.nan] + [
@@ -245,21 +292,19 @@ def check_plan(
             if not (math.isnan(actual) and pd.isna(stated)) and not (
                 not pd.isna(stated) and math.isclose(stated, actual, abs_tol=1e-9)
             ):
-                problems.append(f"Anneal {k:02d}: {column} says {stated}, the times give {actual}")
+                problems.append(Violation(k, column, f"{column} says {stated}, the times give {actual}"))
 
     if claimed is not None:
         value = objective_value(times, numbers, options.objective, calendar.target_seconds)
         if value != claimed:
             problems.append(
-                f"objective {options.objective}: the plan claims {claimed} s, its times give {value} s"
+                Violation(
+                    None,
+                    "objective",
+                    f"objective {options.objective}: the plan claims {claimed} s, its times give {value} s",
+                )
             )
     return problems
-
-
-def anneal_of(problem: str) -> int | None:
-    """The anneal a problem line names first ('Anneal 07: ...' -> 7), None for plan-wide ones."""
-    match = re.match(r"Anneal (\d+):", problem)
-    return int(match.group(1)) if match else None
 
 
 def _same(stated, actual) -> bool:
@@ -268,23 +313,27 @@ def _same(stated, actual) -> bool:
 
 def check_plan_file(path, timeline_paths=None, rules=None):
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped),
-    under `rules` (a RuleSet) when given, else the rule set the plan records.
+    under `rules` (a rule set name, file or RuleSet) when given, else the rule set the plan records.
 
     Returns the problems, notes and the opened plan file, whose options hold the rules checked
     (`legacy_rules` says it was checked under the seed's rules because it records no rule set).
     In a weekly plan (`anneal-planner next`, with a `state` column) anneals marked `flown` are
     history, not choices: what they break is a note, not a violation."""
     from planner.plans.result import open_plan
+    from planner.problem.rules import load_rules
 
     opened = open_plan(path, timeline_paths)
-    if rules is not None:
+    if rules is not None:  # a rule set named by the user, applied to the plan's own program
+        rules = load_rules(rules, opened.program)
         opened = replace(opened, options=replace(opened.options, rules=rules), legacy_rules=False)
     claimed = opened.meta["objective"]["value"]
     problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
     if claimed is None:  # a plan file always states its objective; null would skip that check
-        problems.append(f"objective {opened.options.objective}: the plan claims no value")
+        problems.append(
+            Violation(None, "objective", f"objective {opened.options.objective}: the plan claims no value")
+        )
     flown = set()
     if "state" in opened.plan:
         flown = {int(k) for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}
-    notes = [p for p in problems if anneal_of(p) in flown]
-    return [p for p in problems if anneal_of(p) not in flown], notes, opened
+    notes = [p for p in problems if p.anneal in flown]
+    return [p for p in problems if p.anneal not in flown], notes, opened

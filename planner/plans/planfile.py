@@ -193,6 +193,12 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     return plan, meta
 
 
+def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, Program]:
+    """A plan file's table and the program it was made for (checked as `read_plan` checks)."""
+    plan, _, (_, _, _, program) = _read_plan(Path(path))
+    return plan, program
+
+
 def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOptions, bool, Program]]:
     """read_plan, with the calendar, options and legacy flag its metadata records."""
     if not path.is_file():

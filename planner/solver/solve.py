@@ -90,7 +90,7 @@ def solve(
     )
     problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
     if problems:  # a bug, not bad input: never hand such a plan to a user
-        raise InternalError(f"the solver's plan failed the checker ({'; '.join(problems)})")
+        raise InternalError(f"the solver's plan failed the checker ({'; '.join(map(str, problems))})")
     result.checked = True
     return result
 

@@ -106,11 +106,11 @@ def test_missing_week_is_measured_against_two_targets():
     assert result.missing == [2] and result.value == DAY // 2
     assert result.plan["deviation_hours"].tolist()[2] == 12.0
     # the checker accepts the partial plan only when it is allowed, and only for empty windows
-    assert check_plan(result.plan, frame, calendar, SolveOptions(), claimed=result.value) == [
+    assert list(map(str, check_plan(result.plan, frame, calendar, SolveOptions(), claimed=result.value))) == [
         "Anneal 02: has no slew (a partial plan needs allow_missing)"
     ]
     busier = timeline(visit(0), visit(7.2), visit(14.5))
-    problems = check_plan(result.plan, busier, calendar, SolveOptions(allow_missing=True))
+    problems = list(map(str, check_plan(result.plan, busier, calendar, SolveOptions(allow_missing=True))))
     assert problems == [
         "Anneal 02: left out although the slew into 9999:7200:1 at 2023-07-10T04:48:00Z is eligible"
     ]
@@ -192,9 +192,11 @@ def test_flown_from_timeline_names_the_visit_slewed_to(shipped):
     prime slewed to, not the anneal's own 1520 visit), at that visit's start."""
     from planner.online.weekly import flown_from_timeline
     from planner.plans.compare import executed_anneals
+    from planner.problem.program import load_program
 
-    calendar = Calendar()
-    flown = flown_from_timeline(shipped, calendar)
+    program = load_program("anneals-cycle2")
+    calendar = program.calendar
+    flown = flown_from_timeline(shipped, program)
     executed = executed_anneals(shipped)
     weeks = (executed["time"] - pd.Timestamp(calendar.start, unit="s", tz="UTC")) // pd.Timedelta(days=7) + 1
     assert sorted(flown) == sorted(set(weeks[(weeks >= 1) & (weeks <= calendar.count)]))

@@ -127,14 +127,18 @@ def test_checker_accepts_the_solver_plan(real_plan, shipped):
 
 def test_checker_finds_each_violation(real_plan, shipped):
     plan = real_plan.plan
-    check = lambda p, **kw: check_plan(p, shipped, Calendar(), SolveOptions(), **kw)  # noqa: E731
+    check = lambda p, **kw: [str(v) for v in check_plan(p, shipped, Calendar(), SolveOptions(), **kw)]  # noqa: E731
     miri = shipped[
         shipped["uses_miri"]
         & shipped["is_slew"]
         & shipped["start"].between(plan.loc[4, "window_start"], plan.loc[4, "window_end"])
     ].iloc[0]
-    problems = check(_broken(plan, visit_id=(4, miri["visit_id"]), slew_time=(4, miri["start"])))
+    broken = _broken(plan, visit_id=(4, miri["visit_id"]), slew_time=(4, miri["start"]))
+    problems = check(broken)
     assert any(p.startswith("Anneal 05: visit") and "uses MIRI" in p for p in problems)
+    # the same violation as a value other code reads by field
+    typed = check_plan(broken, shipped, Calendar(), SolveOptions())
+    assert any(v.anneal == 5 and v.rule == "to-miri" for v in typed)
     # Moved outside its window (and then out of calendar order)
     problems = check(_broken(plan, slew_time=(9, plan.loc[10, "slew_time"])))
     assert any(p.startswith("Anneal 10: slew at") and "outside its window" in p for p in problems)
@@ -153,8 +157,19 @@ def test_checker_finds_each_violation(real_plan, shipped):
 def test_checker_min_gap_and_recovery(real_plan, shipped):
     strict = SolveOptions(min_gap_days=7.0, rules=load_rules().with_recovery(24 * 60))
     problems = check_plan(real_plan.plan, shipped, Calendar(), strict)
-    assert any("days after the previous anneal" in p for p in problems)
-    assert any("miri-recovery: MIRI use starts" in p for p in problems)
+    assert any("days after the previous anneal" in str(p) and p.rule == "min-gap" for p in problems)
+    assert any("miri-recovery: MIRI use starts" in str(p) and p.rule == "miri-recovery" for p in problems)
+
+
+def test_a_violation_names_its_anneal_whatever_its_number():
+    """Anneal 100 of a 100-anneal calendar is missing: the violation says 100 (read by field, not
+    from the message's characters, which once read it as 10)."""
+    frame = timeline(*(visit(7 * k + 1) for k in range(100)))
+    calendar = Calendar(start=START, count=100)
+    plan = solve(frame, calendar, SolveOptions(rules="seed")).plan
+    (violation,) = check_plan(plan.iloc[:99], frame, calendar, SolveOptions(rules="seed"))
+    assert (violation.anneal, violation.rule) == (100, "missing")
+    assert str(violation) == "Anneal 100: missing from the plan"
 
 
 # -- the real Cycle 2 timeline ----------------------------------------------------------------------
