@@ -100,7 +100,7 @@ class Report:
 
     @property
     def issue_key(self) -> tuple[str, int, int]:
-        # Ties (same date and revision) fall back to the first scheduled start: DOMAIN.md's rule.
+        # Ties (same date and revision) fall back to the first scheduled start: docs/domain.md's rule.
         return (self.issue_date, self.revision, self.span[0])
 
 

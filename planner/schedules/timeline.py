@@ -98,7 +98,7 @@ def read_reports(path: Path) -> list[Report]:
 
 
 def supersede(reports: Sequence[Report]) -> list[Visit]:
-    """Apply DOMAIN.md's rule: a later-issued report replaces earlier rows within its own span.
+    """Apply docs/domain.md's rule: a later-issued report replaces earlier rows within its own span.
 
     Visits are never matched by visit id (ids recur); a row survives unless a report issued after
     its own covers its start time.
@@ -117,7 +117,7 @@ def supersede(reports: Sequence[Report]) -> list[Visit]:
 
 
 def uses_miri(visit: Visit) -> bool:
-    """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (DOMAIN.md)."""
+    """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (docs/domain.md)."""
     if (visit.instrument or "").startswith("MIRI"):
         return True
     return any(
