@@ -190,6 +190,7 @@ def test_the_readme_is_short_and_keeps_the_two_set_up_commands():
 
 PATH = re.compile(r"`((?:planner|tests|benchmarks|data|docs|\.ci)/[\w./*-]*)")
 DOTTED = re.compile(r"`(planner(?:\.\w+)+)")
+LINK = re.compile(r"\]\(([^)#:]+)(?:#[^)]*)?\)")  # relative Markdown links: [text](path)
 ISSUE = re.compile(r"(?i)\bissues?\s+#?\d+|(?<![\w&/])#\d+\b")  # the project's issues are not in it
 MARKDOWN_CITED = re.compile(r"\b([\w./-]*[A-Za-z_]\.md)\b")
 
@@ -209,6 +210,9 @@ def test_the_docs_cite_only_what_the_repository_holds():
         for dotted in DOTTED.findall(text):
             if not _resolves(dotted):
                 missing.append(f"{document.name}: {dotted}")
+        for link in LINK.findall(text) if document == README else []:
+            if not (ROOT / link).exists():
+                missing.append(f"{document.name}: link to {link}")
         for issue in [*ISSUE.findall(text), *re.findall(r"DOMAIN\.md", text)]:
             missing.append(f"{document.name}: cites {issue!r}, which the repository does not hold")
     assert missing == []
