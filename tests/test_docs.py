@@ -105,6 +105,7 @@ def test_every_python_example_runs_twice_in_one_process(tmp_path, monkeypatch):
     """Twice: what the first run caches (the lazy exports of `planner`) must serve the second."""
     blocks = _python_blocks()
     assert any(name == README.name for name, _ in blocks), "the README lost its Python example"
+    assert any(name == "api.md" for name, _ in blocks), "docs/api.md lost its runnable mark"
     monkeypatch.chdir(_with_data(tmp_path))
     for run in (1, 2):
         for name, body in blocks:
