@@ -1,12 +1,14 @@
 """The package as users get it: a wheel holds the shipped timeline, and `solve` finds it from any
-folder in a fresh environment (issue 11). Builds with pip's isolated build (setuptools from the
-configured index), installs into a venv that sees this interpreter's site-packages for the
-dependencies, so nothing else is downloaded."""
+folder in a fresh environment. Builds with pip's isolated build (setuptools from the configured
+index), installs into a venv that sees the site-packages of the environment running the tests for
+the dependencies, so nothing else is downloaded."""
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -38,10 +40,51 @@ def test_the_wheel_holds_the_shipped_timeline_and_rule_sets(wheel):
     assert zipfile.ZipFile(wheel).read("planner/data/jwst_timeline.parquet") == shipped.read_bytes()
 
 
+def outer_site_packages() -> list[str]:
+    """The folders the running environment imports its packages from: a virtual environment's own
+    (and, when it has them, the system's), or the system interpreter's; the user's too if enabled."""
+    folders = [*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    return [f for f in dict.fromkeys(folders) if f in sys.path and Path(f).is_dir()]
+
+
+def venv_seeing_this_environment(venv: Path) -> Path:
+    """A new venv whose interpreter also imports what this one does. `--system-site-packages` would
+    not do: run from a virtual environment, it shows the base interpreter's packages, not the
+    environment's (typer, ortools, ... would be missing). A .pth file in the new venv's
+    site-packages lists this environment's folders instead; they come after the venv's own, so the
+    installed wheel is what `import planner` finds (the checkout's editable finder is not loaded:
+    .pth files in folders a .pth lists are not read)."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    inner = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(inner) / "outer_environment.pth").write_text("\n".join(outer_site_packages()) + "\n")
+    return python
+
+
+def test_the_inner_environment_imports_what_this_one_does(tmp_path):
+    python = venv_seeing_this_environment(tmp_path / "venv")
+    done = subprocess.run(
+        [str(python), "-c", "import typer, ortools, pyarrow; print(typer.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    import typer
+
+    assert done.stdout.strip() == typer.__file__  # this environment's copy, not another
+
+
 def test_solve_runs_from_another_folder_in_a_fresh_environment(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = venv_seeing_this_environment(venv)
     install = [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)]
     subprocess.run(install, check=True, capture_output=True, timeout=300)
     elsewhere = tmp_path / "elsewhere"

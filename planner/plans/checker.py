@@ -17,7 +17,7 @@ import pyarrow as pa
 from planner.problem.calendar import DAY, format_instant, to_seconds
 
 # Written out again on purpose (see planner.schedules.report and planner.schedules.timeline):
-# the checker re-derives the rules from DOMAIN.md itself, so a mistake there cannot hide the same
+# the checker re-derives the rules from docs/domain.md itself, so a mistake there cannot hide the same
 # mistake here.
 SLEW_TYPES = {"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"}
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
@@ -50,7 +50,7 @@ def _uses(instrument, parallels, avoid: tuple[str, ...]) -> bool:
 
 
 def objective_value(times: list[int], anneals: list[int], objective: str, target: int) -> int:
-    """The objective of DOMAIN.md for placed anneals (numbers and slew times, calendar order).
+    """The objective of docs/domain.md for placed anneals (numbers and slew times, calendar order).
 
     Across a missing anneal the interval is measured against the right multiple of the target."""
     deviations = [
@@ -97,7 +97,7 @@ def _plain(column: pd.Series) -> np.ndarray:
 
 
 class _Rules:
-    """The slew rules of DOMAIN.md and of a recorded rule set (`RuleSet.to_dict()`), over a timeline.
+    """The slew rules of docs/domain.md and of a recorded rule set (`RuleSet.to_dict()`), over a timeline.
 
     Only the plan's own slews (and, for a missing anneal, its window) are examined, so checking
     costs little whatever the timeline's length."""

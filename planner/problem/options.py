@@ -10,7 +10,7 @@ from planner.errors import OptionError
 from planner.problem.rules import RuleSet, load_rules
 
 OBJECTIVES = ("regular", "mean", "minimax")
-# The online policy of `replay`, `next` and batch replays (planner.online.policies; chosen in README.md).
+# The online policy of `replay`, `next` and batch replays (planner.online.policies; chosen in docs/weekly.md).
 DEFAULT_POLICY = "rollout"
 PRUNING = ("dp", "none")
 

@@ -40,7 +40,7 @@ from planner.problem.calendar import Calendar, format_instant, parse_instant
 from planner.schedules.report import KNOWN_SLEW_PARALLEL_MODES
 
 OBJECTIVES = ("regular", "mean", "minimax")
-# Instruments a program may avoid: the prefixes of JWST's science modes (DOMAIN.md: a visit uses an
+# Instruments a program may avoid: the prefixes of JWST's science modes (docs/domain.md: a visit uses an
 # instrument when its prime mode, or an attached row other than a slew parallel, starts with it).
 INSTRUMENTS = ("MIRI", "NIRCam", "NIRSpec", "NIRISS", "FGS")
 SEED = "seed-4485"

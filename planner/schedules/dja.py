@@ -60,7 +60,7 @@ def parse_json_rows(rows: Any, *, name: str, shown: str | None = None) -> list[R
     for report_name, visits in groups.items():
         issue = issue_from_report_name(report_name)
         if issue is None:
-            # No date to order by: fall back on the first start, the last resort of DOMAIN.md's rule.
+            # No date to order by: fall back on the first start, the last resort of docs/domain.md's rule.
             first = min(v.start for v in visits)
             issue = datetime.fromtimestamp(first, UTC).strftime("%Y%m%d")
         reports.append(Report(source=visits[0].source, issue_date=issue, revision=0, visits=visits))

@@ -1,6 +1,6 @@
 """The schedule as it was published: every report in issue order, and what was known after each.
 
-DOMAIN.md's supersede rule read as history: after report i (in issue order) the schedule is every
+docs/domain.md's supersede rule read as history: after report i (in issue order) the schedule is every
 row of reports 1..i that no later report among them covers (a report covers the rows of earlier
 ones whose start lies within its own span). Each row therefore lives from the report that brought
 it until the first later report whose span covers it (`superseded_at`), which is all that is needed

@@ -20,7 +20,7 @@ MAX_DURATION_DAYS = 366  # a scheduled visit longer than a year is damage, not a
 MAX_REPORT_BYTES = 100_000_000  # one file of reports; the shipped text of 96 reports is 1.9 MB
 SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"
 SLEW_VISIT_TYPES = frozenset({"PRIME TARGETED FIXED", "PRIME TARGETED MOVING"})
-# The slew-parallel modes the published schedules of Cycles 1-5 hold (DOMAIN.md).
+# The slew-parallel modes the published schedules of Cycles 1-5 hold (docs/domain.md).
 KNOWN_SLEW_PARALLEL_MODES = ("MIRI Anneal", "NIRSpec Internal Lamp", "NIRISS Internal Flat")
 
 
@@ -102,7 +102,7 @@ class Report:
 
     @property
     def issue_key(self) -> tuple[str, int, int]:
-        # Ties (same date and revision) fall back to the first scheduled start: DOMAIN.md's rule.
+        # Ties (same date and revision) fall back to the first scheduled start: docs/domain.md's rule.
         return (self.issue_date, self.revision, self.span[0])
 
 

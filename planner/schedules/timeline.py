@@ -101,7 +101,7 @@ def read_reports(path: Path) -> list[Report]:
 
 
 def supersede(reports: Sequence[Report]) -> list[Visit]:
-    """Apply DOMAIN.md's rule: a later-issued report replaces earlier rows within its own span.
+    """Apply docs/domain.md's rule: a later-issued report replaces earlier rows within its own span.
 
     Visits are never matched by visit id (ids recur); a row survives unless a report issued after
     its own covers its start time.
@@ -120,13 +120,13 @@ def supersede(reports: Sequence[Report]) -> list[Visit]:
 
 
 def uses_miri(visit: Visit) -> bool:
-    """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (DOMAIN.md)."""
+    """Prime mode MIRI, or MIRI in any attached row that is not a slew parallel (docs/domain.md)."""
     return _uses(visit.instrument, ((p.visit_type, p.instrument) for p in visit.parallels), ("MIRI",))
 
 
 def _uses(instrument: str | None, attached, prefixes: tuple[str, ...]) -> bool:
     """A visit uses an instrument when its prime mode, or an attached row that is not a slew
-    parallel, starts with its name (DOMAIN.md); `attached` yields (visit_type, mode) pairs."""
+    parallel, starts with its name (docs/domain.md); `attached` yields (visit_type, mode) pairs."""
     if (instrument or "").startswith(prefixes):
         return True
     return any(kind != SLEW_PARALLEL and (mode or "").startswith(prefixes) for kind, mode in attached)

@@ -1,4 +1,4 @@
-"""The CP-SAT models: the constraints and objectives of DOMAIN.md, built from a Chain.
+"""The CP-SAT models: the constraints and objectives of docs/domain.md, built from a Chain.
 
 Two models share the variables of single anneals (`NodeModel`):
 - `pick[k][i]`: anneal k+1 runs on slew i of its window (one Boolean per usable slew).

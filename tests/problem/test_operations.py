@@ -208,7 +208,7 @@ def test_flown_from_timeline_names_the_visit_slewed_to(shipped):
 
 
 def test_executed_anneals_of_cycle2(shipped):
-    """DOMAIN.md: Cycle 2's anneals ran under program 1520 as slew parallels (1520:54:1 ...)."""
+    """docs/domain.md: Cycle 2's anneals ran under program 1520 as slew parallels (1520:54:1 ...)."""
     from planner.plans.compare import compare, executed_anneals
 
     flown = executed_anneals(shipped)

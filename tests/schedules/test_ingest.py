@@ -29,7 +29,7 @@ def _window(frame: pd.DataFrame, lo: str, hi: str) -> pd.DataFrame:
 
 
 def test_text_and_json_agree_row_for_row():
-    """DOMAIN.md: from 2023-07-03 until 2024-02-29 both sources hold the same issues."""
+    """docs/domain.md: from 2023-07-03 until 2024-02-29 both sources hold the same issues."""
     text = _window(read_schedules([TEXT]), "2023-07-03", "2024-02-29")
     json = _window(read_schedules([JSON2]), "2023-07-03", "2024-02-29")
     assert len(text) > 2000
@@ -48,7 +48,7 @@ def test_timeline_rules_on_real_rows(shipped):
     anneal_slews = shipped[shipped["slew_parallel"] == "MIRI Anneal"]
     assert len(anneal_slews) > 50
     assert (anneal_slews["visit_type"] == "PRIME TARGETED FIXED").all()
-    assert not anneal_slews["uses_miri"].any()  # DOMAIN.md: never attached to a MIRI visit
+    assert not anneal_slews["uses_miri"].any()  # docs/domain.md: never attached to a MIRI visit
     assert shipped["is_slew"].eq(shipped["visit_type"].str.startswith("PRIME TARGETED")).all()
     assert shipped["start"].is_monotonic_increasing
 

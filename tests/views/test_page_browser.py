@@ -100,7 +100,7 @@ def test_plot_and_traces_exist(page):
     )
     by_name = {name.split(" (")[0]: (kind, n) for name, kind, n in traces}
     assert by_name["planned anneal"] == ("scatter", 53)
-    assert by_name["flown anneal"][1] == 53  # Cycle 2 flew one anneal every week (DOMAIN.md)
+    assert by_name["flown anneal"][1] == 53  # Cycle 2 flew one anneal every week (docs/domain.md)
     assert by_name["eligible slew"][0] == "scattergl" and by_name["eligible slew"][1] > 1000
     assert by_name["excluded: to-miri"][1] > 1000
     assert by_name["windows"] == ("bar", 53)
