@@ -97,6 +97,14 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
         if len(unknown):
             listed = ", ".join(f"{name} ({n})" for name, n in unknown.head(8).items())
             console.print(styled((f"unknown {kind}, kept: {listed}", "yellow")))
+    slew_time = summary.slew_time
+    if slew_time:
+        console.print(
+            f"{slew_time['slews']} slews into targeted visits: {slew_time['unknown']} of unknown duration "
+            "(the first visit, after a visit without a duration, or across a hole of over 24 h between "
+            f"reports), {slew_time['overlaps']} overlaps (the visit starts before the previous one ends)",
+            markup=False,
+        )
     counts = Table("visit type", "visits", title="By visit type")
     for key, n in summary.by_visit_type.items():
         counts.add_row(str(key), str(n))
@@ -343,6 +351,7 @@ def timeline_document(summary: TimelineSummary, name: str) -> dict:
         "by_instrument": summary.by_instrument,
         "unknown_visit_types": summary.unknown_visit_types,
         "unknown_instruments": summary.unknown_instruments,
+        "slew_time": summary.slew_time,
         "windows": summary.weeks,
     }
 

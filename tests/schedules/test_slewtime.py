@@ -138,3 +138,28 @@ def test_real_timeline_slews(shipped):
     # Overlaps happen (a reissue moved a visit) but are few; the typical slew is minutes.
     assert 0 < (slews < 0).sum() < 200
     assert 5 * 60 < slews.median() < 30 * 60
+
+
+def test_timeline_command_counts_unknown_slews_and_overlaps(tmp_path):
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    rows = [
+        _at(0, "r1"),  # first: unknown
+        _at(HOUR // 2, "r1"),  # overlap
+        _at(2 * HOUR, "r1"),  # untargeted: not a slew, not counted
+        _at(int(2.5 * HOUR), "r1"),  # overlap: 1 h visit above ends at 3 h
+        _at(3 * 86400, "r2"),  # across a hole: unknown
+        _at(3 * 86400 + 2 * HOUR, "r2"),  # a slew of 1 h
+    ]
+    rows[2].visit_type = "PRIME UNTARGETED"
+    path = tmp_path / "t.parquet"
+    write_timeline(to_frame(rows), path)
+    runner = CliRunner()
+    document = json.loads(runner.invoke(app, ["timeline", str(path), "--count", "1", "--json"]).stdout)
+    assert document["slew_time"] == {"slews": 5, "unknown": 2, "overlaps": 2}
+    result = runner.invoke(app, ["timeline", str(path), "--count", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "5 slews into targeted visits: 2 of unknown duration" in result.output
+    assert "2 overlaps" in result.output
