@@ -178,6 +178,47 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
     )
 
 
+def _minutes(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
+def print_slews(table: pd.DataFrame, period: dict, minimum_minutes: float, *, as_json: bool = False) -> None:
+    """The `slews` table (`planner.problem.slewtime.slew_time_table`); with `as_json`, one JSON
+    document on stdout and nothing else."""
+    if as_json:
+        print_json({"period": period, "minimum_minutes": minimum_minutes, "slews": table})
+        return
+    since, until = period.get("from") or "the first visit", period.get("until") or "the last"
+    out = Table(title=f"Slew durations (minutes), visits from {since} until {until}")
+    out.add_column("slews of", min_width=20, max_width=32)
+    for name in ("slews", "unknown", "overlaps", "shortest", "10th pct", "median"):
+        out.add_column(name, justify="right")
+    out.add_column(f"< {minimum_minutes:g} min", justify="right")
+    out.add_column(f">= {minimum_minutes:g} min", justify="right")
+    for row in table.to_dict("records"):
+        share = row["at_least_share"]
+        out.add_row(
+            row["group"],
+            str(row["slews"]),
+            str(row["unknown"]),
+            str(row["overlaps"]),
+            _minutes(row["shortest_min"]),
+            _minutes(row["p10_min"]),
+            _minutes(row["median_min"]),
+            str(row["below_minimum"]),
+            "-" if pd.isna(share) else f"{100 * share:.0f} %",
+            end_section=row["group"] == table["group"].iloc[-2] if len(table) > 1 else False,
+        )
+    console.print(out)
+    console.print(
+        "A slew lasts from the previous visit's scheduled end to this visit's start (unknown for the "
+        "first visit, after a visit without a duration, or across a hole of over 24 h between reports). "
+        "Rows above the line: the slews the slew parallels of each mode flew on; last row: every slew "
+        "into a targeted visit. Minutes over slews of known duration.",
+        markup=False,
+    )
+
+
 def _report_label(name: str | None) -> str:
     """A report as the per-week table names it: a text report by its OP package id (after the
     '#'), a JSON report by its file name without the extension. The written table and --json
