@@ -161,7 +161,7 @@ def slew_seconds(timeline: pd.DataFrame) -> pd.arrays.IntegerArray:
     if n == 0:
         return pd.array([], dtype="Int64")
     starts = timeline["start"].dt.as_unit("s").astype("int64").to_numpy()
-    durations = pd.array(timeline["duration_s"], dtype="Int64")
+    durations = timeline["duration_s"].astype("Int64")  # (float64 with NaN when made with nulls)
     known_end = durations.fillna(-1).to_numpy(np.int64) >= 0
     ends = starts + durations.fillna(0).to_numpy(np.int64)
     sources = timeline["source"].to_numpy(object)
