@@ -515,6 +515,43 @@ def destinations(
     print_destinations(table(load_timeline(path or None), chosen), chosen, as_json=as_json)
 
 
+@app.command()
+@friendly
+def slews(
+    path: Annotated[
+        list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Only visits starting at or after this UTC date or time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only visits starting before this UTC date or time.")
+    ] = None,
+    minimum_minutes: Annotated[
+        float, typer.Option(help="The slew length counted below and at least (the MIRI anneal's: 27.5).")
+    ] = 27.5,
+    as_json: Json = False,
+) -> None:
+    """Slew durations, the evidence for a slew-time rule: per slew-parallel mode that flew (MIRI
+    Anneal, NIRSpec Internal Lamp, NIRISS Internal Flat), the slews it flew on (count, unknown,
+    overlaps, shortest, 10th percentile, median, how many below --minimum-minutes), beside all slews
+    into targeted visits (and the share at least that long). One cycle: e.g. --from 2023-07-03
+    --until 2024-07-01."""
+    from planner import limits
+    from planner.problem.calendar import format_instant, parse_instant
+    from planner.problem.slewtime import slew_time_table, within
+    from planner.schedules.timeline import load_timeline
+    from planner.views.console import print_slews
+
+    limits.number("--minimum-minutes", minimum_minutes, 0, limits.MAX_DAYS * 1440)
+    first = parse_instant(since, option="--from") if since is not None else None
+    last = parse_instant(until, option="--until") if until is not None else None
+    period = {"from": format_instant(first) if first is not None else None}
+    period["until"] = format_instant(last) if last is not None else None
+    table = slew_time_table(within(load_timeline(path or None), first, last), minimum_minutes)
+    print_slews(table, period, minimum_minutes, as_json=as_json)
+
+
 Policy = Annotated[
     str,
     typer.Option(

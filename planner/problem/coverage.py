@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -48,6 +48,9 @@ class TimelineSummary:
     unknown_instruments: pd.Series  # visits per unknown instrument mode
     weeks: pd.DataFrame  # one row per calendar window; `excluded_<rule>` counts per rule
     rules: RuleSet
+    # Slews into targeted visits (`is_slew`): how many, how many of unknown duration (`slew_seconds`
+    # null), how many overlap (negative: the visit starts before the previous one ends).
+    slew_time: dict[str, int] = field(default_factory=dict)
 
 
 def summarize(timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None) -> TimelineSummary:
@@ -79,4 +82,15 @@ def summarize(timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None 
         unknown_instruments=instruments[~instruments.str.startswith(KNOWN_INSTRUMENTS)].value_counts(),
         weeks=weeks,
         rules=rules,
+        slew_time=slew_time_counts(timeline),
     )
+
+
+def slew_time_counts(timeline: pd.DataFrame) -> dict[str, int]:
+    """Slews into targeted visits, those of unknown duration, and overlaps (negative duration)."""
+    slews = timeline.loc[timeline["is_slew"].to_numpy(bool), "slew_seconds"]
+    return {
+        "slews": len(slews),
+        "unknown": int(slews.isna().sum()),
+        "overlaps": int((slews.dropna() < 0).sum()),
+    }

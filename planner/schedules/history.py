@@ -24,16 +24,23 @@ from planner.io import read_parquet, write_parquet
 from planner.problem.calendar import to_seconds
 from planner.schedules.report import Report
 from planner.schedules.timeline import (
+    DERIVED,
     SCHEMA,
     SCHEMA_VERSION,
     Sources,
     read_reports,
     schedule_files,
     to_frame,
+    with_slew_seconds,
 )
 
 NEVER = np.iinfo(np.int64).max
-HISTORY_SCHEMA = SCHEMA.append(pa.field("report", pa.int64())).append(pa.field("superseded_at", pa.int64()))
+# Every row of every report: rows of different reports interleave, so a row's predecessor (and the
+# derived slew_seconds) is known only in a timeline made of them (`known_after`).
+_ROW_SCHEMA = pa.schema([field for field in SCHEMA if field.name not in DERIVED])
+HISTORY_SCHEMA = pa.schema(
+    [*_ROW_SCHEMA, pa.field("report", pa.int64()), pa.field("superseded_at", pa.int64())]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,7 @@ class History:
         ]
         visits = [v for r in ordered for v in r.visits]
         brought = np.repeat(np.arange(len(ordered)), [len(r.visits) for r in ordered])
-        frame = to_frame(visits)
+        frame = to_frame(visits).drop(columns=list(DERIVED))
         frame["report"] = brought
         order = np.lexsort((frame["visit_id"].to_numpy(), to_seconds(frame["start"])))
         self.rows = frame.iloc[order].reset_index(drop=True)
@@ -140,6 +147,7 @@ class History:
         """The timeline as known after report `order` was applied (sorted by start)."""
         alive = (self.rows["report"].to_numpy() <= order) & (self.rows["superseded_at"].to_numpy() > order)
         frame = self.rows.loc[alive].drop(columns=["report", "superseded_at"]).reset_index(drop=True)
+        with_slew_seconds(frame)
         frame.attrs["sources"] = Sources.of(self.sources)
         return frame
 

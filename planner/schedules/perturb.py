@@ -16,7 +16,7 @@ import pandas as pd
 
 from planner.errors import OptionError
 from planner.problem.calendar import DAY
-from planner.schedules.timeline import Sources
+from planner.schedules.timeline import Sources, with_slew_seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +73,8 @@ def perturb(
     order = kept[np.lexsort((visit_rank[kept], starts.array.asi8[kept]))]
     frame = timeline.take(order).reset_index(drop=True)
     frame["start"] = starts.array.take(order)
+    if "slew_seconds" in frame.columns:  # cancels and delays change slews (a history's rows have none)
+        with_slew_seconds(frame)
     frame.attrs = {
         "sources": Sources([*timeline.attrs.get("sources", []), f"perturbed:{perturbation.to_dict()}"])
     }

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from planner.problem.calendar import DAY, parse_instant, to_timestamps
-from planner.schedules.timeline import COLUMNS, SCHEMA
+from planner.schedules.timeline import COLUMNS, SCHEMA, with_slew_seconds
 
 RUN_LENGTH = 6.0  # mean visits per MIRI run
 
@@ -86,7 +86,8 @@ def synthetic_timeline(
             "slew_parallel": ["NIRSpec Internal Lamp" if has else None for has in lamp],
             "source": f"synthetic seed={seed}",
         }
-    )[COLUMNS]
+    )
+    frame = with_slew_seconds(frame)[COLUMNS]
     frame.attrs["sources"] = [f"synthetic:days={days},rate={slews_per_day},miri={miri_fraction},seed={seed}"]
     assert list(frame.columns) == SCHEMA.names
     return frame

@@ -2,6 +2,8 @@
 
 `read_schedules` turns raw report files (text, JSON, folders of them) into the timeline DataFrame;
 `load_timeline` reads either a canonical Parquet timeline or raw files; `write_timeline` stores one.
+Each row's `slew_seconds` (see `slew_seconds`) depends on the row before it, so it is computed
+wherever a timeline's rows are made or changed (here, `History.known_after`, `perturb`, `synthetic`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from planner.errors import InputError, brief
 from planner.io import read_parquet, same_type, write_parquet
 from planner.schedules.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 
-SCHEMA_VERSION = 1
+# Version 2 added `slew_seconds`; version 1 files are still read, the column computed on load.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+HOLE_SECONDS = 24 * 3600  # between two reports, a longer time without visits is missing data
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the repository's raw reports (not installed)
 # The shipped timeline is package data, found wherever the package is installed (wheels unpack to
 # folders, so the resource is a plain file).
@@ -47,9 +52,11 @@ SCHEMA = pa.schema(
         ("is_slew", pa.bool_()),
         ("slew_parallel", pa.string()),
         ("source", pa.string()),
+        ("slew_seconds", pa.int64()),  # nullable: unknown
     ]
 )
 COLUMNS = SCHEMA.names
+DERIVED = ("slew_seconds",)  # computed from the other columns; absent from version 1 files
 
 
 class Sources(tuple):
@@ -157,8 +164,49 @@ def slew_parallel(visit: Visit) -> str | None:
     return next((m for m in modes if m != "MIRI Anneal"), modes[0] if modes else None)
 
 
+def slew_seconds(timeline: pd.DataFrame) -> pd.arrays.IntegerArray:
+    """The duration of the slew into each visit of a timeline (rows in time order), in seconds.
+
+    The rule (DOMAIN.md, "Slew time"): the slew into row i lasts from the scheduled end of row i-1
+    (its `start` + `duration_s`) to the scheduled start of row i, where row i-1 is the previous row
+    of the same timeline (in a canonical timeline, the previous visit that survived the supersede
+    rule). It is unknown (null) when
+    - i is the first row (nothing before it is known);
+    - row i-1's `duration_s` is missing (null) or malformed (negative): its end is not known. The
+      report readers refuse a malformed duration, so this arises only in timelines built in memory;
+    - rows i-1 and i came from different reports (`source`) and the slew would be longer than 24 h
+      (HOLE_SECONDS; exactly 24 h is still a slew): a hole in the data, such as the days the
+      Cycle 1 text reports miss, not a slew.
+    Everything else is known: a long idle inside one report, or a few hours between two reports,
+    is a long slew; overlapping visits (row i starts before row i-1 ends) give a negative value.
+
+    Returns a nullable int64 array (pandas "Int64") of the timeline's length; rows of every visit
+    type get a value (the planner's slews are the rows with `is_slew`)."""
+    n = len(timeline)
+    if n == 0:
+        return pd.array([], dtype="Int64")
+    starts = timeline["start"].dt.as_unit("s").astype("int64").to_numpy()
+    durations = timeline["duration_s"].astype("Int64")  # (float64 with NaN when made with nulls)
+    known_end = durations.fillna(-1).to_numpy(np.int64) >= 0
+    ends = starts + durations.fillna(0).to_numpy(np.int64)
+    sources = timeline["source"].to_numpy(object)
+    values = np.zeros(n, dtype=np.int64)
+    values[1:] = starts[1:] - ends[:-1]
+    unknown = np.ones(n, dtype=bool)
+    hole = (sources[1:] != sources[:-1]) & (values[1:] > HOLE_SECONDS)
+    unknown[1:] = ~known_end[:-1] | hole
+    return pd.arrays.IntegerArray(values, unknown)
+
+
+def with_slew_seconds(timeline: pd.DataFrame) -> pd.DataFrame:
+    """The timeline with its `slew_seconds` column (re)computed from its rows, in place; returned."""
+    timeline["slew_seconds"] = slew_seconds(timeline)
+    return timeline
+
+
 def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
-    """The canonical timeline DataFrame (schema SCHEMA) of the given visits."""
+    """The canonical timeline DataFrame (schema SCHEMA) of the given visits, in the order given (time
+    order for a timeline; `slew_seconds` reads each row's predecessor)."""
     columns = {
         "visit_id": [v.visit_id for v in visits],
         "start": np.array([v.start for v in visits], dtype=np.int64),
@@ -179,9 +227,10 @@ def to_frame(visits: Sequence[Visit]) -> pd.DataFrame:
         "is_slew": [v.visit_type in SLEW_VISIT_TYPES for v in visits],
         "slew_parallel": [slew_parallel(v) for v in visits],
         "source": [v.source for v in visits],
+        "slew_seconds": [None] * len(visits),
     }
     table = pa.table(columns, schema=SCHEMA)  # int64 seconds become timestamp[s, UTC] here
-    return table.to_pandas()
+    return with_slew_seconds(table.to_pandas())
 
 
 def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
@@ -197,7 +246,12 @@ def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
 
 
 def write_timeline(frame: pd.DataFrame, path: Path) -> None:
-    """Store a timeline as Parquet with its schema version and sources, atomically."""
+    """Store a timeline as Parquet with its schema version and sources, atomically.
+
+    A frame without `slew_seconds` (made by hand, or by older code) gets it computed from its rows;
+    one that has it is written as it is."""
+    if "slew_seconds" not in frame.columns:
+        frame = with_slew_seconds(frame.copy())
     meta = {
         "kind": "timeline",
         "schema_version": SCHEMA_VERSION,
@@ -226,9 +280,12 @@ def load_timeline(paths: Sequence[Path | str] | Path | str | None = None) -> pd.
     return read_schedules(files)
 
 
-def _check_timeline_columns(table: pa.Table, path: Path) -> None:
-    """Every column of SCHEMA with its type (timestamps in any unit, UTC), and rows in time order."""
+def _check_timeline_columns(table: pa.Table, path: Path, version: int = SCHEMA_VERSION) -> None:
+    """Every column of SCHEMA with its type (timestamps in any unit, UTC), and rows in time order;
+    a version 1 file has no derived columns."""
     for field in SCHEMA:
+        if version == 1 and field.name in DERIVED:
+            continue
         if field.name not in table.schema.names:
             raise InputError(path, f"timeline column {field.name} is missing; expected the columns {COLUMNS}")
         actual = table.schema.field(field.name).type
@@ -276,14 +333,15 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             f"not a timeline ({what}); expected a file written by 'anneal-planner ingest' (without "
             "--history) or 'synth'",
         )
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    version = meta.get("schema_version")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise InputError(
             path,
-            f"timeline schema version {meta.get('schema_version')}; this "
-            f"planner reads version {SCHEMA_VERSION}: re-run 'anneal-planner ingest'",
+            f"timeline schema version {version}; this planner reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}: re-run 'anneal-planner ingest'",
         )
     try:  # a column name that is not UTF-8 fails when it is first read
-        _check_timeline_columns(table, path)
+        _check_timeline_columns(table, path, version)
     except (pa.ArrowException, ValueError) as err:
         raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
     try:
@@ -291,6 +349,13 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
         frame = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
         raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
+    if version == 1:
+        # Computed from start, duration_s and source as ingest would have (the same rows give the
+        # same values), rather than left unknown: a rule on slew time then reads old files alike.
+        with_slew_seconds(frame)
+    else:  # as nullable int64: pandas would make an int64 column with nulls float64 (NaN)
+        column = table["slew_seconds"].cast(pa.int64())
+        frame["slew_seconds"] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array
     frame.attrs["sources"] = Sources.of(meta.get("sources", []))
     frame.attrs["path"] = str(path)
     return frame

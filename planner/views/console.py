@@ -97,6 +97,14 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
         if len(unknown):
             listed = ", ".join(f"{name} ({n})" for name, n in unknown.head(8).items())
             console.print(styled((f"unknown {kind}, kept: {listed}", "yellow")))
+    slew_time = summary.slew_time
+    if slew_time:
+        console.print(
+            f"{slew_time['slews']} slews into targeted visits: {slew_time['unknown']} of unknown duration "
+            "(the first visit, after a visit without a duration, or across a hole of over 24 h between "
+            f"reports), {slew_time['overlaps']} overlaps (the visit starts before the previous one ends)",
+            markup=False,
+        )
     counts = Table("visit type", "visits", title="By visit type")
     for key, n in summary.by_visit_type.items():
         counts.add_row(str(key), str(n))
@@ -166,6 +174,47 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
         "expected: slew parallels of every kind this mode would have carried had they run on any slew "
         "not into MIRI alike; chance: the probability of so few if so (Poisson). Modes that never "
         "carried one come first; bold where that is unlikely to be chance (< 1 %).",
+        markup=False,
+    )
+
+
+def _minutes(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
+def print_slews(table: pd.DataFrame, period: dict, minimum_minutes: float, *, as_json: bool = False) -> None:
+    """The `slews` table (`planner.problem.slewtime.slew_time_table`); with `as_json`, one JSON
+    document on stdout and nothing else."""
+    if as_json:
+        print_json({"period": period, "minimum_minutes": minimum_minutes, "slews": table})
+        return
+    since, until = period.get("from") or "the first visit", period.get("until") or "the last"
+    out = Table(title=f"Slew durations (minutes), visits from {since} until {until}")
+    out.add_column("slews of", min_width=20, max_width=32)
+    for name in ("slews", "unknown", "overlaps", "shortest", "10th pct", "median"):
+        out.add_column(name, justify="right")
+    out.add_column(f"< {minimum_minutes:g} min", justify="right")
+    out.add_column(f">= {minimum_minutes:g} min", justify="right")
+    for row in table.to_dict("records"):
+        share = row["at_least_share"]
+        out.add_row(
+            row["group"],
+            str(row["slews"]),
+            str(row["unknown"]),
+            str(row["overlaps"]),
+            _minutes(row["shortest_min"]),
+            _minutes(row["p10_min"]),
+            _minutes(row["median_min"]),
+            str(row["below_minimum"]),
+            "-" if pd.isna(share) else f"{100 * share:.0f} %",
+            end_section=row["group"] == table["group"].iloc[-2] if len(table) > 1 else False,
+        )
+    console.print(out)
+    console.print(
+        "A slew lasts from the previous visit's scheduled end to this visit's start (unknown for the "
+        "first visit, after a visit without a duration, or across a hole of over 24 h between reports). "
+        "Rows above the line: the slews the slew parallels of each mode flew on; last row: every slew "
+        "into a targeted visit. Minutes over slews of known duration.",
         markup=False,
     )
 
@@ -343,6 +392,7 @@ def timeline_document(summary: TimelineSummary, name: str) -> dict:
         "by_instrument": summary.by_instrument,
         "unknown_visit_types": summary.unknown_visit_types,
         "unknown_instruments": summary.unknown_instruments,
+        "slew_time": summary.slew_time,
         "windows": summary.weeks,
     }
 

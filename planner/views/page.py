@@ -529,12 +529,94 @@ against the right multiple of the target, as the solver and the checker measure 
 marked "pinned"; the last columns show the anneal flown in the same calendar week and how much later
 than the plan it flew.</p>
 {plan_table(view, comparison.weeks)}
+{slew_time_section(opened.timeline, opened.calendar)}
 {replay_html}
 <h2>Provenance</h2>
 {_facts(provenance(opened))}
 <script>{SORT_SCRIPT}</script>
 </body></html>
 """
+
+
+HISTOGRAM_MINUTES = 120  # the x axis of the slew-time histogram; longer slews go in its last bar
+BIN_MINUTES = 2.5
+MODE_COLOURS = {
+    "MIRI Anneal": MIRI_COLOUR,
+    "NIRSpec Internal Lamp": "#ff7f0e",
+    "NIRISS Internal Flat": "#9467bd",
+}
+ALL_SLEWS_COLOUR = "#7f7f7f"
+
+
+def slew_time_section(timeline: pd.DataFrame, calendar) -> str:
+    """A histogram of slew durations in the calendar's weeks: one trace per slew-parallel mode that
+    flew (the slews it flew on), one of all slews into targeted visits, each as a percentage of its
+    own slews (so a mode's few dozen compare with thousands), and a line at the MIRI anneal's
+    minimum: why a slew-time rule exists and where its threshold sits. Empty without slews."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from planner.problem.slewtime import (
+        ALL_SLEWS,
+        ANNEAL_MINIMUM_MINUTES,
+        slew_minutes,
+        slew_time_table,
+        within,
+    )
+
+    windows = calendar.windows
+    part = within(timeline, windows[0].start, windows[-1].end)
+    found = slew_minutes(part)
+    if found[ALL_SLEWS].empty:
+        return ""
+    figure = go.Figure()
+    for group, values in found.items():
+        known = values.dropna()  # unknown and negative (overlap) slews have no bar; the table counts them
+        shown = np.minimum(known[known >= 0].to_numpy(), HISTOGRAM_MINUTES - BIN_MINUTES / 2)
+        figure.add_trace(
+            go.Histogram(
+                x=shown.round(2).tolist(), name=f"{_esc(group)} ({len(values)})", histnorm="percent",
+                xbins={"start": 0, "end": HISTOGRAM_MINUTES, "size": BIN_MINUTES},
+                marker={"color": MODE_COLOURS.get(group, ALL_SLEWS_COLOUR if group == ALL_SLEWS else None)},
+                opacity=0.45 if group == ALL_SLEWS else 0.7,
+                hovertemplate=f"{_esc(group)}<br>%{{x}} min: %{{y:.1f}} %<extra></extra>",
+            )
+        )  # fmt: skip
+    figure.add_vline(
+        x=ANNEAL_MINIMUM_MINUTES, line_dash="dash", line_color=MIRI_COLOUR,
+        annotation_text=f"MIRI anneal minimum {ANNEAL_MINIMUM_MINUTES:g} min",
+        annotation_position="top right",
+    )  # fmt: skip
+    figure.update_layout(
+        barmode="overlay", height=380, template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        xaxis_title=f"slew duration, minutes (over {HISTOGRAM_MINUTES} in the last bar)",
+        yaxis_title="% of the group's slews", legend={"title": {"text": "slews of (count)"}},
+    )  # fmt: skip
+    table = _slew_time_table(slew_time_table(part), ANNEAL_MINIMUM_MINUTES)
+    return f"""<h2>Slew durations</h2>
+<p class="note">A slew lasts from the previous visit's scheduled end to this visit's start. Each mode's
+trace: the slews its slew parallels flew on in the calendar's weeks; grey: every slew into a targeted
+visit; each as a percentage of its own slews. A slew parallel needs a slew at least as long as
+itself. Slews of unknown duration (the first visit, after a visit without a duration, or across a hole
+of over 24 h between reports) and overlaps (the visit starts before the previous one ends) have no bar;
+the table counts them.</p>
+{pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id="slew-time")}
+{table}"""
+
+
+def _slew_time_table(table: pd.DataFrame, minimum_minutes: float) -> str:
+    """`planner.problem.slewtime.slew_time_table` as an HTML table (minutes, shares in percent)."""
+    rows = [
+        [
+            row.group, *((str(n), str(n)) for n in (row.slews, row.unknown, row.overlaps)),
+            *(_number(v, 1) for v in (row.shortest_min, row.p10_min, row.median_min)),
+            (str(row.below_minimum), str(row.below_minimum)), _number(100 * row.at_least_share, 0, " %"),
+        ]
+        for row in _rows(table)
+    ]  # fmt: skip
+    header = ["slews of", "slews", "unknown", "overlaps", "shortest min", "10th pct min", "median min",
+              f"< {minimum_minutes:g} min", f"≥ {minimum_minutes:g} min"]  # fmt: skip
+    return _table(header, rows, numeric=set(range(1, len(header))))
 
 
 REPLAY_COLUMNS = ("anneal", "label", "slew_time", "visit_id", "decided_at", "replans", "state")

@@ -33,6 +33,10 @@ def test_text_and_json_agree_row_for_row():
     text = _window(read_schedules([TEXT]), "2023-07-03", "2024-02-29")
     json = _window(read_schedules([JSON2]), "2023-07-03", "2024-02-29")
     assert len(text) > 2000
+    # The slews agree too (reports begin and end alike in both), except into the first visit: the
+    # JSON of Cycle 2 begins there, the text holds the visit before it.
+    assert pd.isna(json.loc[0, "slew_seconds"]) and text.loc[0, "slew_seconds"] >= 0
+    json.loc[0, "slew_seconds"] = text.loc[0, "slew_seconds"]
     pd.testing.assert_frame_equal(text, json)
 
 

@@ -45,6 +45,7 @@ def test_page_content(small_plan):
     assert "<td>2023-07-03 12:00</td>" in page  # the anneal flown in week 1, beside the plan
     assert "rule set" in page and "operations" in page and "timeline sha256" in page
     assert "Σ |interval - m·7 d|" in page and "<td>3</td>" in page  # counts as integers
+    assert page.count('id="slew-time"') == 1  # the slew-time histogram of the calendar's weeks
 
 
 def _replay_frame(plan: pd.DataFrame) -> pd.DataFrame:
@@ -91,3 +92,31 @@ def test_report_cli_writes_the_page_and_refuses_a_negative_band(small_plan, tmp_
     assert bad.exit_code == 2 and "--tolerance-hours" in bad.stderr and not page.exists()
     good = runner.invoke(app, ["report", plan, "--out", str(page), "--tolerance-hours", "6"])
     assert good.exit_code == 0 and "Band in the lower panel: ±6 h" in page.read_text()
+
+
+def test_slew_time_histogram():
+    """One trace per slew-parallel mode flown plus all slews, in percent, a line at 27.5 min, and
+    the table beside it; names from the timeline are escaped."""
+    import json
+    import re
+
+    from planner.views.page import slew_time_section
+
+    anneal = [Attached("PARALLEL SLEW CALIBRATION", "MIRI Anneal", "1520:54:1")]
+    odd = [Attached("PARALLEL SLEW CALIBRATION", HOSTILE, "1:2:3")]
+    visits = [visit(0.0), visit(0.1, parallels=anneal), visit(0.2, parallels=odd), visit(8.0)]
+    frame = timeline(*visits)  # one-hour visits: slews of 84 and 84 minutes, then one of over 7 days
+    section = slew_time_section(frame, Calendar(start=START, count=1))
+    assert 'id="slew-time"' in section and HOSTILE not in section
+    plot = re.search(r'Plotly\.newPlot\(\s*"slew-time",\s*(\[.*?\]),\s*\{', section, re.S)
+    data = json.loads(plot.group(1))
+    names = [trace["name"] for trace in data]
+    assert names[0] == "MIRI Anneal (1)" and names[-1] == "all slews into targeted visits (3)"
+    assert all(trace["histnorm"] == "percent" for trace in data)
+    assert data[0]["x"] == [84.0] and data[-1]["x"] == [84.0, 84.0]  # the first visit's slew is unknown
+    assert "MIRI anneal minimum 27.5 min" in section and '"x0":27.5' in section
+    # the table: the anneal's row, and the unknown slew counted for all slews
+    assert "<td>MIRI Anneal</td>" in section and '<td class="n" data-sort="84.000000">84.0</td>' in section
+    assert '<td class="n" data-sort="1">1</td>' in section
+    # the week after the calendar's window is left out; no slew at all: no section
+    assert slew_time_section(frame, Calendar(start=START + 30 * 86400, count=1)) == ""
