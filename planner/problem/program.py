@@ -210,7 +210,8 @@ def _known(value: str, known: tuple[str, ...], where: str) -> str:
     by_fold = {k.casefold(): k for k in known}
     if value.casefold() in by_fold:
         return by_fold[value.casefold()]
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.4) or list(known)
+    folded = difflib.get_close_matches(value.casefold(), list(by_fold), n=3, cutoff=0.4)
+    close = [by_fold[f] for f in folded] or list(known)
     raise OptionError(f"{where}: {value!r} is in no schedule the planner knows; closest: {', '.join(close)}")
 
 
@@ -295,8 +296,8 @@ def pick_program(starts, *, latest: bool = False) -> tuple[Program, str]:
         inside = int(np.count_nonzero((starts >= c.start) & (starts < end)))
         last_inside = bool(len(starts)) and c.start <= int(starts.max()) < end
         held.append((program, inside, last_inside))
-    if latest:
-        chosen = [(p, n) for p, n, last in held if last]
+    if latest:  # calendars can overlap (Cycle 2's 53rd window is Cycle 3's first week): the later
+        chosen = [(p, n) for p, n, last in held if last][-1:]
         why = "the cycle of the last published visit"
     else:
         best = max((n for _, n, _ in held), default=0)
