@@ -25,7 +25,7 @@ def _sources() -> list[str]:
     return sorted(
         str(path.relative_to(ROOT))
         for folder in ("planner", "benchmarks")
-        for path in (ROOT / folder).glob("*.py")
+        for path in (ROOT / folder).rglob("*.py")
     )
 
 

@@ -33,6 +33,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from planner import limits
 from planner.errors import InputError, OptionError, kind_of
@@ -192,7 +193,7 @@ def _parse(data: dict, where: str) -> Program:
     )
 
 
-def _days(value: object) -> object:
+def _days(value: Any) -> Any:
     """Whole days as floats, as a calendar records them (`4` and `4.0` are one calendar)."""
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
