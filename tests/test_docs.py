@@ -136,8 +136,8 @@ def test_the_site_builds_strictly(tmp_path):
     formats = (site / "formats" / "index.html").read_text()
     assert "superseded_at" in formats and "perturbation_lost_days" in formats and "decided_at" in formats
     api = (site / "api" / "index.html").read_text()
-    assert "Place every anneal of" in api  # planner.solve's docstring, rendered by mkdocstrings
-    assert "Calibration programs as data files" in (site / "programs" / "index.html").read_text()
+    assert "Place every observation of" in api  # planner.solve's docstring, rendered by mkdocstrings
+    assert "What the planner plans is data" in (site / "programs" / "index.html").read_text()
 
 
 def _hooks():

@@ -14,11 +14,11 @@ import pandas as pd
 
 from planner.schedules.report import SLEW_PARALLEL
 
-# The slew-parallel modes of the schedules (DOMAIN.md), listed first in this order; any other mode
+# The slew-parallel modes of the schedules (docs/domain.md), listed first in this order; any other mode
 # found in the attached rows follows, by name.
 SLEW_MODES = ("MIRI Anneal", "NIRSpec Internal Lamp", "NIRISS Internal Flat")
 # The MIRI anneal's length as the planning tools model it (3 detectors x 500 s plus overheads, about
-# 25 min; DOMAIN.md) rounded up to what operations keep: no flown anneal sat on a shorter slew. Drawn
+# 25 min; docs/domain.md) rounded up to what operations keep: no flown anneal sat on a shorter slew. Drawn
 # and counted here as evidence only; the eligibility rule takes its minimum from the program.
 ANNEAL_MINIMUM_MINUTES = 27.5
 ALL_SLEWS = "all slews into targeted visits"

@@ -167,7 +167,7 @@ def slew_parallel(visit: Visit) -> str | None:
 def slew_seconds(timeline: pd.DataFrame) -> pd.arrays.IntegerArray:
     """The duration of the slew into each visit of a timeline (rows in time order), in seconds.
 
-    The rule (DOMAIN.md, "Slew time"): the slew into row i lasts from the scheduled end of row i-1
+    The rule (docs/domain.md, "Slew time"): the slew into row i lasts from the scheduled end of row i-1
     (its `start` + `duration_s`) to the scheduled start of row i, where row i-1 is the previous row
     of the same timeline (in a canonical timeline, the previous visit that survived the supersede
     rule). It is unknown (null) when

@@ -104,7 +104,7 @@ def test_slews_command(tmp_path):
 
 
 def test_flown_anneals_sat_on_slews_of_at_least_27_7_minutes(shipped):
-    """DOMAIN.md: no flown anneal on a slew shorter than 27.7 min, while most slews are shorter."""
+    """docs/domain.md: no flown anneal on a slew shorter than 27.7 min, while most slews are shorter."""
     for since, until in [("2022-07-11", "2023-07-03"), ("2023-07-03", "2024-07-01")]:
         bounds = [int(pd.Timestamp(t, tz="UTC").timestamp()) for t in (since, until)]
         table = slew_time_table(within(shipped, *bounds)).set_index("group")
