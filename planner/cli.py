@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ try:  # recent typer vendors click as typer._click; older ones use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from planner.errors import InputError, InternalError, OptionError, PlannerError
+from planner.errors import InputError, InternalError, OptionError, PlannerError, brief
 from planner.problem.calendar import DEFAULT_START, Calendar
 from planner.problem.options import DEFAULT_POLICY, SolveOptions
 
@@ -47,10 +48,19 @@ class _OneLineErrors(TyperGroup):
 def _print_error(message: str, *, one_line: bool = True) -> None:
     """`error: message` on stderr, one line (a list of infeasible windows keeps its lines); nothing
     in the message is read as markup."""
+    from planner.errors import clip
     from planner.views.terminal import errors, styled
 
     text = " ".join(message.split()) if one_line else message
-    errors.print(styled(("error:", "bold red"), " ", text))
+    errors.print(styled(("error:", "bold red"), " ", clip(text)))
+
+
+def output_file(text: str | Path) -> Path:
+    """An output file's path as given: one ending in a separator names a folder, which Path() would
+    silently turn into a file of that name."""
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise typer.BadParameter(f"{text}: ends with a path separator; expected a file name, not a folder")
+    return Path(text)
 
 
 app = typer.Typer(
@@ -139,8 +149,11 @@ _ONE_COMMAND = False  # set by main(): this process runs one command, then exits
 
 def main() -> None:
     """The `anneal-planner` console script and `python -m planner`."""
+    from planner.signals import exit_on_sigterm
+
     global _ONE_COMMAND
     _ONE_COMMAND = True
+    exit_on_sigterm()  # 143 from here on, until the command's own handler takes over
     app(prog_name="anneal-planner")
 
 
@@ -171,7 +184,8 @@ def friendly(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from planner.signals import sigterm_as_interrupt, stop_words
+        from planner.io import environment_error
+        from planner.signals import sigterm_as_interrupt, stop_words, terminated
 
         try:
             with sigterm_as_interrupt():
@@ -186,8 +200,16 @@ def friendly(command):
             raise typer.Exit(code) from None
         except (typer.Exit, typer.Abort, click_errors.ClickException):
             raise
-        except Exception as err:  # a bug: one line that asks for a report, still no traceback
-            _print_error(str(InternalError(f"{type(err).__name__}: {err}")))
+        except Exception as err:
+            if terminated():  # SIGTERM that a library turned into its own error (an ImportError)
+                _print_error("terminated; no output file was written")
+                raise typer.Exit(143) from None
+            if isinstance(err, OSError) and (mapped := environment_error(err)) is not None:
+                # a full disk, a locked folder: the user's environment, named in one line, not a bug
+                _print_error(str(mapped))
+                raise typer.Exit(mapped.exit_code) from None
+            # a bug: one line that asks for a report, still no traceback
+            _print_error(str(InternalError(f"{type(err).__name__}: {brief(err, 500)}")))
             raise typer.Exit(InternalError.exit_code) from None
 
     return wrapper
@@ -197,7 +219,7 @@ def friendly(command):
 @friendly
 def ingest(
     sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.", parser=output_file)],
     history: Annotated[
         bool,
         typer.Option(
@@ -294,7 +316,9 @@ def solve(
     fix: Annotated[
         list[str] | None, typer.Option(help="Fix one anneal, e.g. 'Anneal 05=1234:5:1' (repeatable).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Plan Parquet to write.", parser=output_file)
+    ] = Path("plan.parquet"),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no table: the summary line.")
     ] = False,
@@ -548,7 +572,9 @@ def next_week(
     future_weight: FutureWeight = None,
     prior: PriorPath = None,
     no_prior: NoPrior = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("next.parquet"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Plan Parquet to write.", parser=output_file)
+    ] = Path("next.parquet"),
     as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
@@ -604,9 +630,9 @@ def synth(
     miri_fraction: Annotated[float, typer.Option(help="Share of visits that use MIRI.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same timeline).")] = 0,
     start: Start = DEFAULT_START,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")] = Path(
-        "synthetic.parquet"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Timeline Parquet to write.", parser=output_file)
+    ] = Path("synthetic.parquet"),
 ) -> None:
     """Write a synthetic canonical timeline with realistic structure."""
     from planner.io import check_output
@@ -644,7 +670,9 @@ def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Js
 @friendly
 def plot(
     plan: PlanArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("plan.png"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.", parser=output_file)] = Path(
+        "plan.png"
+    ),
     timeline: PlanTimelineOption = None,
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
@@ -665,7 +693,9 @@ def plot(
 @friendly
 def report(
     plan: PlanArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.", parser=output_file)] = Path(
+        "report.html"
+    ),
     timeline: PlanTimelineOption = None,
     tolerance_hours: Annotated[
         float, typer.Option(help="Band drawn around the target interval, ± hours.")
