@@ -1150,15 +1150,19 @@ def test_exclusion_names_are_text_everywhere_in_the_report_page(tmp_path):
 
 
 def test_control_characters_from_inputs_reach_the_terminal_escaped(tmp_path):
-    rules = _rules_named(tmp_path, "e\\u001b[31mred\\u001b]0;title\\u0007")
+    rules = _rules_named(tmp_path, "e\\u001b[31mred\\u001b]0;title\\u0007\\u009b\\u202e")
     for args in (
         ["timeline", "--count", "2", "--rules", str(rules)],
+        ["timeline", "--count", "2", "--rules", str(rules), "--json"],
         ["destinations", "--rules", str(rules)],
     ):
         result = run(args)
         assert result.exit_code == 0, result.output
-        assert "\x1b" not in result.output and "\x07" not in result.output
-        assert "\\x1b[31mred" in result.output or args[0] == "destinations"  # it lists rules that count
+        assert not any(c in result.output for c in "\x1b\x07\x9b\u202e"), args
+        if "--json" in args:
+            assert "\\u001b[31mred" in result.output and "\\u009b\\u202e" in result.output
+        else:  # destinations lists only the rules that count slews
+            assert "\\x1b[31mred" in result.output or args[0] == "destinations"
     bad = tmp_path / "x\x1b[2Jy.txt"
     bad.write_text("not a report\n")
     message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
