@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ try:  # recent typer vendors click as typer._click; older ones use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from planner.errors import InputError, InternalError, OptionError, PlannerError
+from planner.errors import InputError, InternalError, OptionError, PlannerError, brief
 from planner.problem.options import DEFAULT_POLICY, SolveOptions
 
 
@@ -46,10 +47,19 @@ class _OneLineErrors(TyperGroup):
 def _print_error(message: str, *, one_line: bool = True) -> None:
     """`error: message` on stderr, one line (a list of infeasible windows keeps its lines); nothing
     in the message is read as markup."""
+    from planner.errors import clip
     from planner.views.terminal import errors, styled
 
     text = " ".join(message.split()) if one_line else message
-    errors.print(styled(("error:", "bold red"), " ", text))
+    errors.print(styled(("error:", "bold red"), " ", clip(text)))
+
+
+def output_file(text: str | Path) -> Path:
+    """An output file's path as given: one ending in a separator names a folder, which Path() would
+    silently turn into a file of that name."""
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise typer.BadParameter(f"{text}: ends with a path separator; expected a file name, not a folder")
+    return Path(text)
 
 
 app = typer.Typer(
@@ -179,8 +189,11 @@ _ONE_COMMAND = False  # set by main(): this process runs one command, then exits
 
 def main() -> None:
     """The `anneal-planner` console script and `python -m planner`."""
+    from planner.signals import exit_on_sigterm
+
     global _ONE_COMMAND
     _ONE_COMMAND = True
+    exit_on_sigterm()  # 143 from here on, until the command's own handler takes over
     app(prog_name="anneal-planner")
 
 
@@ -224,7 +237,8 @@ def friendly(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from planner.signals import sigterm_as_interrupt, stop_words
+        from planner.io import environment_error
+        from planner.signals import sigterm_as_interrupt, stop_words, terminated
 
         _NOTES.clear()
         notes = not kwargs.get("as_json")  # a --json document says the same in its own fields
@@ -249,8 +263,16 @@ def friendly(command):
             raise typer.Exit(code) from None
         except (typer.Abort, click_errors.ClickException):
             raise
-        except Exception as err:  # a bug: one line that asks for a report, still no traceback
-            _print_error(str(InternalError(f"{type(err).__name__}: {err}")))
+        except Exception as err:
+            if terminated():  # SIGTERM that a library turned into its own error (an ImportError)
+                _print_error("terminated; no output file was written")
+                raise typer.Exit(143) from None
+            if isinstance(err, OSError) and (mapped := environment_error(err)) is not None:
+                # a full disk, a locked folder: the user's environment, named in one line, not a bug
+                _print_error(str(mapped))
+                raise typer.Exit(mapped.exit_code) from None
+            # a bug: one line that asks for a report, still no traceback
+            _print_error(str(InternalError(f"{type(err).__name__}: {brief(err, 500)}")))
             raise typer.Exit(InternalError.exit_code) from None
 
     return wrapper
@@ -260,7 +282,7 @@ def friendly(command):
 @friendly
 def ingest(
     sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.", parser=output_file)],
     history: Annotated[
         bool,
         typer.Option(
@@ -364,7 +386,9 @@ def solve(
     fix: Annotated[
         list[str] | None, typer.Option(help="Fix one anneal, e.g. 'Anneal 05=1234:5:1' (repeatable).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("plan.parquet"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Plan Parquet to write.", parser=output_file)
+    ] = Path("plan.parquet"),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no table: the summary line.")
     ] = False,
@@ -671,7 +695,9 @@ def next_week(
     future_weight: FutureWeight = None,
     prior: PriorPath = None,
     no_prior: NoPrior = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan Parquet to write.")] = Path("next.parquet"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Plan Parquet to write.", parser=output_file)
+    ] = Path("next.parquet"),
     as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
@@ -738,9 +764,9 @@ def synth(
     miri_fraction: Annotated[float, typer.Option(help="Share of visits that use MIRI.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same timeline).")] = 0,
     start: Annotated[str, typer.Option(help="First day of the timeline, UTC date or time.")] = "2023-07-03",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Timeline Parquet to write.")] = Path(
-        "synthetic.parquet"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Timeline Parquet to write.", parser=output_file)
+    ] = Path("synthetic.parquet"),
 ) -> None:
     """Write a synthetic canonical timeline with realistic structure."""
     from planner.io import check_output
@@ -778,7 +804,9 @@ def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Js
 @friendly
 def plot(
     plan: PlanArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("plan.png"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.", parser=output_file)] = Path(
+        "plan.png"
+    ),
     timeline: PlanTimelineOption = None,
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
@@ -799,7 +827,9 @@ def plot(
 @friendly
 def report(
     plan: PlanArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.", parser=output_file)] = Path(
+        "report.html"
+    ),
     timeline: PlanTimelineOption = None,
     tolerance_hours: Annotated[
         float, typer.Option(help="Band drawn around the target interval, ± hours.")

@@ -61,3 +61,32 @@ def kind_of(value: object) -> str:
     """`a str`, `an int`: the type of a value from a file, for messages."""
     name = type(value).__name__
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """repr() of a value from a file or option for a message, at most `limit` characters.
+
+    An integer of thousands of digits has no repr (Python's int-to-str conversion limit raises
+    ValueError): it is described by its size instead."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # a container holding such an integer
+        return f"{kind_of(value)} too large to show"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def clip(message: str, longest: int = 300) -> str:
+    """`message` with every word longer than `longest` characters cut in its middle: a value of
+    thousands of characters (an option, a line of a file) stays recognisable on one short line."""
+    if len(message) <= longest:
+        return message
+    head, tail = longest // 2, longest // 8
+
+    def cut(word: str) -> str:
+        if len(word) <= longest:
+            return word
+        return f"{word[:head]}...({len(word) - head - tail:,} more)...{word[-tail:]}"
+
+    return " ".join(cut(word) for word in message.split(" "))

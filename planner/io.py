@@ -7,21 +7,44 @@ command (which the output would overwrite)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from planner.errors import OptionError
+from planner.errors import InputError, OptionError, brief
+
+# The environment, not the input or a bug: a full disk, a read-only or locked folder, a dangling
+# link. One line naming the path and the reason, exit 2.
+ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "ENOENT", "ENOTDIR", "EISDIR", "ELOOP",
+                 "ENAMETOOLONG", "EFBIG", "EMFILE", "ENFILE", "EIO", "EBUSY", "ETXTBSY", "EXDEV")
+    if hasattr(errno, name)
+)  # fmt: skip
+
+
+def environment_error(err: OSError, path: Path | str | None = None) -> OptionError | None:
+    """The one-line OptionError of an OSError the user's environment caused, else None."""
+    if err.errno not in ENVIRONMENT_ERRNOS:
+        return None
+    where = path if path is not None else err.filename
+    reason = err.strerror or brief(err)
+    return OptionError(f"{where}: {reason}" if where is not None else f"{reason}")
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path`, on failure it vanishes."""
+    """Yield a temporary path beside `path`; on success it replaces `path`, on failure it vanishes.
+    A full disk or a folder that cannot be written is an OptionError naming `path` (exit 2)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as err:
+        raise environment_error(err, path) or err from None
     os.close(handle)
     # mkstemp creates the file private (0600); give it the permissions a plain open() would.
     umask = os.umask(0)
@@ -31,9 +54,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield Path(temporary)
         _refuse_non_regular(path, "the output")  # never replace a device, pipe or folder
         os.replace(temporary, path)
-    except BaseException:  # includes KeyboardInterrupt: never leave the .part file behind
+    except BaseException as err:  # includes KeyboardInterrupt: never leave the .part file behind
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(err, OSError) and (mapped := environment_error(err, path)) is not None:
+            raise mapped from None  # e.g. ENOSPC while writing: the user's disk, not a bug
         raise
 
 
@@ -66,11 +91,22 @@ def check_output(path: Path | str, option: str = "--out", inputs=(), *, folder: 
 
     `inputs` are the files the same command reads (folders among them: every file inside)."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise OptionError(
+            f"{option} {path}: is a dangling symbolic link; expected a path that exists or none"
+        )
     for parent in path.absolute().parents:  # a path under a regular file can never be created
         if parent.exists() or parent.is_symlink():
             if not parent.is_dir():
                 raise OptionError(
                     f"{option} {path}: {parent} is a file, not a folder; expected a path in a folder"
+                )
+            # Refused now, not after minutes of work: the nearest existing folder must take new files.
+            # (The output folder itself when it exists, for a command writing into it.)
+            writes_in = path if folder and path.is_dir() else parent
+            if not os.access(writes_in, os.W_OK | os.X_OK):
+                raise OptionError(
+                    f"{option} {path}: {writes_in} is not writable (read-only or no permission)"
                 )
             break
     if folder:
@@ -139,17 +175,164 @@ def read_metadata(path: Path) -> dict:
     return _project_metadata(pq.read_schema(path).metadata)
 
 
-def read_parquet(path: Path, *, max_metadata_bytes: int | None = None):
+# What a Parquet file may declare in its footer before any column is read. A file's bytes are
+# size-checked by each reader, but a few hundred KB compress gigabytes of zeros (or of nulls, which
+# take no bytes at all): the footer says how many rows and decoded bytes reading would make.
+# Measured: the shipped timeline is 7,834 rows, 1.7 MB in Arrow; the synthetic decade 88,639 rows,
+# 12 MB; the largest synthetic timeline allowed (limits.MAX_SYNTHETIC_VISITS) about 1 million rows,
+# ~150 MB. The limits leave that a factor of 5 or more, a real cycle several hundred.
+MAX_PARQUET_ROWS = 5_000_000
+MAX_PARQUET_DECODED_BYTES = 1_000_000_000
+MAX_PARQUET_COLUMNS = 256  # leaf columns: the widest file the project writes (a batch summary) has 40
+MAX_PARQUET_ROW_GROUPS = 1_000  # pyarrow writes a row group per million rows: 5 at most here
+
+
+# Bytes per value once decoded, by Parquet physical type: RLE or dictionary pages store a column of
+# zeros (or nulls) in almost nothing, but decoding makes every value its full width. Variable-length
+# values (BYTE_ARRAY) take a 4-byte offset each and their characters, checked after reading them
+# dictionary-encoded (`_decode_text`).
+_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8, "BYTE_ARRAY": 4}
+
+
+def check_parquet_footer(file, max_rows: int | None = None) -> None:
+    """ValueError unless a `pq.ParquetFile`'s footer declares a table these limits allow.
+
+    A column chunk counts its declared uncompressed size or its values at their decoded width,
+    whichever is larger, so a file whose figures understate its content is judged by the larger."""
+    meta = file.metadata
+    most_rows = MAX_PARQUET_ROWS if max_rows is None else min(max_rows, MAX_PARQUET_ROWS)
+    if meta.num_columns > MAX_PARQUET_COLUMNS or len(file.schema_arrow) > MAX_PARQUET_COLUMNS:
+        raise ValueError(f"{meta.num_columns:,} columns; expected at most {MAX_PARQUET_COLUMNS}")
+    if not 0 <= meta.num_rows <= most_rows:
+        raise ValueError(f"{meta.num_rows:,} rows declared; expected at most {most_rows:,}")
+    if meta.num_row_groups > MAX_PARQUET_ROW_GROUPS:
+        raise ValueError(f"{meta.num_row_groups:,} row groups; expected at most {MAX_PARQUET_ROW_GROUPS:,}")
+    decoded = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        if not 0 <= group.num_rows <= most_rows:
+            raise ValueError(f"{group.num_rows:,} rows in row group {i}; expected at most {most_rows:,}")
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            width = _WIDTH.get(chunk.physical_type, 16)
+            if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY":
+                width = max(file.schema.column(j).length or 0, 1)
+            values = max(chunk.num_values, group.num_rows)
+            decoded += max(chunk.total_uncompressed_size, 0) + values * width
+        if decoded > MAX_PARQUET_DECODED_BYTES:
+            raise ValueError(
+                f"over {MAX_PARQUET_DECODED_BYTES // 1_000_000:,} MB once decoded (as its footer "
+                "declares it); expected a file of the project's size"
+            )
+
+
+def _text_columns(schema) -> list[str]:
+    """Top-level text and binary columns: read dictionary-encoded, checked, then decoded."""
+    import pyarrow as pa
+
+    def text(kind) -> bool:
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        return any(f(kind) for f in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                     pa.types.is_large_binary))  # fmt: skip
+
+    return [field.name for field in schema if text(field.type)]
+
+
+def _decode_text(table, names: list[str], declared: int):
+    """`table` with its dictionary-encoded text columns decoded, once their decoded size (each value's
+    characters: a dictionary holds a long text once, a column may repeat it a million times) is
+    known to keep the whole within MAX_PARQUET_DECODED_BYTES."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = declared
+    for name in names:
+        column = table[name]
+        if not pa.types.is_dictionary(column.type):
+            continue
+        for chunk in column.chunks:
+            lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
+            total += int(pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0)
+        if total > MAX_PARQUET_DECODED_BYTES:
+            raise ValueError(
+                f"over {MAX_PARQUET_DECODED_BYTES // 1_000_000:,} MB of text once decoded; expected a file "
+                "of the project's size"
+            )
+    for name in names:
+        kind = table.schema.field(name).type
+        if pa.types.is_dictionary(kind):
+            table = table.set_column(
+                table.schema.get_field_index(name), name, table[name].cast(kind.value_type)
+            )
+    return table
+
+
+def read_parquet(path: Path, *, max_metadata_bytes: int | None = None, max_rows: int | None = None):
     """A Parquet file's table and the project's metadata (`_project_metadata`), reading the file
-    once. Raises what pyarrow raises, or ValueError for damaged metadata: callers name the file.
+    once. Raises what pyarrow raises, or ValueError for damaged metadata or a file that would decode
+    to more than the limits above (its footer checked before any column is read, its text columns
+    read dictionary-encoded and measured before they are decoded): callers name the file.
 
     `pq.ParquetFile` rather than `pq.read_table`: the latter goes through pyarrow.dataset, whose
     import alone costs every command 13 ms."""
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as file:
+        check_parquet_footer(file, max_rows)
         meta = _project_metadata(file.schema_arrow.metadata, max_metadata_bytes)
-        return file.read(), meta
+        names = _text_columns(file.schema_arrow)
+    with pq.ParquetFile(path, read_dictionary=names) as file:
+        check_parquet_footer(file, max_rows)  # the same file, unless it was replaced meanwhile
+        table = file.read()
+    return _decode_text(table, names, 0), meta
+
+
+def read_text_file(path: Path | str, max_bytes: int, expected: str) -> str:
+    """The UTF-8 text of a small input file (rules, scenarios): InputError unless it is a regular
+    file (a device, a pipe or a folder would be read forever, block, or fail) of at most `max_bytes`.
+    The size is checked before reading, and the read stops past it should the file grow meanwhile."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, f"no such {expected.removeprefix('a ').removeprefix('an ')}") from None
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror or brief(err)})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device or pipe?)"
+        raise InputError(path, f"{kind}; expected {expected}")
+    if info.st_size > max_bytes:
+        raise InputError(path, f"{info.st_size:,} bytes; expected {expected} of at most {max_bytes:,} bytes")
+    try:
+        # O_NONBLOCK: should the path have been swapped for a pipe since the stat, open() still returns.
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror or brief(err)})") from None
+    if len(data) > max_bytes:
+        raise InputError(path, f"over {max_bytes:,} bytes; expected {expected}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(path, f"not UTF-8 text (byte {err.start}); expected {expected}") from None
+
+
+def read_toml(path: Path | str, max_bytes: int, expected: str) -> dict:
+    """A TOML input file, read by `read_text_file`; InputError for anything Python cannot parse,
+    including what tomllib does not report as a TOML error: an integer of thousands of digits
+    (ValueError from int()) and nesting deeper than the interpreter's stack (RecursionError)."""
+    import tomllib
+
+    text = read_text_file(path, max_bytes, expected)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(path, f"not valid TOML ({brief(err)})") from None
+    except ValueError as err:  # int('9' * 5000): Python's int-to-str conversion limit
+        raise InputError(path, f"not valid TOML ({brief(err, 80)})") from None
+    except RecursionError:
+        raise InputError(path, "not valid TOML (nested too deeply)") from None
 
 
 def files_sha256(names) -> str:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from numbers import Real
 
+from planner import errors
 from planner.errors import OptionError
 
 INT32_MAX = 2**31 - 1
 MAX_COUNT = 1_000  # anneals: 19 years of weekly ones (twice the synthetic decade: ~25 s, ~0.5 GB)
+MAX_PLAN_ROWS = 10 * MAX_COUNT  # rows of a plan or replay table (one per anneal), refused from the footer
 MAX_DAYS = 3_660.0  # window, target interval, min gap, lost block: ten years
 MAX_SYNTHETIC_DAYS = 36_600.0  # a century; the visits bound below is the one that matters
 MAX_TIME_LIMIT = 604_800.0  # seconds: one week
@@ -37,10 +39,12 @@ def number(name: str, value, low: float, high: float, *, integer: bool = False, 
     low_text, high_text = (f"{int(b):,}" if float(b).is_integer() else f"{b:g}" for b in (low, high))
     shown = f"({low_text}, {high_text}]" if low_open else f"[{low_text}, {high_text}]"
     ok = isinstance(value, int) if integer else isinstance(value, Real)
+    # shown(): an integer of thousands of digits has no repr; math.isfinite() overflows on it
     if isinstance(value, bool) or not ok:
-        raise OptionError(f"{name} {value!r}: expected {kind} in {shown}")
-    if not math.isfinite(value) or not (low < value if low_open else low <= value) or not value <= high:
-        raise OptionError(f"{name} {value!r}: expected {kind} in {shown}")
+        raise OptionError(f"{name} {errors.shown(value)}: expected {kind} in {shown}")
+    finite = isinstance(value, int) or math.isfinite(value)
+    if not finite or not (low < value if low_open else low <= value) or not value <= high:
+        raise OptionError(f"{name} {errors.shown(value)}: expected {kind} in {shown}")
     return value
 
 

@@ -4,12 +4,35 @@ stopped, batch workers killed), then the process exits 143 instead of 130."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt."""
+
+
+_RECEIVED = {"sigterm": False}
+
+
+def terminated() -> bool:
+    """Whether SIGTERM arrived in this process. A library may catch the Terminated the handler raises
+    and raise its own error instead (an extension module's import fails with ImportError): the
+    command still ends as terminated, 143."""
+    return _RECEIVED["sigterm"]
+
+
+def exit_on_sigterm() -> None:
+    """Until `sigterm_as_interrupt` takes over: SIGTERM ends the process at once with 143 and one
+    line. For the start of a command, while modules import: nothing has been written yet."""
+
+    def handler(signum, frame):
+        os.write(2, b"error: terminated; no output file was written\n")
+        os._exit(143)
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave SIGTERM alone
+        signal.signal(signal.SIGTERM, handler)
 
 
 def stop_words(stop: KeyboardInterrupt) -> tuple[str, int]:
@@ -23,8 +46,10 @@ def sigterm_as_interrupt() -> Iterator[None]:
     restored after."""
 
     def handler(signum, frame):
+        _RECEIVED["sigterm"] = True
         raise Terminated()
 
+    _RECEIVED["sigterm"] = False  # one command at a time; a process running several starts afresh
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave SIGTERM alone

@@ -284,9 +284,29 @@ def test_mangled_plan_files(plan_bytes, data, command):
 # -- random option values --------------------------------------------------------------------------
 
 NUMBERS = st.sampled_from(
-    ["0", "-1", "1", "2", "3", "0.5", "7", "53", "1e-9", "nan", "inf", "-inf", "1e308", "1e400",
-     "2147483648", "99999999999999999999", "abc", ""]
-)  # fmt: skip
+    [
+        "0",
+        "-1",
+        "1",
+        "2",
+        "3",
+        "0.5",
+        "7",
+        "53",
+        "1e-9",
+        "nan",
+        "inf",
+        "-inf",
+        "1e308",
+        "1e400",
+        "2147483648",
+        "99999999999999999999",
+        "abc",
+        "",
+        "9" * 1_000,
+        "-" + "9" * 5_000,
+    ]
+)  # fmt: skip  (issue 25: thousands of digits, under and over Python's int <-> str limit)
 DATES = st.sampled_from(
     ["2023-07-03", "2023-07-03T12:00:00Z", "2023-02-30", "9999-12-31", "0001-01-01", "2262-04-12", "x", ""]
 )
@@ -367,7 +387,8 @@ SCENARIO_VALUES = {
     "target_days": st.sampled_from([7, 0.5, 0, math.nan, -math.inf]),
     "time_limit": st.sampled_from([1, 0, math.inf, -1, 1e9]),
     "workers": st.sampled_from([1, 0, 2**40, 1.5]),
-    "seed": st.sampled_from([0, -1, 2**31, 2**64]),
+    "seed": st.sampled_from([0, -1, 2**31, 2**64, 10**1_000]),
+    "timeline": st.sampled_from(["", " ", "."]),  # issue 25: '' was the current folder, read as reports
     "objective": st.sampled_from(["regular", "minimax", "best"]),
     "name": st.sampled_from(["ok", "../up", "/abs", "a/b", "..", ".hidden", "[/x]", "x" * 100]),
     "perturbation": st.fixed_dictionaries(
@@ -513,3 +534,78 @@ def test_report_of_a_damaged_replay_folder(replay_files, data, which):
         {f"rep/{name}": content for name, content in files.items()},
         "o.html",
     )
+
+
+# -- issue 25: rules files with hostile names, many exclusions, odd values; escaped text -----------
+
+RULE_NAMES = st.sampled_from(
+    ["ok", "<b>x</b>", "<img src=x onerror=alert(1)>", "e\x1b[31mred", "bell\x07", "cr\rx", "%{x}",
+     "\u202eevil", "[bold]y[/bold]", ":x:", "a" * 300, "", " "]
+)  # fmt: skip
+RULE_VALUES = st.one_of(
+    st.lists(st.sampled_from(["NIRCam Imaging", "x", "", "1234", "\x1b"]), max_size=3),
+    st.lists(st.integers(-1, 10**30), max_size=3),
+    st.sampled_from([3, "x", 10**1_000, [[1]]]),
+)
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text)  # a TOML basic string: the same escapes, \u001b included
+
+
+@fuzz(40)
+@given(
+    exclusions=st.lists(
+        st.fixed_dictionaries(
+            {"name": RULE_NAMES, "reason": RULE_NAMES},
+            optional={"programs": RULE_VALUES, "prime_modes": RULE_VALUES, "keywords": RULE_VALUES},
+        ),
+        max_size=4,
+    ),
+    copies=st.sampled_from([1, 1, 30, 120]),  # 120 x up to 4: past the cap of 100 exclusions
+    command=st.sampled_from(["timeline", "destinations"]),
+)
+def test_random_rules_files(exclusions, copies, command):
+    entries = []
+    for copy in range(copies):
+        for i, entry in enumerate(exclusions):
+            lines = [f"name = {_toml_string(entry['name'] + (f'-{copy}-{i}' if copies > 1 else ''))}"]
+            lines.append(f"reason = {_toml_string(entry['reason'])}")
+            for key in ("programs", "prime_modes", "keywords"):
+                if key in entry:
+                    value = entry[key]
+                    shown = json.dumps(value) if not isinstance(value, int) or value < 10**100 else str(value)
+                    lines.append(f"{key} = {shown}")
+            entries.append("[[exclude]]\n" + "\n".join(lines) + "\n")
+    text = 'extends = "operations"\n' + "".join(entries)
+    args = [command, "--rules", "{r}"] + (["--count", "2"] if command == "timeline" else [])
+    result = drive("rules file", args, {"r.toml": text.encode()})
+    for control in ("\x1b", "\x07", "\r", "\u202e"):
+        assert control not in result.output, (text, result.output)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(text=st.text())
+def test_terminal_text_never_holds_a_control_character(text):
+    import io
+
+    from planner.views.terminal import _CONTROL, _Console, visible
+
+    shown = visible(text)
+    assert not _CONTROL.search(shown)
+    assert visible(shown) == shown  # escaping is done once: the escapes are plain text
+    buffer = io.StringIO()
+    _Console(file=buffer, markup=False, emoji=False, highlight=False, width=80).print(text)
+    assert not _CONTROL.search(buffer.getvalue()), repr(buffer.getvalue())
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(value=st.one_of(st.integers(), st.integers(10**300, 10**1_200), st.floats(), st.text(), st.booleans()))
+def test_numbers_out_of_range_are_option_errors_whatever_their_size(value):
+    from planner import limits
+    from planner.errors import OptionError
+
+    try:
+        limits.number("--count", value, 1, limits.MAX_COUNT, integer=True)
+    except OptionError as err:
+        assert len(str(err)) < 200

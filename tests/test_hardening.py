@@ -4,6 +4,7 @@ damaged plans. Each bad input gives exit 2 and one line, no traceback, and leave
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import json
 
@@ -885,3 +886,458 @@ def test_ranges_are_written_as_people_write_numbers(tmp_path):
     """Whole-number bounds with thousands separators, not 4.29497e+09."""
     error = one_line_error(run(["synth", "--seed", "-1", "--out", str(tmp_path / "o.parquet")]))
     assert "seed -1: expected a whole number in [0, 4,294,967,295]" in error
+
+
+# == issue 25 ======================================================================================
+# -- A. nothing is written or deleted outside what the user named ----------------------------------
+
+
+def _one_scenario(tmp_path, text: str = "[[scenarios]]\ncount = 1\n"):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+def test_batch_removes_only_the_temporary_files_it_created(tmp_path, monkeypatch):
+    from planner.batch import run as batch_run
+    from planner.batch.scenarios import read_scenarios
+    from planner.io import atomic_path
+
+    out = tmp_path / "o"
+    theirs = [out / ".notes.txt.abc.part", out / "plans" / ".x.parquet.def.part", out / "keep" / ".a.part"]
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("not the batch's")
+    result = run(["batch", str(_one_scenario(tmp_path)), "--out", str(out), "--jobs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert all(p.read_text() == "not the batch's" for p in theirs)
+
+    # A writer of this run that is stopped mid-write leaves its temporary file: the batch removes it.
+    def stopped_writer(scenarios, out_dir, *args):
+        atomic_path(out_dir / "plans" / f"{scenarios[0].id}.parquet").__enter__().write_text("half")
+
+    monkeypatch.setattr(batch_run, "run_local", stopped_writer)
+    batch_run.run_batch(read_scenarios(_one_scenario(tmp_path, "[[scenarios]]\ncount = 2\n")), out)
+    assert sorted(p.name for p in out.rglob("*.part")) == sorted(p.name for p in theirs)
+    assert all(p.read_text() == "not the batch's" for p in theirs)
+
+
+def test_batch_refuses_a_plans_folder_that_is_a_symlink(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "plans").symlink_to(elsewhere)
+    message = one_line_error(run(["batch", str(_one_scenario(tmp_path)), "--out", str(out)]))
+    assert "plans" in message and "symbolic link" in message
+    assert not list(elsewhere.iterdir()) and sorted(p.name for p in out.iterdir()) == ["plans"]
+
+
+@pytest.mark.parametrize("command", [["solve", "--count", "1"], ["synth", "--days", "2"]])
+def test_an_output_path_ending_in_a_separator_is_refused(tmp_path, command):
+    message = one_line_error(run([*command, "-o", f"{tmp_path / 'dir'}/"]))
+    assert "--out" in message and "separator" in message
+    assert not list(tmp_path.iterdir())
+
+
+# -- B. memory and time bombs ----------------------------------------------------------------------
+
+
+def _bomb(plan_file, path, table):
+    """`table` under the plan's own metadata, so that only its size can refuse it."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table.replace_schema_metadata(pq.read_schema(plan_file).metadata), path)
+    return path
+
+
+def test_parquet_footer_sizes_are_checked_before_any_column_is_read(tmp_path, plan_file, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from planner import io
+
+    wide = _bomb(plan_file, tmp_path / "wide.parquet", pa.table({f"c{i}": [0] for i in range(3_000)}))
+    assert "columns" in one_line_error(run(["check", str(wide)]))
+    # The real limits are far above a small test file: lower them so that these files exceed them.
+    zeros = _bomb(plan_file, tmp_path / "zeros.parquet", pa.table({"z": pa.array([0] * 200_000)}))
+    monkeypatch.setattr(io, "MAX_PARQUET_DECODED_BYTES", 1_000_000, raising=False)
+    monkeypatch.setattr(pq.ParquetFile, "read", lambda *a, **k: pytest.fail("a column was read"))
+    assert "zeros.parquet" in one_line_error(run(["check", str(zeros)]))
+    monkeypatch.setattr(io, "MAX_PARQUET_ROWS", 1_000, raising=False)
+    rows = _bomb(plan_file, tmp_path / "rows.parquet", pa.table({"b": pa.array([True] * 2_000)}))
+    history = tmp_path / "h" / "history.parquet"
+    history.parent.mkdir()
+    history.write_bytes(rows.read_bytes())
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "replay.parquet").write_bytes(rows.read_bytes())
+    for args in (
+        ["check", str(rows)],
+        ["timeline", str(rows)],
+        ["replay", str(history)],
+        ["report", str(tmp_path / "r"), "--out", str(tmp_path / "o.html")],
+    ):
+        message = one_line_error(run(args))
+        assert "rows" in message and ".parquet" in message, (args, message)
+
+
+def test_a_real_cycle_passes_the_parquet_limits_by_a_wide_margin():
+    import pyarrow.parquet as pq
+
+    from planner import io
+    from planner.schedules.timeline import DEFAULT_TIMELINE
+
+    meta = pq.ParquetFile(DEFAULT_TIMELINE).metadata
+    decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    assert meta.num_rows * 100 < io.MAX_PARQUET_ROWS and decoded * 100 < io.MAX_PARQUET_DECODED_BYTES
+
+
+def _unblock_later(fifo):
+    """Open the pipe's other end after a while, so that a reader that blocks on it (the defect)
+    reads an empty file instead of hanging the test run."""
+    import os
+    import threading
+    import time
+
+    def writer():
+        time.sleep(3)
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=writer, daemon=True).start()
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "sparse", "folder"])
+def test_rules_and_scenario_files_are_checked_before_they_are_read(tmp_path, kind):
+    import os
+
+    path = tmp_path / "x.toml"
+    if kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "sparse":
+        with open(path, "wb") as handle:
+            handle.truncate(1_000_000_000)
+    else:
+        path.mkdir()
+    for args in (["timeline", "--rules", str(path)], ["batch", str(path), "--out", str(tmp_path / "o")]):
+        if kind == "fifo":
+            _unblock_later(path)
+        message = one_line_error(run(args))
+        assert "x.toml" in message, (args, message)
+    assert not (tmp_path / "o").exists()
+
+
+def _exclusion(i: int, programs) -> str:
+    return f'[[exclude]]\nname = "e{i}"\nreason = "r"\nprograms = [{", ".join(map(str, programs))}]\n'
+
+
+def test_too_many_exclusions_or_values_are_refused(tmp_path, plan_file):
+    many = tmp_path / "many.toml"
+    many.write_text("".join(_exclusion(i, [i]) for i in range(1_000)))
+    assert "exclusions" in one_line_error(run(["timeline", "--rules", str(many)]))
+    values = tmp_path / "values.toml"
+    values.write_text(_exclusion(0, range(100_000)))
+    assert "values" in one_line_error(run(["timeline", "--rules", str(values)]))
+    meta = _meta(plan_file)
+    meta["options"]["rules"]["exclude"] = [
+        {"name": f"e{i}", "reason": "r", "programs": [str(i)]} for i in range(1_000)
+    ]
+    damaged = _rewrite(plan_file, tmp_path / "d.parquet", meta=meta)
+    for args in (["check", str(damaged)], ["report", str(damaged), "--out", str(tmp_path / "r.html")]):
+        assert "d.parquet" in one_line_error(run(args))
+    assert not (tmp_path / "r.html").exists()
+
+
+BIG = "9" * 1_000  # under Python's 4,300-digit limit of int <-> str, over every range
+HUGE = "9" * 5_000  # over it: int() itself refuses
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["timeline", "--count", BIG],
+        ["timeline", "--count", HUGE],
+        ["solve", "--count", "1", "--seed", BIG, "--out", "OUT"],
+        ["solve", "--count", "1", "--workers", BIG, "--out", "OUT"],
+        ["solve", "--count", "1", "--fix", f"Anneal 01={HUGE}:1:1", "--out", "OUT"],
+        ["solve", "--count", "1", "--fix", f"{HUGE}=1:1:1", "--out", "OUT"],
+        ["synth", "--days", "2", "--seed", BIG, "--out", "OUT"],
+        ["plot", "PLAN", "--weeks", f"1-{HUGE}", "--out", "OUT"],
+        ["report", "PLAN", "--tolerance-hours", BIG, "--out", "OUT"],
+    ],
+)
+def test_integers_of_thousands_of_digits_in_options_are_exit_2(tmp_path, plan_file, args):
+    places = {"PLAN": str(plan_file), "OUT": str(tmp_path / "o.out")}
+    message = one_line_error(run([places.get(a, a) for a in args]))
+    assert len(message) < 400
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (json.dumps([_json_row()]).replace('"program": 1', f'"program": {HUGE}').encode(), "r.json"),
+        (json.dumps([_json_row()]).replace('"program": 1', f'"program": {BIG}').encode(), "row 0"),
+        (json.dumps([_json_row()]).replace('"target": "T"', f'"target": {BIG}').encode(), "target"),
+        (json.dumps([_json_row()]).replace('"target": "T"', '"target": "\\ud800"').encode(), "row 0"),
+        (json.dumps([_json_row(file="20230703_report_20230231.txt")]).encode(), "20230231"),
+    ],
+)
+def test_json_numbers_surrogates_and_dates_that_python_refuses_are_exit_2(tmp_path, content, needle):
+    bad = tmp_path / "r.json"
+    bad.write_bytes(content)
+    for args in (
+        ["ingest", str(bad), "--out", str(tmp_path / "t.parquet")],
+        ["replay", str(bad), "--count", "1", "--policy", "greedy"],
+    ):
+        message = one_line_error(run(args))
+        assert "r.json" in message and needle in message and len(message) < 400, (args, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (f"[[scenarios]]\ncount = {HUGE}\n", "s.toml"),
+        (f"[[scenarios]]\ncount = {BIG}\n", "count"),
+        ("[[scenarios]]\nperturbation = " + "{a = " * 5_000 + "1" + "}" * 5_000 + "\n", "s.toml"),
+        ("scenarios = 3\n", "scenarios"),
+        ("[grid]\ncount = [1]\n[base]\ntimeline = ''\n", "timeline"),
+        ("[[scenarios]]\ntimeline = '  '\n", "timeline"),
+        ("[[scenarios]]\nrules = ''\n", "rules"),
+        ("[[scenarios]]\nkind = 'replay'\nsources = ['']\n", "sources"),
+    ],
+)
+def test_scenario_files_python_cannot_convert_or_with_empty_paths_are_exit_2(tmp_path, text, needle):
+    message = one_line_error(run(["batch", str(_one_scenario(tmp_path, text)), "--out", str(tmp_path / "o")]))
+    assert needle in message and len(message) < 400
+    assert not (tmp_path / "o").exists()
+
+
+def test_rules_files_python_cannot_convert_are_exit_2(tmp_path):
+    for text in (
+        f'[[exclude]]\nname = "e"\nreason = "r"\nprograms = [{HUGE}]\n',
+        f"miri_recovery_minutes = {BIG}\n",
+        "description = " + "[" * 5_000 + "]" * 5_000 + "\n",
+    ):
+        path = tmp_path / "r.toml"
+        path.write_text(text)
+        message = one_line_error(run(["timeline", "--rules", str(path)]))
+        assert "r.toml" in message and len(message) < 400
+
+
+# -- C. text from inputs is never markup or terminal control -------------------------------------------
+
+
+def _rules_named(tmp_path, name: str):
+    path = tmp_path / "named.toml"
+    path.write_text(
+        f'extends = "operations"\n[[exclude]]\nname = "{name}"\nreason = "r {name}"\nprograms = [1]\n'
+    )
+    return path
+
+
+def test_exclusion_names_are_text_everywhere_in_the_report_page(tmp_path):
+    rules = _rules_named(tmp_path, "<img src=x onerror=alert(1)><b>bold</b>")
+    plan = tmp_path / "p.parquet"
+    assert run(["solve", "--count", "2", "--rules", str(rules), "--out", str(plan)]).exit_code == 0
+    assert run(["report", str(plan), "--out", str(tmp_path / "r.html")]).exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    # Plotly's JSON writes '<' as \u003c: neither form of the tag may reach the page.
+    for tag in ("<img", "<b>bold", "\\u003cimg", "\\u003cb\\u003ebold"):
+        assert tag not in page, tag
+    assert "&lt;img" in page or "\\u0026lt;img" in page
+
+
+def test_control_characters_from_inputs_reach_the_terminal_escaped(tmp_path):
+    rules = _rules_named(tmp_path, "e\\u001b[31mred\\u001b]0;title\\u0007\\u009b\\u202e")
+    for args in (
+        ["timeline", "--count", "2", "--rules", str(rules)],
+        ["timeline", "--count", "2", "--rules", str(rules), "--json"],
+        ["destinations", "--rules", str(rules)],
+    ):
+        result = run(args)
+        assert result.exit_code == 0, result.output
+        assert not any(c in result.output for c in "\x1b\x07\x9b\u202e"), args
+        if "--json" in args:
+            assert "\\u001b[31mred" in result.output and "\\u009b\\u202e" in result.output
+        else:  # destinations lists only the rules that count slews
+            assert "\\x1b[31mred" in result.output or args[0] == "destinations"
+    bad = tmp_path / "x\x1b[2Jy.txt"
+    bad.write_text("not a report\n")
+    message = one_line_error(run(["ingest", str(bad), "--out", str(tmp_path / "t.parquet")]))
+    assert "\x1b" not in message and "x\\x1b[2Jy.txt" in message
+
+
+# -- D. the user's environment is exit 2, stdout holds only JSON with --json ----------------------------
+
+
+def test_a_full_disk_is_one_line_naming_the_output_and_leaves_no_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pyarrow.parquet as pq
+
+    def full(table, where, **kwargs):
+        with open(where, "wb") as handle:
+            handle.write(b"PAR1 half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pq, "write_table", full)
+    message = one_line_error(run(["solve", "--count", "1", "--out", str(tmp_path / "p.parquet")]))
+    assert "p.parquet" in message and "No space left" in message
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, monkeypatch):
+    import os
+
+    from planner.solver import solve as solver
+
+    real = os.access
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    # Tests run as root, whom permissions do not stop: the folder reports itself read-only.
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **k: False if str(p) == str(read_only) else real(p, mode, **k)
+    )
+    monkeypatch.setattr(solver, "solve", lambda *a, **k: pytest.fail("solved before the output was checked"))
+    for args in (
+        ["solve", "--count", "1", "--out", str(read_only / "p.parquet")],
+        ["batch", str(_one_scenario(tmp_path)), "--out", str(read_only / "b")],
+        ["replay", "data/raw/dja-json", "--count", "1", "--out", str(read_only / "r")],
+    ):
+        message = one_line_error(run(args))
+        assert "ro" in message and "writ" in message, (args, message)
+    assert not list(read_only.iterdir())
+
+
+def test_unreadable_inputs_and_dangling_outputs_are_exit_2(tmp_path, monkeypatch):
+    from planner.schedules import timeline as timelines
+
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "nowhere")
+    for args in (
+        ["batch", str(_one_scenario(tmp_path)), "--out", str(dangling)],
+        ["solve", "--count", "1", "--out", str(dangling)],
+    ):
+        message = one_line_error(run(args))
+        assert "link" in message and "symbolic link" in message, (args, message)
+    assert not (tmp_path / "nowhere").exists()
+
+    def denied(paths):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
+
+    monkeypatch.setattr(timelines, "schedule_files", denied)
+    message = one_line_error(run(["ingest", str(tmp_path), "--out", str(tmp_path / "t.parquet")]))
+    assert "locked" in message and "Permission denied" in message
+
+
+def test_json_output_holds_only_the_document_when_cp_sat_logs(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "solve", "--count", "2", "--out", str(tmp_path / "p.parquet"),
+         "--param", "log_search_progress=true", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]
+    assert "CP-SAT" in result.stderr or "#Bound" in result.stderr or "#1" in result.stderr
+
+
+def test_a_failed_scheduler_connection_creates_nothing(tmp_path, monkeypatch):
+    import distributed
+
+    def refused(*args, **kwargs):
+        raise OSError("Timed out trying to connect to tcp://127.0.0.1:9 after 10 s")
+
+    scenarios = _one_scenario(tmp_path)
+    for address in ("tls://127.0.0.1:9", "tcp://127.0.0.1:9"):
+        if address.startswith("tcp"):
+            monkeypatch.setattr(distributed, "Client", refused)
+        message = one_line_error(
+            run(["batch", str(scenarios), "--out", str(tmp_path / "o"), "--scheduler", address])
+        )
+        assert address in message
+        assert not (tmp_path / "o").exists()
+
+
+def test_sigterm_while_libraries_import_is_143(monkeypatch):
+    import os
+    import signal
+    import time
+
+    from planner import cli
+
+    def interrupted_import():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except KeyboardInterrupt as stop:  # as an extension module's import does
+            raise ImportError("numpy: initialization failed") from stop
+
+    monkeypatch.setattr(cli, "_load_libraries", interrupted_import)
+    result = run(["timeline", "--count", "1"])
+    assert result.exit_code == 143, result.output
+    assert "terminated" in result.output and "Traceback" not in result.output
+
+
+# -- E. history and replay files are untrusted ----------------------------------------------------------
+
+
+@pytest.fixture
+def history_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("history")
+    result = run(["ingest", "data/raw/dja-json", "--history", "--out", str(folder / "h.parquet")])
+    assert result.exit_code == 0, result.output
+    return folder / "h.parquet"
+
+
+def test_history_files_with_damaged_types_or_order_are_exit_2(tmp_path, history_file):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(history_file)
+    meta = table.schema.metadata
+    at = table.schema.get_field_index("duration_s")
+    cases = {
+        "types": table.set_column(at, "duration_s", pa.compute.cast(table["duration_s"], pa.string())),
+        "order": table.take(pa.array(range(table.num_rows - 1, -1, -1))),
+        "report": table.set_column(
+            table.schema.get_field_index("report"), "report", pa.array([10**6] * table.num_rows)
+        ),
+    }
+    for name, damaged in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(damaged.replace_schema_metadata(meta), path)
+        message = one_line_error(run(["replay", str(path), "--count", "2", "--policy", "greedy"]))
+        assert f"{name}.parquet" in message, message
+
+
+def test_replay_files_with_damaged_types_or_order_are_exit_2(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "r"
+    assert (
+        run(
+            ["replay", "data/raw/dja-json", "--count", "4", "--policy", "greedy", "--out", str(out)]
+        ).exit_code
+        == 0
+    )
+    table = pq.read_table(out / "replay.parquet")
+    meta = table.schema.metadata
+    at = table.schema.get_field_index("replans")
+    cases = {
+        "types": table.set_column(at, "replans", pa.compute.cast(table["replans"], pa.string())),
+        "order": table.take(pa.array(range(table.num_rows - 1, -1, -1))),
+    }
+    for name, damaged in cases.items():
+        pq.write_table(damaged.replace_schema_metadata(meta), out / "replay.parquet")
+        message = one_line_error(run(["report", str(out), "--out", str(tmp_path / "p.html")]))
+        assert "replay.parquet" in message, (name, message)
+    assert not (tmp_path / "p.html").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import os
 import signal
 import threading
@@ -23,7 +24,7 @@ import pandas as pd
 
 from planner.batch.scenarios import Scenario
 from planner.batch.summary import effective_settings, summary_frame, write_summary
-from planner.errors import OptionError, PlannerError
+from planner.errors import OptionError, PlannerError, brief
 from planner.plans.checker import check_plan
 from planner.plans.result import plan_statistics, read_plan
 from planner.schedules.perturb import perturb
@@ -56,6 +57,9 @@ def _statistics(plan: pd.DataFrame) -> dict:
 def _timeline(path: str | None) -> pd.DataFrame:
     """Scenarios of a batch mostly share one timeline: read it once per worker process."""
     return load_timeline(path)
+
+
+SUMMARY_FILE = "summary.parquet"  # as planner.batch.summary.write_summary names it
 
 
 def plan_file(out_dir: Path | str, scenario_id: str) -> Path:
@@ -230,7 +234,24 @@ def run_local(scenarios: list[Scenario], out_dir: Path, jobs: int, on_done: Call
     pool.shutdown(wait=True)
 
 
-def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Callable[[dict], None]) -> None:
+def connect(address: str):
+    """A Dask client of the scheduler at `address`, or OptionError (exit 2) in one line: called
+    before anything is created under --out, so a scheduler that cannot be reached leaves nothing."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise OptionError(
+            "--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'"
+        ) from None
+    try:
+        return Client(address, timeout="10s")
+    except Exception as err:  # OSError, TimeoutError; TypeError for tls:// without TLS settings; ...
+        raise OptionError(
+            f"--scheduler {address}: cannot connect to a Dask scheduler there ({brief(err)})"
+        ) from None
+
+
+def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
     """The same scenarios on an existing Dask cluster; each task may use its worker's threads.
 
     A worker that dies fails every task it was running once Dask has given up on them (its
@@ -239,16 +260,10 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address: str, on_done: Ca
     scheduler restart, a lost connection) stop the batch with one line; the summary keeps what
     finished. Ctrl-C or SIGTERM closes the client: queued tasks are dropped, and a task already
     running finishes on its worker (at most its time limit)."""
-    try:
-        from distributed import Client, KilledWorker, as_completed
-    except ImportError:
-        raise OptionError(
-            "--scheduler needs dask.distributed: pip install 'anneal-planner[cluster]'"
-        ) from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as err:
-        raise OptionError(f"--scheduler {address}: cannot reach a Dask scheduler there ({err})") from None
+    client = connect(address) if isinstance(address, str) else address  # or a client connect() made
+    from distributed import KilledWorker, as_completed
+
+    address = getattr(client.scheduler, "address", address)
     with client:
         threads = client.nthreads()
         cap = max(1, min(threads.values(), default=1))
@@ -289,12 +304,33 @@ def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
     return summary_frame(sorted(rows, key=lambda row: order[row["scenario"]]))
 
 
-def remove_partial_files(out_dir: Path) -> None:
-    """Temporary files of writers that were killed (atomic_path's `.NAME.*.part`), wherever the
-    batch writes: the plans and the summary."""
-    for leftover in Path(out_dir).rglob(".*.part"):  # replay scenarios write folders under plans/
-        if leftover.is_file():
-            leftover.unlink(missing_ok=True)
+def remove_partial_files(out_dir: Path, scenarios: list[Scenario]) -> None:
+    """Temporary files (atomic_path's `.NAME.*.part`) of writers that were killed, where NAME is a
+    file this batch writes: its summary, each scenario's plan, a replay scenario's two files. Only
+    those, by name: any other `.part` file under --out (another program's, the user's) stays."""
+    out_dir = Path(out_dir)
+    owned = [(out_dir, SUMMARY_FILE)]
+    for scenario in scenarios:
+        owned.append((out_dir / "plans", f"{scenario.id}.parquet"))
+        if scenario.kind == "replay":  # it writes a folder plans/<id>/
+            from planner.online.outcome import REPLAY_FILE, TIMELINE_FILE
+
+            owned += [(out_dir / "plans" / scenario.id, name) for name in (REPLAY_FILE, TIMELINE_FILE)]
+    for folder, name in owned:
+        for leftover in folder.glob(f".{glob.escape(name)}.*.part"):
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+
+
+def check_out_folder(out_dir: Path) -> None:
+    """`DIR/plans` must be a folder inside DIR: a symbolic link there would take the plans elsewhere."""
+    plans = Path(out_dir) / "plans"
+    if plans.is_symlink():
+        raise OptionError(
+            f"--out {out_dir}: {plans} is a symbolic link; expected a folder inside --out (or none)"
+        )
+    if plans.exists() and not plans.is_dir():
+        raise OptionError(f"--out {out_dir}: {plans} is a file; expected a folder inside --out (or none)")
 
 
 def run_batch(
@@ -308,8 +344,15 @@ def run_batch(
 ) -> pd.DataFrame:
     """Run every scenario; write and return the summary (also of a batch cut short by Ctrl-C)."""
     out_dir = Path(out_dir)
-    (out_dir / "plans").mkdir(parents=True, exist_ok=True)
-    remove_partial_files(out_dir)
+    check_out_folder(out_dir)
+    client = connect(scheduler) if scheduler else None  # before anything is created under --out
+    try:
+        (out_dir / "plans").mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    remove_partial_files(out_dir, scenarios)  # of an earlier run that was killed
     rows: list[dict] = []
 
     def collect(row: dict) -> None:
@@ -317,13 +360,15 @@ def run_batch(
         on_done(row)
 
     try:
-        if scheduler:
-            run_dask(scenarios, out_dir, scheduler, collect)
+        if client is not None:
+            run_dask(scenarios, out_dir, client, collect)
         else:
             run_local(scenarios, out_dir, jobs, collect)
     finally:  # an interrupted batch still leaves a (partial) summary, written whole
-        summary = summarize(rows, scenarios) if rows else summary_frame([])
-        if rows:
-            write_summary(summary, out_dir, scenarios_file)
-        remove_partial_files(out_dir)  # of workers stopped while writing
+        try:
+            summary = summarize(rows, scenarios) if rows else summary_frame([])
+            if rows:
+                write_summary(summary, out_dir, scenarios_file)
+        finally:
+            remove_partial_files(out_dir, scenarios)  # of workers stopped while writing
     return summary

@@ -19,11 +19,11 @@ import hashlib
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.errors import InputError, OptionError, kind_of
+from planner.errors import InputError, OptionError, kind_of, shown
+from planner.io import read_toml
 from planner.problem.calendar import Calendar
 from planner.problem.options import SolveOptions
 from planner.problem.rules import SHIPPED, load_rules
@@ -101,9 +101,17 @@ class Scenario:
 
     def validate(self) -> None:
         """Build every object once, so a bad value fails before the batch starts."""
+        for key in ("timeline", "rules", "prior"):
+            # '' would be the current folder once made a Path: refused rather than read as reports
+            value = self.settings.get(key)
+            if isinstance(value, str) and not value.strip():
+                raise OptionError(f"{key} = {value!r}: expected a path (or leave {key} out)")
+        sources = self.settings.get("sources")
+        if isinstance(sources, list) and any(not isinstance(s, str) or not s.strip() for s in sources):
+            raise OptionError("sources: expected a list of report file or folder paths, none empty")
         _ = (self.calendar, self.options(), self.perturbation)
         if self.kind not in ("solve", "replay"):
-            raise OptionError(f"kind = {self.kind!r}; expected 'solve' or 'replay'")
+            raise OptionError(f"kind = {shown(self.kind)}; expected 'solve' or 'replay'")
         if self.kind == "replay":
             sources = self.settings.get("sources")
             if not sources or not all(isinstance(s, str) and s for s in sources):
@@ -133,7 +141,7 @@ def _check(table: dict, where: str, keys: dict) -> None:
             raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(keys)}")
         if not isinstance(value, keys[key]) or (isinstance(value, bool) and bool not in keys[key]):
             names = " or ".join(t.__name__ for t in keys[key])
-            raise OptionError(f"{where}: {key} = {value!r} is {kind_of(value)}; expected {names}")
+            raise OptionError(f"{where}: {key} = {shown(value)} is {kind_of(value)}; expected {names}")
         if key == "perturbation":
             _check(value, f"{where}.perturbation", PERTURBATION_KEYS)
 
@@ -145,7 +153,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 def check_name(name: object, where: str) -> str:
     """The scenario name, or OptionError: it must not reach outside DIR/plans/ (or hide a file)."""
     if not isinstance(name, str):
-        raise OptionError(f"{where}: name = {name!r}; expected a string")
+        raise OptionError(f"{where}: name = {shown(name)}; expected a string")
     if not _NAME.fullmatch(name) or ".." in name:
         raise OptionError(
             f"{where}: name = {name!r}; expected 1-64 letters, digits, '_', '-' or '.' "
@@ -169,7 +177,7 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
         raise OptionError(f"{where}: give either [[scenarios]] or [grid], not {which}")
     base = data.get("base", {})
     if not isinstance(base, dict):
-        raise OptionError(f"{where}: base = {base!r}; expected a [base] table")
+        raise OptionError(f"{where}: base = {shown(base)}; expected a [base] table")
     _check(base, f"{where} [base]", KEYS)
 
     combos: list[tuple[str | None, dict]] = []
@@ -178,7 +186,7 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
             raise OptionError(f"{where}: [[scenarios]] is empty; expected at least one scenario table")
         for i, entry in enumerate(data["scenarios"]):
             if not isinstance(entry, dict):
-                raise OptionError(f"{where} scenarios[{i}]: {entry!r}; expected a table of settings")
+                raise OptionError(f"{where} scenarios[{i}]: {shown(entry)}; expected a table of settings")
             entry = dict(entry)
             name = entry.pop("name", None)
             if name is not None:
@@ -188,11 +196,11 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
     else:
         grid = data["grid"]
         if not isinstance(grid, dict):
-            raise OptionError(f"{where}: grid = {grid!r}; expected a [grid] table")
+            raise OptionError(f"{where}: grid = {shown(grid)}; expected a [grid] table")
         axes = {}
         for key, values in grid.items():
             if not isinstance(values, list):
-                raise OptionError(f"{where} [grid]: {key} = {values!r}; expected a list of values")
+                raise OptionError(f"{where} [grid]: {key} = {shown(values)}; expected a list of values")
             if not values:
                 raise OptionError(f"{where} [grid]: {key} is an empty list; the grid would have no scenario")
             for value in values:
@@ -225,18 +233,7 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
 def read_scenarios(path: Path | str) -> list[Scenario]:
     """Scenarios of a TOML file; a relative `timeline` or rules file is relative to its folder."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such scenarios file")
-    if path.stat().st_size > MAX_SCENARIOS_BYTES:
-        raise InputError(
-            path, f"larger than {MAX_SCENARIOS_BYTES // 1_000_000} MB; expected a scenarios file"
-        )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as err:
-        raise InputError(path, f"not valid TOML ({' '.join(str(err).split())})") from None
-    except OSError as err:
-        raise InputError(path, f"cannot be read ({err.strerror})") from None
+    data = read_toml(path, MAX_SCENARIOS_BYTES, "a scenarios file")
     _resolve_paths(data, path.parent)
     scenarios = parse_scenarios(data, where=str(path))
     for scenario in scenarios:
@@ -257,7 +254,8 @@ def _resolve_paths(data: dict, folder: Path) -> None:
             return str((folder / value).resolve())
         return value
 
-    tables = [data.get("base", {}), *(data.get("scenarios") or [])]
+    listed = data.get("scenarios")  # checked by parse_scenarios; anything but a list is not read here
+    tables = [data.get("base", {}), *(listed if isinstance(listed, list) else [])]
     for table in (t for t in tables if isinstance(t, dict)):
         for key in ("timeline", "rules", "prior"):
             if key in table:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planner import __version__
+from planner import __version__, limits
 from planner.errors import InternalError
 from planner.io import files_sha256, write_parquet
 from planner.online.policies import Greedy, Policy
@@ -195,8 +195,8 @@ def open_replay(folder: Path):
 
     The plan view is the replayed plan on the replay's final timeline, with the rules it was
     replayed under; its status says it was planned online (FEASIBLE, no bound)."""
-    from planner.errors import InputError
-    from planner.io import read_parquet
+    from planner.errors import InputError, brief
+    from planner.io import read_parquet, same_type
     from planner.plans.result import PlanFile
     from planner.problem.calendar import Calendar
     from planner.schedules.timeline import load_timeline
@@ -207,12 +207,25 @@ def open_replay(folder: Path):
     if not path.is_file():
         raise InputError(folder, f"no {REPLAY_FILE} here; expected a folder written by 'replay --out'")
     try:
-        table, meta = read_parquet(path)
-        frame = table.to_pandas()
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise InputError(path, f"not a readable Parquet file ({err})") from None
-    if meta.get("kind") != "replay" or list(frame.columns) != REPLAY_SCHEMA.names:
+        table, meta = read_parquet(path, max_rows=limits.MAX_PLAN_ROWS)
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
+        raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
+    if meta.get("kind") != "replay" or table.schema.names != REPLAY_SCHEMA.names:
         raise InputError(path, "not a replay table; expected a file written by 'replay --out'")
+    # The columns' types and the anneals' order, as written: damage is refused here, not met later.
+    wrong = [f.name for f in REPLAY_SCHEMA if not same_type(f, table.schema.field(f.name).type)]
+    if wrong:
+        raise InputError(path, f"column {wrong[0]} is not of type {REPLAY_SCHEMA.field(wrong[0]).type}")
+    try:
+        table.validate(full=True)
+        frame = table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        raise InputError(path, f"replay columns cannot be read ({brief(err)})") from None
+    anneals = frame["anneal"].to_numpy()
+    if frame["anneal"].isna().any() or list(anneals) != list(range(1, len(frame) + 1)):
+        raise InputError(
+            path, "anneals are not numbered 1..n in order; expected a file written by 'replay --out'"
+        )
     timeline = load_timeline(folder / TIMELINE_FILE)
     recorded_timeline, versions = meta.get("timeline"), meta.get("versions", {})
     if not isinstance(recorded_timeline, dict) or not isinstance(versions, dict):

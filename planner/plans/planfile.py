@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from planner import limits
-from planner.errors import InputError, PlannerError, brief
+from planner.errors import InputError, PlannerError, brief, shown
 from planner.io import files_sha256, read_parquet, same_type
 from planner.problem.calendar import Calendar
 from planner.problem.options import OBJECTIVES, SolveOptions
@@ -49,9 +49,11 @@ def _number(meta: dict, key: str, path: Path, *, optional: bool = False, integer
     if value is None and optional:
         return
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
+    # isfinite() of an int of hundreds of digits overflows, and its repr() may raise: shown()
+    finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if isinstance(value, bool) or not isinstance(value, kind) or not finite or value < 0:
         what = "a whole number" if integer else "a number"
-        raise InputError(path, f"metadata {key} = {value!r}; expected {what} >= 0")
+        raise InputError(path, f"metadata {key} = {shown(value)}; expected {what} >= 0")
 
 
 def _check_metadata(meta: object, path: Path) -> dict:
@@ -206,7 +208,7 @@ def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOpt
     if path.stat().st_size > MAX_PLAN_BYTES:
         raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
     try:
-        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES)
+        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES, max_rows=limits.MAX_PLAN_ROWS)
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
         raise InputError(path, f"not a readable plan file ({brief(err)})") from None

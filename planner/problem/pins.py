@@ -18,7 +18,9 @@ from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import WindowSlews, exclusion_reason
 from planner.problem.options import Pin
 
-_FIX = re.compile(r"^\s*(?:anneal\s*)?(\d+)\s*=\s*(\d+:\d+:\d+)\s*$", re.IGNORECASE)
+# Bounded digit counts: an anneal or id of thousands of digits is refused here as text, before int()
+# meets Python's int-to-str conversion limit.
+_FIX = re.compile(r"^\s*(?:anneal\s*)?(\d{1,30})\s*=\s*(\d{1,30}:\d{1,30}:\d{1,30})\s*$", re.IGNORECASE)
 
 
 def parse_fix(text: str) -> Pin:

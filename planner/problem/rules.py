@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from planner.errors import InputError, OptionError, kind_of
+from planner.errors import InputError, OptionError, kind_of, shown
+from planner.io import read_toml
 
 # The program's own rules, always applied first and in this order. Their names and words follow the
 # program's avoided instruments (`to-miri` for the anneals, `to-nirspec` for a NIRSpec lamp).
@@ -33,6 +34,11 @@ SHIPPED = ("operations", "seed")
 DEFAULT = "operations"
 PROGRAMS_RECOVERY = "program"  # miri_recovery_minutes = "program": the recovery the program states
 MAX_RECOVERY_MINUTES = 7 * 24 * 60  # a week: more would exclude every slew of a week with MIRI use
+# Each exclusion is a pass over the timeline (and a lane of the report): 10,000 of them took minutes.
+# The shipped sets have one; a planner's own file a handful. A few hundred KB of TOML is plenty.
+MAX_EXCLUSIONS = 100
+MAX_EXCLUSION_VALUES = 1_000  # values of one exclusion, all its lists together
+MAX_RULES_BYTES = 1_000_000
 
 # The destination fields an exclusion can match, as TOML keys (all lists of strings).
 CRITERIA = ("prime_modes", "visit_types", "programs", "categories", "keywords")
@@ -159,12 +165,10 @@ def load_rules(spec: str | Path | RuleSet | None = None, program=None) -> RuleSe
     if path.suffix.lower() != ".toml" and not path.is_file():
         raise OptionError(f"--rules {str(spec)!r}: expected {' or '.join(SHIPPED)}, or a rules .toml file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "no such rules file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(path, f"not a readable rules file ({err})") from None
-    return _applied(_from_toml(text, str(path), default_name=path.stem), program)
+        data = read_toml(path, MAX_RULES_BYTES, "a rules file")
+    except InputError as err:  # a rules file's faults are OptionErrors, like the keys inside it
+        raise OptionError(str(err)) from None
+    return _applied(_from_data(data, str(path), default_name=path.stem), program)
 
 
 def _applied(parsed: tuple[RuleSet, bool], program) -> RuleSet:
@@ -184,11 +188,17 @@ def _from_toml(text: str, where: str, default_name: str) -> tuple[RuleSet, bool]
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise OptionError(f"{where}: not valid TOML ({err})") from None
+    return _from_data(data, where, default_name)
+
+
+def _from_data(data: dict, where: str, default_name: str) -> tuple[RuleSet, bool]:
+    """The set a rules file describes, and whether its recovery is the program's
+    (`miri_recovery_minutes = "program"`, in the file or in the set it extends)."""
     parent, from_program = None, False
     if "extends" in data:
         extends = data["extends"]
         if extends not in SHIPPED:
-            raise OptionError(f"{where}: extends = {extends!r}; expected one of {', '.join(SHIPPED)}")
+            raise OptionError(f"{where}: extends = {shown(extends)}; expected one of {', '.join(SHIPPED)}")
         if extends != "seed":
             parent, from_program = _shipped(extends)
     if "miri_recovery_minutes" in data:
@@ -210,6 +220,10 @@ def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
     if not isinstance(entries, list):
         raise OptionError(f"{where}: exclude must be a list of tables ([[exclude]])")
     exclusions = list(parent.exclusions if parent else ())
+    if len(exclusions) + len(entries) > MAX_EXCLUSIONS:
+        raise OptionError(
+            f"{where}: {len(exclusions) + len(entries):,} exclusions; expected at most {MAX_EXCLUSIONS}"
+        )
     for i, entry in enumerate(entries):
         exclusion = _exclusion(entry, f"{where}: exclude[{i}]")
         if (
@@ -243,6 +257,8 @@ def _exclusion(entry: object, where: str) -> Exclusion:
         items = entry.get(key, [])
         if not isinstance(items, list):
             raise OptionError(f"{where}.{key}: expected a list, got {type(items).__name__}")
+        if sum(len(v) for v in values.values()) + len(items) > MAX_EXCLUSION_VALUES:
+            raise OptionError(f"{where}: more than {MAX_EXCLUSION_VALUES:,} values; expected fewer")
         if key == "programs":  # program ids may be written as numbers
             items = [
                 str(p) if isinstance(p, int) and not isinstance(p, bool) and p >= 0 else p for p in items
@@ -261,7 +277,7 @@ def _text(value: object, where: str, *, empty: bool = False) -> str:
     if value is None:
         raise OptionError(f"{where}: missing; expected a non-empty string")
     if not isinstance(value, str):
-        raise OptionError(f"{where} = {value!r} is {kind_of(value)}; expected a string")
+        raise OptionError(f"{where} = {shown(value)} is {kind_of(value)}; expected a string")
     if "\n" in value or "\r" in value:
         raise OptionError(f"{where}: expected one line")
     if not empty and not value.strip():
@@ -273,7 +289,7 @@ def _check_recovery(minutes: object, where: str) -> None:
     if (
         isinstance(minutes, bool)
         or not isinstance(minutes, int | float)
-        or not math.isfinite(minutes)
+        or (isinstance(minutes, float) and not math.isfinite(minutes))  # isfinite(int) overflows past 1e308
         or not 0 <= minutes <= MAX_RECOVERY_MINUTES
     ):
-        raise OptionError(f"{where} = {minutes!r}: expected minutes from 0 to {MAX_RECOVERY_MINUTES}")
+        raise OptionError(f"{where} = {shown(minutes)}: expected minutes from 0 to {MAX_RECOVERY_MINUTES}")

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from planner.errors import InputError
+from planner.errors import InputError, brief
+from planner.errors import shown as show
 from planner.schedules.report import (
     ATTACHED,
     Attached,
@@ -34,6 +35,8 @@ def read_json_reports(path: Path) -> list[Report]:
         raise InputError(path, f"not valid JSON ({err.__class__.__name__})", line=line) from None
     except RecursionError:
         raise InputError(path, "JSON nested too deeply; expected a list of schedule rows") from None
+    except ValueError as err:  # an integer of thousands of digits: Python's int conversion limit
+        raise InputError(path, f"not valid JSON ({brief(err, 80)})") from None
     return parse_json_rows(rows, name=path.name, shown=str(path))
 
 
@@ -59,6 +62,17 @@ def parse_json_rows(rows: Any, *, name: str, shown: str | None = None) -> list[R
     reports = []
     for report_name, visits in groups.items():
         issue = issue_from_report_name(report_name)
+        if issue is not None and not _is_date(issue):
+            row = next(
+                i
+                for i, r in enumerate(rows)
+                if isinstance(r, dict) and _text(r, "file", shown, "") == report_name
+            )
+            raise InputError(
+                shown,
+                f"field 'file' {report_name!r}: issue date {issue} is not a calendar date",
+                index=f"row {row}",
+            )
         if issue is None:
             # No date to order by: fall back on the first start, the last resort of docs/domain.md's rule.
             first = min(v.start for v in visits)
@@ -72,7 +86,11 @@ def _text(row: dict, key: str, shown: str, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InputError(shown, f"field {key!r} is {value!r}; expected a string", index=where)
+        raise InputError(shown, f"field {key!r} is {show(value)}; expected a string", index=where)
+    try:  # JSON can spell a lone surrogate ("\\ud800"), which no UTF-8 file or terminal can hold
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(shown, f"field {key!r} holds a lone surrogate; expected text", index=where) from None
     return value.strip()
 
 
@@ -80,9 +98,11 @@ def _visit_id(row: dict, shown: str, where: str) -> str | None:
     parts = [row.get(k) for k in ("program", "visit", "observation")]
     if all(p is None for p in parts):
         return None
-    if not all(isinstance(p, int) and not isinstance(p, bool) for p in parts):
+    if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p < 10**9 for p in parts):
         raise InputError(
-            shown, f"program/visit/observation are {parts}; expected three integers", index=where
+            shown,
+            f"program/visit/observation are {show(parts)}; expected three whole numbers below 10^9",
+            index=where,
         )
     return ":".join(map(str, parts))
 
@@ -127,3 +147,12 @@ def _visit(row: dict, source: str, shown: str, where: str) -> Visit:
         parallels=[_attached(p, shown, f"{where}, parallels[{j}]") for j, p in enumerate(parallels)],
         source=source,
     )
+
+
+def _is_date(text: str) -> bool:
+    """`20230229` is no date: refused here, with the row, rather than when the history orders reports."""
+    try:
+        datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return False
+    return True

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planner.errors import InputError
-from planner.io import read_parquet, write_parquet
+from planner.errors import InputError, brief
+from planner.io import read_parquet, same_type, write_parquet
 from planner.problem.calendar import to_seconds
 from planner.schedules.report import Report
 from planner.schedules.timeline import (
@@ -62,7 +62,7 @@ class History:
             raise InputError(", ".join(sources) or "sources", "no schedule reports to replay")
         ordered = sorted(reports, key=lambda r: r.issue_key)
         self.issues = [
-            Issue(i, r.source, _issue_seconds(r.issue_date), *r.span) for i, r in enumerate(ordered)
+            Issue(i, r.source, _issue_seconds(r.issue_date, r.source), *r.span) for i, r in enumerate(ordered)
         ]
         visits = [v for r in ordered for v in r.visits]
         brought = np.repeat(np.arange(len(ordered)), [len(r.visits) for r in ordered])
@@ -99,19 +99,59 @@ class History:
         try:
             table, meta = read_parquet(path)
         except (pa.ArrowException, OSError, ValueError) as err:
-            raise InputError(path, f"not a readable Parquet file ({err})") from None
+            raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
         if meta.get("kind") != "history" or table.schema.names != HISTORY_SCHEMA.names:
             raise InputError(path, "not a report history; write one with 'anneal-planner ingest --history'")
         try:
             issues = [Issue(**issue) for issue in meta["reports"]]
         except (KeyError, TypeError) as err:
             raise InputError(path, f"damaged report list in its metadata ({err})") from None
+        fields = ((i.order, i.issued, i.first, i.last) for i in issues)
+        if not all(type(v) is int for v in (x for f in fields for x in f)) or not all(
+            isinstance(i.name, str) for i in issues
+        ):
+            raise InputError(
+                path, "damaged report list in its metadata (expected whole-second times and names)"
+            )
         if [i.order for i in issues] != list(range(len(issues))) or not issues:
             raise InputError(path, "damaged report list in its metadata (orders are not 0..n-1)")
+        wrong = [f.name for f in HISTORY_SCHEMA if not same_type(f, table.schema.field(f.name).type)]
+        if wrong:
+            raise InputError(path, f"column {wrong[0]} is not of type {HISTORY_SCHEMA.field(wrong[0]).type}")
+        try:
+            table.validate(full=True)
+            rows = table.to_pandas()
+        except (pa.ArrowException, ValueError, OverflowError) as err:
+            raise InputError(path, f"history columns cannot be read ({brief(err)})") from None
         history = object.__new__(cls)
         history.issues, history.sources = issues, meta.get("sources", [str(path)])
-        history.rows = table.to_pandas()
+        history.rows = rows
+        history._check_rows(path)
         return history
+
+    def _check_rows(self, path: Path) -> None:
+        """What replay relies on and `write` guarantees: rows in time order (visit id breaking ties),
+        each brought by a listed report and superseded when the supersede rule says. A file that
+        says otherwise was changed since: refused, not replayed into a wrong plan."""
+        rows = self.rows
+        if rows[["visit_id", "start", "report", "superseded_at"]].isna().any().any():
+            raise InputError(path, "a row without visit_id, start or report; expected a written history")
+        starts = to_seconds(rows["start"])
+        ids = rows["visit_id"].to_numpy()
+        later = starts[1:] > starts[:-1]
+        tied = (starts[1:] == starts[:-1]) & (ids[1:] >= ids[:-1])
+        if len(rows) > 1 and not (later | tied).all():
+            at = int(np.flatnonzero(~(later | tied))[0]) + 1
+            raise InputError(path, f"row {at} is out of time order; expected rows sorted by start")
+        brought = rows["report"].to_numpy()
+        if len(rows) and (brought.min() < 0 or brought.max() >= len(self.issues)):
+            raise InputError(
+                path, f"a row's report is not one of the {len(self.issues)} listed in its metadata"
+            )
+        if not np.array_equal(self._superseded_at(), rows["superseded_at"].to_numpy()):
+            raise InputError(
+                path, "superseded_at disagrees with the reports' spans; expected a written history"
+            )
 
     def _superseded_at(self) -> np.ndarray:
         """For each row, the first later report whose span covers its start (NEVER if none)."""
@@ -156,5 +196,8 @@ class History:
         return self.known_after(len(self.issues) - 1)
 
 
-def _issue_seconds(date: str) -> int:
-    return int(datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp())
+def _issue_seconds(date: str, source: str) -> int:
+    try:
+        return int(datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp())
+    except ValueError:  # a name such as report_20230231.txt: a date no calendar has
+        raise InputError(source, f"issue date {date!r} is not a calendar date") from None

@@ -175,11 +175,13 @@ def configure(solver: cp_model.CpSolver, options: SolveOptions, time_limit: floa
     parameters.num_workers = options.workers
     parameters.random_seed = options.seed
     parameters.log_search_progress = options.log
-    if options.log:  # to stderr: stdout carries the result (`--json` is one document there)
-        parameters.log_to_stdout = False
-        solver.log_callback = _log_line
     for key, text in options.params:  # checked by SolveOptions
         parameters.merge_text_format(f"{key}: {text}")
+    # The log goes to stderr whether --log or --param log_search_progress=true asked for it: stdout
+    # carries the result (`--json` is one document there).
+    parameters.log_to_stdout = False
+    if parameters.log_search_progress:
+        solver.log_callback = _log_line
     parameters.max_time_in_seconds = time_limit
 
 

@@ -63,8 +63,13 @@ def jsonable(value):
 
 
 def print_json(document: dict) -> None:
-    """The `--json` output: one document on stdout and nothing else there."""
-    sys.stdout.write(json.dumps(jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    """The `--json` output: one document on stdout and nothing else there. json escapes C0 control
+    characters itself; the other controls a terminal would act on (DEL, C1, bidirectional overrides)
+    are written as \\u escapes too, which read back as the same strings."""
+    from planner.views.terminal import _CONTROL
+
+    text = json.dumps(jsonable(document), indent=2, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
     sys.stdout.flush()
 
 

@@ -84,7 +84,11 @@ gd.on("plotly_click", function (event) {
 
 
 def _esc(value) -> str:
-    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+    """Text from an input as text: in HTML, and in Plotly's labels, legends and hover texts, which
+    read pseudo-HTML (<b>, <a href>) and entities; '%' too, which a hover template would read as
+    the start of a %{field}. Plotly shows the entities as the characters they stand for."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return html.escape(text).replace("%", "&#37;")
 
 
 def _when(value, seconds: bool = False) -> str:
@@ -128,7 +132,8 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
         ),
     )  # fmt: skip
     lanes = ["windows", "flown", "plan", "eligible slews"]
-    lanes += [f"excluded: {name}" for name in view.rules if name != "no-slew"] + ["MIRI use"]
+    # Lane names are the y axis' tick labels: an exclusion's name (from a rules file or a plan) as text.
+    lanes += [f"excluded: {_esc(name)}" for name in view.rules if name != "no-slew"] + ["MIRI use"]
     y = {name: -i for i, name in enumerate(lanes)}
 
     windows = view.windows
@@ -142,7 +147,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             width=0.6,
             marker_color=np.where(windows["eligible"] > 0, "#9ecae1", "#f4a6a6").tolist(),
             customdata=_hover([
-                windows["label"],
+                windows["label"].map(_esc),
                 windows["eligible"],
                 *zip(*(_week_range(view, k) for k in windows["anneal"]), strict=True),
                 windows["start"].map(_when) + " .. " + windows["end"].map(_when),
@@ -178,7 +183,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
     for i, name in enumerate(excluding):
         chosen = slews[slews["rule"] == name]
         fig.add_trace(
-            slew_trace(chosen, f"excluded: {name} ({len(chosen)})", f"excluded: {name}",
+            slew_trace(chosen, f"excluded: {_esc(name)} ({len(chosen)})", f"excluded: {_esc(name)}",
                        RULE_COLOURS[i % len(RULE_COLOURS)], f"excluded by {name}: slews {view.rules[name]}"),
             row=1, col=1,
         )  # fmt: skip
@@ -201,7 +206,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
                 "color": PLAN_COLOUR,
             },
             customdata=_hover([
-                placed["label"],
+                placed["label"].map(_esc),
                 placed["visit_id"].map(_esc),
                 placed["instrument"].map(_esc),
                 placed["target"].map(_esc),
@@ -220,7 +225,7 @@ def cycle_figure(view: CycleView, tolerance_hours: float = TOLERANCE_HOURS):
             y=[y["flown"]] * len(flown),
             mode="markers",
             marker={"symbol": "x", "size": 9, "color": FLOWN_COLOUR},
-            customdata=_hover([flown["visit_id"].map(_esc), flown["kind"], flown["week"]]),
+            customdata=_hover([flown["visit_id"].map(_esc), flown["kind"].map(_esc), flown["week"]]),
             hovertemplate="<b>flown %{customdata[0]}</b> (%{customdata[1]}, week %{customdata[2]})<br>"
             "%{x|%Y-%m-%d %H:%M:%S} UTC<extra></extra>",
         ),
@@ -686,11 +691,11 @@ def replay_section(frame: pd.DataFrame, summary: dict) -> str:
     for state, group in frame.assign(shown=shown, decided=decided).groupby("state", sort=True):
         figure.add_trace(
             go.Scatter(
-                name=str(state), x=group["anneal"].tolist(),
+                name=_esc(state), x=group["anneal"].tolist(),
                 y=pd.to_numeric(group["shown"], errors="coerce").round(2).tolist(),
                 mode="markers", marker={"size": 9},
                 customdata=np.column_stack(
-                    [group["label"], group["decided"].map(_esc), group["replans"].astype(str)]
+                    [group["label"].map(_esc), group["decided"].map(_esc), group["replans"].astype(str)]
                 ),
                 hovertemplate="<b>%{customdata[0]}</b><br>decided %{customdata[1]}<br>"
                 f"{axis} %{{y}}<br>re-planned %{{customdata[2]}} times<extra></extra>",

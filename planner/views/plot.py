@@ -14,7 +14,8 @@ from planner.io import atomic_path
 from planner.plans.result import PlanFile
 from planner.views.cycle_view import ELIGIBLE, CycleView, cycle_view
 
-_WEEKS = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
+# Bounded digit counts: thousands of digits are refused as text, before int() would raise ValueError.
+_WEEKS = re.compile(r"^\s*(\d{1,30})\s*(?:-\s*(\d{1,30}))?\s*$")
 
 
 def parse_weeks(text: str, count: int) -> tuple[int, int]:

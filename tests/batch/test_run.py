@@ -245,12 +245,17 @@ def test_a_killed_worker_fails_its_scenarios_not_the_batch(tmp_path, monkeypatch
     path = _write(tmp_path, "[base]\ncount = 3\n[grid]\nobjective = ['regular', 'minimax', 'mean']")
     scenarios = read_scenarios(path)
     (tmp_path / "out" / "plans").mkdir(parents=True)
-    (tmp_path / "out" / "plans" / ".x.parquet.abc.part").write_bytes(b"left by a killed writer")
+    # A killed writer's temporary file of a plan this batch writes is removed; another .part file
+    # (not the batch's) stays (issue 25).
+    (tmp_path / "out" / "plans" / f".{scenarios[1].id}.parquet.abc.part").write_bytes(
+        b"left by a killed writer"
+    )
+    (tmp_path / "out" / "plans" / ".x.parquet.abc.part").write_bytes(b"not the batch's")
     monkeypatch.setattr(planner.batch.run, "run_scenario", _die_on_minimax)
     summary = run_batch(scenarios, tmp_path / "out", jobs=1)
     assert "failed" in set(summary["state"]) and summary.loc[1, "state"] == "failed"
     assert "worker process died" in summary.loc[1, "error"]
-    assert not list((tmp_path / "out").rglob("*.part"))
+    assert [p.name for p in (tmp_path / "out").rglob("*.part")] == [".x.parquet.abc.part"]
     monkeypatch.undo()
     again = run_batch(scenarios, tmp_path / "out", jobs=1)
     assert set(again["state"]) <= {"solved", "skipped"} and again.loc[1, "state"] == "solved"
