@@ -252,7 +252,7 @@ def _exclusion(entry: object, where: str) -> Exclusion:
     for key in entry:
         if key not in EXCLUSION_KEYS:
             raise OptionError(f"{where}: unknown key {key!r}; accepted: {', '.join(EXCLUSION_KEYS)}")
-    values = {}
+    values: dict[str, tuple[str, ...]] = {}
     for key in CRITERIA:
         items = entry.get(key, [])
         if not isinstance(items, list):
