@@ -1,10 +1,17 @@
-"""`python -m planner` runs the command line, like the `anneal-planner` script."""
+"""`python -m planner` and the `anneal-planner` script: the command line.
 
-# SIGTERM during the imports below is exit 143 like SIGTERM at any later moment (issue 25).
+SIGTERM is exit 143 from the first moment, while the command's modules import included (issue 25):
+the handler is installed before `planner.cli` (typer, rich) is imported."""
+
 from planner.signals import exit_on_sigterm
 
-exit_on_sigterm()
 
-from planner.cli import main  # noqa: E402
+def run() -> None:
+    exit_on_sigterm()
+    from planner.cli import main
 
-main()
+    main()
+
+
+if __name__ == "__main__":
+    run()

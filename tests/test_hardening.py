@@ -1341,3 +1341,39 @@ def test_replay_files_with_damaged_types_or_order_are_exit_2(tmp_path):
         message = one_line_error(run(["report", str(out), "--out", str(tmp_path / "p.html")]))
         assert "replay.parquet" in message, (name, message)
     assert not (tmp_path / "p.html").exists()
+
+
+# SIGTERM sent by the process to itself the moment it starts importing typer (planner.cli's first
+# import), through the console script's entry point or `python -m planner`.
+_EARLY_SIGTERM = """
+import importlib.abc, importlib.metadata, os, runpy, signal, sys
+
+class Kill(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return None
+
+sys.meta_path.insert(0, Kill())
+sys.argv = ["anneal-planner", "timeline", "--count", "1"]
+if sys.argv_entry == "script":
+    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="anneal-planner")
+    entry.load()()
+else:
+    runpy.run_module("planner", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("entry", ["module", "script"])
+def test_sigterm_while_the_command_starts_is_143(entry):
+    """SIGTERM before typer and pandas have imported: 143 and one line, as at any later moment."""
+    import subprocess
+    import sys
+
+    code = _EARLY_SIGTERM.replace("sys.argv_entry", repr(entry))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, preexec_fn=_default_signals
+    )
+    assert result.returncode == 143, (result.returncode, result.stderr)
+    assert result.stderr.strip().splitlines() == ["error: terminated; no output file was written"]
+    assert not result.stdout
