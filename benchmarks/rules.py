@@ -20,7 +20,7 @@ import pandas as pd
 from planner.plans.checker import check_plan
 from planner.problem.calendar import Calendar
 from planner.problem.eligibility import window_slews
-from planner.problem.options import SolveOptions
+from planner.problem.instance import Instance
 from planner.problem.rules import load_rules
 from planner.schedules.timeline import load_timeline
 from planner.solver import oracle
@@ -39,7 +39,7 @@ def measure() -> pd.DataFrame:
         plans = {}
         for name in ("seed", "operations"):
             rules = load_rules(name)
-            result = solve(timeline, calendar, SolveOptions(rules=rules, allow_missing=True))
+            result = solve(Instance.build(timeline, calendar=calendar, rules=rules, allow_missing=True))
             chain = Chain.from_windows(window_slews(timeline, calendar, rules), calendar.target_seconds)
             plans[name] = result.plan
             rows.append(
@@ -53,7 +53,7 @@ def measure() -> pd.DataFrame:
                     "solver_s": round(result.solve_seconds, 4),
                 }
             )
-        broken = check_plan(plans["seed"], timeline, calendar, SolveOptions(allow_missing=True))
+        broken = check_plan(plans["seed"], Instance.build(timeline, calendar=calendar, allow_missing=True))
         by_rule = Counter(p.rule for p in broken if p.anneal is not None)
         moved = int((plans["seed"]["slew_time"] != plans["operations"]["slew_time"]).sum())
         rows[-1] |= {"seed_plan_breaks": dict(by_rule), "anneals_moved": moved}

@@ -92,15 +92,15 @@ def _cases(function, arguments: Iterable[tuple], line: Callable[[dict], str]) ->
 # -- decade: every objective x side constraints -------------------------------------------------------
 
 
-def _variant_options(variant: str, objective: str, frame, calendar):
-    """SolveOptions of a decade variant, on the seed's rules (`--rules seed`; the synthetic
+def _variant_instance(variant: str, objective: str, frame, calendar):
+    """The instance of a decade variant, on the seed's rules (`--rules seed`; the synthetic
     timeline has no time-series visits, so `operations` differs from it by the recovery alone).
     The pin plan is the `regular` plan under the variant's own rules, pinned before mid-decade;
     the fix puts the anneal three quarters in (400 of 530) on the middle eligible slew of its window
     (under the 35-minute recovery, so it is eligible in every variant)."""
     from planner.problem.eligibility import window_slews
-    from planner.problem.options import Pin, SolveOptions
-    from planner.problem.pins import pins_from_plan
+    from planner.problem.instance import Instance
+    from planner.problem.pins import Pin, pins_from_plan
     from planner.problem.rules import load_rules
     from planner.solver.solve import solve
 
@@ -110,7 +110,9 @@ def _variant_options(variant: str, objective: str, frame, calendar):
     pins: list[Pin] = []
     if variant in ("pins", "all"):
         earlier = solve(
-            frame, calendar, SolveOptions(allow_missing=True, min_gap_days=min_gap_days, rules=rules)
+            Instance.build(
+                frame, calendar=calendar, allow_missing=True, min_gap_days=min_gap_days, rules=rules
+            )
         )
         middle = calendar.windows[len(calendar.windows) // 2].start
         pins += pins_from_plan(earlier.plan, middle)
@@ -120,12 +122,18 @@ def _variant_options(variant: str, objective: str, frame, calendar):
         ids = frame["visit_id"].to_numpy()[window.rows]
         unique = [i for i in range(len(ids)) if (ids == ids[i]).sum() == 1]
         pins.append(Pin(anneal, str(ids[unique[len(unique) // 2]])))
-    return SolveOptions(
-        objective=objective, allow_missing=True, pins=tuple(pins), min_gap_days=min_gap_days, rules=rules
+    return Instance.build(
+        frame,
+        calendar=calendar,
+        objective=objective,
+        allow_missing=True,
+        pins=tuple(pins),
+        min_gap_days=min_gap_days,
+        rules=rules,
     )
 
 
-def _measured_solve(frame, calendar, options, objective: str, repeats: int) -> dict:
+def _measured_solve(instance, objective: str, repeats: int) -> dict:
     """`repeats` solves (median times) beside the exact lexicographic optimum of the DP."""
     from planner.solver import oracle
     from planner.solver.solve import build_chain, solve
@@ -134,9 +142,9 @@ def _measured_solve(frame, calendar, options, objective: str, repeats: int) -> d
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
-        result = solve(frame, calendar, options)
+        result = solve(instance)
         runs.append((time.perf_counter() - started, result))
-    chain, _, _ = build_chain(frame, calendar, options)
+    chain, _, _ = build_chain(instance)
     started = time.perf_counter()
     exact = oracle.lexicographic(chain, objective)
     dp_seconds = time.perf_counter() - started
@@ -163,13 +171,13 @@ def _measured_solve(frame, calendar, options, objective: str, repeats: int) -> d
 
 def _decade_case(objective: str, variant: str, repeats: int, instance: str = "decade") -> dict:
     frame, calendar = _instance(instance)
-    options = _variant_options(variant, objective, frame, calendar)
+    planned = _variant_instance(variant, objective, frame, calendar)
     return {
         "instance": instance,
         "objective": objective,
         "variant": variant,
-        "pins": len(options.pins),
-        **_measured_solve(frame, calendar, options, objective, repeats),
+        "pins": len(planned.pins),
+        **_measured_solve(planned, objective, repeats),
     }
 
 
@@ -196,17 +204,17 @@ def decade(repeats: int, objectives=OBJECTIVES, variants=VARIANTS, instance: str
 
 
 def _scaling_case(name: str, objective: str, repeats: int) -> dict:
-    from planner.problem.options import SolveOptions
+    from planner.problem.instance import Instance
 
     frame, calendar = _instance(name)
     # Synthetic gaps can empty a window: such anneals are missing, as a planner would allow.
-    options = SolveOptions(objective=objective, allow_missing=True)
+    instance = Instance.build(frame, calendar=calendar, objective=objective, allow_missing=True)
     return {
         "instance": name,
         "objective": objective,
         "windows": calendar.count,
         "slews": int(frame["is_slew"].sum()),
-        **_measured_solve(frame, calendar, options, objective, repeats),
+        **_measured_solve(instance, objective, repeats),
     }
 
 
@@ -235,14 +243,16 @@ def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
     from ortools.sat.python import cp_model
 
     from benchmarks.highs_baseline import solve_highs
-    from planner.problem.options import SolveOptions
+    from planner.problem.instance import Instance
+    from planner.problem.settings import SolverSettings
     from planner.solver import oracle
     from planner.solver.model import FlowModel, Scope, scoped_pairs
     from planner.solver.solve import build_chain, configure, stage_scope
 
     frame, calendar = _instance(name)
-    options = SolveOptions(objective=objective, allow_missing=True)
-    chain, _, _ = build_chain(frame, calendar, options)
+    chain, _, _ = build_chain(
+        Instance.build(frame, calendar=calendar, objective=objective, allow_missing=True)
+    )
     exact = oracle.lexicographic(chain, objective)
     assert exact is not None
     hint = exact.choice
@@ -272,7 +282,7 @@ def _race_case(name: str, objective: str, pruning: str, repeats: int) -> dict:
     cp_sat, highs = [], []
     for _ in range(repeats):
         solver = cp_model.CpSolver()
-        configure(solver, options, 60.0, objective)
+        configure(solver, SolverSettings(), 60.0, objective)
         started = time.perf_counter()  # handing CP-SAT the model to its answer, as for HiGHS
         status = solver.status_name(solver.solve(model.model))
         cp_sat.append((time.perf_counter() - started, status, round(solver.objective_value)))

@@ -72,6 +72,7 @@ MEANINGS: dict[str, dict[str, str]] = {
         "policy": "replay: the online policy",
         "prior": "replay: what the policy learns from before the reports (a path, `shipped timeline`, "
         "or `none`)",
+        "program": "the program planned (a shipped one's name, or a program file's `name`)",
         "start": "first window start",
         "count": "number of anneals",
         "window_days": "window length",

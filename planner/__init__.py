@@ -3,7 +3,8 @@
 The package is layered; each floor imports only from the floors above it in this list:
 
 - `planner.schedules`: reading STScI weekly reports into a slew timeline and an issue history;
-- `planner.problem`: what is planned: calendars, rule sets, eligibility, pins, options;
+- `planner.problem`: what is planned: programs, calendars, rule sets, eligibility, pins, the
+  instance, and the solver's settings as data;
 - `planner.plans`: plan files, the independent checker, the comparison with flown anneals;
 - `planner.solver`: the chain, the exact DP oracle, the CP-SAT model and its staged solve;
 - `planner.online`: planning week by week as the schedule is published (policies, replay, next);
@@ -30,7 +31,10 @@ _EXPORTS = {
     "PlannerError": "planner.errors",
     "Result": "planner.plans.result",
     "RuleSet": "planner.problem.rules",
-    "SolveOptions": "planner.problem.options",
+    "Instance": "planner.problem.instance",
+    "Program": "planner.problem.program",
+    "SolverSettings": "planner.problem.settings",
+    "load_program": "planner.problem.program",
     "Status": "planner.plans.result",
     "check_plan": "planner.plans.checker",
     "load_prior": "planner.online.prior",

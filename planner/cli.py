@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from planner.errors import InputError, InternalError, OptionError, PlannerError, brief
-from planner.problem.options import DEFAULT_POLICY, SolveOptions
+from planner.online import DEFAULT_POLICY
 
 
 class _OneLineErrors(TyperGroup):
@@ -405,8 +405,9 @@ def solve(
 
     from planner.io import check_output
     from planner.plans.compare import plan_deviation
-    from planner.problem.options import parse_param
+    from planner.problem.instance import Instance
     from planner.problem.pins import parse_fix, read_pin_plan
+    from planner.problem.settings import SolverSettings, parse_param
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.solver.solve import solve as run
     from planner.views.console import console, headline, print_json, print_result, progress, result_document
@@ -429,21 +430,24 @@ def solve(
         objective=objective,
     )
     calendar = chosen.calendar
-    options = SolveOptions(
-        objective=chosen.objective,
+    instance = Instance(
+        timeline=frame,
+        program=chosen,
+        rules=rule_set(rules, miri_recovery_minutes, chosen),
+        pins=tuple(pins),
+        min_gap_days=min_gap_days,
+        allow_missing=allow_missing,
+    )
+    settings = SolverSettings(
         time_limit=time_limit,
         workers=workers,
         seed=seed,
         prune=prune,
-        min_gap_days=min_gap_days,
-        rules=rule_set(rules, miri_recovery_minutes, chosen),
-        allow_missing=allow_missing,
-        pins=tuple(pins),
         params=tuple(parse_param(text) for text in param or []),
         log=log,
     )
     with progress("solving", quiet=quiet) as show:
-        result = run(frame, calendar, options, program=chosen, on_progress=show)
+        result = run(instance, settings, on_progress=show)
     written = str(out) if result.status.has_plan else None
     if result.status.has_plan:
         result.to_parquet(out)
@@ -479,7 +483,7 @@ def check(
     with progress(f"checking {plan}"):
         problems, notes, opened = check_plan_file(plan, timeline or None, rules)
     table = opened.plan
-    checked = opened.options.rules
+    checked = opened.instance.rule_set
     placed = int(table["slew_time"].notna().sum())
     deviation = plan_deviation(table, opened.calendar)
     if as_json:

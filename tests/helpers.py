@@ -35,3 +35,34 @@ def visit(
 
 def timeline(*visits: Visit):
     return to_frame(sorted(visits, key=lambda v: v.start))
+
+
+# -- hand-made instances: the tests' shorthand for an Instance and its SolverSettings ---------------
+
+
+def instance(frame, calendar=None, **options):
+    """The seed's program on `calendar` (default: the seed's own) over the timeline `frame`, with
+    the Instance options given (objective, rules, pins, min_gap_days, allow_missing); solver
+    settings among them are not the instance's, and are left out."""
+    from planner.problem.instance import Instance
+    from planner.problem.settings import SETTINGS_KEYS
+
+    kept = {key: value for key, value in options.items() if key not in SETTINGS_KEYS}
+    return Instance.build(frame, calendar=calendar, **kept)
+
+
+def solve(frame, calendar=None, *, on_progress=None, **options):
+    """planner.solver.solve.solve on `instance(frame, calendar, ...)`; the options that are solver
+    settings (time_limit, workers, seed, prune, params, log) go to SolverSettings."""
+    from planner.problem.settings import SETTINGS_KEYS, SolverSettings
+    from planner.solver.solve import solve as run
+
+    settings = {key: options.pop(key) for key in list(options) if key in SETTINGS_KEYS}
+    return run(instance(frame, calendar, **options), SolverSettings(**settings), on_progress=on_progress)
+
+
+def check(plan, frame, calendar=None, *, claimed=None, **options):
+    """The independent checker on `plan` as a plan of `instance(frame, calendar, ...)`."""
+    from planner.plans.checker import check_plan
+
+    return check_plan(plan, instance(frame, calendar, **options), claimed)

@@ -688,7 +688,7 @@ def test_run_scenario_records_a_solve_without_plan_as_unsolved(tmp_path, monkeyp
     from planner.batch.scenarios import parse_scenarios
     from planner.plans.result import PLAN_SCHEMA, Result, Status
 
-    def no_plan(timeline, calendar, options):
+    def no_plan(instance, settings):
         return Result(
             status=Status.UNKNOWN, objective="regular", value=None, bound=None, stages=[],
             plan=PLAN_SCHEMA.empty_table().to_pandas(), calendar={}, options={}, timeline={},

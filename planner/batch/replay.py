@@ -40,7 +40,7 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     history = _history(tuple(scenario.settings["sources"])).perturbed(
         scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
     )
-    rules, policy = scenario.options().rules, scenario.policy()
+    rules, policy = scenario.rules, scenario.policy()
     prior = _prior(setting(scenario.settings.get("prior"), bool(policy.sample_weeks)), rules)
     run = run_replay(history, calendar, policy, rules, prior=prior)
     folder = Path(out_dir) / "plans" / scenario.id

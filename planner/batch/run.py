@@ -83,16 +83,14 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
             return _row(
                 scenario, plan=str(Path("plans") / scenario.id), **run_replay_scenario(scenario, out_dir)
             )
-        timeline = scenario_timeline(scenario)
-        calendar, options = scenario.calendar, scenario.options(workers_cap)
+        instance = scenario.instance(scenario_timeline(scenario))
+        settings = scenario.solver_settings(workers_cap)
         if plan_path.exists():
             try:
                 plan, meta = read_plan(plan_path)
             except PlannerError:
                 plan = None  # unreadable leftovers are solved again
-            if plan is not None and not check_plan(
-                plan, timeline, calendar, options, meta["objective"]["value"]
-            ):
+            if plan is not None and not check_plan(plan, instance, meta["objective"]["value"]):
                 return _row(
                     scenario,
                     state="solved",
@@ -106,7 +104,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                     total_s=time.perf_counter() - started,
                     error=None,
                 )
-        result = solve(timeline, calendar, options)
+        result = solve(instance, settings)
         if not result.status.has_plan:  # time limit, UNKNOWN: no plan, and the summary says why
             return _row(
                 scenario,
@@ -117,7 +115,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                 solve_s=result.solve_seconds,
                 total_s=time.perf_counter() - started,
                 error=f"no plan: the solver ended {result.status.value} within the time limit "
-                f"of {options.time_limit:g} s",
+                f"of {settings.time_limit:g} s",
             )
         result.to_parquet(plan_path)
         return _row(

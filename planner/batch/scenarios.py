@@ -25,8 +25,10 @@ from pathlib import Path
 from planner.errors import InputError, OptionError, kind_of, shown
 from planner.io import read_toml
 from planner.problem.calendar import Calendar
-from planner.problem.options import SolveOptions
-from planner.problem.rules import SHIPPED, load_rules
+from planner.problem.instance import Instance
+from planner.problem.program import SEED, Program, load_program, shipped_names
+from planner.problem.rules import SHIPPED, RuleSet, load_rules
+from planner.problem.settings import SolverSettings
 from planner.schedules.perturb import Perturbation
 
 MAX_SCENARIOS_BYTES = 10_000_000
@@ -35,6 +37,7 @@ MAX_SCENARIOS = 100_000  # a grid multiplying out to more is a typo, refused bef
 # key -> accepted types (bool is not an int here, whatever Python says)
 KEYS: dict[str, tuple[type, ...]] = {
     "timeline": (str,),
+    "program": (str,),  # a shipped program or a program file (default: the seed, seed-4485)
     "start": (str,),
     "count": (int,),
     "window_days": (int, float),
@@ -63,14 +66,7 @@ PERTURBATION_KEYS = {
     "seed": (int,),
 }
 CALENDAR_KEYS = ("start", "count", "window_days", "target_days")
-OPTION_KEYS = (
-    "objective",
-    "time_limit",
-    "workers",
-    "seed",
-    "min_gap_days",
-    "allow_missing",
-)
+SETTING_KEYS = ("time_limit", "workers", "seed")
 
 
 @dataclass(frozen=True)
@@ -79,17 +75,35 @@ class Scenario:
     settings: dict  # the keys above, after merging base and scenario
 
     @property
-    def calendar(self) -> Calendar:
-        return Calendar.from_options(**{k: self.settings[k] for k in CALENDAR_KEYS if k in self.settings})
+    def program(self) -> Program:
+        """The program planned (default: the seed's), with the scenario's calendar and objective."""
+        chosen = {k: self.settings[k] for k in CALENDAR_KEYS if k in self.settings}
+        program = load_program(self.settings.get("program", SEED))
+        return program.with_calendar(**chosen, objective=self.settings.get("objective"))
 
-    def options(self, workers_cap: int | None = None) -> SolveOptions:
-        chosen = {k: self.settings[k] for k in OPTION_KEYS if k in self.settings}
+    @property
+    def calendar(self) -> Calendar:
+        return self.program.calendar
+
+    @property
+    def rules(self) -> RuleSet:
+        rules = load_rules(self.settings.get("rules"), self.program)
+        return rules.with_recovery(self.settings.get("miri_recovery_minutes"))
+
+    def instance(self, timeline) -> Instance:
+        return Instance(
+            timeline=timeline,
+            program=self.program,
+            rules=self.rules,
+            min_gap_days=self.settings.get("min_gap_days", 0.0),
+            allow_missing=self.settings.get("allow_missing", False),
+        )
+
+    def solver_settings(self, workers_cap: int | None = None) -> SolverSettings:
+        chosen = {k: self.settings[k] for k in SETTING_KEYS if k in self.settings}
         if workers_cap is not None:
             chosen["workers"] = min(chosen.get("workers", 1), workers_cap)
-        rules = load_rules(self.settings.get("rules")).with_recovery(
-            self.settings.get("miri_recovery_minutes")
-        )
-        return SolveOptions(**chosen, rules=rules)
+        return SolverSettings(**chosen)
 
     @property
     def perturbation(self) -> Perturbation:
@@ -101,7 +115,7 @@ class Scenario:
 
     def validate(self) -> None:
         """Build every object once, so a bad value fails before the batch starts."""
-        for key in ("timeline", "rules", "prior"):
+        for key in ("timeline", "program", "rules", "prior"):
             # '' would be the current folder once made a Path: refused rather than read as reports
             value = self.settings.get(key)
             if isinstance(value, str) and not value.strip():
@@ -109,7 +123,7 @@ class Scenario:
         sources = self.settings.get("sources")
         if isinstance(sources, list) and any(not isinstance(s, str) or not s.strip() for s in sources):
             raise OptionError("sources: expected a list of report file or folder paths, none empty")
-        _ = (self.calendar, self.options(), self.perturbation)
+        _ = (self.instance(None), self.solver_settings(), self.perturbation)
         if self.kind not in ("solve", "replay"):
             raise OptionError(f"kind = {shown(self.kind)}; expected 'solve' or 'replay'")
         if self.kind == "replay":
@@ -126,8 +140,8 @@ class Scenario:
             raise OptionError("sources, policy, prior and the policy's parameters belong to kind = 'replay'")
 
     def policy(self):
+        from planner.online import DEFAULT_POLICY
         from planner.online.policies import make_policy
-        from planner.problem.options import DEFAULT_POLICY
 
         get = self.settings.get
         return make_policy(
@@ -250,21 +264,22 @@ def _resolve_paths(data: dict, folder: Path) -> None:
     """Make relative `timeline`, rules-file and `sources` values absolute, before ids are computed."""
 
     def absolute(value):
-        if isinstance(value, str) and value and value not in SHIPPED and not Path(value).is_absolute():
+        shipped = value in SHIPPED or value in shipped_names()
+        if isinstance(value, str) and value and not shipped and not Path(value).is_absolute():
             return str((folder / value).resolve())
         return value
 
     listed = data.get("scenarios")  # checked by parse_scenarios; anything but a list is not read here
     tables = [data.get("base", {}), *(listed if isinstance(listed, list) else [])]
     for table in (t for t in tables if isinstance(t, dict)):
-        for key in ("timeline", "rules", "prior"):
+        for key in ("timeline", "program", "rules", "prior"):
             if key in table:
                 table[key] = absolute(table[key])
         if isinstance(table.get("sources"), list):
             table["sources"] = [absolute(v) for v in table["sources"]]
     grid = data.get("grid")
     if isinstance(grid, dict):
-        for key in ("timeline", "rules", "prior"):
+        for key in ("timeline", "program", "rules", "prior"):
             if isinstance(grid.get(key), list):
                 grid[key] = [absolute(v) for v in grid[key]]
         if isinstance(grid.get("sources"), list):

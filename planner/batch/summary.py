@@ -15,11 +15,11 @@ import pandas as pd
 import pyarrow as pa
 
 from planner.io import files_sha256, write_parquet
-from planner.problem.options import DEFAULT_POLICY
+from planner.online import DEFAULT_POLICY
 
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the program column
 UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [s] as [ms]
 
 SETTINGS = pa.schema(
@@ -29,6 +29,7 @@ SETTINGS = pa.schema(
         ("sources", pa.list_(pa.string())),  # replay: the report files or folders
         ("policy", pa.string()),  # replay: the online policy
         ("prior", pa.string()),  # replay: what it learns from before the reports (path, shipped, none)
+        ("program", pa.string()),  # the program's name (a shipped one, or a file's `name`)
         ("start", UTC_MS),
         ("count", pa.int64()),
         ("window_days", pa.float64()),
@@ -74,7 +75,8 @@ SUMMARY_SCHEMA = pa.schema([("scenario", pa.string()), *SETTINGS, *RESULTS])
 
 def effective_settings(scenario) -> dict:
     """The scenario's settings with every default filled in, one value per SETTINGS column."""
-    calendar, options, churn = scenario.calendar, scenario.options(), scenario.perturbation
+    program, settings, churn = scenario.program, scenario.solver_settings(), scenario.perturbation
+    calendar, rules = program.calendar, scenario.rules
     replay = scenario.kind == "replay"
     return {
         "kind": scenario.kind,
@@ -82,18 +84,19 @@ def effective_settings(scenario) -> dict:
         "sources": [str(s) for s in scenario.settings["sources"]] if replay else None,
         "policy": scenario.settings.get("policy", DEFAULT_POLICY) if replay else None,
         "prior": _prior(scenario) if replay else None,
+        "program": program.name,
         "start": pd.Timestamp(calendar.start, unit="s", tz="UTC"),
         "count": calendar.count,
         "window_days": calendar.window_days,
         "target_days": calendar.target_days,
-        "objective": options.objective,
-        "time_limit": options.time_limit,
-        "workers": options.workers,
-        "seed": options.seed,
-        "min_gap_days": options.min_gap_days,
-        "rules": options.rules.name,
-        "miri_recovery_minutes": options.rules.miri_recovery_minutes,
-        "allow_missing": options.allow_missing,
+        "objective": program.objective,
+        "time_limit": settings.time_limit,
+        "workers": settings.workers,
+        "seed": settings.seed,
+        "min_gap_days": float(scenario.settings.get("min_gap_days", 0.0)),
+        "rules": rules.name,
+        "miri_recovery_minutes": rules.miri_recovery_minutes,
+        "allow_missing": bool(scenario.settings.get("allow_missing", False)),
         "perturbation_cancel_fraction": churn.cancel_fraction,
         "perturbation_max_delay_hours": churn.max_delay_hours,
         "perturbation_lost_days": churn.lost_days,

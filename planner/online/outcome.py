@@ -21,8 +21,9 @@ from planner.plans.checker import check_plan
 from planner.plans.compare import flown_in_calendar, flown_weeks, intervals
 from planner.plans.result import DECISION_FIELDS, PLAN_SCHEMA
 from planner.problem.calendar import DAY, Calendar, to_seconds
-from planner.problem.options import SolveOptions
+from planner.problem.instance import Instance
 from planner.problem.rules import RuleSet
+from planner.problem.settings import SolverSettings
 from planner.schedules.history import History
 from planner.schedules.timeline import write_timeline
 
@@ -100,8 +101,8 @@ def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
     Two findings are expected of an online plan, and returned by anneal instead of raised:
     `vanished`, flown slews that a later report removed, and `missed_with_slews`, missed anneals
     whose window, in hindsight, had an eligible slew. Anything else is a bug."""
-    options = SolveOptions(rules=outcome.rules, allow_missing=True)
-    problems = check_plan(frame[PLAN_SCHEMA.names], outcome.final, outcome.calendar, options)
+    instance = Instance.of_calendar(outcome.final, outcome.calendar, outcome.rules, allow_missing=True)
+    problems = check_plan(frame[PLAN_SCHEMA.names], instance)
     vanished, missed, other = [], [], []
     for problem in problems:
         if problem.anneal is not None and problem.rule == "no-visit":
@@ -153,7 +154,7 @@ def run_replay(
     if compare:
         from planner.solver.solve import solve
 
-        hindsight = solve(outcome.final, calendar, SolveOptions(rules=rules, allow_missing=True))
+        hindsight = solve(Instance.of_calendar(outcome.final, calendar, rules, allow_missing=True))
         best = hindsight.plan[hindsight.plan["slew_time"].notna()]
         summary["hindsight"] = chain_metrics(best["anneal"], to_seconds(best["slew_time"]), target) | {
             "status": hindsight.status.value
@@ -236,9 +237,8 @@ def open_replay(folder: Path):
     try:
         calendar = Calendar.from_dict(meta["calendar"])
         # Only a recorded table: a name or a path in a damaged file would load some other rule set.
-        options = SolveOptions(
-            rules=RuleSet.from_dict(meta["options"]["rules"], str(path)), allow_missing=True
-        )
+        rules = RuleSet.from_dict(meta["options"]["rules"], str(path))
+        instance = Instance.of_calendar(timeline, calendar, rules, allow_missing=True)
         summary = meta["summary"]
         value = int(summary["result"]["sum_abs_deviation_s"])
     except (KeyError, TypeError, ValueError) as err:
@@ -247,13 +247,14 @@ def open_replay(folder: Path):
         "kind": "plan",
         "status": "FEASIBLE",
         "objective": {"name": "regular", "value": value, "bound": None},
+        "program": instance.program.to_dict(),
         "calendar": calendar.to_dict(),
-        "options": options.to_dict(),
+        "options": instance.options() | SolverSettings().to_dict(),
         "timeline": identity,
         "versions": versions,
         "checked": True,
         "missing": [int(k) for k in frame.loc[frame["slew_time"].isna(), "anneal"]],
         "online": {"policy": summary.get("policy")},
     }
-    plan = PlanFile(frame[PLAN_SCHEMA.names], plan_meta, timeline, calendar, options)
+    plan = PlanFile(frame[PLAN_SCHEMA.names], plan_meta, instance, SolverSettings())
     return plan, frame, summary

@@ -25,7 +25,7 @@ from planner.plans.checker import check_plan
 from planner.plans.compare import flown_in_calendar, flown_weeks
 from planner.problem.calendar import Calendar, to_seconds
 from planner.problem.eligibility import window_slews
-from planner.problem.options import SolveOptions
+from planner.problem.instance import Instance
 from planner.problem.pins import Pin
 from planner.problem.program import Program
 from planner.problem.rules import RuleSet
@@ -36,7 +36,7 @@ class WeeklyPlan:
     frame: pd.DataFrame  # the plan file's columns plus decided_at, replans, state
     calendar: Calendar  # the calendar cut to the last window the schedule covers
     program: Program  # the program planned, its calendar the whole one
-    options: SolveOptions  # rules, allow_missing, and the flown anneals as pins
+    instance: Instance  # the cut calendar's: rules, allow_missing, and the flown anneals as pins
     reasons: dict[int, str]  # missed anneal -> why its week cannot be served
     reaches: int  # the last scheduled start of the published schedule
     policy: str
@@ -119,13 +119,15 @@ def plan_next(
         "flown" if a.decided_at == "flown" else "missed" if a.missed else "planned" for a in anneals
     ]
     pins = tuple(Pin(k, v, t) for k, (v, t) in sorted(flown.items()) if k <= cut.count)
-    options = SolveOptions(rules=rules, allow_missing=True, pins=pins)
-    problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), timeline, cut, options)
+    instance = Instance(
+        timeline=timeline, program=replace(program, calendar=cut), rules=rules, allow_missing=True, pins=pins
+    )
+    problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), instance)
     ours = [p for p in problems if p.anneal not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     learned = prior.describe(calendar, begins, policy.sample_weeks)
-    return WeeklyPlan(frame, cut, program, options, reasons, reaches, policy.name, learned, why)
+    return WeeklyPlan(frame, cut, program, instance, reasons, reaches, policy.name, learned, why)
 
 
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
@@ -145,7 +147,7 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
         stages=[],
         program=replace(plan.program, calendar=plan.calendar).to_dict(),
         calendar=plan.calendar.to_dict(),
-        options=plan.options.to_dict(),
+        options=plan.instance.options(),
         timeline=timeline_identity(timeline),
         versions={"planner": __version__},
         checked=True,

@@ -174,15 +174,15 @@ class _Rules:
         return next((int(i) for i in range(first, last) if not self.broken(int(i))), None)
 
 
-def check_plan(
-    plan: pd.DataFrame, timeline: pd.DataFrame, calendar, options, claimed: int | None = None
-) -> list[Violation]:
-    """Every violated rule; an empty list means the plan is valid.
+def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list[Violation]:
+    """Every rule `plan` breaks as a plan of `instance` (planner.problem.instance); an empty list
+    means the plan is valid. `claimed`: the objective value the plan states, checked too.
 
-    `calendar` needs start, count, window_seconds and target_seconds; `options` needs objective,
-    min_gap_days, allow_missing, pins and rules (whose recorded form, `to_dict()`, is what is read,
-    and the program's avoided instruments and mode, `avoid` and `mode`).
+    What is read of the instance: its timeline; its program's calendar (start, count,
+    window_seconds, target_seconds), objective, avoided instruments and mode; min_gap_days,
+    allow_missing, pins, and the rule set's recorded form (`to_dict()`), re-derived here.
     """
+    timeline, calendar = instance.timeline, instance.calendar
     problems: list[Violation] = []
     anneals = plan["anneal"].tolist()
     expected = list(range(1, calendar.count + 1))
@@ -195,7 +195,8 @@ def check_plan(
     if problems:
         return problems
 
-    rules = _Rules(timeline, options.rules.to_dict(), options.rules.avoid, options.rules.mode)
+    program = instance.program
+    rules = _Rules(timeline, instance.rule_set.to_dict(), program.avoid, program.mode)
     plan = plan.sort_values("anneal")
     placed = plan[plan["slew_time"].notna()]
     times = to_seconds(placed["slew_time"]).tolist()
@@ -212,7 +213,7 @@ def check_plan(
         if row["label"] != name:
             problems.append(Violation(k, "label", f"label says {row['label']!r}"))
         if pd.isna(row["slew_time"]):
-            if not options.allow_missing:
+            if not instance.allow_missing:
                 problems.append(
                     Violation(k, "no-slew-time", "has no slew (a partial plan needs allow_missing)")
                 )
@@ -256,7 +257,7 @@ def check_plan(
                 )
 
     by_anneal = plan.set_index("anneal")
-    for pin in options.pins:
+    for pin in instance.pins:
         pinned: pd.Series | None = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
         if (
             pinned is None
@@ -266,7 +267,7 @@ def check_plan(
         ):
             problems.append(Violation(None, "pin", f"{pin.describe()}, but the plan does not use that slew"))
 
-    min_gap = max(1, round(options.min_gap_days * DAY))
+    min_gap = max(1, round(instance.min_gap_days * DAY))
     for k, a, b in zip(numbers[1:], times, times[1:], strict=False):
         if b - a < min_gap:
             problems.append(
@@ -295,13 +296,13 @@ def check_plan(
                 problems.append(Violation(k, column, f"{column} says {stated}, the times give {actual}"))
 
     if claimed is not None:
-        value = objective_value(times, numbers, options.objective, calendar.target_seconds)
+        value = objective_value(times, numbers, instance.objective, calendar.target_seconds)
         if value != claimed:
             problems.append(
                 Violation(
                     None,
                     "objective",
-                    f"objective {options.objective}: the plan claims {claimed} s, its times give {value} s",
+                    f"objective {instance.objective}: the plan claims {claimed} s, its times give {value} s",
                 )
             )
     return problems
@@ -315,7 +316,7 @@ def check_plan_file(path, timeline_paths=None, rules=None):
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped),
     under `rules` (a rule set name, file or RuleSet) when given, else the rule set the plan records.
 
-    Returns the problems, notes and the opened plan file, whose options hold the rules checked
+    Returns the problems, notes and the opened plan file, whose instance holds the rules checked
     (`legacy_rules` says it was checked under the seed's rules because it records no rule set).
     In a weekly plan (`anneal-planner next`, with a `state` column) anneals marked `flown` are
     history, not choices: what they break is a note, not a violation."""
@@ -324,13 +325,13 @@ def check_plan_file(path, timeline_paths=None, rules=None):
 
     opened = open_plan(path, timeline_paths)
     if rules is not None:  # a rule set named by the user, applied to the plan's own program
-        rules = load_rules(rules, opened.program)
-        opened = replace(opened, options=replace(opened.options, rules=rules), legacy_rules=False)
+        instance = replace(opened.instance, rules=load_rules(rules, opened.program))
+        opened = replace(opened, instance=instance, legacy_rules=False)
     claimed = opened.meta["objective"]["value"]
-    problems = check_plan(opened.plan, opened.timeline, opened.calendar, opened.options, claimed)
+    problems = check_plan(opened.plan, opened.instance, claimed)
     if claimed is None:  # a plan file always states its objective; null would skip that check
         problems.append(
-            Violation(None, "objective", f"objective {opened.options.objective}: the plan claims no value")
+            Violation(None, "objective", f"objective {opened.instance.objective}: the plan claims no value")
         )
     flown = set()
     if "state" in opened.plan:

@@ -9,7 +9,6 @@ the key or column, exit 2.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from dataclasses import dataclass, replace
@@ -22,8 +21,10 @@ from planner import limits
 from planner.errors import InputError, PlannerError, brief, shown
 from planner.io import files_sha256, read_parquet, same_type
 from planner.problem.calendar import Calendar
-from planner.problem.options import OBJECTIVES, SolveOptions
-from planner.problem.program import SEED, Program, load_program
+from planner.problem.instance import INSTANCE_KEYS, Instance
+from planner.problem.program import OBJECTIVES, SEED, Program, load_program
+from planner.problem.rules import load_rules
+from planner.problem.settings import SETTINGS_KEYS, SolverSettings
 from planner.schedules.timeline import MAX_TIMELINE_BYTES
 
 MAX_PLAN_BYTES = 50_000_000  # a plan of the most anneals allowed is well under 1 MB
@@ -33,15 +34,35 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 @dataclass
 class PlanFile:
-    """A plan file with what it was made from: its timeline, calendar and options."""
+    """A plan file with what it was made from: the instance (its timeline, program, rules, pins)
+    and the solver settings it records."""
 
     plan: pd.DataFrame
     meta: dict
-    timeline: pd.DataFrame
-    calendar: Calendar
-    options: SolveOptions
+    instance: Instance
+    settings: SolverSettings
     legacy_rules: bool = False  # made before rule sets: read as the seed's rules
-    program: Program = dataclasses.field(default_factory=lambda: load_program(SEED))
+
+    @property
+    def timeline(self) -> pd.DataFrame:
+        return self.instance.timeline
+
+    @property
+    def calendar(self) -> Calendar:
+        return self.instance.calendar
+
+    @property
+    def program(self) -> Program:
+        return self.instance.program
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a plan's metadata says it was made from, each part validated, short of the timeline."""
+
+    instance: Instance  # its timeline still empty: open_plan reads the one the plan names
+    settings: SolverSettings
+    legacy_rules: bool  # made before rule sets: read under the seed's rules
 
 
 def _number(meta: dict, key: str, path: Path, *, optional: bool = False, integer: bool = False) -> None:
@@ -167,26 +188,38 @@ def _check_rows(plan: pd.DataFrame, path: Path) -> None:
             raise InputError(path, f"plan column {column}: a value that is not finite")
 
 
-def _recorded(meta: dict, path: Path) -> tuple[Calendar, SolveOptions, bool, Program]:
-    """The calendar, options and program a plan records, each validated like the command-line
-    options. A plan made before programs were data records none: it was made for the seed's
-    anneals (seed-4485), with the calendar and objective it records."""
+def _recorded(meta: dict, path: Path) -> Recorded:
+    """The program, instance options and solver settings a plan records, each validated like the
+    command-line options. A plan made before programs were data records no program: it was made for
+    the seed's anneals (seed-4485), with the calendar and objective it records; one made before
+    rule sets records no `rules` (and perhaps `miri_recovery_minutes`): it was made under the
+    seed's rules with that recovery, and is read that way."""
+    recorded = dict(meta["options"])
+    legacy = "rules" not in recorded
+    recovery = recorded.pop("miri_recovery_minutes", 0.0) if legacy else None
+    unknown = sorted(set(recorded) - set(INSTANCE_KEYS) - set(SETTINGS_KEYS))
+    if unknown:
+        raise InputError(
+            path, f"metadata options: unknown keys {unknown}; expected the options 'solve' records"
+        )
     try:
         calendar = Calendar.from_dict(meta["calendar"])
-        options, legacy = SolveOptions.from_metadata(meta["options"])
+        objective = recorded.pop("objective", "regular")
         if "program" in meta:
             program = Program.from_dict(meta["program"], "metadata program")
         else:
-            program = replace(load_program(SEED), calendar=calendar, objective=options.objective)
-    except TypeError as err:  # an unknown or missing option key
+            program = replace(load_program(SEED), calendar=calendar, objective=objective)
+        if legacy:
+            recorded["rules"] = load_rules("seed", program).with_recovery(recovery)
+        settings = SolverSettings(**{k: recorded.pop(k) for k in SETTINGS_KEYS if k in recorded})
+        instance = Instance(timeline=pd.DataFrame(), program=program, **recorded)
+    except TypeError as err:  # a value of the wrong shape
         raise InputError(path, f"metadata options: {err}; expected the options 'solve' records") from None
     except PlannerError as err:
         raise InputError(path, f"metadata: {err}") from None
-    if (program.calendar, program.objective) != (calendar, options.objective):
+    if (program.calendar, program.objective) != (calendar, objective):
         raise InputError(path, "metadata program: its calendar or objective is not the plan's")
-    # The recorded rule set applied to the recorded program: its recovery as recorded.
-    options = replace(options, rules=options.rules.for_program(program))
-    return calendar, options, legacy, program
+    return Recorded(instance, settings, legacy)
 
 
 def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
@@ -197,12 +230,12 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
 
 def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, Program]:
     """A plan file's table and the program it was made for (checked as `read_plan` checks)."""
-    plan, _, (_, _, _, program) = _read_plan(Path(path))
-    return plan, program
+    plan, _, recorded = _read_plan(Path(path))
+    return plan, recorded.instance.program
 
 
-def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, tuple[Calendar, SolveOptions, bool, Program]]:
-    """read_plan, with the calendar, options and legacy flag its metadata records."""
+def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, Recorded]:
+    """read_plan, with what its metadata records it was made from."""
     if not path.is_file():
         raise InputError(path, "no such plan file")
     if path.stat().st_size > MAX_PLAN_BYTES:
@@ -266,15 +299,13 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
     from planner.schedules.timeline import load_timeline
 
     path = Path(path)
-    plan, meta, (calendar, options, legacy, program) = _read_plan(path)
+    plan, meta, recorded = _read_plan(path)
     if timeline_paths is None:
         timeline_paths = _named_timeline(path, meta)
     return PlanFile(
         plan=plan,
         meta=meta,
-        timeline=load_timeline(timeline_paths),
-        calendar=calendar,
-        options=options,
-        legacy_rules=legacy,
-        program=program,
+        instance=recorded.instance.with_timeline(load_timeline(timeline_paths)),
+        settings=recorded.settings,
+        legacy_rules=recorded.legacy_rules,
     )

@@ -1,6 +1,6 @@
 """Pinned anneals: slews fixed in advance because the anneal has flown or is committed.
 
-A pin (planner.problem.options.Pin) names an anneal and a visit id, and the slew time when it comes from an
+A pin (`Pin`) names an anneal and a visit id, and the slew time when it comes from an
 earlier plan (a visit id can recur, so the time identifies the slew). Pins are resolved against the
 new timeline; a pin whose slew is gone, or no longer eligible, is an error naming the anneal.
 """
@@ -8,15 +8,56 @@ new timeline; a pin whose slew is gone, or no longer eligible, is an error namin
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from planner import limits
 from planner.errors import InfeasibleError, OptionError
 from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import WindowSlews, exclusion_reason
-from planner.problem.options import Pin
+
+_VISIT_ID = re.compile(r"\d{1,9}:\d{1,9}:\d{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """An anneal fixed to a slew in advance (flown or committed): its visit id, and the slew time
+    when it comes from an earlier plan (a visit id can recur, so the time identifies the slew).
+    Resolved against the timeline by planner.problem.pins."""
+
+    anneal: int
+    visit_id: str
+    time: int | None = None  # seconds since the epoch; None: the visit's only slew in the window
+
+    def __post_init__(self) -> None:
+        limits.number("pinned anneal", self.anneal, 1, limits.MAX_COUNT, integer=True)
+        if not isinstance(self.visit_id, str) or not _VISIT_ID.fullmatch(self.visit_id):
+            raise OptionError(f"pin visit id {self.visit_id!r}: expected program:visit:observation")
+        if self.time is not None:
+            limits.number("pin time", self.time, limits.FIRST_SECOND, limits.LAST_SECOND, integer=True)
+
+    @classmethod
+    def coerce(cls, value) -> Pin:
+        """A Pin, or one from plan metadata (a dict of exactly its fields; untrusted)."""
+        if isinstance(value, Pin):
+            return value
+        if not isinstance(value, dict) or not {"anneal", "visit_id"} <= set(value) <= {
+            "anneal",
+            "visit_id",
+            "time",
+        }:
+            raise OptionError(f"pin {value!r}: expected a table of anneal, visit_id and time")
+        return cls(**value)
+
+    def describe(self) -> str:
+        from planner.problem.calendar import format_instant
+
+        at = f" at {format_instant(self.time)}" if self.time is not None else ""
+        return f"Anneal {self.anneal:02d} is pinned to {self.visit_id}{at}"
+
 
 # Bounded digit counts: an anneal or id of thousands of digits is refused here as text, before int()
 # meets Python's int-to-str conversion limit.

@@ -1,4 +1,4 @@
-"""The one entry point: `solve(timeline, calendar, options, program=...) -> Result`.
+"""The one entry point: `solve(instance, settings) -> Result`.
 
 Lexicographic objectives run as stages (`_Stages` below): the objective, then `regular` (for mean
 and minimax), then the earliest-slews tie-break, each from a complete hint. The plan's status is
@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +27,10 @@ from planner.plans.checker import check_plan
 from planner.plans.result import PLAN_SCHEMA, Result, Role, StageRecord, Status, overall_status
 from planner.problem.calendar import DAY, Calendar, to_seconds, to_timestamps
 from planner.problem.eligibility import WindowSlews, window_slews
-from planner.problem.options import SolveOptions
+from planner.problem.instance import Instance
 from planner.problem.pins import resolve_pins
-from planner.problem.program import SEED, Program, load_program
-from planner.schedules.timeline import DEFAULT_TIMELINE, SHIPPED_NAME, load_timeline
+from planner.problem.settings import SolverSettings
+from planner.schedules.timeline import DEFAULT_TIMELINE, SHIPPED_NAME
 from planner.solver import oracle
 from planner.solver.chain import Chain
 from planner.solver.explain import chain_conflict, empty_windows
@@ -47,77 +46,73 @@ def versions() -> dict:
 
 
 def solve(
-    timeline: pd.DataFrame | Path | str | list | None = None,
-    calendar: Calendar | None = None,
-    options: SolveOptions | None = None,
+    instance: Instance,
+    settings: SolverSettings | None = None,
     *,
-    program: Program | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> Result:
-    """Place every observation of `program` (default: the seed's MIRI anneals) on an eligible slew
-    of `timeline`, optimally; `calendar` overrides the program's, when given.
+    """Place every observation of the instance's program on an eligible slew of its timeline,
+    optimally, solving as `settings` say (default: SolverSettings()).
 
-    The rule set of `options` is applied to the program (its avoided instruments and mode), and
-    the plan records the program in full with the calendar and objective it was solved with.
+    The plan records the program in full, the instance's options and the settings.
     `on_progress` receives a status line per stage and per improving solution (value and bound),
     and each stage's outcome."""
-    program = program or load_program(SEED)
-    calendar = calendar or program.calendar
-    options = options or SolveOptions()
-    if (options.rules.avoid, options.rules.mode) != (program.avoid, program.mode):
-        options = replace(options, rules=options.rules.for_program(program))
-    program = replace(program, calendar=calendar, objective=options.objective)
+    settings = settings or SolverSettings()
     started = time.perf_counter()
-    frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
-    chain, windows, placed = build_chain(frame, calendar, options)
-    stages = _Stages(chain, options, started, on_progress)
+    chain, windows, placed = build_chain(instance)
+    check_prunable(chain, settings)
+    stages = _Stages(chain, instance.objective, settings, started, on_progress)
     choice = stages.run()
     primary = stages.records[0]
+    frame, calendar = instance.timeline, instance.calendar
     result = Result(
         status=overall_status(stages.records, has_plan=True),
-        objective=options.objective,
+        objective=instance.objective,
         value=primary.value,
         bound=primary.bound,
         stages=stages.records,
         plan=plan_frame(frame, windows, placed, choice, calendar),
         calendar=calendar.to_dict(),
-        options=options.to_dict(),
-        program=program.to_dict(),
+        options=instance.options() | settings.to_dict(),
+        program=instance.program.to_dict(),
         timeline=timeline_identity(frame),
         build_seconds=time.perf_counter() - started - stages.solve_seconds,
         solve_seconds=stages.solve_seconds,
         versions=versions(),
     )
-    problems = check_plan(result.plan, frame, calendar, options, claimed=result.value)
+    problems = check_plan(result.plan, instance, claimed=result.value)
     if problems:  # a bug, not bad input: never hand such a plan to a user
         raise InternalError(f"the solver's plan failed the checker ({'; '.join(map(str, problems))})")
     result.checked = True
     return result
 
 
-def build_chain(
-    frame: pd.DataFrame, calendar: Calendar, options: SolveOptions
-) -> tuple[Chain, list[WindowSlews], list[WindowSlews]]:
+def build_chain(instance: Instance) -> tuple[Chain, list[WindowSlews], list[WindowSlews]]:
     """The chain of a problem (with the windows, and those that have a slew); InfeasibleError
     names the anneals when no plan exists."""
-    windows = window_slews(frame, calendar, options.rules)
+    frame, calendar, rules = instance.timeline, instance.calendar, instance.rule_set
+    windows = window_slews(frame, calendar, rules)
     placed = [w for w in windows if len(w.rows)]
-    if not placed or (len(placed) < len(windows) and not options.allow_missing):
+    if not placed or (len(placed) < len(windows) and not instance.allow_missing):
         starts = to_seconds(frame["start"])
         span = (int(starts.min()), int(starts.max())) if len(starts) else None
         raise InfeasibleError(empty_windows(windows, span))
-    pins = resolve_pins(options.pins, windows, frame, options.rules)
+    pins = resolve_pins(instance.pins, windows, frame, rules)
     layer = {w.window.anneal: k for k, w in enumerate(placed)}
-    min_gap = max(1, round(options.min_gap_days * DAY))
+    min_gap = max(1, round(instance.min_gap_days * DAY))
     chain = Chain.from_windows(
         placed, calendar.target_seconds, min_gap, {layer[a]: i for a, i in pins.items()}
     )
-    if options.prune == "none":
+    return chain, windows, placed
+
+
+def check_prunable(chain: Chain, settings: SolverSettings) -> None:
+    """Refuse an unreduced model too large to build, and a chain no plan satisfies."""
+    if settings.prune == "none":
         limits.unpruned_pairs([len(layer) for layer in chain.layers])
     conflict = chain_conflict(chain)
     if conflict:
         raise InfeasibleError(conflict)
-    return chain, windows, placed
 
 
 # The objective stages of each objective, in lexicographic order; then the tie-break.
@@ -125,7 +120,7 @@ OBJECTIVE_STAGES = {"regular": ("regular",), "minimax": ("minimax", "regular"), 
 TIE_BREAK = "earliest"  # Σ_k (slew time - first slew of window k): the plan's earliest slews
 
 # The planner's CP-SAT parameters (before --param):
-# - 1 worker with linearization level 2 (set from SolveOptions.workers): with 2 workers CP-SAT's
+# - 1 worker with linearization level 2 (set from SolverSettings.workers): with 2 workers CP-SAT's
 #   portfolio runs no LP-based worker and does not prove these models;
 # - the flow's rows all in the LP from the start (not added lazily) and no presolve: the LP of a
 #   flow is integral, so the root LP proves the optimum; presolve, probing and symmetry detection
@@ -164,18 +159,18 @@ STAGE_PARAMETERS = {
 }
 
 
-def configure(solver: cp_model.CpSolver, options: SolveOptions, time_limit: float, stage: str) -> None:
-    """The planner's parameters for `stage`, then the options' workers, seed, log and --param values."""
+def configure(solver: cp_model.CpSolver, settings: SolverSettings, time_limit: float, stage: str) -> None:
+    """The planner's parameters for `stage`, then the settings' workers, seed, log and --param values."""
     parameters = solver.parameters
     # CP-SAT's own SIGINT handler allocates inside the signal handler (it can deadlock); Ctrl-C is
     # Python's, and solve_interruptibly stops the search.
     parameters.catch_sigint_signal = False
     for key, value in (PARAMETERS | STAGE_PARAMETERS.get(stage, {})).items():
         setattr(parameters, key, value)
-    parameters.num_workers = options.workers
-    parameters.random_seed = options.seed
-    parameters.log_search_progress = options.log
-    for key, text in options.params:  # checked by SolveOptions
+    parameters.num_workers = settings.workers
+    parameters.random_seed = settings.seed
+    parameters.log_search_progress = settings.log
+    for key, text in settings.params:  # checked by SolverSettings
         parameters.merge_text_format(f"{key}: {text}")
     # The log goes to stderr whether --log or --param log_search_progress=true asked for it: stdout
     # carries the result (`--json` is one document there).
@@ -216,22 +211,23 @@ class _Stages:
     def __init__(
         self,
         chain: Chain,
-        options: SolveOptions,
+        objective: str,
+        settings: SolverSettings,
         started: float,
         on_progress: Callable[[str], None] | None = None,
     ):
-        self.chain, self.options, self.started = chain, options, started
+        self.chain, self.objective, self.settings, self.started = chain, objective, settings, started
         self.on_progress = on_progress
         self.records: list[StageRecord] = []
         self.solve_seconds = 0.0
         self._expressions: dict[str, cp_model.LinearExprT] = {}
 
     def run(self) -> tuple[int, ...]:
-        known = oracle.lexicographic(self.chain, self.options.objective)
+        known = oracle.lexicographic(self.chain, self.objective)
         assert known is not None, "chain_conflict found a plan, the DP must too"
         plan = known.choice
-        dp_limits = {self.options.objective: known.value, "regular": known.regular}
-        names = [*OBJECTIVE_STAGES[self.options.objective], TIE_BREAK]
+        dp_limits = {self.objective: known.value, "regular": known.regular}
+        names = [*OBJECTIVE_STAGES[self.objective], TIE_BREAK]
         proven: dict[str, int] = {}
         model: FlowModel | None = None
         scope: Scope | None = None
@@ -241,7 +237,7 @@ class _Stages:
             if index and self.records[-1].status != Status.OPTIMAL:
                 self._skip(name, role, plan, "not run: the stage before it was not proven")
                 continue
-            wanted = stage_scope(self.options.objective, dp_limits if self.options.prune == "dp" else proven)
+            wanted = stage_scope(self.objective, dp_limits if self.settings.prune == "dp" else proven)
             if model is None or wanted != scope:
                 scope, scoped = wanted, scoped_pairs(self.chain, wanted)
                 model = FlowModel(
@@ -312,12 +308,12 @@ class _Stages:
         expression = self._expression(model, name)
         model.model.minimize(expression)
         model.hint(hint)
-        remaining = self.options.time_limit - (time.perf_counter() - self.started)
+        remaining = self.settings.time_limit - (time.perf_counter() - self.started)
         if remaining <= 0:
             self._skip(name, role, hint, "not run: the time limit was spent before it")
             return hint
         solver = cp_model.CpSolver()
-        configure(solver, self.options, remaining, name)
+        configure(solver, self.settings, remaining, name)
         callback = None
         if self.on_progress is not None:
             self.on_progress(f"stage {name}: solving {model.size[0]} variables")
@@ -326,7 +322,7 @@ class _Stages:
         self.solve_seconds += solver.wall_time
         if status == Status.MODEL_INVALID:
             message = model.model.validate() or solver.solution_info()
-            if self.options.params:
+            if self.settings.params:
                 raise OptionError(f"--param: CP-SAT rejected the parameters or the model: {message}")
             raise ModelInvalidError(f"CP-SAT rejected the {name} model: {message}")
         if status == Status.INFEASIBLE:  # the hint is a plan of this model: a solver fault

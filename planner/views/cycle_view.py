@@ -25,7 +25,7 @@ def slew_exclusions(opened: PlanFile, rows: slice) -> tuple[np.ndarray, dict[str
     set, and each rule's one-line wording, in the order the rules apply."""
     from planner.problem.eligibility import exclusion_reason
 
-    rules = opened.options.rules
+    rules = opened.instance.rule_set
     wording = {name: rules.describe(name) for name in rules.rule_names()}
     return exclusion_reason(opened.timeline, rules, rows), wording
 
@@ -107,7 +107,7 @@ def cycle_view(opened: PlanFile) -> CycleView:
     flown["week"] = flown_weeks(flown_s, calendar)
 
     plan = opened.plan.copy()
-    pinned = {p.anneal for p in opened.options.pins}
+    pinned = {p.anneal for p in opened.instance.pins}
     plan["pinned"] = plan["anneal"].isin(pinned)
     placed = plan[plan["slew_time"].notna()]
     placed_s = to_seconds(placed["slew_time"])

@@ -431,7 +431,7 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
 
 
 def _rule_set(opened: PlanFile) -> str:
-    rules = opened.options.rules
+    rules = opened.instance.rule_set
     text = f"{rules.name}" + (f": {rules.description}" if rules.description else "")
     text += f" (MIRI recovery {rules.miri_recovery_minutes:g} min)"
     if getattr(opened, "legacy_rules", False):
@@ -440,7 +440,7 @@ def _rule_set(opened: PlanFile) -> str:
 
 
 def provenance(opened: PlanFile) -> dict:
-    meta, rules = opened.meta, opened.options.rules
+    meta, rules = opened.meta, opened.instance.rule_set
     timeline = meta["timeline"]
     options = {k: v for k, v in meta["options"].items() if k not in ("pins", "rules")}
     pins = meta["options"].get("pins") or []
@@ -449,7 +449,7 @@ def provenance(opened: PlanFile) -> dict:
         "rules, in the order they apply": "; ".join(
             f"{name}: slews {rules.describe(name)}" for name in rules.rule_names()
         ),
-        "rule set as recorded": json.dumps(opened.options.rules.to_dict()),
+        "rule set as recorded": json.dumps(opened.instance.rule_set.to_dict()),
         "calendar": ", ".join(f"{k} {v}" for k, v in meta["calendar"].items()),
         "options": ", ".join(f"{k} {v}" for k, v in options.items()),
         "pins": "; ".join(f"Anneal {p['anneal']:02d} = {p['visit_id']}" for p in pins) or "none",

@@ -15,24 +15,23 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import InfeasibleError, OptionError
-from planner.plans.checker import check_plan, objective_value
+from planner.plans.checker import objective_value
 from planner.plans.result import Status
 from planner.problem.calendar import DAY, Calendar
 from planner.problem.eligibility import window_slews
-from planner.problem.options import Pin, SolveOptions
-from planner.problem.pins import parse_fix
+from planner.problem.pins import Pin, parse_fix
 from planner.schedules.timeline import write_timeline
-from planner.solver.solve import solve
-from tests.helpers import START, timeline, visit
+from tests.helpers import START, check, solve, timeline, visit
 
 
-def brute_force(frame, calendar: Calendar, options: SolveOptions) -> int | None:
-    """The optimum by enumeration (None if no plan): every combination of eligible slews."""
+def brute_force(frame, calendar: Calendar, options: dict) -> int | None:
+    """The optimum by enumeration (None if no plan): every combination of eligible slews, under
+    the instance options given (objective, pins, min_gap_days; the seed's rules)."""
     windows = [w for w in window_slews(frame, calendar) if len(w.times)]
     if not windows:  # nothing to place: no plan
         return None
-    pins = {p.anneal: p for p in options.pins}
-    gap = max(1, round(options.min_gap_days * DAY))
+    pins = {p.anneal: p for p in options.get("pins", ())}
+    gap = max(1, round(options.get("min_gap_days", 0.0) * DAY))
     best = None
     for times in itertools.product(*(w.times.tolist() for w in windows)):
         if any(b - a < gap for a, b in itertools.pairwise(times)):
@@ -44,7 +43,9 @@ def brute_force(frame, calendar: Calendar, options: SolveOptions) -> int | None:
         ):
             continue
         anneals = [w.window.anneal for w in windows]
-        value = objective_value(list(times), anneals, options.objective, calendar.target_seconds)
+        value = objective_value(
+            list(times), anneals, options.get("objective", "regular"), calendar.target_seconds
+        )
         best = value if best is None else min(best, value)
     return best
 
@@ -66,7 +67,7 @@ def tiny_cases(draw):
             pins.append(
                 Pin(w.window.anneal, frame["visit_id"].iloc[w.rows[draw(st.integers(0, len(w.rows) - 1))]])
             )
-    options = SolveOptions(
+    options = dict(
         objective=draw(st.sampled_from(["regular", "minimax", "mean"])),
         min_gap_days=draw(st.sampled_from([0.0, 5.0, 6.5, 7.5])),
         allow_missing=True,
@@ -82,18 +83,18 @@ def test_side_constraints_are_optimal_by_brute_force(case):
     frame, calendar, options = case
     expected = brute_force(frame, calendar, options)
     try:
-        result = solve(frame, calendar, options)
+        result = solve(frame, calendar, **options)
     except InfeasibleError:
         assert expected is None
         return
     assert result.status == Status.OPTIMAL
     assert result.value == expected
-    assert check_plan(result.plan, frame, calendar, options, claimed=result.value) == []
-    for pin in options.pins:  # the pins hold
+    assert check(result.plan, frame, calendar, **options, claimed=result.value) == []
+    for pin in options["pins"]:  # the pins hold
         row = result.plan.set_index("anneal").loc[pin.anneal]
         assert row["visit_id"] == pin.visit_id
     times = result.plan["slew_time"].dropna()
-    assert (times.diff().dropna().dt.total_seconds() >= options.min_gap_days * DAY).all()
+    assert (times.diff().dropna().dt.total_seconds() >= options["min_gap_days"] * DAY).all()
 
 
 def test_missing_week_is_measured_against_two_targets():
@@ -102,15 +103,15 @@ def test_missing_week_is_measured_against_two_targets():
     calendar = Calendar(start=START, count=3)
     with pytest.raises(InfeasibleError, match="Anneal 02"):
         solve(frame, calendar)
-    result = solve(frame, calendar, SolveOptions(allow_missing=True))
+    result = solve(frame, calendar, allow_missing=True)
     assert result.missing == [2] and result.value == DAY // 2
     assert result.plan["deviation_hours"].tolist()[2] == 12.0
     # the checker accepts the partial plan only when it is allowed, and only for empty windows
-    assert list(map(str, check_plan(result.plan, frame, calendar, SolveOptions(), claimed=result.value))) == [
+    assert list(map(str, check(result.plan, frame, calendar, claimed=result.value))) == [
         "Anneal 02: has no slew (a partial plan needs allow_missing)"
     ]
     busier = timeline(visit(0), visit(7.2), visit(14.5))
-    problems = list(map(str, check_plan(result.plan, busier, calendar, SolveOptions(allow_missing=True))))
+    problems = list(map(str, check(result.plan, busier, calendar, allow_missing=True)))
     assert problems == [
         "Anneal 02: left out although the slew into 9999:7200:1 at 2023-07-10T04:48:00Z is eligible"
     ]
@@ -119,7 +120,7 @@ def test_missing_week_is_measured_against_two_targets():
 def test_min_gap_conflict_is_explained():
     frame = timeline(visit(3), visit(7.5), visit(8))
     with pytest.raises(InfeasibleError) as err:
-        solve(frame, Calendar(start=START, count=2), SolveOptions(min_gap_days=6))
+        solve(frame, Calendar(start=START, count=2), min_gap_days=6)
     assert "Anneal 02 cannot follow Anneal 01" in str(err.value) and "5.000 days later" in str(err.value)
 
 
@@ -131,13 +132,13 @@ def test_pins_that_no_longer_hold_are_named():
     with pytest.raises(
         InfeasibleError, match="Anneal 02 is pinned to 7:7:7, a visit the timeline does not have"
     ):
-        solve(frame, calendar, SolveOptions(pins=(Pin(2, "7:7:7"),)))
+        solve(frame, calendar, pins=(Pin(2, "7:7:7"),))
     with pytest.raises(
         InfeasibleError, match=r"not eligible under rule set .operations.: to-miri, to a visit that uses MIRI"
     ):
-        solve(frame, calendar, SolveOptions(pins=(Pin(2, "1:3:1"),)))
+        solve(frame, calendar, pins=(Pin(2, "1:3:1"),))
     with pytest.raises(InfeasibleError, match="outside its window"):
-        solve(frame, calendar, SolveOptions(pins=(Pin(1, "1:2:1"),)))
+        solve(frame, calendar, pins=(Pin(1, "1:2:1"),))
     with pytest.raises(OptionError, match="expected 'Anneal NN=program:visit:observation'"):
         parse_fix("Anneal five")
     assert parse_fix("Anneal 05=1234:5:1") == Pin(5, "1234:5:1") == parse_fix("5 = 1234:5:1")
@@ -246,10 +247,10 @@ def test_mean_with_a_minimum_gap_that_rules_out_an_end_pair():
     (window 2), a 5-day minimum gap. Only day 3 -> day 8 is allowed, so the end pair (3, 7) the
     mean's model considers must be left out, not crash the model; the optimum is |5 - 7| days."""
     frame = timeline(visit(3), visit(7), visit(8))
-    options = SolveOptions(objective="mean", prune="none", min_gap_days=5.0, allow_missing=True)
-    result = solve(frame, Calendar(start=START, count=2), options)
+    options = dict(objective="mean", prune="none", min_gap_days=5.0, allow_missing=True)
+    result = solve(frame, Calendar(start=START, count=2), **options)
     assert result.status == Status.OPTIMAL and result.value == 2 * DAY
-    assert check_plan(result.plan, frame, Calendar(start=START, count=2), options, claimed=result.value) == []
+    assert check(result.plan, frame, Calendar(start=START, count=2), **options, claimed=result.value) == []
 
 
 def test_an_empty_pin_until_is_refused_not_ignored(tmp_path):

@@ -14,12 +14,12 @@ from planner.cli import app
 from planner.errors import InputError, OptionError
 from planner.plans.checker import check_plan
 from planner.problem.calendar import format_instant
-from planner.problem.options import SolveOptions
+from planner.problem.instance import Instance
 from planner.problem.program import Program, load_program, pick_program, shipped_names
 from planner.problem.rules import load_rules
 from planner.schedules.report import Attached
 from planner.schedules.timeline import write_timeline
-from planner.solver.solve import solve
+from planner.solver.solve import solve as run
 from tests.helpers import timeline, visit
 
 runner = CliRunner()
@@ -132,7 +132,8 @@ def test_a_lamp_program_avoids_its_own_instrument_and_is_checked_under_its_rules
     )
     rules = load_rules("seed", lamp)
     assert rules.rule_names() == ["no-slew", "to-nirspec", "carries-slew-parallel"]
-    result = solve(frame, options=SolveOptions(rules=rules), program=lamp)
+    planned = Instance(timeline=frame, program=lamp, rules=rules)
+    result = run(planned)
     assert result.plan["instrument"].tolist() == ["MIRI Imaging", "NIRCam Imaging"]
     assert result.program["mode"] == "NIRSpec Internal Lamp"
     moved = result.plan.copy()
@@ -141,7 +142,7 @@ def test_a_lamp_program_avoids_its_own_instrument_and_is_checked_under_its_rules
         frame.loc[0, "start"],
         "NIRSpec IFU Spectroscopy",
     ]
-    (violation,) = check_plan(moved.drop(columns=[]), frame, lamp.calendar, SolveOptions(rules=rules))[:1]
+    (violation,) = check_plan(moved, planned)[:1]
     assert (violation.anneal, violation.rule) == (1, "to-nirspec")
 
 

@@ -18,16 +18,13 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.errors import InfeasibleError, OptionError
 from planner.io import METADATA_KEY
-from planner.plans.checker import check_plan
 from planner.problem.calendar import DAY, Calendar
 from planner.problem.coverage import summarize
 from planner.problem.eligibility import exclusion_reason, window_slews
-from planner.problem.options import SolveOptions
 from planner.problem.rules import RuleSet, load_rules
 from planner.solver import oracle
 from planner.solver.chain import Chain
-from planner.solver.solve import solve
-from tests.helpers import START, timeline, visit
+from tests.helpers import START, check, solve, timeline, visit
 
 BOTS = "NIRSpec Bright Object Time Series"
 ONE = Calendar(start=START, count=1)
@@ -90,10 +87,10 @@ def test_checker_names_the_rule_an_anneal_breaks():
     minutes = 60 / DAY  # one minute, in days
     frame = timeline(visit(1, BOTS), visit(2), visit(8), visit(8 + 20 * minutes, "MIRI Imaging"), visit(9))
     calendar = Calendar(start=START, count=2)
-    seed = SolveOptions(rules="seed")
-    made = solve(frame, calendar, seed)
-    assert check_plan(made.plan, frame, calendar, seed, claimed=made.value) == []
-    typed = check_plan(made.plan, frame, calendar, SolveOptions())
+    seed = dict(rules="seed")
+    made = solve(frame, calendar, **seed)
+    assert check(made.plan, frame, calendar, **seed, claimed=made.value) == []
+    typed = check(made.plan, frame, calendar)
     assert [(v.anneal, v.rule) for v in typed] == [(1, "no-time-series"), (2, "miri-recovery")]
     problems = list(map(str, typed))
     assert len(problems) == 2
@@ -121,7 +118,7 @@ def test_a_rules_file_extends_operations_with_the_users_own_rule(tmp_path):
     windows = window_slews(frame, calendar, rules)
     assert windows[0].excluded["no-1234"] == 1 and windows[1].excluded["no-time-series"] == 1
     with pytest.raises(InfeasibleError) as err:
-        solve(frame, calendar, SolveOptions(rules=rules))
+        solve(frame, calendar, rules=rules)
     assert "under rule set 'mine'" in str(err.value)
     assert "1 into a time-series visit" in str(err.value) and "(no-time-series)" in str(err.value)
     summary = summarize(frame, calendar, rules)
@@ -181,17 +178,17 @@ def test_cp_sat_equals_the_dp_under_random_rule_sets(days, excluded, recovery):
     exclusions = [{"name": "random", "reason": "drawn", "prime_modes": sorted(excluded)}] if excluded else []
     rules = RuleSet.from_dict({"name": "random", "miri_recovery_minutes": recovery, "exclude": exclusions})
     calendar = Calendar(start=START, count=3)
-    options = SolveOptions(rules=rules, allow_missing=True)
+    options = dict(rules=rules, allow_missing=True)
     windows = window_slews(frame, calendar, rules)
     chain = Chain.from_windows(windows, calendar.target_seconds)
     if chain.size == 0:
         with pytest.raises(InfeasibleError):
-            solve(frame, calendar, options)
+            solve(frame, calendar, **options)
         return
     best = oracle.best_path(chain, "sum")
-    result = solve(frame, calendar, options)
+    result = solve(frame, calendar, **options)
     assert result.value == round(best.cost)
-    assert check_plan(result.plan, frame, calendar, options, claimed=result.value) == []
+    assert check(result.plan, frame, calendar, **options, claimed=result.value) == []
     # Nothing the rules exclude is ever planned.
     reasons = dict(zip(frame["visit_id"], exclusion_reason(frame, rules), strict=True))
     assert all(reasons[v] == "" for v in result.plan["visit_id"].dropna())
@@ -203,7 +200,7 @@ def test_cp_sat_equals_the_dp_under_random_rule_sets(days, excluded, recovery):
 @pytest.mark.parametrize("name", ["operations", "seed"])
 def test_real_cycle2_is_optimal_under_each_set_and_equals_the_dp(shipped, name):
     rules = load_rules(name)
-    result = solve(shipped, Calendar(), SolveOptions(rules=rules))
+    result = solve(shipped, Calendar(), rules=rules)
     chain = Chain.from_windows(window_slews(shipped, Calendar(), rules), Calendar().target_seconds)
     assert result.status.value == "OPTIMAL" and result.checked
     assert result.value == round(oracle.best_path(chain, "sum").cost)
@@ -216,10 +213,10 @@ def test_real_cycle2_is_optimal_under_each_set_and_equals_the_dp(shipped, name):
 
 def test_operations_moves_the_seed_plans_time_series_anneals(shipped):
     """The seed's optimum uses time-series slews; checked under operations each is named."""
-    seed = solve(shipped, Calendar(), SolveOptions(rules="seed"))
-    problems = check_plan(seed.plan, shipped, Calendar(), SolveOptions())
+    seed = solve(shipped, Calendar(), rules="seed")
+    problems = check(seed.plan, shipped, Calendar())
     assert problems and all(p.rule in ("no-time-series", "miri-recovery") for p in problems)
-    operations = solve(shipped, Calendar(), SolveOptions())
+    operations = solve(shipped, Calendar())
     assert operations.value > seed.value  # fewer slews can only cost more
     assert (operations.plan["slew_time"] != seed.plan["slew_time"]).sum() >= len(problems)
 
@@ -299,7 +296,7 @@ def test_batch_scenarios_take_a_rule_set(tmp_path):
     )
     from planner.batch.scenarios import read_scenarios
 
-    chosen = [s.options().rules for s in read_scenarios(scenarios)]
+    chosen = [s.rules for s in read_scenarios(scenarios)]
     assert [r.name for r in chosen] == ["seed", "operations", "rules"]
     assert {r.miri_recovery_minutes for r in chosen} == {50}
     assert chosen[2].exclusions[0].name == "no-nircam"

@@ -8,12 +8,11 @@ from planner.cli import app
 from planner.plans.result import Status
 from planner.problem.calendar import Calendar
 from planner.problem.eligibility import window_slews
-from planner.problem.options import SolveOptions
 from planner.schedules.synthetic import synthetic_timeline
 from planner.schedules.timeline import load_timeline
 from planner.solver import oracle
 from planner.solver.chain import Chain
-from planner.solver.solve import solve
+from tests.helpers import solve
 
 
 def test_same_seed_same_timeline():
@@ -30,7 +29,7 @@ def test_synthetic_year_is_the_exact_lexicographic_optimum():
     frame = synthetic_timeline(371, 25, 0.2, seed=0)
     chain = Chain.from_windows(window_slews(frame, Calendar()), 7 * 86_400)
     for objective in ("mean", "regular", "minimax"):
-        result = solve(frame, Calendar(), SolveOptions(objective=objective))
+        result = solve(frame, Calendar(), objective=objective)
         assert result.status == Status.OPTIMAL and result.checked
         optimum = oracle.lexicographic(chain, objective)
         assert optimum is not None

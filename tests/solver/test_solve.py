@@ -11,17 +11,15 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import InfeasibleError
-from planner.plans.checker import check_plan
 from planner.plans.result import Status, read_plan
 from planner.problem.calendar import DAY, Calendar
 from planner.problem.eligibility import window_slews
-from planner.problem.options import SolveOptions
 from planner.problem.rules import load_rules
+from planner.problem.settings import SolverSettings
 from planner.schedules.report import Attached
 from planner.solver import oracle
 from planner.solver.chain import Chain
-from planner.solver.solve import solve
-from tests.helpers import START, timeline, visit
+from tests.helpers import START, check, instance, solve, timeline, visit
 
 THREE = Calendar(start=START, count=3)
 
@@ -38,7 +36,7 @@ def test_three_weeks_hand_worked():
     result = solve(frame, THREE)
     assert result.status == Status.OPTIMAL
     assert result.value == DAY // 2 and _days(result) == [1, 8, 15.5]
-    minimax = solve(frame, THREE, SolveOptions(objective="minimax"))
+    minimax = solve(frame, THREE, objective="minimax")
     assert minimax.value == DAY // 2 and _days(minimax) == [1, 8, 15.5]
     assert [(stage.name, stage.role, stage.status, stage.value) for stage in minimax.stages] == [
         ("minimax", "objective", Status.OPTIMAL, DAY // 2),
@@ -52,7 +50,7 @@ def test_ties_go_to_the_earliest_slews():
     the plan with the earliest slews."""
     frame = timeline(*(visit(d) for d in (0, 1, 7, 8, 14, 15)))
     for workers in (1, 2, 8):
-        result = solve(frame, THREE, SolveOptions(workers=workers))
+        result = solve(frame, THREE, workers=workers)
         assert result.value == 0 and _days(result) == [0, 7, 14]
 
 
@@ -60,7 +58,7 @@ def test_mean_objective_prefers_the_overall_span():
     """mean = |t3 - t1 - 14 d|: 0 -> 8 -> 14 spans exactly 14 days (mean 0) although its
     regular cost (1 + 1 days) is worse than 1 -> 8 -> 15.5 (0.5 day, span 14.5)."""
     frame = timeline(*(visit(d) for d in (0, 1, 8, 14, 15.5)))
-    result = solve(frame, THREE, SolveOptions(objective="mean"))
+    result = solve(frame, THREE, objective="mean")
     assert result.value == 0 and _days(result) == [0, 8, 14]
 
 
@@ -122,41 +120,44 @@ def _broken(plan, **changes):
 
 
 def test_checker_accepts_the_solver_plan(real_plan, shipped):
-    assert check_plan(real_plan.plan, shipped, Calendar(), SolveOptions(), claimed=real_plan.value) == []
+    assert check(real_plan.plan, shipped, Calendar(), claimed=real_plan.value) == []
 
 
 def test_checker_finds_each_violation(real_plan, shipped):
     plan = real_plan.plan
-    check = lambda p, **kw: [str(v) for v in check_plan(p, shipped, Calendar(), SolveOptions(), **kw)]  # noqa: E731
+
+    def problems_of(p, **kw):
+        return [str(v) for v in check(p, shipped, Calendar(), **kw)]
+
     miri = shipped[
         shipped["uses_miri"]
         & shipped["is_slew"]
         & shipped["start"].between(plan.loc[4, "window_start"], plan.loc[4, "window_end"])
     ].iloc[0]
     broken = _broken(plan, visit_id=(4, miri["visit_id"]), slew_time=(4, miri["start"]))
-    problems = check(broken)
+    problems = problems_of(broken)
     assert any(p.startswith("Anneal 05: visit") and "uses MIRI" in p for p in problems)
     # the same violation as a value other code reads by field
-    typed = check_plan(broken, shipped, Calendar(), SolveOptions())
+    typed = check(broken, shipped, Calendar())
     assert any(v.anneal == 5 and v.rule == "to-miri" for v in typed)
     # Moved outside its window (and then out of calendar order)
-    problems = check(_broken(plan, slew_time=(9, plan.loc[10, "slew_time"])))
+    problems = problems_of(_broken(plan, slew_time=(9, plan.loc[10, "slew_time"])))
     assert any(p.startswith("Anneal 10: slew at") and "outside its window" in p for p in problems)
     # Missing anneal
-    assert check(plan.drop(index=52)) == ["Anneal 53: missing from the plan"]
+    assert problems_of(plan.drop(index=52)) == ["Anneal 53: missing from the plan"]
     # Wrong claimed objective
-    assert check(plan, claimed=real_plan.value - 1) == [
+    assert problems_of(plan, claimed=real_plan.value - 1) == [
         f"objective regular: the plan claims {real_plan.value - 1} s, its times give {real_plan.value} s"
     ]
     # A slew that does not exist
-    problems = check(_broken(plan, visit_id=(0, "1:1:1")))
+    problems = problems_of(_broken(plan, visit_id=(0, "1:1:1")))
     when = plan.loc[0, "slew_time"].strftime("%Y-%m-%dT%H:%M:%SZ")  # times as every message gives them
     assert problems == [f"Anneal 01: no visit 1:1:1 starts at {when} in the timeline"]
 
 
 def test_checker_min_gap_and_recovery(real_plan, shipped):
-    strict = SolveOptions(min_gap_days=7.0, rules=load_rules().with_recovery(24 * 60))
-    problems = check_plan(real_plan.plan, shipped, Calendar(), strict)
+    strict = load_rules().with_recovery(24 * 60)
+    problems = check(real_plan.plan, shipped, Calendar(), min_gap_days=7.0, rules=strict)
     assert any("days after the previous anneal" in str(p) and p.rule == "min-gap" for p in problems)
     assert any("miri-recovery: MIRI use starts" in str(p) and p.rule == "miri-recovery" for p in problems)
 
@@ -166,8 +167,8 @@ def test_a_violation_names_its_anneal_whatever_its_number():
     from the message's characters, which once read it as 10)."""
     frame = timeline(*(visit(7 * k + 1) for k in range(100)))
     calendar = Calendar(start=START, count=100)
-    plan = solve(frame, calendar, SolveOptions(rules="seed")).plan
-    (violation,) = check_plan(plan.iloc[:99], frame, calendar, SolveOptions(rules="seed"))
+    plan = solve(frame, calendar, rules="seed").plan
+    (violation,) = check(plan.iloc[:99], frame, calendar, rules="seed")
     assert (violation.anneal, violation.rule) == (100, "missing")
     assert str(violation) == "Anneal 100: missing from the plan"
 
@@ -177,7 +178,7 @@ def test_a_violation_names_its_anneal_whatever_its_number():
 
 @pytest.mark.parametrize("objective", ["regular", "minimax", "mean"])
 def test_real_cycle2_is_optimal_and_equals_the_oracle(shipped, objective):
-    result = solve(shipped, Calendar(), SolveOptions(objective=objective))
+    result = solve(shipped, Calendar(), objective=objective)
     assert result.status == Status.OPTIMAL and result.checked and len(result.plan) == 53
     assert result.bound == result.value
     chain = Chain.from_windows(window_slews(shipped, Calendar()), 7 * DAY)
@@ -190,10 +191,7 @@ def test_real_cycle2_is_optimal_and_equals_the_oracle(shipped, objective):
 
 
 def test_same_plan_whatever_the_worker_count(shipped):
-    results = [
-        solve(shipped, Calendar(), SolveOptions(workers=w, seed=s))
-        for w, s in [(1, 0), (2, 0), (8, 0), (2, 7)]
-    ]
+    results = [solve(shipped, Calendar(), workers=w, seed=s) for w, s in [(1, 0), (2, 0), (8, 0), (2, 7)]]
     for result in results:
         assert result.stages[-1].name == "earliest" and result.stages[-1].status == Status.OPTIMAL
         assert result.plan["visit_id"].tolist() == results[0].plan["visit_id"].tolist()
@@ -202,7 +200,7 @@ def test_same_plan_whatever_the_worker_count(shipped):
 def test_any_time_limit_returns_the_known_plan_labelled_feasible(shipped):
     """With 5 ms nothing is proven: the DP's plan comes back complete, checked, FEASIBLE, with the
     trivial bound 0, and every stage record says it did not run."""
-    result = solve(shipped, Calendar(), SolveOptions(prune="none", time_limit=0.005, objective="minimax"))
+    result = solve(shipped, Calendar(), prune="none", time_limit=0.005, objective="minimax")
     assert result.status == Status.FEASIBLE and result.checked
     assert result.statistics()["placed"] == 53 and result.bound == 0.0
     chain = Chain.from_windows(window_slews(shipped, Calendar()), 7 * DAY)
@@ -242,7 +240,7 @@ def test_cp_sat_equals_dp(case, objective, prune):
     chain = Chain.from_windows(windows, calendar.target_seconds)
     optimum = oracle.lexicographic(chain, objective) if all(len(w.rows) for w in windows) else None
     try:
-        result = solve(frame, calendar, SolveOptions(objective=objective, prune=prune))
+        result = solve(frame, calendar, objective=objective, prune=prune)
     except InfeasibleError:
         assert optimum is None
         return
@@ -250,10 +248,7 @@ def test_cp_sat_equals_dp(case, objective, prune):
     assert result.status == Status.OPTIMAL
     assert result.value == optimum.value
     assert [stage.value for stage in result.stages][-2:] == [optimum.regular, optimum.lateness]
-    assert (
-        check_plan(result.plan, frame, calendar, SolveOptions(objective=objective), claimed=result.value)
-        == []
-    )
+    assert check(result.plan, frame, calendar, objective=objective, claimed=result.value) == []
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
@@ -335,7 +330,7 @@ def test_headline_says_an_unproven_tie_break_in_words(shipped):
 
     from planner.views.console import headline
 
-    result = solve(shipped, Calendar(), SolveOptions(objective="minimax"))
+    result = solve(shipped, Calendar(), objective="minimax")
     assert "tie-break" not in headline(result)
     result.stages[-1] = replace(result.stages[-1], status=Status.FEASIBLE)
     text = headline(result)
@@ -347,7 +342,7 @@ def test_headline_says_an_unproven_tie_break_in_words(shipped):
 def test_stage_records_round_trip_through_the_plan_file(tmp_path, shipped):
     from planner.plans.result import StageRecord
 
-    result = solve(shipped, Calendar(), SolveOptions(objective="mean"))
+    result = solve(shipped, Calendar(), objective="mean")
     result.to_parquet(tmp_path / "p.parquet")
     _, meta = read_plan(tmp_path / "p.parquet")
     assert [StageRecord.from_dict(stage) for stage in meta["stages"]] == result.stages
@@ -410,14 +405,14 @@ def test_each_stage_gets_its_parameters_and_param_has_the_last_word():
 
     from planner.solver.solve import configure
 
-    def lazily(stage: str, options: SolveOptions) -> bool:
+    def lazily(stage: str, settings: SolverSettings) -> bool:
         solver = cp_model.CpSolver()
-        configure(solver, options, 5.0, stage)
+        configure(solver, settings, 5.0, stage)
         return solver.parameters.add_lp_constraints_lazily
 
-    plain = SolveOptions()
+    plain = SolverSettings()
     assert lazily("minimax", plain) and not lazily("regular", plain) and not lazily("mean", plain)
-    told = SolveOptions(params=(("add_lp_constraints_lazily", "false"),))
+    told = SolverSettings(params=(("add_lp_constraints_lazily", "false"),))
     assert not lazily("minimax", told)
 
 
@@ -435,8 +430,7 @@ def test_minimax_bisects_the_worst_deviation():
     from planner.solver.solve import build_chain, configure, stage_scope
 
     frame = synthetic_timeline(105, 15, 0.2, seed=2)
-    options = SolveOptions(objective="minimax", allow_missing=True)
-    chain, _, _ = build_chain(frame, Calendar(count=15), options)
+    chain, _, _ = build_chain(instance(frame, Calendar(count=15), objective="minimax", allow_missing=True))
     exact = oracle.lexicographic(chain, "minimax")
     greedy = oracle.greedy(chain).choice
     assert exact.value < oracle.plan_cost(chain, greedy, "max")
@@ -447,7 +441,7 @@ def test_minimax_bisects_the_worst_deviation():
     model.model.minimize(model.add_worst_deviation())
     model.hint(greedy)
     solver = cp_model.CpSolver()
-    configure(solver, options, 60.0, "minimax")
+    configure(solver, SolverSettings(), 60.0, "minimax")
     solver.parameters.max_deterministic_time = 0.5
     assert solver.status_name(solver.solve(model.model)) == "OPTIMAL"
     assert solver.objective_value == exact.value
@@ -463,7 +457,7 @@ def test_potentials_let_cp_sat_prove_the_exact_scope_on_loading(shipped):
     from planner.solver.model import FlowModel, scoped_pairs
     from planner.solver.solve import build_chain, configure, stage_scope
 
-    chain, _, _ = build_chain(shipped, Calendar(), SolveOptions())
+    chain, _, _ = build_chain(instance(shipped, Calendar()))
     exact = oracle.lexicographic(chain, "regular")
     scoped = scoped_pairs(chain, stage_scope("regular", {"regular": exact.value}))
     assert scoped.exact and scoped.potentials is not None
@@ -473,7 +467,7 @@ def test_potentials_let_cp_sat_prove_the_exact_scope_on_loading(shipped):
         model.model.minimize(model.total_deviation())
         model.hint(exact.choice)
         solver = cp_model.CpSolver()
-        configure(solver, SolveOptions(), 10.0, "regular")
+        configure(solver, SolverSettings(), 10.0, "regular")
         status = solver.status_name(solver.solve(model.model))
         response = solver.response_proto
         return status, solver.objective_value, response.num_booleans, response.num_lp_iterations

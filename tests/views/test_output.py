@@ -140,7 +140,7 @@ def _piped(args: list[str], columns: str | None) -> str:
 
 
 def test_piped_output_respects_columns_and_never_cuts_instruments(tmp_path, shipped):
-    from planner.solver.solve import solve
+    from tests.helpers import solve
 
     result = solve(shipped)
     result.to_parquet(tmp_path / "plan.parquet")
@@ -161,8 +161,8 @@ def test_progress_shows_stages_and_bound_on_a_terminal_only(monkeypatch, shipped
 
     from rich.console import Console
 
-    from planner.solver.solve import solve
     from planner.views import console as output
+    from tests.helpers import solve
 
     lines: list[str] = []
     result = solve(shipped, on_progress=lines.append)

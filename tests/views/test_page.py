@@ -7,13 +7,11 @@ import pytest
 
 from planner.plans.result import open_plan
 from planner.problem.calendar import Calendar
-from planner.problem.options import SolveOptions
 from planner.problem.pins import Pin
 from planner.schedules.report import Attached
 from planner.schedules.timeline import load_timeline, write_timeline
-from planner.solver.solve import solve
 from planner.views.page import render, replay_section
-from tests.helpers import START, timeline, visit
+from tests.helpers import START, solve, timeline, visit
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 
@@ -32,8 +30,10 @@ def small_plan(tmp_path):
     frame.loc[frame["visit_id"] == "2:2:2", "target"] = HOSTILE
     path = tmp_path / "t.parquet"
     write_timeline(frame, path)
-    options = SolveOptions(pins=(Pin(1, "1:1:1"),))
-    solve(load_timeline(path), Calendar(start=START, count=3), options).to_parquet(tmp_path / "plan.parquet")
+    options = dict(pins=(Pin(1, "1:1:1"),))
+    solve(load_timeline(path), Calendar(start=START, count=3), **options).to_parquet(
+        tmp_path / "plan.parquet"
+    )
     return open_plan(tmp_path / "plan.parquet")
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from planner.plans.result import open_plan
-from planner.solver.solve import solve
 from planner.views.page import PLOT_ID, render
+from tests.helpers import solve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

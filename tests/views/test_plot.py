@@ -9,11 +9,9 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.plans.result import open_plan
-from planner.problem.options import SolveOptions
 from planner.schedules.timeline import load_timeline, write_timeline
-from planner.solver.solve import solve
 from planner.views.plot import parse_weeks, plan_figure
-from tests.helpers import timeline, visit
+from tests.helpers import solve, timeline, visit
 
 
 def _line(axis, label: str):
@@ -32,7 +30,7 @@ def gap_plan(tmp_path):
     from planner.problem.calendar import Calendar
     from tests.helpers import START
 
-    solve(load_timeline(path), Calendar(start=START, count=4), SolveOptions(allow_missing=True)).to_parquet(
+    solve(load_timeline(path), Calendar(start=START, count=4), allow_missing=True).to_parquet(
         tmp_path / "plan.parquet"
     )
     return open_plan(tmp_path / "plan.parquet")

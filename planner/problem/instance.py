@@ -1,0 +1,145 @@
+"""What is planned: one program's observations on the slews of one timeline, under a rule set.
+
+An `Instance` holds the timeline, the program (its calendar, objective, mode and avoided
+instruments), the rule set applied to that program, the pins, the least gap between observations
+and whether windows without an eligible slew may be left out. How it is solved (time limit,
+workers, seed, pruning, CP-SAT parameters) is apart, in `planner.solver.settings.SolverSettings`,
+as PyJobShop keeps `ProblemData` and PyVRP `SolveParams` apart. The independent checker
+(`planner.plans.checker`) reads an instance too: the one a plan records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planner import limits
+from planner.errors import OptionError
+from planner.problem.calendar import Calendar
+from planner.problem.pins import Pin
+from planner.problem.program import SEED, Program, load_program
+from planner.problem.rules import RuleSet, load_rules
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The keys an instance records in a plan's `options`, beside the solver settings' (SETTINGS_KEYS).
+INSTANCE_KEYS = ("objective", "min_gap_days", "allow_missing", "pins", "rules")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Instance:
+    """One planning problem, checked at construction so a bad value never reaches the solver.
+
+    rules: a RuleSet, 'operations' (the default), 'seed', a rules TOML file, or a recorded rule set
+      (a dict from a plan's metadata); applied to the program (its instruments, mode, recovery).
+    pins: observations fixed to a slew (Pin), kept by a constraint of the model.
+    min_gap_days: the least time between consecutive observations (0: one second, never one slew).
+    allow_missing: observations whose window has no eligible slew are left out (and listed)
+      instead of making the problem infeasible; intervals across them are measured against m·target.
+    """
+
+    timeline: pd.DataFrame
+    program: Program = field(default_factory=lambda: load_program(SEED))
+    rules: RuleSet | str | dict | None = None
+    pins: tuple[Pin, ...] = ()
+    min_gap_days: float = 0.0
+    allow_missing: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.program, Program):
+            raise OptionError(f"program {self.program!r}: expected a Program (planner.problem.program)")
+        rules = self.rules
+        if isinstance(rules, dict):
+            rules = RuleSet.from_dict(rules).for_program(self.program)
+        elif rules is None or isinstance(rules, str | Path):
+            rules = load_rules(rules, self.program)
+        elif not isinstance(rules, RuleSet):
+            raise OptionError(f"rules {rules!r}: expected a rule set name, a rules file or a table")
+        elif (rules.avoid, rules.mode) != (self.program.avoid, self.program.mode):
+            rules = rules.for_program(self.program)
+        object.__setattr__(self, "rules", rules)
+        # From JSON metadata pins come back as dicts: accept them so a plan's instance round-trips.
+        if not isinstance(self.pins, list | tuple):
+            raise OptionError(f"pins {self.pins!r}: expected a list of pins")
+        object.__setattr__(self, "pins", tuple(map(Pin.coerce, self.pins)))
+        limits.number("min gap days", self.min_gap_days, 0, limits.MAX_DAYS)
+        if not isinstance(self.allow_missing, bool):
+            raise OptionError(f"allow_missing {self.allow_missing!r}: expected true or false")
+
+    @property
+    def calendar(self) -> Calendar:
+        return self.program.calendar
+
+    @property
+    def objective(self) -> str:
+        return self.program.objective
+
+    @property
+    def rule_set(self) -> RuleSet:
+        assert isinstance(self.rules, RuleSet)  # made so by __post_init__
+        return self.rules
+
+    @classmethod
+    def build(
+        cls,
+        timeline: pd.DataFrame | Path | str | list | None = None,
+        program: Program | str | Path | None = None,
+        *,
+        calendar: Calendar | None = None,
+        objective: str | None = None,
+        rules: RuleSet | str | dict | None = None,
+        pins=(),
+        min_gap_days: float = 0.0,
+        allow_missing: bool = False,
+    ) -> Instance:
+        """An instance from what a caller has at hand: a timeline frame or paths (None: the
+        shipped one), a program or its name (None: the seed, seed-4485), and a calendar and
+        objective that override the program's."""
+        import pandas as pd
+
+        from planner.schedules.timeline import load_timeline
+
+        frame = timeline if isinstance(timeline, pd.DataFrame) else load_timeline(timeline)
+        chosen = load_program(program if program is not None else SEED)
+        if calendar is not None:
+            chosen = replace(chosen, calendar=calendar)
+        if objective is not None:
+            chosen = replace(chosen, objective=objective)
+        return cls(
+            timeline=frame,
+            program=chosen,
+            rules=rules,
+            pins=tuple(pins),
+            min_gap_days=min_gap_days,
+            allow_missing=allow_missing,
+        )
+
+    @classmethod
+    def of_calendar(cls, timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet, **options) -> Instance:
+        """The instance of a calendar and a rule set already applied to some program (its mode,
+        instruments and recovery): the seed's program with those, as replays and the weekly job
+        plan a calendar they were given."""
+        program = replace(
+            load_program(SEED),
+            calendar=calendar,
+            mode=rules.mode,
+            avoid=rules.avoid,
+            recovery_minutes=rules.miri_recovery_minutes,
+        )
+        return cls(timeline=timeline, program=program, rules=rules, **options)
+
+    def with_timeline(self, timeline: pd.DataFrame) -> Instance:
+        return replace(self, timeline=timeline)
+
+    def options(self) -> dict:
+        """The instance's recorded part of a plan's `options` (the program is recorded whole
+        beside it); `from_options` reads it back."""
+        return {
+            "objective": self.objective,
+            "min_gap_days": self.min_gap_days,
+            "allow_missing": self.allow_missing,
+            "pins": [{"anneal": p.anneal, "visit_id": p.visit_id, "time": p.time} for p in self.pins],
+            "rules": self.rule_set.to_dict(),
+        }
