@@ -34,7 +34,9 @@ MEANINGS: dict[str, dict[str, str]] = {
         "visit_id": "`program:visit:observation`, e.g. `3168:3:1` (recurs over time: not a key)",
         "start": "scheduled start, which is the slew time (whole seconds)",
         "duration_s": "scheduled duration in seconds",
-        "slew_seconds": "the slew into the visit: seconds from the previous visit's scheduled end to this start; null when unknown (first visit, missing duration, a gap of over 24 h between reports), negative for an overlap",
+        "slew_seconds": "the slew into the visit: seconds from the previous visit's scheduled end to this "
+        "start; null when unknown (first visit, missing duration, a gap of over 24 h between reports), "
+        "negative for an overlap",
         "visit_type": "e.g. PRIME TARGETED FIXED",
         "instrument": "prime science instrument and mode",
         "target": "as in the report; a multi-target visit joins its targets with `, `",
