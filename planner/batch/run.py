@@ -29,6 +29,7 @@ from planner.plans.checker import check_plan
 from planner.plans.result import plan_statistics, read_plan
 from planner.schedules.perturb import perturb
 from planner.schedules.timeline import load_timeline
+from planner.solver.proof import optimum
 from planner.solver.solve import solve
 
 
@@ -71,6 +72,27 @@ def plan_file(out_dir: Path | str, scenario_id: str) -> Path:
     return path
 
 
+def _still_solved(
+    plan_path: Path, timeline: pd.DataFrame, calendar, options
+) -> tuple[pd.DataFrame, dict] | None:
+    """May an earlier run's plan stand for this scenario? Only what can be verified again counts:
+    a readable plan file of the scenario's objective that passes the checker with the objective
+    value it claims, and, when it claims OPTIMAL, whose value the exact DP re-proves optimal
+    (planner.solver.proof). Returns its table and metadata; None: solve again (damaged or edited)."""
+    try:
+        plan, meta = read_plan(plan_path)
+    except PlannerError:
+        return None  # unreadable leftovers are solved again
+    claimed = meta["objective"]["value"]
+    if claimed is None or meta["objective"]["name"] != options.objective:
+        return None
+    if check_plan(plan, timeline, calendar, options, claimed):
+        return None
+    if meta["status"] == "OPTIMAL" and optimum(timeline, calendar, options) != claimed:
+        return None
+    return plan, meta
+
+
 def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     """Solve one scenario (or find its checked plan from an earlier run). Never raises."""
     started = time.perf_counter()
@@ -85,27 +107,22 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
             )
         timeline = scenario_timeline(scenario)
         calendar, options = scenario.calendar, scenario.options(workers_cap)
-        if plan_path.exists():
-            try:
-                plan, meta = read_plan(plan_path)
-            except PlannerError:
-                plan = None  # unreadable leftovers are solved again
-            if plan is not None and not check_plan(
-                plan, timeline, calendar, options, meta["objective"]["value"]
-            ):
-                return _row(
-                    scenario,
-                    state="solved",
-                    skipped=True,
-                    plan=relative_plan,
-                    status=meta["status"],
-                    objective_value=meta["objective"]["value"],
-                    **_statistics(plan),
-                    build_s=meta.get("build_seconds"),
-                    solve_s=meta.get("solve_seconds"),
-                    total_s=time.perf_counter() - started,
-                    error=None,
-                )
+        earlier = _still_solved(plan_path, timeline, calendar, options) if plan_path.exists() else None
+        if earlier is not None:
+            plan, meta = earlier
+            return _row(
+                scenario,
+                state="solved",
+                skipped=True,
+                plan=relative_plan,
+                status=meta["status"],
+                objective_value=meta["objective"]["value"],
+                **_statistics(plan),
+                build_s=meta.get("build_seconds"),
+                solve_s=meta.get("solve_seconds"),
+                total_s=time.perf_counter() - started,
+                error=None,
+            )
         result = solve(timeline, calendar, options)
         if not result.status.has_plan:  # time limit, UNKNOWN: no plan, and the summary says why
             return _row(

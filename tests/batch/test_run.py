@@ -126,7 +126,7 @@ perturbation = [{}, { cancel_fraction = 0.2, seed = 1 }]
     scenarios = read_scenarios(_write(tmp_path, text))
     local = run_batch(scenarios, tmp_path / "local", jobs=2)
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0", processes=True
     ) as cluster:
         remote = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
     columns = [
@@ -162,7 +162,7 @@ def test_a_scenario_that_kills_its_dask_workers_fails_alone(tmp_path, monkeypatc
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0", processes=True
         ) as cluster,
     ):
         summary = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
@@ -196,7 +196,7 @@ def test_a_cluster_that_cancels_the_batch_stops_it_with_one_line(tmp_path, monke
     )
     monkeypatch.setattr(planner.batch.run, "run_scenario", _slow_minimax)
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=None, processes=True
+        n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=":0", processes=True
     ) as cluster:
         regular_done = threading.Event()
 
