@@ -268,51 +268,91 @@ def connect(address: str):
         ) from None
 
 
-def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
-    """The same scenarios on an existing Dask cluster; each task may use its worker's threads.
+CHUNKS_PER_THREAD = 3  # enough to balance scenarios of unequal cost, few enough that overhead is nil
 
-    A worker that dies fails every task it was running once Dask has given up on them (its
-    `allowed-failures`): as on local processes, when more than one failed so, each runs again
-    alone, so the one that kills its workers fails by itself. Tasks the cluster cancels (a
-    scheduler restart, a lost connection) stop the batch with one line; the summary keeps what
-    finished. Ctrl-C or SIGTERM closes the client: queued tasks are dropped, and a task already
-    running finishes on its worker (at most its time limit)."""
+
+def chunked(scenarios: list[Scenario], threads: int) -> list[list[Scenario]]:
+    """The scenarios in consecutive chunks, about CHUNKS_PER_THREAD per worker thread: a task costs
+    the cluster about a millisecond whatever it does, and one scenario of a small batch less."""
+    count = max(1, min(len(scenarios), CHUNKS_PER_THREAD * max(threads, 1)))
+    size, longer = divmod(len(scenarios), count)  # the first `longer` chunks hold one more
+    bounds = [i * size + min(i, longer) for i in range(count + 1)]
+    return [scenarios[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def run_chunk(
+    chunk: list[Scenario], out_dir: str, workers_cap: int, run: Callable[..., dict] = run_scenario
+) -> list[dict]:
+    """One Dask task: the chunk's scenarios one after another, a row each (run_scenario never raises).
+    `run` is passed in rather than looked up on the worker, which has its own copy of this module."""
+    return [run(scenario, out_dir, workers_cap) for scenario in chunk]
+
+
+def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
+    """The same scenarios on an existing Dask cluster, in chunks (`chunked`): one task per chunk,
+    returning its rows; each task may use its worker's threads.
+
+    A worker that dies fails the tasks it was running once Dask has given up on them (its
+    `allowed-failures`): as on local processes, their scenarios then run again one at a time, each
+    as its own task, so the one that kills its worker fails by itself and the others finish. Tasks
+    the cluster cancels (a scheduler restart, a lost connection) stop the batch with one line; the
+    summary keeps what finished. Ctrl-C or SIGTERM cancels every task not finished (queued ones
+    never start; one already running finishes on its worker, at most its time limit, and its plan is
+    found by the next run) and goes on to the caller, which writes the summary of what finished."""
     client = connect(address) if isinstance(address, str) else address  # or a client connect() made
     from distributed import KilledWorker, as_completed
 
     address = getattr(client.scheduler, "address", address)
+    folder = str(out_dir.resolve())
     with client:
         threads = client.nthreads()
         cap = max(1, min(threads.values(), default=1))
 
-        def submit(scenario: Scenario):
-            return client.submit(run_scenario, scenario, str(out_dir.resolve()), cap, pure=False)
+        def submit(chunk: list[Scenario]):
+            # run_scenario as this process sees it (the name a test may replace), sent by reference
+            return client.submit(run_chunk, chunk, folder, cap, run_scenario, pure=False)
 
-        def outcome(future, scenario: Scenario) -> dict:
+        def rows(future, chunk: list[Scenario]) -> list[dict]:
             try:
                 return future.result()
             except KilledWorker:
-                return _died(scenario)
-            except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
-                return _unsolved(scenario, repr(err))
+                return [_died(scenario) for scenario in chunk]
+            except Exception as err:  # e.g. rows that cannot be sent back: that chunk's scenarios fail
+                return [_unsolved(scenario, repr(err)) for scenario in chunk]
 
-        futures = {submit(scenario): scenario for scenario in scenarios}
-        suspects = []
-        for seen, future in enumerate(as_completed(futures)):
-            if future.status == "cancelled":
-                raise OptionError(
-                    f"--scheduler {address}: the cluster cancelled {len(futures) - seen} unfinished "
-                    "scenarios (scheduler restarted or connection lost); the summary holds the finished ones"
-                )
-            if future.status == "error" and isinstance(future.exception(), KilledWorker):
-                suspects.append(futures[future])  # maybe only beside the one that kills: again, alone
-            else:
-                on_done(outcome(future, futures[future]))
-        if len(suspects) == 1:  # the only one: it is the one that kills
-            on_done(_died(suspects[0]))
-        else:
-            for scenario in suspects:
-                on_done(outcome(submit(scenario), scenario))
+        futures = {submit(chunk): chunk for chunk in chunked(scenarios, sum(threads.values()))}
+        pending = set(futures)
+        try:
+            suspects: list[Scenario] = []
+            for future in as_completed(futures):
+                pending.discard(future)
+                chunk = futures[future]
+                if future.status == "cancelled":
+                    unfinished = sum(len(futures[f]) for f in pending) + len(chunk)
+                    raise OptionError(
+                        f"--scheduler {address}: the cluster cancelled {unfinished} unfinished scenarios "
+                        "(scheduler restarted or connection lost); the summary holds the finished ones"
+                    )
+                if future.status == "error" and isinstance(future.exception(), KilledWorker):
+                    suspects += chunk  # maybe only beside the one that kills: again, alone
+                    continue
+                for row in rows(future, chunk):
+                    on_done(row)
+            if len(suspects) == 1:  # the only one: it is the one that kills
+                on_done(_died(suspects[0]))
+                return
+            for scenario in suspects:  # one at a time, as the local runner does after a broken pool
+                alone = submit([scenario])
+                pending.add(alone)
+                (row,) = rows(alone, [scenario])
+                pending.discard(alone)
+                on_done(row)
+        except BaseException:
+            # Ctrl-C, SIGTERM, a cancelled batch: tasks not finished must not start after the batch
+            # ends (a running one cannot be stopped from here: it finishes, and writes its plan).
+            with contextlib.suppress(Exception):
+                client.cancel(list(pending), force=True)
+            raise
 
 
 def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:
