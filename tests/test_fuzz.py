@@ -609,3 +609,143 @@ def test_numbers_out_of_range_are_option_errors_whatever_their_size(value):
         limits.number("--count", value, 1, limits.MAX_COUNT, integer=True)
     except OptionError as err:
         assert len(str(err)) < 200
+
+
+# -- plan metadata is a claim (issue 25): what is stated of a plan is what the checker verifies ------
+
+
+@st.composite
+def tampered_plan(draw, plan: bytes) -> bytes:
+    """The plan with claims edited, each consistently enough that reading it may accept it: the
+    objective value (in its first stage too), the status (in every stage), the bound, the missing
+    anneals, or a slew time moved (the rows then disagree with their intervals and the timeline)."""
+    import io
+
+    import pyarrow as pa
+
+    table = pq.read_table(io.BytesIO(plan))
+    meta = json.loads(table.schema.metadata[b"anneal_planner"])
+    honest = meta["objective"]["value"]
+    for edit in draw(st.lists(st.sampled_from(["value", "status", "bound", "missing", "slew"]), min_size=1)):
+        if edit == "value":
+            value = draw(st.none() | st.integers(0, 2 * honest + 10) | st.just(honest))
+            meta["objective"]["value"] = meta["stages"][0]["value"] = value
+        elif edit == "status":
+            status = draw(st.sampled_from(["OPTIMAL", "FEASIBLE"]))
+            meta["status"] = status
+            for stage in meta["stages"]:
+                stage["status"] = status
+        elif edit == "bound":
+            meta["objective"]["bound"] = meta["stages"][0]["bound"] = draw(st.floats(0, 1e7))
+        elif edit == "missing":
+            meta["missing"] = draw(st.lists(st.integers(1, 3), max_size=3))
+        else:
+            row = draw(st.integers(0, table.num_rows - 1))
+            times = table["slew_time"].to_pylist()
+            times[row] = times[row] + __import__("datetime").timedelta(seconds=draw(st.integers(-7200, 7200)))
+            index = table.schema.get_field_index("slew_time")
+            table = table.set_column(
+                index, table.schema.field(index), pa.array(times, table.schema.field(index).type)
+            )
+    sink = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata({b"anneal_planner": json.dumps(meta).encode()}), sink)
+    return sink.getvalue()
+
+
+@fuzz(40)
+@given(data=st.data())
+def test_the_page_claims_nothing_the_checker_rejects(plan_bytes, data):
+    """Whatever is edited, the page's status calls the plan optimal only when the checker accepts it
+    and the exact DP re-proves its value, says a rejected plan is rejected, and lists as missing the
+    anneals without a slew in its rows."""
+    from planner.errors import InputError
+    from planner.plans.checker import verify_plan
+    from planner.plans.compare import compare
+    from planner.plans.result import open_plan
+    from planner.solver.proof import optimum
+    from planner.views.page import headline
+
+    TRIED["report (tampered claims)"] += 1
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.parquet"
+        path.write_bytes(data.draw(tampered_plan(plan_bytes)))
+        try:
+            opened = open_plan(path)
+        except InputError:
+            return  # refused, exit 2: the page is not made
+    verified = verify_plan(opened)
+    comparison = compare(opened.plan, opened.timeline, opened.calendar, opened.program.mode)
+    facts = headline(opened, comparison, verified)
+    if facts["status"].startswith("optimal"):
+        assert verified.valid and optimum(opened.timeline, opened.calendar, opened.options) == verified.value
+    if not verified.valid:
+        assert facts["status"].startswith("rejected by the independent checker"), facts["status"]
+    missing = [int(k) for k in opened.plan.loc[opened.plan["slew_time"].isna(), "anneal"]]
+    assert facts["missing anneals"] == (", ".join(f"Anneal {k:02d}" for k in missing) or "none")
+
+
+@fuzz(25)
+@given(data=st.data())
+def test_a_batch_re_run_keeps_only_plans_it_verifies_again(plan_bytes, data):
+    """A scenario whose stored plan was edited at random: the re-run keeps it (skipped) only if it
+    passes the checker with its claimed value and any OPTIMAL it states is re-proven; otherwise it
+    solves again and writes a plan that does."""
+    from planner.batch.run import plan_file, run_scenario, scenario_timeline
+    from planner.batch.scenarios import parse_scenarios
+    from planner.plans.checker import check_plan
+    from planner.plans.result import read_plan
+    from planner.solver.proof import optimum
+
+    TRIED["batch re-run (tampered plan)"] += 1
+    scenario = parse_scenarios({"scenarios": [{"count": 3}]})[0]
+    timeline, calendar, options = scenario_timeline(scenario), scenario.calendar, scenario.options(1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = plan_file(folder, scenario.id)
+        path.parent.mkdir()
+        path.write_bytes(data.draw(tampered_plan(plan_bytes)))
+        row = run_scenario(scenario, folder, 1)
+        assert row["state"] == "solved", row
+        plan, meta = read_plan(path)
+    claimed = meta["objective"]["value"]
+    assert claimed is not None and not check_plan(plan, timeline, calendar, options, claimed)
+    assert meta["status"] != "OPTIMAL" or optimum(timeline, calendar, options) == claimed
+    assert (row["status"], row["objective_value"]) == (meta["status"], claimed)
+
+
+STAGE_VALUES = {
+    "name": st.sampled_from(["regular", "minimax", "earliest"]) | JSON_VALUES,
+    "role": st.sampled_from(["objective", "tie-break"]) | JSON_VALUES,
+    "status": st.sampled_from(["OPTIMAL", "FEASIBLE", "UNKNOWN"]) | JSON_VALUES,
+    "value": st.integers(0, 10**6) | JSON_VALUES,
+    "bound": st.floats(0, 1e6) | JSON_VALUES,
+    "plan_from": st.sampled_from(["solver", "hint"]) | JSON_VALUES,
+}
+
+
+@fuzz(150)
+@given(data=st.data())
+def test_stages_read_back_only_as_records_that_give_the_status(plan_bytes, data):
+    """Random stage values: reading refuses the file (exit 2) or every stage is a sound record, the
+    status is the one its stages give and the objective its first stage's."""
+    import io
+
+    from planner.errors import InputError
+    from planner.plans.result import StageRecord, overall_status, read_plan
+
+    TRIED["read (random stages)"] += 1
+    meta = json.loads(pq.read_schema(io.BytesIO(plan_bytes)).metadata[b"anneal_planner"])
+    for _ in range(data.draw(st.integers(1, 4))):
+        stage = data.draw(st.sampled_from(meta["stages"]))
+        key = data.draw(st.sampled_from(sorted(STAGE_VALUES)))
+        stage[key] = data.draw(STAGE_VALUES[key])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.parquet"
+        path.write_bytes(_with_metadata(plan_bytes, meta))
+        try:
+            _, read = read_plan(path)
+        except InputError:
+            return
+    stages = [StageRecord.from_dict(stage) for stage in read["stages"]]
+    assert read["status"] == overall_status(stages, has_plan=True).value
+    assert (stages[0].name, stages[0].value) == (read["objective"]["name"], read["objective"]["value"])
+    assert all(isinstance(s.value, int) and s.value >= 0 for s in stages if s.value is not None)

@@ -498,7 +498,7 @@ def test_the_timeline_changed_since_the_plan_was_made(tmp_path):
 
 def test_a_null_claimed_objective_is_a_violation(tmp_path, plan_file):
     meta = _meta(plan_file)
-    meta["objective"]["value"] = None
+    meta["objective"]["value"] = meta["stages"][0]["value"] = None  # consistent: only the checker sees it
     damaged = _rewrite(plan_file, tmp_path / "null.parquet", meta=meta)
     result = run(["check", str(damaged)])
     assert result.exit_code == 1 and "the plan claims no value" in result.output
@@ -1377,3 +1377,156 @@ def test_sigterm_while_the_command_starts_is_143(entry):
     assert result.returncode == 143, (result.returncode, result.stderr)
     assert result.stderr.strip().splitlines() == ["error: terminated; no output file was written"]
     assert not result.stdout
+
+
+# == issue 25, second part =========================================================================
+# -- B. a plan file's metadata is a claim: what is stated of a plan is what the checker verifies ----
+
+
+def _page_facts(page: str) -> dict[str, str]:
+    """The headline table of a report page: fact -> text (as escaped in the page)."""
+    import re
+
+    facts = page.split('<table class="facts">', 1)[1].split("</table>", 1)[0]
+    return dict(re.findall(r"<tr><th>(.*?)</th><td>(.*?)</td></tr>", facts))
+
+
+def _report(plan, out):
+    result = run(["report", str(plan), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return _page_facts(out.read_text())
+
+
+def _claim(meta: dict, value, status: str | None = None) -> dict:
+    """The metadata with another objective value (and status) claimed, its stages edited to match:
+    an edit that reading the file cannot tell from the truth."""
+    meta = json.loads(json.dumps(meta))
+    meta["objective"]["value"] = meta["stages"][0]["value"] = value
+    if status is not None:
+        meta["status"] = status
+        for stage in meta["stages"]:
+            stage["status"] = status
+    return meta
+
+
+@functools.cache
+def _pinned_plan_bytes() -> bytes:
+    """A valid 2-anneal plan that is not optimal (anneal 1 pinned on an early slew), still saying
+    OPTIMAL (of its pinned problem) with its pins removed: every value in it is consistent, and
+    only re-proving can tell that its optimality is false."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pinned.parquet"
+        result = run(["solve", "--count", "2", "--fix", "Anneal 01=1292:1:1", "--out", str(path)])
+        assert result.exit_code == 0 and "OPTIMAL" in result.output, result.output
+        meta = _meta(path)
+        meta["options"]["pins"] = []
+        return _rewrite(path, Path(folder) / "unpinned.parquet", meta=meta).read_bytes()
+
+
+def test_the_page_never_states_what_the_checker_rejects(tmp_path, plan_file):
+    """A claimed objective the plan's times do not give, and a list of missing anneals that are not
+    missing: the page says the checker rejects the plan and lists what the rows hold."""
+    meta = _meta(plan_file)
+    value = meta["objective"]["value"]
+    tampered = _claim(meta, value + 3600) | {"missing": [1, 2]}
+    facts = _report(_rewrite(plan_file, tmp_path / "t.parquet", meta=tampered), tmp_path / "t.html")
+    assert facts["status"].startswith("rejected by the independent checker here")
+    assert "optimal" not in facts["status"].replace("OPTIMAL", "")
+    assert f"= {value} s" in facts["objective"] and f"the file claims {value + 3600} s" in facts["objective"]
+    assert facts["missing anneals"] == "none" and facts["anneals placed"] == "2 of 2"
+    honest = _report(plan_file, tmp_path / "p.html")
+    assert honest["status"].startswith("optimal, re-proven here") and "claims" not in honest["objective"]
+
+
+def test_the_page_states_optimality_only_when_re_proven(tmp_path):
+    pinned = tmp_path / "pinned.parquet"
+    pinned.write_bytes(_pinned_plan_bytes())
+    assert run(["check", str(pinned)]).exit_code == 0  # valid: only its optimality is false
+    facts = _report(pinned, tmp_path / "p.html")
+    assert facts["status"].startswith("not optimal: re-proven here, the optimum is ")
+    assert facts["status"].endswith("the file says OPTIMAL")
+
+
+def test_the_page_shows_an_unprovable_claim_as_the_files(tmp_path, plan_file, monkeypatch):
+    """When the optimum cannot be computed here, OPTIMAL is the file's word, said as such."""
+    import planner.solver.proof
+
+    monkeypatch.setattr(planner.solver.proof, "optimum", lambda *args: None)
+    facts = _report(plan_file, tmp_path / "p.html")
+    assert facts["status"].startswith("the file says OPTIMAL (not re-proven here)")
+
+
+STAGE_DAMAGE = {
+    "stages not records": lambda m: m | {"stages": [1, "x"]},
+    "stage with an unknown key": lambda m: m | {"stages": [m["stages"][0] | {"x": 1}, *m["stages"][1:]]},
+    "stage status unknown": lambda m: m | {"stages": [m["stages"][0] | {"status": "GREAT"}]},
+    "stage value a string": lambda m: m | {"stages": [m["stages"][0] | {"value": "1"}]},
+    "status its stages do not give": lambda m: m | {"status": "FEASIBLE"},
+    "objective not its first stage's": lambda m: m | {"objective": m["objective"] | {"value": 1}},
+    "log a string": lambda m: m | {"options": m["options"] | {"log": "yes"}},
+    "params a string": lambda m: m | {"options": m["options"] | {"params": ["abc"]}},
+    "params a table": lambda m: m | {"options": m["options"] | {"params": {"a": 1}}},
+}
+
+
+@pytest.mark.parametrize("damage", STAGE_DAMAGE)
+def test_junk_stages_and_options_are_exit_2(tmp_path, plan_file, damage):
+    damaged = _rewrite(plan_file, tmp_path / "d.parquet", meta=STAGE_DAMAGE[damage](_meta(plan_file)))
+    for args in (["check", str(damaged)], ["report", str(damaged), "--out", str(tmp_path / "o.html")]):
+        message = one_line_error(run(args))
+        assert "d.parquet" in message and "metadata" in message, (args, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet"]
+
+
+def _batch_twice(tmp_path, tamper) -> tuple:
+    """Solve a one-scenario batch, tamper with its plan file, run the batch again: both summaries."""
+    import pandas as pd
+
+    scenarios = _one_scenario(tmp_path, "[[scenarios]]\ncount = 2\n")
+    out = tmp_path / "o"
+    args = ["batch", str(scenarios), "--out", str(out), "--jobs", "1", "--quiet"]
+    assert run(args).exit_code == 0
+    first = pd.read_parquet(out / "summary.parquet")
+    plan = out / first.loc[0, "plan"]
+    tamper(plan)
+    again = run(args)
+    assert again.exit_code == 0, again.output
+    return first, pd.read_parquet(out / "summary.parquet"), plan
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "no value claimed",
+        "another value claimed",
+        "OPTIMAL not re-provable",
+        "another objective",
+    ],
+)
+def test_a_batch_re_run_re_solves_a_tampered_plan(tmp_path, edit):
+    def tamper(plan):
+        meta = _meta(plan)
+        if edit == "OPTIMAL not re-provable":
+            plan.write_bytes(_pinned_plan_bytes())
+            return
+        if edit == "another objective":
+            meta = meta | {"objective": meta["objective"] | {"name": "minimax"}}
+            meta["stages"][0]["name"] = "minimax"
+        else:
+            meta = _claim(meta, None if edit == "no value claimed" else meta["objective"]["value"] - 1)
+        _rewrite(plan, plan, meta=meta)
+
+    first, second, plan = _batch_twice(tmp_path, tamper)
+    assert not second.loc[0, "skipped"] and second.loc[0, "state"] == "solved"
+    assert second.loc[0, "status"] == "OPTIMAL"
+    assert second.loc[0, "objective_value"] == first.loc[0, "objective_value"]
+    assert run(["check", str(plan)]).exit_code == 0 and _meta(plan)["options"]["objective"] == "regular"
+
+
+def test_a_batch_re_run_keeps_an_untouched_plan(tmp_path):
+    first, second, _ = _batch_twice(tmp_path, lambda plan: None)
+    assert second.loc[0, "skipped"] and second.loc[0, "status"] == first.loc[0, "status"] == "OPTIMAL"
+    assert second.loc[0, "objective_value"] == first.loc[0, "objective_value"]

@@ -29,6 +29,7 @@ from planner.plans.checker import check_plan
 from planner.plans.result import plan_statistics, read_plan
 from planner.schedules.perturb import perturb
 from planner.schedules.timeline import load_timeline
+from planner.solver.proof import optimum
 from planner.solver.solve import solve
 
 
@@ -71,6 +72,25 @@ def plan_file(out_dir: Path | str, scenario_id: str) -> Path:
     return path
 
 
+def _still_solved(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] | None:
+    """May an earlier run's plan stand for this scenario? Only what can be verified again counts:
+    a readable plan file of the scenario's objective that passes the checker with the objective
+    value it claims, and, when it claims OPTIMAL, whose value the exact DP re-proves optimal
+    (planner.solver.proof). Returns its table and metadata; None: solve again (damaged or edited)."""
+    try:
+        plan, meta = read_plan(plan_path)
+    except PlannerError:
+        return None  # unreadable leftovers are solved again
+    claimed = meta["objective"]["value"]
+    if claimed is None or meta["objective"]["name"] != instance.objective:
+        return None
+    if check_plan(plan, instance, claimed):
+        return None
+    if meta["status"] == "OPTIMAL" and optimum(instance) != claimed:
+        return None
+    return plan, meta
+
+
 def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     """Solve one scenario (or find its checked plan from an earlier run). Never raises."""
     started = time.perf_counter()
@@ -85,25 +105,22 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
             )
         instance = scenario.instance(scenario_timeline(scenario))
         settings = scenario.solver_settings(workers_cap)
-        if plan_path.exists():
-            try:
-                plan, meta = read_plan(plan_path)
-            except PlannerError:
-                plan = None  # unreadable leftovers are solved again
-            if plan is not None and not check_plan(plan, instance, meta["objective"]["value"]):
-                return _row(
-                    scenario,
-                    state="solved",
-                    skipped=True,
-                    plan=relative_plan,
-                    status=meta["status"],
-                    objective_value=meta["objective"]["value"],
-                    **_statistics(plan),
-                    build_s=meta.get("build_seconds"),
-                    solve_s=meta.get("solve_seconds"),
-                    total_s=time.perf_counter() - started,
-                    error=None,
-                )
+        earlier = _still_solved(plan_path, instance) if plan_path.exists() else None
+        if earlier is not None:
+            plan, meta = earlier
+            return _row(
+                scenario,
+                state="solved",
+                skipped=True,
+                plan=relative_plan,
+                status=meta["status"],
+                objective_value=meta["objective"]["value"],
+                **_statistics(plan),
+                build_s=meta.get("build_seconds"),
+                solve_s=meta.get("solve_seconds"),
+                total_s=time.perf_counter() - started,
+                error=None,
+            )
         result = solve(instance, settings)
         if not result.status.has_plan:  # time limit, UNKNOWN: no plan, and the summary says why
             return _row(
@@ -249,51 +266,91 @@ def connect(address: str):
         ) from None
 
 
-def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
-    """The same scenarios on an existing Dask cluster; each task may use its worker's threads.
+CHUNKS_PER_THREAD = 3  # enough to balance scenarios of unequal cost, few enough that overhead is nil
 
-    A worker that dies fails every task it was running once Dask has given up on them (its
-    `allowed-failures`): as on local processes, when more than one failed so, each runs again
-    alone, so the one that kills its workers fails by itself. Tasks the cluster cancels (a
-    scheduler restart, a lost connection) stop the batch with one line; the summary keeps what
-    finished. Ctrl-C or SIGTERM closes the client: queued tasks are dropped, and a task already
-    running finishes on its worker (at most its time limit)."""
+
+def chunked(scenarios: list[Scenario], threads: int) -> list[list[Scenario]]:
+    """The scenarios in consecutive chunks, about CHUNKS_PER_THREAD per worker thread: a task costs
+    the cluster about a millisecond whatever it does, and one scenario of a small batch less."""
+    count = max(1, min(len(scenarios), CHUNKS_PER_THREAD * max(threads, 1)))
+    size, longer = divmod(len(scenarios), count)  # the first `longer` chunks hold one more
+    bounds = [i * size + min(i, longer) for i in range(count + 1)]
+    return [scenarios[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def run_chunk(
+    chunk: list[Scenario], out_dir: str, workers_cap: int, run: Callable[..., dict] = run_scenario
+) -> list[dict]:
+    """One Dask task: the chunk's scenarios one after another, a row each (run_scenario never raises).
+    `run` is passed in rather than looked up on the worker, which has its own copy of this module."""
+    return [run(scenario, out_dir, workers_cap) for scenario in chunk]
+
+
+def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
+    """The same scenarios on an existing Dask cluster, in chunks (`chunked`): one task per chunk,
+    returning its rows; each task may use its worker's threads.
+
+    A worker that dies fails the tasks it was running once Dask has given up on them (its
+    `allowed-failures`): as on local processes, their scenarios then run again one at a time, each
+    as its own task, so the one that kills its worker fails by itself and the others finish. Tasks
+    the cluster cancels (a scheduler restart, a lost connection) stop the batch with one line; the
+    summary keeps what finished. Ctrl-C or SIGTERM cancels every task not finished (queued ones
+    never start; one already running finishes on its worker, at most its time limit, and its plan is
+    found by the next run) and goes on to the caller, which writes the summary of what finished."""
     client = connect(address) if isinstance(address, str) else address  # or a client connect() made
     from distributed import KilledWorker, as_completed
 
     address = getattr(client.scheduler, "address", address)
+    folder = str(out_dir.resolve())
     with client:
         threads = client.nthreads()
         cap = max(1, min(threads.values(), default=1))
 
-        def submit(scenario: Scenario):
-            return client.submit(run_scenario, scenario, str(out_dir.resolve()), cap, pure=False)
+        def submit(chunk: list[Scenario]):
+            # run_scenario as this process sees it (the name a test may replace), sent by reference
+            return client.submit(run_chunk, chunk, folder, cap, run_scenario, pure=False)
 
-        def outcome(future, scenario: Scenario) -> dict:
+        def rows(future, chunk: list[Scenario]) -> list[dict]:
             try:
                 return future.result()
             except KilledWorker:
-                return _died(scenario)
-            except Exception as err:  # e.g. a result that cannot be sent back: that scenario fails
-                return _unsolved(scenario, repr(err))
+                return [_died(scenario) for scenario in chunk]
+            except Exception as err:  # e.g. rows that cannot be sent back: that chunk's scenarios fail
+                return [_unsolved(scenario, repr(err)) for scenario in chunk]
 
-        futures = {submit(scenario): scenario for scenario in scenarios}
-        suspects = []
-        for seen, future in enumerate(as_completed(futures)):
-            if future.status == "cancelled":
-                raise OptionError(
-                    f"--scheduler {address}: the cluster cancelled {len(futures) - seen} unfinished "
-                    "scenarios (scheduler restarted or connection lost); the summary holds the finished ones"
-                )
-            if future.status == "error" and isinstance(future.exception(), KilledWorker):
-                suspects.append(futures[future])  # maybe only beside the one that kills: again, alone
-            else:
-                on_done(outcome(future, futures[future]))
-        if len(suspects) == 1:  # the only one: it is the one that kills
-            on_done(_died(suspects[0]))
-        else:
-            for scenario in suspects:
-                on_done(outcome(submit(scenario), scenario))
+        futures = {submit(chunk): chunk for chunk in chunked(scenarios, sum(threads.values()))}
+        pending = set(futures)
+        try:
+            suspects: list[Scenario] = []
+            for future in as_completed(futures):
+                pending.discard(future)
+                chunk = futures[future]
+                if future.status == "cancelled":
+                    unfinished = sum(len(futures[f]) for f in pending) + len(chunk)
+                    raise OptionError(
+                        f"--scheduler {address}: the cluster cancelled {unfinished} unfinished scenarios "
+                        "(scheduler restarted or connection lost); the summary holds the finished ones"
+                    )
+                if future.status == "error" and isinstance(future.exception(), KilledWorker):
+                    suspects += chunk  # maybe only beside the one that kills: again, alone
+                    continue
+                for row in rows(future, chunk):
+                    on_done(row)
+            if len(suspects) == 1:  # the only one: it is the one that kills
+                on_done(_died(suspects[0]))
+                return
+            for scenario in suspects:  # one at a time, as the local runner does after a broken pool
+                alone = submit([scenario])
+                pending.add(alone)
+                (row,) = rows(alone, [scenario])
+                pending.discard(alone)
+                on_done(row)
+        except BaseException:
+            # Ctrl-C, SIGTERM, a cancelled batch: tasks not finished must not start after the batch
+            # ends (a running one cannot be stopped from here: it finishes, and writes its plan).
+            with contextlib.suppress(Exception):
+                client.cancel(list(pending), force=True)
+            raise
 
 
 def summarize(rows: Iterable[dict], scenarios: list[Scenario]) -> pd.DataFrame:

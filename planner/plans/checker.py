@@ -312,6 +312,54 @@ def _same(stated, actual) -> bool:
     return (pd.isna(stated) and pd.isna(actual)) or stated == actual
 
 
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What the checker verified of an opened plan file, beside what its metadata claims.
+
+    problems: the rules the plan breaks, with the objective value the file claims (a claim of no
+      value is one); notes: what anneals already flown break (a weekly plan's history, not its
+      choices); value: the objective on the plan's own slew times; missing: the anneals without a
+      slew, from the plan's rows (the metadata's list is a claim, like its status)."""
+
+    problems: list[Violation]
+    notes: list[Violation]
+    value: int
+    claimed: int | None
+    missing: list[int]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def verify_plan(opened) -> Verified:
+    """Check an opened plan file (planner.plans.planfile.PlanFile) as a plan of its instance."""
+    plan, instance, calendar = opened.plan, opened.instance, opened.calendar
+    claimed = opened.meta["objective"]["value"]
+    problems = check_plan(plan, instance, claimed)
+    if claimed is None:  # a plan file always states its objective; null would skip that check
+        problems.append(
+            Violation(None, "objective", f"objective {instance.objective}: the plan claims no value")
+        )
+    flown = set()
+    if "state" in plan:
+        flown = {int(k) for k in plan.loc[plan["state"] == "flown", "anneal"]}
+    placed = plan[plan["slew_time"].notna()].sort_values("anneal")
+    value = objective_value(
+        to_seconds(placed["slew_time"]).tolist(),
+        [int(k) for k in placed["anneal"]],
+        instance.objective,
+        calendar.target_seconds,
+    )
+    return Verified(
+        problems=[p for p in problems if p.anneal not in flown],
+        notes=[p for p in problems if p.anneal in flown],
+        value=value,
+        claimed=claimed,
+        missing=sorted(int(k) for k in plan.loc[plan["slew_time"].isna(), "anneal"]),
+    )
+
+
 def check_plan_file(path, timeline_paths=None, rules=None):
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped),
     under `rules` (a rule set name, file or RuleSet) when given, else the rule set the plan records.
@@ -327,14 +375,5 @@ def check_plan_file(path, timeline_paths=None, rules=None):
     if rules is not None:  # a rule set named by the user, applied to the plan's own program
         instance = replace(opened.instance, rules=load_rules(rules, opened.program))
         opened = replace(opened, instance=instance, legacy_rules=False)
-    claimed = opened.meta["objective"]["value"]
-    problems = check_plan(opened.plan, opened.instance, claimed)
-    if claimed is None:  # a plan file always states its objective; null would skip that check
-        problems.append(
-            Violation(None, "objective", f"objective {opened.instance.objective}: the plan claims no value")
-        )
-    flown = set()
-    if "state" in opened.plan:
-        flown = {int(k) for k in opened.plan.loc[opened.plan["state"] == "flown", "anneal"]}
-    notes = [p for p in problems if p.anneal in flown]
-    return [p for p in problems if p.anneal not in flown], notes, opened
+    verified = verify_plan(opened)
+    return verified.problems, verified.notes, opened

@@ -145,7 +145,75 @@ def _check_metadata(meta: object, path: Path) -> dict:
         raise InputError(
             path, f"metadata options rules = {rules!r}; expected the recorded rule set (a table)"
         )
+    _check_options(meta["options"], path)
+    _check_stages(meta, path)
     return meta
+
+
+def _check_options(options: dict, path: Path) -> None:
+    """The option values SolverSettings would take as given: `log` (shown on the page as it is) and
+    `params` (pairs it unpacks; a string or a table there would unpack as something else)."""
+    if not isinstance(options.get("log", False), bool):
+        raise InputError(path, f"metadata options log = {shown(options['log'])}; expected true or false")
+    params = options.get("params", [])
+    if not isinstance(params, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair) for pair in params
+    ):
+        raise InputError(
+            path, f"metadata options params = {shown(params)}; expected a list of [name, value] pairs"
+        )
+
+
+# A stage record's fields (planner.plans.result.StageRecord) and the types JSON gives them back as.
+_STAGE_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "role": (str,),
+    "status": (str,),
+    "value": (int, type(None)),
+    "bound": (int, float, type(None)),
+    "seconds": (int, float),
+    "variables": (int,),
+    "constraints": (int,),
+    "plan_from": (str,),
+    "note": (str,),
+}
+
+
+def _check_stages(meta: dict, path: Path) -> None:
+    """Each stage record of its fields and types, and the status the file states the one its
+    stages give (planner.plans.result.overall_status): a status edited alone is damage. Whether
+    the stages themselves are true only a solve can say: readers show them as the file's claim."""
+    from planner.plans.result import StageRecord, Status, overall_status
+
+    stages = []
+    for i, stage in enumerate(meta["stages"]):
+        where = f"metadata stages[{i}]"
+        if not isinstance(stage, dict) or set(stage) != set(_STAGE_FIELDS):
+            raise InputError(path, f"{where}: expected a table of {', '.join(_STAGE_FIELDS)}")
+        for key, kinds in _STAGE_FIELDS.items():
+            if isinstance(stage[key], bool) or not isinstance(stage[key], kinds):
+                raise InputError(path, f"{where} {key} = {shown(stage[key])}; expected a {kinds[0].__name__}")
+        for key in ("value", "bound", "seconds", "variables", "constraints"):
+            _number(stage, key, path, optional=True)
+        if stage["role"] not in ("objective", "tie-break") or stage["plan_from"] not in ("solver", "hint"):
+            raise InputError(
+                path,
+                f"{where}: role {shown(stage['role'])}, plan_from {shown(stage['plan_from'])}; "
+                "expected objective or tie-break, solver or hint",
+            )
+        if stage["status"] not in {s.value for s in Status}:
+            raise InputError(path, f"{where} status = {shown(stage['status'])}; expected a CP-SAT status")
+        stages.append(StageRecord.from_dict(stage))
+    implied = overall_status(stages, has_plan=True).value
+    if meta["status"] != implied:
+        raise InputError(
+            path, f"metadata status = {meta['status']}, but its stages give {implied}; expected the same"
+        )
+    objective = meta["objective"]
+    if stages and (stages[0].name, stages[0].value, stages[0].bound) != (
+        objective["name"], objective["value"], objective["bound"],
+    ):  # fmt: skip
+        raise InputError(path, "metadata objective: expected the name, value and bound of its first stage")
 
 
 def _check_columns(table: pa.Table, path: Path) -> pa.Schema:

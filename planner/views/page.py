@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from planner.io import atomic_path
+from planner.plans.checker import Verified, verify_plan
 from planner.plans.compare import compare, seconds_and_days
 from planner.plans.result import PlanFile
 from planner.views.cycle_view import ELIGIBLE, CycleView, cycle_view
@@ -439,7 +440,7 @@ def _rule_set(opened: PlanFile) -> str:
     return text
 
 
-def provenance(opened: PlanFile) -> dict:
+def provenance(opened: PlanFile, verified: Verified) -> dict:
     meta, rules = opened.meta, opened.instance.rule_set
     timeline = meta["timeline"]
     options = {k: v for k, v in meta["options"].items() if k not in ("pins", "rules")}
@@ -456,36 +457,61 @@ def provenance(opened: PlanFile) -> dict:
         "timeline": timeline.get("path") or ", ".join(timeline.get("sources") or []),
         "timeline sha256": timeline.get("sha256") or "(made in memory: none)",
         "versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-        "checked by the independent checker": "yes" if meta.get("checked") else "no",
+        "checked by the independent checker": ("passes here" if verified.valid else "fails here")
+        + f"; at solve time: {'yes' if meta.get('checked') is True else 'no'} (the file says)",
         "solver time": f"{meta['solve_seconds']:.3f} s (model built in {meta['build_seconds']:.3f} s)"
         if meta.get("solve_seconds") is not None and meta.get("build_seconds") is not None
         else f"none: planned week by week online ({meta.get('online', {}).get('policy', 'policy')})",
     }
 
 
-def headline(opened: PlanFile, comparison) -> dict:
-    meta, plan = opened.meta, opened.plan
-    objective = meta["objective"]
-    value, bound = objective["value"], objective["bound"]
-    proven = meta["status"] == "OPTIMAL"
+def _status(opened: PlanFile, verified: Verified) -> str:
+    """The status in words: what the checker verified here; optimality only when re-proven here
+    (planner.solver.proof), else the file's status as the file's claim."""
+    meta = opened.meta
+    said = f"the file says {meta['status']}"
+    if not verified.valid:
+        first = verified.problems[0]
+        count = len(verified.problems)
+        return (
+            f"rejected by the independent checker here ({count} violation{'s' if count > 1 else ''}, "
+            f"first: {first}); {said}, which this plan does not bear out"
+        )
+    bound = meta["objective"]["bound"]
+    if bound is None:  # a weekly plan or a replay: no solver, no claim to re-prove
+        return f"{meta['status']} (planned online, week by week: no optimality claimed)"
+    from planner.solver.proof import optimum
+
+    best = optimum(opened.instance)
+    if best == verified.value:
+        return f"optimal, re-proven here (the exact DP gives the same optimum); {said}"
+    if best is not None and best < verified.value:
+        return f"not optimal: re-proven here, the optimum is {seconds_and_days(best)}; {said}"
+    if meta["status"] == "OPTIMAL":
+        return f"{said} (not re-proven here); the plan passes the independent checker"
+    return f"{said}: not proven optimal (bound {bound:.0f} s, not re-proven here)"
+
+
+def headline(opened: PlanFile, comparison, verified: Verified) -> dict:
+    """The page's facts: each from the plan's rows as the checker verified them, or said to be the
+    file's claim (its status)."""
+    plan = opened.plan
     target = opened.calendar.target_days
     wording = {
         "regular": f"Σ |interval - m·{target:g} d|",
         "mean": f"|last - first - (n-1)·{target:g} d|",
         "minimax": f"largest |interval - m·{target:g} d|",
-    }[objective["name"]]
+    }[opened.instance.objective]
+    value = seconds_and_days(verified.value)
+    if verified.claimed != verified.value:
+        claimed = "none" if verified.claimed is None else seconds_and_days(verified.claimed)
+        value += f" (the file claims {claimed})"
     plan_row = comparison.summary.loc["plan"]
-    missing = meta.get("missing") or []
     facts = {
-        "status": "proven optimal"
-        if proven
-        else f"{meta['status']} (not proven optimal; bound {bound:.0f} s)"
-        if bound is not None
-        else f"{meta['status']} (planned online, week by week: no optimality claimed)",
-        "objective": f"{objective['name']}: {wording} = "
-        + (seconds_and_days(value) if value is not None else "none claimed"),
+        "status": _status(opened, verified),
+        "objective": f"{opened.instance.objective}: {wording} = {value}",
         "anneals placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
-        "missing anneals": ", ".join(f"Anneal {k:02d}" for k in missing) or "none",
+        "missing anneals": ", ".join(f"Anneal {k:02d}" for k in verified.missing) or "none",
         "worst deviation": f"{plan_row['largest_deviation_hours']:.2f} h",
     }
     return facts
@@ -497,6 +523,7 @@ def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_H
     import plotly.io as pio
 
     view = cycle_view(opened)
+    verified = verify_plan(opened)  # what the page states of the plan is what the checker finds here
     comparison = compare(opened.plan, opened.timeline, opened.calendar, opened.program.mode)
     figure = pio.to_html(
         cycle_figure(view, tolerance_hours),
@@ -517,7 +544,7 @@ def render(opened: PlanFile, title: str, *, tolerance_hours: float = TOLERANCE_H
 <style>{STYLE}</style></head>
 <body>
 <h1>{_esc(title)}</h1>
-{_facts(headline(opened, comparison))}
+{_facts(headline(opened, comparison, verified))}
 <h2>The cycle</h2>
 <p class="note">Drag to zoom, double-click to see the whole cycle; the week menu (top left) or a click on
 a window's bar goes to one week; the slider under the lower panel pans. Times are UTC.
@@ -537,7 +564,7 @@ than the plan it flew.</p>
 {slew_time_section(opened.timeline, opened.calendar)}
 {replay_html}
 <h2>Provenance</h2>
-{_facts(provenance(opened))}
+{_facts(provenance(opened, verified))}
 <script>{SORT_SCRIPT}</script>
 </body></html>
 """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from planner.batch.run import run_batch, run_scenario, scenario_timeline
@@ -126,7 +128,7 @@ perturbation = [{}, { cancel_fraction = 0.2, seed = 1 }]
     scenarios = read_scenarios(_write(tmp_path, text))
     local = run_batch(scenarios, tmp_path / "local", jobs=2)
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0", processes=True
     ) as cluster:
         remote = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
     columns = [
@@ -162,7 +164,7 @@ def test_a_scenario_that_kills_its_dask_workers_fails_alone(tmp_path, monkeypatc
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0", processes=True
         ) as cluster,
     ):
         summary = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
@@ -196,7 +198,7 @@ def test_a_cluster_that_cancels_the_batch_stops_it_with_one_line(tmp_path, monke
     )
     monkeypatch.setattr(planner.batch.run, "run_scenario", _slow_minimax)
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=None, processes=True
+        n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=":0", processes=True
     ) as cluster:
         regular_done = threading.Event()
 
@@ -296,3 +298,132 @@ def test_batch_table_keeps_numbers_whole_and_names_sources(tmp_path):
         assert f"│ {row.objective_value} " in result.output
         assert f"│ {row.min_interval_days:.3f} " in result.output
     assert "┃ no plan ┃" in result.output  # the degradation table's header, whole
+
+
+# -- Dask: chunks, a killed worker, SIGTERM and Ctrl-C ----------------------------------------------
+
+
+def _cluster(distributed, **kwargs):
+    """A cluster of this machine on loopback only, with short timeouts and no fixed ports."""
+    settings = {"n_workers": 1, "threads_per_worker": 2, "processes": True} | kwargs
+    return distributed.LocalCluster(host="127.0.0.1", dashboard_address=":0", **settings)
+
+
+@given(count=st.integers(1, 200), threads=st.integers(0, 64))
+def test_chunks_hold_every_scenario_once_in_order(count, threads):
+    from planner.batch.run import CHUNKS_PER_THREAD, chunked
+
+    items = list(range(count))
+    chunks = chunked(items, threads)
+    assert [x for chunk in chunks for x in chunk] == items and all(chunks)
+    assert len(chunks) == min(count, CHUNKS_PER_THREAD * max(threads, 1))
+    assert max(map(len, chunks)) - min(map(len, chunks)) <= 1
+
+
+def test_dask_sends_one_task_per_chunk_and_gives_the_local_summary(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    scenarios = read_scenarios(_write(tmp_path, "[base]\ncount = 2\n[grid]\nseed = [0, 1, 2, 3, 4, 5, 6, 7]"))
+    local = run_batch(scenarios, tmp_path / "local", jobs=1)
+    with (
+        _cluster(distributed, n_workers=1, threads_per_worker=1) as cluster,
+        distributed.Client(cluster.scheduler_address) as watcher,
+        distributed.get_task_stream(client=watcher) as stream,
+    ):
+        remote = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    tasks = [t for t in stream.data if t["key"].startswith("run_chunk")]
+    assert len(tasks) == 3  # 1 thread: 3 chunks (3, 3 and 2 scenarios), not 8 tasks
+    pd.testing.assert_frame_equal(
+        local.drop(columns=["build_s", "solve_s", "total_s"]),
+        remote.drop(columns=["build_s", "solve_s", "total_s"]),
+    )
+
+
+def _die_on_seed_4(scenario, out_dir, workers_cap):
+    """Stands in for run_scenario on a cluster's worker: seed 4 kills the worker process."""
+    import os
+
+    if scenario.settings.get("seed") == 4:
+        os._exit(9)
+    return run_scenario(scenario, out_dir, workers_cap)
+
+
+def test_a_killed_dask_worker_fails_only_its_scenario_of_a_chunk(tmp_path, monkeypatch):
+    """Seed 4 kills its worker in the middle of a chunk of three: once Dask gives up on that chunk
+    its scenarios run again one at a time; only seed 4 fails, with the local runner's words."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    import planner.batch.run
+
+    scenarios = read_scenarios(_write(tmp_path, "[base]\ncount = 2\n[grid]\nseed = [0, 1, 2, 3, 4, 5, 6, 7]"))
+    monkeypatch.setattr(planner.batch.run, "run_scenario", _die_on_seed_4)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        _cluster(distributed, threads_per_worker=1) as cluster,
+    ):
+        summary = run_batch(scenarios, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert summary["state"].tolist() == ["solved"] * 4 + ["failed"] + ["solved"] * 3
+    assert "worker process died" in summary.loc[4, "error"]
+    assert summary["error"].isna().sum() == 7
+
+
+# Runs the real CLI against a cluster with run_scenario replaced: odd seeds hang in their task (a
+# long solve), even seeds solve.
+SLOW_DASK_BATCH = """
+import sys, time
+import planner.batch.run
+
+real = planner.batch.run.run_scenario
+
+def slow(scenario, out_dir, cap):
+    if scenario.settings.get("seed", 0) % 2:
+        time.sleep(60)
+    return real(scenario, out_dir, cap)
+
+planner.batch.run.run_scenario = slow
+from planner.cli import app
+app(sys.argv[1:], prog_name="anneal-planner")
+"""
+
+
+@pytest.mark.parametrize(
+    ("signal_name", "code", "word"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
+)
+def test_dask_batch_stops_on_sigterm_and_ctrl_c_and_a_re_run_resumes(tmp_path, signal_name, code, word):
+    distributed = pytest.importorskip("distributed")
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_hardening import _default_signals
+
+    scenarios = _write(tmp_path, "[base]\ncount = 2\n[grid]\nseed = [0, 1, 2, 3]")
+    out = tmp_path / "o"
+    with _cluster(distributed, threads_per_worker=4) as cluster:  # 4 threads: every scenario its own task
+        command = [
+            "batch",
+            str(scenarios),
+            "--out",
+            str(out),
+            "--quiet",
+            "--scheduler",
+            cluster.scheduler_address,
+        ]
+        process = subprocess.Popen(
+            [sys.executable, "-c", SLOW_DASK_BATCH, *command],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals,
+        )  # fmt: skip
+        done = [process.stdout.readline() for _ in range(2)]  # seeds 0 and 2; 1 and 3 now hang
+        assert all(" solved " in line for line in done), done
+        process.send_signal(getattr(signal, signal_name))
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    summary_file = out / "summary.parquet"
+    assert f"{word} after 2 of 4 scenarios; the summary of those is in {summary_file}" in err
+    assert pd.read_parquet(summary_file)["seed"].tolist() == [0, 2]
+    again = runner.invoke(app, ["batch", str(scenarios), "--out", str(out), "--quiet", "--jobs", "1"])
+    assert again.exit_code == 0, again.output
+    summary = pd.read_parquet(summary_file)
+    assert summary["state"].tolist() == ["solved"] * 4
+    assert summary["skipped"].tolist() == [True, False, True, False]  # what finished was kept
