@@ -698,6 +698,14 @@ def next_week(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Plan Parquet to write.", parser=output_file)
     ] = Path("next.parquet"),
+    fetch_first: Annotated[
+        bool,
+        typer.Option(
+            "--fetch",
+            help="First run 'fetch' (the cycle of today's date, its settings from the environment), "
+            "then plan on the cache folder as --timeline.",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
@@ -710,6 +718,8 @@ def next_week(
 
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
+    if fetch_first:
+        timeline = _fetch_for_next(timeline, quiet=as_json)
     check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([Path(prior)] if prior else [])])
     current = load_timeline(timeline or None)
     flown_plan = read_plan_program(flown) if _is_plan(flown) else None
@@ -739,6 +749,29 @@ def next_week(
     plan = plan_next(current, done, chosen, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current)
     print_next(plan, str(out), as_json=as_json)
+
+
+def _fetch_for_next(timeline: list[Path] | None, *, quiet: bool) -> list[Path]:
+    """`next --fetch`: fetch the cycle of today's date into the cache, which becomes --timeline.
+    Files that could not be fetched are said in one line each; the cache plans all the same."""
+    from planner.schedules import fetch as fetching
+
+    if timeline:
+        raise OptionError("--fetch and --timeline: --fetch plans on the fetched reports; give one of them")
+    folder = fetching.default_cache()
+    settings = fetching.Settings(
+        stsci_url=os.environ.get(fetching.ENV_STSCI_URL) or fetching.STSCI_URL,
+        dja_index_url=os.environ.get(fetching.ENV_DJA_INDEX_URL) or fetching.DJA_INDEX_URL,
+        dja_files_url=os.environ.get(fetching.ENV_DJA_FILES_URL) or fetching.DJA_FILES_URL,
+    ).check()
+    with fetching.progress_bar(not quiet) as show:
+        done = fetching.fetch(folder, fetching.choose_period(None, None, None), settings, on_progress=show)
+    _NOTES.extend(f"refused {line}" for line in done.refused)
+    _NOTES.append(
+        f"fetched {done.period.described}: {len(done.new)} new, {len(done.changed)} changed, "
+        f"{len(done.unchanged)} unchanged -> {folder}"
+    )
+    return list(fetching.cached_sources(folder))
 
 
 def _is_plan(path: Path) -> bool:
@@ -921,3 +954,86 @@ def batch(
             )
         )
         raise typer.Exit(1)
+
+
+def _url_option(option: str, env: str, what: str):
+    return typer.Option(option, envvar=env, metavar="URL", help=f"{what}.")
+
+
+from planner.schedules import fetch as _fetching  # noqa: E402 (stdlib only: the defaults shown in --help)
+
+StsciUrl = Annotated[
+    str, _url_option("--stsci-url", _fetching.ENV_STSCI_URL, "The STScI page that links the .txt reports")
+]
+DjaIndexUrl = Annotated[
+    str,
+    _url_option(
+        "--dja-index-url",
+        _fetching.ENV_DJA_INDEX_URL,
+        "The listing of a DJA cycle folder ({cycle}: its number)",
+    ),
+]
+DjaUrl = Annotated[
+    str, _url_option("--dja-url", _fetching.ENV_DJA_FILES_URL, "Where the DJA .json files are ({cycle} too)")
+]
+
+
+@app.command()
+@friendly
+def fetch(
+    cycle: Annotated[int | None, typer.Option(help="Fetch this cycle's weeks (1-5).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Fetch the weeks starting at or after this UTC date.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="...and before this UTC date.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Cache folder. Default: $ANNEAL_PLANNER_CACHE, else the user's cache folder "
+            "(e.g. ~/.cache/anneal-planner/reports).",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(metavar="[stsci|dja]", help="Only this source (repeatable). Default: both."),
+    ] = None,
+    stsci_url: StsciUrl = _fetching.STSCI_URL,
+    dja_index_url: DjaIndexUrl = _fetching.DJA_INDEX_URL,
+    dja_url: DjaUrl = _fetching.DJA_FILES_URL,
+    timeout: Annotated[float, typer.Option(help="Seconds to connect and between bytes of an answer.")] = 30.0,
+    retries: Annotated[int, typer.Option(help="Connection attempts again after one fails.")] = 3,
+    as_json: Json = False,
+) -> None:
+    """Download the weekly reports STScI publishes and DJA's JSON copies, new or changed ones only,
+    into a cache folder that --timeline, ingest and replay read. Neither --cycle nor --from/--until:
+    the cycle of today's date."""
+    from planner.io import check_output
+    from planner.schedules import fetch as fetching  # the module itself: its defaults are imported above
+    from planner.views.console import console, print_json
+
+    folder = out if out is not None else fetching.default_cache()
+    check_output(folder, "--out", folder=True)
+    settings = fetching.Settings(
+        stsci_url=stsci_url,
+        dja_index_url=dja_index_url,
+        dja_files_url=dja_url,
+        timeout=timeout,
+        retries=retries,
+        sources=tuple(source) if source else fetching.SOURCES,
+    ).check()
+    period = fetching.choose_period(cycle, since, until)
+    with fetching.progress_bar(not as_json) as show:
+        done = fetching.fetch(folder, period, settings, on_progress=show)
+    if as_json:
+        print_json(done.to_dict())
+    else:
+        for line in done.refused:
+            _print_error(f"refused {line}")
+        console.print(
+            f"{period.described}: {len(done.new)} new, {len(done.changed)} changed, {len(done.unchanged)} "
+            f"unchanged, {len(done.refused)} refused -> {folder}"
+        )
+    if done.refused:  # listed above; the exit code tells a weekly job the fetch was incomplete
+        raise typer.Exit(2)
