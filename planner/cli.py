@@ -711,8 +711,13 @@ def next_week(
     """The weekly job: choose the anneals of the published windows that have none yet."""
     from planner.io import check_output
     from planner.online.policies import make_policy
-    from planner.online.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
-    from planner.plans.planfile import read_plan_program
+    from planner.online.weekly import (
+        continued_program,
+        flown_from_plan,
+        flown_from_timeline,
+        plan_next,
+        write_weekly,
+    )
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.views.console import print_next
 
@@ -722,7 +727,7 @@ def next_week(
         timeline = _fetch_for_next(timeline, quiet=as_json)
     check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([Path(prior)] if prior else [])])
     current = load_timeline(timeline or None)
-    flown_plan = read_plan_program(flown) if _is_plan(flown) else None
+    flown_plan = continued_program(flown) if _is_plan(flown) else None
     # Last week's plan names the program it was made for: the weekly job goes on with it.
     given = program if program is not None or flown_plan is None else flown_plan[1]
     chosen = choose_program(
@@ -748,7 +753,12 @@ def next_week(
     learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
     plan = plan_next(current, done, chosen, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current)
-    print_next(plan, str(out), as_json=as_json)
+    changes = None
+    if flown_plan is not None:  # last week's plan: what this week's changed of it
+        from planner.plans.diff import diff_plans
+
+        changes = diff_plans(flown, out)
+    print_next(plan, str(out), as_json=as_json, diff=changes)
 
 
 def _fetch_for_next(timeline: list[Path] | None, *, quiet: bool) -> list[Path]:
@@ -1037,3 +1047,25 @@ def fetch(
         )
     if done.refused:  # listed above; the exit code tells a weekly job the fetch was incomplete
         raise typer.Exit(2)
+
+
+@app.command()
+@friendly
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier plan (e.g. last week's 'next' output).")],
+    new: Annotated[Path, typer.Argument(help="The newer plan.")],
+    timeline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--timeline", "-t", help="The newer plan's timeline, if not the one it records (vanished slews)."
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """What changed between two plans: anneals moved, dropped, added, with the slews, the change in
+    deviation and the reason the newer plan records (a week it cannot serve, the policy's choice, a
+    pin, a slew the newer schedule no longer has)."""
+    from planner.plans.diff import diff_plans
+    from planner.views.console import print_diff
+
+    print_diff(diff_plans(old, new, timeline or None), as_json=as_json)

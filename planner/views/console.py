@@ -358,12 +358,14 @@ def _print_prior(policy: str, described: dict) -> None:
         console.print(line)
 
 
-def print_next(plan, out: str, *, as_json: bool = False) -> None:
+def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
+    """The weekly plan; with `diff` (planner.plans.diff.PlanDiff), what it changed of last week's."""
     frame = plan.frame
     new = frame[frame["state"] != "flown"]
     if as_json:
         print_json(
             {
+                **({"diff": diff.to_dict()} if diff is not None else {}),
                 "written": out,
                 "policy": plan.policy,
                 "prior": plan.prior,
@@ -385,6 +387,8 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "
         f"published schedule reaches {_date(reaches)} UTC; plan written to {out}"
     )
+    if diff is not None:
+        print_diff(diff, title=f"Changes from {diff.old}")
 
 
 def timeline_document(summary: TimelineSummary, name: str) -> dict:
@@ -531,3 +535,43 @@ def print_comparison(comparison, calendar) -> None:
             style=style,
         )
     console.print(weeks)
+
+
+def _hours(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:+.2f}"
+
+
+def print_diff(diff, *, as_json: bool = False, title: str | None = None) -> None:
+    """The `diff` table (planner.plans.diff.PlanDiff): one row per anneal moved, dropped or added."""
+    if as_json:
+        print_json(diff.to_dict())
+        return
+    counts = diff.counts()
+    table = Table(
+        "#", "change", "old slew (UTC)", "old visit", "new slew (UTC)", "new visit", "dev h", "Δ|dev| h",
+        "reason", title=title or f"From {diff.old} to {diff.new}",
+    )  # fmt: skip
+    for row in diff.rows.to_dict("records"):
+        table.add_row(
+            f"{row['anneal']:02d}",
+            row["change"],
+            _date(row["old_slew"]),
+            row["old_visit"] or "",
+            _date(row["new_slew"]),
+            row["new_visit"] or "",
+            _hours(row["new_deviation_hours"] if row["change"] != "dropped" else row["old_deviation_hours"]),
+            _hours(row["deviation_change_hours"]),
+            row["reason"] or "",
+            style={"dropped": "bold red", "added": "green"}.get(row["change"]),
+        )
+    if len(diff.rows):
+        console.print(table)
+    console.print(
+        f"{counts['moved']} moved, {counts['dropped']} dropped, {counts['added']} added, "
+        f"{diff.unchanged} unchanged"
+        + (
+            ""
+            if diff.timeline_checked
+            else " (the newer plan's timeline is not here: vanished slews unchecked)"
+        )
+    )
