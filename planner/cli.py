@@ -847,9 +847,12 @@ def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Js
 @friendly
 def plot(
     plan: PlanArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.", parser=output_file)] = Path(
-        "plan.png"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="File to write: .png (200 dpi, for slides), .pdf or .svg.", parser=output_file
+        ),
+    ] = Path("plan.png"),
     timeline: PlanTimelineOption = None,
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
@@ -857,8 +860,9 @@ def plot(
     from planner.io import check_output
     from planner.plans.result import open_plan
     from planner.views.console import console, progress
-    from planner.views.plot import parse_weeks, write_plot
+    from planner.views.plot import parse_weeks, plot_format, write_plot
 
+    plot_format(out)  # a suffix it cannot write is refused before the plan is read
     check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"drawing {out}"):
         opened = open_plan(plan, timeline or None)
@@ -1069,3 +1073,29 @@ def diff(
     from planner.views.console import print_diff
 
     print_diff(diff_plans(old, new, timeline or None), as_json=as_json)
+
+
+@app.command()
+@friendly
+def export(
+    plan: PlanArgument,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write: .csv (a spreadsheet) or .ics (a calendar).",
+            parser=output_file,
+        ),
+    ],
+) -> None:
+    """Export a plan as CSV or iCalendar: one row or event per planned slew parallel, with its window
+    and the visit it slews to."""
+    from planner.io import check_output
+    from planner.plans.export import export_format, export_plan
+    from planner.views.console import console
+
+    export_format(out)  # a wrong suffix is refused before anything is read
+    check_output(out, "--out", [plan])
+    written = export_plan(plan, out)
+    console.print(f"{written} anneals written to {out}")
