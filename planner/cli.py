@@ -70,6 +70,8 @@ app = typer.Typer(
     # plain help: typer's rich help formatter imports markdown and pygments, a third of `--help`
     rich_markup_mode=None,
     help="Place JWST MIRI anneals on the slews of the real observing schedule.",
+    # -h as well as --help, on every command (a child context inherits its parent's help names)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 TimelineOption = Annotated[
@@ -119,6 +121,7 @@ Rules = Annotated[
     str,
     typer.Option(
         "--rules",
+        metavar="[operations|seed|FILE]",
         help="Which slews may carry an anneal: operations (the seed's rules, no time-series "
         "destinations, 35 min MIRI recovery), seed (the program's rules alone), or a rules .toml file.",
     ),
@@ -363,14 +366,19 @@ def solve(
     window_days: WindowDays = None,
     target_days: TargetDays = None,
     objective: Annotated[
-        str | None, typer.Option(help="regular | mean | minimax. Default: the program's (regular).")
+        str | None,
+        typer.Option(
+            metavar="[regular|mean|minimax]", help="The objective. Default: the program's (regular)."
+        ),
     ] = None,
     time_limit: Annotated[
         float, typer.Option(help="Seconds for the whole solve, building the model included.")
     ] = 60.0,
     workers: Annotated[int, typer.Option(help="CP-SAT search workers.")] = 1,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
-    prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
+    prune: Annotated[
+        str, typer.Option(metavar="[dp|none]", help="dp: drop pairs no optimal plan uses; none: keep all.")
+    ] = "dp",
     min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
@@ -465,8 +473,9 @@ def check(
     rules: Annotated[
         str | None,
         typer.Option(
+            metavar="[operations|seed|FILE]",
             help="Check under this rule set (operations, seed or a rules TOML file) instead of the one "
-            "the plan records, e.g. whether a seed plan follows the operational rules."
+            "the plan records, e.g. whether a seed plan follows the operational rules.",
         ),
     ] = None,
     as_json: Json = False,
@@ -579,8 +588,9 @@ def slews(
 Policy = Annotated[
     str,
     typer.Option(
+        metavar="[rollout|lookahead|greedy]",
         help="Online policy: rollout (default; scenarios of consecutive published weeks, each chain "
-        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy."
+        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy.",
     ),
 ]
 
@@ -652,20 +662,25 @@ def replay(
     from planner.online.outcome import run_replay, write_replay
     from planner.online.policies import make_policy
     from planner.schedules.history import History
-    from planner.views.console import print_replay
+    from planner.views.console import print_replay, progress
 
     if out is not None:
         from planner.io import check_output
 
         check_output(out, "--out", [*sources, *([Path(prior)] if prior else [])], folder=True)
-    history = History.read(sources)
+    with progress("reading the reports"):  # a cycle's reports and the prior take seconds
+        history = History.read(sources)
     chosen = choose_program(
         program, history.final(), start=start, count=count, window_days=window_days, target_days=target_days
     )
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes, chosen)
-    learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
-    run = run_replay(history, chosen.calendar, chosen_policy, chosen_rules, prior=learned)
+    with progress("learning from the prior"):
+        learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
+    with progress("replaying") as show:
+        run = run_replay(
+            history, chosen.calendar, chosen_policy, chosen_rules, prior=learned, on_progress=show
+        )
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
 

@@ -518,6 +518,8 @@ def comparison_document(comparison, plan: str) -> dict:
 
 
 def print_comparison(comparison, calendar) -> None:
+    from planner.plans.compare import executed_text
+
     summary = Table("", "plan", "flown", title="Plan beside the anneals actually flown")
     for line in comparison.plain_rows(calendar):
         summary.add_row(*line)
@@ -530,7 +532,7 @@ def print_comparison(comparison, calendar) -> None:
             f"{row.week:02d}",
             _date(row.week_start)[:10],
             _date(row.planned),
-            row.executed or "-",
+            executed_text(row.executed) or "-",
             difference,
             style=style,
         )
