@@ -120,3 +120,72 @@ def test_replay_reports_each_step_on_a_terminal(monkeypatch):
     with output.progress("replaying") as show:
         show(heard[0])
     assert "replaying" in terminal.getvalue() or "report 1" in terminal.getvalue()
+
+
+def _piped(args: list[str], columns: str | None) -> str:
+    """The CLI as another program runs it: a fresh process, stdout on a pipe."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    done = subprocess.run([sys.executable, "-m", "planner", *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _column(text: str, title: str, header: str) -> tuple[int, str]:
+    """The widest line of the table under `title`, and the column `header`'s cells joined."""
+    lines = text.split(title, 1)[1].splitlines()
+    rows = []
+    for line in lines[1:]:
+        if not line.startswith(("┃", "│", "┏", "┡", "└")):
+            break
+        rows.append(line)
+    heads = [
+        " ".join(cells)
+        for cells in zip(*(r.split("┃")[1:-1] for r in rows if r.startswith("┃")), strict=True)
+    ]
+    index = next(i for i, h in enumerate(heads) if header in " ".join(h.split()))
+    cells = " ".join(r.split("│")[index + 1] for r in rows if r.startswith("│"))
+    return max(len(r) for r in rows), " ".join(cells.split())
+
+
+@pytest.mark.parametrize("columns", ["80", None])
+def test_destinations_and_timeline_fit_80_columns_and_keep_mode_names_whole(columns):
+    names = [
+        row["prime_mode"] for row in json.loads(_piped(["destinations", "--json"], None))["destinations"]
+    ]
+    text = _piped(["destinations"], columns)
+    widest, cells = _column(text, "slew parallels flown on them", "destination prime mode")
+    assert widest <= int(columns or 120)
+    for name in names:  # wrapped between words, never inside one
+        assert " ".join(name.split()) in cells, name
+    widest, labels = _column(_piped(["timeline"], columns), "rule columns: visits each excluded)", "anneal")
+    assert widest <= int(columns or 120) and "Anneal 01" in labels and "Anneal 53" in labels
+
+
+def test_next_and_replay_fit_80_columns(tmp_path):
+    from planner.schedules.timeline import DATA_DIR
+
+    raw = sorted(str(p) for p in (DATA_DIR / "raw" / "dja-json" / "cycle2").glob("202307*.json"))
+    week = tmp_path / "week.parquet"
+    assert runner.invoke(app, ["ingest", *raw[:3], "--out", str(week)]).exit_code == 0
+    flown = tmp_path / "flown.parquet"
+    assert runner.invoke(app, ["ingest", raw[0], "--out", str(flown)]).exit_code == 0
+    plan = str(tmp_path / "next.parquet")
+    args = ["next", "--flown", str(flown), "--timeline", str(week), "--policy", "greedy", "--out", plan]
+    narrow = _piped(args, "80")
+    widest, instruments = _column(narrow, "Next anneals (flown ones pinned)", "instrument")
+    assert widest <= 80
+    for instrument in json.loads(_piped([*args, "--json"], None))["anneals"]:
+        assert " ".join(instrument["instrument"].split()) in instruments
+    replayed = _piped(["replay", *raw, "--policy", "greedy", "--count", "4"], "80")
+    widest, states = _column(replayed, "Replay, policy greedy", "state")
+    assert (
+        widest <= 80
+        and states.split()
+        and set(states.split()) <= {"flown", "planned", "missed", "unpublished"}
+    )

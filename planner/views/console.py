@@ -30,6 +30,51 @@ class Table(RichTable):
         super().add_column(*args, overflow=overflow, **kwargs)
 
 
+def _words(cell) -> list[str]:
+    return _text(cell).split()
+
+
+def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) -> Table:
+    """`table` made readable in `width` columns (the console's): every column at least as wide as
+    its longest word, so cells wrap between words and never inside one (a mode name stays whole,
+    also in redirected output); the `optional` columns (by header, in order) left out while the
+    table would still be wider than that."""
+    width = console.width if width is None else width
+    for column in table.columns:
+        longest = max((len(w) for cell in [column.header, *column._cells] for w in _words(cell)), default=1)
+        column.min_width = max(column.min_width or 0, longest)
+
+    def needed() -> int:  # each cell's padding (2) and the borders between and around columns
+        return sum((c.min_width or 1) + 2 for c in table.columns) + len(table.columns) + 1
+
+    for header in optional:
+        if needed() <= width:
+            break
+        table.columns[:] = [c for c in table.columns if c.header != header]
+    # Share what is left among the columns whose cells are longer than their longest word, one
+    # character at a time, and cap each there: rich alone leaves some tables wider than the terminal.
+    spare = width - needed()
+    if spare < 0:
+        return table
+    natural = [
+        max((len(line) for cell in [c.header, *c._cells] for line in _text(cell).split("\n")), default=1)
+        for c in table.columns
+    ]
+    sizes = [c.min_width or 1 for c in table.columns]
+    while spare > 0 and any(s < n for s, n in zip(sizes, natural, strict=True)):
+        for i, (size, most) in enumerate(zip(sizes, natural, strict=True)):
+            if spare > 0 and size < most:
+                sizes[i] += 1
+                spare -= 1
+    for column, size in zip(table.columns, sizes, strict=True):
+        column.max_width = size if column.max_width is None else min(column.max_width, size)
+    return table
+
+
+def _text(cell) -> str:
+    return cell.plain if isinstance(cell, Text) else cell if isinstance(cell, str) else ""
+
+
 def jsonable(value):
     """Plain JSON values: UTC times as ISO 8601 with Z, NaN/NaT/None as null, numpy scalars as
     Python numbers, frames as lists of records."""
@@ -139,7 +184,7 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
             *(str(row[f"excluded_{rule}"]) for rule in rules),
             style=style,
         )
-    console.print(weeks)
+    console.print(fit(weeks, optional=tuple(reversed(rules))))
     empty = summary.weeks[summary.weeks["eligible"] == 0]
     if len(empty):
         console.print(
@@ -154,10 +199,10 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
         return
     kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
     out = Table(title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them")
-    out.add_column("destination prime mode", min_width=24, max_width=30)
+    out.add_column("destination prime mode", max_width=30)
     for name in ("slews", "eligible"):
         out.add_column(name, justify="right")
-    out.add_column("excluded by (first rule failed)", min_width=26)
+    out.add_column("excluded by (first rule failed)")
     for kind in kinds:
         out.add_column(kind, justify="right")
     out.add_column("expected", justify="right")
@@ -174,7 +219,7 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
             f"{row['chance']:.1g}",
             style="bold" if never and row["chance"] < 0.01 else None,
         )
-    console.print(out)
+    console.print(fit(out, optional=("expected", *kinds[1:], "slews")))
     console.print(
         "expected: slew parallels of every kind this mode would have carried had they run on any slew "
         "not into MIRI alike; chance: the probability of so few if so (Poisson). Modes that never "
@@ -278,7 +323,8 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
             row["state"],
             style=style,
         )
-    return table
+    # Narrow terminals: the columns a reader can do without first, never a word cut in two.
+    return fit(table, optional=("replans", "decided at", "window", "interval d"))
 
 
 def _anneal_range(numbers: list[int]) -> str:
