@@ -877,8 +877,8 @@ def plot(
     from planner.views.console import console, progress
     from planner.views.plot import parse_weeks, plot_format, write_plot
 
-    plot_format(out)  # a suffix it cannot write is refused before the plan is read
     check_output(out, "--out", [plan, *(timeline or [])])
+    plot_format(out)  # a suffix it cannot write is refused before the plan is read
     with progress(f"drawing {out}"):
         opened = open_plan(plan, timeline or None)
         write_plot(opened, out, parse_weeks(weeks, opened.calendar.count) if weeks else None)
@@ -1110,7 +1110,7 @@ def export(
     from planner.plans.export import export_format, export_plan
     from planner.views.console import console
 
-    export_format(out)  # a wrong suffix is refused before anything is read
     check_output(out, "--out", [plan])
+    export_format(out)  # a wrong suffix is refused before anything is read
     written = export_plan(plan, out)
     console.print(f"{written} anneals written to {out}")

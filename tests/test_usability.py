@@ -177,11 +177,14 @@ def test_next_and_replay_fit_80_columns(tmp_path):
     assert runner.invoke(app, ["ingest", raw[0], "--out", str(flown)]).exit_code == 0
     plan = str(tmp_path / "next.parquet")
     args = ["next", "--flown", str(flown), "--timeline", str(week), "--policy", "greedy", "--out", plan]
-    narrow = _piped(args, "80")
-    widest, instruments = _column(narrow, "Next anneals (flown ones pinned)", "instrument")
-    assert widest <= 80
-    for instrument in json.loads(_piped([*args, "--json"], None))["anneals"]:
-        assert " ".join(instrument["instrument"].split()) in instruments
+    planned = json.loads(_piped([*args, "--json"], None))["anneals"]
+    narrow = _piped(args, "80")  # the optional columns (instrument among them) left out
+    widest, visits = _column(narrow, "Next anneals (flown ones pinned)", "visit")
+    assert widest <= 80 and all(row["visit_id"] in visits.split() for row in planned)
+    widest, instruments = _column(_piped(args, None), "Next anneals (flown ones pinned)", "instrument")
+    assert widest <= 120
+    for row in planned:  # wrapped between words, never inside one
+        assert " ".join(row["instrument"].split()) in instruments
     replayed = _piped(["replay", *raw, "--policy", "greedy", "--count", "4"], "80")
     widest, states = _column(replayed, "Replay, policy greedy", "state")
     assert (

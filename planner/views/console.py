@@ -34,6 +34,9 @@ def _words(cell) -> list[str]:
     return _text(cell).split()
 
 
+_LONGEST_WHOLE = 24  # characters: "20230703_report_20230629", "carries-slew-parallel", "Spectroscopy"
+
+
 def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) -> Table:
     """`table` made readable in `width` columns (the console's): every column at least as wide as
     its longest word, so cells wrap between words and never inside one (a mode name stays whole,
@@ -42,15 +45,19 @@ def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) 
     width = console.width if width is None else width
     for column in table.columns:
         longest = max((len(w) for cell in [column.header, *column._cells] for w in _words(cell)), default=1)
-        column.min_width = max(column.min_width or 0, longest)
+        # A word longer than any mode name or report label (a path, a hostile rule name) still folds.
+        column.min_width = max(column.min_width or 0, min(longest, _LONGEST_WHOLE))
 
     def needed() -> int:  # each cell's padding (2) and the borders between and around columns
         return sum((c.min_width or 1) + 2 for c in table.columns) + len(table.columns) + 1
 
+    left_out = []
     for header in optional:
         if needed() <= width:
             break
+        left_out += [c.header for c in table.columns if c.header == header]
         table.columns[:] = [c for c in table.columns if c.header != header]
+    table.left_out = left_out  # type: ignore[attr-defined]  # for the caller to name them
     # Share what is left among the columns whose cells are longer than their longest word, one
     # character at a time, and cap each there: rich alone leaves some tables wider than the terminal.
     spare = width - needed()
@@ -184,7 +191,10 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
             *(str(row[f"excluded_{rule}"]) for rule in rules),
             style=style,
         )
-    console.print(fit(weeks, optional=tuple(reversed(rules))))
+    console.print(fit(weeks, optional=("visits", "slews", *reversed(rules))))
+    left_out = [str(h) for h in weeks.left_out]  # type: ignore[attr-defined]
+    if left_out:
+        console.print(f"columns left out for the terminal's width (--json has them): {', '.join(left_out)}")
     empty = summary.weeks[summary.weeks["eligible"] == 0]
     if len(empty):
         console.print(
@@ -324,7 +334,7 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
             style=style,
         )
     # Narrow terminals: the columns a reader can do without first, never a word cut in two.
-    return fit(table, optional=("replans", "decided at", "window", "interval d"))
+    return fit(table, optional=("replans", "decided at", "interval d", "instrument", "window"))
 
 
 def _anneal_range(numbers: list[int]) -> str:

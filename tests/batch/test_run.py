@@ -293,6 +293,6 @@ def test_batch_table_keeps_numbers_whole_and_names_sources(tmp_path):
     assert "│ dja-json " in result.output and "['" not in result.output
     assert summary["min_interval_days"].notna().all() and summary["largest_deviation_hours"].notna().all()
     for row in summary.itertuples():
-        assert f"│ {row.objective_value_s} " in result.output
+        assert f"│ {row.objective} {row.objective_value_s} " in result.output  # named: objectives mix
         assert f"│ {row.min_interval_days:.3f} " in result.output
     assert "┃ no plan ┃" in result.output  # the degradation table's header, whole
