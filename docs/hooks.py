@@ -94,7 +94,7 @@ MEANINGS: dict[str, dict[str, str]] = {
         "state": "`solved`, `infeasible`, `unsolved` (no plan within the time limit) or `failed`",
         "skipped": "true when a re-run found the plan already written and checked",
         "status": "the solver's status (OPTIMAL, FEASIBLE); null without a plan",
-        "objective_value": "the objective of the plan",
+        "objective_value_s": "the plan's value of the objective named in `objective`, in seconds",
         "placed": "anneals placed",
         "missing": "anneals left out",
         "replanned": "replay: anneals decided again after a later report",

@@ -70,6 +70,8 @@ app = typer.Typer(
     # plain help: typer's rich help formatter imports markdown and pygments, a third of `--help`
     rich_markup_mode=None,
     help="Place JWST MIRI anneals on the slews of the real observing schedule.",
+    # -h as well as --help, on every command (a child context inherits its parent's help names)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 TimelineOption = Annotated[
@@ -119,6 +121,7 @@ Rules = Annotated[
     str,
     typer.Option(
         "--rules",
+        metavar="[operations|seed|FILE]",
         help="Which slews may carry an anneal: operations (the seed's rules, no time-series "
         "destinations, 35 min MIRI recovery), seed (the program's rules alone), or a rules .toml file.",
     ),
@@ -363,14 +366,19 @@ def solve(
     window_days: WindowDays = None,
     target_days: TargetDays = None,
     objective: Annotated[
-        str | None, typer.Option(help="regular | mean | minimax. Default: the program's (regular).")
+        str | None,
+        typer.Option(
+            metavar="[regular|mean|minimax]", help="The objective. Default: the program's (regular)."
+        ),
     ] = None,
     time_limit: Annotated[
         float, typer.Option(help="Seconds for the whole solve, building the model included.")
     ] = 60.0,
     workers: Annotated[int, typer.Option(help="CP-SAT search workers.")] = 1,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
-    prune: Annotated[str, typer.Option(help="dp: drop pairs no optimal plan uses | none")] = "dp",
+    prune: Annotated[
+        str, typer.Option(metavar="[dp|none]", help="dp: drop pairs no optimal plan uses; none: keep all.")
+    ] = "dp",
     min_gap_days: Annotated[float, typer.Option(help="Least days between anneals.")] = 0.0,
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
@@ -469,8 +477,9 @@ def check(
     rules: Annotated[
         str | None,
         typer.Option(
+            metavar="[operations|seed|FILE]",
             help="Check under this rule set (operations, seed or a rules TOML file) instead of the one "
-            "the plan records, e.g. whether a seed plan follows the operational rules."
+            "the plan records, e.g. whether a seed plan follows the operational rules.",
         ),
     ] = None,
     as_json: Json = False,
@@ -583,8 +592,9 @@ def slews(
 Policy = Annotated[
     str,
     typer.Option(
+        metavar="[rollout|lookahead|greedy]",
         help="Online policy: rollout (default; scenarios of consecutive published weeks, each chain "
-        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy."
+        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy.",
     ),
 ]
 
@@ -656,20 +666,25 @@ def replay(
     from planner.online.outcome import run_replay, write_replay
     from planner.online.policies import make_policy
     from planner.schedules.history import History
-    from planner.views.console import print_replay
+    from planner.views.console import print_replay, progress
 
     if out is not None:
         from planner.io import check_output
 
         check_output(out, "--out", [*sources, *([Path(prior)] if prior else [])], folder=True)
-    history = History.read(sources)
+    with progress("reading the reports"):  # a cycle's reports and the prior take seconds
+        history = History.read(sources)
     chosen = choose_program(
         program, history.final(), start=start, count=count, window_days=window_days, target_days=target_days
     )
     chosen_policy = make_policy(policy, horizon_weeks, sample_weeks, future_weight)
     chosen_rules = rule_set(rules, miri_recovery_minutes, chosen)
-    learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
-    run = run_replay(history, chosen.calendar, chosen_policy, chosen_rules, prior=learned)
+    with progress("learning from the prior"):
+        learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
+    with progress("replaying") as show:
+        run = run_replay(
+            history, chosen.calendar, chosen_policy, chosen_rules, prior=learned, on_progress=show
+        )
     written = write_replay(run, out) if out is not None else None
     print_replay(run, written, as_json=as_json)
 
@@ -702,21 +717,36 @@ def next_week(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Plan Parquet to write.", parser=output_file)
     ] = Path("next.parquet"),
+    fetch_first: Annotated[
+        bool,
+        typer.Option(
+            "--fetch",
+            help="First run 'fetch' (the cycle of today's date, its settings from the environment), "
+            "then plan on the cache folder as --timeline.",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
     from planner.io import check_output
     from planner.online.policies import make_policy
-    from planner.online.weekly import flown_from_plan, flown_from_timeline, plan_next, write_weekly
-    from planner.plans.planfile import read_plan_program
+    from planner.online.weekly import (
+        continued_program,
+        flown_from_plan,
+        flown_from_timeline,
+        plan_next,
+        write_weekly,
+    )
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.views.console import print_next
 
     if horizon is not None and not 0 < horizon <= 366:
         raise OptionError(f"--horizon {horizon}: expected days from 0 to 366")
+    if fetch_first:
+        timeline = _fetch_for_next(timeline, quiet=as_json)
     check_output(out, "--out", [flown, *(timeline or [DEFAULT_TIMELINE]), *([Path(prior)] if prior else [])])
     current = load_timeline(timeline or None)
-    flown_plan = read_plan_program(flown) if _is_plan(flown) else None
+    flown_plan = continued_program(flown) if _is_plan(flown) else None
     # Last week's plan names the program it was made for: the weekly job goes on with it.
     given = program if program is not None or flown_plan is None else flown_plan[1]
     chosen = choose_program(
@@ -742,7 +772,35 @@ def next_week(
     learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
     plan = plan_next(current, done, chosen, chosen_policy, chosen_rules, horizon, learned)
     write_weekly(plan, out, current)
-    print_next(plan, str(out), as_json=as_json)
+    changes = None
+    if flown_plan is not None:  # last week's plan: what this week's changed of it
+        from planner.plans.diff import diff_plans
+
+        changes = diff_plans(flown, out)
+    print_next(plan, str(out), as_json=as_json, diff=changes)
+
+
+def _fetch_for_next(timeline: list[Path] | None, *, quiet: bool) -> list[Path]:
+    """`next --fetch`: fetch the cycle of today's date into the cache, which becomes --timeline.
+    Files that could not be fetched are said in one line each; the cache plans all the same."""
+    from planner.schedules import fetch as fetching
+
+    if timeline:
+        raise OptionError("--fetch and --timeline: --fetch plans on the fetched reports; give one of them")
+    folder = fetching.default_cache()
+    settings = fetching.Settings(
+        stsci_url=os.environ.get(fetching.ENV_STSCI_URL) or fetching.STSCI_URL,
+        dja_index_url=os.environ.get(fetching.ENV_DJA_INDEX_URL) or fetching.DJA_INDEX_URL,
+        dja_files_url=os.environ.get(fetching.ENV_DJA_FILES_URL) or fetching.DJA_FILES_URL,
+    ).check()
+    with fetching.progress_bar(not quiet) as show:
+        done = fetching.fetch(folder, fetching.choose_period(None, None, None), settings, on_progress=show)
+    _NOTES.extend(f"refused {line}" for line in done.refused)
+    _NOTES.append(
+        f"fetched {done.period.described}: {len(done.new)} new, {len(done.changed)} changed, "
+        f"{len(done.unchanged)} unchanged -> {folder}"
+    )
+    return list(fetching.cached_sources(folder))
 
 
 def _is_plan(path: Path) -> bool:
@@ -808,9 +866,12 @@ def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Js
 @friendly
 def plot(
     plan: PlanArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.", parser=output_file)] = Path(
-        "plan.png"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="File to write: .png (200 dpi, for slides), .pdf or .svg.", parser=output_file
+        ),
+    ] = Path("plan.png"),
     timeline: PlanTimelineOption = None,
     weeks: Annotated[str | None, typer.Option(help="Only calendar weeks A-B, e.g. 10-14.")] = None,
 ) -> None:
@@ -818,9 +879,10 @@ def plot(
     from planner.io import check_output
     from planner.plans.result import open_plan
     from planner.views.console import console, progress
-    from planner.views.plot import parse_weeks, write_plot
+    from planner.views.plot import parse_weeks, plot_format, write_plot
 
     check_output(out, "--out", [plan, *(timeline or [])])
+    plot_format(out)  # a suffix it cannot write is refused before the plan is read
     with progress(f"drawing {out}"):
         opened = open_plan(plan, timeline or None)
         write_plot(opened, out, parse_weeks(weeks, opened.calendar.count) if weeks else None)
@@ -925,3 +987,134 @@ def batch(
             )
         )
         raise typer.Exit(1)
+
+
+def _url_option(option: str, env: str, what: str):
+    return typer.Option(option, envvar=env, metavar="URL", help=f"{what}.")
+
+
+from planner.schedules import fetch as _fetching  # noqa: E402 (stdlib only: the defaults shown in --help)
+
+StsciUrl = Annotated[
+    str, _url_option("--stsci-url", _fetching.ENV_STSCI_URL, "The STScI page that links the .txt reports")
+]
+DjaIndexUrl = Annotated[
+    str,
+    _url_option(
+        "--dja-index-url",
+        _fetching.ENV_DJA_INDEX_URL,
+        "The listing of a DJA cycle folder ({cycle}: its number)",
+    ),
+]
+DjaUrl = Annotated[
+    str, _url_option("--dja-url", _fetching.ENV_DJA_FILES_URL, "Where the DJA .json files are ({cycle} too)")
+]
+
+
+@app.command()
+@friendly
+def fetch(
+    cycle: Annotated[int | None, typer.Option(help="Fetch this cycle's weeks (1-5).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Fetch the weeks starting at or after this UTC date.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="...and before this UTC date.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Cache folder. Default: $ANNEAL_PLANNER_CACHE, else the user's cache folder "
+            "(e.g. ~/.cache/anneal-planner/reports).",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(metavar="[stsci|dja]", help="Only this source (repeatable). Default: both."),
+    ] = None,
+    stsci_url: StsciUrl = _fetching.STSCI_URL,
+    dja_index_url: DjaIndexUrl = _fetching.DJA_INDEX_URL,
+    dja_url: DjaUrl = _fetching.DJA_FILES_URL,
+    timeout: Annotated[float, typer.Option(help="Seconds to connect and between bytes of an answer.")] = 30.0,
+    retries: Annotated[int, typer.Option(help="Connection attempts again after one fails.")] = 3,
+    as_json: Json = False,
+) -> None:
+    """Download the weekly reports STScI publishes and DJA's JSON copies, new or changed ones only,
+    into a cache folder that --timeline, ingest and replay read. Neither --cycle nor --from/--until:
+    the cycle of today's date."""
+    from planner.io import check_output
+    from planner.schedules import fetch as fetching  # the module itself: its defaults are imported above
+    from planner.views.console import console, print_json
+
+    folder = out if out is not None else fetching.default_cache()
+    check_output(folder, "--out", folder=True)
+    settings = fetching.Settings(
+        stsci_url=stsci_url,
+        dja_index_url=dja_index_url,
+        dja_files_url=dja_url,
+        timeout=timeout,
+        retries=retries,
+        sources=tuple(source) if source else fetching.SOURCES,
+    ).check()
+    period = fetching.choose_period(cycle, since, until)
+    with fetching.progress_bar(not as_json) as show:
+        done = fetching.fetch(folder, period, settings, on_progress=show)
+    if as_json:
+        print_json(done.to_dict())
+    else:
+        for line in done.refused:
+            _print_error(f"refused {line}")
+        console.print(
+            f"{period.described}: {len(done.new)} new, {len(done.changed)} changed, {len(done.unchanged)} "
+            f"unchanged, {len(done.refused)} refused -> {folder}"
+        )
+    if done.refused:  # listed above; the exit code tells a weekly job the fetch was incomplete
+        raise typer.Exit(2)
+
+
+@app.command()
+@friendly
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier plan (e.g. last week's 'next' output).")],
+    new: Annotated[Path, typer.Argument(help="The newer plan.")],
+    timeline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--timeline", "-t", help="The newer plan's timeline, if not the one it records (vanished slews)."
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """What changed between two plans: anneals moved, dropped, added, with the slews, the change in
+    deviation and the reason the newer plan records (a week it cannot serve, the policy's choice, a
+    pin, a slew the newer schedule no longer has)."""
+    from planner.plans.diff import diff_plans
+    from planner.views.console import print_diff
+
+    print_diff(diff_plans(old, new, timeline or None), as_json=as_json)
+
+
+@app.command()
+@friendly
+def export(
+    plan: PlanArgument,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write: .csv (a spreadsheet) or .ics (a calendar).",
+            parser=output_file,
+        ),
+    ],
+) -> None:
+    """Export a plan as CSV or iCalendar: one row or event per planned slew parallel, with its window
+    and the visit it slews to."""
+    from planner.io import check_output
+    from planner.plans.export import export_format, export_plan
+    from planner.views.console import console
+
+    check_output(out, "--out", [plan])
+    export_format(out)  # a wrong suffix is refused before anything is read
+    written = export_plan(plan, out)
+    console.print(f"{written} anneals written to {out}")

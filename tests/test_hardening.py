@@ -654,7 +654,9 @@ def _stand_in(scenario, out_dir, workers_cap):
     if seed == 1:
         os._exit(9)
     if seed == 2:
-        return batch._row(scenario, state="unsolved", status="UNKNOWN", objective_value=None, error="no plan")
+        return batch._row(
+            scenario, state="unsolved", status="UNKNOWN", objective_value_s=None, error="no plan"
+        )
     return batch._real_run_scenario(scenario, out_dir, workers_cap)
 
 

@@ -51,7 +51,7 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     return {
         "state": "solved",
         "status": "ONLINE",
-        "objective_value": result["sum_abs_deviation_s"],
+        "objective_value_s": result["sum_abs_deviation_s"],
         "placed": result["placed"],
         "missing": result["missed"],
         "replanned": result["replanned"],

@@ -46,7 +46,7 @@ def _row(scenario: Scenario, **fields) -> dict:
 
 def _unsolved(scenario: Scenario, error: str, state: str = "failed", **fields) -> dict:
     """The row of a scenario without a plan: why, in `error`."""
-    return _row(scenario, state=state, status=None, objective_value=None, error=error, **fields)
+    return _row(scenario, state=state, status=None, objective_value_s=None, error=error, **fields)
 
 
 def _statistics(plan: pd.DataFrame) -> dict:
@@ -114,7 +114,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                 skipped=True,
                 plan=relative_plan,
                 status=meta["status"],
-                objective_value=meta["objective"]["value"],
+                objective_value_s=meta["objective"]["value"],
                 **_statistics(plan),
                 build_s=meta.get("build_seconds"),
                 solve_s=meta.get("solve_seconds"),
@@ -127,7 +127,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                 scenario,
                 state="unsolved",
                 status=result.status.value,
-                objective_value=None,
+                objective_value_s=None,
                 build_s=result.build_seconds,
                 solve_s=result.solve_seconds,
                 total_s=time.perf_counter() - started,
@@ -140,7 +140,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
             state="solved",
             plan=relative_plan,
             status=result.status.value,
-            objective_value=result.value,
+            objective_value_s=result.value,
             **_statistics(result.plan),
             build_s=result.build_seconds,
             solve_s=result.solve_seconds,

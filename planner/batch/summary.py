@@ -19,7 +19,7 @@ from planner.online import DEFAULT_POLICY
 
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
-SCHEMA_VERSION = 2  # 2: the program column
+SCHEMA_VERSION = 2  # 2: the program column; objective_value renamed objective_value_s (its unit)
 UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [s] as [ms]
 
 SETTINGS = pa.schema(
@@ -53,7 +53,7 @@ RESULTS = pa.schema(
         ("state", pa.string()),  # solved | infeasible | unsolved (no plan in the time limit) | failed
         ("skipped", pa.bool_()),  # solved by an earlier run: its checked plan was kept
         ("status", pa.string()),  # the solver's status (OPTIMAL, FEASIBLE), null without a plan
-        ("objective_value", pa.int64()),
+        ("objective_value_s", pa.int64()),
         ("placed", pa.int64()),
         ("missing", pa.int64()),
         ("replanned", pa.int64()),  # replay: anneals decided again after a later report

@@ -3,6 +3,7 @@ optimum of the same cycle and rules, the greedy baseline and the anneals actuall
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,10 +132,12 @@ def run_replay(
     *,
     compare: bool = True,
     prior: Prior = NO_PRIOR,
+    on_progress: Callable[[str], None] | None = None,
 ) -> ReplayRun:
     """Replay with `policy` (learning from `prior` too); with `compare`, also greedy, the hindsight
-    optimum and the flown."""
-    outcome = replay(history, calendar, policy, rules, prior)
+    optimum and the flown. `on_progress` hears each step (a report, the hindsight solve)."""
+    say = on_progress or (lambda _text: None)
+    outcome = replay(history, calendar, policy, rules, prior, on_progress=say)
     frame = replay_frame(outcome)
     target = calendar.target_seconds
     placed = frame[frame["slew_time"].notna()]
@@ -154,13 +157,14 @@ def run_replay(
     if compare:
         from planner.solver.solve import solve
 
+        say("solving the hindsight optimum")
         hindsight = solve(Instance.of_calendar(outcome.final, calendar, rules, allow_missing=True))
         best = hindsight.plan[hindsight.plan["slew_time"].notna()]
         summary["hindsight"] = chain_metrics(best["anneal"], to_seconds(best["slew_time"]), target) | {
             "status": hindsight.status.value
         }
         if policy.name != "greedy":
-            greedy = replay_frame(replay(history, calendar, Greedy(), rules))
+            greedy = replay_frame(replay(history, calendar, Greedy(), rules, on_progress=say))
             g = greedy[greedy["slew_time"].notna()]
             summary["greedy"] = chain_metrics(g["anneal"], to_seconds(g["slew_time"]), target)
         summary["flown"] = flown_metrics(outcome.final, calendar)

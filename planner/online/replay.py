@@ -18,6 +18,7 @@ The rules of the replay (issue 10, kept here as the specification the code follo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,7 +90,9 @@ def replay(
     policy: Policy,
     rules: RuleSet | None = None,
     prior: Prior = NO_PRIOR,
+    on_progress: Callable[[str], None] | None = None,
 ) -> Replay:
+    """Plan week by week on each report as issued; `on_progress` hears `report i of n: name`."""
     rules = load_rules(rules)
     earlier = prior.weeks(calendar, prior_cut(history), policy.sample_weeks)
     windows = calendar.windows
@@ -107,6 +110,8 @@ def replay(
     reaches = -(2**62)
     known = None
     for issue in history.issues:
+        if on_progress is not None:
+            on_progress(f"{policy.name}: report {issue.order + 1} of {len(history.issues)}, {issue.name}")
         reaches = max(reaches, issue.last)
         known = Known(history.known_after(issue.order), rules, reaches, earlier)
         for anneal in anneals:  # re-plan what this report broke, before anything else

@@ -154,9 +154,29 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
         missing=sorted(plan.reasons),
         online={
             "policy": plan.policy,
+            # The plan records the calendar cut to the covered windows; next week's run goes on with
+            # the whole program's count, or it could never plan past this week's last window.
+            "count": plan.program.calendar.count,
             "prior": plan.prior,
             "reasons": {str(k): v for k, v in plan.reasons.items()},
             "why": {str(k): v for k, v in plan.why.items()},
         },
     )
     write_parquet(plan.frame, REPLAY_SCHEMA, meta, path)
+
+
+def continued_program(path) -> tuple[pd.DataFrame, Program]:
+    """Last week's plan and the program to go on with: the one it records, with the whole count
+    of anneals a weekly plan records beside its cut calendar (`online.count`)."""
+    from planner import limits
+    from planner.plans.planfile import read_plan, read_plan_program
+
+    plan, program = read_plan_program(path)
+    whole = read_plan(path)[1].get("online", {}).get("count")
+    if (
+        isinstance(whole, int)
+        and not isinstance(whole, bool)
+        and program.calendar.count < whole <= limits.MAX_COUNT
+    ):
+        program = program.with_calendar(count=whole)
+    return plan, program

@@ -133,6 +133,11 @@ class Comparison:
         return [[label, show(plan[key]), show(flown[key])] for label, key, show in lines]
 
 
+def executed_text(times) -> str:
+    """A week's executed anneals as the table and the page show them: `2023-07-29 09:56, ...`."""
+    return ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in times)
+
+
 def compare(
     plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar, mode: str = ANNEAL_MODE
 ) -> Comparison:
@@ -158,7 +163,9 @@ def compare(
                 "week": k,
                 "week_start": to_timestamps([calendar.start + (k - 1) * calendar.target_seconds])[0],
                 "planned": to_timestamps([planned_t])[0] if planned_t is not None else pd.NaT,
-                "executed": ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in to_timestamps(flown_t)),
+                # UTC timestamps, a list (a week may have flown two): JSON writes them ISO 8601 with Z,
+                # the terminal and the page as `executed_text` does
+                "executed": list(to_timestamps(flown_t)),
                 "executed_count": len(flown_t),
                 "difference_hours": (flown_t[0] - planned_t) / 3600
                 if planned_t is not None and len(flown_t)

@@ -101,7 +101,12 @@ def resolve_pins(pins, windows: list[WindowSlews], timeline: pd.DataFrame, rules
         rows = np.flatnonzero(visit_ids == pin.visit_id)
         if pin.time is not None:
             rows = rows[starts[rows] == pin.time]
-        if len(rows) == 0:
+        if len(rows) == 0 and pin.time is None:  # --fix naming a visit id that is not there: bad input
+            raise OptionError(
+                f"--fix: {pin.describe()}, a visit the timeline does not have; expected the id of one of "
+                "its visits (program:visit:observation)"
+            )
+        if len(rows) == 0:  # a pinned plan's slew the schedule no longer has: no plan can keep it
             raise InfeasibleError(f"{pin.describe()}, a visit the timeline does not have")
         inside = rows[(starts[rows] >= window.window.start) & (starts[rows] < window.window.end)]
         if len(inside) == 0:

@@ -30,6 +30,58 @@ class Table(RichTable):
         super().add_column(*args, overflow=overflow, **kwargs)
 
 
+def _words(cell) -> list[str]:
+    return _text(cell).split()
+
+
+_LONGEST_WHOLE = 24  # characters: "20230703_report_20230629", "carries-slew-parallel", "Spectroscopy"
+
+
+def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) -> Table:
+    """`table` made readable in `width` columns (the console's): every column at least as wide as
+    its longest word, so cells wrap between words and never inside one (a mode name stays whole,
+    also in redirected output); the `optional` columns (by header, in order) left out while the
+    table would still be wider than that."""
+    width = console.width if width is None else width
+    for column in table.columns:
+        longest = max((len(w) for cell in [column.header, *column._cells] for w in _words(cell)), default=1)
+        # A word longer than any mode name or report label (a path, a hostile rule name) still folds.
+        column.min_width = max(column.min_width or 0, min(longest, _LONGEST_WHOLE))
+
+    def needed() -> int:  # each cell's padding (2) and the borders between and around columns
+        return sum((c.min_width or 1) + 2 for c in table.columns) + len(table.columns) + 1
+
+    left_out = []
+    for header in optional:
+        if needed() <= width:
+            break
+        left_out += [c.header for c in table.columns if c.header == header]
+        table.columns[:] = [c for c in table.columns if c.header != header]
+    table.left_out = left_out  # type: ignore[attr-defined]  # for the caller to name them
+    # Share what is left among the columns whose cells are longer than their longest word, one
+    # character at a time, and cap each there: rich alone leaves some tables wider than the terminal.
+    spare = width - needed()
+    if spare < 0:
+        return table
+    natural = [
+        max((len(line) for cell in [c.header, *c._cells] for line in _text(cell).split("\n")), default=1)
+        for c in table.columns
+    ]
+    sizes = [c.min_width or 1 for c in table.columns]
+    while spare > 0 and any(s < n for s, n in zip(sizes, natural, strict=True)):
+        for i, (size, most) in enumerate(zip(sizes, natural, strict=True)):
+            if spare > 0 and size < most:
+                sizes[i] += 1
+                spare -= 1
+    for column, size in zip(table.columns, sizes, strict=True):
+        column.max_width = size if column.max_width is None else min(column.max_width, size)
+    return table
+
+
+def _text(cell) -> str:
+    return cell.plain if isinstance(cell, Text) else cell if isinstance(cell, str) else ""
+
+
 def jsonable(value):
     """Plain JSON values: UTC times as ISO 8601 with Z, NaN/NaT/None as null, numpy scalars as
     Python numbers, frames as lists of records."""
@@ -139,7 +191,10 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
             *(str(row[f"excluded_{rule}"]) for rule in rules),
             style=style,
         )
-    console.print(weeks)
+    console.print(fit(weeks, optional=("visits", "slews", *reversed(rules))))
+    left_out = [str(h) for h in weeks.left_out]  # type: ignore[attr-defined]
+    if left_out:
+        console.print(f"columns left out for the terminal's width (--json has them): {', '.join(left_out)}")
     empty = summary.weeks[summary.weeks["eligible"] == 0]
     if len(empty):
         console.print(
@@ -154,10 +209,10 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
         return
     kinds = sorted({kind for row in table["slew_parallels"] for kind in row}) if len(table) else []
     out = Table(title=f"Slews by destination, rule set {rules.name!r}; slew parallels flown on them")
-    out.add_column("destination prime mode", min_width=24, max_width=30)
+    out.add_column("destination prime mode", max_width=30)
     for name in ("slews", "eligible"):
         out.add_column(name, justify="right")
-    out.add_column("excluded by (first rule failed)", min_width=26)
+    out.add_column("excluded by (first rule failed)")
     for kind in kinds:
         out.add_column(kind, justify="right")
     out.add_column("expected", justify="right")
@@ -174,7 +229,7 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
             f"{row['chance']:.1g}",
             style="bold" if never and row["chance"] < 0.01 else None,
         )
-    console.print(out)
+    console.print(fit(out, optional=("expected", *kinds[1:], "slews")))
     console.print(
         "expected: slew parallels of every kind this mode would have carried had they run on any slew "
         "not into MIRI alike; chance: the probability of so few if so (Poisson). Modes that never "
@@ -278,7 +333,8 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
             row["state"],
             style=style,
         )
-    return table
+    # Narrow terminals: the columns a reader can do without first, never a word cut in two.
+    return fit(table, optional=("replans", "decided at", "interval d", "instrument", "window"))
 
 
 def _anneal_range(numbers: list[int]) -> str:
@@ -358,12 +414,14 @@ def _print_prior(policy: str, described: dict) -> None:
         console.print(line)
 
 
-def print_next(plan, out: str, *, as_json: bool = False) -> None:
+def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
+    """The weekly plan; with `diff` (planner.plans.diff.PlanDiff), what it changed of last week's."""
     frame = plan.frame
     new = frame[frame["state"] != "flown"]
     if as_json:
         print_json(
             {
+                **({"diff": diff.to_dict()} if diff is not None else {}),
                 "written": out,
                 "policy": plan.policy,
                 "prior": plan.prior,
@@ -385,6 +443,8 @@ def print_next(plan, out: str, *, as_json: bool = False) -> None:
         f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "
         f"published schedule reaches {_date(reaches)} UTC; plan written to {out}"
     )
+    if diff is not None:
+        print_diff(diff, title=f"Changes from {diff.old}")
 
 
 def timeline_document(summary: TimelineSummary, name: str) -> dict:
@@ -514,6 +574,8 @@ def comparison_document(comparison, plan: str) -> dict:
 
 
 def print_comparison(comparison, calendar) -> None:
+    from planner.plans.compare import executed_text
+
     summary = Table("", "plan", "flown", title="Plan beside the anneals actually flown")
     for line in comparison.plain_rows(calendar):
         summary.add_row(*line)
@@ -526,8 +588,48 @@ def print_comparison(comparison, calendar) -> None:
             f"{row.week:02d}",
             _date(row.week_start)[:10],
             _date(row.planned),
-            row.executed or "-",
+            executed_text(row.executed) or "-",
             difference,
             style=style,
         )
     console.print(weeks)
+
+
+def _hours(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:+.2f}"
+
+
+def print_diff(diff, *, as_json: bool = False, title: str | None = None) -> None:
+    """The `diff` table (planner.plans.diff.PlanDiff): one row per anneal moved, dropped or added."""
+    if as_json:
+        print_json(diff.to_dict())
+        return
+    counts = diff.counts()
+    table = Table(
+        "#", "change", "old slew (UTC)", "old visit", "new slew (UTC)", "new visit", "dev h", "Δ|dev| h",
+        "reason", title=title or f"From {diff.old} to {diff.new}",
+    )  # fmt: skip
+    for row in diff.rows.to_dict("records"):
+        table.add_row(
+            f"{row['anneal']:02d}",
+            row["change"],
+            _date(row["old_slew"]),
+            row["old_visit"] or "",
+            _date(row["new_slew"]),
+            row["new_visit"] or "",
+            _hours(row["new_deviation_hours"] if row["change"] != "dropped" else row["old_deviation_hours"]),
+            _hours(row["deviation_change_hours"]),
+            row["reason"] or "",
+            style={"dropped": "bold red", "added": "green"}.get(row["change"]),
+        )
+    if len(diff.rows):
+        console.print(table)
+    console.print(
+        f"{counts['moved']} moved, {counts['dropped']} dropped, {counts['added']} added, "
+        f"{diff.unchanged} unchanged"
+        + (
+            ""
+            if diff.timeline_checked
+            else " (the newer plan's timeline is not here: vanished slews unchecked)"
+        )
+    )

@@ -18,7 +18,7 @@ import pandas as pd
 
 from planner.io import atomic_path
 from planner.plans.checker import Verified, verify_plan
-from planner.plans.compare import compare, seconds_and_days
+from planner.plans.compare import compare, executed_text, seconds_and_days
 from planner.plans.result import PlanFile
 from planner.views.cycle_view import ELIGIBLE, CycleView, cycle_view
 
@@ -415,7 +415,7 @@ def plan_table(view: CycleView, weeks: pd.DataFrame) -> str:
                 row.target if isinstance(row.target, str) else "",
                 _number(row.interval_days, 3, " d"),
                 _number(row.deviation_hours, 2, " h"),
-                (week["executed"] or "none") if week is not None else "",
+                (executed_text(week["executed"]) or "none") if week is not None else "",
                 _number(week["difference_hours"], 1, " h") if week is not None else ("", ""),
             ]
         )

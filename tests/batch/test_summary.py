@@ -84,7 +84,7 @@ def test_missing_integers_are_null_not_nan(tmp_path):
     assert result.exit_code == 1
     summary = pd.read_parquet(out / "summary.parquet")
     assert summary["state"].tolist() == ["solved", "failed"]
-    for column in ("objective_value", "placed", "missing"):
+    for column in ("objective_value_s", "placed", "missing"):
         assert summary[column].dtype == "Int64"
         assert summary.loc[1, column] is pd.NA and summary.loc[0, column] >= 0
     assert summary.loc[0, "plan"].startswith("plans/") and summary.loc[1, "plan"] is pd.NA

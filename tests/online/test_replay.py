@@ -382,7 +382,7 @@ def test_batch_sweeps_replay_policies(tmp_path):
     import pandas as pd
 
     summary = pd.read_parquet(tmp_path / "out" / "summary.parquet").set_index("policy")
-    assert summary.loc["greedy", "objective_value"] > summary.loc["lookahead", "objective_value"]
+    assert summary.loc["greedy", "objective_value_s"] > summary.loc["lookahead", "objective_value_s"]
     assert (summary["state"] == "solved").all() and (summary["ratio_to_hindsight"] > 1).all()
     bad = tmp_path / "bad.toml"
     bad.write_text('[base]\nkind = "replay"\n[[scenarios]]\npolicy = "greedy"\n')

@@ -129,10 +129,14 @@ def test_pins_that_no_longer_hold_are_named():
         visit(1, visit_id="1:1:1"), visit(8, visit_id="1:2:1"), visit(9, "MIRI Imaging", visit_id="1:3:1")
     )
     calendar = Calendar(start=START, count=2)
-    with pytest.raises(
-        InfeasibleError, match="Anneal 02 is pinned to 7:7:7, a visit the timeline does not have"
+    with pytest.raises(  # --fix naming a visit id the timeline lacks: bad input, exit 2
+        OptionError, match="--fix: Anneal 02 is pinned to 7:7:7, a visit the timeline does not have"
     ):
         solve(frame, calendar, pins=(Pin(2, "7:7:7"),))
+    with pytest.raises(  # a pinned plan's slew the schedule no longer has: no plan, exit 1
+        InfeasibleError, match=r"Anneal 02 is pinned to 7:7:7 at .*, a visit the timeline does not have"
+    ):
+        solve(frame, calendar, pins=(Pin(2, "7:7:7", START + 8 * 86_400),))
     with pytest.raises(
         InfeasibleError, match=r"not eligible under rule set .operations.: to-miri, to a visit that uses MIRI"
     ):

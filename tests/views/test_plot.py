@@ -69,3 +69,29 @@ def test_weeks_zoom(gap_plan, tmp_path):
         result = runner.invoke(app, ["plot", plan, "--weeks", bad, "--out", str(tmp_path / "x.png")])
         assert result.exit_code == 2 and "--weeks" in result.stderr, bad
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml"), (".PDF", b"%PDF")]
+)
+def test_plot_writes_the_format_its_suffix_names(gap_plan, tmp_path, suffix, magic):
+    out = tmp_path / f"plot{suffix}"
+    done = CliRunner().invoke(app, ["plot", str(tmp_path / "plan.parquet"), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    data = out.read_bytes()
+    assert data.startswith(magic), data[:20]
+    if suffix == ".svg":
+        assert b"<svg" in data[:2000]
+    if suffix == ".png":  # 200 dpi for slides: a 12 in wide figure is 2,400 pixels
+        import struct
+
+        width = struct.unpack(">I", data[16:20])[0]
+        assert width >= 2000, width
+
+
+def test_plot_refuses_a_suffix_it_cannot_write(gap_plan, tmp_path):
+    out = tmp_path / "plot.jpg"
+    done = CliRunner().invoke(app, ["plot", str(tmp_path / "plan.parquet"), "--out", str(out)])
+    assert done.exit_code == 2 and not out.exists()
+    (line,) = done.output.strip().splitlines()
+    assert "plot.jpg" in line and ".png, .pdf or .svg" in line

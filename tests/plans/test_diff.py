@@ -1,0 +1,99 @@
+"""`diff OLD NEW` and the diff `next --flown PLAN` prints: anneals moved, dropped, added, with the
+change in deviation and the reason the plans record; and the README's weekly loop, whose first
+step plans something."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.schedules.timeline import DATA_DIR, write_timeline
+from tests.helpers import timeline, visit
+
+runner = CliRunner()
+
+
+def _solve(tmp_path, name: str, days: list[float], *extra: str):
+    path = tmp_path / f"{name}.parquet"
+    write_timeline(timeline(*(visit(d) for d in days)), path)
+    plan = tmp_path / f"{name}-plan.parquet"
+    args = ["solve", "--timeline", str(path), "--count", "3", "--allow-missing", "--out", str(plan), *extra]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    return plan
+
+
+def _diff(old, new) -> dict:
+    done = runner.invoke(app, ["diff", str(old), str(new), "--json"])
+    assert done.exit_code == 0, done.output
+    return json.loads(done.stdout)
+
+
+def test_a_slew_the_new_schedule_lost_moves_its_anneal(tmp_path):
+    old = _solve(tmp_path, "a", [0, 7, 7.5, 14])
+    new = _solve(tmp_path, "b", [0, 7.5, 14])  # the visit of day 7 is gone
+    changes = _diff(old, new)
+    assert (changes["moved"], changes["dropped"], changes["added"], changes["unchanged"]) == (1, 0, 0, 2)
+    (row,) = changes["anneals"]
+    assert (row["anneal"], row["old_visit"], row["new_visit"]) == (2, "9999:7000:1", "9999:7500:1")
+    assert row["old_slew"] == "2023-07-10T00:00:00Z" and row["new_slew"] == "2023-07-10T12:00:00Z"
+    assert row["deviation_change_hours"] == 12.0  # 0 h off 7 d before, 12 h after
+    assert "no longer in the newer plan's timeline" in row["reason"]
+    table = runner.invoke(app, ["diff", str(old), str(new)])
+    assert table.exit_code == 0 and "1 moved, 0 dropped, 0 added, 2 unchanged" in table.stdout
+    assert "+12.00" in table.stdout
+
+
+def test_pins_drops_and_additions_are_named(tmp_path):
+    old = _solve(tmp_path, "a", [0, 7, 7.5, 14])
+    fixed = _solve(tmp_path, "fixed", [0, 7, 7.5, 14], "--fix", "Anneal 02=9999:7500:1")
+    (row,) = _diff(old, fixed)["anneals"]
+    assert row["change"] == "moved" and "pinned" in row["reason"]
+    short = _solve(tmp_path, "c", [0, 7])  # week 3 has no slew
+    dropped = _diff(old, short)
+    assert dropped["dropped"] == 1 and dropped["anneals"][0]["anneal"] == 3
+    assert dropped["anneals"][0]["new_slew"] is None
+    assert _diff(short, old)["added"] == 1
+    assert _diff(old, old)["unchanged"] == 3 and _diff(old, old)["anneals"] == []
+
+
+def test_diff_refuses_what_is_not_a_plan(tmp_path):
+    old = _solve(tmp_path, "a", [0, 7, 14])
+    (tmp_path / "x.parquet").write_bytes(b"PAR1 not really")
+    done = runner.invoke(app, ["diff", str(old), str(tmp_path / "x.parquet")])
+    assert done.exit_code == 2 and "x.parquet" in done.output and len(done.output.strip().splitlines()) == 1
+
+
+def _readme_weekly_commands() -> list[list[str]]:
+    readme = (DATA_DIR.parent / "README.md").read_text()
+    block = readme.split("## The weekly loop", 1)[1].split("```", 2)[1]
+    lines = [line for line in block.splitlines() if line.startswith("anneal-planner ")]
+    assert lines, "the README lost its weekly loop"
+    return [shlex.split(line)[1:] for line in lines]
+
+
+def test_the_readmes_weekly_loop_plans_from_its_first_step_and_shows_the_changes(tmp_path, monkeypatch):
+    raw = DATA_DIR / "raw" / "dja-json" / "cycle2"
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for args in _readme_weekly_commands():
+        expanded: list[str] = []
+        for arg in args:
+            if arg.startswith("$R/"):  # the shell's glob, in the test
+                expanded += sorted(str(p) for p in raw.glob(arg.removeprefix("$R/")))
+            else:
+                expanded.append(arg)
+        if expanded[0] == "next":
+            expanded += ["--policy", "greedy"]  # the loop's flow, in a second rather than ten
+        done = runner.invoke(app, expanded)
+        assert done.exit_code == 0, (args, done.output)
+        outputs.append((expanded[0], done.stdout))
+    weekly = [text for command, text in outputs if command == "next"]
+    assert len(weekly) == 2
+    planned = [int(re.search(r"(\d+) planned", text).group(1)) for text in weekly]
+    assert planned[0] >= 1 and planned[1] >= 1, planned
+    assert "Changes from next1.parquet" in weekly[1] and "1 added" in weekly[1]
