@@ -677,7 +677,7 @@ def test_the_page_claims_nothing_the_checker_rejects(plan_bytes, data):
     comparison = compare(opened.plan, opened.timeline, opened.calendar, opened.program.mode)
     facts = headline(opened, comparison, verified)
     if facts["status"].startswith("optimal"):
-        assert verified.valid and optimum(opened.timeline, opened.calendar, opened.options) == verified.value
+        assert verified.valid and optimum(opened.instance) == verified.value
     if not verified.valid:
         assert facts["status"].startswith("rejected by the independent checker"), facts["status"]
     missing = [int(k) for k in opened.plan.loc[opened.plan["slew_time"].isna(), "anneal"]]

@@ -77,11 +77,11 @@ def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDif
 
     old, new = Path(old), Path(new)
     old_plan, _, _ = _read_plan(old)
-    new_plan, new_meta, (_, options, _, _) = _read_plan(new)
+    new_plan, new_meta, recorded = _read_plan(new)
     before, after = _placed(old_plan), _placed(new_plan)
     missed = _text(new_meta, "reasons")
     why = _text(new_meta, "why")
-    pinned = {pin.anneal for pin in options.pins}
+    pinned = {pin.anneal for pin in recorded.instance.pins}
     slews: set[tuple[str, int]] | None = None
     try:  # the newer plan's timeline: which old slews it no longer has
         timeline = open_plan(new, timeline_paths).timeline
