@@ -383,7 +383,20 @@ def solve(
     rules: Rules = "operations",
     miri_recovery_minutes: Recovery = None,
     allow_missing: Annotated[
-        bool, typer.Option(help="Leave out anneals whose window has no eligible slew (listed in the plan).")
+        bool,
+        typer.Option(
+            "--allow-missing/--require-all",
+            help="Leave out the observations whose window has no eligible slew, saying why and which "
+            "slews are nearest (the default); --require-all: no plan then (exit 1).",
+        ),
+    ] = True,
+    widen_hours: Annotated[
+        float,
+        typer.Option(help="Widen each window that has no eligible slew by this many hours on both sides."),
+    ] = 0.0,
+    fail_on_missing: Annotated[
+        bool,
+        typer.Option(help="Exit 1 when an observation is missing, after writing the plan."),
     ] = False,
     pin: Annotated[
         Path | None, typer.Option(help="Earlier plan whose anneals before --pin-until stay.")
@@ -445,6 +458,7 @@ def solve(
         pins=tuple(pins),
         min_gap_days=min_gap_days,
         allow_missing=allow_missing,
+        widen_hours=widen_hours,
     )
     settings = SolverSettings(
         time_limit=time_limit,
@@ -466,6 +480,8 @@ def solve(
     else:
         print_result(result, written, table=table)
     if not result.status.has_plan:
+        raise typer.Exit(1)
+    if fail_on_missing and result.missing:
         raise typer.Exit(1)
 
 

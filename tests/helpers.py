@@ -33,8 +33,36 @@ def visit(
     )
 
 
-def timeline(*visits: Visit):
-    return to_frame(sorted(visits, key=lambda v: v.start))
+def timeline(*visits: Visit, lead: bool = True):
+    """A timeline of the visits, in time order. Each slew lasts from the previous visit's end (they
+    last an hour) to its start. A real timeline does not know the slew into its first visit, which
+    the slew-time rule of `operations` then excludes; a hand-made timeline stands for a stretch of a
+    real one, so unless `lead` is false a `lead_visit` (untargeted: no slew) ends 23 hours before
+    the first visit, two days before it at the latest, outside every window of a calendar that
+    starts with the first visit's day."""
+    ordered = sorted(visits, key=lambda v: v.start)
+    if lead and ordered:
+        ordered.insert(0, lead_visit(ordered[0].start))
+    return to_frame(ordered)
+
+
+LEAD_ID = "9998:1:1"
+
+
+def lead_visit(before: int) -> Visit:
+    """The untargeted visit `timeline` puts a day before the first (see there)."""
+    return Visit(
+        visit_id=LEAD_ID,
+        start=before - DAY,
+        duration_s=3600,
+        visit_type="PRIME UNTARGETED",
+        instrument="NIRCam Imaging",
+        target=None,
+        category=None,
+        keywords=None,
+        parallels=[],
+        source="hand-made",
+    )
 
 
 # -- hand-made instances: the tests' shorthand for an Instance and its SolverSettings ---------------

@@ -113,8 +113,26 @@ class _Rules:
         self.instruments, self.parallels = self.columns["instrument"], self.columns["parallels"]
         self.exclusions = rules.get("exclude", [])
         self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
+        self.min_slew_minutes = float(rules.get("min_slew_minutes", 0))
+        self.durations = timeline["duration_s"].to_numpy(dtype=float, na_value=np.nan)
+        self.sources = timeline["source"].to_numpy(dtype=object)
         self.avoid, self.mode = tuple(avoid), mode
         self.avoided = "-".join(a.casefold() for a in self.avoid)  # rule names: to-miri, miri-recovery
+
+    def slew_seconds(self, index: int) -> int | None:
+        """The slew into visit `index`, re-derived from the timeline's rows (docs/domain.md, "Slew
+        time"): from the previous visit's scheduled end to this start; unknown (None) for the first
+        visit, after a visit of unknown or negative duration, and across a hole in the data (two
+        reports more than 24 h apart)."""
+        if index == 0:
+            return None
+        duration = self.durations[index - 1]
+        if not duration >= 0:  # NaN (unknown) or negative: the previous visit's end is not known
+            return None
+        seconds = int(self.starts[index] - self.starts[index - 1] - duration)
+        if self.sources[index] != self.sources[index - 1] and seconds > 86_400:
+            return None
+        return seconds
 
     def find(self, visit_id: str, t: int) -> int | None:
         """Index of the visit `visit_id` starting at `t`, or None."""
@@ -146,6 +164,16 @@ class _Rules:
             matched = _excluded_by(visit, exclusion)
             if matched:
                 broken.append((exclusion["name"], f"{exclusion['reason']} ({matched})"))
+        if self.min_slew_minutes > 0:
+            slew = self.slew_seconds(index)
+            if slew is None or slew < self.min_slew_minutes * 60:
+                lasted = "of unknown duration" if slew is None else f"{slew / 60:.1f} min long"
+                broken.append(
+                    (
+                        "slew-time",
+                        f"the slew is {lasted}; the slew parallel needs {self.min_slew_minutes:g} min",
+                    )
+                )
         recovery = self.recovery_minutes * 60
         if recovery > 0 and self.avoid:
             # Only the visits starting within the recovery time matter: read just those.
@@ -208,6 +236,9 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
         name = f"Anneal {k:02d}"
         lo = calendar.start + (k - 1) * calendar.target_seconds
         hi = lo + calendar.window_seconds
+        widen = round(getattr(instance, "widen_hours", 0.0) * 3600)
+        if widen and rules.eligible_in(lo, hi) is None:  # an empty window, widened as the plan asks
+            lo, hi = lo - widen, hi + widen
         if (window_starts[position], window_ends[position]) != (lo, hi):
             problems.append(Violation(k, "window", "the plan's window does not match the calendar"))
         if row["label"] != name:

@@ -49,12 +49,13 @@ def plan_metadata(
     versions: dict,
     checked: bool,
     missing: list[int],
+    unserved: dict[str, str] | None = None,
     timings: dict | None = None,
     online: dict | None = None,
 ) -> dict:
     """A plan file's metadata, the one writer of it (`solve` and `next`); planner.plans.planfile
     reads it back. `timings`: a solve's build and solve seconds; `online`: a weekly plan's policy,
-    prior and reasons."""
+    prior and reasons; `unserved`: why each missing observation's window could not be served."""
     return {
         "kind": "plan",
         "schema_version": PLAN_METADATA_VERSION,
@@ -69,6 +70,7 @@ def plan_metadata(
         "versions": versions,
         "checked": checked,
         "missing": missing,
+        **({"unserved": unserved} if unserved else {}),
         **({"online": online} if online is not None else {}),
     }
 
@@ -178,6 +180,7 @@ class Result:
     versions: dict
     checked: bool = False
     program: dict = field(default_factory=dict)  # the program in full (Program.to_dict), as solved
+    unserved: dict[int, str] = field(default_factory=dict)  # missing observation -> why, nearest slews
 
     def metadata(self) -> dict:
         return plan_metadata(
@@ -191,6 +194,7 @@ class Result:
             versions=self.versions,
             checked=self.checked,
             missing=self.missing,
+            unserved={str(k): v for k, v in self.unserved.items()},
             timings={
                 "build_seconds": round(self.build_seconds, 4),
                 "solve_seconds": round(self.solve_seconds, 4),

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from planner.problem.calendar import Calendar, Window, to_seconds
-from planner.problem.rules import CARRIES, NO_SLEW, Exclusion, RuleSet, load_rules
+from planner.problem.rules import CARRIES, NO_SLEW, SLEW_TIME, Exclusion, RuleSet, load_rules
 from planner.schedules.report import SLEW_PARALLEL
 from planner.schedules.timeline import uses_instruments
 
@@ -74,6 +74,15 @@ def _carries_other_slew_parallel(timeline: pd.DataFrame, mode: str) -> np.ndarra
     return carries
 
 
+def _too_short(timeline: pd.DataFrame, minutes: float) -> np.ndarray:
+    """Slews shorter than `minutes`, or of unknown duration: neither can be shown to hold the slew
+    parallel (`slew_seconds`, planner.schedules.timeline)."""
+    if minutes <= 0:
+        return np.zeros(len(timeline), dtype=bool)
+    seconds = timeline["slew_seconds"].astype("Int64")
+    return (seconds.isna() | (seconds < minutes * 60)).to_numpy(dtype=bool, na_value=True)
+
+
 def _recovering(starts: np.ndarray, uses: np.ndarray, minutes: float) -> np.ndarray:
     """Slews after which use of an avoided instrument begins within `minutes` (its recovery)."""
     if minutes <= 0:
@@ -98,6 +107,7 @@ def exclusion_reason(
         rules.to_avoided: uses[rows],
         CARRIES: _carries_other_slew_parallel(part, rules.mode),
         **{e.name: matches(part, e) for e in rules.exclusions},
+        SLEW_TIME: _too_short(part, rules.min_slew_minutes),
         rules.recovery: _recovering(starts, uses, rules.miri_recovery_minutes)[rows],
     }
     reason = np.full(len(part), "", dtype=object)
@@ -107,30 +117,52 @@ def exclusion_reason(
 
 
 def window_slews(
-    timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None
+    timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None, widen_seconds: int = 0
 ) -> list[WindowSlews]:
-    """Eligible slews per calendar window, with how many visits each rule excluded."""
+    """Eligible slews per calendar window, with how many visits each rule excluded. A window with
+    no eligible slew is widened by `widen_seconds` on both sides when that is asked for (the
+    planner's `--widen-hours`): its Window then has the widened bounds."""
     rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     if len(starts) and np.any(np.diff(starts) < 0):
         raise ValueError("timeline must be sorted by start")
     # Only the visits of the calendar's span are judged: a cycle's calendar covers part of a timeline.
-    first, last = np.searchsorted(starts, [calendar.windows[0].start, calendar.windows[-1].end], side="left")
+    span = (calendar.windows[0].start - widen_seconds, calendar.windows[-1].end + widen_seconds)
+    first, last = np.searchsorted(starts, span, side="left")
     reason = exclusion_reason(timeline, rules, slice(first, last))
     names = rules.rule_names()
-    result = []
-    for window in calendar.windows:
+
+    def judged(window: Window) -> WindowSlews:
         lo, hi = np.searchsorted(starts, [window.start, window.end], side="left")
         inside = reason[lo - first : hi - first]
         eligible = np.flatnonzero(inside == "") + lo
-        result.append(
-            WindowSlews(
-                window=window,
-                rows=eligible,
-                times=starts[eligible],
-                visits=int(hi - lo),
-                excluded={rule: int(np.count_nonzero(inside == rule)) for rule in names},
-                rules=rules,
-            )
+        return WindowSlews(
+            window=window,
+            rows=eligible,
+            times=starts[eligible],
+            visits=int(hi - lo),
+            excluded={rule: int(np.count_nonzero(inside == rule)) for rule in names},
+            rules=rules,
         )
+
+    result = []
+    for window in calendar.windows:
+        slews = judged(window)
+        if widen_seconds and not len(slews.rows):
+            slews = judged(Window(window.anneal, window.start - widen_seconds, window.end + widen_seconds))
+        result.append(slews)
     return result
+
+
+def nearest_eligible(timeline: pd.DataFrame, rules: RuleSet, window: Window, reach: int) -> tuple:
+    """The eligible slews nearest before `window` opens and after it closes, within `reach`
+    seconds of it: (start seconds or None, visit id or None) for each side."""
+    starts = to_seconds(timeline["start"])
+    lo, hi = np.searchsorted(starts, [window.start - reach, window.end + reach], side="left")
+    reason = exclusion_reason(timeline, rules, slice(lo, hi))
+    eligible = np.flatnonzero(reason == "") + lo
+    ids = timeline["visit_id"].to_numpy()
+    before = eligible[starts[eligible] < window.start]
+    after = eligible[starts[eligible] >= window.end]
+    side = lambda rows, i: (int(starts[rows[i]]), str(ids[rows[i]])) if len(rows) else (None, None)  # noqa: E731
+    return side(before, -1), side(after, 0)

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # The keys an instance records in a plan's `options`, beside the solver settings' (SETTINGS_KEYS).
-INSTANCE_KEYS = ("objective", "min_gap_days", "allow_missing", "pins", "rules")
+INSTANCE_KEYS = ("objective", "min_gap_days", "allow_missing", "widen_hours", "pins", "rules")
+MAX_WIDEN_HOURS = 72.0  # three days: a 4-day window in a 7-day week widened both ways meets the next
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -36,8 +37,13 @@ class Instance:
       (a dict from a plan's metadata); applied to the program (its instruments, mode, recovery).
     pins: observations fixed to a slew (Pin), kept by a constraint of the model.
     min_gap_days: the least time between consecutive observations (0: one second, never one slew).
-    allow_missing: observations whose window has no eligible slew are left out (and listed)
-      instead of making the problem infeasible; intervals across them are measured against m·target.
+    allow_missing: observations whose window has no eligible slew are left out (and listed, with
+      why and the nearest eligible slews) instead of making the problem infeasible (the default:
+      under the slew-time rule a cycle has such windows); intervals across them are measured
+      against m·target. Every window that has an eligible slew is served: the objective only
+      orders plans that serve the same windows.
+    widen_hours: a window with no eligible slew is widened by this many hours on both sides (0:
+      none), so that its observation can take the nearest slews instead of being left out.
     """
 
     timeline: pd.DataFrame
@@ -45,7 +51,8 @@ class Instance:
     rules: RuleSet | str | dict | None = None
     pins: tuple[Pin, ...] = ()
     min_gap_days: float = 0.0
-    allow_missing: bool = False
+    allow_missing: bool = True
+    widen_hours: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.program, Program):
@@ -67,6 +74,14 @@ class Instance:
         limits.number("min gap days", self.min_gap_days, 0, limits.MAX_DAYS)
         if not isinstance(self.allow_missing, bool):
             raise OptionError(f"allow_missing {self.allow_missing!r}: expected true or false")
+        limits.number("widen hours", self.widen_hours, 0, MAX_WIDEN_HOURS)
+        gap = (self.calendar.target_seconds - self.calendar.window_seconds) / 2 / 3600
+        if self.widen_hours > max(gap, 0):
+            raise OptionError(
+                f"widen hours {self.widen_hours:g}: a widened window would reach the next one (at most "
+                f"{max(gap, 0):g} h with {self.calendar.window_days:g}-day windows every "
+                f"{self.calendar.target_days:g} days)"
+            )
 
     @property
     def calendar(self) -> Calendar:
@@ -75,6 +90,10 @@ class Instance:
     @property
     def objective(self) -> str:
         return self.program.objective
+
+    @property
+    def widen_seconds(self) -> int:
+        return round(self.widen_hours * 3600)
 
     @property
     def rule_set(self) -> RuleSet:
@@ -92,7 +111,8 @@ class Instance:
         rules: RuleSet | str | dict | None = None,
         pins=(),
         min_gap_days: float = 0.0,
-        allow_missing: bool = False,
+        allow_missing: bool = True,
+        widen_hours: float = 0.0,
     ) -> Instance:
         """An instance from what a caller has at hand: a timeline frame or paths (None: the
         shipped one), a program or its name (None: the seed, seed-4485), and a calendar and
@@ -114,6 +134,7 @@ class Instance:
             pins=tuple(pins),
             min_gap_days=min_gap_days,
             allow_missing=allow_missing,
+            widen_hours=widen_hours,
         )
 
     @classmethod
@@ -140,6 +161,7 @@ class Instance:
             "objective": self.objective,
             "min_gap_days": self.min_gap_days,
             "allow_missing": self.allow_missing,
+            "widen_hours": self.widen_hours,
             "pins": [{"anneal": p.anneal, "visit_id": p.visit_id, "time": p.time} for p in self.pins],
             "rules": self.rule_set.to_dict(),
         }

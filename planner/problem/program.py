@@ -11,6 +11,7 @@ requirement `PARALLEL [n ITERATIONS] [WITH sep MINIMUM SEPARATION] SLEW-ONLY`:
     avoid_instruments = ["MIRI"]            # no slew into a visit that uses these
     duration_minutes = 25                   # how long one run lasts
     recovery_minutes = 35                   # the avoided instruments' next use at least this long after
+    min_slew_minutes = 27.5                 # the least slew that holds one run (slew-time rule)
 
     [observations]                          # a weekly series of windows
     start = "2024-07-01"                    # the first window opens (UTC)
@@ -29,6 +30,7 @@ recovery, unless it sets one, is the program's.
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -55,6 +57,7 @@ TOP_KEYS = (
     "avoid_instruments",
     "duration_minutes",
     "recovery_minutes",
+    "min_slew_minutes",
     "observations",
 )
 OBSERVATION_KEYS = ("start", "count", "window_days", "target_days", "objective")
@@ -72,6 +75,7 @@ class Program:
     avoid: tuple[str, ...] = ("MIRI",)
     duration_minutes: float = 25.0
     recovery_minutes: float = 35.0
+    min_slew_minutes: float = 27.5  # the least slew that holds one run (the slew-time rule)
     calendar: Calendar = field(default_factory=Calendar)
     objective: str = "regular"
 
@@ -120,6 +124,7 @@ class Program:
             "avoid_instruments": list(self.avoid),
             "duration_minutes": self.duration_minutes,
             "recovery_minutes": self.recovery_minutes,
+            "min_slew_minutes": self.min_slew_minutes,
             "observations": self.calendar.to_dict() | {"objective": self.objective},
         }
 
@@ -151,6 +156,7 @@ def _parse(data: dict, where: str) -> Program:
     avoid = [_known(_text(a, f"{where}: avoid_instruments"), INSTRUMENTS, where) for a in avoid]
     duration = limits.number(f"{where}: duration_minutes", data.get("duration_minutes", 25.0), 0, 1440)
     recovery = limits.number(f"{where}: recovery_minutes", data.get("recovery_minutes", 0.0), 0, 10_080)
+    min_slew = limits.number(f"{where}: min_slew_minutes", data.get("min_slew_minutes", 0.0), 0, 1440)
     observations = data.get("observations")
     if not isinstance(observations, dict):
         raise OptionError(
@@ -188,6 +194,7 @@ def _parse(data: dict, where: str) -> Program:
         avoid=tuple(avoid),
         duration_minutes=float(duration),
         recovery_minutes=float(recovery),
+        min_slew_minutes=float(min_slew),
         calendar=calendar,
         objective=_objective(observations.get("objective", "regular"), where),
     )
@@ -228,11 +235,17 @@ def _text(value: object, where: str, *, empty: bool = False) -> str:
     return value.strip()
 
 
-def shipped_names() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _names() -> tuple[str, ...]:
     folder = resources.files("planner.problem").joinpath("programs")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
+def shipped_names() -> list[str]:
+    return list(_names())
+
+
+@functools.lru_cache(maxsize=64)  # a Program is frozen: one read per shipped file and process
 def _shipped(name: str) -> Program:
     text = resources.files("planner.problem").joinpath("programs", f"{name}.toml").read_text(encoding="utf-8")
     return _from_toml(text, f"shipped program {name!r}")

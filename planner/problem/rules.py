@@ -32,7 +32,10 @@ NO_SLEW = "no-slew"
 CARRIES = "carries-slew-parallel"
 SHIPPED = ("operations", "seed")
 DEFAULT = "operations"
-PROGRAMS_RECOVERY = "program"  # miri_recovery_minutes = "program": the recovery the program states
+# `miri_recovery_minutes = "program"`, `min_slew_minutes = "program"`: the value the program states.
+FROM_PROGRAM = "program"
+SLEW_TIME = "slew-time"
+MAX_SLEW_MINUTES = 24 * 60  # a day: more would leave no slew at all
 MAX_RECOVERY_MINUTES = 7 * 24 * 60  # a week: more would exclude every slew of a week with MIRI use
 # Each exclusion is a pass over the timeline (and a lane of the report): 10,000 of them took minutes.
 # The shipped sets have one; a planner's own file a handful. A few hundred KB of TOML is plenty.
@@ -43,7 +46,8 @@ MAX_RULES_BYTES = 1_000_000
 # The destination fields an exclusion can match, as TOML keys (all lists of strings).
 CRITERIA = ("prime_modes", "visit_types", "programs", "categories", "keywords")
 EXCLUSION_KEYS = ("name", "reason", *CRITERIA)
-TOP_KEYS = ("name", "description", "extends", "miri_recovery_minutes", "exclude")
+TOP_KEYS = ("name", "description", "extends", "miri_recovery_minutes", "min_slew_minutes", "exclude")
+PROGRAM_KEYS = ("miri_recovery_minutes", "min_slew_minutes")  # may say "program"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,13 +74,15 @@ class Exclusion:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleSet:
     """A rule set as applied to one program: `avoid` and `mode` are the program's (planner.problem.
-    program), and so is the recovery unless the set names its own. `load_rules` and `for_program`
-    resolve them; what a plan records (`to_dict`) is the set's own part, the recovery resolved."""
+    program), and so are the recovery and the minimum slew where the set says "program".
+    `load_rules` and `for_program` resolve them; what a plan records (`to_dict`) is the set's own
+    part, those values resolved."""
 
     name: str
     description: str = ""
     exclusions: tuple[Exclusion, ...] = ()
     miri_recovery_minutes: float = 0.0
+    min_slew_minutes: float = 0.0  # slew-time: the least slew that holds the slew parallel (0: none)
     avoid: tuple[str, ...] = ("MIRI",)  # the program's instruments: no slew into a visit using them
     mode: str = "MIRI Anneal"  # the program's slew-parallel mode: other modes on a slew block it
 
@@ -97,10 +103,11 @@ class RuleSet:
         """Every rule in the order it is applied (a slew is counted under the first it fails)."""
         recovery = [self.recovery] if self.miri_recovery_minutes > 0 and self.avoid else []
         avoided = [self.to_avoided] if self.avoid else []
-        return [NO_SLEW, *avoided, CARRIES, *(e.name for e in self.exclusions), *recovery]
+        slew_time = [SLEW_TIME] if self.min_slew_minutes > 0 else []
+        return [NO_SLEW, *avoided, CARRIES, *(e.name for e in self.exclusions), *slew_time, *recovery]
 
     def built_in(self, rule: str) -> bool:
-        return rule in (NO_SLEW, CARRIES, self.to_avoided, self.recovery)
+        return rule in (NO_SLEW, CARRIES, SLEW_TIME, self.to_avoided, self.recovery)
 
     def describe(self, rule: str) -> str:
         """The one-line reason of a rule, as it reads after 'slews ...'."""
@@ -111,15 +118,17 @@ class RuleSet:
             return f"to a visit that uses {instruments}"
         if rule == CARRIES:
             return "already carrying another slew parallel"
+        if rule == SLEW_TIME:
+            return f"shorter than {self.min_slew_minutes:g} min, or of unknown duration (slew time)"
         if rule == self.recovery:
             return f"followed by {instruments} use within {self.miri_recovery_minutes:g} min (recovery)"
         return next(e.reason for e in self.exclusions if e.name == rule)
 
-    def for_program(self, program, recovery: float | None = None) -> RuleSet:
-        """This set applied to `program` (its avoided instruments and mode), with `recovery` minutes
-        when given, else the set's own when it names one (seed: 0), else the program's."""
-        minutes = self.miri_recovery_minutes if recovery is None else recovery
-        return replace(self, avoid=tuple(program.avoid), mode=program.mode, miri_recovery_minutes=minutes)
+    def for_program(self, program, taken: tuple[str, ...] = ()) -> RuleSet:
+        """This set applied to `program` (its avoided instruments and mode), with the values of
+        `taken` (PROGRAM_KEYS: recovery, minimum slew) the program's rather than the set's own."""
+        values = {key: float(getattr(program, key.replace("miri_", ""))) for key in taken}
+        return replace(self, avoid=tuple(program.avoid), mode=program.mode, **values)
 
     def with_recovery(self, minutes: float | None) -> RuleSet:
         """The same set with another MIRI recovery time (None keeps the set's own)."""
@@ -134,6 +143,7 @@ class RuleSet:
             "name": self.name,
             "description": self.description,
             "miri_recovery_minutes": self.miri_recovery_minutes,
+            "min_slew_minutes": self.min_slew_minutes,
             "exclude": [e.to_dict() for e in self.exclusions],
         }
 
@@ -149,16 +159,16 @@ class RuleSet:
 
 def load_rules(spec: str | Path | RuleSet | None = None, program=None) -> RuleSet:
     """'operations' (the default, also for None), 'seed', a RuleSet, or a rules TOML file, applied
-    to `program` (default: the MIRI anneals, whose recovery is 35 min) when the set is not a RuleSet
-    already. A set that names no recovery takes the program's."""
+    to `program` (default: the seed's MIRI anneals: recovery 35 min, least slew 27.5 min) when the
+    set is not a RuleSet already; where the set says "program", the program's values hold."""
     if isinstance(spec, RuleSet):
         return spec
     if spec is None:
         spec = DEFAULT
     if program is None:
-        from planner.problem.program import Program
+        from planner.problem.program import SEED, load_program
 
-        program = Program(name="anneals")
+        program = load_program(SEED)
     if str(spec) in SHIPPED:
         return _applied(_shipped(str(spec)), program)
     path = Path(spec)
@@ -171,19 +181,18 @@ def load_rules(spec: str | Path | RuleSet | None = None, program=None) -> RuleSe
     return _applied(_from_data(data, str(path), default_name=path.stem), program)
 
 
-def _applied(parsed: tuple[RuleSet, bool], program) -> RuleSet:
-    rules, from_program = parsed
-    return rules.for_program(program, program.recovery_minutes if from_program else None)
+def _applied(parsed: tuple[RuleSet, tuple[str, ...]], program) -> RuleSet:
+    rules, taken = parsed
+    return rules.for_program(program, taken)
 
 
-def _shipped(name: str) -> tuple[RuleSet, bool]:
+def _shipped(name: str) -> tuple[RuleSet, tuple[str, ...]]:
     text = resources.files("planner.problem").joinpath("rulesets", f"{name}.toml").read_text(encoding="utf-8")
     return _from_toml(text, f"shipped rule set {name!r}", default_name=name)
 
 
-def _from_toml(text: str, where: str, default_name: str) -> tuple[RuleSet, bool]:
-    """The set a rules file describes, and whether its recovery is the program's
-    (`miri_recovery_minutes = "program"`, in the file or in the set it extends)."""
+def _from_toml(text: str, where: str, default_name: str) -> tuple[RuleSet, tuple[str, ...]]:
+    """The set a rules file describes, and the PROGRAM_KEYS whose value is the program's."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -191,21 +200,24 @@ def _from_toml(text: str, where: str, default_name: str) -> tuple[RuleSet, bool]
     return _from_data(data, where, default_name)
 
 
-def _from_data(data: dict, where: str, default_name: str) -> tuple[RuleSet, bool]:
-    """The set a rules file describes, and whether its recovery is the program's
-    (`miri_recovery_minutes = "program"`, in the file or in the set it extends)."""
-    parent, from_program = None, False
+def _from_data(data: dict, where: str, default_name: str) -> tuple[RuleSet, tuple[str, ...]]:
+    """The set a rules file describes, and the PROGRAM_KEYS whose value is the program's (`key =
+    "program"`, in the file or in the set it extends, unless the file gives a number)."""
+    parent, taken = None, set()
     if "extends" in data:
         extends = data["extends"]
         if extends not in SHIPPED:
             raise OptionError(f"{where}: extends = {shown(extends)}; expected one of {', '.join(SHIPPED)}")
         if extends != "seed":
-            parent, from_program = _shipped(extends)
-    if "miri_recovery_minutes" in data:
-        from_program = data["miri_recovery_minutes"] == PROGRAMS_RECOVERY
-        if from_program:
-            data = {k: v for k, v in data.items() if k != "miri_recovery_minutes"}
-    return _parse({"name": default_name} | data, where, parent), from_program
+            parent, inherited = _shipped(extends)
+            taken = set(inherited)
+    for key in PROGRAM_KEYS:
+        if key in data:
+            taken.discard(key)
+            if data[key] == FROM_PROGRAM:
+                taken.add(key)
+                data = {k: v for k, v in data.items() if k != key}
+    return _parse({"name": default_name} | data, where, parent), tuple(sorted(taken))
 
 
 def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
@@ -216,6 +228,17 @@ def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
     description = _text(data.get("description", ""), f"{where}: description", empty=True)
     recovery = data.get("miri_recovery_minutes", parent.miri_recovery_minutes if parent else 0.0)
     _check_recovery(recovery, f"{where}: miri_recovery_minutes")
+    min_slew = data.get("min_slew_minutes", parent.min_slew_minutes if parent else 0.0)
+    if (
+        isinstance(min_slew, bool)
+        or not isinstance(min_slew, int | float)
+        or not math.isfinite(min_slew)
+        or not 0 <= min_slew <= MAX_SLEW_MINUTES
+    ):
+        raise OptionError(
+            f"{where}: min_slew_minutes = {shown(min_slew)}: expected minutes from 0 to {MAX_SLEW_MINUTES}, "
+            'or "program"'
+        )
     entries = data.get("exclude", [])
     if not isinstance(entries, list):
         raise OptionError(f"{where}: exclude must be a list of tables ([[exclude]])")
@@ -227,13 +250,13 @@ def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
     for i, entry in enumerate(entries):
         exclusion = _exclusion(entry, f"{where}: exclude[{i}]")
         if (
-            exclusion.name in (NO_SLEW, CARRIES)
+            exclusion.name in (NO_SLEW, CARRIES, SLEW_TIME)
             or exclusion.name.startswith("to-")
             or exclusion.name.endswith("-recovery")
         ):
             raise OptionError(
                 f"{where}: exclude[{i}].name {exclusion.name!r} is, or is shaped like, a built-in rule's "
-                "name (no-slew, carries-slew-parallel, to-<instrument>, <instrument>-recovery)"
+                "name (no-slew, carries-slew-parallel, slew-time, to-<instrument>, <instrument>-recovery)"
             )
         if any(e.name == exclusion.name for e in exclusions):
             raise OptionError(f"{where}: exclude[{i}].name {exclusion.name!r} is used twice")
@@ -243,6 +266,7 @@ def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
         description=description,
         exclusions=tuple(exclusions),
         miri_recovery_minutes=float(recovery),
+        min_slew_minutes=float(min_slew),
     )
 
 

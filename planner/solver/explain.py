@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.problem.calendar import DAY, format_instant
-from planner.problem.eligibility import WindowSlews
+from planner.problem.eligibility import WindowSlews, nearest_eligible
 from planner.solver.chain import Chain
 from planner.solver.oracle import forward
 
@@ -51,3 +51,27 @@ def chain_conflict(chain: Chain) -> str | None:
         )
         return text + (f" ({' and '.join(pinned)} pinned)" if pinned else "")
     return None
+
+
+def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
+    """Why each window without an eligible slew cannot be served, and the nearest eligible slews
+    before and after it (within a target interval), with what taking them would cost: the hours
+    outside the window, which `--widen-hours` must reach."""
+    reasons = {}
+    reach = instance.calendar.target_seconds
+    for w in windows:
+        if len(w.rows):
+            continue
+        (before, before_id), (after, after_id) = nearest_eligible(
+            instance.timeline, instance.rule_set, w.window, reach
+        )
+        near = []
+        if before is not None:
+            hours = (w.window.start - before) / 3600
+            near.append(f"{before_id} at {format_instant(before)}, {hours:.1f} h before it")
+        if after is not None:
+            hours = (after - w.window.end) / 3600
+            near.append(f"{after_id} at {format_instant(after)}, {hours:.1f} h after it")
+        nearest = "; nearest eligible slews: " + " and ".join(near) if near else "; none within a week"
+        reasons[w.window.anneal] = w.explain() + nearest
+    return reasons

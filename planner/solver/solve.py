@@ -33,7 +33,7 @@ from planner.problem.settings import SolverSettings
 from planner.schedules.timeline import DEFAULT_TIMELINE, SHIPPED_NAME
 from planner.solver import oracle
 from planner.solver.chain import Chain
-from planner.solver.explain import chain_conflict, empty_windows
+from planner.solver.explain import chain_conflict, empty_windows, unserved
 from planner.solver.model import FlowModel, Scope, Scoped, scoped_pairs
 
 
@@ -79,6 +79,7 @@ def solve(
         build_seconds=time.perf_counter() - started - stages.solve_seconds,
         solve_seconds=stages.solve_seconds,
         versions=versions(),
+        unserved=unserved(windows, instance),
     )
     problems = check_plan(result.plan, instance, claimed=result.value)
     if problems:  # a bug, not bad input: never hand such a plan to a user
@@ -91,7 +92,7 @@ def build_chain(instance: Instance) -> tuple[Chain, list[WindowSlews], list[Wind
     """The chain of a problem (with the windows, and those that have a slew); InfeasibleError
     names the anneals when no plan exists."""
     frame, calendar, rules = instance.timeline, instance.calendar, instance.rule_set
-    windows = window_slews(frame, calendar, rules)
+    windows = window_slews(frame, calendar, rules, instance.widen_seconds)
     placed = [w for w in windows if len(w.rows)]
     if not placed or (len(placed) < len(windows) and not instance.allow_missing):
         starts = to_seconds(frame["start"])

@@ -522,7 +522,10 @@ def _summary(result: Result) -> str:
     if result.bound is not None and result.status.value != "OPTIMAL":
         text += f" (bound {result.bound:.0f} s)"
     if stats["missing"]:
-        text += "; missing (no eligible slew): " + ", ".join(f"Anneal {k:02d}" for k in stats["missing"])
+        count = len(stats["missing"])
+        text += f"; {count} window{'s' * (count != 1)} could not be served (no eligible slew): " + ", ".join(
+            f"Anneal {k:02d}" for k in stats["missing"]
+        )
     if result.objective != "regular" and "mean_interval_days" in stats:
         from planner.plans.compare import plan_deviation
         from planner.problem.calendar import Calendar
@@ -555,6 +558,12 @@ def caveats(result: Result) -> list[str]:
             lines.append(f"Stage {stage.name} was not proven optimal ({why}).")
     if result.stages and result.stages[0].plan_from == "hint":
         lines.append("The solver returned no plan in time: this is the DP's plan, the solver's hint.")
+    from rich.markup import escape  # rule names and visit ids come from files: never markup
+
+    for reason in result.unserved.values():
+        lines.append(f"Not served: {escape(reason)}")
+    if result.unserved:
+        lines.append("(--widen-hours H lets these windows take slews up to H hours outside them)")
     return lines
 
 
