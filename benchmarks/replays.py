@@ -2,8 +2,8 @@
 
     python -m benchmarks.replays [--perturbations 8] [--out benchmarks/results/replays.csv]
 
-For each history (Cycle 1 from the STScI text reports, Cycle 2 from the DJA JSON reports, Cycle 2
-from both) and each policy (greedy; look-ahead and rollout with their defaults and with other
+For each history (Cycle 1 from the STScI text reports and from the DJA's whole-cycle list, Cycle 2
+from the DJA JSON reports and from both, Cycle 3 from the DJA's whole-cycle list) and each policy (greedy; look-ahead and rollout with their defaults and with other
 weights, horizons, without rollout's mirror images and without the prior, to show how they were
 chosen; and rollout told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside the
 hindsight optimum of the same final schedule and rules, the anneals placed, missed and re-planned,
@@ -33,12 +33,14 @@ from planner.problem.rules import load_rules
 from planner.schedules.history import History
 from planner.schedules.perturb import Perturbation
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "raw"
+DATA = Path(__file__).resolve().parent.parent / "data"
 RESULTS = Path(__file__).parent / "results"
 CYCLES = {
-    "cycle1-text": (["stsci-text"], "2022-07-11", 51),
-    "cycle2-json": (["dja-json"], "2023-07-03", 53),
-    "cycle2-all": (["stsci-text", "dja-json"], "2023-07-03", 53),
+    "cycle1-text": (["raw/stsci-text"], "2022-07-11", 51),
+    "cycle1-json": (["dja-merged/jwst-schedule-cycle1.json"], "2022-07-11", 51),
+    "cycle2-json": (["raw/dja-json"], "2023-07-03", 53),
+    "cycle2-all": (["raw/stsci-text", "raw/dja-json"], "2023-07-03", 53),
+    "cycle3-json": (["dja-merged/jwst-schedule-cycle3.json"], "2024-07-01", 52),
 }
 
 

@@ -510,7 +510,9 @@ def headline(result: Result, *, written: str | None = None, one_line: bool = Fal
     from rich.markup import escape  # the path is the user's text, never markup
 
     text = _summary(result) + (f"; plan written to {escape(written)}" if written else "")
-    return text + "".join(("  " if one_line else "\n") + line for line in caveats(result))
+    # --quiet keeps to one line: the unserved windows' reasons are in the plan's metadata
+    lines = caveats(result, unserved=not one_line)
+    return text + "".join(("  " if one_line else "\n") + line for line in lines)
 
 
 def _summary(result: Result) -> str:
@@ -542,7 +544,7 @@ def _summary(result: Result) -> str:
     return text + f"; solve {result.solve_seconds:.3f} s (build {result.build_seconds:.3f} s)"
 
 
-def caveats(result: Result) -> list[str]:
+def caveats(result: Result, *, unserved: bool = True) -> list[str]:
     """What the status alone does not say, in words: stages not proven, plans the solver did not make."""
     lines = []
     for stage in result.stages:
@@ -560,9 +562,9 @@ def caveats(result: Result) -> list[str]:
         lines.append("The solver returned no plan in time: this is the DP's plan, the solver's hint.")
     from rich.markup import escape  # rule names and visit ids come from files: never markup
 
-    for reason in result.unserved.values():
+    for reason in result.unserved.values() if unserved else ():
         lines.append(f"Not served: {escape(reason)}")
-    if result.unserved:
+    if result.unserved and unserved:
         lines.append("(--widen-hours H lets these windows take slews up to H hours outside them)")
     return lines
 
