@@ -230,7 +230,11 @@ def test_greedy_replay_of_real_cycle2_equals_a_plain_reimplementation():
     expected = _plain_greedy(reports, Calendar(), rules)
     outcome = replay(history, Calendar(), Greedy(), rules)
     got = {a.window.anneal: (a.visit_id, a.time) for a in outcome.anneals if a.placed}
-    assert got == expected and len(got) == 53
+    # 50 of 53 since the slew-time rule: the weeks of Jul 24, Aug 14 and Sep 25 have no slew of
+    # 27.5 min that the other rules allow (their longest: 1616 s, 1477 s, 1545 s), on the report
+    # that decides them as in the final timeline.
+    assert got == expected and len(got) == 50
+    assert set(range(1, 54)) - set(got) == {4, 7, 13}
 
 
 @pytest.mark.parametrize(
@@ -300,7 +304,8 @@ def test_replay_table_keeps_names_dates_and_visits_whole():
 
 def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
     """Flown: what the July reports show was executed (anneals of program 1520). Published: July
-    and August. `next` keeps the flown ones and plans the August windows that have none."""
+    and August. `next` keeps the flown ones and plans the August windows that have none; the week
+    of Aug 14 has no slew of 27.5 min the other rules allow (slew-time rule), so it is missed."""
     july = sorted(str(p) for p in __import__("pathlib").Path("data/raw/dja-json/cycle2").glob("202307*.json"))
     august = sorted(
         str(p) for p in __import__("pathlib").Path("data/raw/dja-json/cycle2").glob("202308*.json")
@@ -325,11 +330,14 @@ def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert [a["state"] for a in document["anneals"]] == ["planned"] * 4
+    # Anneal 7 (Aug 14-18): its longest slews into visits the other rules allow last 1477 s and
+    # 1414 s, shorter than the slew-time rule's 27.5 min (see the Cycle 2 greedy replay above).
+    assert [a["state"] for a in document["anneals"]] == ["planned", "missed", "planned", "planned"]
     assert [a["anneal"] for a in document["anneals"]] == [6, 7, 8, 9]
     checked = runner.invoke(app, ["check", str(out)])
     assert checked.exit_code == 0, checked.output
-    # The next week, from that plan: nothing new is published, so nothing new is planned.
+    # The next week, from that plan: nothing new is published, so nothing new is planned. A missed
+    # week has not flown (flown_from_plan), so it is decided again, and is missed again.
     again = runner.invoke(
         app,
         [
@@ -343,7 +351,8 @@ def test_next_plans_the_published_weeks_and_its_plan_checks(tmp_path):
             "--json",
         ],
     )
-    assert again.exit_code == 0 and json.loads(again.stdout)["anneals"] == []
+    assert again.exit_code == 0
+    assert [(a["anneal"], a["state"]) for a in json.loads(again.stdout)["anneals"]] == [(7, "missed")]
 
 
 def test_a_merged_json_list_and_a_history_file_replay_like_the_folder(tmp_path):
