@@ -23,7 +23,7 @@ from planner.online.policies import Decision, Greedy, Neighbour, Rollout, _chain
 from planner.online.replay import replay
 from planner.problem.calendar import DAY, Calendar, format_instant
 from planner.schedules.history import History
-from planner.schedules.report import Report
+from planner.schedules.report import Report, Visit
 from tests.helpers import START, visit
 
 HOUR = 3600
@@ -43,6 +43,13 @@ def at(week: int, hours: float) -> float:
     return 7 * (week - 1) + hours / 24
 
 
+def lead(week: int) -> Visit:
+    """An untargeted visit (no slew into it) at noon on the Sunday before calendar week `week`,
+    outside every window: under the slew-time rule the slew into a report's first visit is
+    unknown (nothing of the same report before it), so a report opens with one."""
+    return visit(at(week, -12), visit_type="PRIME UNTARGETED", visit_id=f"9998:{week}:1")
+
+
 def test_rollout_moves_to_the_phase_the_published_weeks_keep():
     """Four weeks before the calendar were published with their only slew at phase 48 h (a MIRI
     visit, not eligible, opens the first on its Monday 00:00, so that week is wholly published).
@@ -58,15 +65,21 @@ def test_rollout_moves_to_the_phase_the_published_weeks_keep():
     Without the mirror images it would keep 36 h (4 + 52/2/6 = 8.33 against 8 + 8/2/6 = 8.67):
     the mirrored weeks 1 and 2 (56 h; 48 h and 60 h) are what tips it. With weight 0 on the
     sampled weeks it is greedy. Each report also has a Saturday visit, outside every window, so
-    its span contains its window's end and it decides that window."""
+    its span contains its window's end and it decides that window; each of weeks 1-3 opens with
+    an untargeted visit on the Sunday before (`lead`), so its first slew's duration is known."""
     first = visit(at(-3, 0), "MIRI Imaging", visit_id="0:1:1")
     earlier = [visit(at(w, 48), visit_id=f"0:{w + 5}:1") for w in (-3, -2, -1, 0)]
     before = report("before", -30, first, *earlier, visit(-1.5))
-    week1 = report("week1", -2, visit(at(1, 40), visit_id="1:1:1"), visit(at(1, 132)))
+    week1 = report("week1", -2, lead(1), visit(at(1, 40), visit_id="1:1:1"), visit(at(1, 132)))
     week2 = report(
-        "week2", 5, visit(at(2, 36), visit_id="2:1:1"), visit(at(2, 48), visit_id="2:2:1"), visit(at(2, 132))
+        "week2",
+        5,
+        lead(2),
+        visit(at(2, 36), visit_id="2:1:1"),
+        visit(at(2, 48), visit_id="2:2:1"),
+        visit(at(2, 132)),
     )
-    week3 = report("week3", 12, visit(at(3, 48), visit_id="3:1:1"), visit(at(3, 132)))
+    week3 = report("week3", 12, lead(3), visit(at(3, 48), visit_id="3:1:1"), visit(at(3, 132)))
     history = History([before, week1, week2, week3], [])
     calendar = Calendar(start=START, count=3)
     greedy = replay(history, calendar, Greedy())
@@ -183,7 +196,10 @@ def test_rollout_replay_of_real_cycle2_checks_and_beats_greedy():
     result = CliRunner().invoke(app, ["replay", "data/raw/dja-json", "--policy", "rollout", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["policy"] == "rollout" and summary["result"]["placed"] == 53
+    # 50 of 53 since the slew-time rule: the weeks of Jul 24, Aug 14 and Sep 25 have no slew of
+    # 27.5 min the other rules allow, so every policy misses them (tests/online/test_replay.py).
+    assert summary["policy"] == "rollout" and summary["result"]["placed"] == 50
+    assert summary["result"]["missed"] == 3 and summary["result"]["missed_with_slews"] == []
     assert summary["result"]["sum_abs_deviation_s"] < summary["greedy"]["sum_abs_deviation_s"]
     assert summary["result"]["sum_abs_deviation_s"] >= summary["hindsight"]["sum_abs_deviation_s"]
 
