@@ -50,6 +50,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "rules": (str,),
     "miri_recovery_minutes": (int, float),
     "allow_missing": (bool,),
+    "widen_hours": (int, float),  # windows with no eligible slew, widened by this many hours
     "perturbation": (dict,),
     "kind": (str,),  # "solve" (the default) or "replay"
     "sources": (list,),  # replay: report files or folders
@@ -96,7 +97,8 @@ class Scenario:
             program=self.program,
             rules=self.rules,
             min_gap_days=self.settings.get("min_gap_days", 0.0),
-            allow_missing=self.settings.get("allow_missing", False),
+            allow_missing=self.settings.get("allow_missing", True),
+            widen_hours=self.settings.get("widen_hours", 0.0),
         )
 
     def solver_settings(self, workers_cap: int | None = None) -> SolverSettings:

@@ -42,6 +42,7 @@ SETTINGS = pa.schema(
         ("rules", pa.string()),  # the rule set's name
         ("miri_recovery_minutes", pa.float64()),
         ("allow_missing", pa.bool_()),
+        ("widen_hours", pa.float64()),
         ("perturbation_cancel_fraction", pa.float64()),
         ("perturbation_max_delay_hours", pa.float64()),
         ("perturbation_lost_days", pa.float64()),
@@ -96,7 +97,8 @@ def effective_settings(scenario) -> dict:
         "min_gap_days": float(scenario.settings.get("min_gap_days", 0.0)),
         "rules": rules.name,
         "miri_recovery_minutes": rules.miri_recovery_minutes,
-        "allow_missing": bool(scenario.settings.get("allow_missing", False)),
+        "allow_missing": bool(scenario.settings.get("allow_missing", True)),
+        "widen_hours": float(scenario.settings.get("widen_hours", 0.0)),
         "perturbation_cancel_fraction": churn.cancel_fraction,
         "perturbation_max_delay_hours": churn.max_delay_hours,
         "perturbation_lost_days": churn.lost_days,
