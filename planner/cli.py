@@ -498,6 +498,15 @@ def check(
             "the plan records, e.g. whether a seed plan follows the operational rules.",
         ),
     ] = None,
+    program: Annotated[
+        str | None,
+        typer.Option(
+            "--program",
+            metavar="NAME|FILE",
+            help="Check as a plan of this program (its mode, avoided instruments, minimum slew and "
+            "recovery; the plan's own calendar and objective) instead of the one the plan records.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
@@ -506,7 +515,7 @@ def check(
     from planner.views.console import console, print_json, progress, styled
 
     with progress(f"checking {plan}"):
-        problems, notes, opened = check_plan_file(plan, timeline or None, rules)
+        problems, notes, opened = check_plan_file(plan, timeline or None, rules, program)
     table = opened.plan
     checked = opened.instance.rule_set
     placed = int(table["slew_time"].notna().sum())
@@ -863,15 +872,29 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 
 @app.command()
 @friendly
-def compare(plan: PlanArgument, timeline: PlanTimelineOption = None, as_json: Json = False) -> None:
+def compare(
+    plan: PlanArgument,
+    timeline: PlanTimelineOption = None,
+    program: Annotated[
+        str | None,
+        typer.Option(
+            "--program",
+            metavar="NAME|FILE",
+            help="Compare with the runs flown of this program's mode instead of the plan's own program's.",
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
     """Show the plan beside the anneals actually flown in the timeline."""
     from planner.plans.compare import compare as run
     from planner.plans.result import open_plan
+    from planner.problem.program import load_program
     from planner.views.console import comparison_document, print_comparison, print_json, progress
 
+    mode = load_program(program).mode if program is not None else None
     with progress(f"comparing {plan}"):
         opened = open_plan(plan, timeline or None)
-        comparison = run(opened.plan, opened.timeline, opened.calendar, opened.program.mode)
+        comparison = run(opened.plan, opened.timeline, opened.calendar, mode or opened.program.mode)
     if as_json:
         print_json(comparison_document(comparison, str(plan)))
     else:

@@ -391,9 +391,11 @@ def verify_plan(opened) -> Verified:
     )
 
 
-def check_plan_file(path, timeline_paths=None, rules=None):
+def check_plan_file(path, timeline_paths=None, rules=None, program=None):
     """Check a plan file against a timeline (given, else the one named in the plan, else shipped),
-    under `rules` (a rule set name, file or RuleSet) when given, else the rule set the plan records.
+    under `rules` (a rule set name, file or RuleSet) when given, else the rule set the plan records,
+    as a plan of `program` (a name, file or Program, with the plan's calendar and objective) when
+    given, else of the program the plan records.
 
     Returns the problems, notes and the opened plan file, whose instance holds the rules checked
     (`legacy_rules` says it was checked under the seed's rules because it records no rule set).
@@ -403,7 +405,15 @@ def check_plan_file(path, timeline_paths=None, rules=None):
     from planner.problem.rules import load_rules
 
     opened = open_plan(path, timeline_paths)
-    if rules is not None:  # a rule set named by the user, applied to the plan's own program
+    if program is not None:  # another program's rules, on the plan's own calendar
+        from planner.problem.program import load_program
+
+        chosen = replace(load_program(program), calendar=opened.calendar, objective=opened.instance.objective)
+        instance = replace(
+            opened.instance, program=chosen, rules=opened.instance.rule_set.for_program(chosen)
+        )
+        opened = replace(opened, instance=instance)
+    if rules is not None:  # a rule set named by the user, applied to the plan's (or --program's) program
         instance = replace(opened.instance, rules=load_rules(rules, opened.program))
         opened = replace(opened, instance=instance, legacy_rules=False)
     verified = verify_plan(opened)
