@@ -127,7 +127,9 @@ class RuleSet:
     def for_program(self, program, taken: tuple[str, ...] = ()) -> RuleSet:
         """This set applied to `program` (its avoided instruments and mode), with the values of
         `taken` (PROGRAM_KEYS: recovery, minimum slew) the program's rather than the set's own."""
-        recovery = program.recovery_minutes if "miri_recovery_minutes" in taken else self.miri_recovery_minutes
+        recovery = self.miri_recovery_minutes
+        if "miri_recovery_minutes" in taken:
+            recovery = program.recovery_minutes
         min_slew = program.min_slew_minutes if "min_slew_minutes" in taken else self.min_slew_minutes
         return replace(
             self,

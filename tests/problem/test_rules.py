@@ -307,7 +307,8 @@ def test_plan_records_its_rule_set_and_an_old_plan_is_checked_under_seed(tmp_pat
     # above: under operations the slew-time rule leaves windows unserved that the seed's rules serve,
     # so the checker would rightly reject it under seed; a seed plan keeping the 35-min recovery is.)
     path = tmp_path / "seed.parquet"
-    result = runner.invoke(app, ["solve", "--rules", "seed", "--miri-recovery-minutes", "35", "--out", str(path)])
+    seed = ["solve", "--rules", "seed", "--miri-recovery-minutes", "35", "--out", str(path)]
+    result = runner.invoke(app, seed)
     assert result.exit_code == 0, result.output
     meta = json.loads(pq.read_schema(path).metadata[METADATA_KEY])
     table = pq.read_table(path)

@@ -278,7 +278,8 @@ def test_cp_sat_equals_dp_under_random_minimum_slew_times(case, minutes, objecti
     assert result.missing == [w.window.anneal for w in windows if not len(w.rows)]
     assert check(result.plan, frame, calendar, objective=objective, rules=rules, claimed=result.value) == []
     # Every slew planned is at least the minimum long.
-    slews = dict(zip(zip(frame["visit_id"], frame["start"]), frame["slew_seconds"], strict=True))
+    keys = zip(frame["visit_id"], frame["start"], strict=True)
+    slews = dict(zip(keys, frame["slew_seconds"], strict=True))
     for key in zip(result.plan["visit_id"], result.plan["slew_time"], strict=True):
         if isinstance(key[0], str) and minutes > 0:  # 0: no rule (overlapping visits are slews too)
             assert slews[key] >= minutes * 60
@@ -316,7 +317,8 @@ def test_cli_solve_and_check(tmp_path):
     assert result.exit_code == 0, result.output
     # Under the slew-time rule three windows of Cycle 2 have no eligible slew: listed, not fatal.
     assert "OPTIMAL: 50/53 anneals placed" in result.output
-    assert "3 windows could not be served (no eligible slew): Anneal 04, Anneal 07, Anneal 13" in result.output
+    unserved = "3 windows could not be served (no eligible slew): Anneal 04, Anneal 07, Anneal 13"
+    assert unserved in result.output
     assert result.output.count("Not served: Anneal") == 3 and "nearest eligible slews" in result.output
     plan, meta = read_plan(out)
     assert len(plan) == 53 and meta["status"] == "OPTIMAL" and meta["checked"]
