@@ -168,9 +168,9 @@ def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
     from tests.helpers import visit
 
     both = [Attached(SLEW_PARALLEL, "MIRI Anneal", "1:1:1"), Attached(SLEW_PARALLEL, "NIRSpec Lamp", "2:1:1")]
-    frame = hand_timeline(visit(1.0, parallels=both))
-    assert frame["slew_parallel"].tolist() == ["NIRSpec Lamp"]
-    assert _Rules(frame, {}, ("MIRI",), "MIRI Anneal").broken(0) == [
+    frame = hand_timeline(visit(1.0, parallels=both))  # row 0: the helpers' lead visit
+    assert frame["slew_parallel"].tolist()[1:] == ["NIRSpec Lamp"]
+    assert _Rules(frame, {}, ("MIRI",), "MIRI Anneal").broken(1) == [
         ("carries-slew-parallel", "the slew already carries NIRSpec Lamp")
     ]
     path = tmp_path / "t.parquet"

@@ -127,8 +127,17 @@ class RuleSet:
     def for_program(self, program, taken: tuple[str, ...] = ()) -> RuleSet:
         """This set applied to `program` (its avoided instruments and mode), with the values of
         `taken` (PROGRAM_KEYS: recovery, minimum slew) the program's rather than the set's own."""
-        values = {key: float(getattr(program, key.replace("miri_", ""))) for key in taken}
-        return replace(self, avoid=tuple(program.avoid), mode=program.mode, **values)
+        recovery = self.miri_recovery_minutes
+        if "miri_recovery_minutes" in taken:
+            recovery = program.recovery_minutes
+        min_slew = program.min_slew_minutes if "min_slew_minutes" in taken else self.min_slew_minutes
+        return replace(
+            self,
+            avoid=tuple(program.avoid),
+            mode=program.mode,
+            miri_recovery_minutes=float(recovery),
+            min_slew_minutes=float(min_slew),
+        )
 
     def with_recovery(self, minutes: float | None) -> RuleSet:
         """The same set with another MIRI recovery time (None keeps the set's own)."""

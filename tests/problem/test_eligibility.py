@@ -30,6 +30,7 @@ def test_the_first_rule_failed_is_the_reason():
         visit(4),
     )
     assert exclusion_reason(frame, load_rules()).tolist() == [
+        "no-slew",  # the lead visit (tests.helpers.timeline)
         "no-slew",
         "to-miri",
         "carries-slew-parallel",
@@ -40,7 +41,7 @@ def test_the_first_rule_failed_is_the_reason():
         "",
     ]
     # the seed's rules have neither the time-series exclusion nor a recovery
-    assert exclusion_reason(frame, load_rules("seed")).tolist()[3:6] == ["", "to-miri", ""]
+    assert exclusion_reason(frame, load_rules("seed")).tolist()[4:7] == ["", "to-miri", ""]
 
 
 def test_window_counts_follow_the_reasons():
@@ -64,8 +65,8 @@ def test_only_the_calendar_span_is_judged_and_later_miri_use_still_counts():
     )
     rules = load_rules()
     (window,) = window_slews(frame, Calendar(start=START, count=1), rules)
-    assert window.rows.tolist() == [1]
+    assert window.rows.tolist() == [2]  # row 0 is the lead visit (tests.helpers.timeline)
     assert window.excluded["no-time-series"] == 1 and window.excluded["miri-recovery"] == 1
     whole = exclusion_reason(frame, rules)
-    assert whole.tolist()[:3] == ["no-time-series", "", "miri-recovery"]
-    assert exclusion_reason(frame, rules, slice(1, 3)).tolist() == whole.tolist()[1:3]
+    assert whole.tolist()[1:4] == ["no-time-series", "", "miri-recovery"]
+    assert exclusion_reason(frame, rules, slice(2, 4)).tolist() == whole.tolist()[2:4]

@@ -137,9 +137,9 @@ def test_a_lamp_program_avoids_its_own_instrument_and_is_checked_under_its_rules
     assert result.plan["instrument"].tolist() == ["MIRI Imaging", "NIRCam Imaging"]
     assert result.program["mode"] == "NIRSpec Internal Lamp"
     moved = result.plan.copy()
-    moved.loc[0, ["visit_id", "slew_time", "instrument"]] = [
-        frame.loc[0, "visit_id"],
-        frame.loc[0, "start"],
+    moved.loc[0, ["visit_id", "slew_time", "instrument"]] = [  # row 0 of frame is the lead visit
+        frame.loc[1, "visit_id"],
+        frame.loc[1, "start"],
         "NIRSpec IFU Spectroscopy",
     ]
     (violation,) = check_plan(moved, planned)[:1]

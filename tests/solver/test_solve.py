@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, OptionError
 from planner.plans.result import Status, read_plan
 from planner.problem.calendar import DAY, Calendar
 from planner.problem.eligibility import window_slews
@@ -86,7 +86,7 @@ def test_rules_exclude_miri_untargeted_and_busy_slews():
 def test_infeasible_week_names_the_anneal_and_reasons():
     frame = timeline(visit(0), visit(7, "MIRI Imaging"), visit(8, visit_type="PRIME UNTARGETED"), visit(14))
     with pytest.raises(InfeasibleError) as err:
-        solve(frame, THREE)
+        solve(frame, THREE, allow_missing=False)
     assert "Anneal 02 (2023-07-10 .. 2023-07-14): 2 visits" in str(err.value)
     assert "1 to a visit that uses MIRI (to-miri)" in str(err.value) and "none eligible" in str(err.value)
     assert "last visit" not in str(err.value)  # the schedule covers that week: the rules emptied it
@@ -96,7 +96,7 @@ def test_weeks_past_the_timeline_are_said_to_be_past_it():
     """A calendar longer than the schedule: the windows after its last visit say so, and how to
     plan without them."""
     with pytest.raises(InfeasibleError) as err:
-        solve(timeline(visit(0), visit(7)), THREE)
+        solve(timeline(visit(0), visit(7)), THREE, allow_missing=False)
     assert (
         "Anneal 03 (2023-07-17 .. 2023-07-21): 0 visits: none eligible (after the timeline's last visit, "
         in str(err.value)
@@ -199,10 +199,11 @@ def test_same_plan_whatever_the_worker_count(shipped):
 
 def test_any_time_limit_returns_the_known_plan_labelled_feasible(shipped):
     """With 5 ms nothing is proven: the DP's plan comes back complete, checked, FEASIBLE, with the
-    trivial bound 0, and every stage record says it did not run."""
+    trivial bound 0, and every stage record says it did not run. Complete: every window that has an
+    eligible slew is served (under the slew-time rule Anneals 04, 07 and 13 have none)."""
     result = solve(shipped, Calendar(), prune="none", time_limit=0.005, objective="minimax")
     assert result.status == Status.FEASIBLE and result.checked
-    assert result.statistics()["placed"] == 53 and result.bound == 0.0
+    assert result.statistics()["placed"] == 50 and result.missing == [4, 7, 13] and result.bound == 0.0
     chain = Chain.from_windows(window_slews(shipped, Calendar()), 7 * DAY)
     optimum = oracle.lexicographic(chain, "minimax")
     assert optimum is not None and result.value == optimum.value
@@ -240,7 +241,7 @@ def test_cp_sat_equals_dp(case, objective, prune):
     chain = Chain.from_windows(windows, calendar.target_seconds)
     optimum = oracle.lexicographic(chain, objective) if all(len(w.rows) for w in windows) else None
     try:
-        result = solve(frame, calendar, objective=objective, prune=prune)
+        result = solve(frame, calendar, objective=objective, prune=prune, allow_missing=False)
     except InfeasibleError:
         assert optimum is None
         return
@@ -249,6 +250,60 @@ def test_cp_sat_equals_dp(case, objective, prune):
     assert result.value == optimum.value
     assert [stage.value for stage in result.stages][-2:] == [optimum.regular, optimum.lateness]
     assert check(result.plan, frame, calendar, objective=objective, claimed=result.value) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    case=random_timelines(),
+    minutes=st.one_of(st.sampled_from([0.0, 27.5]), st.floats(0, 24 * 60, allow_nan=False)),
+    objective=st.sampled_from(["regular", "minimax", "mean"]),
+)
+def test_cp_sat_equals_dp_under_random_minimum_slew_times(case, minutes, objective):
+    """The slew-time rule with any minimum: windows it empties are left out (the default), and on
+    the windows left CP-SAT's lexicographic optimum is the DP's."""
+    frame, calendar = case
+    rules = dataclasses.replace(load_rules("operations"), min_slew_minutes=minutes)
+    windows = window_slews(frame, calendar, rules)
+    chain = Chain.from_windows(windows, calendar.target_seconds)
+    optimum = oracle.lexicographic(chain, objective)
+    try:
+        result = solve(frame, calendar, objective=objective, rules=rules)
+    except InfeasibleError:
+        assert optimum is None and chain.size == 0
+        return
+    assert optimum is not None
+    assert result.status == Status.OPTIMAL
+    assert result.value == optimum.value
+    assert [stage.value for stage in result.stages][-2:] == [optimum.regular, optimum.lateness]
+    assert result.missing == [w.window.anneal for w in windows if not len(w.rows)]
+    assert check(result.plan, frame, calendar, objective=objective, rules=rules, claimed=result.value) == []
+    # Every slew planned is at least the minimum long.
+    keys = zip(frame["visit_id"], frame["start"], strict=True)
+    slews = dict(zip(keys, frame["slew_seconds"], strict=True))
+    for key in zip(result.plan["visit_id"], result.plan["slew_time"], strict=True):
+        if isinstance(key[0], str) and minutes > 0:  # 0: no rule (overlapping visits are slews too)
+            assert slews[key] >= minutes * 60
+
+
+def test_widen_hours_serves_an_empty_window_and_the_checker_accepts_it():
+    """Week 2 (days 7-11) has no slew; day 11.2 is 4.8 hours after it closes. Widened by 5 hours the
+    window takes it, and the checker accepts the plan as one widened so; by 4 hours it stays empty;
+    the widened plan checked as an unwidened one puts the anneal outside its window."""
+    frame = timeline(visit(0.5), visit(11.2), visit(14.5))
+    assert solve(frame, THREE).missing == [2]
+    assert solve(frame, THREE, widen_hours=4).missing == [2]
+    widened = solve(frame, THREE, widen_hours=5)
+    assert widened.missing == [] and _days(widened) == [0.5, 11.2, 14.5]
+    row = widened.plan.iloc[1]
+    assert (row["window_start"].timestamp(), row["window_end"].timestamp()) == (
+        START + 7 * DAY - 5 * 3600,
+        START + 11 * DAY + 5 * 3600,
+    )
+    assert check(widened.plan, frame, THREE, widen_hours=5, claimed=widened.value) == []
+    unwidened = check(widened.plan, frame, THREE, claimed=widened.value)
+    assert [(v.anneal, v.rule) for v in unwidened] == [(2, "window"), (2, "outside-window")]
+    with pytest.raises(OptionError, match="widen hours 37"):  # 4-day windows every 7 days: 36 h at most
+        solve(frame, THREE, widen_hours=37)
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
@@ -260,29 +315,69 @@ def test_cli_solve_and_check(tmp_path):
     out = tmp_path / "plan.parquet"
     result = runner.invoke(app, ["solve", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "OPTIMAL: 53/53 anneals placed" in result.output
+    # Under the slew-time rule three windows of Cycle 2 have no eligible slew: listed, not fatal.
+    assert "OPTIMAL: 50/53 anneals placed" in result.output
+    unserved = "3 windows could not be served (no eligible slew): Anneal 04, Anneal 07, Anneal 13"
+    assert unserved in result.output
+    assert result.output.count("Not served: Anneal") == 3 and "nearest eligible slews" in result.output
     plan, meta = read_plan(out)
     assert len(plan) == 53 and meta["status"] == "OPTIMAL" and meta["checked"]
+    assert meta["missing"] == [4, 7, 13] and sorted(meta["unserved"]) == ["13", "4", "7"]
     assert meta["versions"]["ortools"] and len(meta["timeline"]["sha256"]) == 64
     checked = runner.invoke(app, ["check", str(out)])
-    assert checked.exit_code == 0 and "53 of 53 anneals placed" in checked.output
+    assert checked.exit_code == 0 and "50 of 53 anneals placed" in checked.output
     assert "satisfies every rule" in checked.output
+
+
+def test_cli_widen_hours_serves_the_empty_windows(tmp_path):
+    """Cycle 2's unserved windows' nearest eligible slews lie 6.8 h (Anneal 13), 15.7 h (07) and
+    19.4 h (04) outside them: --widen-hours 8 serves Anneal 13 only, 20 all three; `check` accepts
+    each plan (it re-derives the widened windows from the recorded widen_hours)."""
+    out = tmp_path / "plan.parquet"
+    eight = runner.invoke(app, ["solve", "--widen-hours", "8", "--out", str(out)])
+    assert eight.exit_code == 0, eight.output
+    assert "OPTIMAL: 51/53 anneals placed" in eight.output and "Anneal 04, Anneal 07;" in eight.output
+    plan, meta = read_plan(out)
+    assert plan.loc[12, "visit_id"] == "2511:1:1" and meta["options"]["widen_hours"] == 8
+    assert runner.invoke(app, ["check", str(out)]).exit_code == 0
+    twenty = runner.invoke(app, ["solve", "--widen-hours", "20", "--out", str(out)])
+    assert twenty.exit_code == 0 and "OPTIMAL: 53/53 anneals placed" in twenty.output
+    assert "Not served" not in twenty.output
+    checked = runner.invoke(app, ["check", str(out)])
+    assert checked.exit_code == 0 and "53 of 53 anneals placed" in checked.output
+
+
+def test_cli_fail_on_missing_exits_1_with_the_plan_written(tmp_path):
+    out = tmp_path / "plan.parquet"
+    failed = runner.invoke(app, ["solve", "--fail-on-missing", "--out", str(out)])
+    assert failed.exit_code == 1 and out.exists()
+    assert "Not served: Anneal 04" in failed.output
+    plan, meta = read_plan(out)
+    assert meta["missing"] == [4, 7, 13] and len(plan) == 53
+    assert runner.invoke(app, ["check", str(out)]).exit_code == 0  # a valid plan, only incomplete
+    served = runner.invoke(app, ["solve", "--fail-on-missing", "--widen-hours", "20", "--out", str(out)])
+    assert served.exit_code == 0, served.output
 
 
 def test_cli_check_rejects_a_tampered_plan(tmp_path, real_plan):
     out = tmp_path / "plan.parquet"
     # A copy: the fixture is shared by the module's tests, and must not depend on their order.
-    tampered = dataclasses.replace(real_plan, plan=real_plan.plan.drop(index=3).reset_index(drop=True))
+    # Row 4, a placed anneal (Anneal 04 has no eligible slew under the slew-time rule).
+    tampered = dataclasses.replace(real_plan, plan=real_plan.plan.drop(index=4).reset_index(drop=True))
     tampered.to_parquet(out)
     result = runner.invoke(app, ["check", str(out)])
     assert result.exit_code == 1
-    assert "Anneal 04: missing from the plan" in result.output
+    assert "Anneal 05: missing from the plan" in result.output
 
 
 def test_cli_errors(tmp_path):
     out = tmp_path / "plan.parquet"
-    infeasible = runner.invoke(app, ["solve", "--start", "2022-07-04", "--count", "2", "--out", str(out)])
+    window = ["--start", "2022-07-04", "--count", "2", "--out", str(out)]
+    infeasible = runner.invoke(app, ["solve", "--require-all", *window])
     assert infeasible.exit_code == 1 and "Anneal 01" in infeasible.output and not out.exists()
+    # allowed by default: the empty window (before the timeline's first visit) is listed instead
+    partial = runner.invoke(app, ["solve", *window])
+    assert partial.exit_code == 0 and "Not served: Anneal 01" in partial.output and out.exists()
     bad = runner.invoke(app, ["solve", "--objective", "fastest", "--out", str(out)])
     assert bad.exit_code == 2 and "expected one of regular, mean, minimax" in bad.output
     missing = runner.invoke(app, ["check", str(tmp_path / "nope.parquet")])

@@ -105,7 +105,9 @@ def test_slew_time_histogram():
     anneal = [Attached("PARALLEL SLEW CALIBRATION", "MIRI Anneal", "1520:54:1")]
     odd = [Attached("PARALLEL SLEW CALIBRATION", HOSTILE, "1:2:3")]
     visits = [visit(0.0), visit(0.1, parallels=anneal), visit(0.2, parallels=odd), visit(8.0)]
-    frame = timeline(*visits)  # one-hour visits: slews of 84 and 84 minutes, then one of over 7 days
+    # one-hour visits: slews of 84 and 84 minutes, then one of over 7 days; no lead visit, so that
+    # the first visit's slew is unknown (tests.helpers.timeline)
+    frame = timeline(*visits, lead=False)
     section = slew_time_section(frame, Calendar(start=START, count=1))
     assert 'id="slew-time"' in section and HOSTILE not in section
     plot = re.search(r'Plotly\.newPlot\(\s*"slew-time",\s*(\[.*?\]),\s*\{', section, re.S)
