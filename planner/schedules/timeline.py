@@ -248,10 +248,10 @@ def read_schedules(paths: Iterable[Path | str]) -> pd.DataFrame:
 def write_timeline(frame: pd.DataFrame, path: Path) -> None:
     """Store a timeline as Parquet with its schema version and sources, atomically.
 
-    A frame without `slew_seconds` (made by hand, or by older code) gets it computed from its rows;
-    one that has it is written as it is."""
-    if "slew_seconds" not in frame.columns:
-        frame = with_slew_seconds(frame.copy())
+    `slew_seconds` is written as computed from the frame's rows, whatever column the frame holds: a
+    frame whose rows were edited (visits cancelled, moved) would otherwise carry slews of rows it no
+    longer has, which eligibility would read and the checker, deriving them again, would refuse."""
+    frame = with_slew_seconds(frame.copy())
     meta = {
         "kind": "timeline",
         "schema_version": SCHEMA_VERSION,
@@ -349,13 +349,10 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
         frame = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
         raise InputError(path, f"timeline columns cannot be read ({brief(err)})") from None
-    if version == 1:
-        # Computed from start, duration_s and source as ingest would have (the same rows give the
-        # same values), rather than left unknown: a rule on slew time then reads old files alike.
-        with_slew_seconds(frame)
-    else:  # as nullable int64: pandas would make an int64 column with nulls float64 (NaN)
-        column = table["slew_seconds"].cast(pa.int64())
-        frame["slew_seconds"] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array
+    # Derived from start, duration_s and source as ingest does, never taken from the file: a version
+    # 1 file has none, and a stored column that does not match its rows (a file edited, or untrusted)
+    # would make eligibility disagree with the checker, which derives the slews again.
+    with_slew_seconds(frame)
     frame.attrs["sources"] = Sources.of(meta.get("sources", []))
     frame.attrs["path"] = str(path)
     return frame

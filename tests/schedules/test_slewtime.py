@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from planner.io import write_parquet
@@ -71,10 +72,18 @@ def test_written_and_read_back_with_nulls(tmp_path):
     back = load_timeline(path)
     assert back["slew_seconds"].dtype == "Int64"
     pd.testing.assert_series_equal(back["slew_seconds"], frame["slew_seconds"])
-    # A stored value is read as stored, not recomputed.
+    # The column is derived from the rows, never trusted: a frame carrying slews of rows it no
+    # longer has is written with its own rows' slews, and a file edited to say otherwise is read
+    # with them too (eligibility and the checker must agree).
     frame.loc[1, "slew_seconds"] = 7
     write_timeline(frame, path)
-    assert load_timeline(path)["slew_seconds"].tolist()[1] == 7
+    assert load_timeline(path)["slew_seconds"].tolist()[1] != 7
+    table = pq.read_table(path)
+    edited = table.set_column(
+        table.schema.get_field_index("slew_seconds"), "slew_seconds", pa.array([7] * len(table), pa.int64())
+    )
+    pq.write_table(edited.replace_schema_metadata(table.schema.metadata), path)
+    pd.testing.assert_series_equal(load_timeline(path)["slew_seconds"], back["slew_seconds"])
 
 
 def test_a_version_1_timeline_gets_its_slews_computed_on_load(tmp_path):
