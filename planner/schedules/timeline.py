@@ -20,7 +20,8 @@ from planner.errors import InputError, brief
 from planner.io import read_parquet, same_type, write_parquet
 from planner.schedules.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 
-# Version 2 added `slew_seconds`; version 1 files are still read, the column computed on load.
+# Version 2 added `slew_seconds`; it is derived from the rows on every load and write, so version 1
+# files read alike.
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 HOLE_SECONDS = 24 * 3600  # between two reports, a longer time without visits is missing data

@@ -84,6 +84,7 @@ timeline = "damaged.parquet"
 [[scenarios]]
 name = "cycle1"
 start = "2022-07-04"
+allow_missing = false   # (the default leaves its empty first window out instead)
 """
     path = _write(tmp_path, text)
     (tmp_path / "damaged.parquet").write_bytes(b"PAR1 cut short")  # found up front, unreadable later
