@@ -355,3 +355,19 @@ def same_type(field, actual) -> bool:
     if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(actual):
         return actual.tz == "UTC"
     return actual == field.type
+
+
+def typed_frame(table, schema, path: Path, what: str):
+    """`table` as a DataFrame once each column of `schema` is found of its type and every value is
+    valid (e.g. text that is UTF-8): damage is refused on reading (InputError naming the column),
+    never met later. `what` names the file's kind in the message."""
+    import pyarrow as pa
+
+    wrong = [f.name for f in schema if not same_type(f, table.schema.field(f.name).type)]
+    if wrong:
+        raise InputError(path, f"column {wrong[0]} is not of type {schema.field(wrong[0]).type}")
+    try:
+        table.validate(full=True)
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        raise InputError(path, f"{what} columns cannot be read ({brief(err)})") from None

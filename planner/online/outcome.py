@@ -201,7 +201,7 @@ def open_replay(folder: Path):
     The plan view is the replayed plan on the replay's final timeline, with the rules it was
     replayed under; its status says it was planned online (FEASIBLE, no bound)."""
     from planner.errors import InputError, brief
-    from planner.io import read_parquet, same_type
+    from planner.io import read_parquet, typed_frame
     from planner.plans.result import PlanFile
     from planner.problem.calendar import Calendar
     from planner.schedules.timeline import load_timeline
@@ -218,14 +218,7 @@ def open_replay(folder: Path):
     if meta.get("kind") != "replay" or table.schema.names != REPLAY_SCHEMA.names:
         raise InputError(path, "not a replay table; expected a file written by 'replay --out'")
     # The columns' types and the anneals' order, as written: damage is refused here, not met later.
-    wrong = [f.name for f in REPLAY_SCHEMA if not same_type(f, table.schema.field(f.name).type)]
-    if wrong:
-        raise InputError(path, f"column {wrong[0]} is not of type {REPLAY_SCHEMA.field(wrong[0]).type}")
-    try:
-        table.validate(full=True)
-        frame = table.to_pandas()
-    except (pa.ArrowException, ValueError, OverflowError) as err:
-        raise InputError(path, f"replay columns cannot be read ({brief(err)})") from None
+    frame = typed_frame(table, REPLAY_SCHEMA, path, "replay")
     anneals = frame["anneal"].to_numpy()
     if frame["anneal"].isna().any() or list(anneals) != list(range(1, len(frame) + 1)):
         raise InputError(

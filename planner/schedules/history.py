@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from planner.errors import InputError, brief
-from planner.io import read_parquet, same_type, write_parquet
+from planner.io import read_parquet, typed_frame, write_parquet
 from planner.problem.calendar import to_seconds
 from planner.schedules.report import Report
 from planner.schedules.timeline import (
@@ -115,14 +115,7 @@ class History:
             )
         if [i.order for i in issues] != list(range(len(issues))) or not issues:
             raise InputError(path, "damaged report list in its metadata (orders are not 0..n-1)")
-        wrong = [f.name for f in HISTORY_SCHEMA if not same_type(f, table.schema.field(f.name).type)]
-        if wrong:
-            raise InputError(path, f"column {wrong[0]} is not of type {HISTORY_SCHEMA.field(wrong[0]).type}")
-        try:
-            table.validate(full=True)
-            rows = table.to_pandas()
-        except (pa.ArrowException, ValueError, OverflowError) as err:
-            raise InputError(path, f"history columns cannot be read ({brief(err)})") from None
+        rows = typed_frame(table, HISTORY_SCHEMA, path, "history")
         history = object.__new__(cls)
         history.issues, history.sources = issues, meta.get("sources", [str(path)])
         history.rows = rows
