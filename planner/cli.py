@@ -113,8 +113,9 @@ Recovery = Annotated[
     float | None,
     typer.Option(
         "--miri-recovery-minutes",
-        help="Exclude slews followed by MIRI use within this many minutes. Default: the rule set's "
-        "(operations 35, seed 0).",
+        help="Exclude slews followed by use of the avoided instrument (MIRI for the anneals) within "
+        "this many minutes. Default: the rule set's (operations: the program's, 35 for the anneals; "
+        "seed 0).",
     ),
 ]
 Rules = Annotated[
@@ -123,7 +124,8 @@ Rules = Annotated[
         "--rules",
         metavar="[operations|seed|FILE]",
         help="Which slews may carry an anneal: operations (the seed's rules, no time-series "
-        "destinations, 35 min MIRI recovery), seed (the program's rules alone), or a rules .toml file.",
+        "destinations, a slew at least the program's minimum long (27.5 min for the anneals), the "
+        "program's recovery (35 min)), seed (the program's rules alone), or a rules .toml file.",
     ),
 ]
 

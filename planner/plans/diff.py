@@ -76,8 +76,19 @@ def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDif
     from planner.plans.planfile import _read_plan, open_plan
 
     old, new = Path(old), Path(new)
-    old_plan, _, _ = _read_plan(old)
+    old_plan, _, old_recorded = _read_plan(old)
     new_plan, new_meta, recorded = _read_plan(new)
+    old_program, new_program = old_recorded.instance.program, recorded.instance.program
+    if (old_program.mode, old_program.calendar.start, old_program.calendar.target_seconds) != (
+        new_program.mode,
+        new_program.calendar.start,
+        new_program.calendar.target_seconds,
+    ):
+        raise InputError(
+            new,
+            f"a plan of {new_program.describe()}, {old} one of {old_program.describe()}: "
+            "expected two plans of one program and calendar",
+        )
     before, after = _placed(old_plan), _placed(new_plan)
     missed = _text(new_meta, "reasons")
     why = _text(new_meta, "why")

@@ -149,12 +149,17 @@ def _parse(data: dict, where: str) -> Program:
     cycle = data.get("cycle")
     if cycle is not None:
         limits.number(f"{where}: cycle", cycle, 1, 99, integer=True)
-    mode = _known(_text(data.get("mode", "MIRI Anneal"), f"{where}: mode"), KNOWN_SLEW_PARALLEL_MODES, where)
-    avoid = data.get("avoid_instruments", ["MIRI"])
+    # What flies and what it avoids have no default: a lamp program that forgot them must not be
+    # planned as the MIRI anneals.
+    for key in ("mode", "avoid_instruments"):
+        if key not in data:
+            raise OptionError(f"{where}: {key} missing; expected it in every program file")
+    mode = _known(_text(data["mode"], f"{where}: mode"), KNOWN_SLEW_PARALLEL_MODES, where)
+    avoid = data["avoid_instruments"]
     if not isinstance(avoid, list):
         raise OptionError(f'{where}: avoid_instruments = {avoid!r}; expected a list such as ["MIRI"]')
     avoid = [_known(_text(a, f"{where}: avoid_instruments"), INSTRUMENTS, where) for a in avoid]
-    duration = limits.number(f"{where}: duration_minutes", data.get("duration_minutes", 25.0), 0, 1440)
+    duration = limits.number(f"{where}: duration_minutes", data.get("duration_minutes", 0.0), 0, 1440)
     recovery = limits.number(f"{where}: recovery_minutes", data.get("recovery_minutes", 0.0), 0, 10_080)
     min_slew = limits.number(f"{where}: min_slew_minutes", data.get("min_slew_minutes", 0.0), 0, 1440)
     observations = data.get("observations")

@@ -26,7 +26,7 @@ def empty_windows(windows: list[WindowSlews], span: tuple[int, int] | None = Non
         uncovered |= bool(where)
         lines.append("  " + w.explain() + where)
     if uncovered:
-        lines.append("  (--start and --count set the windows; --allow-missing plans without these)")
+        lines.append("  (--program, --start and --count set the windows; --timeline the schedule)")
     return "\n".join(lines)
 
 
@@ -59,8 +59,25 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
     outside the window, which `--widen-hours` must reach."""
     reasons = {}
     reach = instance.calendar.target_seconds
+    starts = instance.timeline["start"]
+    span = (int(starts.min().timestamp()), int(starts.max().timestamp())) if len(starts) else None
     for w in windows:
         if len(w.rows):
+            continue
+        if span is None or w.window.start > span[1] or w.window.end <= span[0]:
+            edge = (
+                "no visit at all"
+                if span is None
+                else (
+                    f"its last visit at {format_instant(span[1])}"
+                    if w.window.start > span[1]
+                    else f"its first visit at {format_instant(span[0])}"
+                )
+            )
+            reasons[w.window.anneal] = (
+                f"{w.window.describe()}: outside the timeline ({edge}): not published yet, or a "
+                "timeline of another cycle (--timeline, --program)"
+            )
             continue
         (before, before_id), (after, after_id) = nearest_eligible(
             instance.timeline, instance.rule_set, w.window, reach

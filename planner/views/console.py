@@ -610,6 +610,11 @@ def _hours(value) -> str:
     return "" if value is None or pd.isna(value) else f"{value:+.2f}"
 
 
+def _text(value) -> str:
+    """A cell of text that may be missing (None, or NaN from a frame): '' then."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
 def print_diff(diff, *, as_json: bool = False, title: str | None = None) -> None:
     """The `diff` table (planner.plans.diff.PlanDiff): one row per anneal moved, dropped or added."""
     if as_json:
@@ -625,12 +630,12 @@ def print_diff(diff, *, as_json: bool = False, title: str | None = None) -> None
             f"{row['anneal']:02d}",
             row["change"],
             _date(row["old_slew"]),
-            row["old_visit"] or "",
+            _text(row["old_visit"]),
             _date(row["new_slew"]),
-            row["new_visit"] or "",
+            _text(row["new_visit"]),
             _hours(row["new_deviation_hours"] if row["change"] != "dropped" else row["old_deviation_hours"]),
             _hours(row["deviation_change_hours"]),
-            row["reason"] or "",
+            _text(row["reason"]),
             style={"dropped": "bold red", "added": "green"}.get(row["change"]),
         )
     if len(diff.rows):

@@ -102,3 +102,27 @@ def test_the_readmes_weekly_loop_plans_from_its_first_step_and_shows_the_changes
     assert planned == [2, 0], planned
     assert "Anneal 04 cannot be served" in weekly[1] and "1 cannot be served" in weekly[1]
     assert "0 moved, 0 dropped, 0 added, 3 unchanged" in weekly[1]
+
+
+def test_the_terminal_table_shows_added_and_dropped_anneals(tmp_path):
+    """Week 3's only slew lies 6 h after its window: widened by 8 h the window takes it. The table
+    (not only --json) shows the anneal added one way and dropped the other, its empty cells blank."""
+    days = [0, 7, 14 + 4 + 0.25]
+    narrow = _solve(tmp_path, "narrow", days)
+    wide = _solve(tmp_path, "wide", days, "--widen-hours", "8")
+    added = runner.invoke(app, ["diff", str(narrow), str(wide)])
+    assert added.exit_code == 0, added.output
+    assert "0 moved, 0 dropped, 1 added" in added.output and "nan" not in added.output
+    dropped = runner.invoke(app, ["diff", str(wide), str(narrow)])
+    assert dropped.exit_code == 0, dropped.output
+    assert "0 moved, 1 dropped, 0 added" in dropped.output
+
+
+def test_plans_of_two_programs_are_refused(tmp_path):
+    plan = _solve(tmp_path, "a", [0, 7, 14])
+    other = tmp_path / "other.parquet"
+    path = tmp_path / "a.parquet"
+    args = ["solve", "--timeline", str(path), "--program", "anneals-cycle1", "--start", "2023-07-10"]
+    assert runner.invoke(app, [*args, "--count", "2", "--out", str(other)]).exit_code == 0
+    refused = runner.invoke(app, ["diff", str(plan), str(other)])
+    assert refused.exit_code == 2 and "expected two plans of one program and calendar" in refused.stderr

@@ -188,3 +188,13 @@ def test_replay_and_next_on_cycle3_reports_plan_cycle3(tmp_path):
     assert meta["program"]["name"] == "anneals-cycle3"
     assert meta["calendar"]["start"] == "2024-07-01T00:00:00Z"
     assert "cannot be served" not in weekly.stdout or "0 cannot be served" in weekly.stdout
+
+
+@pytest.mark.parametrize("key", ["mode", "avoid_instruments"])
+def test_a_program_must_say_what_flies_and_what_it_avoids(tmp_path, key):
+    """No silent MIRI default: a lamp program without its mode or avoided instruments is refused."""
+    lines = [line for line in LAMP.splitlines() if not line.startswith(key)]
+    path = tmp_path / "lamp.toml"
+    path.write_text("\n".join(lines))
+    with pytest.raises(InputError, match=f"{key} missing"):
+        load_program(path)
