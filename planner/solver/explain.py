@@ -10,7 +10,9 @@ from planner.solver.chain import Chain
 from planner.solver.oracle import forward
 
 
-def empty_windows(windows: list[WindowSlews], span: tuple[int, int] | None = None) -> str:
+def empty_windows(
+    windows: list[WindowSlews], span: tuple[int, int] | None = None, *, allow_missing: bool = False
+) -> str:
     """Each window without an eligible slew and why; `span` (the timeline's first and last visit)
     tells a window the schedule does not cover from one whose visits the rules excluded."""
     empty = [w for w in windows if len(w.rows) == 0]
@@ -26,7 +28,8 @@ def empty_windows(windows: list[WindowSlews], span: tuple[int, int] | None = Non
         uncovered |= bool(where)
         lines.append("  " + w.explain() + where)
     if uncovered:
-        lines.append("  (--program, --start and --count set the windows; --timeline the schedule)")
+        hint = "" if allow_missing else "; --allow-missing plans without these"
+        lines.append(f"  (--program, --start and --count set the windows; --timeline the schedule{hint})")
     return "\n".join(lines)
 
 

@@ -97,7 +97,7 @@ def build_chain(instance: Instance) -> tuple[Chain, list[WindowSlews], list[Wind
     if not placed or (len(placed) < len(windows) and not instance.allow_missing):
         starts = to_seconds(frame["start"])
         span = (int(starts.min()), int(starts.max())) if len(starts) else None
-        raise InfeasibleError(empty_windows(windows, span))
+        raise InfeasibleError(empty_windows(windows, span, allow_missing=instance.allow_missing))
     pins = resolve_pins(instance.pins, windows, frame, rules)
     layer = {w.window.anneal: k for k, w in enumerate(placed)}
     min_gap = max(1, round(instance.min_gap_days * DAY))

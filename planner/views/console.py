@@ -610,7 +610,7 @@ def _hours(value) -> str:
     return "" if value is None or pd.isna(value) else f"{value:+.2f}"
 
 
-def _text(value) -> str:
+def _maybe(value) -> str:
     """A cell of text that may be missing (None, or NaN from a frame): '' then."""
     return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
@@ -630,12 +630,12 @@ def print_diff(diff, *, as_json: bool = False, title: str | None = None) -> None
             f"{row['anneal']:02d}",
             row["change"],
             _date(row["old_slew"]),
-            _text(row["old_visit"]),
+            _maybe(row["old_visit"]),
             _date(row["new_slew"]),
-            _text(row["new_visit"]),
+            _maybe(row["new_visit"]),
             _hours(row["new_deviation_hours"] if row["change"] != "dropped" else row["old_deviation_hours"]),
             _hours(row["deviation_change_hours"]),
-            _text(row["reason"]),
+            _maybe(row["reason"]),
             style={"dropped": "bold red", "added": "green"}.get(row["change"]),
         )
     if len(diff.rows):
