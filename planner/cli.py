@@ -157,6 +157,7 @@ def choose_program(
 
     if program is not None:
         chosen = load_program(program)
+        chosen.require_weekly()
     else:
         chosen, line = pick_program(to_seconds(frame["start"]), latest=latest)
         _NOTES.append(line)

@@ -57,6 +57,7 @@ class Instance:
     def __post_init__(self) -> None:
         if not isinstance(self.program, Program):
             raise OptionError(f"program {self.program!r}: expected a Program (planner.problem.program)")
+        self.program.require_weekly("program")
         rules = self.rules
         if isinstance(rules, dict):
             rules = RuleSet.from_dict(rules).for_program(self.program)

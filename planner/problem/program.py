@@ -20,6 +20,18 @@ requirement `PARALLEL [n ITERATIONS] [WITH sep MINIMUM SEPARATION] SLEW-ONLY`:
     target_days = 7                         # the interval the objective aims at
     objective = "regular"                   # regular | mean | minimax
 
+or, instead of `[observations]`, a **campaign** program: `[[campaigns]]` tables, each one observation
+of `iterations` runs at least `min_separation_hours` apart inside a window (UTC times):
+
+    [[campaigns]]
+    start = "2023-07-10T06:00:00Z"
+    end = "2023-07-12T06:00:00Z"
+    iterations = 3
+    min_separation_hours = 4.5
+
+Campaign programs are read and checked; planning them (co-planning with the anneals) is not built
+yet, so `solve` and the other planning commands refuse them (`require_weekly`).
+
 The shipped programs (`planner/problem/programs/*.toml`, read by the same code as a user's file) are
 the seed (4485, the Cycle 2 anneal plan as the user gave it) and the MIRI anneal series of Cycles 1-5
 as flown by program 1520. `pick_program` chooses the shipped anneal series whose cycle a timeline
@@ -29,6 +41,7 @@ recovery, unless it sets one, is the program's.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import functools
 import tomllib
@@ -38,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import limits
-from planner.errors import InputError, OptionError, kind_of
+from planner.errors import InputError, OptionError, kind_of, shown
 from planner.problem.calendar import Calendar, format_instant, parse_instant
 from planner.schedules.report import KNOWN_SLEW_PARALLEL_MODES
 
@@ -59,8 +72,35 @@ TOP_KEYS = (
     "recovery_minutes",
     "min_slew_minutes",
     "observations",
+    "campaigns",
 )
 OBSERVATION_KEYS = ("start", "count", "window_days", "target_days", "objective")
+CAMPAIGN_KEYS = ("start", "end", "iterations", "min_separation_hours")
+MAX_ITERATIONS = 100  # runs in one campaign (the special requirement's n ITERATIONS)
+MAX_CAMPAIGNS = 1_000  # a cycle's lamp programs hold a few dozen
+NOT_PLANNED = (
+    "campaign programs are read and checked, not yet planned: co-planning of campaign programs is not "
+    "built yet"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """One observation of a campaign program: `iterations` runs, consecutive ones at least
+    `min_separation_hours` apart, all inside the window `start` .. `end` (seconds since the epoch)."""
+
+    start: int
+    end: int
+    iterations: int = 1
+    min_separation_hours: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "start": format_instant(self.start),
+            "end": format_instant(self.end),
+            "iterations": self.iterations,
+            "min_separation_hours": self.min_separation_hours,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,12 +116,20 @@ class Program:
     duration_minutes: float = 25.0
     recovery_minutes: float = 35.0
     min_slew_minutes: float = 27.5  # the least slew that holds one run (the slew-time rule)
-    calendar: Calendar = field(default_factory=Calendar)
+    calendar: Calendar = field(default_factory=Calendar)  # a weekly series (unused by a campaign program)
     objective: str = "regular"
+    campaigns: tuple[Campaign, ...] = ()  # a campaign program's observations; empty for a weekly series
 
     def __post_init__(self) -> None:
         if not isinstance(self.objective, str) or self.objective not in OBJECTIVES:
             raise OptionError(f"objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}")
+        if not isinstance(self.campaigns, tuple) or not all(isinstance(c, Campaign) for c in self.campaigns):
+            raise OptionError(f"campaigns {self.campaigns!r}: expected a tuple of Campaign")
+
+    def require_weekly(self, option: str = "--program") -> None:
+        """OptionError (exit 2, one line) unless the program is a weekly series: only those are planned."""
+        if self.campaigns:
+            raise OptionError(f"{option} {self.name}: a campaign program; {NOT_PLANNED}")
 
     def with_calendar(
         self,
@@ -107,6 +155,13 @@ class Program:
 
     def describe(self) -> str:
         c = self.calendar
+        if self.campaigns:
+            ids = ", ".join(map(str, self.program_ids)) or "no program id"
+            runs = sum(k.iterations for k in self.campaigns)
+            return (
+                f"{self.name} ({self.mode}, {ids}: {len(self.campaigns)} campaigns, {runs} runs, from "
+                f"{format_instant(self.campaigns[0].start)[:10]})"
+            )
         ids = ", ".join(map(str, self.program_ids)) or "no program id"
         return (
             f"{self.name} ({self.mode}, {ids}: {c.count} windows of {c.window_days:g} d every "
@@ -125,8 +180,11 @@ class Program:
             "duration_minutes": self.duration_minutes,
             "recovery_minutes": self.recovery_minutes,
             "min_slew_minutes": self.min_slew_minutes,
-            "observations": self.calendar.to_dict() | {"objective": self.objective},
-        }
+        } | (
+            {"campaigns": [c.to_dict() for c in self.campaigns]}
+            if self.campaigns
+            else {"observations": self.calendar.to_dict() | {"objective": self.objective}}
+        )
 
     @classmethod
     def from_dict(cls, data: object, where: str = "program") -> Program:
@@ -162,10 +220,29 @@ def _parse(data: dict, where: str) -> Program:
     duration = limits.number(f"{where}: duration_minutes", data.get("duration_minutes", 0.0), 0, 1440)
     recovery = limits.number(f"{where}: recovery_minutes", data.get("recovery_minutes", 0.0), 0, 10_080)
     min_slew = limits.number(f"{where}: min_slew_minutes", data.get("min_slew_minutes", 0.0), 0, 1440)
+    common = {
+        "name": name,
+        "title": _text(data.get("title", ""), f"{where}: title", empty=True),
+        "program_ids": tuple(ids),
+        "cycle": cycle,
+        "mode": mode,
+        "avoid": tuple(avoid),
+        "duration_minutes": float(duration),
+        "recovery_minutes": float(recovery),
+        "min_slew_minutes": float(min_slew),
+    }
+    if "campaigns" in data:
+        if "observations" in data:
+            raise OptionError(
+                f"{where}: both [observations] and [[campaigns]]; a program is either a weekly series "
+                "([observations]) or campaigns ([[campaigns]]), never both"
+            )
+        return Program(**common, campaigns=_campaigns(data["campaigns"], where))
     observations = data.get("observations")
     if not isinstance(observations, dict):
         raise OptionError(
-            f"{where}: [observations] missing; expected a table of {', '.join(OBSERVATION_KEYS)}"
+            f"{where}: [observations] missing; expected a table of {', '.join(OBSERVATION_KEYS)} "
+            f"(a weekly series) or [[campaigns]] tables of {', '.join(CAMPAIGN_KEYS)}"
         )
     for key in observations:
         if key not in OBSERVATION_KEYS:
@@ -191,18 +268,58 @@ def _parse(data: dict, where: str) -> Program:
             message if message.startswith(where) else f"{where}: observations.{message}"
         ) from None
     return Program(
-        name=name,
-        title=_text(data.get("title", ""), f"{where}: title", empty=True),
-        program_ids=tuple(ids),
-        cycle=cycle,
-        mode=mode,
-        avoid=tuple(avoid),
-        duration_minutes=float(duration),
-        recovery_minutes=float(recovery),
-        min_slew_minutes=float(min_slew),
-        calendar=calendar,
-        objective=_objective(observations.get("objective", "regular"), where),
+        **common, calendar=calendar, objective=_objective(observations.get("objective", "regular"), where)
     )
+
+
+def _campaigns(value: object, where: str) -> tuple[Campaign, ...]:
+    """The [[campaigns]] tables of a program file (untrusted), each checked; OptionError names the key."""
+    if not isinstance(value, list) or not value or not all(isinstance(c, dict) for c in value):
+        raise OptionError(
+            f"{where}: campaigns = {shown(value)}; expected [[campaigns]] tables of "
+            f"{', '.join(CAMPAIGN_KEYS)}"
+        )
+    if len(value) > MAX_CAMPAIGNS:
+        raise OptionError(f"{where}: {len(value):,} campaigns; expected at most {MAX_CAMPAIGNS:,}")
+    return tuple(_campaign(table, f"{where}: campaigns[{i}]") for i, table in enumerate(value))
+
+
+def _campaign(table: dict, where: str) -> Campaign:
+    for key in table:
+        if key not in CAMPAIGN_KEYS:
+            raise OptionError(f"{where}.{key}: unknown key; accepted: {', '.join(CAMPAIGN_KEYS)}")
+    for key in ("start", "end"):
+        if key not in table:
+            raise OptionError(f"{where}.{key} missing; expected a UTC time such as 2023-07-10T06:00:00Z")
+    start, end = (_instant(table[key], f"{where}.{key}") for key in ("start", "end"))
+    if end <= start:
+        raise OptionError(
+            f"{where}.end {format_instant(end)}: not after start {format_instant(start)}"
+        )
+    iterations = limits.number(
+        f"{where}.iterations", table.get("iterations", 1), 1, MAX_ITERATIONS, integer=True
+    )
+    separation = float(
+        limits.number(f"{where}.min_separation_hours", table.get("min_separation_hours", 0.0), 0, 8_784)
+    )
+    hours = (end - start) / 3600
+    if separation > hours or (iterations - 1) * separation > hours:
+        raise OptionError(
+            f"{where}.min_separation_hours {separation:g}: {iterations} runs that far apart do not fit "
+            f"in the window of {hours:g} h"
+        )
+    return Campaign(start=start, end=end, iterations=iterations, min_separation_hours=separation)
+
+
+def _instant(value: object, where: str) -> int:
+    """A UTC time from a program file: a string, or a TOML date or date-time (a local one read as UTC)."""
+    if isinstance(value, datetime.datetime | datetime.date):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise OptionError(
+            f"{where} = {shown(value)} is {kind_of(value)}; expected a UTC time such as 2023-07-10T06:00:00Z"
+        )
+    return parse_instant(value, option=where)
 
 
 def _days(value: Any) -> Any:
