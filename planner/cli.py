@@ -1160,3 +1160,53 @@ def export(
     export_format(out)  # a wrong suffix is refused before anything is read
     written = export_plan(plan, out)
     console.print(f"{written} anneals written to {out}")
+
+
+programs_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Program files: infer them from the slew parallels a timeline flew.",
+)
+app.add_typer(programs_app, name="programs")
+
+
+@programs_app.command("infer")
+@friendly
+def programs_infer(
+    timeline: Annotated[
+        list[Path], typer.Argument(help="Timeline Parquet, or raw report files/folders.", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Folder to write the program files into: new or empty."),
+    ],
+    freedom: Annotated[
+        float,
+        typer.Option(
+            "--freedom",
+            metavar="HOURS",
+            help="Each campaign's window: its flown runs, this many hours earlier and later.",
+        ),
+    ] = 24.0,
+) -> None:
+    """Write one campaign program file per slew-parallel program that flew in the timeline: its runs,
+    grouped into campaigns (runs less than 24 h apart), each in a window of its flown times +- the
+    freedom. Files are named <mode>-<program id>.toml."""
+    from planner import limits
+    from planner.io import check_output
+    from planner.problem.infer import MAX_FREEDOM_HOURS, infer_programs, write_programs
+    from planner.schedules.timeline import load_timeline
+    from planner.views.console import console, progress
+
+    limits.number("--freedom", freedom, 0, MAX_FREEDOM_HOURS, low_open=True)
+    check_output(out, "--out", timeline, folder=True)
+    if out.is_dir() and any(out.iterdir()):
+        raise OptionError(f"--out {out}: the folder holds files; expected an empty or new folder")
+    with progress("reading the timeline"):
+        frame = load_timeline(timeline)
+    inferred = infer_programs(frame, freedom)
+    source = " ".join(str(p) for p in timeline)
+    if not inferred:
+        raise OptionError(f"{source}: no slew-parallel run flew in this timeline; no program file written")
+    for path, one in zip(write_programs(inferred, out, source, freedom), inferred, strict=True):
+        console.print(f"{path}: {one.describe()}", soft_wrap=True, markup=False, highlight=False)

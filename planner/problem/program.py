@@ -293,9 +293,7 @@ def _campaign(table: dict, where: str) -> Campaign:
             raise OptionError(f"{where}.{key} missing; expected a UTC time such as 2023-07-10T06:00:00Z")
     start, end = (_instant(table[key], f"{where}.{key}") for key in ("start", "end"))
     if end <= start:
-        raise OptionError(
-            f"{where}.end {format_instant(end)}: not after start {format_instant(start)}"
-        )
+        raise OptionError(f"{where}.end {format_instant(end)}: not after start {format_instant(start)}")
     iterations = limits.number(
         f"{where}.iterations", table.get("iterations", 1), 1, MAX_ITERATIONS, integer=True
     )
