@@ -78,8 +78,9 @@ class Inferred:
         least = min((c.min_separation_hours for c in campaigns if c.iterations > 1), default=None)
         apart = f", runs at least {least:g} h apart" if least is not None else ""
         plural = "s" * (len(campaigns) != 1)
+        runs = f"{len(self.runs)} {self.program.mode} run{'s' * (len(self.runs) != 1)}"
         return (
-            f"{len(self.runs)} {self.program.mode} runs of program {self.program.program_ids[0]}, "
+            f"{runs} of program {self.program.program_ids[0]}, "
             f"{format_instant(self.runs[0])[:10]} .. {format_instant(self.runs[-1])[:10]}: "
             f"{len(campaigns)} campaign{plural} of {size} run{'s' * (sizes[-1] != 1)}{apart}"
         )
