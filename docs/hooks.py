@@ -206,7 +206,14 @@ def render_cli() -> str:
     sections = [_command_section(group, root, "##")]
     for name in group.list_commands(root):  # type: ignore[attr-defined]
         command = group.get_command(root, name)  # type: ignore[attr-defined]
-        sections.append(_command_section(command, click.Context(command, info_name=name, parent=root), "##"))
+        ctx = click.Context(command, info_name=name, parent=root)
+        sections.append(_command_section(command, ctx, "##"))
+        if hasattr(command, "list_commands"):  # a sub-app (`programs`): each of its commands as well
+            for sub in command.list_commands(ctx):
+                inner = command.get_command(ctx, sub)
+                sections.append(
+                    _command_section(inner, click.Context(inner, info_name=sub, parent=ctx), "##")
+                )
     return "\n".join(sections)
 
 

@@ -1166,6 +1166,7 @@ programs_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Program files: infer them from the slew parallels a timeline flew.",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(programs_app, name="programs")
 
@@ -1174,7 +1175,10 @@ app.add_typer(programs_app, name="programs")
 @friendly
 def programs_infer(
     timeline: Annotated[
-        list[Path], typer.Argument(help="Timeline Parquet, or raw report files/folders.", show_default=False)
+        list[Path],
+        typer.Argument(
+            metavar="TIMELINE", help="Timeline Parquet, or raw report files/folders.", show_default=False
+        ),
     ],
     out: Annotated[
         Path,

@@ -158,8 +158,9 @@ class Program:
         if self.campaigns:
             ids = ", ".join(map(str, self.program_ids)) or "no program id"
             runs = sum(k.iterations for k in self.campaigns)
+            plural = "s" * (len(self.campaigns) != 1)
             return (
-                f"{self.name} ({self.mode}, {ids}: {len(self.campaigns)} campaigns, {runs} runs, from "
+                f"{self.name} ({self.mode}, {ids}: {len(self.campaigns)} campaign{plural}, {runs} runs, from "
                 f"{format_instant(self.campaigns[0].start)[:10]})"
             )
         ids = ", ".join(map(str, self.program_ids)) or "no program id"
