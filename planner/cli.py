@@ -1177,7 +1177,7 @@ def programs_infer(
     timeline: Annotated[
         list[Path],
         typer.Argument(
-            metavar="TIMELINE", help="Timeline Parquet, or raw report files/folders.", show_default=False
+            metavar="TIMELINE...", help="Timeline Parquet, or raw report files/folders.", show_default=False
         ),
     ],
     out: Annotated[
