@@ -221,7 +221,7 @@ def _parse(data: dict, where: str) -> Program:
     duration = limits.number(f"{where}: duration_minutes", data.get("duration_minutes", 0.0), 0, 1440)
     recovery = limits.number(f"{where}: recovery_minutes", data.get("recovery_minutes", 0.0), 0, 10_080)
     min_slew = limits.number(f"{where}: min_slew_minutes", data.get("min_slew_minutes", 0.0), 0, 1440)
-    common = {
+    common: dict[str, Any] = {
         "name": name,
         "title": _text(data.get("title", ""), f"{where}: title", empty=True),
         "program_ids": tuple(ids),
