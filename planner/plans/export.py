@@ -75,7 +75,8 @@ def plan_csv(plan: pd.DataFrame) -> str:
 
 
 def plan_ics(plan: pd.DataFrame, *, name: str, mode: str, minutes: float, sha: str) -> bytes:
-    """An iCalendar with one event per placed anneal: its slew for the anneal's duration."""
+    """An iCalendar with one event per placed anneal, during its slew: the slew ends at the visit's
+    scheduled start (the plan's `slew_time`), so the event is the `minutes` before it."""
     from icalendar import Calendar, Event
 
     stamp = datetime.now(UTC)
@@ -84,13 +85,13 @@ def plan_ics(plan: pd.DataFrame, *, name: str, mode: str, minutes: float, sha: s
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{mode}: {name}")
     for row in _placed(plan).to_dict("records"):
-        start = row["slew_time"].to_pydatetime()
+        end = row["slew_time"].to_pydatetime()
         event = Event()
         # Stable across exports of the same plan: a calendar that imports it again updates, not doubles.
         event.add("uid", f"{sha[:16]}-{int(row['anneal'])}@anneal-planner")
         event.add("dtstamp", stamp)
-        event.add("dtstart", start)
-        event.add("dtend", start + timedelta(minutes=minutes))
+        event.add("dtstart", end - timedelta(minutes=minutes))
+        event.add("dtend", end)
         event.add("summary", f"{mode} {int(row['anneal']):02d}: slew parallel to {row['visit_id']}")
         lines = [
             f"{row['label']} ({row.get('state') or 'planned'})",

@@ -515,10 +515,19 @@ def headline(result: Result, *, written: str | None = None, one_line: bool = Fal
     return text + "".join(("  " if one_line else "\n") + line for line in lines)
 
 
+def _observations(result: Result) -> str:
+    """What the plan places, in words: the anneals, or the runs of another program's mode."""
+    from rich.markup import escape  # a program file's mode is text from a file
+
+    mode = result.program.get("mode", "MIRI Anneal") if result.program else "MIRI Anneal"
+    return "anneals" if mode == "MIRI Anneal" else f"runs of {escape(str(mode))}"
+
+
 def _summary(result: Result) -> str:
     stats = result.statistics()
     text = (
-        f"[bold]{result.status.value}[/]: {stats['placed']}/{result.calendar['count']} anneals placed; "
+        f"[bold]{result.status.value}[/]: {stats['placed']}/{result.calendar['count']} {_observations(result)} "
+        f"placed; "
         f"{result.objective} = {result.value} s"
     )
     if result.bound is not None and result.status.value != "OPTIMAL":
