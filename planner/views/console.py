@@ -526,8 +526,8 @@ def _observations(result: Result) -> str:
 def _summary(result: Result) -> str:
     stats = result.statistics()
     text = (
-        f"[bold]{result.status.value}[/]: {stats['placed']}/{result.calendar['count']} {_observations(result)} "
-        f"placed; "
+        f"[bold]{result.status.value}[/]: {stats['placed']}/{result.calendar['count']} "
+        f"{_observations(result)} placed; "
         f"{result.objective} = {result.value} s"
     )
     if result.bound is not None and result.status.value != "OPTIMAL":
