@@ -104,6 +104,7 @@ def run_online(cycle: list[np.ndarray], policy: Policy, prior: Sequence[np.ndarr
             previous=None if previous is None else Neighbour(previous[0], k - previous[1]),
             remaining=len(cycle) - k - 1,
             samples=[*prior, *cycle[: k + 1]],  # as in a replay: this week is wholly published
+            prior_weeks=len(prior),
         )
         choice = policy.choose(decision)
         if choice is None:
