@@ -36,7 +36,7 @@ from planner.schedules.history import History
 from planner.schedules.perturb import Perturbation
 
 HISTORIES = {"Cycle 1": "cycle1-text", "Cycle 2": "cycle2-json", "Cycle 3": "cycle3-json"}
-GRID = list(itertools.product((2.0, 6.0, 13.0), (0.5, 1.0), (0.0, 0.5)))  # k, max_weight, prior_share
+GRID = list(itertools.product((2.0, 6.0, 13.0, 26.0), (0.5, 1.0), (0.0, 0.5)))  # k, max_weight, prior_share
 
 
 def guarded_name(k: float, weight: float, share: float) -> str:

@@ -617,9 +617,11 @@ def slews(
 Policy = Annotated[
     str,
     typer.Option(
-        metavar="[rollout|lookahead|greedy]",
+        metavar="[rollout|guarded|lookahead|greedy]",
         help="Online policy: rollout (default; scenarios of consecutive published weeks, each chain "
-        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy.",
+        "solved exactly), guarded (rollout trusting its scenarios as far as the cycle's own agreeing "
+        "weeks allow: greedy when they are few), lookahead (a cost-to-go learned from the published "
+        "weeks) or greedy.",
     ),
 ]
 
