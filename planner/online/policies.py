@@ -17,7 +17,7 @@ week will look like. Times are integer seconds.
   It learns from the weeks known at the decision: the schedule being planned as published so far,
   after the weeks of a prior timeline that ended before it began (planner/prior.py). The
   cost-to-go counts with weight FUTURE_WEIGHT (below), since weeks are not independent draws.
-- `rollout` (the default) replaces that cost-to-go by scenarios: each run of ROLLOUT_WEEKS consecutive
+- `rollout` replaces that cost-to-go by scenarios: each run of ROLLOUT_WEEKS consecutive
   published weeks (of the last SAMPLE_WEEKS) is one possible future, laid on the weeks after the
   published ones, and so is its mirror image (each week's phases φ -> window − φ). For each
   scenario the chain from each candidate through the published later windows and the scenario's
@@ -29,6 +29,8 @@ week will look like. Times are integer seconds.
   window past gaps happened to fall, since slews show no strong time-of-week pattern within the
   window (benchmarks/README.md). Sampled intervals count with weight FUTURE_WEIGHT beside the
   published ones, as in `lookahead`.
+- `guarded` (the default) is rollout whose sampled intervals weigh w_max·n/(n + k), n the cycle's
+  own published weeks that agree with its recent ones (see `Guarded`).
 """
 
 from __future__ import annotations
