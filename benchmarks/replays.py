@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from planner.online.outcome import run_replay
-from planner.online.policies import Decision, Greedy, Lookahead, Policy, Rollout
+from planner.online.policies import Decision, Greedy, Guarded, Lookahead, Policy, Rollout
 from planner.online.prior import NO_PRIOR, load_prior, prior_from
 from planner.problem.calendar import Calendar
 from planner.problem.eligibility import window_slews
@@ -51,7 +51,8 @@ POLICIES: dict[str, tuple[Callable[[History], Policy], bool]] = {
     "greedy": (lambda _: Greedy(), False),
     "lookahead": (lambda _: Lookahead(), True),
     "lookahead, weight 1": (lambda _: Lookahead(future_weight=1.0), True),
-    "rollout (default)": (lambda _: Rollout(), True),
+    "guarded (default)": (lambda _: Guarded(), True),
+    "rollout (previous default)": (lambda _: Rollout(), True),
     "rollout, no prior": (lambda _: Rollout(), False),
     "rollout, no mirror": (lambda _: Rollout(mirror=False), True),
     "rollout, weight 1": (lambda _: Rollout(future_weight=1.0), True),
