@@ -3,10 +3,11 @@
     python -m benchmarks.replays [--perturbations 8] [--out benchmarks/results/replays.csv]
 
 For each history (Cycle 1 from the STScI text reports and from the DJA's whole-cycle list, Cycle 2
-from the DJA JSON reports and from both, Cycle 3 from the DJA's whole-cycle list) and each policy (greedy; look-ahead and rollout with their defaults and with other
-weights, horizons, without rollout's mirror images and without the prior, to show how they were
-chosen; and rollout told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside the
-hindsight optimum of the same final schedule and rules, the anneals placed, missed and re-planned,
+from the DJA JSON reports and from both, Cycle 3 from the DJA's whole-cycle list) and each policy
+(greedy; guarded, the default; look-ahead and rollout with their defaults and with other weights,
+horizons, without rollout's mirror images and without the prior, to show how they were chosen;
+and rollout told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside
+the hindsight optimum of the same final schedule and rules, the anneals placed, missed and re-planned,
 and the seconds the replay took. Each history is replayed as shipped (variant 0) and in
 `--perturbations` seeded variants (5 % of each report's rows cancelled, every row delayed by up to
 3 h), so one lucky or unlucky cycle does not decide. Operations rules throughout.
