@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.replays import RESULTS, shipped_weeks, write_and_print
-from planner.online.policies import Decision, Greedy, Lookahead, Neighbour, Policy, Rollout
+from planner.online.policies import Decision, Greedy, Guarded, Lookahead, Neighbour, Policy, Rollout
 from planner.solver.chain import Chain
 from planner.solver.oracle import best_path
 
@@ -104,6 +104,7 @@ def run_online(cycle: list[np.ndarray], policy: Policy, prior: Sequence[np.ndarr
             previous=None if previous is None else Neighbour(previous[0], k - previous[1]),
             remaining=len(cycle) - k - 1,
             samples=[*prior, *cycle[: k + 1]],  # as in a replay: this week is wholly published
+            prior_weeks=len(prior),
         )
         choice = policy.choose(decision)
         if choice is None:
@@ -121,7 +122,8 @@ def policies(
     """Name -> (a fresh policy, whether it learns from the prior)."""
     made: dict[str, tuple[Callable[[], Policy], bool]] = {
         "greedy": (Greedy, False),
-        "rollout (default: with the prior)": (Rollout, True),
+        "guarded (default: with the prior)": (Guarded, True),
+        "rollout (with the prior)": (Rollout, True),
         "rollout, no prior": (Rollout, False),
         "lookahead, with the prior": (Lookahead, True),
         "lookahead, no prior": (Lookahead, False),

@@ -4,13 +4,13 @@
 
 For each history (Cycle 1 from the STScI text reports and from the DJA's whole-cycle list, Cycle 2
 from the DJA JSON reports and from both, Cycle 3 from the DJA's whole-cycle list) and each policy
-(greedy; look-ahead and rollout with their defaults and with other weights, horizons, without
-rollout's mirror images and without the prior, to show how they were chosen; and rollout told the
-next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside the hindsight optimum
-of the same final schedule and rules, the anneals placed, missed and re-planned, and the seconds the
-replay took. Each history is replayed as shipped (variant 0) and in `--perturbations` seeded
-variants (5 % of each report's rows cancelled, every row delayed by up to 3 h), so one lucky or
-unlucky cycle does not decide. Operations rules throughout.
+(greedy; guarded, the default; look-ahead and rollout with their defaults and with other weights,
+horizons, without rollout's mirror images and without the prior, to show how they were chosen;
+and rollout told the next window, a bound that is not online), the replay's Σ|gap − m·7 d| beside
+the hindsight optimum of the same final schedule and rules, the anneals placed, missed and re-planned,
+and the seconds the replay took. Each history is replayed as shipped (variant 0) and in
+`--perturbations` seeded variants (5 % of each report's rows cancelled, every row delayed by up to
+3 h), so one lucky or unlucky cycle does not decide. Operations rules throughout.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planner.online.outcome import run_replay
-from planner.online.policies import Decision, Greedy, Lookahead, Policy, Rollout
+from planner.online.policies import Decision, Greedy, Guarded, Lookahead, Policy, Rollout
 from planner.online.prior import NO_PRIOR, load_prior, prior_from
 from planner.problem.calendar import Calendar
 from planner.problem.eligibility import window_slews
@@ -52,7 +52,8 @@ POLICIES: dict[str, tuple[Callable[[History], Policy], bool]] = {
     "greedy": (lambda _: Greedy(), False),
     "lookahead": (lambda _: Lookahead(), True),
     "lookahead, weight 1": (lambda _: Lookahead(future_weight=1.0), True),
-    "rollout (default)": (lambda _: Rollout(), True),
+    "guarded (default)": (lambda _: Guarded(), True),
+    "rollout (previous default)": (lambda _: Rollout(), True),
     "rollout, no prior": (lambda _: Rollout(), False),
     "rollout, no mirror": (lambda _: Rollout(mirror=False), True),
     "rollout, weight 1": (lambda _: Rollout(future_weight=1.0), True),

@@ -620,9 +620,11 @@ def slews(
 Policy = Annotated[
     str,
     typer.Option(
-        metavar="[rollout|lookahead|greedy]",
-        help="Online policy: rollout (default; scenarios of consecutive published weeks, each chain "
-        "solved exactly), lookahead (a cost-to-go learned from the published weeks) or greedy.",
+        metavar="[rollout|guarded|lookahead|greedy]",
+        help="Online policy: guarded (default; rollout trusting its scenarios as far as the cycle's own "
+        "agreeing weeks allow: greedy when they are few), rollout (scenarios of consecutive published "
+        "weeks, each chain solved exactly), lookahead (a cost-to-go learned from the published "
+        "weeks) or greedy.",
     ),
 ]
 

@@ -65,3 +65,51 @@ def test_online_bound_told_every_week_is_hindsight_and_no_policy_beats_it():
         for name, (make, learns) in policies(weeks, cycle).items()
     }
     assert all(cost >= best for cost in costs.values()), costs
+
+
+def test_policy_loo_fits_on_the_other_cycles_and_judges_against_greedy_and_rollout():
+    """benchmarks.policy_loo's protocol on a made-up table of two grid points, one run a cycle:
+    "a" is best on Cycles 1 and 2 (1.1 against 1.5), "b" on Cycle 3 (1.0 against 1.9). Left out,
+    Cycle 3 gets "a" (best on the two others) and so 1.9, worse than greedy's 1.3; Cycles 1 and 2
+    get "b" (mean 1.25 against "a"'s 1.5 on the other two) and so 1.5, worse than greedy too: a
+    point that wins on the cycle measured is never chosen for it. The verdict says no."""
+    import pandas as pd
+
+    from benchmarks.policy_loo import HISTORIES, digest, leave_one_out, verdict
+
+    ratios = {  # cycle -> policy -> ratio (one run each, hindsight 100)
+        "Cycle 1": {
+            "guarded a": 1.1,
+            "guarded b": 1.5,
+            "greedy": 1.3,
+            "rollout (default)": 1.2,
+            "flown": 1.0,
+        },
+        "Cycle 2": {
+            "guarded a": 1.1,
+            "guarded b": 1.5,
+            "greedy": 1.3,
+            "rollout (default)": 1.2,
+            "flown": 1.0,
+        },
+        "Cycle 3": {
+            "guarded a": 1.9,
+            "guarded b": 1.0,
+            "greedy": 1.3,
+            "rollout (default)": 1.2,
+            "flown": 1.0,
+        },
+    }
+    rows = [
+        {"cycle": c, "variant": 0, "policy": p, "cost_s": 100 * r, "hindsight_s": 100.0, "ratio": r}
+        for c, by in ratios.items()
+        for p, r in by.items()
+    ]
+    table = pd.DataFrame(rows)
+    fitted, chosen = leave_one_out(table)
+    assert chosen == {"Cycle 1": "guarded b", "Cycle 2": "guarded b", "Cycle 3": "guarded a"}
+    assert list(fitted.sort_values("cycle")["ratio"]) == [1.5, 1.5, 1.9]
+    lines = verdict(pd.concat([table, fitted], ignore_index=True))
+    assert all("WORSE" in line for line in lines[:3]) and lines[-1].endswith("no")
+    shown = digest(pd.concat([table, fitted], ignore_index=True))
+    assert list(shown.columns) == ["policy", *HISTORIES, "total"]

@@ -168,7 +168,7 @@ def test_mangled_timelines(data, command):
 
 
 @fuzz(30)
-@given(data=mangled(REPORT.encode()), policy=st.sampled_from(["greedy", "lookahead", "rollout"]))
+@given(data=mangled(REPORT.encode()), policy=st.sampled_from(["greedy", "lookahead", "rollout", "guarded"]))
 def test_replay_mangled_reports(data, policy):
     drive(
         "replay",

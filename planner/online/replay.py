@@ -178,7 +178,7 @@ def decide(
         previous=_neighbour(previous, window),
         following=_neighbour(following, window),
         **_published_after(anneals, k, known),
-        samples=_samples(known, calendar, policy.sample_weeks),
+        **_samples(known, calendar, policy.sample_weeks),
     )
     choice = policy.choose(decision)
     anneal.decided_at = report
@@ -221,13 +221,15 @@ def _published_after(anneals: list[Anneal], k: int, known: Known) -> dict:
     }
 
 
-def _samples(known: Known, calendar: Calendar, most: int | None) -> list[np.ndarray]:
-    """Eligible phases of the last `most` weeks known (none for a policy that learns nothing): every
-    wholly published week on the calendar's weekly grid (also before its first window, where the
-    schedule reaches back), after the prior's weeks, oldest first."""
+def _samples(known: Known, calendar: Calendar, most: int | None) -> dict:
+    """`samples`: eligible phases of the last `most` weeks known (none for a policy that learns
+    nothing): every wholly published week on the calendar's weekly grid (also before its first
+    window, where the schedule reaches back), after the prior's weeks, oldest first; and
+    `prior_weeks`: how many of them, at the front, are the prior's."""
     if not most:
-        return []
+        return {"samples": [], "prior_weeks": 0}
     grid = calendar.weeks_within(known.begins, known.reaches)
     weeks = calendar.week_phases(known.times, grid[-most:])
     need = most - len(weeks)
-    return [*(known.earlier[-need:] if need > 0 else []), *weeks]
+    earlier = known.earlier[-need:] if need > 0 else []
+    return {"samples": [*earlier, *weeks], "prior_weeks": len(earlier)}

@@ -2,8 +2,9 @@
 far, choose the anneals of the windows the published schedule covers, with an online policy.
 
 Flown anneals come from a plan file (every placed anneal of it has flown; rows marked `missed`
-have not) or from a timeline (its executed MIRI anneals: slew parallels or primes of mode MIRI
-Anneal, each counted in the calendar week it ran in). The published schedule covers a window when
+have not; one after the published schedule's last start cannot have flown and is refused) or from
+a timeline (its executed MIRI anneals: slew parallels or primes of mode MIRI Anneal, each counted
+in the calendar week it ran in). The published schedule covers a window when
 its last scheduled start is at or after the window's end. The result is a plan of the windows up
 to the last covered one: flown anneals pinned and marked `flown`, the new ones `planned`, and
 weeks that cannot be served `missed`, each with the reason.
@@ -23,7 +24,7 @@ from planner.online.prior import NO_PRIOR, Prior
 from planner.online.replay import Anneal, Known, Replay, decide
 from planner.plans.checker import check_plan
 from planner.plans.compare import flown_in_calendar, flown_weeks
-from planner.problem.calendar import Calendar, to_seconds
+from planner.problem.calendar import Calendar, format_instant, to_seconds
 from planner.problem.eligibility import window_slews
 from planner.problem.instance import Instance
 from planner.problem.pins import Pin
@@ -67,6 +68,23 @@ def flown_from_timeline(timeline: pd.DataFrame, program: Program) -> dict[int, t
     return flown
 
 
+def refuse_unflown(flown: dict[int, tuple[str, int]], reaches: int) -> None:
+    """An anneal given as flown must have flown: none may lie after the published schedule's last
+    scheduled start (a hindsight plan, or a weekly plan made on a later schedule, given by mistake).
+    Refused rather than cut, since a plan that holds such anneals was not made on this schedule and
+    its earlier anneals need not have flown either; an InputError naming how many and the first."""
+    late = sorted((k, v, t) for k, (v, t) in flown.items() if t > reaches)
+    if late:
+        k, visit_id, t = late[0]
+        many = f"{len(late)} anneals" if len(late) > 1 else "1 anneal"
+        raise InputError(
+            "--flown",
+            f"{many} given as flown lie after the published schedule's last start "
+            f"{format_instant(reaches)}, so cannot have flown: the first is Anneal {k:02d} "
+            f"({visit_id} at {format_instant(t)}); give the anneals that have flown",
+        )
+
+
 def plan_next(
     timeline: pd.DataFrame,
     flown: dict[int, tuple[str, int]],
@@ -81,6 +99,7 @@ def plan_next(
         raise InputError("--timeline", "the published schedule is empty")
     starts = to_seconds(timeline["start"])
     reaches, begins = int(starts.max()), int(starts.min())  # the prior's weeks end by `begins`
+    refuse_unflown(flown, reaches)
     covered = [w for w in calendar.windows if w.end <= reaches]
     if not covered:
         raise InfeasibleError(

@@ -145,7 +145,7 @@ def test_next_says_what_it_learned_from(tmp_path):
     out = tmp_path / "next.parquet"
     args = ["next", "--flown", str(week), "--timeline", str(week), "--count", "4", "--out", str(out)]
     shown = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
-    assert shown["policy"] == "rollout" and shown["prior"]["weeks"] == 51  # cut at its first start
+    assert shown["policy"] == "guarded" and shown["prior"]["weeks"] == 51  # cut at its first start
     meta = json.loads(pq.read_schema(out).metadata[b"anneal_planner"])
     assert meta["online"]["prior"] == shown["prior"]
     printed = runner.invoke(app, args).stdout
@@ -196,9 +196,9 @@ def test_batch_replay_scenarios_take_a_prior_or_none(tmp_path):
 
 def test_next_says_why_it_left_the_nearest_slew(tmp_path):
     """Anneals 1-5 of the shipped Cycle 2 plan as flown, then the weekly job over windows 6-20 on
-    the whole shipped timeline: rollout leaves the slew nearest previous + 7 d in some week (anneal
-    6, whose later weeks cost 22 h less from its slew, in this stop's run); each such week says so,
-    in the terminal, the JSON and the plan's metadata alike, and only planned weeks do."""
+    the whole shipped timeline: the default policy (guarded) leaves the slew nearest previous + 7 d
+    in some week; each such week says so, in the terminal, the JSON and the plan's metadata alike,
+    and only planned weeks do."""
     flown = tmp_path / "p5.parquet"
     assert runner.invoke(app, ["solve", "--count", "5", "--out", str(flown), "--quiet"]).exit_code == 0
     out = tmp_path / "n.parquet"
