@@ -60,13 +60,11 @@ def replay_frame(outcome: Replay) -> pd.DataFrame:
     placed = [a for a in anneals if a.placed]
     times = np.array([a.time for a in placed], dtype=np.int64)
     numbers = np.array([a.window.anneal for a in placed], dtype=np.int64)
-    intervals = dict(zip(numbers[1:].tolist(), np.diff(times).tolist(), strict=True))
-    weeks = dict(zip(numbers[1:].tolist(), np.diff(numbers).tolist(), strict=True))
-    target = outcome.calendar.target_seconds
+    measured = intervals(times, numbers, outcome.calendar.target_seconds).set_index("anneal")
     rows = []
     for a in anneals:
         k = a.window.anneal
-        interval = intervals.get(k)
+        interval = measured.loc[k] if k in measured.index else None
         rows.append(
             {
                 "anneal": k,
@@ -77,8 +75,8 @@ def replay_frame(outcome: Replay) -> pd.DataFrame:
                 "slew_time": a.time,
                 "instrument": a.instrument,
                 "target": a.target,
-                "interval_days": np.nan if interval is None else interval / DAY,
-                "deviation_hours": np.nan if interval is None else (interval - weeks[k] * target) / 3600,
+                "interval_days": np.nan if interval is None else interval["interval_s"] / DAY,
+                "deviation_hours": np.nan if interval is None else interval["deviation_s"] / 3600,
                 "decided_at": a.decided_at,
                 "replans": a.replans,
                 "state": _state(a, outcome),

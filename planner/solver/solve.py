@@ -24,6 +24,7 @@ from planner import limits
 from planner.errors import InfeasibleError, InternalError, OptionError
 from planner.io import files_sha256
 from planner.plans.checker import check_plan
+from planner.plans.compare import intervals
 from planner.plans.result import PLAN_SCHEMA, Result, Role, StageRecord, Status, overall_status
 from planner.problem.calendar import DAY, Calendar, to_seconds, to_timestamps
 from planner.problem.eligibility import WindowSlews, window_slews
@@ -403,8 +404,9 @@ def plan_frame(
     chosen = timeline.iloc[[slew[a][0] for a in anneals[at]]]
     gaps = np.full(len(windows), np.nan)
     deviations = np.full(len(windows), np.nan)
-    gaps[at[1:]] = np.diff(times) / DAY
-    deviations[at[1:]] = (np.diff(times) - np.diff(anneals[at]) * calendar.target_seconds) / 3600
+    measured = intervals(times, anneals[at], calendar.target_seconds)  # the one measure of intervals
+    gaps[at[1:]] = measured["interval_s"].to_numpy() / DAY
+    deviations[at[1:]] = measured["deviation_s"].to_numpy() / 3600
     slew_times = pd.array([None] * len(windows), dtype="Int64")
     slew_times[at] = times
 
