@@ -117,26 +117,9 @@ def test_on_a_tiny_issue_history_it_follows_the_pattern_once_the_cycle_has_shown
     guarded's default (k = 2, weight 1) gives w = 6/8 = 0.75: 48 h, the hindsight optimum. With
     k = 12 (w = 6/18 = 0.33) the same six weeks are not enough evidence, and it keeps greedy's 36 h."""
     from planner.online.replay import replay
-    from planner.problem.calendar import Calendar
-    from planner.schedules.history import History
-    from tests.helpers import START, visit
-    from tests.online.test_policies import at, lead, report
+    from tests.online.test_policies import phase_history
 
-    first = visit(at(-3, 0), "MIRI Imaging", visit_id="0:1:1")
-    earlier = [visit(at(w, 48), visit_id=f"0:{w + 5}:1") for w in (-3, -2, -1, 0)]
-    before = report("before", -30, first, *earlier, visit(-1.5))
-    week1 = report("week1", -2, lead(1), visit(at(1, 40), visit_id="1:1:1"), visit(at(1, 132)))
-    week2 = report(
-        "week2",
-        5,
-        lead(2),
-        visit(at(2, 36), visit_id="2:1:1"),
-        visit(at(2, 48), visit_id="2:2:1"),
-        visit(at(2, 132)),
-    )
-    week3 = report("week3", 12, lead(3), visit(at(3, 48), visit_id="3:1:1"), visit(at(3, 132)))
-    history = History([before, week1, week2, week3], [])
-    calendar = Calendar(start=START, count=3)
+    history, calendar = phase_history()
     chosen = [a.visit_id for a in replay(history, calendar, Guarded()).anneals]
     assert chosen == ["1:1:1", "2:2:1", "3:1:1"]
     cautious = [a.visit_id for a in replay(history, calendar, Guarded(k=12)).anneals]

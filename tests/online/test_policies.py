@@ -67,21 +67,7 @@ def test_rollout_moves_to_the_phase_the_published_weeks_keep():
     sampled weeks it is greedy. Each report also has a Saturday visit, outside every window, so
     its span contains its window's end and it decides that window; each of weeks 1-3 opens with
     an untargeted visit on the Sunday before (`lead`), so its first slew's duration is known."""
-    first = visit(at(-3, 0), "MIRI Imaging", visit_id="0:1:1")
-    earlier = [visit(at(w, 48), visit_id=f"0:{w + 5}:1") for w in (-3, -2, -1, 0)]
-    before = report("before", -30, first, *earlier, visit(-1.5))
-    week1 = report("week1", -2, lead(1), visit(at(1, 40), visit_id="1:1:1"), visit(at(1, 132)))
-    week2 = report(
-        "week2",
-        5,
-        lead(2),
-        visit(at(2, 36), visit_id="2:1:1"),
-        visit(at(2, 48), visit_id="2:2:1"),
-        visit(at(2, 132)),
-    )
-    week3 = report("week3", 12, lead(3), visit(at(3, 48), visit_id="3:1:1"), visit(at(3, 132)))
-    history = History([before, week1, week2, week3], [])
-    calendar = Calendar(start=START, count=3)
+    history, calendar = phase_history()
     greedy = replay(history, calendar, Greedy())
     rollout = replay(history, calendar, Rollout())
     assert [a.visit_id for a in greedy.anneals] == ["1:1:1", "2:1:1", "3:1:1"]
@@ -227,3 +213,23 @@ def test_why_names_both_slews_deviation_and_expected_cost_after():
         "after to cost 0.7 h from it against 5.5 h (unpublished weeks weighted 0.5), 0.8 h less in all"
     )
     assert why(rollout, week2, 0) is None and why(Greedy(), week2, 1) is None
+
+
+def phase_history():
+    """The issue history of the phase test above (and of tests/online/test_guarded.py): four
+    earlier weeks with a slew at 48 h, then weeks 1-3 published one report each, with slews at
+    40 h; 36 h and 48 h; 48 h (and a Saturday visit outside every window)."""
+    first = visit(at(-3, 0), "MIRI Imaging", visit_id="0:1:1")
+    earlier = [visit(at(w, 48), visit_id=f"0:{w + 5}:1") for w in (-3, -2, -1, 0)]
+    before = report("before", -30, first, *earlier, visit(-1.5))
+    week1 = report("week1", -2, lead(1), visit(at(1, 40), visit_id="1:1:1"), visit(at(1, 132)))
+    week2 = report(
+        "week2",
+        5,
+        lead(2),
+        visit(at(2, 36), visit_id="2:1:1"),
+        visit(at(2, 48), visit_id="2:2:1"),
+        visit(at(2, 132)),
+    )
+    week3 = report("week3", 12, lead(3), visit(at(3, 48), visit_id="3:1:1"), visit(at(3, 132)))
+    return History([before, week1, week2, week3], []), Calendar(start=START, count=3)
