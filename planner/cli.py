@@ -801,12 +801,13 @@ def next_week(
     chosen_rules = rule_set(rules, miri_recovery_minutes, chosen)
     learned = _prior(prior, no_prior, chosen_rules, chosen_policy)
     plan = plan_next(current, done, chosen, chosen_policy, chosen_rules, horizon, learned)
-    write_weekly(plan, out, current)
-    changes = None
-    if flown_plan is not None:  # last week's plan: what this week's changed of it
-        from planner.plans.diff import diff_plans
+    from planner.plans.diff import comparable, diff_plans
 
-        changes = diff_plans(flown, out)
+    # What this week's plan changed of last week's; a last week's plan of another calendar (as
+    # --start can ask for) has no anneal-by-anneal changes to show, and is not an error.
+    changes_from_last = flown_plan is not None and comparable(flown_plan[1], chosen)
+    write_weekly(plan, out, current)
+    changes = diff_plans(flown, out) if changes_from_last else None
     print_next(plan, str(out), as_json=as_json, diff=changes)
 
 

@@ -71,6 +71,16 @@ def _text(meta: dict, key: str) -> dict[int, str]:
     }
 
 
+def comparable(old, new) -> bool:
+    """Whether plans of programs `old` and `new` can be compared anneal by anneal: the same mode
+    and the same grid of windows (one may be cut shorter, as a weekly plan's is)."""
+    return (old.mode, old.calendar.start, old.calendar.target_seconds) == (
+        new.mode,
+        new.calendar.start,
+        new.calendar.target_seconds,
+    )
+
+
 def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDiff:
     """The changes from plan `old` to plan `new` (both read as untrusted plan files)."""
     from planner.plans.planfile import _read_plan, open_plan
@@ -79,11 +89,7 @@ def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDif
     old_plan, _, old_recorded = _read_plan(old)
     new_plan, new_meta, recorded = _read_plan(new)
     old_program, new_program = old_recorded.instance.program, recorded.instance.program
-    if (old_program.mode, old_program.calendar.start, old_program.calendar.target_seconds) != (
-        new_program.mode,
-        new_program.calendar.start,
-        new_program.calendar.target_seconds,
-    ):
+    if not comparable(old_program, new_program):
         raise InputError(
             new,
             f"a plan of {new_program.describe()}, {old} one of {old_program.describe()}: "

@@ -126,3 +126,15 @@ def test_plans_of_two_programs_are_refused(tmp_path):
     assert runner.invoke(app, [*args, "--count", "2", "--out", str(other)]).exit_code == 0
     refused = runner.invoke(app, ["diff", str(plan), str(other)])
     assert refused.exit_code == 2 and "expected two plans of one program and calendar" in refused.stderr
+
+
+def test_next_on_another_calendar_than_last_weeks_plan_shows_no_changes(tmp_path):
+    """Found by the fuzz test: `next --start` moved by 12 h from last week's plan used to write its
+    plan and then refuse the diff (exit 2 with a file left). Plans of two calendars have no
+    anneal-by-anneal changes: the weekly plan is written and no diff is shown."""
+    plan = _solve(tmp_path, "a", [0, 7, 14])
+    out = tmp_path / "next.parquet"
+    args = ["next", "--flown", str(plan), "--timeline", str(tmp_path / "a.parquet")]
+    done = runner.invoke(app, [*args, "--start", "2023-07-03T12:00:00Z", "--count", "3", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.is_file() and "moved," not in done.stdout
