@@ -145,23 +145,8 @@ def _check_metadata(meta: object, path: Path) -> dict:
         raise InputError(
             path, f"metadata options rules = {rules!r}; expected the recorded rule set (a table)"
         )
-    _check_options(meta["options"], path)
     _check_stages(meta, path)
     return meta
-
-
-def _check_options(options: dict, path: Path) -> None:
-    """The option values SolverSettings would take as given: `log` (shown on the page as it is) and
-    `params` (pairs it unpacks; a string or a table there would unpack as something else)."""
-    if not isinstance(options.get("log", False), bool):
-        raise InputError(path, f"metadata options log = {shown(options['log'])}; expected true or false")
-    params = options.get("params", [])
-    if not isinstance(params, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair) for pair in params
-    ):
-        raise InputError(
-            path, f"metadata options params = {shown(params)}; expected a list of [name, value] pairs"
-        )
 
 
 # A stage record's fields (planner.plans.result.StageRecord) and the types JSON gives them back as.
