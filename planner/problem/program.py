@@ -148,11 +148,6 @@ class Program:
         program = replace(self, calendar=replace(self.calendar, **changes)) if changes else self
         return replace(program, objective=objective) if objective is not None else program
 
-    @property
-    def label(self) -> str:
-        """What an observation is called: 'Anneal' for the MIRI anneals, else the mode."""
-        return "Anneal" if self.mode == "MIRI Anneal" else self.mode
-
     def describe(self) -> str:
         c = self.calendar
         if self.campaigns:

@@ -106,9 +106,6 @@ class RuleSet:
         slew_time = [SLEW_TIME] if self.min_slew_minutes > 0 else []
         return [NO_SLEW, *avoided, CARRIES, *(e.name for e in self.exclusions), *slew_time, *recovery]
 
-    def built_in(self, rule: str) -> bool:
-        return rule in (NO_SLEW, CARRIES, SLEW_TIME, self.to_avoided, self.recovery)
-
     def describe(self, rule: str) -> str:
         """The one-line reason of a rule, as it reads after 'slews ...'."""
         instruments = " or ".join(self.avoid)
