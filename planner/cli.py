@@ -593,8 +593,9 @@ def slews(
         str | None, typer.Option("--until", help="Only visits starting before this UTC date or time.")
     ] = None,
     minimum_minutes: Annotated[
-        float, typer.Option(help="The slew length counted below and at least (the MIRI anneal's: 27.5).")
-    ] = 27.5,
+        float | None,
+        typer.Option(help="The slew length counted below and at least. Default: the MIRI anneals' (27.5)."),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Slew durations, the evidence for a slew-time rule: per slew-parallel mode that flew (MIRI
@@ -604,10 +605,12 @@ def slews(
     --until 2024-07-01."""
     from planner import limits
     from planner.problem.calendar import format_instant, parse_instant
-    from planner.problem.slewtime import slew_time_table, within
+    from planner.problem.slewtime import anneal_minimum_minutes, slew_time_table, within
     from planner.schedules.timeline import load_timeline
     from planner.views.console import print_slews
 
+    if minimum_minutes is None:
+        minimum_minutes = anneal_minimum_minutes()
     limits.number("--minimum-minutes", minimum_minutes, 0, limits.MAX_DAYS * 1440)
     first = parse_instant(since, option="--from") if since is not None else None
     last = parse_instant(until, option="--until") if until is not None else None

@@ -49,15 +49,27 @@ class ModeDefaults:
     min_slew_minutes: float
 
 
-# The anneal's values are the shipped programs' (anneals-cycle2.toml says where they come from). The
-# lamp's and the flat's durations are an assumption, 10 min: the repository holds no template duration
-# for them, and the slews they flew on are as short as 10-15 min (10th percentile, docs/domain.md), which
-# a run must fit. No recovery rule and no slew-time rule is known for them (0).
-MODES = {
-    "MIRI Anneal": ModeDefaults(("MIRI",), 25.0, 35.0, 27.5),
+# The anneal's values are read from the shipped programs (`defaults_of`: anneals-cycle2.toml says
+# where they come from). The lamp's and the flat's durations are an assumption, 10 min: the
+# repository holds no template duration for them, and the slews they flew on are as short as
+# 10-15 min (10th percentile, docs/domain.md), which a run must fit. No recovery rule and no
+# slew-time rule is known for them (0).
+MODES: dict[str, ModeDefaults | None] = {
+    "MIRI Anneal": None,  # the shipped anneal programs' (defaults_of)
     "NIRSpec Internal Lamp": ModeDefaults(("NIRSpec",), 10.0, 0.0, 0.0),
     "NIRISS Internal Flat": ModeDefaults(("NIRISS",), 10.0, 0.0, 0.0),
 }
+
+
+def defaults_of(mode: str) -> ModeDefaults:
+    """What a program of `mode` avoids and needs: the table above, the anneals' from their program."""
+    known = MODES[mode]
+    if known is not None:
+        return known
+    from planner.problem.program import SEED, load_program
+
+    seed = load_program(SEED)
+    return ModeDefaults(seed.avoid, seed.duration_minutes, seed.recovery_minutes, seed.min_slew_minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +159,7 @@ def infer_programs(frame: pd.DataFrame, freedom_hours: float = DEFAULT_FREEDOM_H
     runs, _ = flown_runs(frame)
     inferred = []
     for (mode, program_id), times in runs.items():
-        defaults = MODES[mode]
+        defaults = defaults_of(mode)
         slug = mode.lower().replace(" ", "-")
         program = Program(
             name=f"{slug}-{program_id}",

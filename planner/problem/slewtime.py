@@ -17,10 +17,6 @@ from planner.schedules.report import SLEW_PARALLEL
 # The slew-parallel modes of the schedules (docs/domain.md), listed first in this order; any other mode
 # found in the attached rows follows, by name.
 SLEW_MODES = ("MIRI Anneal", "NIRSpec Internal Lamp", "NIRISS Internal Flat")
-# The MIRI anneal's length as the planning tools model it (3 detectors x 500 s plus overheads, about
-# 25 min; docs/domain.md) rounded up to what operations keep: no flown anneal sat on a shorter slew. Drawn
-# and counted here as evidence only; the eligibility rule takes its minimum from the program.
-ANNEAL_MINIMUM_MINUTES = 27.5
 ALL_SLEWS = "all slews into targeted visits"
 
 
@@ -52,14 +48,25 @@ def slew_minutes(timeline: pd.DataFrame) -> dict[str, pd.Series]:
     return found
 
 
-def slew_time_table(timeline: pd.DataFrame, minimum_minutes: float = ANNEAL_MINIMUM_MINUTES) -> pd.DataFrame:
+def anneal_minimum_minutes() -> float:
+    """The MIRI anneals' least slew as their program states it (the seed's; every shipped anneal
+    program says the same): the threshold the evidence is drawn and counted against."""
+    from planner.problem.program import SEED, load_program
+
+    return load_program(SEED).min_slew_minutes
+
+
+def slew_time_table(timeline: pd.DataFrame, minimum_minutes: float | None = None) -> pd.DataFrame:
     """One row per slew-parallel mode that flew, then one for all slews into targeted visits.
 
     Columns: `group` (the mode, or ALL_SLEWS); `slews` (slew parallels flown, or slews); `unknown`
     (of unknown duration); `overlaps` (negative duration); over the slews of known duration,
     `shortest_min`, `p10_min` and `median_min` (minutes; percentiles interpolated linearly between
     the ordered values, numpy's default; NaN when none is known), `below_minimum` (how many last
-    less than `minimum_minutes`) and `at_least_share` (the share, 0..1, lasting at least that)."""
+    less than `minimum_minutes`, default the anneals' minimum) and `at_least_share` (the share,
+    0..1, lasting at least that)."""
+    if minimum_minutes is None:
+        minimum_minutes = anneal_minimum_minutes()
     rows = []
     for group, values in slew_minutes(timeline).items():
         known = values.dropna().to_numpy()

@@ -590,7 +590,7 @@ def slew_time_section(timeline: pd.DataFrame, calendar) -> str:
 
     from planner.problem.slewtime import (
         ALL_SLEWS,
-        ANNEAL_MINIMUM_MINUTES,
+        anneal_minimum_minutes,
         slew_minutes,
         slew_time_table,
         within,
@@ -598,6 +598,7 @@ def slew_time_section(timeline: pd.DataFrame, calendar) -> str:
 
     windows = calendar.windows
     part = within(timeline, windows[0].start, windows[-1].end)
+    minimum = anneal_minimum_minutes()
     found = slew_minutes(part)
     if found[ALL_SLEWS].empty:
         return ""
@@ -615,8 +616,8 @@ def slew_time_section(timeline: pd.DataFrame, calendar) -> str:
             )
         )  # fmt: skip
     figure.add_vline(
-        x=ANNEAL_MINIMUM_MINUTES, line_dash="dash", line_color=MIRI_COLOUR,
-        annotation_text=f"MIRI anneal minimum {ANNEAL_MINIMUM_MINUTES:g} min",
+        x=minimum, line_dash="dash", line_color=MIRI_COLOUR,
+        annotation_text=f"MIRI anneal minimum {minimum:g} min",
         annotation_position="top right",
     )  # fmt: skip
     figure.update_layout(
@@ -624,7 +625,7 @@ def slew_time_section(timeline: pd.DataFrame, calendar) -> str:
         xaxis_title=f"slew duration, minutes (over {HISTOGRAM_MINUTES} in the last bar)",
         yaxis_title="% of the group's slews", legend={"title": {"text": "slews of (count)"}},
     )  # fmt: skip
-    table = _slew_time_table(slew_time_table(part), ANNEAL_MINIMUM_MINUTES)
+    table = _slew_time_table(slew_time_table(part, minimum), minimum)
     return f"""<h2>Slew durations</h2>
 <p class="note">A slew lasts from the previous visit's scheduled end to this visit's start. Each mode's
 trace: the slews its slew parallels flew on in the calendar's weeks; grey: every slew into a targeted
