@@ -1,7 +1,7 @@
 """`python -m planner` and the `anneal-planner` script: the command line.
 
-SIGTERM is exit 143 from the first moment, while the command's modules import included (issue 25):
-the handler is installed before `planner.cli` (typer, rich) is imported."""
+SIGTERM is exit 143 from the first moment, while the command's modules import included: the
+handler is installed before `planner.cli` (typer, rich) is imported."""
 
 from planner.signals import exit_on_sigterm
 

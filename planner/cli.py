@@ -194,12 +194,10 @@ _ONE_COMMAND = False  # set by main(): this process runs one command, then exits
 
 
 def main() -> None:
-    """The `anneal-planner` console script and `python -m planner`."""
-    from planner.signals import exit_on_sigterm
-
+    """Run one command and exit: called by `planner.__main__.run` (the console script and
+    `python -m planner`), which has already made SIGTERM exit 143."""
     global _ONE_COMMAND
     _ONE_COMMAND = True
-    exit_on_sigterm()  # 143 from here on, until the command's own handler takes over
     app(prog_name="anneal-planner")
 
 

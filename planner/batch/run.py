@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.batch.scenarios import Scenario
-from planner.batch.summary import effective_settings, summary_frame, write_summary
+from planner.batch.summary import SUMMARY_FILE, effective_settings, summary_frame, write_summary
 from planner.errors import OptionError, PlannerError, brief
 from planner.plans.checker import check_plan
 from planner.plans.result import plan_statistics, read_plan
@@ -58,9 +58,6 @@ def _statistics(plan: pd.DataFrame) -> dict:
 def _timeline(path: str | None) -> pd.DataFrame:
     """Scenarios of a batch mostly share one timeline: read it once per worker process."""
     return load_timeline(path)
-
-
-SUMMARY_FILE = "summary.parquet"  # as planner.batch.summary.write_summary names it
 
 
 def plan_file(out_dir: Path | str, scenario_id: str) -> Path:

@@ -19,6 +19,7 @@ from planner.online import DEFAULT_POLICY
 
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
+SUMMARY_FILE = "summary.parquet"  # in the batch's output folder
 SCHEMA_VERSION = 2  # 2: the program column; objective_value renamed objective_value_s (its unit)
 UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [s] as [ms]
 
@@ -144,6 +145,6 @@ def write_summary(summary: pd.DataFrame, out_dir: Path, scenarios_file: Path | N
         "scenarios_sha256": files_sha256([source]) if source else None,
         "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    path = Path(out_dir) / "summary.parquet"
+    path = Path(out_dir) / SUMMARY_FILE
     write_parquet(summary, SUMMARY_SCHEMA, meta, path, keep_schema_metadata=True)
     return path

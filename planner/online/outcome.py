@@ -94,13 +94,13 @@ def _state(anneal: Anneal, outcome: Replay) -> str:
     return "unpublished" if anneal.window.start > outcome.reaches else "missed"
 
 
-def verify(outcome: Replay, frame: pd.DataFrame) -> dict:
+def verify(outcome: Replay, frame: pd.DataFrame, instance: Instance) -> dict:
     """Check the replayed plan against the final timeline with the independent checker.
 
     Two findings are expected of an online plan, and returned by anneal instead of raised:
     `vanished`, flown slews that a later report removed, and `missed_with_slews`, missed anneals
-    whose window, in hindsight, had an eligible slew. Anything else is a bug."""
-    instance = Instance.of_calendar(outcome.final, outcome.calendar, outcome.rules, allow_missing=True)
+    whose window, in hindsight, had an eligible slew. Anything else is a bug. `instance`: the
+    final timeline's, as `hindsight` makes it."""
     problems = check_plan(frame[PLAN_SCHEMA.names], instance)
     vanished, missed, other = [], [], []
     for problem in problems:
@@ -144,19 +144,21 @@ def run_replay(
         "unpublished": int((frame["state"] == "unpublished").sum()),
         "replanned": int((frame["replans"] > 0).sum()),
     }
+    # The final schedule as a problem: the checker's and the hindsight optimum's
+    hindsight_instance = Instance.of_calendar(outcome.final, calendar, rules, allow_missing=True)
     summary: dict[str, Any] = {
         "policy": policy.name,
         "rules": rules.name,
         "reports": len(history.issues),
         "windows": calendar.count,
         "prior": prior.describe(calendar, prior_cut(history), policy.sample_weeks),
-        "result": mine | verify(outcome, frame),
+        "result": mine | verify(outcome, frame, hindsight_instance),
     }
     if compare:
         from planner.solver.solve import solve
 
         say("solving the hindsight optimum")
-        hindsight = solve(Instance.of_calendar(outcome.final, calendar, rules, allow_missing=True))
+        hindsight = solve(hindsight_instance)
         best = hindsight.plan[hindsight.plan["slew_time"].notna()]
         summary["hindsight"] = chain_metrics(best["anneal"], to_seconds(best["slew_time"]), target) | {
             "status": hindsight.status.value

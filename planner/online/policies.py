@@ -35,6 +35,7 @@ week will look like. Times are integer seconds.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -341,6 +342,7 @@ def _counts_differ(a: list[np.ndarray], b: list[np.ndarray], alpha: float) -> bo
     return bool(z > _normal_quantile(1 - alpha / 2))
 
 
+@functools.cache  # alpha is a policy's constant: one bisection per value, not per decision
 def _normal_quantile(p: float) -> float:
     """The standard normal quantile, by bisection on erf (no dependency)."""
     from math import erf, sqrt
@@ -489,5 +491,5 @@ def make_policy(
     }
     if name == "guarded":  # its greatest weight is the --future-weight
         given["max_weight"] = given.pop("future_weight")
-    chosen = {"rollout": Rollout, "guarded": Guarded}.get(name, Lookahead)
+    chosen = POLICIES[name]  # (checked above; greedy has returned)
     return chosen(**{key: value for key, value in given.items() if value is not None})  # else its defaults

@@ -230,14 +230,14 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
     times = to_seconds(placed["slew_time"]).tolist()
     numbers = [int(k) for k in placed["anneal"]]
 
+    widen = instance.widen_seconds  # windows with no eligible slew, widened as the plan asks
     window_starts, window_ends = to_seconds(plan["window_start"]), to_seconds(plan["window_end"])
     for position, row in enumerate(plan.to_dict("records")):
         k = int(row["anneal"])
         name = f"Anneal {k:02d}"
         lo = calendar.start + (k - 1) * calendar.target_seconds
         hi = lo + calendar.window_seconds
-        widen = round(getattr(instance, "widen_hours", 0.0) * 3600)
-        if widen and rules.eligible_in(lo, hi) is None:  # an empty window, widened as the plan asks
+        if widen and rules.eligible_in(lo, hi) is None:
             lo, hi = lo - widen, hi + widen
         if (window_starts[position], window_ends[position]) != (lo, hi):
             problems.append(Violation(k, "window", "the plan's window does not match the calendar"))

@@ -17,6 +17,7 @@ it on its own.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, replace
@@ -192,6 +193,7 @@ def _applied(parsed: tuple[RuleSet, tuple[str, ...]], program) -> RuleSet:
     return rules.for_program(program, taken)
 
 
+@functools.lru_cache(maxsize=8)  # a RuleSet is frozen: one parse per shipped set and process
 def _shipped(name: str) -> tuple[RuleSet, tuple[str, ...]]:
     text = resources.files("planner.problem").joinpath("rulesets", f"{name}.toml").read_text(encoding="utf-8")
     return _from_toml(text, f"shipped rule set {name!r}", default_name=name)
@@ -235,16 +237,7 @@ def _parse(data: dict, where: str, parent: RuleSet | None) -> RuleSet:
     recovery = data.get("miri_recovery_minutes", parent.miri_recovery_minutes if parent else 0.0)
     _check_recovery(recovery, f"{where}: miri_recovery_minutes")
     min_slew = data.get("min_slew_minutes", parent.min_slew_minutes if parent else 0.0)
-    if (
-        isinstance(min_slew, bool)
-        or not isinstance(min_slew, int | float)
-        or not math.isfinite(min_slew)
-        or not 0 <= min_slew <= MAX_SLEW_MINUTES
-    ):
-        raise OptionError(
-            f"{where}: min_slew_minutes = {shown(min_slew)}: expected minutes from 0 to {MAX_SLEW_MINUTES}, "
-            'or "program"'
-        )
+    _check_minutes(min_slew, f"{where}: min_slew_minutes", MAX_SLEW_MINUTES, ', or "program"')
     entries = data.get("exclude", [])
     if not isinstance(entries, list):
         raise OptionError(f"{where}: exclude must be a list of tables ([[exclude]])")
@@ -316,10 +309,15 @@ def _text(value: object, where: str, *, empty: bool = False) -> str:
 
 
 def _check_recovery(minutes: object, where: str) -> None:
+    _check_minutes(minutes, where, MAX_RECOVERY_MINUTES)
+
+
+def _check_minutes(minutes: object, where: str, maximum: float, also: str = "") -> None:
+    """A number of minutes from 0 to `maximum`, else OptionError naming `where` (and `also`)."""
     if (
         isinstance(minutes, bool)
         or not isinstance(minutes, int | float)
         or (isinstance(minutes, float) and not math.isfinite(minutes))  # isfinite(int) overflows past 1e308
-        or not 0 <= minutes <= MAX_RECOVERY_MINUTES
+        or not 0 <= minutes <= maximum
     ):
-        raise OptionError(f"{where} = {shown(minutes)}: expected minutes from 0 to {MAX_RECOVERY_MINUTES}")
+        raise OptionError(f"{where} = {shown(minutes)}: expected minutes from 0 to {maximum}{also}")

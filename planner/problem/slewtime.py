@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.schedules.report import SLEW_PARALLEL
+from planner.schedules.report import KNOWN_SLEW_PARALLEL_MODES, SLEW_PARALLEL
 
-# The slew-parallel modes of the schedules (docs/domain.md), listed first in this order; any other mode
-# found in the attached rows follows, by name.
-SLEW_MODES = ("MIRI Anneal", "NIRSpec Internal Lamp", "NIRISS Internal Flat")
+# The slew-parallel modes of the schedules, listed first in this order; any other mode found in the
+# attached rows follows, by name.
+SLEW_MODES = KNOWN_SLEW_PARALLEL_MODES
 ALL_SLEWS = "all slews into targeted visits"
 
 

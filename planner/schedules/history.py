@@ -177,12 +177,18 @@ class History:
         return changed
 
     def known_after(self, order: int) -> pd.DataFrame:
-        """The timeline as known after report `order` was applied (sorted by start)."""
-        alive = (self.rows["report"].to_numpy() <= order) & (self.rows["superseded_at"].to_numpy() > order)
-        frame = self.rows.loc[alive].drop(columns=["report", "superseded_at"]).reset_index(drop=True)
-        with_slew_seconds(frame)
-        frame.attrs["sources"] = Sources.of(self.sources)
-        return frame
+        """The timeline as known after report `order` was applied (sorted by start). Made once per
+        report and history, then shared: a replay and the greedy replay beside it, and the final
+        timeline, read the same frames (callers never change them)."""
+        known = self.__dict__.setdefault("_known", {})
+        if order not in known:
+            issued, superseded = self.rows["report"].to_numpy(), self.rows["superseded_at"].to_numpy()
+            alive = (issued <= order) & (superseded > order)
+            frame = self.rows.loc[alive].drop(columns=["report", "superseded_at"]).reset_index(drop=True)
+            with_slew_seconds(frame)
+            frame.attrs["sources"] = Sources.of(self.sources)
+            known[order] = frame
+        return known[order]
 
     def final(self) -> pd.DataFrame:
         """The canonical timeline of all the reports (what `ingest` writes)."""
