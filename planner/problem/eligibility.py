@@ -154,15 +154,29 @@ def window_slews(
     return result
 
 
-def nearest_eligible(timeline: pd.DataFrame, rules: RuleSet, window: Window, reach: int) -> tuple:
-    """The eligible slews nearest before `window` opens and after it closes, within `reach`
-    seconds of it: (start seconds or None, visit id or None) for each side."""
+def nearest_eligible(timeline: pd.DataFrame, rules: RuleSet, windows: list[Window], reach: int) -> dict:
+    """Per window (by anneal), the eligible slews nearest before it opens and after it closes,
+    within `reach` seconds of it: ((start seconds or None, visit id or None), same after). The
+    rules are applied once, over the span the windows and their reach cover."""
+    if not windows:
+        return {}
     starts = to_seconds(timeline["start"])
-    lo, hi = np.searchsorted(starts, [window.start - reach, window.end + reach], side="left")
-    reason = exclusion_reason(timeline, rules, slice(lo, hi))
-    eligible = np.flatnonzero(reason == "") + lo
-    ids = timeline["visit_id"].to_numpy()
-    before = eligible[starts[eligible] < window.start]
-    after = eligible[starts[eligible] >= window.end]
-    side = lambda rows, i: (int(starts[rows[i]]), str(ids[rows[i]])) if len(rows) else (None, None)  # noqa: E731
-    return side(before, -1), side(after, 0)
+    span = (min(w.start for w in windows) - reach, max(w.end for w in windows) + reach)
+    lo, hi = np.searchsorted(starts, span, side="left")
+    eligible = np.flatnonzero(exclusion_reason(timeline, rules, slice(lo, hi)) == "") + lo
+    times, ids = starts[eligible], timeline["visit_id"].to_numpy()[eligible]
+    nearest = {}
+    for window in windows:
+        first, last = np.searchsorted(times, [window.start, window.end], side="left")
+        before = (
+            (int(times[first - 1]), str(ids[first - 1]))
+            if first and times[first - 1] >= window.start - reach
+            else (None, None)
+        )
+        after = (
+            (int(times[last]), str(ids[last]))
+            if last < len(times) and times[last] < window.end + reach
+            else (None, None)
+        )
+        nearest[window.anneal] = (before, after)
+    return nearest

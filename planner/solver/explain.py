@@ -64,6 +64,12 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
     reach = instance.calendar.target_seconds
     starts = instance.timeline["start"]
     span = (int(starts.min().timestamp()), int(starts.max().timestamp())) if len(starts) else None
+    inside = [
+        w.window
+        for w in windows
+        if not len(w.rows) and span and span[0] < w.window.end and w.window.start <= span[1]
+    ]
+    around = nearest_eligible(instance.timeline, instance.rule_set, inside, reach)
     for w in windows:
         if len(w.rows):
             continue
@@ -82,9 +88,7 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
                 "timeline of another cycle (--timeline, --program)"
             )
             continue
-        (before, before_id), (after, after_id) = nearest_eligible(
-            instance.timeline, instance.rule_set, w.window, reach
-        )
+        (before, before_id), (after, after_id) = around[w.window.anneal]
         near = []
         if before is not None:
             hours = (w.window.start - before) / 3600
