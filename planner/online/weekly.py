@@ -188,10 +188,10 @@ def continued_program(path) -> tuple[pd.DataFrame, Program]:
     """Last week's plan and the program to go on with: the one it records, with the whole count
     of anneals a weekly plan records beside its cut calendar (`online.count`)."""
     from planner import limits
-    from planner.plans.planfile import read_plan, read_plan_program
+    from planner.plans.planfile import read_plan_program
 
-    plan, program = read_plan_program(path)
-    whole = read_plan(path)[1].get("online", {}).get("count")
+    plan, meta, program = read_plan_program(path)
+    whole = meta.get("online", {}).get("count")
     if (
         isinstance(whole, int)
         and not isinstance(whole, bool)

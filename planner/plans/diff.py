@@ -83,7 +83,8 @@ def comparable(old, new) -> bool:
 
 def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDiff:
     """The changes from plan `old` to plan `new` (both read as untrusted plan files)."""
-    from planner.plans.planfile import _read_plan, open_plan
+    from planner.plans.planfile import _named_timeline, _read_plan
+    from planner.schedules.timeline import load_timeline
 
     old, new = Path(old), Path(new)
     old_plan, _, old_recorded = _read_plan(old)
@@ -101,7 +102,10 @@ def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDif
     pinned = {pin.anneal for pin in recorded.instance.pins}
     slews: set[tuple[str, int]] | None = None
     try:  # the newer plan's timeline: which old slews it no longer has
-        timeline = open_plan(new, timeline_paths).timeline
+        # (the newer plan is read already: only its timeline is opened, as open_plan would)
+        timeline = load_timeline(
+            timeline_paths if timeline_paths is not None else _named_timeline(new, new_meta)
+        )
         slews = set(
             zip(timeline["visit_id"].astype(str), to_seconds(timeline["start"]).tolist(), strict=True)
         )

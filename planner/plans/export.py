@@ -113,7 +113,7 @@ def export_plan(path: Path, out: Path) -> int:
     from planner.plans.planfile import read_plan_program
 
     kind = export_format(out)
-    plan, program = read_plan_program(path)
+    plan, _, program = read_plan_program(path)
     if kind == "csv":
         data = plan_csv(plan).encode()
     else:

@@ -281,10 +281,11 @@ def read_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     return plan, meta
 
 
-def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, Program]:
-    """A plan file's table and the program it was made for (checked as `read_plan` checks)."""
-    plan, _, recorded = _read_plan(Path(path))
-    return plan, recorded.instance.program
+def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, dict, Program]:
+    """A plan file's table, its metadata and the program it was made for (checked as `read_plan`
+    checks)."""
+    plan, meta, recorded = _read_plan(Path(path))
+    return plan, meta, recorded.instance.program
 
 
 def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, Recorded]:
