@@ -821,9 +821,9 @@ def _fetch_for_next(timeline: list[Path] | None, *, quiet: bool) -> list[Path]:
         raise OptionError("--fetch and --timeline: --fetch plans on the fetched reports; give one of them")
     folder = fetching.default_cache()
     settings = fetching.Settings(
-        stsci_url=os.environ.get(fetching.ENV_STSCI_URL) or fetching.STSCI_URL,
-        dja_index_url=os.environ.get(fetching.ENV_DJA_INDEX_URL) or fetching.DJA_INDEX_URL,
-        dja_files_url=os.environ.get(fetching.ENV_DJA_FILES_URL) or fetching.DJA_FILES_URL,
+        stsci_url=os.environ.get(_fetching.ENV_STSCI_URL) or _fetching.STSCI_URL,
+        dja_index_url=os.environ.get(_fetching.ENV_DJA_INDEX_URL) or _fetching.DJA_INDEX_URL,
+        dja_files_url=os.environ.get(_fetching.ENV_DJA_FILES_URL) or _fetching.DJA_FILES_URL,
     ).check()
     with fetching.progress_bar(not quiet) as show:
         done = fetching.fetch(folder, fetching.choose_period(None, None, None), settings, on_progress=show)
@@ -1039,7 +1039,7 @@ def _url_option(option: str, env: str, what: str):
     return typer.Option(option, envvar=env, metavar="URL", help=f"{what}.")
 
 
-from planner.schedules import fetch as _fetching  # noqa: E402 (stdlib only: the defaults shown in --help)
+from planner import schedules as _fetching  # noqa: E402 (constants only: the defaults shown in --help)
 
 StsciUrl = Annotated[
     str, _url_option("--stsci-url", _fetching.ENV_STSCI_URL, "The STScI page that links the .txt reports")

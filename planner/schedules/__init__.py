@@ -8,3 +8,13 @@
 - `fetch`: downloading the published reports into a cache;
 - `synthetic`, `perturb`: made-up and perturbed timelines for benchmarks and what-if batches.
 """
+
+# Where `fetch` downloads from, and the environment variables that name a mirror instead: here, not
+# in planner.schedules.fetch, so the CLI's --help shows them without importing what fetching needs.
+STSCI_URL = "https://www.stsci.edu/jwst/science-execution/observing-schedules"
+DJA_INDEX_URL = "https://api.github.com/repos/dawn-cph/dja/contents/assets/schedule/Cycle{cycle}"
+DJA_FILES_URL = "https://raw.githubusercontent.com/dawn-cph/dja/master/assets/schedule/Cycle{cycle}/"
+ENV_STSCI_URL = "ANNEAL_PLANNER_STSCI_URL"
+ENV_DJA_INDEX_URL = "ANNEAL_PLANNER_DJA_INDEX_URL"
+ENV_DJA_FILES_URL = "ANNEAL_PLANNER_DJA_URL"
+ENV_CACHE = "ANNEAL_PLANNER_CACHE"

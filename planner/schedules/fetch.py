@@ -31,14 +31,13 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from planner.errors import InputError, OptionError, brief, shown
+from planner.schedules import (  # here, not in this module, so `--help` shows them without its imports
+    DJA_FILES_URL,
+    DJA_INDEX_URL,
+    ENV_CACHE,
+    STSCI_URL,
+)
 
-STSCI_URL = "https://www.stsci.edu/jwst/science-execution/observing-schedules"
-DJA_INDEX_URL = "https://api.github.com/repos/dawn-cph/dja/contents/assets/schedule/Cycle{cycle}"
-DJA_FILES_URL = "https://raw.githubusercontent.com/dawn-cph/dja/master/assets/schedule/Cycle{cycle}/"
-ENV_STSCI_URL = "ANNEAL_PLANNER_STSCI_URL"
-ENV_DJA_INDEX_URL = "ANNEAL_PLANNER_DJA_INDEX_URL"
-ENV_DJA_FILES_URL = "ANNEAL_PLANNER_DJA_URL"
-ENV_CACHE = "ANNEAL_PLANNER_CACHE"
 SOURCES = ("stsci", "dja")
 STATE_NAME = ".fetch-state"  # no .json suffix: a folder of reports is read recursively as *.txt, *.json
 
