@@ -56,7 +56,9 @@ def anneal_minimum_minutes() -> float:
     return load_program(SEED).min_slew_minutes
 
 
-def slew_time_table(timeline: pd.DataFrame, minimum_minutes: float | None = None) -> pd.DataFrame:
+def slew_time_table(
+    timeline: pd.DataFrame, minimum_minutes: float | None = None, found: dict[str, pd.Series] | None = None
+) -> pd.DataFrame:
     """One row per slew-parallel mode that flew, then one for all slews into targeted visits.
 
     Columns: `group` (the mode, or ALL_SLEWS); `slews` (slew parallels flown, or slews); `unknown`
@@ -64,11 +66,11 @@ def slew_time_table(timeline: pd.DataFrame, minimum_minutes: float | None = None
     `shortest_min`, `p10_min` and `median_min` (minutes; percentiles interpolated linearly between
     the ordered values, numpy's default; NaN when none is known), `below_minimum` (how many last
     less than `minimum_minutes`, default the anneals' minimum) and `at_least_share` (the share,
-    0..1, lasting at least that)."""
+    0..1, lasting at least that). `found`: the timeline's `slew_minutes`, when the caller has them."""
     if minimum_minutes is None:
         minimum_minutes = anneal_minimum_minutes()
     rows = []
-    for group, values in slew_minutes(timeline).items():
+    for group, values in (found if found is not None else slew_minutes(timeline)).items():
         known = values.dropna().to_numpy()
         rows.append(
             {

@@ -625,7 +625,7 @@ def slew_time_section(timeline: pd.DataFrame, calendar) -> str:
         xaxis_title=f"slew duration, minutes (over {HISTOGRAM_MINUTES} in the last bar)",
         yaxis_title="% of the group's slews", legend={"title": {"text": "slews of (count)"}},
     )  # fmt: skip
-    table = _slew_time_table(slew_time_table(part, minimum), minimum)
+    table = _slew_time_table(slew_time_table(part, minimum, found), minimum)
     return f"""<h2>Slew durations</h2>
 <p class="note">A slew lasts from the previous visit's scheduled end to this visit's start. Each mode's
 trace: the slews its slew parallels flew on in the calendar's weeks; grey: every slew into a targeted
