@@ -92,14 +92,30 @@ PlanTimelineOption = Annotated[
         "timeline the plan was made from (its sha256 checked).",
     ),
 ]
+
+
+def _program_flag(words: str):
+    """`--program NAME|FILE`, as every command that takes a program spells it, with its help."""
+    return typer.Option("--program", metavar="NAME|FILE", help=words)
+
+
 ProgramOption = Annotated[
     str | None,
-    typer.Option(
-        "--program",
-        metavar="NAME|FILE",
-        help="The calibration program: a shipped one (anneals-cycle1 .. anneals-cycle5, seed-4485) or a "
-        "program .toml file. Default: the shipped MIRI anneal series of the cycle the timeline covers.",
+    _program_flag(
+        "The calibration program: a shipped one (anneals-cycle1 .. anneals-cycle5, seed-4485) or a "
+        "program .toml file. Default: the shipped MIRI anneal series of the cycle the timeline covers."
     ),
+]
+CheckProgramOption = Annotated[
+    str | None,
+    _program_flag(
+        "Check as a plan of this program (its mode, avoided instruments, minimum slew and recovery; the "
+        "plan's own calendar and objective) instead of the one the plan records."
+    ),
+]
+CompareProgramOption = Annotated[
+    str | None,
+    _program_flag("Compare with the runs flown of this program's mode instead of the plan's own program's."),
 ]
 Start = Annotated[
     str | None, typer.Option(help="First window start, UTC date or time. Default: the program's.")
@@ -499,15 +515,7 @@ def check(
             "the plan records, e.g. whether a seed plan follows the operational rules.",
         ),
     ] = None,
-    program: Annotated[
-        str | None,
-        typer.Option(
-            "--program",
-            metavar="NAME|FILE",
-            help="Check as a plan of this program (its mode, avoided instruments, minimum slew and "
-            "recovery; the plan's own calendar and objective) instead of the one the plan records.",
-        ),
-    ] = None,
+    program: CheckProgramOption = None,
     as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
@@ -882,14 +890,7 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 def compare(
     plan: PlanArgument,
     timeline: PlanTimelineOption = None,
-    program: Annotated[
-        str | None,
-        typer.Option(
-            "--program",
-            metavar="NAME|FILE",
-            help="Compare with the runs flown of this program's mode instead of the plan's own program's.",
-        ),
-    ] = None,
+    program: CompareProgramOption = None,
     as_json: Json = False,
 ) -> None:
     """Show the plan beside the anneals actually flown in the timeline."""
