@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.plans.compare import flown_in_calendar, flown_weeks, intervals
+from benchmarks.replays import DATA
+from planner.online.outcome import flown_metrics
 from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason, window_slews
 from planner.problem.instance import Instance
@@ -39,7 +40,6 @@ from planner.solver.chain import Chain
 from planner.solver.solve import solve
 
 RESULTS = Path(__file__).parent / "results"
-DATA = Path(__file__).resolve().parent.parent / "data"
 # cycle -> the timeline it is read from (None: the shipped one)
 CYCLES: dict[int, Path | None] = {1: None, 2: None, 3: DATA / "dja-merged" / "jwst-schedule-cycle3.json"}
 RULE_SETS = ("seed", "operations without slew-time", "operations")
@@ -59,9 +59,7 @@ def measure() -> tuple[pd.DataFrame, pd.DataFrame]:
         timeline = shipped if source is None else load_timeline([source])
         program = load_program(f"anneals-cycle{cycle}")
         calendar = program.calendar
-        _, flown_s = flown_in_calendar(timeline, calendar)
-        weeks = flown_weeks(flown_s, calendar)
-        flown = intervals(flown_s, weeks, calendar.target_seconds)
+        flown = flown_metrics(timeline, calendar)  # measured as a replay measures the flown anneals
         plans = {}
         for name in RULE_SETS:
             rules = rule_set(name, program)
@@ -80,8 +78,8 @@ def measure() -> tuple[pd.DataFrame, pd.DataFrame]:
                     "served": int(result.plan["slew_time"].notna().sum()),
                     "regular_s": result.value,
                     "equals_dp": result.value == round(oracle.best_path(chain, "sum").cost),
-                    "flown": len(flown_s),
-                    "flown_s": int(flown["deviation_s"].abs().sum()) if len(flown) else None,
+                    "flown": flown["placed"],
+                    "flown_s": flown["sum_abs_deviation_s"] if flown["placed"] > 1 else None,
                     "moved_from_previous_default": int(
                         (
                             plans["operations without slew-time"]["slew_time"].fillna(
