@@ -147,6 +147,7 @@ def campaigns_of(runs: Sequence[int], freedom_hours: float = DEFAULT_FREEDOM_HOU
                 end=group[-1] + freedom,
                 iterations=len(group),
                 min_separation_hours=float(separation),
+                preferred=tuple(group),  # the flown times: a co-planned run is displaced from them
             )
         )
     return tuple(campaigns)

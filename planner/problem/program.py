@@ -71,13 +71,15 @@ TOP_KEYS = (
     "duration_minutes",
     "recovery_minutes",
     "min_slew_minutes",
+    "priority",
     "observations",
     "campaigns",
 )
 OBSERVATION_KEYS = ("start", "count", "window_days", "target_days", "objective")
-CAMPAIGN_KEYS = ("start", "end", "iterations", "min_separation_hours")
+CAMPAIGN_KEYS = ("start", "end", "iterations", "min_separation_hours", "preferred")
 MAX_ITERATIONS = 100  # runs in one campaign (the special requirement's n ITERATIONS)
 MAX_CAMPAIGNS = 1_000  # a cycle's lamp programs hold a few dozen
+MAX_PRIORITY = 1_000
 NOT_PLANNED = (
     "campaign programs are read and checked, not yet planned: co-planning of campaign programs is not "
     "built yet"
@@ -93,6 +95,21 @@ class Campaign:
     end: int
     iterations: int = 1
     min_separation_hours: float = 0.0
+    # When each run would best fly (seconds, one per iteration; `programs infer` writes the flown
+    # times). Empty: runs spaced by the separation about the window's middle (`preferred_times`).
+    preferred: tuple[int, ...] = ()
+
+    @property
+    def separation_seconds(self) -> int:
+        return round(self.min_separation_hours * 3600)
+
+    def preferred_times(self) -> tuple[int, ...]:
+        """The run times a co-planned plan is displaced from (planner.solver.joint's last stage)."""
+        if self.preferred:
+            return self.preferred
+        middle = (self.start + self.end) // 2
+        first = middle - (self.iterations - 1) * self.separation_seconds // 2
+        return tuple(first + r * self.separation_seconds for r in range(self.iterations))
 
     def to_dict(self) -> dict:
         return {
@@ -100,7 +117,7 @@ class Campaign:
             "end": format_instant(self.end),
             "iterations": self.iterations,
             "min_separation_hours": self.min_separation_hours,
-        }
+        } | ({"preferred": [format_instant(t) for t in self.preferred]} if self.preferred else {})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +133,9 @@ class Program:
     duration_minutes: float = 25.0
     recovery_minutes: float = 35.0
     min_slew_minutes: float = 27.5  # the least slew that holds one run (the slew-time rule)
+    # How much one served observation weighs when co-planned programs compete for slews (the joint
+    # plan's first stage maximises the served observations' total priority).
+    priority: int = 1
     calendar: Calendar = field(default_factory=Calendar)  # a weekly series (unused by a campaign program)
     objective: str = "regular"
     campaigns: tuple[Campaign, ...] = ()  # a campaign program's observations; empty for a weekly series
@@ -176,7 +196,7 @@ class Program:
             "duration_minutes": self.duration_minutes,
             "recovery_minutes": self.recovery_minutes,
             "min_slew_minutes": self.min_slew_minutes,
-        } | (
+        } | ({"priority": self.priority} if self.priority != 1 else {}) | (
             {"campaigns": [c.to_dict() for c in self.campaigns]}
             if self.campaigns
             else {"observations": self.calendar.to_dict() | {"objective": self.objective}}
@@ -216,6 +236,7 @@ def _parse(data: dict, where: str) -> Program:
     duration = limits.number(f"{where}: duration_minutes", data.get("duration_minutes", 0.0), 0, 1440)
     recovery = limits.number(f"{where}: recovery_minutes", data.get("recovery_minutes", 0.0), 0, 10_080)
     min_slew = limits.number(f"{where}: min_slew_minutes", data.get("min_slew_minutes", 0.0), 0, 1440)
+    priority = limits.number(f"{where}: priority", data.get("priority", 1), 1, MAX_PRIORITY, integer=True)
     common: dict[str, Any] = {
         "name": name,
         "title": _text(data.get("title", ""), f"{where}: title", empty=True),
@@ -226,6 +247,7 @@ def _parse(data: dict, where: str) -> Program:
         "duration_minutes": float(duration),
         "recovery_minutes": float(recovery),
         "min_slew_minutes": float(min_slew),
+        "priority": priority,
     }
     if "campaigns" in data:
         if "observations" in data:
@@ -302,7 +324,19 @@ def _campaign(table: dict, where: str) -> Campaign:
             f"{where}.min_separation_hours {separation:g}: {iterations} runs that far apart do not fit "
             f"in the window of {hours:g} h"
         )
-    return Campaign(start=start, end=end, iterations=iterations, min_separation_hours=separation)
+    preferred = table.get("preferred", [])
+    if not isinstance(preferred, list) or (preferred and len(preferred) != iterations):
+        raise OptionError(
+            f"{where}.preferred = {shown(preferred)}; expected a list of {iterations} UTC times, one per "
+            "iteration"
+        )
+    times = tuple(_instant(t, f"{where}.preferred[{i}]") for i, t in enumerate(preferred))
+    for i, t in enumerate(times):
+        if not start <= t < end:
+            raise OptionError(f"{where}.preferred[{i}] {format_instant(t)}: outside the campaign's window")
+    return Campaign(
+        start=start, end=end, iterations=iterations, min_separation_hours=separation, preferred=times
+    )
 
 
 def _instant(value: object, where: str) -> int:

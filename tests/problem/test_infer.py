@@ -110,7 +110,8 @@ def test_freedom_sets_the_windows_and_out_must_be_new_or_empty(tmp_path):
     )
     assert done.exit_code == 0, done.output
     flat = load_program(tmp_path / "o" / "niriss-internal-flat-4472.toml")
-    assert flat.campaigns == (Campaign(start=START + 3 * DAY - 6 * HOUR, end=START + 3 * DAY + 6 * HOUR),)
+    flown = START + 3 * DAY
+    assert flat.campaigns == (Campaign(start=flown - 6 * HOUR, end=flown + 6 * HOUR, preferred=(flown,)),)
     for out, words in ((tmp_path / "o", "holds files"), (source, "is a file")):  # a used folder, a file
         refused = runner.invoke(app, ["programs", "infer", str(source), "--out", str(out)])
         assert refused.exit_code == 2 and words in refused.stderr, refused.stderr
