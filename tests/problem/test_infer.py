@@ -85,8 +85,19 @@ def test_infer_writes_one_campaign_program_per_flown_program(tmp_path):
     )
     first, last = START + DAY, START + DAY + 5 * HOUR + 600
     assert lamp.campaigns == (
-        Campaign(start=first - 24 * HOUR, end=last + 24 * HOUR, iterations=2, min_separation_hours=5.1),
-        Campaign(start=START + 31 * DAY - 24 * HOUR, end=START + 32 * DAY, iterations=1),
+        Campaign(
+            start=first - 24 * HOUR,
+            end=last + 24 * HOUR,
+            iterations=2,
+            min_separation_hours=5.1,
+            preferred=(first, last),  # the flown times
+        ),
+        Campaign(
+            start=START + 31 * DAY - 24 * HOUR,
+            end=START + 32 * DAY,
+            iterations=1,
+            preferred=(START + 31 * DAY,),
+        ),
     )
     anneal = load_program(tmp_path / "out" / "miri-anneal-1520.toml")
     assert (anneal.avoid, anneal.duration_minutes, anneal.recovery_minutes, anneal.min_slew_minutes) == (
@@ -95,7 +106,9 @@ def test_infer_writes_one_campaign_program_per_flown_program(tmp_path):
         35.0,
         27.5,
     )
-    assert anneal.campaigns == (Campaign(start=START + DAY, end=START + 3 * DAY, iterations=1),)
+    assert anneal.campaigns == (
+        Campaign(start=START + DAY, end=START + 3 * DAY, iterations=1, preferred=(START + 2 * DAY,)),
+    )
     flat = load_program(tmp_path / "out" / "niriss-internal-flat-4472.toml")
     assert (flat.avoid, [c.iterations for c in flat.campaigns]) == (("NIRISS",), [1])
     text = (tmp_path / "out" / "nirspec-internal-lamp-4461.toml").read_text()
