@@ -1,0 +1,226 @@
+"""The independent checker of a joint plan: every program, every observation, every rule, named.
+
+It re-derives what it checks from the programs and the timeline, not from the solver's model:
+which slews the planned programs free (their own slew parallels taken off), each observation's
+window (a weekly window widened only when it has no eligible slew), and each slew's rules (the
+single-program checker's `_Rules`, which re-derives slew durations too). What it checks:
+- one row per run of every observation of every program, and no other row;
+- an observation served whole or not at all; each run inside its window, on a slew of the timeline
+  that its program's rules allow, recording that slew's instrument and target;
+- a campaign's runs in order, consecutive ones at least its separation apart;
+- no slew with two slew parallels;
+- no weekly window left out while an eligible slew of it is unused (the joint plan serves it then);
+- each weekly program's intervals, and the values the plan claims for its stages.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.plans.checker import _Rules, objective_value
+from planner.problem.calendar import DAY, format_instant, to_seconds
+
+SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"  # the attached row of a slew parallel (its own copy)
+
+
+@dataclass(frozen=True, slots=True)
+class JointViolation:
+    program: str | None
+    observation: int | None
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = " ".join(x for x in (self.program, None if self.observation is None else
+                                     f"observation {self.observation}") if x)  # fmt: skip
+        return f"{where or 'plan'}: {self.rule}: {self.detail}"
+
+
+def _freed(timeline: pd.DataFrame, programs) -> pd.DataFrame:
+    ids = {i for p in programs for i in p.program_ids}
+    modes = {p.mode for p in programs if not p.program_ids}
+
+    def planned(parallel) -> bool:
+        head = str(parallel.get("visit_id") or "").split(":")[0]
+        return parallel["visit_type"] == SLEW_PARALLEL and (
+            (head.isdigit() and int(head) in ids) or parallel["instrument"] in modes
+        )
+
+    freed = timeline.copy()
+    freed["parallels"] = [[p for p in ps if not planned(p)] for ps in timeline["parallels"]]
+    return freed
+
+
+def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, int, tuple[int, ...]]]:
+    """(number, start, end, separation, preferred times) of each observation of the program."""
+    if program.campaigns:
+        return [(n, c.start, c.end, c.separation_seconds, c.preferred_times())
+                for n, c in enumerate(program.campaigns, start=1)]  # fmt: skip
+    c, windows = program.calendar, []
+    for k in range(1, c.count + 1):
+        lo = c.start + (k - 1) * c.target_seconds
+        hi = lo + c.window_seconds
+        if widen and rules.eligible_in(lo, hi) is None:
+            lo, hi = lo - widen, hi + widen
+        windows.append((k, lo, hi, 0, ()))
+    return windows
+
+
+def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | None = None) -> list:
+    """Every rule `plan` breaks as a joint plan of `instance` (planner.problem.joint.JointInstance);
+    empty: the plan is valid. `claimed`: stage name -> the value the plan states, checked too."""
+    problems: list[JointViolation] = []
+    programs = instance.programs
+    freed = _freed(instance.timeline, programs)
+    rows = plan.to_dict("records")
+    by_key: dict[tuple, list[dict]] = {}
+    for row in rows:
+        by_key.setdefault((row["program"], int(row["observation"]), int(row["iteration"])), []).append(row)
+    expected, windows, rules_of = set(), {}, {}
+    for program, rule_set in zip(programs, instance.rule_sets, strict=True):
+        rules = _Rules(freed, rule_set.to_dict(), program.avoid, program.mode)
+        rules_of[program.name] = rules
+        for n, lo, hi, sep, preferred in _windows(program, rules, instance.widen_seconds):
+            iterations = len(preferred) or 1
+            windows[(program.name, n)] = (lo, hi, sep, preferred, iterations)
+            expected |= {(program.name, n, r) for r in range(1, iterations + 1)}
+    for key in sorted(set(by_key) - expected, key=str):
+        problems.append(JointViolation(key[0], key[1], "unknown", f"run {key[2]} is no run of its program"))
+    for key in sorted(expected - set(by_key), key=str):
+        problems.append(JointViolation(key[0], key[1], "missing", f"run {key[2]} has no row"))
+    for key, found in by_key.items():
+        if len(found) > 1:
+            problems.append(JointViolation(key[0], key[1], "duplicate", f"run {key[2]} has {len(found)} rows"))
+    if problems:
+        return problems
+
+    used: dict[tuple[str, int], str] = {}  # (visit id, slew time) -> the run on it
+    served: dict[tuple[str, int], list[int]] = {}
+    for program in programs:
+        rules = rules_of[program.name]
+        for (name, n), (lo, hi, sep, preferred, iterations) in windows.items():
+            if name != program.name:
+                continue
+            runs = [by_key[(name, n, r)][0] for r in range(1, iterations + 1)]
+            placed = [not pd.isna(run["slew_time"]) for run in runs]
+            for run in runs:
+                if (to_seconds(pd.Series([run["window_start"], run["window_end"]])).tolist()) != [lo, hi]:
+                    problems.append(JointViolation(name, n, "window", "the plan's window is not the program's"))
+                    break
+            if any(placed) and not all(placed):
+                problems.append(JointViolation(name, n, "partial", f"{sum(placed)} of {iterations} runs placed"))
+                continue
+            if not any(placed):
+                continue
+            times = [int(run["slew_time"].timestamp()) for run in runs]
+            served[(name, n)] = times
+            for r, (run, t) in enumerate(zip(runs, times, strict=True), start=1):
+                where = f"run {r}: slew at {format_instant(t)}"
+                if not lo <= t < hi:
+                    problems.append(JointViolation(name, n, "outside-window", f"{where} is outside its window"))
+                index = rules.find(run["visit_id"], t)
+                if index is None:
+                    problems.append(JointViolation(name, n, "no-visit", f"{where}: no visit {run['visit_id']}"))
+                    continue
+                problems += [JointViolation(name, n, rule, f"{where}: {words}") for rule, words in rules.broken(index)]
+                visit = rules.visit(index)
+                for column in ("instrument", "target"):
+                    stated, actual = run[column], visit[column]
+                    if not ((pd.isna(stated) and pd.isna(actual)) or stated == actual):
+                        problems.append(JointViolation(name, n, "recorded", f"{where}: {column} says {stated!r}"))
+                slew = (str(run["visit_id"]), t)
+                if slew in used:
+                    problems.append(
+                        JointViolation(name, n, "shared-slew", f"{where} also carries {used[slew]}")
+                    )
+                used[slew] = f"{name} observation {n} run {r}"
+            for r in range(1, len(times)):
+                if times[r] - times[r - 1] < max(sep, 1):
+                    problems.append(
+                        JointViolation(
+                            name, n, "separation",
+                            f"runs {r} and {r + 1} are {(times[r] - times[r - 1]) / 3600:.2f} h apart "
+                            f"(at least {sep / 3600:g} h, in order)",
+                        )
+                    )  # fmt: skip
+
+    taken = {t for _, t in used}
+    for program in programs:
+        if program.campaigns:
+            continue
+        rules = rules_of[program.name]
+        for (name, n), (lo, hi, *_rest) in windows.items():
+            if name != program.name or (name, n) in served:
+                continue
+            first, last = np.searchsorted(rules.starts, [lo, hi])
+            free = next((i for i in range(first, last) if int(rules.starts[i]) not in taken
+                         and not rules.broken(int(i))), None)  # fmt: skip
+            if free is not None:
+                problems.append(
+                    JointViolation(
+                        name, n, "left-out",
+                        f"left out although the slew into {rules.columns['visit_id'][free]} at "
+                        f"{format_instant(int(rules.starts[free]))} is eligible and carries nothing",
+                    )
+                )  # fmt: skip
+    problems += _intervals(plan, programs)
+    if claimed:
+        problems += _claims(claimed, instance, served, windows)
+    return problems
+
+
+def _weekly_times(program, served) -> tuple[list[int], list[int]]:
+    numbers = sorted(n for name, n in served if name == program.name)
+    return [served[(program.name, n)][0] for n in numbers], numbers
+
+
+def _intervals(plan: pd.DataFrame, programs) -> list[JointViolation]:
+    problems = []
+    for program in programs:
+        rows = plan[(plan["program"] == program.name) & plan["slew_time"].notna()].sort_values("observation")
+        if program.campaigns:
+            if rows["interval_days"].notna().any() or rows["deviation_hours"].notna().any():
+                problems.append(JointViolation(program.name, None, "interval_days", "a campaign has no intervals"))
+            continue
+        times = [int(t.timestamp()) for t in rows["slew_time"]]
+        numbers = rows["observation"].astype(int).tolist()
+        target = program.calendar.target_seconds
+        actual = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
+        deviation = [math.nan] + [(b - a - (m2 - m1) * target) / 3600
+                                  for a, b, m1, m2 in zip(times, times[1:], numbers, numbers[1:], strict=False)]  # fmt: skip
+        for column, values in (("interval_days", actual), ("deviation_hours", deviation)):
+            for n, stated, value in zip(numbers, rows[column], values, strict=True):
+                same = (math.isnan(value) and pd.isna(stated)) or (
+                    not pd.isna(stated) and not math.isnan(value) and math.isclose(stated, value, abs_tol=1e-9)
+                )
+                if not same:
+                    problems.append(JointViolation(program.name, n, column, f"says {stated}, the times give {value}"))
+    return problems
+
+
+def _claims(claimed: dict, instance, served: dict, windows: dict) -> list[JointViolation]:
+    programs = instance.programs
+    weekly = [p for p in programs if not p.campaigns]
+    actual: dict[str, int] = {
+        "served": sum(p.priority for p in programs for (name, n) in windows if name == p.name
+                      and (name, n) not in served),
+        "displacement": sum(abs(t - w[3][r]) for (name, n), times in served.items()
+                            for w in [windows[(name, n)]] if w[3] for r, t in enumerate(times)),
+    }  # fmt: skip
+    for kind in ("regular", "minimax", "mean"):
+        actual[kind] = sum(
+            objective_value(*_weekly_times(p, served), kind, p.calendar.target_seconds) for p in weekly
+        )
+    problems = []
+    for stage, value in claimed.items():
+        if stage not in actual:
+            problems.append(JointViolation(None, None, "objective", f"unknown stage {stage!r}"))
+        elif value != actual[stage]:
+            problems.append(
+                JointViolation(None, None, "objective", f"{stage}: the plan claims {value} s, its runs give {actual[stage]} s")
+            )
+    return problems

@@ -1,0 +1,90 @@
+"""What a joint solve returns: one plan row per run of every observation of every program.
+
+A joint plan file is a Parquet table of JOINT_PLAN_SCHEMA with metadata of kind "joint-plan": the
+programs in full, the rule set applied, the options, the timeline's identity and the stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from planner.io import write_parquet
+from planner.plans.result import PLAN_METADATA_VERSION, StageRecord, Status, overall_status
+
+JOINT_PLAN_SCHEMA = pa.schema(
+    [
+        ("program", pa.string()),
+        ("observation", pa.int64()),
+        ("iteration", pa.int64()),
+        ("label", pa.string()),
+        ("window_start", pa.timestamp("s", tz="UTC")),
+        ("window_end", pa.timestamp("s", tz="UTC")),
+        ("visit_id", pa.string()),
+        ("slew_time", pa.timestamp("s", tz="UTC")),
+        ("instrument", pa.string()),
+        ("target", pa.string()),
+        ("preferred_time", pa.timestamp("s", tz="UTC")),  # a campaign run's; none for a weekly window
+        ("interval_days", pa.float64()),  # weekly programs: since the program's previous served run
+        ("deviation_hours", pa.float64()),  # weekly programs: interval - m·target
+    ]
+)
+JOINT_KIND = "joint-plan"
+
+
+@dataclass
+class JointResult:
+    stages: list[StageRecord]
+    plan: pd.DataFrame  # JOINT_PLAN_SCHEMA
+    programs: list[dict]  # each Program.to_dict(), in the order planned
+    options: dict  # rules (recorded), widen_hours, and the solver settings
+    timeline: dict
+    build_seconds: float
+    solve_seconds: float
+    versions: dict
+    unserved: dict[str, str] = field(default_factory=dict)  # label -> why it has no slew
+    checked: bool = False
+
+    @property
+    def status(self) -> Status:
+        return overall_status(self.stages, has_plan=True)
+
+    def value(self, stage: str) -> int | None:
+        return next((s.value for s in self.stages if s.name == stage), None)
+
+    def served(self) -> dict[str, tuple[int, int]]:
+        """Per program: (observations served, observations)."""
+        rows = self.plan.groupby("program", sort=False)
+        return {
+            name: (int(group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all()).sum()),
+                   int(group["observation"].nunique()))
+            for name, group in rows
+        }  # fmt: skip
+
+    def metadata(self) -> dict:
+        return {
+            "kind": JOINT_KIND,
+            "schema_version": PLAN_METADATA_VERSION,
+            "status": self.status.value,
+            "stages": [stage.to_dict() for stage in self.stages],
+            "build_seconds": round(self.build_seconds, 4),
+            "solve_seconds": round(self.solve_seconds, 4),
+            "programs": self.programs,
+            "options": self.options,
+            "timeline": self.timeline,
+            "versions": self.versions,
+            "checked": self.checked,
+            "unserved": self.unserved,
+        }
+
+    def to_parquet(self, path: Path | str) -> None:
+        """Write the plan with its metadata atomically (never a half-written file)."""
+        write_parquet(self.plan, JOINT_PLAN_SCHEMA, self.metadata(), path)
+
+    def __str__(self) -> str:
+        served = ", ".join(f"{name} {n}/{total}" for name, (n, total) in self.served().items())
+        values = "; ".join(f"{s.name} {s.value:,} s" for s in self.stages)
+        return f"{self.status.value}: served {served}; {values}"
