@@ -94,7 +94,9 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
         problems.append(JointViolation(key[0], key[1], "missing", f"run {key[2]} has no row"))
     for key, found in by_key.items():
         if len(found) > 1:
-            problems.append(JointViolation(key[0], key[1], "duplicate", f"run {key[2]} has {len(found)} rows"))
+            problems.append(
+                JointViolation(key[0], key[1], "duplicate", f"run {key[2]} has {len(found)} rows")
+            )
     if problems:
         return problems
 
@@ -102,17 +104,21 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
     served: dict[tuple[str, int], list[int]] = {}
     for program in programs:
         rules = rules_of[program.name]
-        for (name, n), (lo, hi, sep, preferred, iterations) in windows.items():
+        for (name, n), (lo, hi, sep, _preferred, iterations) in windows.items():
             if name != program.name:
                 continue
             runs = [by_key[(name, n, r)][0] for r in range(1, iterations + 1)]
             placed = [not pd.isna(run["slew_time"]) for run in runs]
             for run in runs:
                 if (to_seconds(pd.Series([run["window_start"], run["window_end"]])).tolist()) != [lo, hi]:
-                    problems.append(JointViolation(name, n, "window", "the plan's window is not the program's"))
+                    problems.append(
+                        JointViolation(name, n, "window", "the plan's window is not the program's")
+                    )
                     break
             if any(placed) and not all(placed):
-                problems.append(JointViolation(name, n, "partial", f"{sum(placed)} of {iterations} runs placed"))
+                problems.append(
+                    JointViolation(name, n, "partial", f"{sum(placed)} of {iterations} runs placed")
+                )
                 continue
             if not any(placed):
                 continue
@@ -121,17 +127,25 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
             for r, (run, t) in enumerate(zip(runs, times, strict=True), start=1):
                 where = f"run {r}: slew at {format_instant(t)}"
                 if not lo <= t < hi:
-                    problems.append(JointViolation(name, n, "outside-window", f"{where} is outside its window"))
+                    problems.append(
+                        JointViolation(name, n, "outside-window", f"{where} is outside its window")
+                    )
                 index = rules.find(run["visit_id"], t)
                 if index is None:
-                    problems.append(JointViolation(name, n, "no-visit", f"{where}: no visit {run['visit_id']}"))
+                    problems.append(
+                        JointViolation(name, n, "no-visit", f"{where}: no visit {run['visit_id']}")
+                    )
                     continue
-                problems += [JointViolation(name, n, rule, f"{where}: {words}") for rule, words in rules.broken(index)]
+                problems += [
+                    JointViolation(name, n, rule, f"{where}: {words}") for rule, words in rules.broken(index)
+                ]
                 visit = rules.visit(index)
                 for column in ("instrument", "target"):
                     stated, actual = run[column], visit[column]
                     if not ((pd.isna(stated) and pd.isna(actual)) or stated == actual):
-                        problems.append(JointViolation(name, n, "recorded", f"{where}: {column} says {stated!r}"))
+                        problems.append(
+                            JointViolation(name, n, "recorded", f"{where}: {column} says {stated!r}")
+                        )
                 slew = (str(run["visit_id"]), t)
                 if slew in used:
                     problems.append(
@@ -184,21 +198,27 @@ def _intervals(plan: pd.DataFrame, programs) -> list[JointViolation]:
         rows = plan[(plan["program"] == program.name) & plan["slew_time"].notna()].sort_values("observation")
         if program.campaigns:
             if rows["interval_days"].notna().any() or rows["deviation_hours"].notna().any():
-                problems.append(JointViolation(program.name, None, "interval_days", "a campaign has no intervals"))
+                problems.append(
+                    JointViolation(program.name, None, "interval_days", "a campaign has no intervals")
+                )
             continue
         times = [int(t.timestamp()) for t in rows["slew_time"]]
         numbers = rows["observation"].astype(int).tolist()
         target = program.calendar.target_seconds
         actual = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
-        deviation = [math.nan] + [(b - a - (m2 - m1) * target) / 3600
-                                  for a, b, m1, m2 in zip(times, times[1:], numbers, numbers[1:], strict=False)]  # fmt: skip
+        pairs = zip(times, times[1:], numbers, numbers[1:], strict=False)
+        deviation = [math.nan] + [(b - a - (m2 - m1) * target) / 3600 for a, b, m1, m2 in pairs]
         for column, values in (("interval_days", actual), ("deviation_hours", deviation)):
-            for n, stated, value in zip(numbers, rows[column], values, strict=True):
+            for n, stated, value in zip(numbers, rows[column], values[: len(numbers)], strict=True):
                 same = (math.isnan(value) and pd.isna(stated)) or (
-                    not pd.isna(stated) and not math.isnan(value) and math.isclose(stated, value, abs_tol=1e-9)
+                    not pd.isna(stated)
+                    and not math.isnan(value)
+                    and math.isclose(stated, value, abs_tol=1e-9)
                 )
                 if not same:
-                    problems.append(JointViolation(program.name, n, column, f"says {stated}, the times give {value}"))
+                    problems.append(
+                        JointViolation(program.name, n, column, f"says {stated}, the times give {value}")
+                    )
     return problems
 
 
@@ -221,6 +241,11 @@ def _claims(claimed: dict, instance, served: dict, windows: dict) -> list[JointV
             problems.append(JointViolation(None, None, "objective", f"unknown stage {stage!r}"))
         elif value != actual[stage]:
             problems.append(
-                JointViolation(None, None, "objective", f"{stage}: the plan claims {value} s, its runs give {actual[stage]} s")
+                JointViolation(
+                    None,
+                    None,
+                    "objective",
+                    f"{stage}: the plan claims {value} s, its runs give {actual[stage]} s",
+                )
             )
     return problems

@@ -86,5 +86,8 @@ class JointResult:
 
     def __str__(self) -> str:
         served = ", ".join(f"{name} {n}/{total}" for name, (n, total) in self.served().items())
-        values = "; ".join(f"{s.name} {s.value:,} s" for s in self.stages)
+        values = "; ".join(
+            f"{s.name} {s.value:,}" + (" (priority left unserved)" if s.name == "served" else " s")
+            for s in self.stages
+        )
         return f"{self.status.value}: served {served}; {values}"

@@ -184,7 +184,9 @@ def _refuse_conflicts(programs: tuple[Program, ...]) -> None:
         for b in programs[i + 1 :]:
             shared = sorted(set(a.program_ids) & set(b.program_ids))
             if a.name == b.name:
-                raise OptionError(f"programs {a.name} and {b.name}: one name twice; expected distinct programs")
+                raise OptionError(
+                    f"programs {a.name} and {b.name}: one name twice; expected distinct programs"
+                )
             if shared:
                 raise OptionError(
                     f"programs {a.name} and {b.name} both claim program {shared[0]}: a program's runs "
@@ -206,7 +208,9 @@ def load_programs(specs) -> tuple[Program, ...]:
             if not files:
                 raise OptionError(f"--program {spec}: a folder without program files (*.toml)")
             if len(files) > MAX_PROGRAMS:
-                raise OptionError(f"--program {spec}: {len(files)} program files; expected at most {MAX_PROGRAMS}")
+                raise OptionError(
+                    f"--program {spec}: {len(files)} program files; expected at most {MAX_PROGRAMS}"
+                )
             programs += [load_program(f) for f in files]
         else:
             programs.append(load_program(spec))

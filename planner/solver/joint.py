@@ -95,7 +95,9 @@ class JointModel:
                 for r, run in enumerate(runs):
                     self.model.add(cp_model.LinearExpr.sum(run) == served)
                     if r:
-                        self.model.add(self._time(o, run) >= self._time(o, runs[r - 1]) + o.separation * served)
+                        self.model.add(
+                            self._time(o, run) >= self._time(o, runs[r - 1]) + o.separation * served
+                        )
         for variables in on_slew.values():
             if len(variables) > 1:
                 self.model.add_at_most_one(variables)
@@ -110,7 +112,9 @@ class JointModel:
 
     def _contested(self, on_slew: dict[int, list]) -> set[int]:
         """Weekly observations every eligible slew of which another observation may use."""
-        weekly_rows = {n: o.rows for n, o in enumerate(self.instance.observations) if o.weekly and len(o.rows)}
+        weekly_rows = {
+            n: o.rows for n, o in enumerate(self.instance.observations) if o.weekly and len(o.rows)
+        }
         return {n for n, rows in weekly_rows.items() if all(len(on_slew[r]) > 1 for r in rows.tolist())}
 
     def _path(self, p: int, program, contested: set[int]) -> None:
@@ -145,8 +149,8 @@ class JointModel:
         if all(skippable):  # every window contested: a path may serve none
             starts.append(self.model.new_bool_var("none"))
         self.model.add_exactly_one(starts)
-        for k, o in enumerate(nodes):
-            for i, pick in enumerate(self.x[numbers[k]][0]):
+        for k, number in enumerate(numbers):
+            for i, pick in enumerate(self.x[number][0]):
                 self.model.add(cp_model.LinearExpr.sum(incoming[k][i]) == pick)
                 self.model.add(cp_model.LinearExpr.sum(outgoing[k][i]) == pick)
 
@@ -300,7 +304,6 @@ class JointStages:
         return choice
 
 
-
 def solve_joint(
     instance: JointInstance,
     settings: SolverSettings | None = None,
@@ -353,7 +356,9 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
             {"interval_s": gaps["interval_s"].to_numpy(), "deviation_s": gaps["deviation_s"].to_numpy()},
             index=numbers[1:],
         )
-    ids, instruments, targets = (frame[c].to_numpy(dtype=object) for c in ("visit_id", "instrument", "target"))
+    ids, instruments, targets = (
+        frame[c].to_numpy(dtype=object) for c in ("visit_id", "instrument", "target")
+    )
     for n, o in enumerate(instance.observations):
         program = instance.programs[o.program]
         for r in range(o.iterations):

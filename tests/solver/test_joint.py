@@ -1,0 +1,164 @@
+"""The joint model against the brute-force oracle, and the joint plan against its checker."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.errors import OptionError
+from planner.plans.joint_checker import check_joint
+from planner.problem.calendar import DAY
+from planner.problem.joint import JointInstance
+from planner.problem.program import Campaign, Program, load_program
+from planner.schedules.report import Attached
+from planner.solver.joint import solve_joint, stage_names
+from planner.solver.joint_oracle import brute_force
+from tests.helpers import START, timeline, visit
+
+INSTRUMENTS = ["NIRCam Imaging", "MIRI Imaging", "NIRSpec MultiObject Spectroscopy", "NIRISS Imaging"]
+HOUR = 3600
+
+
+def anneals(count: int = 3, priority: int = 1) -> Program:
+    """The seed's anneals on 1-day windows every 2 days from 2023-07-03."""
+    program = load_program("seed-4485").with_calendar(
+        start="2023-07-03", count=count, window_days=1, target_days=2
+    )
+    return replace(program, priority=priority)
+
+
+def campaigns(name: str, ids: tuple[int, ...], mode: str, avoid: str, *windows, priority: int = 1) -> Program:
+    """A campaign program; each window (start day, end day, iterations, separation hours)."""
+    return Program(
+        name=name, program_ids=ids, mode=mode, avoid=(avoid,), duration_minutes=10, recovery_minutes=0,
+        min_slew_minutes=0, priority=priority,
+        campaigns=tuple(Campaign(START + round(a * DAY), START + round(b * DAY), n, s)
+                        for a, b, n, s in windows),
+    )  # fmt: skip
+
+
+LAMP = ("lamp", (4461,), "NIRSpec Internal Lamp", "NIRSpec")
+FLAT = ("flat", (4472,), "NIRISS Internal Flat", "NIRISS")
+
+
+@st.composite
+def joint_instances(draw, programs: int = 2):
+    days = draw(st.lists(st.integers(0, 47), min_size=3, max_size=9, unique=True))
+    kinds = draw(st.lists(st.integers(0, 3), min_size=len(days), max_size=len(days)))
+    frame = timeline(*(visit(h / 8, INSTRUMENTS[k]) for h, k in zip(days, kinds, strict=True)))
+    chosen = [anneals(count=draw(st.integers(1, 3)), priority=draw(st.integers(1, 3)))]
+    for spec in (LAMP, FLAT)[: programs - 1]:
+        windows = []
+        for _ in range(draw(st.integers(1, 2))):
+            start = draw(st.integers(0, 8)) / 2
+            windows.append(
+                (
+                    start,
+                    start + draw(st.integers(1, 4)) / 2,
+                    draw(st.integers(1, 2)),
+                    draw(st.sampled_from([0, 2, 9])),
+                )
+            )
+        chosen.append(campaigns(*spec, *windows, priority=draw(st.integers(1, 3))))
+    return JointInstance(timeline=frame, programs=tuple(chosen), rules="seed")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(joint_instances(programs=2))
+def test_two_programs_match_the_brute_force_oracle(instance):
+    result = solve_joint(instance)
+    assert result.status.value == "OPTIMAL"
+    assert {s.name: s.value for s in result.stages} == brute_force(instance)
+    assert not check_joint(result.plan, instance)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(joint_instances(programs=3))
+def test_three_programs_match_the_brute_force_oracle(instance):
+    result = solve_joint(instance)
+    assert {s.name: s.value for s in result.stages} == brute_force(instance)
+
+
+def test_a_contested_window_goes_to_the_higher_priority():
+    """One slew on day 1 (not into NIRSpec or MIRI): the anneal window of day 1 and a lamp campaign
+    both want it. With the lamp's priority 3 against the anneal's 1 the lamp takes it, the anneal is
+    left out, and the checker accepts that (its window has no free eligible slew)."""
+    frame = timeline(visit(0.5), visit(1.5, "MIRI Imaging"))
+    lamp = campaigns(*LAMP, (0, 1, 1, 0), priority=3)
+    instance = JointInstance(timeline=frame, programs=(anneals(count=1), lamp), rules="seed")
+    result = solve_joint(instance)
+    served = result.plan.dropna(subset=["slew_time"])
+    assert served["program"].tolist() == ["lamp"] and result.value("served") == 1
+    low = JointInstance(timeline=frame, programs=(anneals(count=1, priority=5), lamp), rules="seed")
+    assert solve_joint(low).plan.dropna(subset=["slew_time"])["program"].tolist() == ["seed-4485"]
+
+
+def test_freed_slews_carry_other_programs():
+    """The lamp flew on the only slew of the anneal's window: co-planned, that slew is free, and the
+    lamp moves to its other slew so that the anneal is served."""
+    flown = [Attached("PARALLEL SLEW CALIBRATION", "NIRSpec Internal Lamp", "4461:1:1")]
+    frame = timeline(visit(0.5, parallels=flown), visit(1.25))
+    lamp = campaigns(*LAMP, (0, 2, 1, 0))
+    result = solve_joint(JointInstance(timeline=frame, programs=(anneals(count=1), lamp), rules="seed"))
+    placed = result.plan.set_index("program")["slew_time"]
+    assert placed["seed-4485"].timestamp() == START + DAY // 2
+    assert placed["lamp"].timestamp() == START + round(1.25 * DAY)
+
+
+def test_the_checker_names_program_observation_and_rule():
+    frame = timeline(visit(0.25), visit(0.5), visit(0.6), visit(2.5))
+    lamp = campaigns(*LAMP, (0, 1, 2, 4))
+    instance = JointInstance(timeline=frame, programs=(anneals(count=2), lamp), rules="seed")
+    result = solve_joint(instance)
+    plan = result.plan
+    lamp_rows = plan.index[plan["program"] == "lamp"]
+    anneal = plan.index[(plan["program"] == "seed-4485") & plan["slew_time"].notna()][0]
+    shared = plan.copy()
+    shared.loc[lamp_rows[0], ["slew_time", "visit_id"]] = plan.loc[anneal, ["slew_time", "visit_id"]]
+    rules = {v.rule for v in check_joint(shared, instance)}
+    assert "shared-slew" in rules
+    partial = plan.copy()
+    partial.loc[lamp_rows[1], "slew_time"] = None
+    found = check_joint(partial, instance)
+    assert [(v.program, v.observation, v.rule) for v in found] == [("lamp", 1, "partial")]
+    close = plan.copy()
+    for row, day, visit_id in ((lamp_rows[0], 0.5, "9999:500:1"), (lamp_rows[1], 0.6, "9999:600:1")):
+        close.loc[row, "slew_time"] = pd.Timestamp(START + round(day * DAY), unit="s", tz="UTC")
+        close.loc[row, "visit_id"] = visit_id
+    assert "separation" in {v.rule for v in check_joint(close, instance)}
+    dropped = plan.copy()
+    dropped.loc[anneal, "slew_time"] = None
+    assert "left-out" in {v.rule for v in check_joint(dropped, instance)}
+    assert any(v.rule == "objective" for v in check_joint(plan, instance, claimed={"served": 7}))
+
+
+def test_conflicting_programs_are_one_line():
+    frame = timeline(visit(0.5))
+    lamp = campaigns(*LAMP, (0, 1, 1, 0))
+    twin = replace(lamp, name="lamp-again")
+    with pytest.raises(OptionError, match="lamp and lamp-again both claim program 4461"):
+        JointInstance(timeline=frame, programs=(lamp, twin))
+    anonymous = replace(lamp, program_ids=())
+    with pytest.raises(OptionError, match="both claim mode 'NIRSpec Internal Lamp' without program ids"):
+        JointInstance(timeline=frame, programs=(anonymous, replace(anonymous, name="other")))
+
+
+def test_one_weekly_program_alone_is_the_single_program_optimum():
+    """The joint model of the anneals alone finds the single-program planner's optimum, windows
+    without an eligible slew measured across as the planner measures them."""
+    from planner.problem.instance import Instance
+    from planner.solver.solve import solve
+
+    days = [0.3, 0.7, 2.2, 2.9, 4.4, 6.1, 6.6, 8.5]
+    frame = timeline(*(visit(d, INSTRUMENTS[i % 2]) for i, d in enumerate(days)))
+    program = anneals(count=5)
+    single = solve(Instance(timeline=frame, program=program, rules="seed"))
+    joint_instance = JointInstance(timeline=frame, programs=(program,), rules="seed")
+    joint = solve_joint(joint_instance)
+    assert stage_names(joint_instance) == ["served", "regular"]
+    assert joint.value("regular") == single.value
+    assert joint.value("served") == len(single.missing) == brute_force(joint_instance)["served"]
