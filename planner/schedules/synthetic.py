@@ -319,7 +319,7 @@ def _fly(frame: pd.DataFrame, specs: Sequence[Calibration], seed: int, start: in
     for row, (mode, visit_id) in flown.items():
         parallels[row] = [{"visit_type": SLEW_PARALLEL, "instrument": mode, "visit_id": visit_id}]
         modes[row] = mode
-    frame["parallels"] = parallels
+    frame["parallels"] = pd.Series(parallels, index=frame.index, dtype=object)
     frame["slew_parallel"] = modes
 
 
@@ -330,7 +330,15 @@ def _free(times: np.ndarray, rows: np.ndarray, taken: np.ndarray, lo: int, hi: i
     return where[~taken[rows[where]]]
 
 
-def _weekly(spec, rng, times, rows, taken, start: int, end: int) -> list[int]:
+def _weekly(
+    spec: Calibration,
+    rng: np.random.Generator,
+    times: np.ndarray,
+    rows: np.ndarray,
+    taken: np.ndarray,
+    start: int,
+    end: int,
+) -> list[int]:
     """One run per window of 4 days every 7 days, on the free eligible slew nearest its aim."""
     runs: list[int] = []
     previous = None
@@ -350,7 +358,15 @@ def _weekly(spec, rng, times, rows, taken, start: int, end: int) -> list[int]:
     return runs
 
 
-def _campaigns(spec, rng, times, rows, taken, start: int, end: int) -> list[int]:
+def _campaigns(
+    spec: Calibration,
+    rng: np.random.Generator,
+    times: np.ndarray,
+    rows: np.ndarray,
+    taken: np.ndarray,
+    start: int,
+    end: int,
+) -> list[int]:
     """Campaigns every `period_days`, each of `runs` runs `separation_hours` apart (module docstring)."""
     hour, delay = 3600, round(MAX_DELAY_HOURS * 3600)
     runs: list[int] = []
