@@ -869,6 +869,14 @@ def synth(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Timeline Parquet to write.", parser=output_file)
     ] = Path("synthetic.parquet"),
+    calibrations: Annotated[
+        bool,
+        typer.Option(
+            help="Fly five slew-parallel programs (weekly anneals, lamp campaigns, flat bursts) on "
+            "slews their rules allow, among NIRSpec, NIRISS and time-series visits ('programs infer' "
+            "recovers them)."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic canonical timeline with realistic structure."""
     from planner.io import check_output
@@ -877,7 +885,7 @@ def synth(
     from planner.views.console import console
 
     check_output(out)
-    frame = synthetic_timeline(days, slews_per_day, miri_fraction, seed, start)
+    frame = synthetic_timeline(days, slews_per_day, miri_fraction, seed, start, calibrations)
     write_timeline(frame, out)
     console.print(f"{len(frame)} synthetic visits, {frame['start'].min()} .. {frame['start'].max()} -> {out}")
 
