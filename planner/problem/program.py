@@ -186,20 +186,24 @@ class Program:
 
     def to_dict(self) -> dict:
         """The program in full, as a plan records it and `from_dict` reads it back."""
-        return {
-            "name": self.name,
-            "title": self.title,
-            "programs": list(self.program_ids),
-            "cycle": self.cycle,
-            "mode": self.mode,
-            "avoid_instruments": list(self.avoid),
-            "duration_minutes": self.duration_minutes,
-            "recovery_minutes": self.recovery_minutes,
-            "min_slew_minutes": self.min_slew_minutes,
-        } | ({"priority": self.priority} if self.priority != 1 else {}) | (
-            {"campaigns": [c.to_dict() for c in self.campaigns]}
-            if self.campaigns
-            else {"observations": self.calendar.to_dict() | {"objective": self.objective}}
+        return (
+            {
+                "name": self.name,
+                "title": self.title,
+                "programs": list(self.program_ids),
+                "cycle": self.cycle,
+                "mode": self.mode,
+                "avoid_instruments": list(self.avoid),
+                "duration_minutes": self.duration_minutes,
+                "recovery_minutes": self.recovery_minutes,
+                "min_slew_minutes": self.min_slew_minutes,
+            }
+            | ({"priority": self.priority} if self.priority != 1 else {})
+            | (
+                {"campaigns": [c.to_dict() for c in self.campaigns]}
+                if self.campaigns
+                else {"observations": self.calendar.to_dict() | {"objective": self.objective}}
+            )
         )
 
     @classmethod

@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,22 +51,75 @@ SERVED, DISPLACEMENT = "served", "displacement"
 
 @dataclass
 class _Path:
-    """One weekly program's path: its nodes' pick variables and its arcs (for the objectives)."""
+    """One weekly program's path: its nodes (windows with an eligible slew), which of them it may
+    skip (contested), and the arcs, sources and sinks `JointModel.add_flows` keeps."""
 
     program: int
     target: int
     layers: list[Observation]
-    arcs: list[tuple[int, int, int, int, cp_model.IntVar]] = field(default_factory=list)  # k,i,k2,j,var
-    sources: list[tuple[int, int, cp_model.IntVar]] = field(default_factory=list)  # k,i,var
+    numbers: list[int]  # each layer's observation index in the instance
+    skippable: list[bool]
+    arcs: list[tuple[int, int, int, int, int, cp_model.IntVar]] = field(default_factory=list)  # k,i,k2,j,cost
+    sources: list[tuple[int, int, cp_model.IntVar]] = field(default_factory=list)  # k, i
     sinks: list[tuple[int, int, cp_model.IntVar]] = field(default_factory=list)
+    none: cp_model.IntVar | None = None  # the empty path, when every layer is skippable
 
-    def cost(self, k: int, i: int, k2: int, j: int) -> int:
+    def can_start(self, k: int) -> bool:
+        return all(self.skippable[:k])
+
+    def can_end(self, k: int) -> bool:
+        return all(self.skippable[k + 1 :])
+
+    def reach(self, k: int):
+        """The layers an arc from layer k may reach: the next, and past it while it is skippable."""
+        for k2 in range(k + 1, len(self.layers)):
+            yield k2
+            if not self.skippable[k2]:
+                return
+
+    def costs(self, k: int, k2: int) -> np.ndarray:
+        """|gap - m·target| of every pair of slews of layers k and k2 (inf when not in time order)."""
         a, b = self.layers[k], self.layers[k2]
-        return abs(int(b.times[j] - a.times[i]) - (b.number - a.number) * self.target)
+        gap = b.times[None, :].astype(float) - a.times[:, None]
+        return np.where(gap > 0, np.abs(gap - (b.number - a.number) * self.target), np.inf)
+
+    def bounds(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The exact DP over this path alone: the least `regular` of a partial path ending at each
+        slew (forward) and of one from each slew to the end (backward). Other programs only take
+        plans away, so forward + arc + backward is a lower bound on every joint plan through an arc."""
+        n = len(self.layers)
+        forward = [
+            np.full(len(o.rows), 0.0 if self.can_start(k) else np.inf) for k, o in enumerate(self.layers)
+        ]
+        backward = [
+            np.full(len(o.rows), 0.0 if self.can_end(k) else np.inf) for k, o in enumerate(self.layers)
+        ]
+        for k in range(n):
+            for k2 in self.reach(k):
+                forward[k2] = np.minimum(forward[k2], (forward[k][:, None] + self.costs(k, k2)).min(axis=0))
+        for k in reversed(range(n)):
+            for k2 in self.reach(k):
+                backward[k] = np.minimum(backward[k], (self.costs(k, k2) + backward[k2][None, :]).min(axis=1))
+        return forward, backward
+
+    def best_through_all(self) -> dict[int, int]:
+        """Observation index -> slew of the least-`regular` path through every layer (no skips)."""
+        if not self.layers:
+            return {}
+        whole = replace(self, skippable=[False] * len(self.layers), arcs=[], sources=[], sinks=[])
+        _, backward = whole.bounds()
+        i = int(np.argmin(backward[0]))
+        chosen = {self.numbers[0]: i}
+        for k in range(1, len(self.layers)):
+            i = int(np.argmin(whole.costs(k - 1, k)[i] + backward[k]))
+            chosen[self.numbers[k]] = i
+        return chosen
 
 
 class JointModel:
-    """The model of a joint instance (see the module's docstring), built once; stages add bounds."""
+    """The model of a joint instance (see the module's docstring). The first stage needs no arcs:
+    a weekly window is served (one slew) or, when contested, may not be; `add_flows` then adds the
+    paths' arcs for the weekly objectives, pruned by a bound the first stage's plan gives."""
 
     def __init__(self, instance: JointInstance):
         self.instance = instance
@@ -74,24 +127,23 @@ class JointModel:
         self.origin = int(instance.timeline["start"].iloc[0].timestamp()) if len(instance.timeline) else 0
         self.x: dict[int, list[list[cp_model.IntVar]]] = {}  # observation index -> runs -> slews
         self.served: dict[int, cp_model.LinearExprT] = {}
+        self.campaign_served: dict[int, cp_model.IntVar] = {}
         self.paths: list[_Path] = []
         observations = instance.observations
-        self.index = {id(o): n for n, o in enumerate(observations)}
         on_slew: dict[int, list[cp_model.IntVar]] = {}
         for n, o in enumerate(observations):
             if not len(o.rows):
                 continue
-            runs = [[self.model.new_bool_var(f"x_{n}_{r}_{i}") for i in range(len(o.rows))]
-                    for r in range(o.iterations)]  # fmt: skip
+            runs = [[self.model.new_bool_var("") for _ in range(len(o.rows))] for _ in range(o.iterations)]
             self.x[n] = runs
             for run in runs:
                 for var, row in zip(run, o.rows.tolist(), strict=True):
                     on_slew.setdefault(row, []).append(var)
-            if o.weekly:  # a node of its program's path: at most one slew, set by the flow (_path)
+            if o.weekly:  # a node of its program's path: its one slew, or none when contested
                 self.served[n] = cp_model.LinearExpr.sum(runs[0])
             else:
                 served = self.model.new_bool_var(f"served_{n}")
-                self.served[n] = served
+                self.served[n] = self.campaign_served[n] = served
                 for r, run in enumerate(runs):
                     self.model.add(cp_model.LinearExpr.sum(run) == served)
                     if r:
@@ -103,8 +155,22 @@ class JointModel:
                 self.model.add_at_most_one(variables)
         contested = self._contested(on_slew)
         for p, program in enumerate(instance.programs):
-            if not program.campaigns:
-                self._path(p, program, contested)
+            if program.campaigns:
+                continue
+            numbers = [n for n, o in enumerate(observations) if o.program == p and len(o.rows)]
+            path = _Path(
+                p,
+                program.calendar.target_seconds,
+                [observations[n] for n in numbers],
+                numbers,
+                [n in contested for n in numbers],
+            )
+            self.paths.append(path)
+            for n, skippable in zip(numbers, path.skippable, strict=True):
+                if skippable:
+                    self.model.add_at_most_one(self.x[n][0])
+                else:  # served by every plan of the first stage's optimum (module docstring)
+                    self.model.add_exactly_one(self.x[n][0])
 
     def _time(self, o: Observation, run: list[cp_model.IntVar]) -> cp_model.LinearExpr:
         """A run's time in seconds after its window opens (0 when it is not served)."""
@@ -117,42 +183,114 @@ class JointModel:
         }
         return {n for n, rows in weekly_rows.items() if all(len(on_slew[r]) > 1 for r in rows.tolist())}
 
-    def _path(self, p: int, program, contested: set[int]) -> None:
-        nodes = [o for o in self.instance.of(p) if len(o.rows)]
-        path = _Path(p, program.calendar.target_seconds, nodes)
-        self.paths.append(path)
-        numbers = [self.index[id(o)] for o in nodes]
-        skippable = [n in contested for n in numbers]
-        incoming: list[list[list]] = [[[] for _ in o.rows] for o in nodes]
-        outgoing: list[list[list]] = [[[] for _ in o.rows] for o in nodes]
-        for k in range(len(nodes)):
-            if all(skippable[:k]):
-                for i in range(len(nodes[k].rows)):
-                    var = self.model.new_bool_var("")
-                    path.sources.append((k, i, var))
-                    incoming[k][i].append(var)
-            if all(skippable[k + 1 :]):
-                for i in range(len(nodes[k].rows)):
-                    var = self.model.new_bool_var("")
-                    path.sinks.append((k, i, var))
-                    outgoing[k][i].append(var)
-            for k2 in range(k + 1, len(nodes)):
-                for i, j in itertools.product(range(len(nodes[k].rows)), range(len(nodes[k2].rows))):
-                    if nodes[k2].times[j] > nodes[k].times[i]:
+    def add_flows(self, upper: float) -> None:
+        """Each weekly path's arcs on some path of `regular` <= `upper` (every arc when inf), and
+        flow conservation: a node's pick is its flow in and its flow out."""
+        for path in self.paths:
+            forward, backward = path.bounds()
+            incoming: list[list[list]] = [[[] for _ in o.rows] for o in path.layers]
+            outgoing: list[list[list]] = [[[] for _ in o.rows] for o in path.layers]
+            for k in range(len(path.layers)):
+                if path.can_start(k):
+                    for i in np.flatnonzero(backward[k] <= upper + 0.5).tolist():
                         var = self.model.new_bool_var("")
-                        path.arcs.append((k, i, k2, j, var))
+                        path.sources.append((k, i, var))
+                        incoming[k][i].append(var)
+                if path.can_end(k):
+                    for i in np.flatnonzero(forward[k] <= upper + 0.5).tolist():
+                        var = self.model.new_bool_var("")
+                        path.sinks.append((k, i, var))
+                        outgoing[k][i].append(var)
+                for k2 in path.reach(k):
+                    cost = path.costs(k, k2)
+                    through = forward[k][:, None] + cost + backward[k2][None, :]
+                    for i, j in zip(*np.nonzero(through <= upper + 0.5), strict=True):
+                        var = self.model.new_bool_var("")
+                        path.arcs.append((k, int(i), k2, int(j), int(cost[i, j]), var))
                         outgoing[k][i].append(var)
                         incoming[k2][j].append(var)
-                if not skippable[k2]:
+            starts = [v for *_, v in path.sources]
+            if all(path.skippable):  # every window contested: the path may serve none
+                path.none = self.model.new_bool_var("none")
+                starts.append(path.none)
+            self.model.add_exactly_one(starts)
+            for k, n in enumerate(path.numbers):
+                for i, pick in enumerate(self.x[n][0]):
+                    self.model.add(cp_model.LinearExpr.sum(incoming[k][i]) == pick)
+                    self.model.add(cp_model.LinearExpr.sum(outgoing[k][i]) == pick)
+
+    # -- plans: a heuristic first one, hints, values -------------------------------------------------
+
+    def heuristic(self) -> dict[int, list[int]]:
+        """A plan of the first stage's model, as its hint: each weekly program on its best path
+        through every window alone (the DP), then campaigns by priority, each run on the free slew
+        nearest its preferred time (a campaign that does not fit whole is left unserved)."""
+        instance, chosen, taken = self.instance, {}, set()
+        for path in self.paths:
+            for k, (n, best) in enumerate(path.best_through_all().items()):
+                rows = path.layers[k].rows.tolist()
+                free = [i for i, row in enumerate(rows) if row not in taken]  # another weekly program's
+                if free:  # none free: a contested window, left unserved
+                    i = best if best in free else free[0]
+                    chosen[n] = [i]
+                    taken.add(rows[i])
+        order = sorted(
+            self.campaign_served, key=lambda n: -instance.programs[instance.observations[n].program].priority
+        )
+        for n in order:
+            o, runs, at = instance.observations[n], [], -np.inf
+            for preferred in o.preferred:
+                free = [i for i, row in enumerate(o.rows.tolist())
+                        if row not in taken and o.times[i] >= at + (o.separation if runs else 0)]  # fmt: skip
+                if not free:
                     break
-        starts = [v for *_, v in path.sources]
-        if all(skippable):  # every window contested: a path may serve none
-            starts.append(self.model.new_bool_var("none"))
-        self.model.add_exactly_one(starts)
-        for k, number in enumerate(numbers):
-            for i, pick in enumerate(self.x[number][0]):
-                self.model.add(cp_model.LinearExpr.sum(incoming[k][i]) == pick)
-                self.model.add(cp_model.LinearExpr.sum(outgoing[k][i]) == pick)
+                i = min(free, key=lambda i: abs(int(o.times[i]) - preferred))
+                runs.append(i)
+                at = int(o.times[i])
+            if len(runs) == o.iterations:
+                chosen[n] = runs
+                taken |= {int(o.rows[i]) for i in runs}
+        return chosen
+
+    def hint(self, chosen: dict[int, list[int]]) -> None:
+        """Every variable of the model set as the plan `chosen` sets it (a complete hint)."""
+        values: dict[int, int] = {}
+        for n, runs in self.x.items():
+            for r, run in enumerate(runs):
+                for i, var in enumerate(run):
+                    values[var.index] = int(n in chosen and chosen[n][r] == i)
+        for n, var in self.campaign_served.items():
+            values[var.index] = int(n in chosen)
+        for path in self.paths:
+            on = [(k, chosen[n][0]) for k, n in enumerate(path.numbers) if n in chosen]
+            steps = set(zip(on, on[1:], strict=False))
+            for k, i, k2, j, _cost, var in path.arcs:
+                values[var.index] = int(((k, i), (k2, j)) in steps)
+            for (k, i, var), first in ((s, on[:1]) for s in path.sources):
+                values[var.index] = int([(k, i)] == first)
+            for (k, i, var), last in ((s, on[-1:]) for s in path.sinks):
+                values[var.index] = int([(k, i)] == last)
+            if path.none is not None:
+                values[path.none.index] = int(not on)
+        self.model.clear_hints()
+        self.model.proto.solution_hint.vars.extend(list(values))
+        self.model.proto.solution_hint.values.extend(list(values.values()))
+
+    def unserved(self, chosen: dict[int, list[int]]) -> int:
+        """The first stage's value of the plan `chosen`."""
+        programs, observations = self.instance.programs, self.instance.observations
+        return sum(programs[o.program].priority for n, o in enumerate(observations) if n not in chosen)
+
+    def regular(self, chosen: dict[int, list[int]]) -> int:
+        """The weekly programs' Σ|gap - m·target| under the plan `chosen`."""
+        total = 0
+        for path in self.paths:
+            layers = zip(path.layers, path.numbers, strict=True)
+            on = [(o.number, int(o.times[chosen[n][0]])) for o, n in layers if n in chosen]
+            total += sum(
+                abs(t2 - t1 - (m2 - m1) * path.target) for (m1, t1), (m2, t2) in itertools.pairwise(on)
+            )
+        return total
 
     # -- stage expressions ---------------------------------------------------------------------------
 
@@ -169,15 +307,13 @@ class JointModel:
         for path in self.paths:
             if kind == "regular":
                 terms.append(
-                    cp_model.LinearExpr.weighted_sum(
-                        [a[4] for a in path.arcs], [path.cost(*a[:4]) for a in path.arcs]
-                    )
+                    cp_model.LinearExpr.weighted_sum([a[5] for a in path.arcs], [a[4] for a in path.arcs])
                 )
             elif kind == "minimax":
-                bound = max((path.cost(*a[:4]) for a in path.arcs), default=0)
+                bound = max((a[4] for a in path.arcs), default=0)
                 worst = self.model.new_int_var(0, bound, f"worst_{path.program}")
-                for *ends, var in path.arcs:
-                    self.model.add(worst >= path.cost(*ends) * var)
+                for *_ends, cost, var in path.arcs:
+                    self.model.add(worst >= cost * var)
                 terms.append(worst)
             else:  # mean: |last - first - (last number - first number)·target|
                 span = self._ends(path, path.sinks) - self._ends(path, path.sources)
@@ -246,62 +382,68 @@ class JointStages:
     solve_seconds: float = 0.0
 
     def run(self) -> dict[int, list[int]]:
-        names = stage_names(self.model.instance)
-        expressions = {
-            SERVED: self.model.unserved_priority(),
-            DISPLACEMENT: self.model.displacement() if DISPLACEMENT in names else None,
-        }
-        for name in names:
-            if name not in expressions:  # the weekly programs' objective, then regular if it was another
-                expressions[name] = self.model.weekly(name)
-        solution: list[int] | None = None
-        choice: dict[int, list[int]] = {}
-        for name in names:
-            expression = expressions[name]
-            model = self.model.model
-            model.minimize(expression)
-            if solution is not None:
-                model.clear_hints()
-                model.proto.solution_hint.vars.extend(range(len(solution)))
-                model.proto.solution_hint.values.extend(solution)
-            remaining = self.settings.time_limit - (time.perf_counter() - self.started)
-            solver = cp_model.CpSolver()
-            from planner.solver.solve import configure, solve_interruptibly
+        joint = self.model
+        names = stage_names(joint.instance)
+        heuristic = joint.heuristic()
+        joint.hint(heuristic)
+        chosen = self._stage(SERVED, joint.unserved_priority())
+        if joint.unserved(heuristic) == self.records[-1].value:
+            chosen = min(chosen, heuristic, key=joint.regular)  # as many served: the better bound
+        if len(names) > 1 and names[1] != DISPLACEMENT:
+            # Arcs only on paths no worse than this plan's (its value bounds the weekly optimum
+            # among plans of this many served); every arc for the objectives DP bounds do not hold.
+            joint.add_flows(joint.regular(chosen) if names[1] == "regular" else np.inf)
+        expressions = {name: joint.weekly(name) for name in names[1:] if name != DISPLACEMENT}
+        if DISPLACEMENT in names:
+            expressions[DISPLACEMENT] = joint.displacement()
+        joint.hint(chosen)  # complete over the arcs; a minimax or mean variable is left to the solver
+        for name in names[1:]:
+            chosen = self._stage(name, expressions[name])
+        return chosen
 
-            configure(solver, self.settings, max(remaining, 0.01), name)
-            solver.parameters.cp_model_presolve = True  # the joint model is no pure flow: presolve helps
-            if self.on_progress is not None:
-                self.on_progress(f"stage {name}: solving {len(model.proto.variables):,} variables")
-            status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model)))
-            self.solve_seconds += solver.wall_time
-            if not status.has_plan:
-                if solution is None:
-                    raise InternalError(f"the joint {name} stage found no plan ({status.value})")
-                raise InternalError(f"the joint {name} stage lost the hinted plan ({status.value})")
-            value = round(solver.objective_value)
-            bound = max(0.0, float(solver.best_objective_bound))
-            earlier_unproven = any(not r.proven for r in self.records)
-            self.records.append(
-                StageRecord(
-                    name=name,
-                    role="objective",
-                    status=status,
-                    value=value,
-                    bound=bound,
-                    seconds=round(solver.wall_time, 4),
-                    variables=len(model.proto.variables),
-                    constraints=len(model.proto.constraints),
-                    note="optimal given the values of earlier stages that were not proven"
-                    if earlier_unproven and status == Status.OPTIMAL
-                    else "",
-                )
+    def _stage(self, name: str, expression) -> dict[int, list[int]]:
+        """Minimise the stage's expression from the model's hint; record it; keep its value."""
+        from planner.solver.solve import configure, solve_interruptibly
+
+        model = self.model.model
+        model.minimize(expression)
+        remaining = self.settings.time_limit - (time.perf_counter() - self.started)
+        solver = cp_model.CpSolver()
+        configure(solver, self.settings, max(remaining, 0.01), name)
+        solver.parameters.cp_model_presolve = True  # no pure flow: presolve helps the side constraints
+        if self.on_progress is not None:
+            self.on_progress(f"stage {name}: solving {len(model.proto.variables):,} variables")
+        status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model)))
+        self.solve_seconds += solver.wall_time
+        if not status.has_plan:  # the hint is a plan of this stage's model
+            raise InternalError(f"the joint {name} stage lost the hinted plan ({status.value})")
+        value = round(solver.objective_value)
+        bound = max(0.0, float(solver.best_objective_bound))
+        earlier_unproven = any(not r.proven for r in self.records)
+        self.records.append(
+            StageRecord(
+                name=name,
+                role="objective",
+                status=status,
+                value=value,
+                bound=bound,
+                seconds=round(solver.wall_time, 4),
+                variables=len(model.proto.variables),
+                constraints=len(model.proto.constraints),
+                note="optimal given the values of earlier stages that were not proven"
+                if earlier_unproven and status == Status.OPTIMAL
+                else "",
             )
-            if self.on_progress is not None:
-                self.on_progress(f"stage {name}: best {value:,} s, bound {bound:,.0f} s")
-            solution = list(solver.response_proto.solution)
-            choice = self.model.choice(solver)
-            model.add(expression <= value)  # later stages keep this stage's value
-        return choice
+        )
+        if self.on_progress is not None:
+            unit = "" if name == SERVED else " s"
+            self.on_progress(f"stage {name}: best {value:,}{unit}, bound {bound:,.0f}{unit}")
+        model.add(expression <= value)  # later stages keep this stage's value
+        model.clear_hints()
+        solution = solver.response_proto.solution
+        model.proto.solution_hint.vars.extend(range(len(solution)))
+        model.proto.solution_hint.values.extend(solution)
+        return self.model.choice(solver)
 
 
 def solve_joint(
