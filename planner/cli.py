@@ -106,6 +106,15 @@ ProgramOption = Annotated[
         "program .toml file. Default: the shipped MIRI anneal series of the cycle the timeline covers."
     ),
 ]
+SolveProgramOption = Annotated[
+    list[str] | None,
+    _program_flag(
+        "The calibration program: a shipped one (anneals-cycle1 .. anneals-cycle5, seed-4485) or a "
+        "program .toml file. Repeat it, or name a folder of program files, to co-plan several programs "
+        "on one set of slews (a joint plan; campaign programs from 'programs infer' too). Default: the "
+        "shipped MIRI anneal series of the cycle the timeline covers."
+    ),
+]
 CheckProgramOption = Annotated[
     str | None,
     _program_flag(
@@ -377,7 +386,7 @@ def timeline(
 @friendly
 def solve(
     timeline: TimelineOption = None,
-    program: ProgramOption = None,
+    program: SolveProgramOption = None,
     start: Start = None,
     count: Count = None,
     window_days: WindowDays = None,
@@ -438,7 +447,11 @@ def solve(
     log: Annotated[bool, typer.Option(help="Show CP-SAT's search log.")] = False,
     table: Annotated[bool, typer.Option(help="Every anneal, not only a long plan's worst weeks.")] = False,
 ) -> None:
-    """Place every anneal on an eligible slew, prove the plan optimal, check it, write it."""
+    """Place every anneal on an eligible slew, prove the plan optimal, check it, write it.
+
+    With several programs (--program repeated, or a folder of program files) they are co-planned on
+    one set of slews: every observation served first (by priority), then the weekly programs'
+    regularity, then the campaign runs' displacement from their preferred times."""
     from rich.text import Text
 
     from planner.io import check_output
@@ -453,13 +466,32 @@ def solve(
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
     check_output(out, "--out", [*(timeline or [DEFAULT_TIMELINE]), *([pin] if pin else [])])
+    if program and (len(program) > 1 or Path(program[0]).is_dir() or _campaign(program[0])):
+        one_program_only = {
+            "--start": start, "--count": count, "--window-days": window_days, "--target-days": target_days,
+            "--objective": objective, "--pin": pin, "--fix": fix,
+            "--miri-recovery-minutes": miri_recovery_minutes, "--min-gap-days": min_gap_days or None,
+            "--prune none": None if prune == "dp" else prune,
+        }  # fmt: skip
+        given = [name for name, value in one_program_only.items() if value is not None]
+        if given:
+            raise OptionError(
+                f"{given[0]}: an option of a one-program plan; a joint plan takes its calendars, objectives "
+                "and recoveries from the program files (edit them)"
+            )
+        _solve_joint(
+            program, timeline, rules, widen_hours, allow_missing, fail_on_missing, out, quiet, as_json,
+            SolverSettings(time_limit=time_limit, workers=workers, seed=seed, log=log,
+                           params=tuple(parse_param(text) for text in param or [])),
+        )  # fmt: skip
+        return
     pins = (read_pin_plan(pin, pin_until) if pin is not None and pin_until is not None else []) + [
         parse_fix(t) for t in fix or []
     ]
     with progress("reading the timeline", quiet=quiet):
         frame = load_timeline(timeline or None)
     chosen = choose_program(
-        program,
+        program[0] if program else None,
         frame,
         start=start,
         count=count,
@@ -502,6 +534,42 @@ def solve(
         raise typer.Exit(1)
 
 
+def _campaign(spec: str) -> bool:
+    """Is this --program a campaign program (planned only jointly)?"""
+    from planner.problem.program import load_program
+
+    return bool(load_program(spec).campaigns)
+
+
+def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_missing, out, quiet, as_json,
+                 settings) -> None:  # fmt: skip
+    """`solve` with several programs: co-plan them, check the plan, write it, print it."""
+    from planner.errors import InfeasibleError
+    from planner.problem.joint import JointInstance, load_programs
+    from planner.schedules.timeline import load_timeline
+    from planner.solver.joint import solve_joint
+    from planner.views.console import progress
+    from planner.views.joint_view import print_joint, program_rows
+
+    with progress("reading the timeline and the programs", quiet=quiet):
+        frame = load_timeline(timeline or None)
+        instance = JointInstance(
+            timeline=frame, programs=load_programs(programs), rules=rules, widen_hours=widen_hours
+        )
+    if not allow_missing and instance.observations and any(not len(o.rows) for o in instance.observations):
+        empty = [o.label for o in instance.observations if not len(o.rows)]
+        raise InfeasibleError(
+            f"--require-all: {len(empty)} observations have no eligible slew ({', '.join(empty[:5])}"
+            f"{', ...' if len(empty) > 5 else ''}); no plan"
+        )
+    with progress("co-planning", quiet=quiet) as show:
+        result = solve_joint(instance, settings, on_progress=show)
+    result.to_parquet(out)
+    print_joint(result, str(out), as_json=as_json, quiet=quiet)
+    if fail_on_missing and any(r["served"] < r["observations"] for r in program_rows(result)):
+        raise typer.Exit(1)
+
+
 @app.command()
 @friendly
 def check(
@@ -521,8 +589,16 @@ def check(
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
     from planner.plans.checker import check_plan_file
     from planner.plans.compare import plan_deviation, seconds_and_days
+    from planner.plans.joint_file import is_joint_plan
     from planner.views.console import console, print_json, progress, styled
 
+    if is_joint_plan(plan):
+        if rules is not None or program is not None:
+            raise OptionError(
+                "--rules and --program check a one-program plan; a joint plan is checked as made"
+            )
+        _check_joint(plan, timeline, as_json)
+        return
     with progress(f"checking {plan}"):
         problems, notes, opened = check_plan_file(plan, timeline or None, rules, program)
     table = opened.plan
@@ -565,6 +641,44 @@ def check(
             f"Σ |interval - m·{opened.calendar.target_days:g} d| = {total}; "
             f"worst deviation {deviation['largest_deviation_hours']:.2f} h"
         )
+
+
+def _check_joint(path: Path, timeline, as_json: bool) -> None:
+    """`check` of a joint plan: every program, observation and rule; exit 1 on violations."""
+    import dataclasses
+
+    from planner.plans.joint_checker import check_joint
+    from planner.plans.joint_file import open_joint_plan
+    from planner.views.console import console, print_json, progress, styled
+
+    with progress(f"checking {path}"):
+        opened = open_joint_plan(path, timeline or None)
+        claimed = {s.get("name"): s.get("value") for s in opened.meta["stages"] if isinstance(s, dict)}
+        problems = check_joint(opened.plan, opened.instance, claimed=claimed)
+    plan = opened.plan
+    placed = int(plan["slew_time"].notna().sum())
+    if as_json:
+        print_json(
+            {"plan": str(path), "valid": not problems, "violations": [str(p) for p in problems],
+             "broken": [dataclasses.asdict(p) for p in problems],
+             "programs": [p.name for p in opened.instance.programs], "placed": placed, "runs": len(plan)}
+        )  # fmt: skip
+    else:
+        for problem in problems:
+            console.print(styled(("x", "red"), f" {problem}"))
+        if problems:
+            console.print(styled((f"{len(problems)} violations", "bold red"), f" in {path}"))
+        else:
+            console.print(
+                styled(
+                    ("ok", "green"),
+                    f": {placed} of {len(plan)} runs of {len(opened.instance.programs)} programs placed in "
+                    f"{path}; the joint plan satisfies every program's rules, one slew parallel per slew, "
+                    "and the values it states",
+                )
+            )
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -83,7 +83,7 @@ def comparable(old, new) -> bool:
 
 def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDiff:
     """The changes from plan `old` to plan `new` (both read as untrusted plan files)."""
-    from planner.plans.planfile import _named_timeline, _read_plan
+    from planner.plans.planfile import _read_plan, named_timeline
     from planner.schedules.timeline import load_timeline
 
     old, new = Path(old), Path(new)
@@ -104,7 +104,7 @@ def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDif
     try:  # the newer plan's timeline: which old slews it no longer has
         # (the newer plan is read already: only its timeline is opened, as open_plan would)
         timeline = load_timeline(
-            timeline_paths if timeline_paths is not None else _named_timeline(new, new_meta)
+            timeline_paths if timeline_paths is not None else named_timeline(new, new_meta)
         )
         slews = set(
             zip(timeline["visit_id"].astype(str), to_seconds(timeline["start"]).tolist(), strict=True)

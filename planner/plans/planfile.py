@@ -317,7 +317,7 @@ def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, Recorded]:
     return plan, meta, _recorded(meta, path)
 
 
-def _named_timeline(path: Path, meta: dict) -> list[str]:
+def named_timeline(path: Path, meta: dict) -> list[str]:
     """The timeline file(s) the plan names, if they are files of sane size whose sha256 matches."""
     from planner.schedules.timeline import DEFAULT_TIMELINE, SHIPPED_NAME
 
@@ -355,7 +355,7 @@ def open_plan(path: Path | str, timeline_paths=None) -> PlanFile:
     path = Path(path)
     plan, meta, recorded = _read_plan(path)
     if timeline_paths is None:
-        timeline_paths = _named_timeline(path, meta)
+        timeline_paths = named_timeline(path, meta)
     return PlanFile(
         plan=plan,
         meta=meta,

@@ -61,11 +61,12 @@ class Observation:
 @dataclass(frozen=True, eq=False, kw_only=True)
 class JointInstance:
     """Several programs on one timeline, checked at construction (OptionError: one line naming the
-    programs in conflict). `rules` is applied to each program as `Instance.rules` is to one."""
+    programs in conflict). `rules` (a rule set name, file or RuleSet) is applied to each program as
+    `Instance.rules` is to one; a list holds one recorded rule set per program (a plan's)."""
 
     timeline: pd.DataFrame
     programs: tuple[Program, ...]
-    rules: RuleSet | str | dict | None = None
+    rules: RuleSet | str | Path | list | tuple | None = None
     widen_hours: float = 0.0
     rule_sets: tuple[RuleSet, ...] = field(init=False)
     freed: pd.DataFrame = field(init=False)
@@ -85,9 +86,13 @@ class JointInstance:
                 raise OptionError(
                     f"widen hours {self.widen_hours:g}: {p.name}'s widened windows would reach the next one"
                 )
-        if isinstance(self.rules, dict):
-            base = RuleSet.from_dict(self.rules)
-            rule_sets = tuple(base.for_program(p) for p in programs)
+        if isinstance(self.rules, list | tuple):  # one recorded rule set per program, as a plan keeps
+            if len(self.rules) != len(programs):
+                raise OptionError(f"rules: {len(self.rules)} rule sets for {len(programs)} programs")
+            rule_sets = tuple(
+                (r if isinstance(r, RuleSet) else RuleSet.from_dict(r)).for_program(p)
+                for r, p in zip(self.rules, programs, strict=True)
+            )
         elif isinstance(self.rules, RuleSet):
             rule_sets = tuple(self.rules.for_program(p) for p in programs)
         else:
@@ -103,7 +108,7 @@ class JointInstance:
         timeline: pd.DataFrame,
         programs,
         *,
-        rules: RuleSet | str | dict | None = None,
+        rules: RuleSet | str | Path | None = None,
         widen_hours: float = 0.0,
     ) -> JointInstance:
         """From program names, files, folders of program files, or Programs."""

@@ -466,7 +466,7 @@ def solve_joint(
         stages=stages.records,
         plan=joint_plan_frame(instance, choice),
         programs=[p.to_dict() for p in instance.programs],
-        options={"rules": instance.rule_sets[0].to_dict(), "widen_hours": instance.widen_hours}
+        options={"rules": [r.to_dict() for r in instance.rule_sets], "widen_hours": instance.widen_hours}
         | settings.to_dict(),
         timeline=timeline_identity(instance.timeline),
         build_seconds=time.perf_counter() - started - stages.solve_seconds,

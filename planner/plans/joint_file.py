@@ -1,0 +1,99 @@
+"""Reading a joint plan file back (untrusted, like every plan file): its size, columns, metadata,
+the programs and rule set it records, and the timeline it names (its sha256 checked). Damage is an
+InputError naming the file and the key or column, exit 2."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from planner import limits
+from planner.errors import InputError, PlannerError, brief
+from planner.io import read_parquet, same_type
+from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
+from planner.plans.planfile import MAX_METADATA_BYTES, MAX_PLAN_BYTES, named_timeline
+from planner.problem.joint import MAX_PROGRAMS, JointInstance
+from planner.problem.program import Program
+
+
+@dataclass
+class JointPlanFile:
+    plan: pd.DataFrame
+    meta: dict
+    instance: JointInstance
+
+
+def is_joint_plan(path: Path) -> bool:
+    """A Parquet file whose footer metadata says it is a joint plan (anything else: False)."""
+    from planner.io import read_metadata
+
+    if Path(path).suffix.lower() != ".parquet" or not Path(path).is_file():
+        return False
+    try:
+        return read_metadata(Path(path)).get("kind") == JOINT_KIND
+    except (pa.ArrowException, OSError, ValueError):
+        return False
+
+
+def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
+    """A joint plan, its metadata and its instance on the timeline given, else the one it names."""
+    from planner.schedules.timeline import load_timeline
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such plan file")
+    if path.stat().st_size > MAX_PLAN_BYTES:
+        raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
+    try:
+        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES, max_rows=limits.MAX_PLAN_ROWS)
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
+        raise InputError(path, f"not a readable plan file ({brief(err)})") from None
+    if not isinstance(meta, dict) or meta.get("kind") != JOINT_KIND:
+        raise InputError(path, "not a joint plan; expected a file written by 'solve' with several programs")
+    for key, kind in (("programs", list), ("options", dict), ("timeline", dict), ("stages", list)):
+        if not isinstance(meta.get(key), kind):
+            raise InputError(path, f"metadata {key}: expected a {kind.__name__}")
+    if not 0 < len(meta["programs"]) <= MAX_PROGRAMS:
+        raise InputError(path, f"metadata programs: expected 1 to {MAX_PROGRAMS} programs")
+    names = table.schema.names
+    if names != JOINT_PLAN_SCHEMA.names:
+        raise InputError(path, f"plan columns {names}; expected {JOINT_PLAN_SCHEMA.names}")
+    for field in JOINT_PLAN_SCHEMA:
+        actual = table.schema.field(field.name).type
+        if not same_type(field, actual):
+            raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
+    try:
+        table = table.cast(JOINT_PLAN_SCHEMA)
+        table.validate(full=True)
+        plan = table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        raise InputError(path, f"plan columns cannot be read ({brief(err)})") from None
+    for column in ("program", "observation", "iteration", "label", "window_start", "window_end"):
+        if plan[column].isna().any():
+            raise InputError(path, f"plan column {column}: a null value; expected one on every row")
+    if ((plan["visit_id"].notna()) != plan["slew_time"].notna()).any():
+        raise InputError(path, "plan columns visit_id and slew_time: expected both or neither on each row")
+    for column in ("interval_days", "deviation_hours"):
+        if not plan[column].dropna().map(math.isfinite).all():
+            raise InputError(path, f"plan column {column}: a value that is not finite")
+    options = meta["options"]
+    try:
+        programs = tuple(
+            Program.from_dict(p, f"metadata programs[{i}]") for i, p in enumerate(meta["programs"])
+        )
+        files = timeline_paths if timeline_paths is not None else named_timeline(path, meta)
+        instance = JointInstance(
+            timeline=load_timeline(files),
+            programs=programs,
+            rules=options.get("rules"),
+            widen_hours=options.get("widen_hours", 0.0),
+        )
+    except PlannerError as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(path, f"metadata: {err}") from None
+    return JointPlanFile(plan, meta, instance)

@@ -1,0 +1,107 @@
+"""What `solve` prints for a joint plan: one row per program, the stages, the windows not served."""
+
+from __future__ import annotations
+
+from planner.plans.joint_result import JointResult
+from planner.views.console import Table, print_json
+from planner.views.terminal import console, styled
+
+
+def program_rows(result: JointResult) -> list[dict]:
+    """Per program: observations served, runs placed, and how regular (a weekly series: Σ|gap -
+    m·target| in seconds, the largest deviation in hours) or displaced (campaign runs: mean and
+    largest |run - preferred time| in hours, runs moved by more than an hour) its runs are."""
+    rows = []
+    modes = {p["name"]: p["mode"] for p in result.programs}
+    for name, group in result.plan.groupby("program", sort=False):
+        placed = group[group["slew_time"].notna()]
+        served = group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all())
+        row = {
+            "program": name,
+            "mode": modes.get(name, ""),
+            "observations": int(group["observation"].nunique()),
+            "served": int(served.sum()),
+            "runs": len(group),
+            "placed": len(placed),
+        }
+        if group["preferred_time"].isna().all():  # a weekly series
+            deviation = placed["deviation_hours"].dropna()
+            row |= {
+                "sum_abs_deviation_s": round(float(deviation.abs().sum()) * 3600),
+                "largest_deviation_hours": float(deviation.abs().max()) if len(deviation) else 0.0,
+            }
+        else:
+            moved = (placed["slew_time"] - placed["preferred_time"]).dt.total_seconds().abs() / 3600
+            row |= {
+                "mean_displacement_hours": float(moved.mean()) if len(moved) else 0.0,
+                "largest_displacement_hours": float(moved.max()) if len(moved) else 0.0,
+                "runs_moved": int((moved > 1).sum()),
+            }
+        rows.append(row)
+    return rows
+
+
+def joint_document(result: JointResult, written: str | None) -> dict:
+    return {
+        "status": result.status.value,
+        "plan": written,
+        "stages": [
+            {
+                "name": s.name,
+                "status": s.status.value,
+                "value": s.value,
+                "bound": s.bound,
+                "seconds": s.seconds,
+            }
+            for s in result.stages
+        ],
+        "programs": program_rows(result),
+        "unserved": result.unserved,
+        "solve_seconds": round(result.solve_seconds, 3),
+        "build_seconds": round(result.build_seconds, 3),
+    }
+
+
+def print_joint(
+    result: JointResult, written: str | None, *, as_json: bool = False, quiet: bool = False
+) -> None:
+    if as_json:
+        print_json(joint_document(result, written))
+        return
+    rows = program_rows(result)
+    if not quiet:
+        table = Table("program", "mode", "served", "runs", "regularity or displacement", title="Joint plan")
+        for row in rows:
+            if "sum_abs_deviation_s" in row:
+                measure = (
+                    f"Σ|gap - m·target| {row['sum_abs_deviation_s']:,} s, "
+                    f"worst {row['largest_deviation_hours']:.1f} h"
+                )
+            else:
+                measure = (
+                    f"moved {row['runs_moved']} runs > 1 h; mean {row['mean_displacement_hours']:.1f} h, "
+                    f"worst {row['largest_displacement_hours']:.1f} h"
+                )
+            table.add_row(
+                row["program"], row["mode"], f"{row['served']}/{row['observations']}",
+                f"{row['placed']}/{row['runs']}", measure,
+            )  # fmt: skip
+        console.print(table)
+        for label, why in result.unserved.items():
+            console.print(styled(("not served", "yellow"), f" {label}: {why}"))
+    stages = "; ".join(
+        f"{s.name} {s.value:,}"
+        + ("" if s.name == "served" else " s")
+        + ("" if s.proven else f" (bound {s.bound:,.0f})")
+        for s in result.stages
+    )
+    served = sum(r["served"] for r in rows)
+    total = sum(r["observations"] for r in rows)
+    console.print(
+        styled(
+            (result.status.value, "bold"),
+            f": {len(rows)} programs co-planned, {served}/{total} observations served; stages {stages} "
+            f"(served: priority left unserved); solve {result.solve_seconds:.2f} s "
+            f"(build {result.build_seconds:.2f} s)" + (f"; plan written to {written}" if written else ""),
+        )
+    )
