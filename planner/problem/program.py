@@ -29,8 +29,9 @@ of `iterations` runs at least `min_separation_hours` apart inside a window (UTC 
     iterations = 3
     min_separation_hours = 4.5
 
-Campaign programs are read and checked; planning them (co-planning with the anneals) is not built
-yet, so `solve` and the other planning commands refuse them (`require_weekly`).
+Campaign programs are planned together with other programs (`planner.problem.joint`, `solve
+--program A --program B`); the one-program planners (an `Instance`, `replay`, `next`) refuse them
+(`require_weekly`).
 
 The shipped programs (`planner/problem/programs/*.toml`, read by the same code as a user's file) are
 the seed (4485, the Cycle 2 anneal plan as the user gave it) and the MIRI anneal series of Cycles 1-5
@@ -81,8 +82,8 @@ MAX_ITERATIONS = 100  # runs in one campaign (the special requirement's n ITERAT
 MAX_CAMPAIGNS = 1_000  # a cycle's lamp programs hold a few dozen
 MAX_PRIORITY = 1_000
 NOT_PLANNED = (
-    "campaign programs are read and checked, not yet planned: co-planning of campaign programs is not "
-    "built yet"
+    "this command plans one weekly series; campaign programs are co-planned by 'solve' (--program "
+    "repeated, or a folder of program files)"
 )
 
 

@@ -190,14 +190,16 @@ def test_campaigns_must_be_tables(tmp_path):
             load_program(path)
 
 
-def test_solve_refuses_a_campaign_program_in_one_line(tmp_path):
+def test_a_campaign_program_is_co_planned_by_solve_and_refused_by_one_program_planners(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(CAMPAIGNS)
     source = _flown(tmp_path)
     out = tmp_path / "plan.parquet"
-    refused = runner.invoke(app, ["solve", "-t", str(source), "--program", str(path), "--out", str(out)])
-    assert refused.exit_code == 2 and "co-planning of campaign programs is not built yet" in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1 and not out.exists()
+    done = runner.invoke(app, ["solve", "-t", str(source), "--program", str(path), "--out", str(out)])
+    assert done.exit_code == 0 and out.exists(), done.output
+    refused = runner.invoke(app, ["timeline", "-t", str(source), "--program", str(path)])
+    assert refused.exit_code == 2 and "campaign programs are co-planned by 'solve'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
     with pytest.raises(OptionError, match="campaign program"):
         Instance(timeline=load_timeline(source), program=load_program(path))
 
