@@ -197,7 +197,7 @@ def test_a_campaign_program_is_co_planned_by_solve_and_refused_by_one_program_pl
     out = tmp_path / "plan.parquet"
     done = runner.invoke(app, ["solve", "-t", str(source), "--program", str(path), "--out", str(out)])
     assert done.exit_code == 0 and out.exists(), done.output
-    refused = runner.invoke(app, ["timeline", "-t", str(source), "--program", str(path)])
+    refused = runner.invoke(app, ["timeline", str(source), "--program", str(path)])
     assert refused.exit_code == 2 and "campaign programs are co-planned by 'solve'" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     with pytest.raises(OptionError, match="campaign program"):
