@@ -53,6 +53,7 @@ OBJECTIVES = ("regular", "mean", "minimax")
 VARIANTS = ("none", "min_gap", "recovery", "pins", "fix", "all")
 PRUNINGS = ("none", "greedy", "dp")
 SUITES = ("decade", "scaling", "race", "cli", "batch")
+ON_REQUEST = ("joint_race",)  # run only when named; benchmarks.joint_race writes its own files
 
 
 def _instance(name: str):
@@ -627,7 +628,7 @@ def update_readme(results: Path = RESULTS, readme: Path = README) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
+    parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES + ON_REQUEST)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), choices=OBJECTIVES)
     parser.add_argument("--instances", nargs="+", default=list(INSTANCES), choices=list(INSTANCES))
@@ -645,6 +646,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     for suite in [] if args.readme_only else args.suites:
+        if suite == "joint_race":  # CP-SAT against HiGHS on the joint model's stages
+            from benchmarks import joint_race
+
+            joint_race.main(["--out", str(args.out)])
+            continue
         if suite == "decade":
             table = decade(args.repeats, args.objectives, instance=args.decade_instance)
         elif suite == "scaling":

@@ -113,3 +113,54 @@ def test_policy_loo_fits_on_the_other_cycles_and_judges_against_greedy_and_rollo
     assert all("WORSE" in line for line in lines[:3]) and lines[-1].endswith("no")
     shown = digest(pd.concat([table, fitted], ignore_index=True))
     assert list(shown.columns) == ["policy", *HISTORIES, "total"]
+
+
+def test_joint_race_on_a_tiny_synthetic(tmp_path, monkeypatch):
+    """benchmarks.joint_race on six weeks of the five-program synthetic: every stage of the planner's
+    joint model raced; the HiGHS model is the same model (CP-SAT's solution satisfies every one of its
+    rows with the same objective), both prove each stage and agree; results and machine in files.
+    The runner hands `--suites joint_race` to it."""
+    import json
+
+    from benchmarks import joint_race
+    from benchmarks.joint_race import main as joint_race_main
+
+    table = joint_race_main(["--instances", "tiny", "--time-limit", "30", "--out", str(tmp_path)])
+    assert list(table["stage"]) == ["served", "regular", "displacement"]
+    assert table["translation_checked"].all() and table["highs_solution_feasible"].all()
+    assert table["cp_sat_proven"].all() and table["highs_proven"].all() and table["same_value"].all()
+    assert (table["variables"] > 0).all() and (table["rows"] >= table["constraints"]).all()
+    written = pd.read_csv(tmp_path / "joint_race.csv")
+    assert len(written) == 3 and {"cp_sat_s", "highs_s", "load_before", "commit"} <= set(written.columns)
+    machine = json.loads((tmp_path / "joint_race.json").read_text())["machine"]
+    assert "load average" in machine["uptime_before"] and machine["cores"] >= 1
+
+    asked = []
+    monkeypatch.setattr(joint_race, "main", asked.append)
+    main(["--suites", "joint_race", "--out", str(tmp_path), "--no-readme"])
+    assert asked == [["--out", str(tmp_path)]]
+
+
+def test_the_joint_race_translation_refuses_what_it_cannot_translate():
+    """to_highs translates literals (a negated one is 1 - x) and linear rows, and refuses an enforced
+    constraint rather than dropping it."""
+    import numpy as np
+    import pytest
+    from ortools.sat.python import cp_model
+
+    from benchmarks.joint_race import to_highs
+
+    model = cp_model.CpModel()
+    a, b, c = (model.new_bool_var(name) for name in "abc")
+    model.add_at_most_one([a, ~b])  # a + 1 - b <= 1
+    model.add_bool_or([~a, c])
+    model.add(a + b + 2 * c <= 3)
+    model.minimize(5 - a - b)
+    translated = to_highs(model.proto)
+    assert translated.check(np.array([1.0, 1.0, 1.0])) == (False, 3.0)  # a + b + 2c = 4 > 3
+    assert translated.check(np.array([1.0, 1.0, 0.0])) == (False, 3.0)  # ¬a or c fails
+    assert translated.check(np.array([0.0, 1.0, 1.0])) == (True, 4.0)
+    assert translated.check(np.array([1.0, 0.0, 1.0]))[0] is False  # a + ¬b = 2
+    model.add(a == 1).only_enforce_if(c)
+    with pytest.raises(ValueError, match="enforcement"):
+        to_highs(model.proto)

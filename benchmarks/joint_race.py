@@ -1,0 +1,396 @@
+"""The joint model's race: CP-SAT against HiGHS on each stage of the very model the planner solves.
+
+`python -m benchmarks.joint_race` (or `python -m benchmarks --suites joint_race`) co-plans each
+instance with the planner's own stages (`planner.solver.joint.JointStages`); before CP-SAT solves a
+stage, that stage's model proto (its variables, constraints, the earlier stages' values as rows,
+the stage objective and the hint CP-SAT is given) is copied and translated into a HiGHS MIP by
+`to_highs`, so both solvers get the same columns, rows, objective and starting plan by
+construction. CP-SAT's plan then feeds the next stage, as in the planner.
+
+Instances:
+- `cycle2`: the shipped timeline's Cycle 2 weeks (2023-07-03 .. 2024-07-01), the programs inferred
+  from it with 24 h freedom (`anneal-planner programs infer`), the inferred MIRI anneal program
+  replaced by the shipped `anneals-cycle2`;
+- `cycle3`: `data/dja-merged/jwst-schedule-cycle3.json`, the same with `anneals-cycle3`;
+- `decade`: `planner.schedules.synthetic.synthetic_calibrations(3650, seed=0)`, five programs;
+- `tiny`: the same synthetic over 42 days (the smoke test's).
+
+Both solvers: 1 thread, `--time-limit` seconds per stage each (CP-SAT with the planner's parameters
+for the stage, `planner.solver.solve.configure`; HiGHS with `mip_rel_gap` 0 and `mip_abs_gap` 0.5,
+the objective being integral, so that its OPTIMAL is a proof as CP-SAT's is). CP-SAT's time is its
+own wall time for the stage; HiGHS's runs from handing it the model (passModel) to its answer. Each
+stage's rows also record that CP-SAT's solution satisfies every row and bound of the HiGHS model
+with the same objective (`translation_checked`: the translation is the same model), and HiGHS's
+reported value is checked against its own solution. Results: `results/joint_race.csv` (one row a
+stage) and `results/joint_race.json` (the rows, the machine, versions and `uptime` before and
+after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from planner.solver.joint import JointStages
+
+RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).parent.parent
+INSTANCES = ("cycle2", "cycle3", "decade", "tiny")
+CYCLE3 = ROOT / "data" / "dja-merged" / "jwst-schedule-cycle3.json"
+TOLERANCE = 1e-6
+KINDS = ("linear", "bool_or", "at_most_one", "exactly_one")  # the constraints translated
+
+
+# -- the translation ----------------------------------------------------------------------------------
+
+
+@dataclass
+class HighsModel:
+    """A CP-SAT model proto as a HiGHS MIP: the LP (all columns integer) and the hint as a vector."""
+
+    lp: highspy.HighsLp
+    hint: np.ndarray | None
+    matrix: tuple[np.ndarray, np.ndarray, np.ndarray]  # row, column, value of every entry
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+
+    def check(self, values: np.ndarray) -> tuple[bool, float]:
+        """Does the column vector `values` satisfy every bound, row and integrality? And its objective."""
+        rows, cols, vals = self.matrix
+        activity = np.bincount(rows, weights=vals * values[cols], minlength=len(self.row_lower))
+        feasible = bool(
+            (values >= np.asarray(self.lp.col_lower_) - TOLERANCE).all()
+            and (values <= np.asarray(self.lp.col_upper_) + TOLERANCE).all()
+            and (activity >= self.row_lower - TOLERANCE).all()
+            and (activity <= self.row_upper + TOLERANCE).all()
+            and np.allclose(values, np.round(values), atol=TOLERANCE)
+        )
+        return feasible, float(np.dot(np.asarray(self.lp.col_cost_), values) + self.lp.offset_)
+
+
+def _bound(value: int, infinite: float) -> float:
+    return infinite if abs(value) >= cp_model.INT_MAX else float(value)
+
+
+def to_highs(proto) -> HighsModel:
+    """The CpModelProto `proto` as a HiGHS MIP. Translated: integer (and Boolean) variables of one
+    interval; `linear` constraints of one interval; `bool_or`, `at_most_one` and `exactly_one` on
+    literals (a negated literal ¬x is 1 - x); a linear objective to minimise (offset and scaling
+    kept); the solution hint. Anything else (enforcement literals, holes in domains, other
+    constraints) is refused with ValueError rather than approximated."""
+    n = len(proto.variables)
+    lower, upper = np.empty(n), np.empty(n)
+    for j, var in enumerate(proto.variables):
+        domain = list(var.domain)
+        if len(domain) != 2:
+            raise ValueError(f"variable {j}: a domain with holes is not translated")
+        lower[j], upper[j] = _bound(domain[0], -highspy.kHighsInf), _bound(domain[1], highspy.kHighsInf)
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    row_lower: list[float] = []
+    row_upper: list[float] = []
+
+    def add_row(entries: dict[int, float], lo: float, hi: float) -> None:
+        for col, val in entries.items():
+            if val:
+                rows.append(len(row_lower))
+                cols.append(col)
+                vals.append(val)
+        row_lower.append(lo)
+        row_upper.append(hi)
+
+    for c, constraint in enumerate(proto.constraints):
+        kinds = [k for k in KINDS if getattr(constraint, f"has_{k}")()]
+        kind = kinds[0] if kinds else str(constraint).split(" ", 1)[0]
+        if constraint.enforcement_literal:
+            raise ValueError(f"constraint {c}: enforcement literals are not translated")
+        entries: dict[int, float] = {}
+        if kind == "linear":
+            domain = list(constraint.linear.domain)
+            if len(domain) != 2:
+                raise ValueError(f"constraint {c}: a linear domain of several intervals is not translated")
+            for ref, coeff in zip(constraint.linear.vars, constraint.linear.coeffs, strict=True):
+                col, sign = (ref, 1) if ref >= 0 else (-ref - 1, -1)  # a negative ref is -x in a sum
+                entries[col] = entries.get(col, 0.0) + sign * coeff
+            add_row(entries, _bound(domain[0], -highspy.kHighsInf), _bound(domain[1], highspy.kHighsInf))
+        elif kind in ("bool_or", "at_most_one", "exactly_one"):
+            constant = 0.0
+            for ref in getattr(constraint, kind).literals:
+                col, coeff = (ref, 1.0) if ref >= 0 else (-ref - 1, -1.0)  # a negated literal is 1 - x
+                constant += 0.0 if ref >= 0 else 1.0
+                entries[col] = entries.get(col, 0.0) + coeff
+            lo = 1 - constant if kind != "at_most_one" else -highspy.kHighsInf
+            hi = 1 - constant if kind != "bool_or" else highspy.kHighsInf
+            add_row(entries, lo, hi)
+        else:
+            raise ValueError(f"constraint {c}: {kind!r} is not translated")
+
+    objective = proto.objective
+    if proto.has_floating_point_objective():
+        raise ValueError("a floating-point objective is not translated")
+    scale = objective.scaling_factor or 1.0
+    if scale < 0:
+        raise ValueError("a maximised objective is not translated")
+    cost = np.zeros(n)
+    for ref, coeff in zip(objective.vars, objective.coeffs, strict=True):
+        col, sign = (ref, 1) if ref >= 0 else (-ref - 1, -1)
+        cost[col] += sign * coeff * scale
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, len(row_lower)
+    lp.col_cost_ = cost
+    lp.offset_ = float(objective.offset) * scale
+    lp.col_lower_, lp.col_upper_ = lower, upper  # whole arrays: the binding returns copies
+    row_lo, row_hi = np.array(row_lower, dtype=float), np.array(row_upper, dtype=float)
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    r, k, v = (
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(vals, dtype=float),
+    )
+    order = np.lexsort((k, r))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.searchsorted(r[order], np.arange(len(row_lower) + 1)).astype(np.int32)
+    lp.a_matrix_.index_ = k[order].astype(np.int32)
+    lp.a_matrix_.value_ = v[order]
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    hint = None
+    if proto.solution_hint.vars:
+        hint = np.zeros(n)  # a variable the hint leaves out starts at 0
+        hint[list(proto.solution_hint.vars)] = list(proto.solution_hint.values)
+    return HighsModel(lp, hint, (r, k, v), row_lo, row_hi)
+
+
+def solve_highs(model: HighsModel, time_limit: float) -> dict:
+    """HiGHS on the model from its hint, 1 thread; timed from passModel to the end of run. An answer
+    whose reported value is not its own solution's (HiGHS 1.16 with a MIP start and presolve can
+    report the presolved problem's objective, its offset lost, as proven optimal while returning the
+    start: Cycle 2's `regular` stage) is not a proof: HiGHS then runs again without the start, and
+    that run is the one recorded, the first one's value in `highs_start_value`."""
+    first = _highs_run(model, time_limit, start=True)
+    if first["highs_value"] == first["highs_solution_value"] or model.hint is None:
+        return first | {"highs_start_value": None, "highs_note": ""}
+    again = _highs_run(model, time_limit, start=False)
+    return again | {
+        "highs_start_value": first["highs_value"],
+        "highs_note": f"from the start: reported {first['highs_status']} {first['highs_value']} in "
+        f"{first['highs_s']:.3f} s, its solution {first['highs_solution_value']}; rerun without it",
+    }
+
+
+def _highs_run(model: HighsModel, time_limit: float, *, start: bool) -> dict:
+    highs = highspy.Highs()
+    for option, value in (
+        ("output_flag", False),
+        ("time_limit", float(time_limit)),
+        ("threads", 1),
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", 0.5),  # the objective is integral: a gap below 1 proves the optimum
+    ):
+        highs.setOptionValue(option, value)
+    started = time.perf_counter()
+    highs.passModel(model.lp)
+    if start and model.hint is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = model.hint.tolist()
+        solution.value_valid = True
+        highs.setSolution(solution)
+    highs.run()
+    seconds = time.perf_counter() - started
+    status = highs.modelStatusToString(highs.getModelStatus())
+    info = highs.getInfo()
+    columns = np.asarray(highs.getSolution().col_value, dtype=float)
+    has_solution = info.primal_solution_status == 2 and len(columns) == model.lp.num_col_
+    feasible, of_columns = model.check(columns) if has_solution else (False, np.nan)
+    value = float(info.objective_function_value) if has_solution else np.nan
+    bound = float(info.mip_dual_bound)
+    return {
+        "highs_status": status,
+        # checked, not trusted: its own solution's objective and feasibility in the model
+        "highs_proven": bool(
+            status == "Optimal" and feasible and np.isfinite(value) and round(value) == round(of_columns)
+        ),
+        "highs_value": round(value) if np.isfinite(value) else None,
+        "highs_solution_value": round(of_columns) if np.isfinite(of_columns) else None,
+        "highs_solution_feasible": feasible,
+        "highs_bound": bound if np.isfinite(bound) else None,
+        "highs_s": seconds,
+    }
+
+
+# -- the race, stage by stage ---------------------------------------------------------------------------
+
+
+@dataclass
+class RacedStages(JointStages):
+    """The planner's stages, each stage's model also given to HiGHS before CP-SAT solves it. Each
+    CP-SAT stage gets the whole `settings.time_limit` (the planner's limit runs over all stages)."""
+
+    highs_limit: float = 60.0
+    rows: list[dict] = field(default_factory=list)
+
+    def _stage(self, name: str, expression) -> dict[int, list[int]]:
+        model = self.model.model
+        model.minimize(expression)  # as JointStages._stage sets it: the same objective, same hint
+        translated = to_highs(model.proto)
+        highs = solve_highs(translated, self.highs_limit)
+        self.started = time.perf_counter()
+        chosen = super()._stage(name, expression)
+        record = self.records[-1]
+        # CP-SAT's own solution (the hint of the next stage, just set) in the HiGHS model
+        solution = np.zeros(translated.lp.num_col_)
+        solution[list(model.proto.solution_hint.vars)] = list(model.proto.solution_hint.values)
+        feasible, value = translated.check(solution)
+        self.rows.append(
+            {
+                "stage": name,
+                "variables": record.variables,
+                "constraints": record.constraints,
+                "rows": translated.lp.num_row_,
+                "nonzeros": len(translated.matrix[0]),
+                "cp_sat_status": record.status.value,
+                "cp_sat_proven": record.proven,
+                "cp_sat_value": record.value,
+                "cp_sat_bound": record.bound,
+                "cp_sat_s": record.seconds,
+                **highs,
+                "translation_checked": feasible and round(value) == record.value,
+            }
+        )
+        return chosen
+
+
+def instance(name: str):
+    """The JointInstance of a race instance (see the module's docstring)."""
+    from planner.problem.infer import infer_programs
+    from planner.problem.joint import JointInstance
+    from planner.problem.program import load_program
+    from planner.schedules.synthetic import synthetic_calibrations
+    from planner.schedules.timeline import load_timeline
+
+    if name in ("decade", "tiny"):
+        frame, programs = synthetic_calibrations(3650 if name == "decade" else 42, seed=0)
+        return JointInstance(timeline=frame, programs=tuple(programs))
+    if name == "cycle2":
+        frame = load_timeline()
+        starts = frame["start"]
+        begin, end = pd.Timestamp("2023-07-03", tz="UTC"), pd.Timestamp("2024-07-01", tz="UTC")
+        frame = frame[(starts >= begin) & (starts < end)].reset_index(drop=True)
+        anneals = load_program("anneals-cycle2")
+    elif name == "cycle3":
+        frame = load_timeline(CYCLE3)
+        anneals = load_program("anneals-cycle3")
+    else:
+        raise ValueError(f"unknown instance {name!r}")
+    inferred = [one.program for one in infer_programs(frame, 24.0) if one.program.mode != "MIRI Anneal"]
+    return JointInstance(timeline=frame, programs=(anneals, *inferred))
+
+
+def race_instance(name: str, time_limit: float) -> list[dict]:
+    """Every stage of the instance, raced; one row a stage."""
+    from planner.problem.settings import SolverSettings
+    from planner.solver.joint import JointModel
+
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    joint = instance(name)
+    model = JointModel(joint)
+    stages = RacedStages(model, SolverSettings(time_limit=time_limit, workers=1), time.perf_counter())
+    stages.highs_limit = time_limit
+    stages.run()
+    programs = ", ".join(p.name for p in joint.programs)
+    rows = []
+    for row in stages.rows:
+        cp, hi = row["cp_sat_s"], row["highs_s"]
+        rows.append(
+            {
+                "instance": name,
+                "programs": programs,
+                "observations": len(joint.observations),
+                **row,
+                "same_value": row["highs_proven"]
+                and row["cp_sat_proven"]
+                and row["highs_value"] == row["cp_sat_value"] == row["highs_solution_value"],
+                "cp_sat_over_highs": cp / hi if hi else np.nan,
+                "time_limit_s": time_limit,
+                "load_before": load,
+            }
+        )
+    rows[-1]["instance_total_s"] = time.perf_counter() - started
+    return rows
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+
+
+def run(names=("cycle2", "cycle3", "decade"), time_limit: float = 60.0, out: Path = RESULTS) -> pd.DataFrame:
+    """Race every stage of each instance; write `out`/joint_race.csv and .json; the table."""
+    from benchmarks.runner import provenance
+
+    before = _uptime()
+    rows = []
+    for name in names:
+        for row in race_instance(name, time_limit):
+            rows.append(row)
+            print(
+                f"joint race {name:7s} {row['stage']:12s} vars {row['variables']:7d} cons "
+                f"{row['constraints']:7d}  CP-SAT {row['cp_sat_status']:8s} {row['cp_sat_value']} "
+                f"{row['cp_sat_s']:.3f} s  HiGHS {row['highs_status']} {row['highs_value']} "
+                f"{row['highs_s']:.3f} s  load {row['load_before']:.2f}",
+                flush=True,
+            )
+    table = pd.DataFrame(rows)
+    meta = provenance() | {"uptime_before": before, "uptime_after": _uptime(), "time_limit_s": time_limit}
+    for key in ("commit", "cpu", "cores", "ortools", "highspy", "when"):
+        table[key] = meta[key]
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "joint_race.csv", index=False)
+    records = json.loads(table.to_json(orient="records"))
+    (out / "joint_race.json").write_text(json.dumps({"machine": meta, "rows": records}, indent=1) + "\n")
+    return table
+
+
+COLUMNS = [
+    "instance",
+    "stage",
+    "variables",
+    "constraints",
+    "cp_sat_status",
+    "cp_sat_value",
+    "cp_sat_s",
+    "highs_status",
+    "highs_value",
+    "highs_bound",
+    "highs_s",
+]
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.joint_race", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--instances", nargs="+", default=["cycle2", "cycle3", "decade"], choices=INSTANCES)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per stage for each solver")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for joint_race.csv and .json")
+    args = parser.parse_args(argv)
+    table = run(args.instances, args.time_limit, args.out)
+    print(table[COLUMNS].to_markdown(index=False, floatfmt=".3f"), flush=True)
+    return table
+
+
+if __name__ == "__main__":
+    main()
