@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -172,20 +173,18 @@ def to_highs(proto) -> HighsModel:
 
 
 def solve_highs(model: HighsModel, time_limit: float) -> dict:
-    """HiGHS on the model from its hint, 1 thread; timed from passModel to the end of run. An answer
-    whose reported value is not its own solution's (HiGHS 1.16 with a MIP start and presolve can
-    report the presolved problem's objective, its offset lost, as proven optimal while returning the
-    start: Cycle 2's `regular` stage) is not a proof: HiGHS then runs again without the start, and
-    that run is the one recorded, the first one's value in `highs_start_value`."""
+    """HiGHS on the model from its hint, 1 thread; timed from passModel to the end of run.
+
+    Checked, not trusted: an answer whose reported value is not its own solution's is no proof
+    (HiGHS 1.16 with a MIP start and presolve can report the presolved problem's objective, its
+    offset lost, as proven optimal while returning the start: Cycle 2's `regular` stage). HiGHS then
+    runs again without the start, and that run is the one in the `highs_*` columns; the run from the
+    start is kept in the `highs_start_*` columns."""
     first = _highs_run(model, time_limit, start=True)
+    start = {f"highs_start_{key[6:]}": value for key, value in first.items() if key != "highs_proven"}
     if first["highs_value"] == first["highs_solution_value"] or model.hint is None:
-        return first | {"highs_start_value": None, "highs_note": ""}
-    again = _highs_run(model, time_limit, start=False)
-    return again | {
-        "highs_start_value": first["highs_value"],
-        "highs_note": f"from the start: reported {first['highs_status']} {first['highs_value']} in "
-        f"{first['highs_s']:.3f} s, its solution {first['highs_solution_value']}; rerun without it",
-    }
+        return first | {"highs_rerun": False} | start
+    return _highs_run(model, time_limit, start=False) | {"highs_rerun": True} | start
 
 
 def _highs_run(model: HighsModel, time_limit: float, *, start: bool) -> dict:
@@ -237,12 +236,16 @@ class RacedStages(JointStages):
     CP-SAT stage gets the whole `settings.time_limit` (the planner's limit runs over all stages)."""
 
     highs_limit: float = 60.0
+    label: str = ""
     rows: list[dict] = field(default_factory=list)
 
     def _stage(self, name: str, expression) -> dict[int, list[int]]:
+        load = os.getloadavg()[0]
         model = self.model.model
         model.minimize(expression)  # as JointStages._stage sets it: the same objective, same hint
+        started = time.perf_counter()
         translated = to_highs(model.proto)
+        translate_seconds = time.perf_counter() - started
         highs = solve_highs(translated, self.highs_limit)
         self.started = time.perf_counter()
         chosen = super()._stage(name, expression)
@@ -251,21 +254,31 @@ class RacedStages(JointStages):
         solution = np.zeros(translated.lp.num_col_)
         solution[list(model.proto.solution_hint.vars)] = list(model.proto.solution_hint.values)
         feasible, value = translated.check(solution)
-        self.rows.append(
-            {
-                "stage": name,
-                "variables": record.variables,
-                "constraints": record.constraints,
-                "rows": translated.lp.num_row_,
-                "nonzeros": len(translated.matrix[0]),
-                "cp_sat_status": record.status.value,
-                "cp_sat_proven": record.proven,
-                "cp_sat_value": record.value,
-                "cp_sat_bound": record.bound,
-                "cp_sat_s": record.seconds,
-                **highs,
-                "translation_checked": feasible and round(value) == record.value,
-            }
+        hinted = translated.check(translated.hint) if translated.hint is not None else (False, np.nan)
+        row = {
+            "stage": name,
+            "variables": record.variables,
+            "constraints": record.constraints,
+            "rows": translated.lp.num_row_,
+            "nonzeros": len(translated.matrix[0]),
+            "cp_sat_status": record.status.value,
+            "cp_sat_proven": record.proven,
+            "cp_sat_value": record.value,
+            "cp_sat_bound": record.bound,
+            "cp_sat_s": record.seconds,
+            **highs,
+            "translation_checked": feasible and round(value) == record.value,
+            "hint_value": round(hinted[1]) if hinted[0] else None,  # the start both solvers get
+            "translate_s": translate_seconds,
+            "load_before": load,
+        }
+        self.rows.append(row)
+        print(
+            f"joint race {self.label:7s} {name:12s} vars {row['variables']:7d} cons "
+            f"{row['constraints']:7d}  CP-SAT {row['cp_sat_status']:8s} {row['cp_sat_value']} "
+            f"{row['cp_sat_s']:.3f} s  HiGHS {row['highs_status']} {row['highs_value']} "
+            f"{row['highs_s']:.3f} s  load {load:.2f}",
+            flush=True,
         )
         return chosen
 
@@ -301,13 +314,13 @@ def race_instance(name: str, time_limit: float) -> list[dict]:
     from planner.problem.settings import SolverSettings
     from planner.solver.joint import JointModel
 
-    load = os.getloadavg()[0]
     started = time.perf_counter()
     joint = instance(name)
     model = JointModel(joint)
-    stages = RacedStages(model, SolverSettings(time_limit=time_limit, workers=1), time.perf_counter())
-    stages.highs_limit = time_limit
+    settings = SolverSettings(time_limit=time_limit, workers=1)
+    stages = RacedStages(model, settings, time.perf_counter(), highs_limit=time_limit, label=name)
     stages.run()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     programs = ", ".join(p.name for p in joint.programs)
     rows = []
     for row in stages.rows:
@@ -318,12 +331,14 @@ def race_instance(name: str, time_limit: float) -> list[dict]:
                 "programs": programs,
                 "observations": len(joint.observations),
                 **row,
-                "same_value": row["highs_proven"]
-                and row["cp_sat_proven"]
-                and row["highs_value"] == row["cp_sat_value"] == row["highs_solution_value"],
+                "same_value": bool(
+                    row["highs_proven"]
+                    and row["cp_sat_proven"]
+                    and row["highs_value"] == row["cp_sat_value"] == row["highs_solution_value"]
+                ),
                 "cp_sat_over_highs": cp / hi if hi else np.nan,
                 "time_limit_s": time_limit,
-                "load_before": load,
+                "peak_mib": peak,
             }
         )
     rows[-1]["instance_total_s"] = time.perf_counter() - started
@@ -339,20 +354,12 @@ def _uptime() -> str:
 
 def run(names=("cycle2", "cycle3", "decade"), time_limit: float = 60.0, out: Path = RESULTS) -> pd.DataFrame:
     """Race every stage of each instance; write `out`/joint_race.csv and .json; the table."""
-    from benchmarks.runner import provenance
+    from benchmarks.runner import _in_fresh_process, provenance
 
     before = _uptime()
     rows = []
-    for name in names:
-        for row in race_instance(name, time_limit):
-            rows.append(row)
-            print(
-                f"joint race {name:7s} {row['stage']:12s} vars {row['variables']:7d} cons "
-                f"{row['constraints']:7d}  CP-SAT {row['cp_sat_status']:8s} {row['cp_sat_value']} "
-                f"{row['cp_sat_s']:.3f} s  HiGHS {row['highs_status']} {row['highs_value']} "
-                f"{row['highs_s']:.3f} s  load {row['load_before']:.2f}",
-                flush=True,
-            )
+    for name in names:  # each instance in a fresh process: its own peak memory
+        rows += _in_fresh_process(race_instance, name, time_limit)
     table = pd.DataFrame(rows)
     meta = provenance() | {"uptime_before": before, "uptime_after": _uptime(), "time_limit_s": time_limit}
     for key in ("commit", "cpu", "cores", "ortools", "highspy", "when"):
