@@ -21,7 +21,8 @@ the objective being integral, so that its OPTIMAL is a proof as CP-SAT's is). CP
 own wall time for the stage; HiGHS's runs from handing it the model (passModel) to its answer. Each
 stage's rows also record that CP-SAT's solution satisfies every row and bound of the HiGHS model
 with the same objective (`translation_checked`: the translation is the same model), and HiGHS's
-reported value is checked against its own solution. Results: `results/joint_race.csv` (one row a
+reported value is checked against its own solution (`solve_highs`). Each instance runs in a fresh
+process (`peak_mib` is its own, HiGHS's memory included). Results: `results/joint_race.csv` (one row a
 stage) and `results/joint_race.json` (the rows, the machine, versions and `uptime` before and
 after).
 """
