@@ -134,7 +134,8 @@ class JointInstance:
             # The rules once over the span of all the program's campaigns, then each window's share.
             lo = int(np.searchsorted(starts, min(c.start for c in program.campaigns)))
             hi = int(np.searchsorted(starts, max(c.end for c in program.campaigns)))
-            eligible = np.flatnonzero(exclusion_reason(self.freed, rules, slice(lo, hi)) == "") + lo
+            reason = exclusion_reason(self.freed, rules, slice(lo, hi))
+            eligible = np.flatnonzero(reason == "") + lo
             times = starts[eligible]
             for number, campaign in enumerate(program.campaigns, start=1):
                 first, last = np.searchsorted(times, [campaign.start, campaign.end])
@@ -149,8 +150,19 @@ class JointInstance:
                     eligible[first:last],
                     times[first:last],
                     campaign.preferred_times(),
-                    why="" if last > first else "no eligible slew in its window",
+                    why="" if last > first else _excluded(reason, starts[lo:hi], campaign, rules),
                 )
+
+
+def _excluded(reason: np.ndarray, starts: np.ndarray, campaign, rules: RuleSet) -> str:
+    """Why a campaign's window has no eligible slew: its visits, and how many each rule excluded."""
+    inside = reason[(starts >= campaign.start) & (starts < campaign.end)]
+    parts = [f"{len(inside)} visits"] + [
+        f"{n} {rules.describe(rule)} ({rule})"
+        for rule in rules.rule_names()
+        if (n := int(np.count_nonzero(inside == rule)))
+    ]
+    return f"{', '.join(parts)}: none eligible"
 
 
 def planned_by(parallel: dict, programs: tuple[Program, ...]) -> bool:

@@ -472,13 +472,54 @@ def solve_joint(
         build_seconds=time.perf_counter() - started - stages.solve_seconds,
         solve_seconds=stages.solve_seconds,
         versions=versions(),
-        unserved={o.label: o.why for o in instance.observations if not len(o.rows)},
+        unserved=unserved_reasons(instance, choice),
+        alone=alone_bounds(model),
     )
     problems = check_joint(result.plan, instance, claimed={s.name: s.value for s in result.stages})
     if problems:  # a bug, not bad input: never hand such a plan to a user
         raise InternalError(f"the joint plan failed the checker ({'; '.join(map(str, problems[:5]))})")
     result.checked = True
     return result
+
+
+def unserved_reasons(instance: JointInstance, choice: dict[int, list[int]]) -> dict[str, str]:
+    """Why each observation left unserved is: no eligible slew (which rules excluded its visits), or
+    every eligible slew carrying another program's run (which ones), the first stage having found
+    serving it would cost a higher priority."""
+    holder = {}
+    for n, runs in choice.items():
+        o = instance.observations[n]
+        for r, i in enumerate(runs, start=1):
+            holder[int(o.rows[i])] = f"{o.label}" + (f" run {r}" if o.iterations > 1 else "")
+    reasons = {}
+    for n, o in enumerate(instance.observations):
+        if n in choice:
+            continue
+        if not len(o.rows):
+            reasons[o.label] = o.why
+            continue
+        taken = [holder[row] for row in o.rows.tolist() if row in holder]
+        free = len(o.rows) - len(taken)
+        more = ", ..." if len(taken) > 6 else ""
+        reasons[o.label] = (
+            f"its {len(o.rows)} eligible slews carry {', '.join(taken[:6])}{more}"
+            + (f" ({free} free, too close together for its runs)" if free else "")
+            + "; serving it would leave out others of at least its priority in total"
+        )
+    return reasons
+
+
+def alone_bounds(model: JointModel) -> dict[str, int]:
+    """Each weekly program's least Σ|gap - m·target| alone on the freed slews (the DP): a lower
+    bound on its joint value, which the other programs can only raise."""
+    bounds = {}
+    for path in model.paths:
+        forward, _ = path.bounds()
+        ends = [forward[k].min() for k in range(len(path.layers)) if path.can_end(k)]
+        name = model.instance.programs[path.program].name
+        best = min(ends, default=np.inf)
+        bounds[name] = round(float(best)) if np.isfinite(best) else 0
+    return bounds
 
 
 def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> pd.DataFrame:
