@@ -653,8 +653,7 @@ def _check_joint(path: Path, timeline, as_json: bool) -> None:
 
     with progress(f"checking {path}"):
         opened = open_joint_plan(path, timeline or None)
-        claimed = {s.get("name"): s.get("value") for s in opened.meta["stages"] if isinstance(s, dict)}
-        problems = check_joint(opened.plan, opened.instance, claimed=claimed)
+        problems = check_joint(opened.plan, opened.instance, claimed=opened.claimed)
     plan = opened.plan
     placed = int(plan["slew_time"].notna().sum())
     if as_json:

@@ -17,7 +17,9 @@ from planner.io import read_parquet, same_type
 from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
 from planner.plans.planfile import MAX_METADATA_BYTES, MAX_PLAN_BYTES, named_timeline
 from planner.problem.joint import MAX_PROGRAMS, JointInstance
-from planner.problem.program import Program
+from planner.problem.program import OBJECTIVES, Program
+
+STAGES = ("served", *OBJECTIVES, "displacement")
 
 
 @dataclass
@@ -25,6 +27,7 @@ class JointPlanFile:
     plan: pd.DataFrame
     meta: dict
     instance: JointInstance
+    claimed: dict[str, int]  # stage name -> the value the file states (checked by check_joint)
 
 
 def is_joint_plan(path: Path) -> bool:
@@ -81,6 +84,21 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
         if not plan[column].dropna().map(math.isfinite).all():
             raise InputError(path, f"plan column {column}: a value that is not finite")
     options = meta["options"]
+    rules = options.get("rules")
+    if (
+        not isinstance(rules, list)
+        or len(rules) != len(meta["programs"])
+        or not all(isinstance(r, dict) for r in rules)
+    ):
+        raise InputError(path, "metadata options.rules: expected one recorded rule set (a table) per program")
+    claimed = {}
+    for i, stage in enumerate(meta["stages"]):
+        name, value = (stage.get("name"), stage.get("value")) if isinstance(stage, dict) else (None, None)
+        if name not in STAGES or isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(
+                path, f"metadata stages[{i}]: expected a stage ({', '.join(STAGES)}) with a whole value >= 0"
+            )
+        claimed[name] = value
     try:
         programs = tuple(
             Program.from_dict(p, f"metadata programs[{i}]") for i, p in enumerate(meta["programs"])
@@ -89,11 +107,11 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
         instance = JointInstance(
             timeline=load_timeline(files),
             programs=programs,
-            rules=options.get("rules"),
+            rules=rules,
             widen_hours=options.get("widen_hours", 0.0),
         )
     except PlannerError as err:
         if isinstance(err, InputError):
             raise
         raise InputError(path, f"metadata: {err}") from None
-    return JointPlanFile(plan, meta, instance)
+    return JointPlanFile(plan, meta, instance, claimed)
