@@ -276,7 +276,6 @@ def test_an_empty_pin_until_is_refused_not_ignored(tmp_path):
     assert not (tmp_path / "p.parquet").exists()
 
 
-
 def test_many_pins_resolve_as_one_at_a_time():
     """resolve_pins finds every pin's rows in one pass: where visit ids recur (a week apart here),
     pins with their time, and one without (the visit's only slew in its window), get the index a
