@@ -313,15 +313,11 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
                     Violation(k, "recorded", f"{column} says {row[column]!r}, the timeline {visit[column]!r}")
                 )
 
-    by_anneal = plan.set_index("anneal")
+    # The placed anneals' slews (visit id, time), read once: not a row look-up per pin.
+    used = dict(zip(numbers, zip(placed["visit_id"].tolist(), times, strict=True), strict=True))
     for pin in instance.pins:
-        pinned: pd.Series | None = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
-        if (
-            pinned is None
-            or pd.isna(pinned["slew_time"])
-            or pinned["visit_id"] != pin.visit_id
-            or (pin.time is not None and int(pinned["slew_time"].timestamp()) != pin.time)
-        ):
+        slew = used.get(pin.anneal)
+        if slew is None or slew[0] != pin.visit_id or (pin.time is not None and slew[1] != pin.time):
             problems.append(Violation(None, "pin", f"{pin.describe()}, but the plan does not use that slew"))
 
     min_gap = max(1, round(instance.min_gap_days * DAY))
