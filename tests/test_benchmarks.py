@@ -8,9 +8,9 @@ from benchmarks.runner import main, targets
 
 
 def test_runner_suites_on_the_smallest_instance(tmp_path):
-    """Every suite but cli and batch (subprocesses, minutes) on 13 windows (lengths: a quarter
-    year, 13 windows, without and with pins): each row proven and
-    equal to the exact DP; the race's HiGHS reaches the same optimum on the same model."""
+    """Every suite but cli and batch (subprocesses, minutes) on 13 windows (lengths: a quarter year,
+    without and with pins): each row proven and equal to the exact DP; the race's HiGHS reaches the
+    same optimum on the same model."""
     main(
         [
             *("--suites", "decade", "scaling", "lengths", "race", "--years", "0.25"),
