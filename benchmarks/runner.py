@@ -265,8 +265,8 @@ def _length_case(years: float, variant: str, repeats: int) -> dict:
         ids, starts = frame["visit_id"].to_numpy(), frame["start"]
         for window, index in zip(placed, optimum.choice, strict=True):
             if window.window.anneal <= calendar.count // 2:
-                row = int(window.rows[index])
-                pins.append(Pin(window.window.anneal, str(ids[row]), int(starts.iloc[row].timestamp())))
+                at = int(window.rows[index])
+                pins.append(Pin(window.window.anneal, str(ids[at]), int(starts.iloc[at].timestamp())))
         instance = Instance.build(frame, calendar=calendar, allow_missing=True, pins=tuple(pins))
     solved: list = []
     row = _measured_solve(instance, "regular", repeats, solved)

@@ -135,8 +135,8 @@ class _Rules:
             lo, hi = min(lo, self.covered[0]), max(hi, self.covered[1])
         first, last = (int(i) for i in np.searchsorted(self.starts, [lo, hi]))
         # The prime modes as one column operation; the attached rows of the few visits that have some.
-        uses = self.instrument_column.iloc[first:last].str.startswith(self.avoid)
-        uses = uses.to_numpy(dtype=bool, na_value=False).copy()  # writable: an Arrow buffer is not
+        primes = self.instrument_column.iloc[first:last].str.startswith(self.avoid)
+        uses = primes.to_numpy(dtype=bool, na_value=False).copy()  # writable: an Arrow buffer is not
         for offset, attached in enumerate(self.parallels[first:last]):
             if len(attached) and not uses[offset]:
                 uses[offset] = _uses(self.instruments[first + offset], attached, self.avoid)

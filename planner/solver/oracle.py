@@ -248,9 +248,7 @@ def lexicographic(chain: Chain, objective: str) -> Optimum | None:
     if objective == "regular":
         found = _lexicographic_path(chain, _regular_arcs(chain, None), None)
         return (
-            None
-            if found is None
-            else _optimum(chain, objective, round(plan_cost(chain, found[1])), found[1])
+            None if found is None else _optimum(chain, objective, round(plan_cost(chain, found[1])), found[1])
         )
     if objective == "minimax":
         worst = best_path(chain, "max").cost
