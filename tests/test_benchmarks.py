@@ -8,11 +8,12 @@ from benchmarks.runner import main, targets
 
 
 def test_runner_suites_on_the_smallest_instance(tmp_path):
-    """Every suite but cli and batch (subprocesses, minutes) on 13 windows: each row proven and
-    equal to the exact DP; the race's HiGHS reaches the same optimum on the same model."""
+    """Every suite but cli and batch (subprocesses, minutes) on 13 windows (lengths: a quarter year,
+    without and with pins): each row proven and equal to the exact DP; the race's HiGHS reaches the
+    same optimum on the same model."""
     main(
         [
-            *("--suites", "decade", "scaling", "race"),
+            *("--suites", "decade", "scaling", "lengths", "race", "--years", "0.25"),
             *("--instances", "small", "--race-instances", "small", "--decade-instance", "small"),
             *("--objectives", "regular", "mean", "--repeats", "1", "--out", str(tmp_path), "--no-readme"),
         ]
@@ -25,6 +26,10 @@ def test_runner_suites_on_the_smallest_instance(tmp_path):
     assert scaling["equals_exact"].all() and {"commit", "cpu", "ortools", "load_before"} <= set(
         scaling.columns
     )
+    lengths = pd.read_parquet(tmp_path / "lengths.parquet")  # 91 days: 13 windows, half of them pinned
+    assert lengths["variant"].tolist() == ["none", "pins"] and lengths["pins"].tolist() == [0, 6]
+    assert lengths["equals_exact"].all() and (lengths["status"] == "OPTIMAL").all()
+    assert (lengths["check_s"] > 0).all() and lengths["over_no_pins"].iloc[0] == 1.0
     race = pd.read_parquet(tmp_path / "race.parquet")
     assert len(race) == 2 * 3 and (race["cp_sat_value"] == race["exact_value"]).all()
     assert (race["cp_sat_status"] == "OPTIMAL").all() and race["highs_status"].notna().all()
