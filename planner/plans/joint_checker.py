@@ -84,7 +84,14 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
     for program, rule_set in zip(programs, instance.rule_sets, strict=True):
         rules = _Rules(freed, rule_set.to_dict(), program.avoid, program.mode)
         rules_of[program.name] = rules
-        for n, lo, hi, sep, preferred in _windows(program, rules, instance.widen_seconds):
+        observations = _windows(program, rules, instance.widen_seconds)
+        if observations:  # the avoided instruments' uses over the program's span, read once
+            reach = math.ceil(rules.recovery_minutes * 60) + instance.widen_seconds
+            rules.cover(
+                min(w[1] for w in observations) - instance.widen_seconds,
+                max(w[2] for w in observations) + reach,
+            )
+        for n, lo, hi, sep, preferred in observations:
             iterations = len(preferred) or 1
             windows[(program.name, n)] = (lo, hi, sep, preferred, iterations)
             expected |= {(program.name, n, r) for r in range(1, iterations + 1)}
