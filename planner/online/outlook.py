@@ -98,11 +98,11 @@ class Outlook:
 
     def describe(self, policy: str) -> str:
         if self.windows == 0:
-            return "the plan reaches the cycle's last window: nothing left to expect"
+            return "The plan reaches the cycle's last window: no window left to expect a cost of"
         if self.mean_s is None:
             return f"{self.windows} windows left; no published week yet to expect their cost from"
         return (
-            f"expected cost of the rest of the cycle ({self.windows} windows) under {policy}'s model of "
+            f"Expected cost of the rest of the cycle ({self.windows} windows) under {policy}'s model of "
             f"the weeks: Σ|gap − m·7 d| {self.mean_s / 3600:.1f} h ± {self.se_s / 3600:.1f} h "
             f"({self.simulations} simulated continuations drawn from {self.weeks} weeks known)"
         )
