@@ -125,3 +125,32 @@ def test_on_a_tiny_issue_history_it_follows_the_pattern_once_the_cycle_has_shown
     cautious = [a.visit_id for a in replay(history, calendar, Guarded(k=12)).anneals]
     assert cautious == [a.visit_id for a in replay(history, calendar, Greedy()).anneals]
     assert cautious == ["1:1:1", "2:1:1", "3:1:1"]
+
+
+def test_on_a_tiny_issue_history_the_same_weeks_as_another_cycles_prior_are_thin_evidence():
+    """The same tiny history, but its four weeks at 48 h before the calendar come as the prior (the
+    weeks of another timeline that ended before this one began) rather than as the cycle's own
+    reports. Deciding week 2, the scenarios are the same six weeks, so the unweighted costs are
+    still 11 h after 36 h and 1.33 h after 48 h (48 h wins when w > 0.41). With k = 6: as the
+    cycle's own weeks, n = 6 and w = 6/12 = 0.5, so guarded takes 48 h, the informed choice; as
+    the prior, they count nothing as evidence (prior_share 0), n = 2 (weeks 1 and 2) and w = 2/8 =
+    0.25, so it takes greedy's 36 h: another cycle's pattern is not trusted more than this cycle's
+    own weeks justify. Rollout, which trusts any week at 0.5, takes 48 h either way."""
+    from planner.online.prior import prior_from
+    from planner.online.replay import replay
+    from planner.problem.rules import load_rules
+    from planner.schedules.history import History
+    from tests.online.test_policies import phase_history, phase_reports
+
+    history, calendar = phase_history()
+    reports = phase_reports()
+    before, own = History(reports[:1], []), History(reports[1:], [])
+    prior = prior_from(before.final(), load_rules(), "before")
+
+    def chosen(policy, on: History, given=None):
+        kwargs = {} if given is None else {"prior": given}
+        return [a.visit_id for a in replay(on, calendar, policy, **kwargs).anneals]
+
+    assert chosen(Guarded(k=6), history) == ["1:1:1", "2:2:1", "3:1:1"]
+    assert chosen(Guarded(k=6), own, prior) == ["1:1:1", "2:1:1", "3:1:1"] == chosen(Greedy(), own)
+    assert chosen(Rollout(), own, prior) == ["1:1:1", "2:2:1", "3:1:1"]
