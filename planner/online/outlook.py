@@ -21,7 +21,7 @@ import numpy as np
 
 from planner.online.policies import ROLLOUT_WEEKS, Decision, Neighbour, Policy
 
-SIMULATIONS = 24  # draws of the rest of the cycle; the figure's standard error is given beside it
+SIMULATIONS = 16  # draws of the rest of the cycle (about 1 s for a whole cycle of guarded); se given beside
 SEED = 0
 
 
