@@ -175,13 +175,14 @@ def leave_one_out(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, st
     point chosen for each (setting, cycle): the one with the least mean ratio over the runs of the
     same setting on the other cycles. The cycle left out's own rows play no part in its choice."""
     guarded = table[table["policy"].str.startswith("guarded ")]
-    chosen, fitted = {}, []
+    chosen: dict[tuple[str, str], str] = {}
+    fitted = []
     for (setting, cycle), _ in guarded.groupby(["setting", "cycle"], sort=False):
         rest = guarded[(guarded["setting"] == setting) & (guarded["cycle"] != cycle)]
         if rest.empty:
             continue
         best = str(rest.groupby("policy")["ratio"].mean().idxmin())
-        chosen[setting, cycle] = best
+        chosen[str(setting), str(cycle)] = best
         mine = guarded[(guarded["setting"] == setting) & (guarded["cycle"] == cycle)]
         fitted.append(mine[mine["policy"] == best].assign(policy=FITTED))
     return (pd.concat(fitted) if fitted else guarded.iloc[:0]), chosen

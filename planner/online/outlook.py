@@ -99,7 +99,7 @@ class Outlook:
     def describe(self, policy: str) -> str:
         if self.windows == 0:
             return "The plan reaches the cycle's last window: no window left to expect a cost of"
-        if self.mean_s is None:
+        if self.mean_s is None or self.se_s is None:
             return f"{self.windows} windows left; no published week yet to expect their cost from"
         return (
             f"Expected cost of the rest of the cycle ({self.windows} windows) under {policy}'s model of "

@@ -161,10 +161,11 @@ def rest_of_cycle(
     nothing, the last SAMPLE_WEEKS published), from the last anneal placed."""
     model = _samples(known, calendar, policy.sample_weeks or SAMPLE_WEEKS)
     rest = calendar.windows[planned:]
-    last = next((a for a in reversed(anneals) if a.placed and a.time is not None), None)
+    placed = [(a.time, a.window.anneal) for a in anneals if a.time is not None]
     previous = None
-    if rest and last is not None:
-        previous = Neighbour(last.time - rest[0].start, rest[0].anneal - last.window.anneal)
+    if rest and placed:
+        time, anneal = placed[-1]
+        previous = Neighbour(time - rest[0].start, rest[0].anneal - anneal)
     return expected_rest(
         policy,
         model["samples"],
