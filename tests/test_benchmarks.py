@@ -163,3 +163,28 @@ def test_policy_loo_on_tiny_synthetic_cycles_where_the_answer_is_known():
     lines = verdict(pd.concat([rigged, fitted], ignore_index=True))
     assert all("C WORSE than greedy" in line and "A no worse" in line for line in lines), lines
     assert policy_loo.SETTINGS == ("replay", "iid", "blocks") and FITTED in set(fitted["policy"])
+
+
+def test_policy_loo_replays_cycle_2_as_recorded():
+    """benchmarks.policy_loo's replay of Cycle 2 as shipped, with one grid point: every policy's
+    ratio, the Bayes reference's (told Cycle 2's own final weeks, in a replay) and the anneals
+    flown, is the one recorded in benchmarks/results/policy_loo.csv."""
+    import pandas as pd
+
+    from benchmarks.policy_loo import BAYES, replay_rows
+    from benchmarks.replays import RESULTS
+
+    rows = pd.DataFrame(replay_rows("Cycle 2", 0, grid=[(2.0, 1.0, 0.0)])).set_index("policy")
+    recorded = pd.read_csv(RESULTS / "policy_loo.csv")
+    recorded = recorded[(recorded["setting"] == "replay") & (recorded["cycle"] == "Cycle 2")]
+    recorded = recorded[recorded["variant"] == 0].set_index("policy")
+    assert set(rows.index) == {
+        "rollout (previous default)",
+        "greedy",
+        "flown",
+        BAYES,
+        "guarded k=2 w=1 share=0",
+    }
+    for policy, row in rows.iterrows():
+        assert row["cost_s"] == recorded.loc[policy, "cost_s"], policy
+    assert rows.loc[BAYES, "ratio"] < rows.loc["greedy", "ratio"]
