@@ -60,7 +60,7 @@ class JointResult:
         """Per program: (observations served, observations)."""
         rows = self.plan.groupby("program", sort=False)
         return {
-            name: (int(group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all()).sum()),
+            str(name): (int(group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all()).sum()),
                    int(group["observation"].nunique()))
             for name, group in rows
         }  # fmt: skip

@@ -238,7 +238,8 @@ class JointModel:
             self.campaign_served, key=lambda n: -instance.programs[instance.observations[n].program].priority
         )
         for n in order:
-            o, runs, at = instance.observations[n], [], -np.inf
+            o, at = instance.observations[n], -np.inf
+            runs: list[int] = []
             for preferred in o.preferred:
                 free = [i for i, row in enumerate(o.rows.tolist())
                         if row not in taken and o.times[i] >= at + (o.separation if runs else 0)]  # fmt: skip
@@ -526,7 +527,7 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
     """One row per run of every observation (JOINT_PLAN_SCHEMA); unserved runs have no slew."""
     frame = instance.timeline
     rows = []
-    measured: dict[int, pd.DataFrame] = {}
+    measured: dict[tuple[int, int], tuple[float, float]] = {}  # (program, number) -> interval, deviation
     for p, program in enumerate(instance.programs):  # weekly programs: the one measure of intervals
         if program.campaigns:
             continue
@@ -535,10 +536,10 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
         numbers = np.array([k for k, _ in served], dtype=np.int64)
         times = np.array([t for _, t in served], dtype=np.int64)
         gaps = intervals(times, numbers, program.calendar.target_seconds)
-        measured[p] = pd.DataFrame(
-            {"interval_s": gaps["interval_s"].to_numpy(), "deviation_s": gaps["deviation_s"].to_numpy()},
-            index=numbers[1:],
-        )
+        for number, interval, deviation in zip(
+            numbers[1:].tolist(), gaps["interval_s"].tolist(), gaps["deviation_s"].tolist(), strict=True
+        ):
+            measured[(p, number)] = (interval / DAY, deviation / 3600)
     ids, instruments, targets = (
         frame[c].to_numpy(dtype=object) for c in ("visit_id", "instrument", "target")
     )
@@ -547,8 +548,14 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
         for r in range(o.iterations):
             i = choice[n][r] if n in choice else None
             row = None if i is None else int(o.rows[i])
-            gap = measured.get(o.program)
-            has_gap = gap is not None and i is not None and o.number in gap.index
+            interval, deviation = (
+                measured.get((o.program, o.number), (np.nan, np.nan))
+                if i is not None
+                else (
+                    np.nan,
+                    np.nan,
+                )
+            )
             rows.append(
                 {
                     "program": program.name,
@@ -562,8 +569,8 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
                     "instrument": None if row is None else instruments[row],
                     "target": None if row is None else targets[row],
                     "preferred_time": o.preferred[r] if o.preferred else None,
-                    "interval_days": gap.at[o.number, "interval_s"] / DAY if has_gap else np.nan,
-                    "deviation_hours": gap.at[o.number, "deviation_s"] / 3600 if has_gap else np.nan,
+                    "interval_days": interval,
+                    "deviation_hours": deviation,
                 }
             )
     plan = pd.DataFrame(rows, columns=JOINT_PLAN_SCHEMA.names)
