@@ -1089,9 +1089,11 @@ def report(
         float, typer.Option(help="Band drawn around the target interval, ± hours.")
     ] = 24.0,
 ) -> None:
-    """Write the interactive report: one self-contained HTML page that works offline."""
+    """Write the interactive report: one self-contained HTML page that works offline (a joint plan:
+    one lane per program, a table per program)."""
     from planner import limits
     from planner.io import check_output
+    from planner.plans.joint_file import is_joint_plan
     from planner.plans.result import open_plan
     from planner.views.console import console, progress
     from planner.views.page import write_report
@@ -1099,7 +1101,12 @@ def report(
     limits.number("--tolerance-hours", tolerance_hours, 0, limits.MAX_DELAY_HOURS)
     check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"rendering {out}"):
-        if plan.is_dir():  # a replay folder: the replayed plan and each week's decision
+        if is_joint_plan(plan):  # --tolerance-hours draws a weekly band the lanes do not have
+            from planner.plans.joint_file import open_joint_plan
+            from planner.views.joint_page import write_joint_report
+
+            write_joint_report(open_joint_plan(plan, timeline or None), out, f"Joint plan: {plan.name}")
+        elif plan.is_dir():  # a replay folder: the replayed plan and each week's decision
             from planner.online.outcome import open_replay
 
             opened, frame, summary = open_replay(plan)
