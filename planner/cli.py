@@ -1025,7 +1025,9 @@ def compare(
 
     if is_joint_plan(plan):
         if program is not None:
-            raise OptionError("--program compares a one-program plan; a joint plan compares each of its programs")
+            raise OptionError(
+                "--program compares a one-program plan; a joint plan compares each of its programs"
+            )
         _compare_joint(plan, timeline, as_json)
         return
     mode = load_program(program).mode if program is not None else None

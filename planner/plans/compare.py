@@ -41,12 +41,13 @@ def executed_anneals(
         from planner.problem.joint import planned_by
 
         ids, mode, alone = set(program.program_ids), program.mode, (program,)
-        for start, visit_id, instrument, parallels in zip(
-            timeline["start"], timeline["visit_id"], timeline["instrument"], timeline["parallels"], strict=True
-        ):
+        columns = (timeline[c] for c in ("start", "visit_id", "instrument", "parallels"))
+        for start, visit_id, instrument, parallels in zip(*columns, strict=True):
             if instrument == mode and (not ids or _head(visit_id) in ids):
                 rows.append((start, visit_id, "prime", visit_id))
-            rows += [(start, p["visit_id"], "slew parallel", visit_id) for p in parallels if planned_by(p, alone)]
+            rows += [
+                (start, p["visit_id"], "slew parallel", visit_id) for p in parallels if planned_by(p, alone)
+            ]
         return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
     for start, visit_id, instrument, parallels in zip(
         timeline["start"], timeline["visit_id"], timeline["instrument"], timeline["parallels"], strict=True

@@ -161,11 +161,14 @@ def summary_rows(opened: JointPlanFile, comparisons: list[ProgramComparison]) ->
     for c in comparisons:
         row = numbers.get(c.program.name, {"served": 0, "observations": 0, "placed": 0, "runs": 0})
         if "sum_abs_deviation_s" in row:
-            measure = (f"Σ|gap - m·target| {row['sum_abs_deviation_s']:,} s, worst "
-                       f"{row['largest_deviation_hours']:.1f} h", str(row["sum_abs_deviation_s"]))  # fmt: skip
+            text = f"Σ|gap - m·target| {row['sum_abs_deviation_s']:,} s"
+            measure = (
+                f"{text}, worst {row['largest_deviation_hours']:.1f} h",
+                str(row["sum_abs_deviation_s"]),
+            )
         elif "runs_moved" in row:
-            measure = (f"mean {row['mean_displacement_hours']:.1f} h, worst "
-                       f"{row['largest_displacement_hours']:.1f} h", f"{row['mean_displacement_hours']:.6f}")  # fmt: skip
+            mean = row["mean_displacement_hours"]
+            measure = (f"mean {mean:.1f} h, worst {row['largest_displacement_hours']:.1f} h", f"{mean:.6f}")
         else:
             measure = ("", "")
         rows.append([
@@ -192,7 +195,8 @@ def program_table(group: pd.DataFrame) -> str:
             else np.nan
         )
         rows.append([
-            (row.label, f"{row.observation:05d}{row.iteration:03d}"), (str(row.iteration), str(row.iteration)),
+            (row.label, f"{row.observation:05d}{row.iteration:03d}"),
+            (str(row.iteration), str(row.iteration)),
             (f"{_when(row.window_start)} .. {_when(row.window_end)}", _when(row.window_start)),
             (_when(row.slew_time, seconds=True) or "not served", _when(row.slew_time, seconds=True)),
             row.visit_id if isinstance(row.visit_id, str) else "",
@@ -218,11 +222,7 @@ def _facts_of(opened: JointPlanFile, problems: list) -> dict:
         for s in meta["stages"] if isinstance(s, dict)
     )  # fmt: skip
     served = plan.groupby(["program", "observation"])["slew_time"].apply(lambda s: s.notna().all())
-    check = (
-        "passes here"
-        if not problems
-        else f"fails here: {len(problems)} violations, first: {problems[0]}"
-    )
+    check = "passes here" if not problems else f"fails here: {len(problems)} violations, first: {problems[0]}"
     return {
         "status": f"the file says {meta.get('status')}; the independent checker {check}",
         "programs": f"{len(opened.instance.programs)} co-planned on one set of slews",
@@ -269,7 +269,7 @@ def render_joint(opened: JointPlanFile, title: str) -> str:
     for c in comparisons:
         group = groups.get(c.program.name, plan.iloc[0:0])
         sections.append(
-            f"<h3>{_esc(c.program.name)}</h3>\n<p class=\"note\">{_esc(c.program.describe())}</p>\n"
+            f'<h3>{_esc(c.program.name)}</h3>\n<p class="note">{_esc(c.program.describe())}</p>\n'
             + program_table(group)
         )
     program_sections = "\n".join(sections)
