@@ -44,6 +44,29 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
     from planner.schedules.timeline import load_timeline
 
     path = Path(path)
+    plan, meta = read_joint_plan(path)
+    options = meta["options"]
+    try:
+        programs = tuple(
+            Program.from_dict(p, f"metadata programs[{i}]") for i, p in enumerate(meta["programs"])
+        )
+        files = timeline_paths if timeline_paths is not None else named_timeline(path, meta)
+        instance = JointInstance(
+            timeline=load_timeline(files),
+            programs=programs,
+            rules=options.get("rules"),
+            widen_hours=options.get("widen_hours", 0.0),
+        )
+    except PlannerError as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(path, f"metadata: {err}") from None
+    return JointPlanFile(plan, meta, instance)
+
+
+def read_joint_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
+    """A joint plan's table and metadata, checked (without its programs or timeline)."""
+    path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such plan file")
     if path.stat().st_size > MAX_PLAN_BYTES:
@@ -80,20 +103,4 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
     for column in ("interval_days", "deviation_hours"):
         if not plan[column].dropna().map(math.isfinite).all():
             raise InputError(path, f"plan column {column}: a value that is not finite")
-    options = meta["options"]
-    try:
-        programs = tuple(
-            Program.from_dict(p, f"metadata programs[{i}]") for i, p in enumerate(meta["programs"])
-        )
-        files = timeline_paths if timeline_paths is not None else named_timeline(path, meta)
-        instance = JointInstance(
-            timeline=load_timeline(files),
-            programs=programs,
-            rules=options.get("rules"),
-            widen_hours=options.get("widen_hours", 0.0),
-        )
-    except PlannerError as err:
-        if isinstance(err, InputError):
-            raise
-        raise InputError(path, f"metadata: {err}") from None
-    return JointPlanFile(plan, meta, instance)
+    return plan, meta
