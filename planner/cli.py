@@ -648,13 +648,12 @@ def _check_joint(path: Path, timeline, as_json: bool) -> None:
     import dataclasses
 
     from planner.plans.joint_checker import check_joint
-    from planner.plans.joint_file import open_joint_plan
+    from planner.plans.joint_file import claimed_stages, open_joint_plan
     from planner.views.console import console, print_json, progress, styled
 
     with progress(f"checking {path}"):
         opened = open_joint_plan(path, timeline or None)
-        claimed = {s.get("name"): s.get("value") for s in opened.meta["stages"] if isinstance(s, dict)}
-        problems = check_joint(opened.plan, opened.instance, claimed=claimed)
+        problems = check_joint(opened.plan, opened.instance, claimed=claimed_stages(opened.meta))
     plan = opened.plan
     placed = int(plan["slew_time"].notna().sum())
     if as_json:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -161,7 +162,7 @@ def joint_outcome(plan: pd.DataFrame, stages: list[dict]) -> dict:
     programs' objective stage, the second when it is not displacement)."""
     from planner.solver.joint import DISPLACEMENT, SERVED
 
-    per_program = []
+    per_program: list[dict[str, Any]] = []
     for name, group in plan.groupby("program", sort=False):
         whole = group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all())
         per_program.append(
@@ -212,7 +213,7 @@ def _still_solved_joint(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] 
     programs and rule sets that passes the joint checker with the stage values it claims. (No
     re-proof of OPTIMAL: the exact DP holds for one program alone.) None: solve again."""
     from planner.plans.joint_checker import check_joint
-    from planner.plans.joint_file import read_joint_plan
+    from planner.plans.joint_file import claimed_stages, read_joint_plan
 
     try:
         plan, meta = read_joint_plan(plan_path)
@@ -222,7 +223,7 @@ def _still_solved_joint(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] 
         return None
     if meta["options"].get("rules") != [r.to_dict() for r in instance.rule_sets]:
         return None
-    claimed = {s.get("name"): s.get("value") for s in meta["stages"] if isinstance(s, dict)}
+    claimed = claimed_stages(meta)
     if not claimed or check_joint(plan, instance, claimed=claimed):
         return None
     return plan, meta

@@ -27,6 +27,11 @@ class JointPlanFile:
     instance: JointInstance
 
 
+def claimed_stages(meta: dict) -> dict[str, int | None]:
+    """The stage values a joint plan's metadata claims, by stage name (for `check_joint`)."""
+    return {str(s.get("name")): s.get("value") for s in meta.get("stages") or [] if isinstance(s, dict)}
+
+
 def is_joint_plan(path: Path) -> bool:
     """A Parquet file whose footer metadata says it is a joint plan (anything else: False)."""
     from planner.io import read_metadata

@@ -19,7 +19,7 @@ import pandas as pd
 
 from planner.io import atomic_path
 from planner.plans.joint_compare import MOVED_HOURS, ProgramComparison, compare_joint
-from planner.plans.joint_file import JointPlanFile
+from planner.plans.joint_file import JointPlanFile, claimed_stages
 from planner.views.joint_view import program_rows
 from planner.views.page import SORT_SCRIPT, STYLE, _esc, _facts, _hover, _iso, _number, _table, _when
 
@@ -128,7 +128,7 @@ def lanes_figure(plan: pd.DataFrame, comparisons: list[ProgramComparison]):
     starts = pd.concat([plan["window_start"], plan["slew_time"].dropna()])
     ends = pd.concat([plan["window_end"], plan["slew_time"].dropna()])
     pad = pd.Timedelta(days=2)
-    whole = _iso([starts.min() - pad, ends.max() + pad]) if len(plan) else None
+    span = _iso([starts.min() - pad, ends.max() + pad]) if len(plan) else None
     fig.update_layout(
         height=max(360, 220 + 60 * len(comparisons)), template="plotly_white", hovermode="closest",
         barmode="overlay", margin={"l": 220, "r": 40, "t": 50, "b": 40},
@@ -140,7 +140,7 @@ def lanes_figure(plan: pd.DataFrame, comparisons: list[ProgramComparison]):
         range=[-len(names) + 0.4, 0.6], fixedrange=True, showgrid=False,
     )  # fmt: skip
     fig.update_xaxes(
-        type="date", range=whole, rangeslider={"visible": True, "thickness": 0.05},
+        type="date", range=span, rangeslider={"visible": True, "thickness": 0.05},
         rangeselector={"buttons": [
             {"count": 7, "label": "1 week", "step": "day", "stepmode": "backward"},
             {"count": 1, "label": "1 month", "step": "month", "stepmode": "backward"},
@@ -257,7 +257,7 @@ def render_joint(opened: JointPlanFile, title: str) -> str:
     from planner.plans.joint_checker import check_joint
 
     plan, instance = opened.plan, opened.instance
-    claimed = {s.get("name"): s.get("value") for s in opened.meta["stages"] if isinstance(s, dict)}
+    claimed = claimed_stages(opened.meta)
     problems = check_joint(plan, instance, claimed=claimed)
     comparisons = compare_joint(plan, instance.timeline, instance.programs)
     figure = pio.to_html(
