@@ -596,10 +596,10 @@ def comparison_document(comparison, plan: str) -> dict:
     }
 
 
-def print_comparison(comparison, calendar) -> None:
+def print_comparison(comparison, calendar, title: str = "Plan beside the anneals actually flown") -> None:
     from planner.plans.compare import executed_text
 
-    summary = Table("", "plan", "flown", title="Plan beside the anneals actually flown")
+    summary = Table("", "plan", "flown", title=title)
     for line in comparison.plain_rows(calendar):
         summary.add_row(*line)
     console.print(summary)
