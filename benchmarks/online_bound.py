@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.replays import RESULTS, shipped_weeks, write_and_print
-from planner.online.policies import Decision, Greedy, Guarded, Lookahead, Neighbour, Policy, Rollout
+from planner.online.outlook import draw_weeks, simulate
+from planner.online.policies import Decision, Greedy, Guarded, Lookahead, Policy, Rollout
 from planner.solver.chain import Chain
 from planner.solver.oracle import best_path
 
@@ -55,11 +56,7 @@ AHEAD = (0, 1, 2, 4, 8)
 
 def resample(weeks: list[np.ndarray], block: int, rng: np.random.Generator) -> list[np.ndarray]:
     """A cycle as long as `weeks`, made of runs of `block` consecutive weeks drawn with replacement."""
-    cycle: list[np.ndarray] = []
-    while len(cycle) < len(weeks):
-        first = int(rng.integers(0, len(weeks) - block + 1))
-        cycle += weeks[first : first + block]
-    return cycle[: len(weeks)]
+    return draw_weeks(weeks, len(weeks), block, rng)
 
 
 def hindsight(cycle: list[np.ndarray]) -> int:
@@ -69,15 +66,22 @@ def hindsight(cycle: list[np.ndarray]) -> int:
 
 
 class KnownWeeks:
-    """Lookahead at weight 1 told the weeks' distribution and the next `ahead` weeks (a reference)."""
+    """Lookahead at weight 1 told the weeks' distribution and the next `ahead` weeks (a reference).
 
-    def __init__(self, distribution: list[np.ndarray], cycle: list[np.ndarray], ahead: int):
+    With `ahead` 0 it is the Bayes policy told the distribution: every decision sees the weeks it
+    would see (in a replay also the later windows already published, and the one published in
+    part) but learns from `distribution` alone, not from the weeks published so far; it needs no
+    `cycle` then, and works in a replay (benchmarks/policy_loo.py) as well as in `run_online`."""
+
+    def __init__(self, distribution: list[np.ndarray], cycle: list[np.ndarray] | None = None, ahead: int = 0):
         self.inner = Lookahead(future_weight=1.0, sample_weeks=len(distribution))
         self.sample_weeks = len(distribution)
-        self.distribution, self.cycle, self.ahead = distribution, cycle, ahead
+        self.distribution, self.cycle, self.ahead = distribution, cycle or [], ahead
         self.name = f"known weeks, {ahead} ahead"
 
     def choose(self, decision: Decision) -> int | None:
+        if self.ahead == 0:
+            return self.inner.choose(replace(decision, samples=self.distribution, prior_weeks=0))
         k = decision.window_start // TARGET  # run_online lays week k at k·TARGET
         following = self.cycle[k + 1 : k + 1 + self.ahead]
         return self.inner.choose(
@@ -92,28 +96,10 @@ class KnownWeeks:
 
 def run_online(cycle: list[np.ndarray], policy: Policy, prior: Sequence[np.ndarray] = ()) -> int:
     """Σ|gap − m·7 d| of the policy deciding each week on that week and the weeks before it
-    (after the `prior` weeks, from earlier cycles)."""
-    total, previous = 0, None
-    for k, phases in enumerate(cycle):
-        start = k * TARGET
-        decision = Decision(
-            times=start + phases,
-            window_start=start,
-            window_seconds=WINDOW,
-            target=TARGET,
-            previous=None if previous is None else Neighbour(previous[0], k - previous[1]),
-            remaining=len(cycle) - k - 1,
-            samples=[*prior, *cycle[: k + 1]],  # as in a replay: this week is wholly published
-            prior_weeks=len(prior),
-        )
-        choice = policy.choose(decision)
-        if choice is None:
-            continue
-        time_ = int(decision.times[choice])
-        if previous is not None:
-            total += abs(time_ - previous[0] - (k - previous[1]) * TARGET)
-        previous = (time_, k)
-    return total
+    (after the `prior` weeks, from earlier cycles): planner.online.outlook.simulate."""
+    return simulate(
+        cycle, policy, target=TARGET, window_seconds=WINDOW, learned=prior, prior_weeks=len(prior)
+    )
 
 
 def policies(

@@ -154,7 +154,11 @@ def shipped_weeks(cycle: str) -> list[np.ndarray]:
     schedule, under the operations rules."""
     folders, start, count = CYCLES[cycle]
     final = History.read([DATA / f for f in folders]).final()
-    calendar = Calendar.from_options(start, count, 4.0, 7.0)
+    return final_weeks(final, Calendar.from_options(start, count, 4.0, 7.0))
+
+
+def final_weeks(final: pd.DataFrame, calendar: Calendar) -> list[np.ndarray]:
+    """Eligible phases of each window of `calendar` in the timeline `final`, operations rules."""
     return [w.times - w.window.start for w in window_slews(final, calendar, load_rules())]
 
 

@@ -5,6 +5,8 @@ Suites (`python -m benchmarks --suites ...`):
   recovery 35 min, a pin plan up to mid-decade, a --fix, all together), against the exact
   lexicographic optimum of the DP (objective, regular, earliest slews).
 - `scaling`: every objective on instances from 13 to 530 windows (default options).
+- `lengths`: `regular` on synthetic timelines of 1 to 88 years (weekly anneals throughout, up to
+  4,591 windows), without pins and with half the calendar pinned; the checker timed on its own.
 - `race`: CP-SAT against HiGHS on the same model (planner.solver.model.FlowModel; HiGHS reads CP-SAT's
   own proto, benchmarks.highs_baseline), same hint, primary objective, for three prunings.
 - `cli`: `python -m planner solve` on real Cycle 2 and `--help`, beside the bare import of
@@ -52,7 +54,7 @@ INSTANCES: dict[str, tuple[float, float, float] | None] = {
 OBJECTIVES = ("regular", "mean", "minimax")
 VARIANTS = ("none", "min_gap", "recovery", "pins", "fix", "all")
 PRUNINGS = ("none", "greedy", "dp")
-SUITES = ("decade", "scaling", "race", "cli", "batch")
+SUITES = ("decade", "scaling", "lengths", "race", "cli", "batch")
 ON_REQUEST = ("joint_race",)  # run only when named; benchmarks.joint_race writes its own files
 
 
@@ -134,8 +136,9 @@ def _variant_instance(variant: str, objective: str, frame, calendar):
     )
 
 
-def _measured_solve(instance, objective: str, repeats: int) -> dict:
-    """`repeats` solves (median times) beside the exact lexicographic optimum of the DP."""
+def _measured_solve(instance, objective: str, repeats: int, solved: list | None = None) -> dict:
+    """`repeats` solves (median times) beside the exact lexicographic optimum of the DP (the last
+    solve's result appended to `solved` when given)."""
     from planner.solver import oracle
     from planner.solver.solve import build_chain, solve
 
@@ -151,6 +154,8 @@ def _measured_solve(instance, objective: str, repeats: int) -> dict:
     dp_seconds = time.perf_counter() - started
     assert exact is not None
     result = runs[-1][1]
+    if solved is not None:
+        solved.append(result)
     order = [result.value, *(stage.value for stage in result.stages[-2:])]
     return {
         "status": result.status.value,
@@ -229,6 +234,77 @@ def scaling(repeats: int, names=tuple(INSTANCES), objectives=OBJECTIVES) -> pd.D
             f"load {row['load_before']:.2f}"
         ),
     )
+
+
+# -- lengths: side constraints against the timeline's length -----------------------------------------
+
+YEARS = (1, 5, 11, 22, 44, 88)  # synthetic timelines of 25 slews a day, weekly anneals throughout
+LENGTH_VARIANTS = ("none", "pins")
+
+
+def _length_case(years: float, variant: str, repeats: int) -> dict:
+    """`regular` with default options on `years` of the synthetic timeline, without pins or with
+    the first half of the calendar pinned to the DP's optimum (the same optimum, so pins are all that
+    differs); the checker timed on its own, on the plan solved."""
+    from planner.plans.checker import check_plan
+    from planner.problem.calendar import Calendar
+    from planner.problem.instance import Instance
+    from planner.problem.pins import Pin
+    from planner.schedules.synthetic import synthetic_timeline
+    from planner.solver import oracle
+    from planner.solver.solve import build_chain
+
+    days = round(years * 365.25)
+    frame = synthetic_timeline(days, 25, 0.2, seed=0)
+    calendar = Calendar(count=days // 7)
+    instance = Instance.build(frame, calendar=calendar, allow_missing=True)
+    pins: list[Pin] = []
+    if variant == "pins":
+        chain, _, placed = build_chain(instance)
+        optimum = oracle.lexicographic(chain, "regular")
+        assert optimum is not None
+        ids, starts = frame["visit_id"].to_numpy(), frame["start"]
+        for window, index in zip(placed, optimum.choice, strict=True):
+            if window.window.anneal <= calendar.count // 2:
+                at = int(window.rows[index])
+                pins.append(Pin(window.window.anneal, str(ids[at]), int(starts.iloc[at].timestamp())))
+        instance = Instance.build(frame, calendar=calendar, allow_missing=True, pins=tuple(pins))
+    solved: list = []
+    row = _measured_solve(instance, "regular", repeats, solved)
+    plan = solved[0].plan
+    checks = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        problems = check_plan(plan, instance)
+        checks.append(time.perf_counter() - started)
+    assert not problems
+    return {
+        "years": years,
+        "variant": variant,
+        "windows": calendar.count,
+        "visits": len(frame),
+        "pins": len(pins),
+        **row,
+        "check_s": statistics.median(checks),
+        "peak_mib": _peak_mib(),
+    }
+
+
+def lengths(repeats: int, years=YEARS, variants=LENGTH_VARIANTS) -> pd.DataFrame:
+    table = _cases(
+        _length_case,
+        ((y, variant, repeats) for y, variant in product(years, variants)),
+        lambda row: (
+            f"lengths {row['years']:5g} y {row['variant']:5s} {row['windows']:5d} windows "
+            f"{row['pins']:5d} pins "
+            f"{row['status']:8s} build {row['build_s']:.2f} s solver {row['solver_s']:.2f} s total "
+            f"{row['total_s']:.2f} s check {row['check_s']:.3f} s peak {row['peak_mib']:.0f} MiB "
+            f"load {row['load_before']:.2f}"
+        ),
+    )
+    base = table[table["variant"] == "none"].set_index("years")["total_s"]
+    table["over_no_pins"] = table["total_s"] / table["years"].map(base)
+    return table
 
 
 # -- race: CP-SAT and HiGHS on the same model ------------------------------------------------------
@@ -499,6 +575,23 @@ COLUMNS = {
         "peak_mib",
         "load_before",
     ],
+    "lengths": [
+        "years",
+        "variant",
+        "windows",
+        "visits",
+        "pins",
+        "status",
+        "equals_exact",
+        "build_s",
+        "solver_s",
+        "total_s",
+        "over_no_pins",
+        "check_s",
+        "dp_s",
+        "peak_mib",
+        "load_before",
+    ],
     "race": [
         "instance",
         "objective",
@@ -635,6 +728,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--race-instances", nargs="+", default=["cycle2", "dense_year"], choices=list(INSTANCES)
     )
+    parser.add_argument(
+        "--years", nargs="+", type=float, default=list(YEARS), help="timeline lengths of the lengths suite"
+    )
     parser.add_argument("--batch", type=int, default=400, metavar="N", help="scenarios in the batch suite")
     parser.add_argument(
         "--decade-instance", default="decade", choices=list(INSTANCES), help="instance of the decade suite"
@@ -655,6 +751,8 @@ def main(argv: list[str] | None = None) -> None:
             table = decade(args.repeats, args.objectives, instance=args.decade_instance)
         elif suite == "scaling":
             table = scaling(args.repeats, args.instances, args.objectives)
+        elif suite == "lengths":
+            table = lengths(args.repeats, args.years)
         elif suite == "race":
             table = race(args.repeats, args.race_instances, args.objectives)
         elif suite == "cli":

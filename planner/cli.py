@@ -653,8 +653,7 @@ def _check_joint(path: Path, timeline, as_json: bool) -> None:
 
     with progress(f"checking {path}"):
         opened = open_joint_plan(path, timeline or None)
-        claimed = {s.get("name"): s.get("value") for s in opened.meta["stages"] if isinstance(s, dict)}
-        problems = check_joint(opened.plan, opened.instance, claimed=claimed)
+        problems = check_joint(opened.plan, opened.instance, claimed=opened.claimed)
     plan = opened.plan
     placed = int(plan["slew_time"].notna().sum())
     if as_json:
@@ -1015,12 +1014,21 @@ def compare(
     program: CompareProgramOption = None,
     as_json: Json = False,
 ) -> None:
-    """Show the plan beside the anneals actually flown in the timeline."""
+    """Show the plan beside the anneals actually flown in the timeline (a joint plan: each program
+    beside its own runs flown)."""
     from planner.plans.compare import compare as run
+    from planner.plans.joint_file import is_joint_plan
     from planner.plans.result import open_plan
     from planner.problem.program import load_program
     from planner.views.console import comparison_document, print_comparison, print_json, progress
 
+    if is_joint_plan(plan):
+        if program is not None:
+            raise OptionError(
+                "--program compares a one-program plan; a joint plan compares each of its programs"
+            )
+        _compare_joint(plan, timeline, as_json)
+        return
     mode = load_program(program).mode if program is not None else None
     with progress(f"comparing {plan}"):
         opened = open_plan(plan, timeline or None)
@@ -1029,6 +1037,18 @@ def compare(
         print_json(comparison_document(comparison, str(plan)))
     else:
         print_comparison(comparison, opened.calendar)
+
+
+def _compare_joint(path: Path, timeline, as_json: bool) -> None:
+    from planner.plans.joint_compare import compare_joint
+    from planner.plans.joint_file import open_joint_plan
+    from planner.views.console import progress
+    from planner.views.joint_view import print_joint_comparison
+
+    with progress(f"comparing {path}"):
+        opened = open_joint_plan(path, timeline or None)
+        comparisons = compare_joint(opened.plan, opened.instance.timeline, opened.instance.programs)
+    print_joint_comparison(comparisons, str(path), as_json=as_json)
 
 
 @app.command()
@@ -1070,9 +1090,11 @@ def report(
         float, typer.Option(help="Band drawn around the target interval, ± hours.")
     ] = 24.0,
 ) -> None:
-    """Write the interactive report: one self-contained HTML page that works offline."""
+    """Write the interactive report: one self-contained HTML page that works offline (a joint plan:
+    one lane per program, a table per program)."""
     from planner import limits
     from planner.io import check_output
+    from planner.plans.joint_file import is_joint_plan
     from planner.plans.result import open_plan
     from planner.views.console import console, progress
     from planner.views.page import write_report
@@ -1080,7 +1102,12 @@ def report(
     limits.number("--tolerance-hours", tolerance_hours, 0, limits.MAX_DELAY_HOURS)
     check_output(out, "--out", [plan, *(timeline or [])])
     with progress(f"rendering {out}"):
-        if plan.is_dir():  # a replay folder: the replayed plan and each week's decision
+        if is_joint_plan(plan):  # --tolerance-hours draws a weekly band the lanes do not have
+            from planner.plans.joint_file import open_joint_plan
+            from planner.views.joint_page import write_joint_report
+
+            write_joint_report(open_joint_plan(plan, timeline or None), out, f"Joint plan: {plan.name}")
+        elif plan.is_dir():  # a replay folder: the replayed plan and each week's decision
             from planner.online.outcome import open_replay
 
             opened, frame, summary = open_replay(plan)

@@ -2,8 +2,11 @@
 
 Each bound says why it is there: CP-SAT takes 32-bit workers and seeds; timestamps are pandas'
 (nanoseconds in int64: 1677-09-21 .. 2262-04-11); counts are bounded so that a typo is refused
-at once rather than attempted for minutes or gigabytes (the synthetic decade, 530 windows on 88,000
-visits, takes 11 s and 260 MB from start to plan on 2 cores; about twice that is the limit).
+at once rather than attempted for minutes or gigabytes. Measured from start to plan (`solve` on a
+synthetic timeline of 25 slews a day, 2 cores at load 3.9, every objective): the decade, 530 windows
+on 90,581 visits, 1.1 s and 0.28 GB; 1,000 windows on 171,614 visits, 1.4-1.6 s and 0.37 GB; 88
+years, 4,591 windows on 787,997 visits, 4.2-5.5 s and 0.9 GB (build, solve and checker alone: the
+`lengths` benchmark suite).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from planner import errors
 from planner.errors import OptionError
 
 INT32_MAX = 2**31 - 1
-MAX_COUNT = 1_000  # anneals: 19 years of weekly ones (twice the synthetic decade: ~25 s, ~0.5 GB)
+MAX_COUNT = 5_000  # anneals: 95 years of weekly ones (88 years, 4,591: ~5 s, ~0.9 GB; see above)
 MAX_PLAN_ROWS = 10 * MAX_COUNT  # rows of a plan or replay table (one per anneal), refused from the footer
 MAX_DAYS = 3_660.0  # window, target interval, min gap, lost block: ten years
 MAX_SYNTHETIC_DAYS = 36_600.0  # a century; the visits bound below is the one that matters

@@ -8,11 +8,12 @@ from benchmarks.runner import main, targets
 
 
 def test_runner_suites_on_the_smallest_instance(tmp_path):
-    """Every suite but cli and batch (subprocesses, minutes) on 13 windows: each row proven and
-    equal to the exact DP; the race's HiGHS reaches the same optimum on the same model."""
+    """Every suite but cli and batch (subprocesses, minutes) on 13 windows (lengths: a quarter year,
+    without and with pins): each row proven and equal to the exact DP; the race's HiGHS reaches the
+    same optimum on the same model."""
     main(
         [
-            *("--suites", "decade", "scaling", "race"),
+            *("--suites", "decade", "scaling", "lengths", "race", "--years", "0.25"),
             *("--instances", "small", "--race-instances", "small", "--decade-instance", "small"),
             *("--objectives", "regular", "mean", "--repeats", "1", "--out", str(tmp_path), "--no-readme"),
         ]
@@ -25,6 +26,10 @@ def test_runner_suites_on_the_smallest_instance(tmp_path):
     assert scaling["equals_exact"].all() and {"commit", "cpu", "ortools", "load_before"} <= set(
         scaling.columns
     )
+    lengths = pd.read_parquet(tmp_path / "lengths.parquet")  # 91 days: 13 windows, half of them pinned
+    assert lengths["variant"].tolist() == ["none", "pins"] and lengths["pins"].tolist() == [0, 6]
+    assert lengths["equals_exact"].all() and (lengths["status"] == "OPTIMAL").all()
+    assert (lengths["check_s"] > 0).all() and lengths["over_no_pins"].iloc[0] == 1.0
     race = pd.read_parquet(tmp_path / "race.parquet")
     assert len(race) == 2 * 3 and (race["cp_sat_value"] == race["exact_value"]).all()
     assert (race["cp_sat_status"] == "OPTIMAL").all() and race["highs_status"].notna().all()
@@ -72,47 +77,122 @@ def test_policy_loo_fits_on_the_other_cycles_and_judges_against_greedy_and_rollo
     "a" is best on Cycles 1 and 2 (1.1 against 1.5), "b" on Cycle 3 (1.0 against 1.9). Left out,
     Cycle 3 gets "a" (best on the two others) and so 1.9, worse than greedy's 1.3; Cycles 1 and 2
     get "b" (mean 1.25 against "a"'s 1.5 on the other two) and so 1.5, worse than greedy too: a
-    point that wins on the cycle measured is never chosen for it. The verdict says no."""
+    point that wins on the cycle measured is never chosen for it. The verdict says so."""
     import pandas as pd
 
-    from benchmarks.policy_loo import HISTORIES, digest, leave_one_out, verdict
+    from benchmarks.policy_loo import FITTED, HISTORIES, digest, leave_one_out, verdict
 
+    others = {"greedy": 1.3, "rollout (previous default)": 1.2, "flown": 1.0}
     ratios = {  # cycle -> policy -> ratio (one run each, hindsight 100)
-        "Cycle 1": {
-            "guarded a": 1.1,
-            "guarded b": 1.5,
-            "greedy": 1.3,
-            "rollout (default)": 1.2,
-            "flown": 1.0,
-        },
-        "Cycle 2": {
-            "guarded a": 1.1,
-            "guarded b": 1.5,
-            "greedy": 1.3,
-            "rollout (default)": 1.2,
-            "flown": 1.0,
-        },
-        "Cycle 3": {
-            "guarded a": 1.9,
-            "guarded b": 1.0,
-            "greedy": 1.3,
-            "rollout (default)": 1.2,
-            "flown": 1.0,
-        },
+        "Cycle 1": {"guarded a": 1.1, "guarded b": 1.5, **others},
+        "Cycle 2": {"guarded a": 1.1, "guarded b": 1.5, **others},
+        "Cycle 3": {"guarded a": 1.9, "guarded b": 1.0, **others},
     }
     rows = [
-        {"cycle": c, "variant": 0, "policy": p, "cost_s": 100 * r, "hindsight_s": 100.0, "ratio": r}
+        {"setting": "replay", "cycle": c, "variant": 0, "policy": p, "cost_s": 100 * r, "hindsight_s": 100.0}
+        | {"ratio": r}
         for c, by in ratios.items()
         for p, r in by.items()
     ]
     table = pd.DataFrame(rows)
     fitted, chosen = leave_one_out(table)
-    assert chosen == {"Cycle 1": "guarded b", "Cycle 2": "guarded b", "Cycle 3": "guarded a"}
+    assert chosen == {
+        ("replay", "Cycle 1"): "guarded b",
+        ("replay", "Cycle 2"): "guarded b",
+        ("replay", "Cycle 3"): "guarded a",
+    }
     assert list(fitted.sort_values("cycle")["ratio"]) == [1.5, 1.5, 1.9]
     lines = verdict(pd.concat([table, fitted], ignore_index=True))
-    assert all("WORSE" in line for line in lines[:3]) and lines[-1].endswith("no")
-    shown = digest(pd.concat([table, fitted], ignore_index=True))
-    assert list(shown.columns) == ["policy", *HISTORIES, "total"]
+    assert len(lines) == 1 and lines[0].count("WORSE than greedy") == 3 and "goal 1.25: not met" in lines[0]
+    shown = digest(pd.concat([table, fitted], ignore_index=True), "replay")
+    assert list(shown.columns) == ["policy", *HISTORIES, "total"] and FITTED in set(shown["policy"])
+
+
+def test_policy_loo_on_tiny_synthetic_cycles_where_the_answer_is_known():
+    """The leave-one-out protocol end to end on three made-up cycles of 12 weeks, resampled (6
+    cycles a cycle, single weeks and runs of 4), with a grid of two guarded points: w = 0 (exactly
+    greedy) and k = 2, w = 1 (trusting). Every week holds either slews at 10 h and 48 h, or one at
+    48 h, or one at 50 h. Greedy starts a cycle on 10 h when the first week offers it and keeps it
+    until a week without it forces a jump of 38-40 h; any policy that looks ahead starts at 48 h
+    and pays only the 2 h steps between 48 h and 50 h, as hindsight does. So the right answer is
+    known: the trusting point is never worse than greedy on any cycle and better on some, it is the
+    point fitted for every cycle left out, the fitted policy is no worse than greedy on every cycle
+    and setting, and the Bayes reference told the weeks is no worse than greedy in total.
+
+    Then C's rows of the trusting point are made 10x hindsight: C's own choice does not move, since
+    it is fitted on A and B only, and the verdict reports the fitted policy WORSE than greedy on C;
+    A's and B's choices, fitted on C among others, move to the greedy point: the protocol does not
+    peek at the cycle it measures, and only at it."""
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks import policy_loo
+    from benchmarks.policy_loo import BAYES, FITTED, leave_one_out, resampled_rows, verdict
+
+    hour = 3600
+    both, late, later = np.array([10, 48]) * hour, np.array([48]) * hour, np.array([50]) * hour
+    cycles = {
+        "A": [both, later, late, later] * 3,
+        "B": [both, later, both, late, later, later] * 2,
+        "C": [late, both, later, both] * 3,
+    }
+    grid = [(2.0, 0.0, 0.0), (2.0, 1.0, 0.0)]
+    greedyish, trusting = "guarded k=2 w=0 share=0", "guarded k=2 w=1 share=0"
+    rows = []
+    for name, weeks in cycles.items():
+        prior = [w for other, ws in cycles.items() if other != name for w in ws]
+        for resampling in ("iid", "blocks"):
+            rows += resampled_rows(name, weeks, prior, resampling, 6, 0, grid)
+    table = pd.DataFrame(rows)
+    assert (table["hindsight_s"] > 0).all()
+    ratio = table.pivot_table(index=["setting", "cycle", "variant"], columns="policy", values="ratio")
+    assert (ratio[greedyish] == ratio["greedy"]).all()  # w = 0 is greedy exactly
+    assert (ratio[trusting] <= ratio["greedy"] + 1e-12).all() and (ratio[trusting] < ratio["greedy"]).any()
+    fitted, chosen = leave_one_out(table)
+    assert set(chosen.values()) == {trusting} and len(chosen) == 6
+    lines = verdict(pd.concat([table, fitted], ignore_index=True))
+    assert len(lines) == 2 and all("WORSE" not in line for line in lines), lines
+    totals = table.groupby("policy")[["cost_s", "hindsight_s"]].sum()
+    assert totals.loc[BAYES, "cost_s"] <= totals.loc["greedy", "cost_s"]
+
+    rigged = table.copy()
+    mine = (rigged["cycle"] == "C") & (rigged["policy"] == trusting)
+    rigged.loc[mine, "ratio"] = 10.0
+    rigged.loc[mine, "cost_s"] = 10 * rigged.loc[mine, "hindsight_s"]
+    fitted, again = leave_one_out(rigged)
+    assert {key: point for key, point in again.items() if key[1] == "C"} == {
+        ("iid", "C"): trusting,
+        ("blocks", "C"): trusting,
+    }
+    assert {point for key, point in again.items() if key[1] != "C"} == {greedyish}
+    lines = verdict(pd.concat([rigged, fitted], ignore_index=True))
+    assert all("C WORSE than greedy" in line and "A no worse" in line for line in lines), lines
+    assert policy_loo.SETTINGS == ("replay", "iid", "blocks") and FITTED in set(fitted["policy"])
+
+
+def test_policy_loo_replays_cycle_2_as_recorded():
+    """benchmarks.policy_loo's replay of Cycle 2 as shipped, with one grid point: every policy's
+    ratio, the Bayes reference's (told Cycle 2's own final weeks, in a replay) and the anneals
+    flown, is the one recorded in benchmarks/results/policy_loo.csv."""
+    import pandas as pd
+
+    from benchmarks.policy_loo import BAYES, replay_rows
+    from benchmarks.replays import RESULTS
+
+    rows = pd.DataFrame(replay_rows("Cycle 2", 0, grid=[(2.0, 1.0, 0.0)])).set_index("policy")
+    recorded = pd.read_csv(RESULTS / "policy_loo.csv")
+    recorded = recorded[(recorded["setting"] == "replay") & (recorded["cycle"] == "Cycle 2")]
+    recorded = recorded[recorded["variant"] == 0].set_index("policy")
+    assert set(rows.index) == {
+        "rollout (previous default)",
+        "greedy",
+        "flown",
+        BAYES,
+        "guarded k=2 w=1 share=0",
+    }
+    for policy, row in rows.iterrows():
+        assert row["cost_s"] == recorded.loc[policy, "cost_s"], policy
+    assert rows.loc[BAYES, "ratio"] < rows.loc["greedy", "ratio"]
 
 
 def test_joint_race_on_a_tiny_synthetic(tmp_path, monkeypatch):

@@ -749,3 +749,62 @@ def test_stages_read_back_only_as_records_that_give_the_status(plan_bytes, data)
     assert read["status"] == overall_status(stages, has_plan=True).value
     assert (stages[0].name, stages[0].value) == (read["objective"]["name"], read["objective"]["value"])
     assert all(isinstance(s.value, int) and s.value >= 0 for s in stages if s.value is not None)
+
+
+# -- joint plans and program files (co-planning) ---------------------------------------------------
+
+WEEKLY = (
+    b'name = "w"\nprograms = [1520]\nmode = "MIRI Anneal"\navoid_instruments = ["MIRI"]\n'
+    b"duration_minutes = 25\nrecovery_minutes = 35\nmin_slew_minutes = 27.5\n"
+    b'[observations]\nstart = "2023-07-03"\ncount = 3\n'
+)
+LAMPS = (
+    b'name = "l"\nprograms = [4461]\nmode = "NIRSpec Internal Lamp"\navoid_instruments = ["NIRSpec"]\n'
+    b'[[campaigns]]\nstart = "2023-07-04T00:00:00Z"\nend = "2023-07-06T00:00:00Z"\niterations = 2\n'
+    b'min_separation_hours = 3\n[[campaigns]]\nstart = "2023-07-11T00:00:00Z"\nend = "2023-07-12T00:00:00Z"\n'
+)
+
+
+@pytest.fixture(scope="module")
+def joint_bytes(tmp_path_factory) -> bytes:
+    """A real joint plan of the shipped timeline: 3 anneal windows and a lamp program of 2 campaigns."""
+    folder = tmp_path_factory.mktemp("joint")
+    (folder / "w.toml").write_bytes(WEEKLY)
+    (folder / "l.toml").write_bytes(LAMPS)
+    out = folder / "joint.parquet"
+    args = [
+        "solve",
+        "--program",
+        str(folder / "w.toml"),
+        "--program",
+        str(folder / "l.toml"),
+        "--out",
+        str(out),
+    ]
+    assert runner.invoke(app, args).exit_code == 0
+    return out.read_bytes()
+
+
+@fuzz(80)
+@given(data=st.data())
+def test_damaged_joint_plan_metadata(joint_bytes, data):
+    meta = json.loads(pq.read_schema(__import__("io").BytesIO(joint_bytes)).metadata[b"anneal_planner"])
+    damaged = _with_metadata(joint_bytes, data.draw(damaged_metadata(meta)))
+    drive("check (damaged joint metadata)", ["check", "{p}"], {"p.parquet": damaged})
+
+
+@fuzz(40)
+@given(data=st.data())
+def test_mangled_joint_plan_files(joint_bytes, data):
+    drive("check (mangled joint plan)", ["check", "{p}"], {"p.parquet": data.draw(mangled(joint_bytes))})
+
+
+@fuzz(80)
+@given(weekly=mangled(WEEKLY), lamps=mangled(LAMPS))
+def test_co_planning_mangled_program_files(weekly, lamps):
+    drive(
+        "solve (mangled program files)",
+        ["solve", "--program", "{w}", "--program", "{l}", "--out", "{out}"],
+        {"w.toml": weekly, "l.toml": lamps},
+        "o.parquet",
+    )

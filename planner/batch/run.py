@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -34,9 +35,9 @@ from planner.solver.solve import solve
 
 
 def scenario_timeline(scenario: Scenario) -> pd.DataFrame:
-    calendar = scenario.calendar
-    period = (calendar.start, calendar.windows[-1].end)
-    return perturb(_timeline(scenario.settings.get("timeline")), scenario.perturbation, within=period)
+    return perturb(
+        _timeline(scenario.settings.get("timeline")), scenario.perturbation, within=scenario.period()
+    )
 
 
 def _row(scenario: Scenario, **fields) -> dict:
@@ -51,7 +52,8 @@ def _unsolved(scenario: Scenario, error: str, state: str = "failed", **fields) -
 
 def _statistics(plan: pd.DataFrame) -> dict:
     stats = plan_statistics(plan)
-    return {**stats, "missing": len(stats["missing"])}
+    served = stats["placed"]
+    return {**stats, "missing": len(stats["missing"]), "observations": len(plan), "served": served}
 
 
 @functools.lru_cache(maxsize=4)
@@ -94,6 +96,8 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     try:
         plan_path = plan_file(out_dir, scenario.id)
         relative_plan = str(Path("plans") / plan_path.name)  # as the summary records it
+        if scenario.joint:
+            return run_joint_scenario(scenario, plan_path, workers_cap, started)
         if scenario.kind == "replay":
             from planner.batch.replay import run_replay_scenario
 
@@ -150,6 +154,112 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
     except Exception as err:  # a bug must not stop the batch either; keep its traceback for the report
         error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
         return _unsolved(scenario, error, total_s=time.perf_counter() - started)
+
+
+def joint_outcome(plan: pd.DataFrame, stages: list[dict]) -> dict:
+    """A joint plan's summary fields: served counts (in total and per program), runs placed, the
+    weekly series' interval statistics, and every stage's value (`objective_value_s`: the weekly
+    programs' objective stage, the second when it is not displacement)."""
+    from planner.solver.joint import DISPLACEMENT, SERVED
+
+    per_program: list[dict[str, Any]] = []
+    for name, group in plan.groupby("program", sort=False):
+        whole = group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all())
+        per_program.append(
+            {"program": name, "served": int(whole.sum()), "observations": len(whole),
+             "placed": int(group["slew_time"].notna().sum()), "runs": len(group)}
+        )  # fmt: skip
+    observations = sum(p["observations"] for p in per_program)
+    served = sum(p["served"] for p in per_program)
+    weekly = [s for s in stages if s["name"] not in (SERVED, DISPLACEMENT)]
+    intervals = plan["interval_days"].dropna()
+    stats = {}
+    if len(intervals):
+        stats = {
+            "mean_interval_days": float(intervals.mean()),
+            "min_interval_days": float(intervals.min()),
+            "max_interval_days": float(intervals.max()),
+            "largest_deviation_hours": float(plan["deviation_hours"].abs().max()),
+        }
+    return {
+        "objective_value_s": weekly[0]["value"] if weekly else None,
+        "observations": observations,
+        "served": served,
+        "missing": observations - served,
+        "placed": int(plan["slew_time"].notna().sum()),
+        "served_by_program": per_program,
+        "stages": [_stage(s) for s in stages],
+        **stats,
+    }
+
+
+def _stage(stage: dict) -> dict:
+    """A stage as the summary keeps it; a value of another type (a file's metadata) is null."""
+
+    def number(value, kind):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value == value
+        return kind(value) if ok and abs(value) < 2**62 else None
+
+    return {
+        "name": str(stage.get("name")),
+        "status": str(stage.get("status")),
+        "value": number(stage.get("value"), int),
+        "bound": number(stage.get("bound"), float),
+    }
+
+
+def _still_solved_joint(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] | None:
+    """May an earlier run's joint plan stand for this scenario? A readable joint plan of the same
+    programs and rule sets that passes the joint checker with the stage values it claims. (No
+    re-proof of OPTIMAL: the exact DP holds for one program alone.) None: solve again."""
+    from planner.plans.joint_checker import check_joint
+    from planner.plans.joint_file import claimed_stages, read_joint_plan
+
+    try:
+        plan, meta = read_joint_plan(plan_path)
+    except PlannerError:
+        return None
+    if meta["programs"] != [p.to_dict() for p in instance.programs]:
+        return None
+    if meta["options"].get("rules") != [r.to_dict() for r in instance.rule_sets]:
+        return None
+    claimed = claimed_stages(meta)
+    if not claimed or check_joint(plan, instance, claimed=claimed):
+        return None
+    return plan, meta
+
+
+def run_joint_scenario(scenario: Scenario, plan_path: Path, workers_cap: int, started: float) -> dict:
+    """A scenario with `programs`: co-plan them (planner.solver.joint), or keep its checked plan."""
+    from planner.errors import InfeasibleError
+    from planner.solver.joint import solve_joint
+
+    relative_plan = str(Path("plans") / plan_path.name)
+    instance = scenario.joint_instance(scenario_timeline(scenario))
+    earlier = _still_solved_joint(plan_path, instance) if plan_path.exists() else None
+    if earlier is not None:
+        plan, meta = earlier
+        return _row(
+            scenario, state="solved", skipped=True, plan=relative_plan, status=meta.get("status"),
+            **joint_outcome(plan, [s for s in meta["stages"] if isinstance(s, dict)]),
+            build_s=meta.get("build_seconds"), solve_s=meta.get("solve_seconds"),
+            total_s=time.perf_counter() - started, error=None,
+        )  # fmt: skip
+    if not scenario.settings.get("allow_missing", True):
+        empty = [o.label for o in instance.observations if not len(o.rows)]
+        if empty:
+            raise InfeasibleError(
+                f"allow_missing = false: {len(empty)} observations have no eligible slew "
+                f"({', '.join(empty[:5])}{', ...' if len(empty) > 5 else ''}); no plan"
+            )
+    result = solve_joint(instance, scenario.solver_settings(workers_cap))
+    result.to_parquet(plan_path)
+    return _row(
+        scenario, state="solved", plan=relative_plan, status=result.status.value,
+        **joint_outcome(result.plan, [s.to_dict() for s in result.stages]),
+        build_s=result.build_seconds, solve_s=result.solve_seconds,
+        total_s=time.perf_counter() - started, error=None,
+    )  # fmt: skip
 
 
 def workers_per_job(jobs: int) -> int:

@@ -38,6 +38,7 @@ MAX_SCENARIOS = 100_000  # a grid multiplying out to more is a typo, refused bef
 KEYS: dict[str, tuple[type, ...]] = {
     "timeline": (str,),
     "program": (str,),  # a shipped program or a program file (default: the seed, seed-4485)
+    "programs": (list,),  # programs co-planned (names, files, folders of files): a joint solve
     "start": (str,),
     "count": (int,),
     "window_days": (int, float),
@@ -67,6 +68,9 @@ PERTURBATION_KEYS = {
     "seed": (int,),
 }
 CALENDAR_KEYS = ("start", "count", "window_days", "target_days")
+REPLAY_KEYS = ("sources", "policy", "horizon_weeks", "sample_weeks", "future_weight", "prior")
+# A joint scenario plans each program on its own calendar and objective, under its own recovery.
+NOT_JOINT = ("program", *CALENDAR_KEYS, "objective", "min_gap_days", "miri_recovery_minutes")
 SETTING_KEYS = ("time_limit", "workers", "seed")
 
 
@@ -85,6 +89,38 @@ class Scenario:
     @property
     def calendar(self) -> Calendar:
         return self.program.calendar
+
+    @property
+    def joint(self) -> bool:
+        """Several programs co-planned (the `programs` key): planner.solver.joint."""
+        return "programs" in self.settings
+
+    def programs(self) -> tuple[Program, ...]:
+        from planner.problem.joint import load_programs
+
+        return load_programs(list(self.settings["programs"]))
+
+    def joint_instance(self, timeline):
+        from planner.problem.joint import JointInstance
+
+        return JointInstance(
+            timeline=timeline,
+            programs=self.programs(),
+            rules=self.settings.get("rules"),
+            widen_hours=self.settings.get("widen_hours", 0.0),
+        )
+
+    def period(self) -> tuple[int, int]:
+        """The seconds the scenario plans: its calendar's weeks, or every program's windows."""
+        if not self.joint:
+            return self.calendar.start, self.calendar.windows[-1].end
+        spans = [
+            (min(c.start for c in p.campaigns), max(c.end for c in p.campaigns))
+            if p.campaigns
+            else (p.calendar.start, p.calendar.windows[-1].end)
+            for p in self.programs()
+        ]
+        return min(a for a, _ in spans), max(b for _, b in spans)
 
     @property
     def rules(self) -> RuleSet:
@@ -125,6 +161,9 @@ class Scenario:
         sources = self.settings.get("sources")
         if isinstance(sources, list) and any(not isinstance(s, str) or not s.strip() for s in sources):
             raise OptionError("sources: expected a list of report file or folder paths, none empty")
+        if self.joint:
+            self._validate_joint()
+            return
         _ = (self.instance(None), self.solver_settings(), self.perturbation)
         if self.kind not in ("solve", "replay"):
             raise OptionError(f"kind = {shown(self.kind)}; expected 'solve' or 'replay'")
@@ -136,10 +175,27 @@ class Scenario:
             if isinstance(prior, str) and not prior.strip():
                 raise OptionError("prior = '': expected a timeline or reports path, true or false")
             self.policy()
-        elif {"sources", "policy", "horizon_weeks", "sample_weeks", "future_weight", "prior"} & set(
-            self.settings
-        ):
+        elif set(REPLAY_KEYS) & set(self.settings):
             raise OptionError("sources, policy, prior and the policy's parameters belong to kind = 'replay'")
+
+    def _validate_joint(self) -> None:
+        """The programs, read and told apart (on an empty timeline), and no one-program key."""
+        from planner.schedules.timeline import to_frame
+
+        names = self.settings["programs"]
+        if not names or any(not isinstance(n, str) or not n.strip() for n in names):
+            raise OptionError(
+                "programs: expected a non-empty list of program names, program files or folders, none empty"
+            )
+        if self.kind != "solve":
+            raise OptionError(f"kind = {shown(self.kind)}: a scenario with programs is a joint solve")
+        given = [key for key in (*NOT_JOINT, *REPLAY_KEYS) if key in self.settings]
+        if given:
+            raise OptionError(
+                f"{given[0]} belongs to a one-program scenario; a scenario with programs co-plans them, "
+                "each on its own calendar and objective"
+            )
+        _ = (self.joint_instance(to_frame([])), self.solver_settings(), self.perturbation)
 
     def policy(self):
         from planner.online import DEFAULT_POLICY
@@ -277,14 +333,14 @@ def _resolve_paths(data: dict, folder: Path) -> None:
         for key in ("timeline", "program", "rules", "prior"):
             if key in table:
                 table[key] = absolute(table[key])
-        if isinstance(table.get("sources"), list):
-            table["sources"] = [absolute(v) for v in table["sources"]]
+        for key in ("sources", "programs"):
+            if isinstance(table.get(key), list):
+                table[key] = [absolute(v) for v in table[key]]
     grid = data.get("grid")
     if isinstance(grid, dict):
         for key in ("timeline", "program", "rules", "prior"):
             if isinstance(grid.get(key), list):
                 grid[key] = [absolute(v) for v in grid[key]]
-        if isinstance(grid.get("sources"), list):
-            grid["sources"] = [
-                [absolute(v) for v in s] if isinstance(s, list) else s for s in grid["sources"]
-            ]
+        for key in ("sources", "programs"):
+            if isinstance(grid.get(key), list):
+                grid[key] = [[absolute(v) for v in s] if isinstance(s, list) else s for s in grid[key]]

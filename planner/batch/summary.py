@@ -20,9 +20,18 @@ from planner.online import DEFAULT_POLICY
 FAILED_STATES = ("failed", "infeasible", "unsolved")  # counted as failed in the exit code
 
 SUMMARY_FILE = "summary.parquet"  # in the batch's output folder
-SCHEMA_VERSION = 2  # 2: the program column; objective_value renamed objective_value_s (its unit)
+# 2: the program column; objective_value renamed objective_value_s (its unit)
+# 3: joint scenarios: programs (setting); observations, served, served_by_program, stages (results)
+SCHEMA_VERSION = 3
 UTC_MS = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: it stores [s] as [ms]
 
+SERVED_BY_PROGRAM = pa.struct(
+    [("program", pa.string()), ("served", pa.int64()), ("observations", pa.int64()), ("placed", pa.int64()),
+     ("runs", pa.int64())]
+)  # fmt: skip
+STAGE = pa.struct(
+    [("name", pa.string()), ("status", pa.string()), ("value", pa.int64()), ("bound", pa.float64())]
+)
 SETTINGS = pa.schema(
     [
         ("kind", pa.string()),  # solve | replay
@@ -30,7 +39,8 @@ SETTINGS = pa.schema(
         ("sources", pa.list_(pa.string())),  # replay: the report files or folders
         ("policy", pa.string()),  # replay: the online policy
         ("prior", pa.string()),  # replay: what it learns from before the reports (path, shipped, none)
-        ("program", pa.string()),  # the program's name (a shipped one, or a file's `name`)
+        ("program", pa.string()),  # the program's name (a shipped one, or a file's `name`); null: joint
+        ("programs", pa.list_(pa.string())),  # a joint scenario: the names of the programs co-planned
         ("start", UTC_MS),
         ("count", pa.int64()),
         ("window_days", pa.float64()),
@@ -55,9 +65,13 @@ RESULTS = pa.schema(
         ("state", pa.string()),  # solved | infeasible | unsolved (no plan in the time limit) | failed
         ("skipped", pa.bool_()),  # solved by an earlier run: its checked plan was kept
         ("status", pa.string()),  # the solver's status (OPTIMAL, FEASIBLE), null without a plan
-        ("objective_value_s", pa.int64()),
-        ("placed", pa.int64()),
-        ("missing", pa.int64()),
+        ("objective_value_s", pa.int64()),  # joint: the weekly programs' objective stage, if any
+        ("observations", pa.int64()),  # windows (one program), or every program's observations (joint)
+        ("served", pa.int64()),  # of those, served (all runs placed)
+        ("served_by_program", pa.list_(SERVED_BY_PROGRAM)),  # joint: per program, in the order planned
+        ("stages", pa.list_(STAGE)),  # joint: each stage's value (served: priority left unserved; s)
+        ("placed", pa.int64()),  # runs placed (one program: anneals)
+        ("missing", pa.int64()),  # observations not served (one program: windows without an anneal)
         ("replanned", pa.int64()),  # replay: anneals decided again after a later report
         ("ratio_to_hindsight", pa.float64()),  # replay: Σ|gap - m·target| over the hindsight optimum's
         ("ratio_greedy", pa.float64()),  # replay: the same for the greedy policy
@@ -77,6 +91,8 @@ SUMMARY_SCHEMA = pa.schema([("scenario", pa.string()), *SETTINGS, *RESULTS])
 
 def effective_settings(scenario) -> dict:
     """The scenario's settings with every default filled in, one value per SETTINGS column."""
+    if scenario.joint:
+        return _joint_settings(scenario)
     program, settings, churn = scenario.program, scenario.solver_settings(), scenario.perturbation
     calendar, rules = program.calendar, scenario.rules
     replay = scenario.kind == "replay"
@@ -105,6 +121,40 @@ def effective_settings(scenario) -> dict:
         "perturbation_lost_days": churn.lost_days,
         "perturbation_seed": churn.seed,
     }
+
+
+def _joint_settings(scenario) -> dict:
+    """A joint scenario's: its programs and shared options; each program keeps its own calendar,
+    objective and recovery, so those columns are null (the plan file records them)."""
+    from planner.problem.rules import load_rules
+
+    settings, churn = scenario.solver_settings(), scenario.perturbation
+    rules = scenario.settings.get("rules")
+    return {
+        "kind": "solve",
+        "timeline": scenario.settings.get("timeline"),
+        "programs": [p.name for p in scenario.programs()],
+        "objective": _joint_objective(scenario),
+        "time_limit": settings.time_limit,
+        "workers": settings.workers,
+        "seed": settings.seed,
+        "rules": load_rules(rules).name,
+        "allow_missing": bool(scenario.settings.get("allow_missing", True)),
+        "widen_hours": float(scenario.settings.get("widen_hours", 0.0)),
+        "perturbation_cancel_fraction": churn.cancel_fraction,
+        "perturbation_max_delay_hours": churn.max_delay_hours,
+        "perturbation_lost_days": churn.lost_days,
+        "perturbation_seed": churn.seed,
+    }
+
+
+def _joint_objective(scenario) -> str | None:
+    """The weekly programs' objective stage (planner.solver.joint.stage_names), None without one."""
+    from planner.schedules.timeline import to_frame
+    from planner.solver.joint import DISPLACEMENT, stage_names
+
+    names = stage_names(scenario.joint_instance(to_frame([])))
+    return names[1] if len(names) > 1 and names[1] != DISPLACEMENT else None
 
 
 def _prior(scenario) -> str:

@@ -19,9 +19,10 @@ import pandas as pd
 from planner import __version__
 from planner.errors import InfeasibleError, InputError, InternalError
 from planner.online.outcome import replay_frame
-from planner.online.policies import Policy
+from planner.online.outlook import Outlook, expected_rest
+from planner.online.policies import SAMPLE_WEEKS, Neighbour, Policy
 from planner.online.prior import NO_PRIOR, Prior
-from planner.online.replay import Anneal, Known, Replay, decide
+from planner.online.replay import Anneal, Known, Replay, _samples, decide
 from planner.plans.checker import check_plan
 from planner.plans.compare import flown_in_calendar, flown_weeks
 from planner.problem.calendar import Calendar, format_instant, to_seconds
@@ -43,6 +44,7 @@ class WeeklyPlan:
     policy: str
     prior: dict  # what the policy learned from before the published schedule (Prior.describe)
     why: dict[int, str]  # planned anneal -> why the policy left greedy's slew (policies.why)
+    outlook: Outlook | None = None  # the policy's expected cost of the windows after the plan's
 
 
 def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
@@ -146,7 +148,33 @@ def plan_next(
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     learned = prior.describe(calendar, begins, policy.sample_weeks)
-    return WeeklyPlan(frame, cut, program, instance, reasons, reaches, policy.name, learned, why)
+    outlook = rest_of_cycle(policy, anneals, known, calendar, cut.count)
+    return WeeklyPlan(frame, cut, program, instance, reasons, reaches, policy.name, learned, why, outlook)
+
+
+def rest_of_cycle(
+    policy: Policy, anneals: list[Anneal], known: Known, calendar: Calendar, planned: int
+) -> Outlook:
+    """The policy's expected Σ|gap − m·target| over the windows of `calendar` after the first
+    `planned`, on its own model of the weeks (planner/online/outlook.py): the weeks it would learn
+    from at the next decision (the prior's, then the published ones; for a policy that learns
+    nothing, the last SAMPLE_WEEKS published), from the last anneal placed."""
+    model = _samples(known, calendar, policy.sample_weeks or SAMPLE_WEEKS)
+    rest = calendar.windows[planned:]
+    placed = [(a.time, a.window.anneal) for a in anneals if a.time is not None]
+    previous = None
+    if rest and placed:
+        time, anneal = placed[-1]
+        previous = Neighbour(time - rest[0].start, rest[0].anneal - anneal)
+    return expected_rest(
+        policy,
+        model["samples"],
+        len(rest),
+        target=calendar.target_seconds,
+        window_seconds=calendar.window_seconds,
+        prior_weeks=model["prior_weeks"],
+        previous=previous,
+    )
 
 
 def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:

@@ -8,6 +8,7 @@ a plan that passes here is valid whatever the solver did. Each violation is a ty
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -99,8 +100,9 @@ def _plain(column: pd.Series) -> np.ndarray:
 class _Rules:
     """The slew rules of docs/domain.md and of a recorded rule set (`RuleSet.to_dict()`), over a timeline.
 
-    Only the plan's own slews (and, for a missing anneal, its window) are examined, so checking
-    costs little whatever the timeline's length."""
+    Only the plan's own slews (and, for a missing anneal, its window) are examined, and for the
+    recovery rule the uses of the avoided instruments over the calendar's span, found once (`cover`):
+    checking costs in proportion to the calendar, whatever the timeline's length beyond it."""
 
     def __init__(self, timeline: pd.DataFrame, rules: dict, avoid: tuple[str, ...], mode: str):
         self.starts = to_seconds(timeline["start"])  # sorted, as a timeline is
@@ -111,6 +113,7 @@ class _Rules:
         }
         self.columns["parallels"] = timeline["parallels"].to_numpy()
         self.instruments, self.parallels = self.columns["instrument"], self.columns["parallels"]
+        self.instrument_column = timeline["instrument"]
         self.exclusions = rules.get("exclude", [])
         self.recovery_minutes = float(rules.get("miri_recovery_minutes", 0))
         self.min_slew_minutes = float(rules.get("min_slew_minutes", 0))
@@ -118,6 +121,35 @@ class _Rules:
         self.sources = timeline["source"].to_numpy(dtype=object)
         self.avoid, self.mode = tuple(avoid), mode
         self.avoided = "-".join(a.casefold() for a in self.avoid)  # rule names: to-miri, miri-recovery
+        # The starts of the visits that use an avoided instrument, ascending, over [covered): the
+        # recovery rule is then one binary search per slew, not a scan of the visits after it.
+        self.covered = (0, 0)
+        self.use_starts = np.zeros(0, dtype=np.int64)
+
+    def cover(self, lo: int, hi: int) -> None:
+        """Find the uses of an avoided instrument among the visits starting in [lo, hi) (with those
+        already found: one interval, their union), reading each visit of it once."""
+        if self.covered[0] <= lo and hi <= self.covered[1]:
+            return
+        if self.covered[0] < self.covered[1]:
+            lo, hi = min(lo, self.covered[0]), max(hi, self.covered[1])
+        first, last = (int(i) for i in np.searchsorted(self.starts, [lo, hi]))
+        # The prime modes as one column operation; the attached rows of the few visits that have some.
+        primes = self.instrument_column.iloc[first:last].str.startswith(self.avoid)
+        uses = primes.to_numpy(dtype=bool, na_value=False).copy()  # writable: an Arrow buffer is not
+        for offset, attached in enumerate(self.parallels[first:last]):
+            if len(attached) and not uses[offset]:
+                uses[offset] = _uses(self.instruments[first + offset], attached, self.avoid)
+        self.use_starts = self.starts[first:last][uses]
+        self.covered = (lo, hi)
+
+    def first_use(self, t: int, seconds: float) -> int | None:
+        """Start of the first use of an avoided instrument in [t, t + seconds), or None."""
+        self.cover(t, math.ceil(t + seconds))
+        following = int(np.searchsorted(self.use_starts, t, side="left"))
+        if following < len(self.use_starts) and self.use_starts[following] < t + seconds:
+            return int(self.use_starts[following])
+        return None
 
     def slew_seconds(self, index: int) -> int | None:
         """The slew into visit `index`, re-derived from the timeline's rows (docs/domain.md, "Slew
@@ -176,16 +208,7 @@ class _Rules:
                 )
         recovery = self.recovery_minutes * 60
         if recovery > 0 and self.avoid:
-            # Only the visits starting within the recovery time matter: read just those.
-            first, last = np.searchsorted(self.starts, [t, t + recovery])
-            use = next(
-                (
-                    int(self.starts[i])
-                    for i in range(first, last)
-                    if _uses(self.instruments[i], self.parallels[i], self.avoid)
-                ),
-                None,
-            )
+            use = self.first_use(t, recovery)
             if use is not None:
                 broken.append(
                     (
@@ -213,13 +236,12 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
     timeline, calendar = instance.timeline, instance.calendar
     problems: list[Violation] = []
     anneals = plan["anneal"].tolist()
-    expected = list(range(1, calendar.count + 1))
+    expected = range(1, calendar.count + 1)
+    counts = Counter(anneals)  # not anneals.count() per anneal: that is quadratic in the plan's rows
     for k in sorted(set(expected) - set(anneals)):
         problems.append(Violation(k, "missing", "missing from the plan"))
-    for k in sorted({a for a in anneals if anneals.count(a) > 1 or a not in expected}):
-        problems.append(
-            Violation(k, "duplicate", f"appears {anneals.count(k)} times or is not in the calendar")
-        )
+    for k in sorted({a for a, n in counts.items() if n > 1 or a not in expected}):
+        problems.append(Violation(k, "duplicate", f"appears {counts[k]} times or is not in the calendar"))
     if problems:
         return problems
 
@@ -231,6 +253,10 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
     numbers = [int(k) for k in placed["anneal"]]
 
     widen = instance.widen_seconds  # windows with no eligible slew, widened as the plan asks
+    if rules.recovery_minutes > 0 and rules.avoid:  # the uses after every slew examined, found at once
+        end = calendar.start + (calendar.count - 1) * calendar.target_seconds + calendar.window_seconds
+        lo, hi = min([calendar.start - widen, *times]), max([end + widen, *times])
+        rules.cover(lo, hi + math.ceil(rules.recovery_minutes * 60))
     window_starts, window_ends = to_seconds(plan["window_start"]), to_seconds(plan["window_end"])
     for position, row in enumerate(plan.to_dict("records")):
         k = int(row["anneal"])
@@ -287,15 +313,11 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
                     Violation(k, "recorded", f"{column} says {row[column]!r}, the timeline {visit[column]!r}")
                 )
 
-    by_anneal = plan.set_index("anneal")
+    # The placed anneals' slews (visit id, time), read once: not a row look-up per pin.
+    used = dict(zip(numbers, zip(placed["visit_id"].tolist(), times, strict=True), strict=True))
     for pin in instance.pins:
-        pinned: pd.Series | None = by_anneal.loc[pin.anneal] if pin.anneal in by_anneal.index else None
-        if (
-            pinned is None
-            or pd.isna(pinned["slew_time"])
-            or pinned["visit_id"] != pin.visit_id
-            or (pin.time is not None and int(pinned["slew_time"].timestamp()) != pin.time)
-        ):
+        slew = used.get(pin.anneal)
+        if slew is None or slew[0] != pin.visit_id or (pin.time is not None and slew[1] != pin.time):
             problems.append(Violation(None, "pin", f"{pin.describe()}, but the plan does not use that slew"))
 
     min_gap = max(1, round(instance.min_gap_days * DAY))

@@ -8,19 +8,47 @@ mode.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from planner.problem.calendar import DAY, Calendar, to_seconds, to_timestamps
 
+if TYPE_CHECKING:
+    from planner.problem.program import Program
+
 ANNEAL_MODE = "MIRI Anneal"  # the default program's (planner.problem.program.Program.mode)
 
 
-def executed_anneals(timeline: pd.DataFrame, mode: str = ANNEAL_MODE) -> pd.DataFrame:
+def _head(visit_id) -> int | None:
+    """The program id a visit id `program:observation:visit` starts with, else None."""
+    head = str(visit_id or "").split(":")[0]
+    return int(head) if head.isdigit() else None
+
+
+def executed_anneals(
+    timeline: pd.DataFrame, mode: str = ANNEAL_MODE, program: Program | None = None
+) -> pd.DataFrame:
     """Anneals flown in the timeline: time (UTC), the anneal's own visit id, how it ran, and the
-    prime visit it ran on (`slewed_to`: the visit slewed to, or the anneal's own as a prime)."""
+    prime visit it ran on (`slewed_to`: the visit slewed to, or the anneal's own as a prime).
+
+    With `program`, the runs of that program instead: its slew parallels told apart by program id
+    (`planner.problem.joint.planned_by`: a program without ids by its mode), and prime visits of
+    its mode whose visit ids are the program's."""
     rows = []
+    if program is not None:
+        from planner.problem.joint import planned_by
+
+        ids, mode, alone = set(program.program_ids), program.mode, (program,)
+        columns = (timeline[c] for c in ("start", "visit_id", "instrument", "parallels"))
+        for start, visit_id, instrument, parallels in zip(*columns, strict=True):
+            if instrument == mode and (not ids or _head(visit_id) in ids):
+                rows.append((start, visit_id, "prime", visit_id))
+            rows += [
+                (start, p["visit_id"], "slew parallel", visit_id) for p in parallels if planned_by(p, alone)
+            ]
+        return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
     for start, visit_id, instrument, parallels in zip(
         timeline["start"], timeline["visit_id"], timeline["instrument"], timeline["parallels"], strict=True
     ):
@@ -32,18 +60,25 @@ def executed_anneals(timeline: pd.DataFrame, mode: str = ANNEAL_MODE) -> pd.Data
     return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
 
 
+def flown_between(timeline: pd.DataFrame, start: int, end: int, mode: str = ANNEAL_MODE,
+                  program: Program | None = None) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+    """The runs executed in [start, end) (seconds), in time order, and their times in seconds. The
+    timeline is in start order, as load_timeline guarantees: its rows there are found by bisection."""
+    lo, hi = np.searchsorted(to_seconds(timeline["start"]), [start, end], side="left")
+    flown = executed_anneals(timeline.iloc[lo:hi], mode, program)
+    flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(flown_s, kind="stable")
+    return flown.iloc[order].reset_index(drop=True), flown_s[order]
+
+
 def flown_in_calendar(
-    timeline: pd.DataFrame, calendar: Calendar, mode: str = ANNEAL_MODE
+    timeline: pd.DataFrame, calendar: Calendar, mode: str = ANNEAL_MODE, program: Program | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The anneals executed in the calendar's weeks, [start, start + count·target) (the last may
     fall after the last window), in time order, and their times in seconds. The timeline is in
     start order, as load_timeline guarantees: its rows of those weeks are found by bisection."""
     end = calendar.start + calendar.count * calendar.target_seconds
-    lo, hi = np.searchsorted(to_seconds(timeline["start"]), [calendar.start, end], side="left")
-    flown = executed_anneals(timeline.iloc[lo:hi], mode)
-    flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
-    order = np.argsort(flown_s, kind="stable")
-    return flown.iloc[order].reset_index(drop=True), flown_s[order]
+    return flown_between(timeline, calendar.start, end, mode, program)
 
 
 def intervals(times: np.ndarray, numbers: np.ndarray, target: int) -> pd.DataFrame:
@@ -139,9 +174,15 @@ def executed_text(times) -> str:
 
 
 def compare(
-    plan: pd.DataFrame, timeline: pd.DataFrame, calendar: Calendar, mode: str = ANNEAL_MODE
+    plan: pd.DataFrame,
+    timeline: pd.DataFrame,
+    calendar: Calendar,
+    mode: str = ANNEAL_MODE,
+    program: Program | None = None,
 ) -> Comparison:
-    flown, flown_s = flown_in_calendar(timeline, calendar, mode)
+    """`plan` (columns anneal, slew_time) beside the runs flown of `mode` (or of `program`: see
+    `executed_anneals`) in the calendar's weeks."""
+    flown, flown_s = flown_in_calendar(timeline, calendar, mode, program)
     planned = plan[plan["slew_time"].notna()]
     planned_s = to_seconds(planned["slew_time"])
 

@@ -16,6 +16,7 @@ single-program checker's `_Rules`, which re-derives slew durations too). What it
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,12 +56,25 @@ def _freed(timeline: pd.DataFrame, programs) -> pd.DataFrame:
     return freed
 
 
+def _broken(rules: _Rules, index: int) -> list[tuple[str, str]]:
+    """The rules the slew into visit `index` breaks; on the freed timeline a slew parallel left on
+    it is another program's run whatever its mode (the one-program rule only tells modes apart)."""
+    broken = rules.broken(index)
+    left = [p for p in rules.parallels[index] if p["visit_type"] == SLEW_PARALLEL]
+    if left and not any(rule == "carries-slew-parallel" for rule, _ in broken):
+        broken.append(
+            ("carries-slew-parallel", f"the slew already carries {left[0]['visit_id']}, not planned here")
+        )
+    return broken
+
+
 def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, int, tuple[int, ...]]]:
     """(number, start, end, separation, preferred times) of each observation of the program."""
     if program.campaigns:
         return [(n, c.start, c.end, c.separation_seconds, c.preferred_times())
                 for n, c in enumerate(program.campaigns, start=1)]  # fmt: skip
-    c, windows = program.calendar, []
+    c = program.calendar
+    windows: list[tuple[int, int, int, int, tuple[int, ...]]] = []
     for k in range(1, c.count + 1):
         lo = c.start + (k - 1) * c.target_seconds
         hi = lo + c.window_seconds
@@ -70,7 +84,7 @@ def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, in
     return windows
 
 
-def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | None = None) -> list:
+def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] | None = None) -> list:
     """Every rule `plan` breaks as a joint plan of `instance` (planner.problem.joint.JointInstance);
     empty: the plan is valid. `claimed`: stage name -> the value the plan states, checked too."""
     problems: list[JointViolation] = []
@@ -84,7 +98,14 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
     for program, rule_set in zip(programs, instance.rule_sets, strict=True):
         rules = _Rules(freed, rule_set.to_dict(), program.avoid, program.mode)
         rules_of[program.name] = rules
-        for n, lo, hi, sep, preferred in _windows(program, rules, instance.widen_seconds):
+        observations = _windows(program, rules, instance.widen_seconds)
+        if observations:  # the avoided instruments' uses over the program's span, read once
+            reach = math.ceil(rules.recovery_minutes * 60) + instance.widen_seconds
+            rules.cover(
+                min(w[1] for w in observations) - instance.widen_seconds,
+                max(w[2] for w in observations) + reach,
+            )
+        for n, lo, hi, sep, preferred in observations:
             iterations = len(preferred) or 1
             windows[(program.name, n)] = (lo, hi, sep, preferred, iterations)
             expected |= {(program.name, n, r) for r in range(1, iterations + 1)}
@@ -137,7 +158,8 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
                     )
                     continue
                 problems += [
-                    JointViolation(name, n, rule, f"{where}: {words}") for rule, words in rules.broken(index)
+                    JointViolation(name, n, rule, f"{where}: {words}")
+                    for rule, words in _broken(rules, index)
                 ]
                 visit = rules.visit(index)
                 for column in ("instrument", "target"):
@@ -172,7 +194,7 @@ def check_joint(plan: pd.DataFrame, instance, claimed: dict[str, int | None] | N
                 continue
             first, last = np.searchsorted(rules.starts, [lo, hi])
             free = next((i for i in range(first, last) if int(rules.starts[i]) not in taken
-                         and not rules.broken(int(i))), None)  # fmt: skip
+                         and not _broken(rules, int(i))), None)  # fmt: skip
             if free is not None:
                 problems.append(
                     JointViolation(
@@ -222,7 +244,7 @@ def _intervals(plan: pd.DataFrame, programs) -> list[JointViolation]:
     return problems
 
 
-def _claims(claimed: dict, instance, served: dict, windows: dict) -> list[JointViolation]:
+def _claims(claimed: Mapping[str, int | None], instance, served: dict, windows: dict) -> list[JointViolation]:
     programs = instance.programs
     weekly = [p for p in programs if not p.campaigns]
     actual: dict[str, int] = {

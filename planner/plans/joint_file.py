@@ -17,7 +17,9 @@ from planner.io import read_parquet, same_type
 from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
 from planner.plans.planfile import MAX_METADATA_BYTES, MAX_PLAN_BYTES, named_timeline
 from planner.problem.joint import MAX_PROGRAMS, JointInstance
-from planner.problem.program import Program
+from planner.problem.program import OBJECTIVES, Program
+
+STAGES = ("served", *OBJECTIVES, "displacement")
 
 
 @dataclass
@@ -25,6 +27,12 @@ class JointPlanFile:
     plan: pd.DataFrame
     meta: dict
     instance: JointInstance
+    claimed: dict[str, int]  # stage name -> the value the file states (checked by check_joint)
+
+
+def claimed_stages(meta: dict) -> dict[str, int]:
+    """The stage values a joint plan's metadata claims, by stage name (checked by `read_joint_plan`)."""
+    return {stage["name"]: stage["value"] for stage in meta["stages"]}
 
 
 def is_joint_plan(path: Path) -> bool:
@@ -43,6 +51,29 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
     """A joint plan, its metadata and its instance on the timeline given, else the one it names."""
     from planner.schedules.timeline import load_timeline
 
+    path = Path(path)
+    plan, meta = read_joint_plan(path)
+    options = meta["options"]
+    try:
+        programs = tuple(
+            Program.from_dict(p, f"metadata programs[{i}]") for i, p in enumerate(meta["programs"])
+        )
+        files = timeline_paths if timeline_paths is not None else named_timeline(path, meta)
+        instance = JointInstance(
+            timeline=load_timeline(files),
+            programs=programs,
+            rules=options["rules"],
+            widen_hours=options.get("widen_hours", 0.0),
+        )
+    except PlannerError as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(path, f"metadata: {err}") from None
+    return JointPlanFile(plan, meta, instance, claimed_stages(meta))
+
+
+def read_joint_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
+    """A joint plan's table and metadata, checked (without its programs or timeline)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such plan file")
@@ -80,20 +111,17 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
     for column in ("interval_days", "deviation_hours"):
         if not plan[column].dropna().map(math.isfinite).all():
             raise InputError(path, f"plan column {column}: a value that is not finite")
-    options = meta["options"]
-    try:
-        programs = tuple(
-            Program.from_dict(p, f"metadata programs[{i}]") for i, p in enumerate(meta["programs"])
-        )
-        files = timeline_paths if timeline_paths is not None else named_timeline(path, meta)
-        instance = JointInstance(
-            timeline=load_timeline(files),
-            programs=programs,
-            rules=options.get("rules"),
-            widen_hours=options.get("widen_hours", 0.0),
-        )
-    except PlannerError as err:
-        if isinstance(err, InputError):
-            raise
-        raise InputError(path, f"metadata: {err}") from None
-    return JointPlanFile(plan, meta, instance)
+    rules = meta["options"].get("rules")
+    if (
+        not isinstance(rules, list)
+        or len(rules) != len(meta["programs"])
+        or not all(isinstance(r, dict) for r in rules)
+    ):
+        raise InputError(path, "metadata options.rules: expected one recorded rule set (a table) per program")
+    for i, stage in enumerate(meta["stages"]):
+        name, value = (stage.get("name"), stage.get("value")) if isinstance(stage, dict) else (None, None)
+        if name not in STAGES or isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(
+                path, f"metadata stages[{i}]: expected a stage ({', '.join(STAGES)}) with a whole value >= 0"
+            )
+    return plan, meta

@@ -45,7 +45,8 @@ class JointResult:
     build_seconds: float
     solve_seconds: float
     versions: dict
-    unserved: dict[str, str] = field(default_factory=dict)  # label -> why it has no slew
+    unserved: dict[str, str] = field(default_factory=dict)  # label -> why it is not served
+    alone: dict[str, int] = field(default_factory=dict)  # weekly program -> its DP optimum alone
     checked: bool = False
 
     @property
@@ -59,7 +60,7 @@ class JointResult:
         """Per program: (observations served, observations)."""
         rows = self.plan.groupby("program", sort=False)
         return {
-            name: (int(group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all()).sum()),
+            str(name): (int(group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all()).sum()),
                    int(group["observation"].nunique()))
             for name, group in rows
         }  # fmt: skip
@@ -78,6 +79,7 @@ class JointResult:
             "versions": self.versions,
             "checked": self.checked,
             "unserved": self.unserved,
+            "alone": self.alone,
         }
 
     def to_parquet(self, path: Path | str) -> None:

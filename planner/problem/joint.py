@@ -29,7 +29,7 @@ from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason, window_slews
 from planner.problem.instance import MAX_WIDEN_HOURS
 from planner.problem.program import Program, load_program
-from planner.problem.rules import RuleSet, load_rules
+from planner.problem.rules import CARRIES, RuleSet, load_rules
 from planner.schedules.report import SLEW_PARALLEL
 
 MAX_PROGRAMS = 20  # a cycle flies about eight slew-parallel programs
@@ -123,18 +123,24 @@ class JointInstance:
 
     def _observations(self):
         starts = to_seconds(self.freed["start"])
+        # A slew still carrying a slew parallel once the planned programs' are off carries another
+        # program's run, whatever its mode: eligibility's own rule only tells modes apart.
+        blocked = self.freed["slew_parallel"].notna().to_numpy()
         for index, (program, rules) in enumerate(zip(self.programs, self.rule_sets, strict=True)):
             if not program.campaigns:
                 for w in window_slews(self.freed, program.calendar, rules, self.widen_seconds):
+                    free = ~blocked[w.rows]
                     yield Observation(
                         index, w.window.anneal, w.window.label, w.window.start, w.window.end, 1, 0,
-                        w.rows, w.times, why="" if len(w.rows) else w.explain(),
+                        w.rows[free], w.times[free], why=_why(w, free),
                     )  # fmt: skip
                 continue
             # The rules once over the span of all the program's campaigns, then each window's share.
             lo = int(np.searchsorted(starts, min(c.start for c in program.campaigns)))
             hi = int(np.searchsorted(starts, max(c.end for c in program.campaigns)))
-            eligible = np.flatnonzero(exclusion_reason(self.freed, rules, slice(lo, hi)) == "") + lo
+            reason = exclusion_reason(self.freed, rules, slice(lo, hi))
+            reason[(reason == "") & blocked[lo:hi]] = CARRIES
+            eligible = np.flatnonzero(reason == "") + lo
             times = starts[eligible]
             for number, campaign in enumerate(program.campaigns, start=1):
                 first, last = np.searchsorted(times, [campaign.start, campaign.end])
@@ -149,8 +155,28 @@ class JointInstance:
                     eligible[first:last],
                     times[first:last],
                     campaign.preferred_times(),
-                    why="" if last > first else "no eligible slew in its window",
+                    why="" if last > first else _excluded(reason, starts[lo:hi], campaign, rules),
                 )
+
+
+def _why(window, free: np.ndarray) -> str:
+    """Why a weekly window has no eligible slew (empty when it has one)."""
+    if free.any():
+        return ""
+    if not len(free):
+        return window.explain()
+    return f"{window.explain()}, but each carries a slew parallel of a program not planned here"
+
+
+def _excluded(reason: np.ndarray, starts: np.ndarray, campaign, rules: RuleSet) -> str:
+    """Why a campaign's window has no eligible slew: its visits, and how many each rule excluded."""
+    inside = reason[(starts >= campaign.start) & (starts < campaign.end)]
+    parts = [f"{len(inside)} visits"] + [
+        f"{n} {rules.describe(rule)} ({rule})"
+        for rule in rules.rule_names()
+        if (n := int(np.count_nonzero(inside == rule)))
+    ]
+    return f"{', '.join(parts)}: none eligible"
 
 
 def planned_by(parallel: dict, programs: tuple[Program, ...]) -> bool:

@@ -86,10 +86,16 @@ def pins_from_plan(plan: pd.DataFrame, until: int) -> list[Pin]:
 
 
 def resolve_pins(pins, windows: list[WindowSlews], timeline: pd.DataFrame, rules) -> dict[int, int]:
-    """Anneal number -> index of the pinned slew among its window's eligible slews."""
+    """Anneal number -> index of the pinned slew among its window's eligible slews.
+
+    One pass over the timeline for all pins: the rows of every pinned visit id are found at once
+    (a hash look-up per visit), not by a scan of the timeline per pin, which made pins cost
+    (pins x visits): most of a solve on long timelines."""
+    pins = list(pins)
     by_anneal = {w.window.anneal: w for w in windows}
     starts = to_seconds(timeline["start"])
-    visit_ids = timeline["visit_id"].to_numpy()  # once: a decade's column costs 4 ms, a pin plan has 265 pins
+    rows_of = _rows_of(timeline["visit_id"], {pin.visit_id for pin in pins})
+    none = np.zeros(0, dtype=np.intp)
     resolved: dict[int, int] = {}
     reasons = None
     for pin in pins:
@@ -98,7 +104,7 @@ def resolve_pins(pins, windows: list[WindowSlews], timeline: pd.DataFrame, rules
         window = by_anneal.get(pin.anneal)
         if window is None:
             raise OptionError(f"{pin.describe()}, but the calendar has anneals 1..{len(windows)}")
-        rows = np.flatnonzero(visit_ids == pin.visit_id)
+        rows = rows_of.get(pin.visit_id, none)
         if pin.time is not None:
             rows = rows[starts[rows] == pin.time]
         if len(rows) == 0 and pin.time is None:  # --fix naming a visit id that is not there: bad input
@@ -126,6 +132,18 @@ def resolve_pins(pins, windows: list[WindowSlews], timeline: pd.DataFrame, rules
             )
         resolved[pin.anneal] = int(index[0])
     return resolved
+
+
+def _rows_of(visit_ids: pd.Series, wanted: set[str]) -> dict[str, np.ndarray]:
+    """Visit id -> its rows (ascending), for the ids of `wanted` that the timeline has: one hashed
+    pass over the column (Series.isin), then a grouping of the few rows found."""
+    if not wanted:
+        return {}
+    rows = np.flatnonzero(visit_ids.isin(wanted).to_numpy(dtype=bool))
+    found: dict[str, list[int]] = {}
+    for row, visit in zip(rows.tolist(), visit_ids.iloc[rows].tolist(), strict=True):
+        found.setdefault(str(visit), []).append(row)
+    return {visit: np.asarray(indexes, dtype=np.intp) for visit, indexes in found.items()}
 
 
 def read_pin_plan(path: Path | str, until: str) -> list[Pin]:

@@ -238,7 +238,8 @@ class JointModel:
             self.campaign_served, key=lambda n: -instance.programs[instance.observations[n].program].priority
         )
         for n in order:
-            o, runs, at = instance.observations[n], [], -np.inf
+            o, at = instance.observations[n], -np.inf
+            runs: list[int] = []
             for preferred in o.preferred:
                 free = [i for i, row in enumerate(o.rows.tolist())
                         if row not in taken and o.times[i] >= at + (o.separation if runs else 0)]  # fmt: skip
@@ -472,7 +473,8 @@ def solve_joint(
         build_seconds=time.perf_counter() - started - stages.solve_seconds,
         solve_seconds=stages.solve_seconds,
         versions=versions(),
-        unserved={o.label: o.why for o in instance.observations if not len(o.rows)},
+        unserved=unserved_reasons(instance, choice),
+        alone=alone_bounds(model),
     )
     problems = check_joint(result.plan, instance, claimed={s.name: s.value for s in result.stages})
     if problems:  # a bug, not bad input: never hand such a plan to a user
@@ -481,11 +483,51 @@ def solve_joint(
     return result
 
 
+def unserved_reasons(instance: JointInstance, choice: dict[int, list[int]]) -> dict[str, str]:
+    """Why each observation left unserved is: no eligible slew (which rules excluded its visits), or
+    every eligible slew carrying another program's run (which ones), the first stage having found
+    serving it would cost a higher priority."""
+    holder = {}
+    for n, runs in choice.items():
+        o = instance.observations[n]
+        for r, i in enumerate(runs, start=1):
+            holder[int(o.rows[i])] = f"{o.label}" + (f" run {r}" if o.iterations > 1 else "")
+    reasons = {}
+    for n, o in enumerate(instance.observations):
+        if n in choice:
+            continue
+        if not len(o.rows):
+            reasons[o.label] = o.why
+            continue
+        taken = [holder[row] for row in o.rows.tolist() if row in holder]
+        free = len(o.rows) - len(taken)
+        more = ", ..." if len(taken) > 6 else ""
+        reasons[o.label] = (
+            f"its {len(o.rows)} eligible slews carry {', '.join(taken[:6])}{more}"
+            + (f" ({free} free, too close together for its runs)" if free else "")
+            + "; serving it would leave out others of at least its priority in total"
+        )
+    return reasons
+
+
+def alone_bounds(model: JointModel) -> dict[str, int]:
+    """Each weekly program's least Σ|gap - m·target| alone on the freed slews (the DP): a lower
+    bound on its joint value, which the other programs can only raise."""
+    bounds = {}
+    for path in model.paths:
+        forward, _ = path.bounds()
+        ends = [forward[k].min() for k in range(len(path.layers)) if path.can_end(k)]
+        name = model.instance.programs[path.program].name
+        best = min(ends, default=np.inf)
+        bounds[name] = round(float(best)) if np.isfinite(best) else 0
+    return bounds
+
+
 def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> pd.DataFrame:
     """One row per run of every observation (JOINT_PLAN_SCHEMA); unserved runs have no slew."""
     frame = instance.timeline
     rows = []
-    measured: dict[int, pd.DataFrame] = {}
+    measured: dict[tuple[int, int], tuple[float, float]] = {}  # (program, number) -> interval, deviation
     for p, program in enumerate(instance.programs):  # weekly programs: the one measure of intervals
         if program.campaigns:
             continue
@@ -494,10 +536,10 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
         numbers = np.array([k for k, _ in served], dtype=np.int64)
         times = np.array([t for _, t in served], dtype=np.int64)
         gaps = intervals(times, numbers, program.calendar.target_seconds)
-        measured[p] = pd.DataFrame(
-            {"interval_s": gaps["interval_s"].to_numpy(), "deviation_s": gaps["deviation_s"].to_numpy()},
-            index=numbers[1:],
-        )
+        for number, interval, deviation in zip(
+            numbers[1:].tolist(), gaps["interval_s"].tolist(), gaps["deviation_s"].tolist(), strict=True
+        ):
+            measured[(p, number)] = (interval / DAY, deviation / 3600)
     ids, instruments, targets = (
         frame[c].to_numpy(dtype=object) for c in ("visit_id", "instrument", "target")
     )
@@ -506,8 +548,14 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
         for r in range(o.iterations):
             i = choice[n][r] if n in choice else None
             row = None if i is None else int(o.rows[i])
-            gap = measured.get(o.program)
-            has_gap = gap is not None and i is not None and o.number in gap.index
+            interval, deviation = (
+                measured.get((o.program, o.number), (np.nan, np.nan))
+                if i is not None
+                else (
+                    np.nan,
+                    np.nan,
+                )
+            )
             rows.append(
                 {
                     "program": program.name,
@@ -521,8 +569,8 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
                     "instrument": None if row is None else instruments[row],
                     "target": None if row is None else targets[row],
                     "preferred_time": o.preferred[r] if o.preferred else None,
-                    "interval_days": gap.at[o.number, "interval_s"] / DAY if has_gap else np.nan,
-                    "deviation_hours": gap.at[o.number, "deviation_s"] / 3600 if has_gap else np.nan,
+                    "interval_days": interval,
+                    "deviation_hours": deviation,
                 }
             )
     plan = pd.DataFrame(rows, columns=JOINT_PLAN_SCHEMA.names)

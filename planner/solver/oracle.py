@@ -24,8 +24,9 @@ from planner.solver.chain import Chain
 Kind = Literal["sum", "max"]
 Masks = dict[int, np.ndarray] | None  # extra restrictions: layer -> bool mask of usable slews
 
-# "No path" in the exact integer DPs: far above any plan's composite cost, and a sum of three of
-# them still fits in int64, so additions never wrap before they are clipped.
+# "No path" in the exact integer DPs: far above any plan's cost in seconds (a chain within the
+# limits costs at most about 10^11 s of deviation, 10^12 s of lateness), and a sum of three of them
+# still fits in int64, so additions never wrap before they are clipped.
 UNREACHABLE = np.iinfo(np.int64).max // 4
 
 
@@ -144,62 +145,88 @@ class Optimum:
 
 
 def _lateness(chain: Chain) -> list[np.ndarray]:
-    return [layer - layer[0] for layer in chain.layers]
+    return [(layer - layer[0]).astype(np.int64) for layer in chain.layers]
 
 
-def _scale(chain: Chain) -> int:
-    """Weight of one second of `regular` in the composite cost: above any total lateness."""
-    return int(sum(int(layer[-1] - layer[0]) for layer in chain.layers)) + 1
+# The lexicographic DP's cost of a partial plan is a pair of int64 arrays, compared in order:
+# (regular seconds, lateness seconds), UNREACHABLE in the first where there is no path. A pair, not
+# one composite integer (regular x a scale above any lateness, + lateness): that product outgrows
+# int64 on long chains (about 4,600 windows of 4 days, or 1,000 windows of 18 days: within the limits).
 
 
-def _composite_arcs(chain: Chain, cap: float | None) -> list[np.ndarray]:
-    """Arc k -> k+1: regular cost·scale + lateness of the arc's head, int64; UNREACHABLE if forbidden."""
-    scale, lateness = _scale(chain), _lateness(chain)
-    worst = sum(
-        max(
-            abs(int(chain.layers[k + 1][-1] - chain.layers[k][0]) - chain.weeks(k) * chain.target),
-            abs(int(chain.layers[k + 1][0] - chain.layers[k][-1]) - chain.weeks(k) * chain.target),
-        )
-        for k in range(chain.size - 1)
-    )
-    if (worst + 1) * scale >= UNREACHABLE:
-        raise OverflowError("chain too long for the exact integer DP")
+def _lexmin(first: np.ndarray, second: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lexicographically least (first, second) along `axis`; second is 0 where first is UNREACHABLE."""
+    least = first.min(axis=axis)
+    ties = first == np.expand_dims(least, axis)
+    then = np.where(ties, second, UNREACHABLE).min(axis=axis)
+    return least, np.where(least >= UNREACHABLE, 0, then)
+
+
+def _lexargmin(first: np.ndarray, second: np.ndarray) -> int:
+    """The first index of the lexicographically least (first, second) of 1-D arrays."""
+    return int(np.argmin(np.where(first == first.min(), second, UNREACHABLE)))
+
+
+def _regular_arcs(chain: Chain, cap: float | None) -> list[np.ndarray]:
+    """Arc k -> k+1: its `regular` cost in whole seconds, int64; UNREACHABLE if forbidden (by the gap,
+    `cap` or a pin on its head)."""
     arcs = []
     for k in range(chain.size - 1):
         cost = chain.arc_costs(k, cap)
         finite = np.isfinite(cost)
-        weight = np.where(finite, cost, 0).astype(np.int64) * scale + lateness[k + 1][None, :]
         allowed = chain.allowed(k + 1)
         if allowed is not None:
             finite &= allowed[None, :]
-        arcs.append(np.where(finite, weight, UNREACHABLE))
+        arcs.append(np.where(finite, np.where(finite, cost, 0).astype(np.int64), UNREACHABLE))
+    total = sum(int(arc[arc < UNREACHABLE].max(initial=0)) for arc in arcs)
+    late = sum(int(layer[-1]) for layer in _lateness(chain))
+    if max(total, late) >= UNREACHABLE // 4:  # some 10^9 windows: no chain a user can give
+        raise OverflowError("chain too long for the exact integer DP")
     return arcs
 
 
 def _start(chain: Chain, masks: Masks) -> np.ndarray:
+    """Regular cost of a plan's first slew: 0, or UNREACHABLE where layer 0 may not be used."""
     allowed = chain.allowed(0, masks)
-    start = _lateness(chain)[0].astype(np.int64)
+    start = np.zeros(len(chain.layers[0]), np.int64)
     return start if allowed is None else np.where(allowed, start, UNREACHABLE)
 
 
-def _composite_path(chain: Chain, arcs: list[np.ndarray], masks: Masks) -> tuple[int, tuple[int, ...]] | None:
-    """The composite-cheapest plan within `masks`; ties: the earliest slew at each step."""
+def _lexicographic_path(
+    chain: Chain, arcs: list[np.ndarray], masks: Masks
+) -> tuple[tuple[int, int], tuple[int, ...]] | None:
+    """The plan least in (regular, lateness) within `masks`, with that pair; ties: the earliest slew
+    at each step."""
     last = chain.size - 1
+    lateness = _lateness(chain)
     end = chain.allowed(last, masks)
-    back = [np.zeros(len(chain.layers[last]), np.int64)]
+    back_regular = [np.zeros(len(chain.layers[last]), np.int64)]
+    back_late = [np.zeros(len(chain.layers[last]), np.int64)]
     if end is not None:
-        back[0] = np.where(end, back[0], UNREACHABLE)
+        back_regular[0] = np.where(end, back_regular[0], UNREACHABLE)
     for k in range(last - 1, -1, -1):
-        through = np.minimum(arcs[k] + back[0][None, :], UNREACHABLE).min(axis=1)
+        regular, late = _lexmin(
+            np.minimum(arcs[k] + back_regular[0][None, :], UNREACHABLE),
+            np.broadcast_to(lateness[k + 1] + back_late[0], arcs[k].shape),
+            axis=1,
+        )
         allowed = chain.allowed(k, masks)
-        back.insert(0, through if allowed is None else np.where(allowed, through, UNREACHABLE))
-    total = np.minimum(_start(chain, masks) + back[0], UNREACHABLE)
-    if total.min() >= UNREACHABLE:
+        back_regular.insert(0, regular if allowed is None else np.where(allowed, regular, UNREACHABLE))
+        back_late.insert(0, late)
+    total_regular = np.minimum(_start(chain, masks) + back_regular[0], UNREACHABLE)
+    total_late = lateness[0] + back_late[0]
+    if total_regular.min() >= UNREACHABLE:
         return None
-    choice = [int(np.argmin(total))]
+    choice = [_lexargmin(total_regular, total_late)]
     for k in range(last):
-        choice.append(int(np.argmin(np.minimum(arcs[k][choice[-1]] + back[k + 1], UNREACHABLE))))
-    return int(total.min()), tuple(choice)
+        choice.append(
+            _lexargmin(
+                np.minimum(arcs[k][choice[-1]] + back_regular[k + 1], UNREACHABLE),
+                lateness[k + 1] + back_late[k + 1],
+            )
+        )
+    first = choice[0]
+    return (int(total_regular[first]), int(total_late[first])), tuple(choice)
 
 
 def plan_lateness(chain: Chain, choice: Sequence[int]) -> int:
@@ -207,7 +234,7 @@ def plan_lateness(chain: Chain, choice: Sequence[int]) -> int:
     return sum(int(chain.layers[k][i] - chain.layers[k][0]) for k, i in enumerate(choice))
 
 
-def _from_composite(chain: Chain, objective: str, value: int, choice: tuple[int, ...]) -> Optimum:
+def _optimum(chain: Chain, objective: str, value: int, choice: tuple[int, ...]) -> Optimum:
     regular = value if objective == "regular" else round(plan_cost(chain, choice, "sum"))
     return Optimum(objective, value, regular, plan_lateness(chain, choice), choice)
 
@@ -219,26 +246,24 @@ def lexicographic(chain: Chain, objective: str) -> Optimum | None:
     if not chain.size or any(len(layer) == 0 for layer in chain.layers):
         return None
     if objective == "regular":
-        found = _composite_path(chain, _composite_arcs(chain, None), None)
+        found = _lexicographic_path(chain, _regular_arcs(chain, None), None)
         return (
-            None
-            if found is None
-            else _from_composite(chain, objective, round(plan_cost(chain, found[1])), found[1])
+            None if found is None else _optimum(chain, objective, round(plan_cost(chain, found[1])), found[1])
         )
     if objective == "minimax":
         worst = best_path(chain, "max").cost
         if not np.isfinite(worst):
             return None
-        found = _composite_path(chain, _composite_arcs(chain, worst), None)
+        found = _lexicographic_path(chain, _regular_arcs(chain, worst), None)
         assert found is not None  # the bottleneck plan itself is within the cap
-        return _from_composite(chain, objective, round(worst), found[1])
+        return _optimum(chain, objective, round(worst), found[1])
     if objective == "mean":
         return _lexicographic_mean(chain)
     raise ValueError(f"objective {objective!r}: expected regular, mean or minimax")
 
 
 def _lexicographic_mean(chain: Chain) -> Optimum | None:
-    """Best mean over reachable end pairs; then the composite DP from each first slew of an
+    """Best mean over reachable end pairs; then the lexicographic DP from each first slew of an
     optimal end pair at once (one row per first slew), restricted to its optimal last slews."""
     costs = end_costs(chain)
     ends = reachable_ends(chain)
@@ -246,31 +271,38 @@ def _lexicographic_mean(chain: Chain) -> Optimum | None:
         return None
     best = int(costs[ends].min())
     optimal = ends & (costs <= best)
-    arcs = _composite_arcs(chain, None)
+    arcs = _regular_arcs(chain, None)
     start = _start(chain, None)
+    lateness = _lateness(chain)
     firsts = np.flatnonzero(optimal.any(axis=1))
-    winner: tuple[int, int, int] | None = None  # (composite, first, last)
+    winner: tuple[int, int, int, int] | None = None  # (regular, lateness, first, last)
     for chunk in np.array_split(firsts, max(1, len(firsts) // 16)):
-        values = np.full((len(chunk), len(chain.layers[0])), UNREACHABLE, np.int64)
-        values[np.arange(len(chunk)), chunk] = start[chunk]
+        rows = np.arange(len(chunk))
+        regular = np.full((len(chunk), len(chain.layers[0])), UNREACHABLE, np.int64)
+        regular[rows, chunk] = start[chunk]
+        late = np.zeros_like(regular)
+        late[rows, chunk] = lateness[0][chunk]
         for k in range(chain.size - 1):
-            values = np.minimum(values[:, :, None] + arcs[k][None, :, :], UNREACHABLE).min(axis=1)
-        values = np.where(optimal[chunk], values, UNREACHABLE)
-        row, last = np.unravel_index(int(np.argmin(values)), values.shape)
-        candidate = (int(values[row, last]), int(chunk[row]), int(last))
-        if winner is None or candidate[0] < winner[0]:  # strict: earlier first slews win ties
+            through = np.minimum(regular[:, :, None] + arcs[k][None, :, :], UNREACHABLE)
+            regular, late = _lexmin(through, np.broadcast_to(late[:, :, None], through.shape), axis=1)
+            late = late + lateness[k + 1][None, :]
+        regular = np.where(optimal[chunk], regular, UNREACHABLE)
+        flat = _lexargmin(regular.ravel(), late.ravel())
+        row, end = np.unravel_index(flat, regular.shape)
+        candidate = (int(regular[row, end]), int(late[row, end]), int(chunk[row]), int(end))
+        if winner is None or candidate[:2] < winner[:2]:  # strict: earlier first slews win ties
             winner = candidate
     assert winner is not None and winner[0] < UNREACHABLE
     n = chain.size - 1
     ends_mask = {
-        0: np.arange(len(chain.layers[0])) == winner[1],
-        n: np.arange(len(chain.layers[n])) == winner[2],
+        0: np.arange(len(chain.layers[0])) == winner[2],
+        n: np.arange(len(chain.layers[n])) == winner[3],
     }
     if n == 0:
         ends_mask = {0: ends_mask[0]}
-    found = _composite_path(chain, arcs, ends_mask)
+    found = _lexicographic_path(chain, arcs, ends_mask)
     assert found is not None
-    return _from_composite(chain, "mean", best, found[1])
+    return _optimum(chain, "mean", best, found[1])
 
 
 # -- a heuristic plan, for when no exact DP applies and for the benchmark's loose pruning ----------

@@ -429,6 +429,7 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
                 "anneals": new.to_dict("records"),
                 "reasons": {str(k): v for k, v in plan.reasons.items()},
                 "why": {str(k): v for k, v in plan.why.items()},
+                **({"expected_rest": plan.outlook.to_dict()} if plan.outlook is not None else {}),
             }
         )
         return
@@ -443,6 +444,8 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
         f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "
         f"published schedule reaches {_date(reaches)} UTC; plan written to {out}"
     )
+    if plan.outlook is not None:
+        console.print(plan.outlook.describe(plan.policy))
     if diff is not None:
         print_diff(diff, title=f"Changes from {diff.old}")
 
@@ -593,10 +596,10 @@ def comparison_document(comparison, plan: str) -> dict:
     }
 
 
-def print_comparison(comparison, calendar) -> None:
+def print_comparison(comparison, calendar, title: str = "Plan beside the anneals actually flown") -> None:
     from planner.plans.compare import executed_text
 
-    summary = Table("", "plan", "flown", title="Plan beside the anneals actually flown")
+    summary = Table("", "plan", "flown", title=title)
     for line in comparison.plain_rows(calendar):
         summary.add_row(*line)
     console.print(summary)

@@ -105,3 +105,57 @@ def print_joint(
             f"(build {result.build_seconds:.2f} s)" + (f"; plan written to {written}" if written else ""),
         )
     )
+
+
+def joint_comparison_document(comparisons, plan: str) -> dict:
+    """`compare --json` of a joint plan: per program its numbers, and a weekly series' intervals
+    (summary and week by week) as `compare --json` gives them for a one-program plan."""
+    from planner.views.console import comparison_document
+
+    programs = []
+    for c in comparisons:
+        row = c.row()
+        if c.intervals is not None:
+            document = comparison_document(c.intervals, plan)
+            row["intervals"] = {key: document[key] for key in ("summary", "weeks")}
+        programs.append(row)
+    return {"plan": plan, "programs": programs}
+
+
+def print_joint_comparison(comparisons, plan: str, *, as_json: bool = False) -> None:
+    """Per program: observations served and runs placed by the plan beside those flown; how many
+    planned runs sit on slews the program flew on; then each weekly series' intervals."""
+    from rich.markup import escape
+
+    from planner.views.console import print_comparison
+
+    if as_json:
+        print_json(joint_comparison_document(comparisons, plan))
+        return
+    table = Table(
+        "program", "mode", "observations plan/flown", "runs plan/flown", "on a flown slew",
+        "plan - nearest flown (median, worst)", "moved > 1 h", title=f"{plan} beside the runs flown",
+    )  # fmt: skip
+    for c in comparisons:
+        row = c.row()
+        distance = (
+            "-"
+            if row["median_from_flown_hours"] is None
+            else f"{row['median_from_flown_hours']:.1f} h, {row['largest_from_flown_hours']:.1f} h"
+        )
+        table.add_row(
+            escape(row["program"]), escape(row["mode"]),
+            f"{row['served']}/{row['observations']} · {row['flown_observations']}/{row['observations']}",
+            f"{row['placed']}/{row['runs']} · {row['flown']}", f"{row['on_flown_slew']}/{row['placed']}",
+            distance, "-" if c.weekly else str(row["moved"]),
+        )  # fmt: skip
+    console.print(table)
+    for c in comparisons:
+        if c.intervals is not None:
+            print_comparison(
+                c.intervals, c.program.calendar, title=escape(f"{c.program.name}: plan beside the runs flown")
+            )
+    console.print(
+        "observations: served by the plan · whose window holds as many flown runs as it has runs; runs: "
+        "placed by the plan · flown in the program's span (by program id)"
+    )

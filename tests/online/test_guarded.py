@@ -125,3 +125,81 @@ def test_on_a_tiny_issue_history_it_follows_the_pattern_once_the_cycle_has_shown
     cautious = [a.visit_id for a in replay(history, calendar, Guarded(k=12)).anneals]
     assert cautious == [a.visit_id for a in replay(history, calendar, Greedy()).anneals]
     assert cautious == ["1:1:1", "2:1:1", "3:1:1"]
+
+
+def test_on_a_tiny_issue_history_the_same_weeks_as_another_cycles_prior_are_thin_evidence():
+    """The same tiny history, but its four weeks at 48 h before the calendar come as the prior (the
+    weeks of another timeline that ended before this one began) rather than as the cycle's own
+    reports. Deciding week 2, the scenarios are the same six weeks, so the unweighted costs are
+    still 11 h after 36 h and 1.33 h after 48 h (48 h wins when w > 0.41). With k = 6: as the
+    cycle's own weeks, n = 6 and w = 6/12 = 0.5, so guarded takes 48 h, the informed choice; as
+    the prior, they count nothing as evidence (prior_share 0), n = 2 (weeks 1 and 2) and w = 2/8 =
+    0.25, so it takes greedy's 36 h: another cycle's pattern is not trusted more than this cycle's
+    own weeks justify. Rollout, which trusts any week at 0.5, takes 48 h either way."""
+    from planner.online.prior import prior_from
+    from planner.online.replay import replay
+    from planner.problem.rules import load_rules
+    from planner.schedules.history import History
+    from tests.online.test_policies import phase_history, phase_reports
+
+    history, calendar = phase_history()
+    reports = phase_reports()
+    before, own = History(reports[:1], []), History(reports[1:], [])
+    prior = prior_from(before.final(), load_rules(), "before")
+
+    def chosen(policy, on: History, given=None):
+        kwargs = {} if given is None else {"prior": given}
+        return [a.visit_id for a in replay(on, calendar, policy, **kwargs).anneals]
+
+    assert chosen(Guarded(k=6), history) == ["1:1:1", "2:2:1", "3:1:1"]
+    assert chosen(Guarded(k=6), own, prior) == ["1:1:1", "2:1:1", "3:1:1"] == chosen(Greedy(), own)
+    assert chosen(Rollout(), own, prior) == ["1:1:1", "2:2:1", "3:1:1"]
+
+
+def shifted_history(older_hours: list[float]):
+    """The tiny history of the test above with eight earlier weeks instead of four: the older six
+    (weeks -7 to -2) with slews at `older_hours`, the last two (weeks -1 and 0) at 48 h."""
+    from planner.schedules.history import History
+    from tests.helpers import visit
+    from tests.online.test_policies import at, phase_history, phase_reports, report
+
+    earlier = [
+        visit(at(w, hours), visit_id=f"0:{w + 10}:{i}")
+        for w in range(-7, -1)
+        for i, hours in enumerate(older_hours, start=1)
+    ]
+    earlier += [visit(at(w, 48), visit_id=f"0:{w + 10}:1") for w in (-1, 0)]
+    first = visit(at(-7, 0), "MIRI Imaging", visit_id="0:0:1")
+    before = report("before", -58, first, *earlier, visit(-1.5))
+    return History([before, *phase_reports()[1:]], []), phase_history()[1]
+
+
+def test_on_a_tiny_issue_history_a_pattern_that_shifts_mid_cycle_sends_it_back_towards_greedy():
+    """Eight weeks of the cycle's own before the calendar, then weeks 1-3 (40 h; 36 h and 48 h;
+    48 h). Deciding week 2 (previous anneal at 40 h, candidates 36 h and 48 h), the recent 4 weeks
+    (-1 and 0 at 48 h, 1 and 2) are tested against the older 6.
+
+    If the older weeks were also at 48 h, they agree: n = 10 and with k = 6 w = 10/16 = 0.63; the
+    20 scenarios (the 10 weeks and their mirrors) cost 11.4 h after 36 h and 0.8 h after 48 h, so
+    48 h wins (w > 0.38): the informed choice. If the older weeks had their slews early in the
+    window (10, 12 and 14 h), the pattern has shifted: they are dropped, n = 4, w = 0.4, and the 8
+    scenarios of the recent weeks cost 10.5 h after 36 h and 2 h after 48 h, so 48 h would need
+    w > 0.47: guarded goes back to greedy's 36 h until the new pattern has lasted. Back towards
+    greedy, not necessarily all the way: with the default k = 2 the four recent weeks give w =
+    4/6 = 0.67, enough for 48 h."""
+    from planner.online.replay import replay
+
+    agreeing, calendar = shifted_history([48])
+    shifted, _ = shifted_history([10, 12, 14])
+    chosen = {
+        name: [a.visit_id for a in replay(history, calendar, policy).anneals]
+        for name, history, policy in (
+            ("agreeing", agreeing, Guarded(k=6)),
+            ("shifted", shifted, Guarded(k=6)),
+            ("default", shifted, Guarded()),
+            ("greedy", shifted, Greedy()),
+        )
+    }
+    assert chosen["agreeing"] == ["1:1:1", "2:2:1", "3:1:1"]
+    assert chosen["shifted"] == chosen["greedy"] == ["1:1:1", "2:1:1", "3:1:1"]
+    assert chosen["default"] == ["1:1:1", "2:2:1", "3:1:1"]

@@ -219,6 +219,11 @@ def phase_history():
     """The issue history of the phase test above (and of tests/online/test_guarded.py): four
     earlier weeks with a slew at 48 h, then weeks 1-3 published one report each, with slews at
     40 h; 36 h and 48 h; 48 h (and a Saturday visit outside every window)."""
+    return History(phase_reports(), []), Calendar(start=START, count=3)
+
+
+def phase_reports() -> list[Report]:
+    """The reports of `phase_history`, in issue order: `before` (the four earlier weeks), weeks 1-3."""
     first = visit(at(-3, 0), "MIRI Imaging", visit_id="0:1:1")
     earlier = [visit(at(w, 48), visit_id=f"0:{w + 5}:1") for w in (-3, -2, -1, 0)]
     before = report("before", -30, first, *earlier, visit(-1.5))
@@ -232,4 +237,4 @@ def phase_history():
         visit(at(2, 132)),
     )
     week3 = report("week3", 12, lead(3), visit(at(3, 48), visit_id="3:1:1"), visit(at(3, 132)))
-    return History([before, week1, week2, week3], []), Calendar(start=START, count=3)
+    return [before, week1, week2, week3]

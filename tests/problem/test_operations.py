@@ -274,3 +274,63 @@ def test_an_empty_pin_until_is_refused_not_ignored(tmp_path):
     )
     assert result.exit_code == 2 and "--pin-until" in result.output
     assert not (tmp_path / "p.parquet").exists()
+
+
+def test_many_pins_resolve_as_one_at_a_time():
+    """resolve_pins finds every pin's rows in one pass: where visit ids recur (a week apart here),
+    pins with their time, and one without (the visit's only slew in its window), get the index a
+    search per pin gives; the errors still name their pin."""
+    from planner.problem.pins import resolve_pins
+    from planner.problem.rules import load_rules
+
+    days = [7 * k + d for k in range(6) for d in (0.5, 1.5, 2.5)]
+    frame = timeline(*(visit(d, visit_id=f"1:{round(2 * (d % 7))}:1") for d in days))
+    calendar = Calendar(start=START, count=6)
+    rules = load_rules("seed")
+    windows = window_slews(frame, calendar, rules)
+    starts = frame["start"].dt.as_unit("s").astype("int64").to_numpy()
+    ids = frame["visit_id"].tolist()
+    pins, expected = [], {}
+    for w, choice in zip(windows[:5], (0, 1, 2, 1, 0), strict=True):
+        row = int(w.rows[choice])
+        pins.append(Pin(w.window.anneal, ids[row], int(starts[row])))
+        expected[w.window.anneal] = choice
+    assert {ids[int(w.rows[0])] for w in windows} == {"1:1:1"}  # the same id in every window
+    pins.append(Pin(6, "1:5:1"))  # no time: the recurrence inside window 6
+    expected[6] = 2
+    assert resolve_pins(pins, windows, frame, rules) == expected
+    with pytest.raises(OptionError, match="Anneal 02 is pinned twice"):
+        resolve_pins([*pins, Pin(2, "1:1:1")], windows, frame, rules)
+    with pytest.raises(InfeasibleError, match=r"Anneal 03 is pinned to 1:1:1 at .*, which is outside its"):
+        resolve_pins([Pin(3, "1:1:1", int(starts[int(windows[1].rows[0])]))], windows, frame, rules)
+    with pytest.raises(OptionError, match="--fix: Anneal 04 is pinned to 1:9:1, a visit the timeline"):
+        resolve_pins([*pins[:3], Pin(4, "1:9:1")], windows, frame, rules)
+
+
+def test_checker_names_each_pin_the_plan_does_not_keep():
+    """A plan of anneal 1 on 1:1:1 (day 1) and anneal 2 on 1:3:1 (day 8), checked with pins: those
+    it keeps (with or without their time) pass; another visit, another time, or an anneal left
+    out are each one `pin` violation naming the pin."""
+    frame = timeline(
+        visit(1, visit_id="1:1:1"), visit(2, visit_id="1:2:1"), visit(8, visit_id="1:3:1"), visit(9.5)
+    )
+    calendar = Calendar(start=START, count=2)
+    made = solve(frame, calendar, pins=(Pin(1, "1:1:1"), Pin(2, "1:3:1")))
+    assert made.plan["visit_id"].tolist() == ["1:1:1", "1:3:1"]
+    kept = (Pin(1, "1:1:1", START + DAY), Pin(2, "1:3:1"))
+    assert check(made.plan, frame, calendar, pins=kept) == []
+    broken = (Pin(1, "1:2:1"), Pin(2, "1:3:1", START + 8 * DAY + 1))
+    problems = check(made.plan, frame, calendar, pins=broken)
+    assert [(p.anneal, p.rule, str(p)) for p in problems] == [
+        (None, "pin", "Anneal 01 is pinned to 1:2:1, but the plan does not use that slew"),
+        (
+            None,
+            "pin",
+            "Anneal 02 is pinned to 1:3:1 at 2023-07-11T00:00:01Z, but the plan does not use that slew",
+        ),
+    ]
+    missing = made.plan.assign(slew_time=[made.plan["slew_time"][0], pd.NaT])
+    problems = check(missing, frame, calendar, pins=kept, allow_missing=True)
+    assert ("pin", "Anneal 02 is pinned to 1:3:1, but the plan does not use that slew") in [
+        (p.rule, str(p)) for p in problems
+    ]

@@ -386,3 +386,55 @@ def test_batch_scenarios_take_a_rule_set(tmp_path):
     scenarios.write_text('[base]\nrules = "missing.toml"\n[[scenarios]]\n')
     with pytest.raises(Exception, match="no such rules file"):
         read_scenarios(scenarios)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.sampled_from(["nircam", "miri", "miri-parallel", "slew-parallel"]), min_size=1, max_size=25
+    ),
+    gaps=st.lists(st.integers(1, 600), min_size=25, max_size=25),
+    recovery=st.sampled_from([35, 90, 600, 7 * 24 * 60]),
+    order=st.randoms(use_true_random=False),
+)
+def test_checker_recovery_finds_the_first_use_a_scan_finds(kinds, gaps, recovery, order):
+    """The checker's recovery rule (one binary search over the uses it found once) names, for every
+    visit and in any order of asking, the first use of MIRI (prime, or a parallel that is not a slew
+    parallel) that a scan of the visits after it finds within the recovery time."""
+    from planner.plans.checker import _Rules, _uses
+    from planner.schedules.report import Attached
+
+    attached = {
+        "miri-parallel": [Attached("PARALLEL PURE", "MIRI Imaging", "1:1:1")],
+        "slew-parallel": [Attached("PARALLEL SLEW CALIBRATION", "MIRI Imaging", "1:1:2")],
+    }
+    days, day = [], 1.0
+    for gap in gaps[: len(kinds)]:
+        day += gap / (24 * 60)  # minutes apart
+        days.append(day)
+    frame = timeline(
+        *(
+            visit(d, "MIRI Imaging" if kind == "miri" else "NIRCam Imaging", parallels=attached.get(kind))
+            for d, kind in zip(days, kinds, strict=True)
+        )
+    )
+    rules = _Rules(frame, load_rules().with_recovery(recovery).to_dict(), ("MIRI",), "MIRI Imaging")
+    starts = frame["start"].dt.as_unit("s").astype("int64").to_numpy()
+    parallels = frame["parallels"].to_numpy()
+    indexes = list(range(len(frame)))
+    order.shuffle(indexes)
+    for i in indexes:
+        scanned = [
+            int(starts[j])
+            for j in range(i, len(frame))
+            if starts[j] < starts[i] + recovery * 60
+            and _uses(frame["instrument"][j], parallels[j], ("MIRI",))
+        ]
+        named = [words for rule, words in rules.broken(i) if rule == "miri-recovery"]
+        if scanned:
+            assert named == [
+                f"MIRI use starts {(scanned[0] - starts[i]) / 60:.0f} min after the slew parallel; "
+                f"the recovery needs {recovery:g} min"
+            ]
+        else:
+            assert named == []

@@ -73,6 +73,9 @@ def test_two_programs_match_the_brute_force_oracle(instance):
     result = solve_joint(instance)
     assert result.status.value == "OPTIMAL"
     assert {s.name: s.value for s in result.stages} == brute_force(instance)
+    # the anneals alone on the freed slews bound them when all are served (others only take slews)
+    if result.value("served") == 0:
+        assert result.value("regular") >= result.alone["seed-4485"]
     assert not check_joint(result.plan, instance)
 
 
@@ -93,6 +96,7 @@ def test_a_contested_window_goes_to_the_higher_priority():
     result = solve_joint(instance)
     served = result.plan.dropna(subset=["slew_time"])
     assert served["program"].tolist() == ["lamp"] and result.value("served") == 1
+    assert result.unserved["Anneal 01"].startswith("its 1 eligible slews carry lamp 01;")
     low = JointInstance(timeline=frame, programs=(anneals(count=1, priority=5), lamp), rules="seed")
     assert solve_joint(low).plan.dropna(subset=["slew_time"])["program"].tolist() == ["seed-4485"]
 
@@ -160,5 +164,20 @@ def test_one_weekly_program_alone_is_the_single_program_optimum():
     joint_instance = JointInstance(timeline=frame, programs=(program,), rules="seed")
     joint = solve_joint(joint_instance)
     assert stage_names(joint_instance) == ["served", "regular"]
-    assert joint.value("regular") == single.value
+    assert joint.value("regular") == single.value == joint.alone["seed-4485"]  # alone: the DP's
     assert joint.value("served") == len(single.missing) == brute_force(joint_instance)["served"]
+
+
+def test_a_slew_carrying_a_program_not_planned_stays_taken_whatever_its_mode():
+    """Program 4463's lamp flew on the day-0.5 slew and 4463 is not planned: lamp 4461 (the same mode)
+    must take the other slew, and the checker refuses a plan that puts it on 4463's."""
+    other = [Attached("PARALLEL SLEW CALIBRATION", "NIRSpec Internal Lamp", "4463:1:1")]
+    frame = timeline(visit(0.5, parallels=other), visit(0.75))
+    instance = JointInstance(timeline=frame, programs=(campaigns(*LAMP, (0, 1, 1, 0)),), rules="seed")
+    result = solve_joint(instance)
+    assert result.plan["slew_time"].iloc[0].timestamp() == START + round(0.75 * DAY)
+    moved = result.plan.copy()
+    moved.loc[0, "slew_time"] = pd.Timestamp(START + DAY // 2, unit="s", tz="UTC")
+    moved.loc[0, "visit_id"] = "9999:500:1"
+    found = check_joint(moved, instance)
+    assert [v.rule for v in found] == ["carries-slew-parallel"] and "4463:1:1" in found[0].detail

@@ -267,3 +267,99 @@ def test_potentials_bound_with_two_optimal_first_and_last_slews():
     optimum = oracle.lexicographic(c, "regular")
     assert optimum is not None and optimum.value == DAY
     _bound_is_the_optimum(c)
+
+
+# -- a long chain: exact beyond the size where one composite int64 cost overflowed ------------------
+
+
+def _reference(c: Chain, objective: str) -> tuple[int, int, int]:
+    """(objective, regular, lateness) of the planner's optimum by a scalar DP in Python integers
+    (which never overflow): per layer and slew the least (regular, lateness) of the rest of the
+    chain, for every first slew (and, for `mean`, every last one)."""
+    layers = [[int(t) for t in layer] for layer in c.layers]
+    n = len(layers)
+    late = [[t - layer[0] for t in layer] for layer in layers]
+
+    def arc(k, i, j):
+        gap = layers[k + 1][j] - layers[k][i]
+        return None if gap < c.min_gap else abs(gap - c.weeks(k) * c.target)
+
+    cap = None
+    if objective == "minimax":  # the bottleneck first, then the plans within it
+        worst = [0] * len(layers[-1])
+        for k in range(n - 2, -1, -1):
+            worst = [
+                min(
+                    (max(a, worst[j]) for j in range(len(layers[k + 1])) if (a := arc(k, i, j)) is not None),
+                    default=10**30,
+                )
+                for i in range(len(layers[k]))
+            ]
+        cap = min(worst)
+    lasts = range(len(layers[-1])) if objective == "mean" else [None]
+    best = None
+    for last in lasts:
+        rest = [(0, 0) if last in (None, j) else None for j in range(len(layers[-1]))]
+        for k in range(n - 2, -1, -1):
+            rest = [
+                min(
+                    (
+                        (a + rest[j][0], late[k + 1][j] + rest[j][1])
+                        for j in range(len(layers[k + 1]))
+                        if rest[j] is not None
+                        and (a := arc(k, i, j)) is not None
+                        and (cap is None or a <= cap)
+                    ),
+                    default=None,
+                )
+                for i in range(len(layers[k]))
+            ]
+        for i, value in enumerate(rest):
+            if value is None:
+                continue
+            first = {
+                "regular": value[0],
+                "minimax": cap,
+                "mean": abs(layers[-1][last or 0] - layers[0][i] - (c.anneals[-1] - c.anneals[0]) * c.target),
+            }[objective]
+            candidate = (first, value[0], value[1] + late[0][i])
+            best = candidate if best is None else min(best, candidate)
+    assert best is not None
+    return best
+
+
+def test_lexicographic_is_exact_on_a_chain_of_5000_windows():
+    """5,000 windows of 4 days with three slews each (at the window's edges and one between): the
+    composite cost (regular x a scale above every lateness + lateness) that the DP once used
+    exceeded its int64 range here; the DP now agrees with a Python-integer DP for every objective,
+    and its plan has the value, regular cost and lateness it states."""
+    rng = np.random.default_rng(5)
+    n = 5_000
+    layers = [
+        np.array(
+            [k * WEEK + 900, k * WEEK + int(rng.integers(3_600, 4 * DAY - 3_600)), k * WEEK + 4 * DAY - 900]
+        )
+        for k in range(n)
+    ]
+    c = Chain(tuple(layers), WEEK, 1)
+    scale = sum(int(layer[-1] - layer[0]) for layer in layers) + 1
+    worst = sum(
+        max(
+            abs(int(layers[k + 1][-1] - layers[k][0]) - WEEK),
+            abs(int(layers[k + 1][0] - layers[k][-1]) - WEEK),
+        )
+        for k in range(n - 1)
+    )
+    assert worst * scale > oracle.UNREACHABLE  # the size that overflowed
+    for objective in ("regular", "minimax", "mean"):
+        optimum = oracle.lexicographic(c, objective)
+        assert optimum is not None
+        assert (optimum.value, optimum.regular, optimum.lateness) == _reference(c, objective), objective
+        stated = {
+            "regular": oracle.plan_cost(c, optimum.choice, "sum"),
+            "minimax": oracle.plan_cost(c, optimum.choice, "max"),
+            "mean": oracle.end_costs(c)[optimum.choice[0], optimum.choice[-1]],
+        }[objective]
+        assert round(stated) == optimum.value
+        assert round(oracle.plan_cost(c, optimum.choice, "sum")) == optimum.regular
+        assert oracle.plan_lateness(c, optimum.choice) == optimum.lateness
