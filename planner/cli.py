@@ -966,7 +966,7 @@ def _is_plan(path: Path) -> bool:
     if path.suffix.lower() != ".parquet":
         return False
     try:
-        return read_metadata(path).get("kind") == "plan"
+        return read_metadata(path).get("kind") in ("plan", "joint-plan")  # a joint one: refused as such
     except (pa.ArrowException, OSError, ValueError):  # not Parquet, or damaged metadata
         return False
 

@@ -85,6 +85,12 @@ def _check_metadata(meta: object, path: Path) -> dict:
             "a replay table, not a plan; 'anneal-planner report' draws its folder, and the replay "
             "checked every plan it made",
         )
+    if isinstance(meta, dict) and meta.get("kind") == "joint-plan":
+        raise InputError(
+            path,
+            "a joint plan (several programs co-planned); this command reads a one-program plan: "
+            "'check', 'compare' and 'report' read joint plans",
+        )
     if not isinstance(meta, dict) or meta.get("kind") != "plan":
         raise InputError(
             path, "not a plan (no plan metadata); expected a file written by 'anneal-planner solve' or 'next'"
