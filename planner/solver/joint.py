@@ -3,8 +3,10 @@
 Variables:
 - `x[o][r][i]`: run r of observation o on its i-th eligible slew;
 - `served[o]`: observation o is served (each of its runs on one slew) or not (none of them);
-- per weekly program, a path through its windows: `arc` Booleans from a slew of one window to a
-  slew of a later one, from a source into a window's slew, and from a window's slew to a sink.
+- per weekly program, after the first stage, a path through its windows: `arc` Booleans from a slew
+  of one window to a slew of a later one, from a source into a window's slew, and from a window's
+  slew to a sink; only arcs on some path no worse than the best plan known that serves as many
+  (the DP over the program alone bounds every path through an arc, as in the one-program model).
 
 Constraints: one slew parallel per slew (at most one `x` of all programs on each slew); a campaign's
 runs in order, consecutive ones at least its separation apart (`t[r+1] >= t[r] + sep·served`, on
@@ -65,10 +67,17 @@ class _Path:
     none: cp_model.IntVar | None = None  # the empty path, when every layer is skippable
 
     def can_start(self, k: int) -> bool:
-        return all(self.skippable[:k])
+        """May the path begin at layer k (every layer before it skippable)?"""
+        return k <= self._first_kept
 
     def can_end(self, k: int) -> bool:
-        return all(self.skippable[k + 1 :])
+        """May the path end at layer k (every layer after it skippable)?"""
+        return k >= self._last_kept
+
+    def __post_init__(self) -> None:
+        kept = [k for k, skip in enumerate(self.skippable) if not skip]  # the layers it must pass
+        self._first_kept = kept[0] if kept else len(self.skippable)
+        self._last_kept = kept[-1] if kept else -1
 
     def reach(self, k: int):
         """The layers an arc from layer k may reach: the next, and past it while it is skippable."""
