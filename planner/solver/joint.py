@@ -31,7 +31,6 @@ A stage that is not proven leaves the plan FEASIBLE; the next stages still run, 
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,6 +40,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from planner.errors import InternalError
+from planner.plans.checker import objective_value
 from planner.plans.compare import intervals
 from planner.plans.joint_result import JOINT_PLAN_SCHEMA, JointResult
 from planner.plans.result import StageRecord, Status
@@ -286,22 +286,6 @@ class JointModel:
         self.model.proto.solution_hint.vars.extend(list(values))
         self.model.proto.solution_hint.values.extend(list(values.values()))
 
-    def unserved(self, chosen: dict[int, list[int]]) -> int:
-        """The first stage's value of the plan `chosen`."""
-        programs, observations = self.instance.programs, self.instance.observations
-        return sum(programs[o.program].priority for n, o in enumerate(observations) if n not in chosen)
-
-    def regular(self, chosen: dict[int, list[int]]) -> int:
-        """The weekly programs' Σ|gap - m·target| under the plan `chosen`."""
-        total = 0
-        for path in self.paths:
-            layers = zip(path.layers, path.numbers, strict=True)
-            on = [(o.number, int(o.times[chosen[n][0]])) for o, n in layers if n in chosen]
-            total += sum(
-                abs(t2 - t1 - (m2 - m1) * path.target) for (m1, t1), (m2, t2) in itertools.pairwise(on)
-            )
-        return total
-
     # -- stage expressions ---------------------------------------------------------------------------
 
     def unserved_priority(self) -> cp_model.LinearExprT:
@@ -396,23 +380,25 @@ class JointStages:
         names = stage_names(joint.instance)
         heuristic = joint.heuristic()
         joint.hint(heuristic)
-        chosen = self._stage(SERVED, joint.unserved_priority())
-        if joint.unserved(heuristic) == self.records[-1].value:
-            chosen = min(chosen, heuristic, key=joint.regular)  # as many served: the better bound
+        chosen = self._stage(SERVED, joint.unserved_priority(), heuristic)
+        instance = joint.instance
+        if stage_value(SERVED, instance, heuristic) == self.records[-1].value:  # as many served:
+            chosen = min(chosen, heuristic, key=lambda plan: stage_value("regular", instance, plan))
         if len(names) > 1 and names[1] != DISPLACEMENT:
             # Arcs only on paths no worse than this plan's (its value bounds the weekly optimum
             # among plans of this many served); every arc for the objectives DP bounds do not hold.
-            joint.add_flows(joint.regular(chosen) if names[1] == "regular" else np.inf)
+            joint.add_flows(stage_value("regular", instance, chosen) if names[1] == "regular" else np.inf)
         expressions = {name: joint.weekly(name) for name in names[1:] if name != DISPLACEMENT}
         if DISPLACEMENT in names:
             expressions[DISPLACEMENT] = joint.displacement()
         joint.hint(chosen)  # complete over the arcs; a minimax or mean variable is left to the solver
         for name in names[1:]:
-            chosen = self._stage(name, expressions[name])
+            chosen = self._stage(name, expressions[name], chosen)
         return chosen
 
-    def _stage(self, name: str, expression) -> dict[int, list[int]]:
-        """Minimise the stage's expression from the model's hint; record it; keep its value."""
+    def _stage(self, name: str, expression, known: dict[int, list[int]]) -> dict[int, list[int]]:
+        """Minimise the stage's expression from the model's hint (the plan `known`); record it; keep
+        its value. Without a plan from the solver in time, the known plan stays, its status UNKNOWN."""
         from planner.solver.solve import configure, solve_interruptibly
 
         model = self.model.model
@@ -425,10 +411,14 @@ class JointStages:
             self.on_progress(f"stage {name}: solving {len(model.proto.variables):,} variables")
         status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model)))
         self.solve_seconds += solver.wall_time
-        if not status.has_plan:  # the hint is a plan of this stage's model
-            raise InternalError(f"the joint {name} stage lost the hinted plan ({status.value})")
-        value = round(solver.objective_value)
-        bound = max(0.0, float(solver.best_objective_bound))
+        if status in (Status.INFEASIBLE, Status.MODEL_INVALID):  # the hint is a plan of this model
+            raise InternalError(
+                f"CP-SAT reported the joint {name} stage {status.value}, but the hint is a plan"
+            )
+        if status.has_plan:
+            value, bound = round(solver.objective_value), max(0.0, float(solver.best_objective_bound))
+        else:
+            value, bound = stage_value(name, self.model.instance, known), 0.0
         earlier_unproven = any(not r.proven for r in self.records)
         self.records.append(
             StageRecord(
@@ -440,15 +430,20 @@ class JointStages:
                 seconds=round(solver.wall_time, 4),
                 variables=len(model.proto.variables),
                 constraints=len(model.proto.constraints),
+                plan_from="solver" if status.has_plan else "hint",
                 note="optimal given the values of earlier stages that were not proven"
                 if earlier_unproven and status == Status.OPTIMAL
-                else "",
+                else ""
+                if status.has_plan
+                else "the solver found no plan in time: the known plan is kept",
             )
         )
         if self.on_progress is not None:
             unit = "" if name == SERVED else " s"
             self.on_progress(f"stage {name}: best {value:,}{unit}, bound {bound:,.0f}{unit}")
         model.add(expression <= value)  # later stages keep this stage's value
+        if not status.has_plan:
+            return known  # its hint stays the model's
         model.clear_hints()
         solution = solver.response_proto.solution
         model.proto.solution_hint.vars.extend(range(len(solution)))
@@ -490,6 +485,31 @@ def solve_joint(
         raise InternalError(f"the joint plan failed the checker ({'; '.join(map(str, problems[:5]))})")
     result.checked = True
     return result
+
+
+def stage_value(name: str, instance: JointInstance, chosen: dict[int, list[int]]) -> int:
+    """A stage's value on a plan (observation index -> each run's slew index, served ones only)."""
+    observations = instance.observations
+    if name == SERVED:
+        return sum(
+            instance.programs[o.program].priority for n, o in enumerate(observations) if n not in chosen
+        )
+    if name == DISPLACEMENT:
+        return sum(
+            abs(int(o.times[i]) - o.preferred[r])
+            for n, o in enumerate(observations)
+            if n in chosen and not o.weekly
+            for r, i in enumerate(chosen[n])
+        )
+    total = 0
+    for index, program in enumerate(instance.programs):
+        if program.campaigns:
+            continue
+        served = [(o.number, int(o.times[chosen[n][0]])) for n, o in enumerate(observations)
+                  if o.program == index and n in chosen]  # fmt: skip
+        times, numbers = [t for _, t in served], [k for k, _ in served]
+        total += objective_value(times, numbers, name, program.calendar.target_seconds)
+    return total
 
 
 def unserved_reasons(instance: JointInstance, choice: dict[int, list[int]]) -> dict[str, str]:

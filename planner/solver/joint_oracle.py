@@ -3,8 +3,9 @@
 It enumerates, observation by observation, "unserved" and every way to place its runs on its
 eligible slews (in order, at least its separation apart), keeps the combinations in which no slew
 carries two runs, and returns the lexicographically least (served, weekly objective, regular,
-displacement) key: the definition of the joint optimum, with none of the model's reasoning (the
-contested-window skips, the flow). Tests compare CP-SAT's stage values with it.
+displacement) key, each a stage's value on the plan (`stage_value`, the objective's definition):
+the joint optimum, with none of the model's reasoning (the contested-window skips, the flow, the
+pruning). Tests compare CP-SAT's stage values with it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import itertools
 import math
 
-from planner.plans.checker import objective_value
 from planner.problem.joint import JointInstance, Observation
-from planner.solver.joint import DISPLACEMENT, SERVED, stage_names
+from planner.solver.joint import stage_names, stage_value
 
 MAX_PLANS = 2_000_000  # beyond this the oracle refuses: it is for tiny instances
 
@@ -41,27 +41,9 @@ def brute_force(instance: JointInstance) -> dict[str, int]:
         rows = [int(o.rows[i]) for o, p in zip(observations, plan, strict=True) if p for i in p]
         if len(rows) != len(set(rows)):
             continue
-        key = tuple(_value(name, instance, plan) for name in names)
+        chosen = {n: list(p) for n, p in enumerate(plan) if p is not None}
+        key = tuple(stage_value(name, instance, chosen) for name in names)
         if best is None or key < best:
             best = key
     assert best is not None  # serving nothing is always a plan
     return dict(zip(names, best, strict=True))
-
-
-def _value(name: str, instance: JointInstance, plan) -> int:
-    observations = instance.observations
-    if name == SERVED:
-        return sum(instance.programs[o.program].priority for o, p in zip(observations, plan, strict=True)
-                   if p is None)  # fmt: skip
-    if name == DISPLACEMENT:
-        return sum(abs(int(o.times[i]) - o.preferred[r]) for o, p in zip(observations, plan, strict=True)
-                   if p and not o.weekly for r, i in enumerate(p))  # fmt: skip
-    total = 0
-    for index, program in enumerate(instance.programs):
-        if program.campaigns:
-            continue
-        served = [(o.number, int(o.times[p[0]])) for o, p in zip(observations, plan, strict=True)
-                  if o.program == index and p]  # fmt: skip
-        times, numbers = [t for _, t in served], [n for n, _ in served]
-        total += objective_value(times, numbers, name, program.calendar.target_seconds)
-    return total

@@ -181,3 +181,18 @@ def test_a_slew_carrying_a_program_not_planned_stays_taken_whatever_its_mode():
     moved.loc[0, "visit_id"] = "9999:500:1"
     found = check_joint(moved, instance)
     assert [v.rule for v in found] == ["carries-slew-parallel"] and "4463:1:1" in found[0].detail
+
+
+def test_a_time_limit_keeps_the_known_plan_and_claims_no_proof():
+    """No search at all (CP-SAT's deterministic time limit 0, so the outcome does not depend on the
+    machine's speed): every stage keeps the heuristic plan it was hinted, UNKNOWN with bound 0, and
+    the plan (checked inside solve_joint) is FEASIBLE, never OPTIMAL."""
+    from planner.problem.settings import SolverSettings
+
+    frame = timeline(*(visit(d, INSTRUMENTS[i % 3]) for i, d in enumerate([0.2, 0.5, 0.9, 2.3, 2.6, 4.4])))
+    lamp = campaigns(*LAMP, (0, 3, 2, 2))
+    instance = JointInstance(timeline=frame, programs=(anneals(count=3), lamp), rules="seed")
+    result = solve_joint(instance, SolverSettings(params=(("max_deterministic_time", "0"),)))
+    assert result.status.value == "FEASIBLE"
+    assert all(s.status.value == "UNKNOWN" and s.plan_from == "hint" and s.bound == 0 for s in result.stages)
+    assert not check_joint(result.plan, instance, claimed={s.name: s.value for s in result.stages})
