@@ -556,14 +556,15 @@ def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_
         instance = JointInstance(
             timeline=frame, programs=load_programs(programs), rules=rules, widen_hours=widen_hours
         )
-    if not allow_missing and instance.observations and any(not len(o.rows) for o in instance.observations):
-        empty = [o.label for o in instance.observations if not len(o.rows)]
-        raise InfeasibleError(
-            f"--require-all: {len(empty)} observations have no eligible slew ({', '.join(empty[:5])}"
-            f"{', ...' if len(empty) > 5 else ''}); no plan"
-        )
     with progress("co-planning", quiet=quiet) as show:
         result = solve_joint(instance, settings, on_progress=show)
+    if not allow_missing and result.unserved:  # no plan: say which observations, and the first's why
+        (first, why), count = next(iter(result.unserved.items())), len(result.unserved)
+        others = ", ".join(list(result.unserved)[1:6]) + (", ..." if count > 6 else "")
+        raise InfeasibleError(
+            f"--require-all: {count} observations cannot all be served; {first}: {why}"
+            + (f"; also {others}" if others else "")
+        )
     result.to_parquet(out)
     print_joint(result, str(out), as_json=as_json, quiet=quiet)
     if fail_on_missing and any(r["served"] < r["observations"] for r in program_rows(result)):

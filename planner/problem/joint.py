@@ -163,9 +163,10 @@ def _why(window, free: np.ndarray) -> str:
     """Why a weekly window has no eligible slew (empty when it has one)."""
     if free.any():
         return ""
+    text = window.explain().removeprefix(f"{window.window.label} ")  # the label is the key beside it
     if not len(free):
-        return window.explain()
-    return f"{window.explain()}, but each carries a slew parallel of a program not planned here"
+        return text
+    return f"{text}, but each carries a slew parallel of a program not planned here"
 
 
 def _excluded(reason: np.ndarray, starts: np.ndarray, campaign, rules: RuleSet) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -74,7 +75,7 @@ def test_a_plan_claiming_a_better_value_fails_check(tmp_path, programs):
     ("extra", "words"),
     [
         (["--count", "3"], "--count: an option of a one-program plan"),
-        (["--require-all"], "--require-all: 1 observations have no eligible slew (Anneal 04)"),
+        (["--require-all"], "--require-all: 1 observations cannot all be served; Anneal 04: (2023-07-24"),
     ],
 )
 def test_joint_solve_refuses_in_one_line(tmp_path, programs, extra, words):
@@ -89,3 +90,41 @@ def test_fail_on_missing_writes_the_plan_then_exits_1(tmp_path, programs):
     done = runner.invoke(app, ["solve", *programs, "--fail-on-missing", "--quiet", "--out", str(out)])
     assert done.exit_code == 1 and out.exists()
     assert pq.read_table(io.BytesIO(out.read_bytes())).num_rows == 5 + 2
+
+
+def test_programs_that_cannot_all_be_served_are_named_in_one_line(tmp_path):
+    """Two lamp programs whose one-run campaigns have one eligible slew between them (a free slew of
+    2023-07-05 on the shipped timeline, windows of 2 s about it): the higher priority is served, the
+    other says which run holds its slew; with --require-all there is no plan and one line names them."""
+    from planner.schedules.timeline import load_timeline
+
+    frame = load_timeline()
+    start = frame["start"]
+    day = frame[(start >= "2023-07-05") & (start < "2023-07-06") & frame["is_slew"]]
+    first = day[day["slew_parallel"].isna()].iloc[0]["start"]  # a free slew of that day: both want it
+    lo, hi = (first - pd.Timedelta(seconds=1)).isoformat(), (first + pd.Timedelta(seconds=1)).isoformat()
+    for name, pid, priority in (("a", 4461, 2), ("b", 4463, 1)):  # a outranks b
+        (tmp_path / f"{name}.toml").write_text(
+            f'name = "{name}"\nprograms = [{pid}]\nmode = "NIRSpec Internal Lamp"\npriority = {priority}\n'
+            f'avoid_instruments = []\n[[campaigns]]\nstart = "{lo}"\nend = "{hi}"\n'
+        )
+    programs = [
+        "--rules",
+        "seed",
+        "--program",
+        str(tmp_path / "a.toml"),
+        "--program",
+        str(tmp_path / "b.toml"),
+    ]
+    out = tmp_path / "joint.parquet"
+    done = runner.invoke(app, ["solve", *programs, "--json", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    reason = "its 1 eligible slews carry a 01; serving it would leave out others of at least its priority"
+    assert json.loads(done.stdout)["unserved"] == {"b 01": f"{reason} in total"}
+    refused = runner.invoke(app, ["solve", *programs, "--require-all", "--out", str(tmp_path / "x.parquet")])
+    assert refused.exit_code == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert (
+        "--require-all: 1 observations cannot all be served; b 01: its 1 eligible slews carry a 01"
+        in refused.stderr
+    )
+    assert not (tmp_path / "x.parquet").exists()
