@@ -227,3 +227,29 @@ def test_hovering_a_slew_names_its_visit_mode_target_and_time(page):
         driver.execute_script("return new Promise(r => setTimeout(r, 100))")
     assert visit in label and f"{time} UTC" in label and "target" in label and "eligible" in label
     _whole_cycle(driver)
+
+
+def test_a_joint_plans_page_draws_one_lane_per_program_offline(tmp_path, browser):
+    """A joint plan's report in the browser: the figure is drawn, one lane per program on the y axis,
+    no console error, nothing fetched, and the hostile program name shown as text, not markup."""
+    from planner.plans.joint_file import open_joint_plan
+    from planner.views import joint_page
+    from tests.joint_helpers import HOSTILE, joint_plan
+
+    path = tmp_path / "joint.html"
+    path.write_text(joint_page.render_joint(open_joint_plan(joint_plan(tmp_path, lamp_name=HOSTILE)), "j"))
+    browser.get_log("browser")  # what earlier pages logged is theirs
+    browser.get(path.as_uri())
+    for _ in range(100):
+        if browser.execute_script(f"var gd = document.getElementById('{joint_page.PLOT_ID}'); "
+                                  "return !!(gd && gd._fullLayout)"):  # fmt: skip
+            break
+        browser.execute_script("return new Promise(r => setTimeout(r, 100))")
+    ticks = browser.execute_script(
+        f"return document.getElementById('{joint_page.PLOT_ID}')._fullLayout.yaxis.ticktext"
+    )
+    assert len(ticks) == 2 and ticks[0] == "seed-4485"
+    assert browser.execute_script("return document.querySelectorAll('img').length") == 0  # no injected tag
+    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert [url for url in fetched if not url.startswith(("file:", "data:", "blob:"))] == []
