@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from planner import limits
 from planner.errors import InputError, PlannerError, brief
-from planner.io import read_parquet, same_type
+from planner.io import same_type
 from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
-from planner.plans.planfile import MAX_METADATA_BYTES, MAX_PLAN_BYTES, named_timeline
+from planner.plans.planfile import named_timeline, read_plan_file
 from planner.problem.joint import MAX_PROGRAMS, JointInstance
 from planner.problem.program import OBJECTIVES, Program
 
@@ -75,14 +74,7 @@ def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:
 def read_joint_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     """A joint plan's table and metadata, checked (without its programs or timeline)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such plan file")
-    if path.stat().st_size > MAX_PLAN_BYTES:
-        raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
-    try:
-        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES, max_rows=limits.MAX_PLAN_ROWS)
-    except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
-        raise InputError(path, f"not a readable plan file ({brief(err)})") from None
+    table, meta = read_plan_file(path)
     if not isinstance(meta, dict) or meta.get("kind") != JOINT_KIND:
         raise InputError(path, "not a joint plan; expected a file written by 'solve' with several programs")
     for key, kind in (("programs", list), ("options", dict), ("timeline", dict), ("stages", list)):

@@ -294,17 +294,23 @@ def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, dict, Program]:
     return plan, meta, recorded.instance.program
 
 
-def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, Recorded]:
-    """read_plan, with what its metadata records it was made from."""
+def read_plan_file(path: Path) -> tuple[pa.Table, object]:
+    """A plan file's table and metadata, as read (unchecked), once its size and footer are sane:
+    one plan or a joint plan (planner.plans.joint_file)."""
     if not path.is_file():
         raise InputError(path, "no such plan file")
     if path.stat().st_size > MAX_PLAN_BYTES:
         raise InputError(path, f"over {MAX_PLAN_BYTES // 1_000_000} MB; expected a plan file")
     try:
-        table, meta = read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES, max_rows=limits.MAX_PLAN_ROWS)
+        return read_parquet(path, max_metadata_bytes=MAX_METADATA_BYTES, max_rows=limits.MAX_PLAN_ROWS)
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting a RecursionError
         raise InputError(path, f"not a readable plan file ({brief(err)})") from None
+
+
+def _read_plan(path: Path) -> tuple[pd.DataFrame, dict, Recorded]:
+    """read_plan, with what its metadata records it was made from."""
+    table, meta = read_plan_file(path)
     _check_metadata(meta, path)
     try:  # a column name that is not UTF-8 fails when it is first read
         schema = _check_columns(table, path)
