@@ -116,6 +116,11 @@ def effective_settings(scenario) -> dict:
         "miri_recovery_minutes": rules.miri_recovery_minutes,
         "allow_missing": bool(scenario.settings.get("allow_missing", True)),
         "widen_hours": float(scenario.settings.get("widen_hours", 0.0)),
+    } | _perturbation(churn)
+
+
+def _perturbation(churn) -> dict:
+    return {
         "perturbation_cancel_fraction": churn.cancel_fraction,
         "perturbation_max_delay_hours": churn.max_delay_hours,
         "perturbation_lost_days": churn.lost_days,
@@ -141,11 +146,7 @@ def _joint_settings(scenario) -> dict:
         "rules": load_rules(rules).name,
         "allow_missing": bool(scenario.settings.get("allow_missing", True)),
         "widen_hours": float(scenario.settings.get("widen_hours", 0.0)),
-        "perturbation_cancel_fraction": churn.cancel_fraction,
-        "perturbation_max_delay_hours": churn.max_delay_hours,
-        "perturbation_lost_days": churn.lost_days,
-        "perturbation_seed": churn.seed,
-    }
+    } | _perturbation(churn)
 
 
 def _joint_objective(scenario) -> str | None:
