@@ -55,7 +55,9 @@ OBJECTIVES = ("regular", "mean", "minimax")
 VARIANTS = ("none", "min_gap", "recovery", "pins", "fix", "all")
 PRUNINGS = ("none", "greedy", "dp")
 SUITES = ("decade", "scaling", "lengths", "race", "cli", "batch")
-ON_REQUEST = ("joint_race",)  # run only when named; benchmarks.joint_race writes its own files
+# Suites run only when named, each a module of benchmarks/ that writes its own result files (longer
+# runs: the policies' leave-one-cycle-out protocol takes minutes; the joint race four).
+ON_REQUEST = ("joint_race", "joint", "policy_loo", "replays", "rules", "online_bound")
 
 
 def _instance(name: str):
@@ -742,10 +744,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     for suite in [] if args.readme_only else args.suites:
-        if suite == "joint_race":  # CP-SAT against HiGHS on the joint model's stages
-            from benchmarks import joint_race
+        if suite in ON_REQUEST:
+            import importlib
 
-            joint_race.main(["--out", str(args.out)])
+            module = importlib.import_module(f"benchmarks.{suite}")
+            module.main(["--out", str(args.out)] if suite == "joint_race" else [])
             continue
         if suite == "decade":
             table = decade(args.repeats, args.objectives, instance=args.decade_instance)
