@@ -240,7 +240,7 @@ class RacedStages(JointStages):
     label: str = ""
     rows: list[dict] = field(default_factory=list)
 
-    def _stage(self, name: str, expression) -> dict[int, list[int]]:
+    def _stage(self, name: str, expression, known: dict[int, list[int]]) -> dict[int, list[int]]:
         load = os.getloadavg()[0]
         model = self.model.model
         model.minimize(expression)  # as JointStages._stage sets it: the same objective, same hint
@@ -249,7 +249,7 @@ class RacedStages(JointStages):
         translate_seconds = time.perf_counter() - started
         highs = solve_highs(translated, self.highs_limit)
         self.started = time.perf_counter()
-        chosen = super()._stage(name, expression)
+        chosen = super()._stage(name, expression, known)
         record = self.records[-1]
         # CP-SAT's own solution (the hint of the next stage, just set) in the HiGHS model
         solution = np.zeros(translated.lp.num_col_)
