@@ -358,7 +358,7 @@ def run(names=("cycle2", "cycle3", "decade"), time_limit: float = 60.0, out: Pat
     from benchmarks.runner import _in_fresh_process, provenance
 
     before = _uptime()
-    rows = []
+    rows: list[dict] = []
     for name in names:  # each instance in a fresh process: its own peak memory
         rows += _in_fresh_process(race_instance, name, time_limit)
     table = pd.DataFrame(rows)
