@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -294,7 +295,7 @@ def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, dict, Program]:
     return plan, meta, recorded.instance.program
 
 
-def read_plan_file(path: Path) -> tuple[pa.Table, object]:
+def read_plan_file(path: Path) -> tuple[pa.Table, Any]:
     """A plan file's table and metadata, as read (unchecked), once its size and footer are sane:
     one plan or a joint plan (planner.plans.joint_file)."""
     if not path.is_file():
