@@ -94,13 +94,22 @@ PlanTimelineOption = Annotated[
 ]
 
 
+def one_program(values: list[str] | None) -> str | None:
+    """The one `--program` of a command that plans or reads one program (typer collects repeats)."""
+    if values and len(values) > 1:
+        raise OptionError(
+            f"--program given {len(values)} times: this command takes one program; 'solve' co-plans several"
+        )
+    return values[0] if values else None
+
+
 def _program_flag(words: str):
     """`--program NAME|FILE`, as every command that takes a program spells it, with its help."""
     return typer.Option("--program", metavar="NAME|FILE", help=words)
 
 
 ProgramOption = Annotated[
-    str | None,
+    list[str] | None,
     _program_flag(
         "The calibration program: a shipped one (anneals-cycle1 .. anneals-cycle5, seed-4485) or a "
         "program .toml file. Default: the shipped MIRI anneal series of the cycle the timeline covers."
@@ -116,14 +125,14 @@ SolveProgramOption = Annotated[
     ),
 ]
 CheckProgramOption = Annotated[
-    str | None,
+    list[str] | None,
     _program_flag(
         "Check as a plan of this program (its mode, avoided instruments, minimum slew and recovery; the "
         "plan's own calendar and objective) instead of the one the plan records."
     ),
 ]
 CompareProgramOption = Annotated[
-    str | None,
+    list[str] | None,
     _program_flag("Compare with the runs flown of this program's mode instead of the plan's own program's."),
 ]
 Start = Annotated[
@@ -354,7 +363,7 @@ def timeline(
     path: Annotated[
         list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")
     ] = None,
-    program: ProgramOption = None,
+    programs: ProgramOption = None,
     start: Start = None,
     count: Count = None,
     window_days: WindowDays = None,
@@ -364,6 +373,7 @@ def timeline(
     as_json: Json = False,
 ) -> None:
     """Summarise a timeline: visit counts and eligible slews per anneal window, counted by rule."""
+    program = one_program(programs)
     from planner.problem.coverage import summarize
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.views.console import print_json, print_timeline, progress, timeline_document
@@ -584,10 +594,11 @@ def check(
             "the plan records, e.g. whether a seed plan follows the operational rules.",
         ),
     ] = None,
-    program: CheckProgramOption = None,
+    programs: CheckProgramOption = None,
     as_json: Json = False,
 ) -> None:
     """Check a plan independently against the timeline and its calendar; exit 1 on violations."""
+    program = one_program(programs)
     from planner.plans.checker import check_plan_file
     from planner.plans.compare import plan_deviation, seconds_and_days
     from planner.plans.joint_file import is_joint_plan
@@ -799,7 +810,7 @@ def _prior(path: str | None, disabled: bool, rules, policy):
 @friendly
 def replay(
     sources: Annotated[list[Path], typer.Argument(help="STScI text / DJA JSON reports or folders, any mix.")],
-    program: ProgramOption = None,
+    programs: ProgramOption = None,
     start: Start = None,
     count: Count = None,
     window_days: WindowDays = None,
@@ -816,6 +827,7 @@ def replay(
     as_json: Json = False,
 ) -> None:
     """Replay the reports in issue order, planning week by week on what was published at each point."""
+    program = one_program(programs)
     from planner.online.outcome import run_replay, write_replay
     from planner.online.policies import make_policy
     from planner.schedules.history import History
@@ -854,7 +866,7 @@ def next_week(
         float | None,
         typer.Option(help="Plan only windows ending within this many days of the last flown anneal."),
     ] = None,
-    program: ProgramOption = None,
+    programs: ProgramOption = None,
     start: Start = None,
     count: Count = None,
     window_days: WindowDays = None,
@@ -881,6 +893,7 @@ def next_week(
     as_json: Json = False,
 ) -> None:
     """The weekly job: choose the anneals of the published windows that have none yet."""
+    program = one_program(programs)
     from planner.io import check_output
     from planner.online.policies import make_policy
     from planner.online.weekly import (
@@ -1012,11 +1025,12 @@ PlanArgument = Annotated[Path, typer.Argument(help="Plan Parquet written by 'sol
 def compare(
     plan: PlanArgument,
     timeline: PlanTimelineOption = None,
-    program: CompareProgramOption = None,
+    programs: CompareProgramOption = None,
     as_json: Json = False,
 ) -> None:
     """Show the plan beside the anneals actually flown in the timeline (a joint plan: each program
     beside its own runs flown)."""
+    program = one_program(programs)
     from planner.plans.compare import compare as run
     from planner.plans.joint_file import is_joint_plan
     from planner.plans.result import open_plan

@@ -421,12 +421,16 @@ def load_program(spec: str | Path | Program) -> Program:
     if str(spec) in shipped_names():
         return _shipped(str(spec))
     path = Path(spec)
+    if path.is_dir():
+        raise OptionError(
+            f"--program {str(spec)!r}: a folder; 'solve' co-plans a folder of program files, this takes one"
+        )
     if path.suffix.lower() != ".toml":
         close = difflib.get_close_matches(str(spec), shipped_names(), n=3, cutoff=0.4)
         hint = f" (closest: {', '.join(close)})" if close else ""
         raise OptionError(
-            f"--program {str(spec)!r}: expected a shipped program{hint} ({', '.join(shipped_names())}) "
-            "or a program .toml file"
+            f"--program {str(spec)!r}: expected a shipped program{hint} ({', '.join(shipped_names())}), "
+            "a program .toml file, or (to co-plan with 'solve') a folder of them"
         )
     try:
         if not path.is_file():

@@ -198,3 +198,18 @@ def test_a_program_must_say_what_flies_and_what_it_avoids(tmp_path, key):
     path.write_text("\n".join(lines))
     with pytest.raises(InputError, match=f"{key} missing"):
         load_program(path)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["timeline"], ["replay", "data/raw/dja-json/cycle3"], ["next", "--flown", "data/raw/dja-json"]],
+)
+def test_a_one_program_command_refuses_two_programs_and_a_folder(command, tmp_path):
+    """typer keeps the last of repeated options: a second --program must not pass unnoticed."""
+    from planner.schedules.timeline import DATA_DIR
+
+    args = [a.replace("data/", f"{DATA_DIR}/", 1) for a in command]
+    twice = CliRunner().invoke(app, [*args, "--program", "anneals-cycle3", "--program", "anneals-cycle2"])
+    assert twice.exit_code == 2 and "--program given 2 times" in twice.stderr
+    folder = CliRunner().invoke(app, [*args, "--program", str(tmp_path)])
+    assert folder.exit_code == 2 and "a folder; 'solve' co-plans a folder" in folder.stderr
