@@ -294,7 +294,7 @@ def parse_scenarios(data: dict, where: str = "scenarios") -> list[Scenario]:
     for scenario in scenarios:
         try:
             scenario.validate()
-        except OptionError as err:
+        except (OptionError, InputError) as err:  # InputError: a program file it names
             raise OptionError(f"{where} scenario {scenario.id}: {err}") from None
     ids = [s.id for s in scenarios]
     if len(set(ids)) != len(ids):
