@@ -4,7 +4,7 @@ A page asks for one with a marker line, `<!-- generated: WHAT -->`:
 
 - `cli`: every command of `planner.cli.app` (usage, help, arguments and options), read through
   click's introspection of the typer app, so the reference is the `--help` of the installed code;
-- `schema timeline`, `schema plan`, `schema decisions`, `schema batch`: the columns and Arrow types
+- `schema timeline`, `schema plan`, `schema joint`, `schema decisions`, `schema batch`: the columns and Arrow types
   of the file formats, from the schemas the writers use, with each column's meaning from
   `MEANINGS` below; a column without a meaning, or a meaning for a column the schema no longer has,
   fails the build, so the page cannot drift from the files;
@@ -60,6 +60,21 @@ MEANINGS: dict[str, dict[str, str]] = {
         "target": "that visit's target",
         "interval_days": "days since the previous placed anneal; null for the first",
         "deviation_hours": "interval − m·target, signed, m = the number of weeks apart",
+    },
+    "joint": {
+        "program": "the program's name (its file's `name`)",
+        "observation": "1..n within its program: a weekly window, or a campaign",
+        "iteration": "1..iterations: the run within its observation (1 for a weekly window)",
+        "label": "`Anneal 01` for a weekly window, `<program> 03` for a campaign",
+        "window_start": "the observation's window (a weekly window widened if so)",
+        "window_end": "its end (exclusive)",
+        "visit_id": "the destination visit of the run's slew; null when the observation is not served",
+        "slew_time": "that visit's scheduled start, when the run flies; null when not served",
+        "instrument": "that visit's prime instrument and mode",
+        "target": "that visit's target",
+        "preferred_time": "when a campaign run would best fly (`preferred`); null for a weekly window",
+        "interval_days": "a weekly program's days since its previous served run; null otherwise",
+        "deviation_hours": "interval − m·target, signed (weekly programs)",
     },
     "decisions": {
         "decided_at": "the report whose publication decided the anneal",
@@ -129,6 +144,10 @@ def _schema(name: str) -> list[pa.Field]:
         from planner.plans.result import PLAN_SCHEMA
 
         return list(PLAN_SCHEMA)
+    if name == "joint":
+        from planner.plans.joint_result import JOINT_PLAN_SCHEMA
+
+        return list(JOINT_PLAN_SCHEMA)
     if name == "decisions":
         from planner.plans.result import DECISION_FIELDS
 
