@@ -4,8 +4,8 @@ A page asks for one with a marker line, `<!-- generated: WHAT -->`:
 
 - `cli`: every command of `planner.cli.app` (usage, help, arguments and options), read through
   click's introspection of the typer app, so the reference is the `--help` of the installed code;
-- `schema timeline`, `schema plan`, `schema joint`, `schema decisions`, `schema batch`: the columns and Arrow types
-  of the file formats, from the schemas the writers use, with each column's meaning from
+- `schema timeline`, `schema plan`, `schema joint`, `schema decisions`, `schema batch`: the columns
+  and Arrow types of the file formats, from the schemas the writers use, with each column's meaning from
   `MEANINGS` below; a column without a meaning, or a meaning for a column the schema no longer has,
   fails the build, so the page cannot drift from the files;
 - `api`: a mkdocstrings block for every name `planner/__init__.py` exports.
