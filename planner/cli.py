@@ -660,12 +660,14 @@ def _check_joint(path: Path, timeline, as_json: bool) -> None:
     import dataclasses
 
     from planner.plans.joint_checker import check_joint
-    from planner.plans.joint_file import open_joint_plan
+    from planner.plans.joint_file import open_joint_plan, served_proven
     from planner.views.console import console, print_json, progress, styled
 
     with progress(f"checking {path}"):
         opened = open_joint_plan(path, timeline or None)
-        problems = check_joint(opened.plan, opened.instance, claimed=opened.claimed)
+        problems = check_joint(
+            opened.plan, opened.instance, claimed=opened.claimed, served_proven=served_proven(opened.meta)
+        )
     plan = opened.plan
     placed = int(plan["slew_time"].notna().sum())
     if as_json:

@@ -210,10 +210,12 @@ def _stage(stage: dict) -> dict:
 
 def _still_solved_joint(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] | None:
     """May an earlier run's joint plan stand for this scenario? A readable joint plan of the same
-    programs and rule sets that passes the joint checker with the stage values it claims. (No
-    re-proof of OPTIMAL: the exact DP holds for one program alone.) None: solve again."""
+    programs, rule sets and timeline that passes the joint checker with the stage values it claims.
+    OPTIMAL cannot be re-proven without solving again (the exact DP holds for one program alone):
+    the caller states such a plan FEASIBLE. None: solve again."""
     from planner.plans.joint_checker import check_joint
-    from planner.plans.joint_file import claimed_stages, read_joint_plan
+    from planner.plans.joint_file import claimed_stages, read_joint_plan, served_proven
+    from planner.solver.solve import timeline_identity
 
     try:
         plan, meta = read_joint_plan(plan_path)
@@ -223,8 +225,10 @@ def _still_solved_joint(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] 
         return None
     if meta["options"].get("rules") != [r.to_dict() for r in instance.rule_sets]:
         return None
+    if meta["timeline"].get("sha256") != timeline_identity(instance.timeline)["sha256"]:
+        return None
     claimed = claimed_stages(meta)
-    if not claimed or check_joint(plan, instance, claimed=claimed):
+    if not claimed or check_joint(plan, instance, claimed=claimed, served_proven=served_proven(meta)):
         return None
     return plan, meta
 
@@ -239,20 +243,19 @@ def run_joint_scenario(scenario: Scenario, plan_path: Path, workers_cap: int, st
     earlier = _still_solved_joint(plan_path, instance) if plan_path.exists() else None
     if earlier is not None:
         plan, meta = earlier
-        return _row(
-            scenario, state="solved", skipped=True, plan=relative_plan, status=meta.get("status"),
+        return _row(  # verified valid, its OPTIMAL (if claimed) not re-proven: FEASIBLE
+            scenario, state="solved", skipped=True, plan=relative_plan, status="FEASIBLE",
             **joint_outcome(plan, [s for s in meta["stages"] if isinstance(s, dict)]),
             build_s=meta.get("build_seconds"), solve_s=meta.get("solve_seconds"),
             total_s=time.perf_counter() - started, error=None,
         )  # fmt: skip
-    if not scenario.settings.get("allow_missing", True):
-        empty = [o.label for o in instance.observations if not len(o.rows)]
-        if empty:
-            raise InfeasibleError(
-                f"allow_missing = false: {len(empty)} observations have no eligible slew "
-                f"({', '.join(empty[:5])}{', ...' if len(empty) > 5 else ''}); no plan"
-            )
     result = solve_joint(instance, scenario.solver_settings(workers_cap))
+    if not scenario.settings.get("allow_missing", True) and result.unserved:  # as solve --require-all
+        labels = list(result.unserved)
+        raise InfeasibleError(
+            f"allow_missing = false: {len(labels)} observations cannot all be served "
+            f"({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}); no plan"
+        )
     result.to_parquet(plan_path)
     return _row(
         scenario, state="solved", plan=relative_plan, status=result.status.value,

@@ -84,9 +84,18 @@ def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, in
     return windows
 
 
-def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] | None = None) -> list:
+def check_joint(
+    plan: pd.DataFrame,
+    instance,
+    claimed: Mapping[str, int | None] | None = None,
+    *,
+    served_proven: bool = True,
+) -> list:
     """Every rule `plan` breaks as a joint plan of `instance` (planner.problem.joint.JointInstance);
-    empty: the plan is valid. `claimed`: stage name -> the value the plan states, checked too."""
+    empty: the plan is valid. `claimed`: stage name -> the value the plan states, checked too (and
+    that they are the stages of its programs). `served_proven`: the plan claims its first stage
+    proven, so no weekly window is left out while one of its eligible slews is free (a plan cut
+    short by a time limit may leave one out)."""
     problems: list[JointViolation] = []
     programs = instance.programs
     freed = _freed(instance.timeline, programs)
@@ -94,7 +103,7 @@ def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] 
     by_key: dict[tuple, list[dict]] = {}
     for row in rows:
         by_key.setdefault((row["program"], int(row["observation"]), int(row["iteration"])), []).append(row)
-    expected, windows, rules_of = set(), {}, {}
+    expected, windows, rules_of, labels = set(), {}, {}, {}
     for program, rule_set in zip(programs, instance.rule_sets, strict=True):
         rules = _Rules(freed, rule_set.to_dict(), program.avoid, program.mode)
         rules_of[program.name] = rules
@@ -108,6 +117,7 @@ def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] 
         for n, lo, hi, sep, preferred in observations:
             iterations = len(preferred) or 1
             windows[(program.name, n)] = (lo, hi, sep, preferred, iterations)
+            labels[(program.name, n)] = f"{program.name} {n:02d}" if program.campaigns else f"Anneal {n:02d}"
             expected |= {(program.name, n, r) for r in range(1, iterations + 1)}
     for key in sorted(set(by_key) - expected, key=str):
         problems.append(JointViolation(key[0], key[1], "unknown", f"run {key[2]} is no run of its program"))
@@ -125,17 +135,25 @@ def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] 
     served: dict[tuple[str, int], list[int]] = {}
     for program in programs:
         rules = rules_of[program.name]
-        for (name, n), (lo, hi, sep, _preferred, iterations) in windows.items():
+        for (name, n), (lo, hi, sep, preferred, iterations) in windows.items():
             if name != program.name:
                 continue
             runs = [by_key[(name, n, r)][0] for r in range(1, iterations + 1)]
             placed = [not pd.isna(run["slew_time"]) for run in runs]
-            for run in runs:
+            for r, run in enumerate(runs):
                 if (to_seconds(pd.Series([run["window_start"], run["window_end"]])).tolist()) != [lo, hi]:
                     problems.append(
                         JointViolation(name, n, "window", "the plan's window is not the program's")
                     )
-                    break
+                if run["label"] != labels[(name, n)]:
+                    problems.append(JointViolation(name, n, "label", f"label says {run['label']!r}"))
+                stated = None if pd.isna(run["preferred_time"]) else int(run["preferred_time"].timestamp())
+                if stated != (preferred[r] if preferred else None):
+                    problems.append(
+                        JointViolation(
+                            name, n, "preferred_time", "not the program's preferred time of the run"
+                        )
+                    )
             if any(placed) and not all(placed):
                 problems.append(
                     JointViolation(name, n, "partial", f"{sum(placed)} of {iterations} runs placed")
@@ -186,7 +204,7 @@ def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] 
 
     taken = {t for _, t in used}
     for program in programs:
-        if program.campaigns:
+        if program.campaigns or not served_proven:
             continue
         rules = rules_of[program.name]
         for (name, n), (lo, hi, *_rest) in windows.items():
@@ -204,9 +222,28 @@ def check_joint(plan: pd.DataFrame, instance, claimed: Mapping[str, int | None] 
                     )
                 )  # fmt: skip
     problems += _intervals(plan, programs)
-    if claimed:
+    if claimed is not None:
+        expected_stages = _stage_names(programs)
+        if list(claimed) != expected_stages:
+            problems.append(
+                JointViolation(
+                    None,
+                    None,
+                    "stages",
+                    f"claims stages {list(claimed)}; its programs' are {expected_stages}",
+                )
+            )
         problems += _claims(claimed, instance, served, windows)
     return problems
+
+
+def _stage_names(programs) -> list[str]:
+    """The stages a joint plan of these programs has (re-derived: see planner.solver.joint)."""
+    weekly = {p.objective for p in programs if not p.campaigns}
+    names = ["served"]
+    if weekly:
+        names += [*weekly, *(["regular"] if weekly != {"regular"} else [])]
+    return names + (["displacement"] if any(p.campaigns for p in programs) else [])
 
 
 def _weekly_times(program, served) -> tuple[list[int], list[int]]:
@@ -216,6 +253,15 @@ def _weekly_times(program, served) -> tuple[list[int], list[int]]:
 
 def _intervals(plan: pd.DataFrame, programs) -> list[JointViolation]:
     problems = []
+    unserved = plan[
+        plan["slew_time"].isna() & (plan["interval_days"].notna() | plan["deviation_hours"].notna())
+    ]
+    for row in unserved.to_dict("records")[:5]:
+        problems.append(
+            JointViolation(
+                row["program"], int(row["observation"]), "interval_days", "an unserved run has intervals"
+            )
+        )
     for program in programs:
         rows = plan[(plan["program"] == program.name) & plan["slew_time"].notna()].sort_values("observation")
         if program.campaigns:
@@ -226,6 +272,11 @@ def _intervals(plan: pd.DataFrame, programs) -> list[JointViolation]:
             continue
         times = [int(t.timestamp()) for t in rows["slew_time"]]
         numbers = rows["observation"].astype(int).tolist()
+        for n, a, b in zip(numbers[1:], times, times[1:], strict=False):
+            if b <= a:  # overlapping windows: still in calendar order
+                problems.append(
+                    JointViolation(program.name, n, "order", "not after the previous observation")
+                )
         target = program.calendar.target_seconds
         actual = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
         pairs = zip(times, times[1:], numbers, numbers[1:], strict=False)

@@ -15,6 +15,7 @@ from planner.errors import InputError, PlannerError, brief
 from planner.io import same_type
 from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
 from planner.plans.planfile import named_timeline, read_plan_file
+from planner.plans.result import Status
 from planner.problem.joint import MAX_PROGRAMS, JointInstance
 from planner.problem.program import OBJECTIVES, Program
 
@@ -32,6 +33,11 @@ class JointPlanFile:
 def claimed_stages(meta: dict) -> dict[str, int]:
     """The stage values a joint plan's metadata claims, by stage name (checked by `read_joint_plan`)."""
     return {stage["name"]: stage["value"] for stage in meta["stages"]}
+
+
+def served_proven(meta: dict) -> bool:
+    """Does the plan claim its first stage (served) proven? (`check_joint`'s left-out rule.)"""
+    return bool(meta["stages"]) and meta["stages"][0]["status"] == Status.OPTIMAL.value
 
 
 def is_joint_plan(path: Path) -> bool:
@@ -110,10 +116,27 @@ def read_joint_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
         or not all(isinstance(r, dict) for r in rules)
     ):
         raise InputError(path, "metadata options.rules: expected one recorded rule set (a table) per program")
+    statuses = [s.value for s in Status]
     for i, stage in enumerate(meta["stages"]):
         name, value = (stage.get("name"), stage.get("value")) if isinstance(stage, dict) else (None, None)
         if name not in STAGES or isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InputError(
                 path, f"metadata stages[{i}]: expected a stage ({', '.join(STAGES)}) with a whole value >= 0"
             )
+        if stage.get("status") not in statuses:
+            raise InputError(path, f"metadata stages[{i}].status: expected one of {', '.join(statuses)}")
+    proven = all(stage["status"] == Status.OPTIMAL.value for stage in meta["stages"])
+    if meta.get("status") != (Status.OPTIMAL if proven else Status.FEASIBLE).value:
+        raise InputError(path, "metadata status: not the one its stages give (OPTIMAL only when all are)")
+    timeline = meta["timeline"]
+    sources = timeline.get("sources")
+    if (
+        not isinstance(timeline.get("path"), str | None)
+        or not isinstance(timeline.get("sha256"), str | None)
+        or not (sources is None or (isinstance(sources, list) and all(isinstance(f, str) for f in sources)))
+        or not isinstance(meta.get("versions", {}), dict)
+    ):
+        raise InputError(
+            path, "metadata timeline or versions: expected the path, sources and sha256 'solve' records"
+        )
     return plan, meta

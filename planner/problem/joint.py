@@ -33,6 +33,9 @@ from planner.problem.rules import CARRIES, RuleSet, load_rules
 from planner.schedules.report import SLEW_PARALLEL
 
 MAX_PROGRAMS = 20  # a cycle flies about eight slew-parallel programs
+# (run, eligible slew) pairs, one Boolean each: a real cycle has 5,000-10,000, the ten-year
+# five-program synthetic 134,000 (827 MB peak, benchmarks.joint); memory grows with them.
+MAX_CHOICES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,13 @@ class JointInstance:
         if len(programs) > MAX_PROGRAMS:
             raise OptionError(f"{len(programs)} programs: expected at most {MAX_PROGRAMS} to co-plan")
         _refuse_conflicts(programs)
+        weekly = [p for p in programs if not p.campaigns]
+        if len({p.objective for p in weekly}) > 1:
+            a, b = next((a, b) for a in weekly for b in weekly if a.objective != b.objective)
+            raise OptionError(
+                f"programs {a.name} ({a.objective}) and {b.name} ({b.objective}): weekly programs "
+                "co-planned share one objective, summed in one stage; give them the same one"
+            )
         limits.number("widen hours", self.widen_hours, 0, MAX_WIDEN_HOURS)
         for p in programs:
             c = p.calendar
@@ -101,6 +111,14 @@ class JointInstance:
         object.__setattr__(self, "rule_sets", rule_sets)
         object.__setattr__(self, "freed", free_slews(self.timeline, programs))
         object.__setattr__(self, "observations", tuple(self._observations()))
+        choices = sum(o.iterations * len(o.rows) for o in self.observations)
+        if choices > MAX_CHOICES:  # before any model is built: memory grows with these
+            largest = max(self.observations, key=lambda o: o.iterations * len(o.rows))
+            raise OptionError(
+                f"{choices:,} (run, eligible slew) choices, at most {MAX_CHOICES:,}: the largest is "
+                f"{largest.label} ({largest.iterations} runs x {len(largest.rows):,} slews); give "
+                "shorter windows or fewer iterations"
+            )
 
     @classmethod
     def build(

@@ -31,6 +31,7 @@ A stage that is not proven leaves the plan FEASIBLE; the next stages still run, 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -111,10 +112,11 @@ class _Path:
                 backward[k] = np.minimum(backward[k], (self.costs(k, k2) + backward[k2][None, :]).min(axis=1))
         return forward, backward
 
-    def best_through_all(self) -> dict[int, int]:
-        """Observation index -> slew of the least-`regular` path through every layer (no skips)."""
+    def through_all(self) -> tuple[float, dict[int, int]]:
+        """The least-`regular` path through every layer (no skips): the program's optimum alone on
+        these slews (what the one-program planner finds), and observation index -> its slew."""
         if not self.layers:
-            return {}
+            return 0.0, {}
         whole = replace(self, skippable=[False] * len(self.layers), arcs=[], sources=[], sinks=[])
         _, backward = whole.bounds()
         i = int(np.argmin(backward[0]))
@@ -122,7 +124,7 @@ class _Path:
         for k in range(1, len(self.layers)):
             i = int(np.argmin(whole.costs(k - 1, k)[i] + backward[k]))
             chosen[self.numbers[k]] = i
-        return chosen
+        return float(backward[0].min()), chosen
 
 
 class JointModel:
@@ -200,20 +202,22 @@ class JointModel:
             incoming: list[list[list]] = [[[] for _ in o.rows] for o in path.layers]
             outgoing: list[list[list]] = [[[] for _ in o.rows] for o in path.layers]
             for k in range(len(path.layers)):
-                if path.can_start(k):
-                    for i in np.flatnonzero(backward[k] <= upper + 0.5).tolist():
+                if path.can_start(k):  # (finite: a slew some complete path leaves from)
+                    for i in np.flatnonzero(np.isfinite(backward[k]) & (backward[k] <= upper + 0.5)).tolist():
                         var = self.model.new_bool_var("")
                         path.sources.append((k, i, var))
                         incoming[k][i].append(var)
                 if path.can_end(k):
-                    for i in np.flatnonzero(forward[k] <= upper + 0.5).tolist():
+                    for i in np.flatnonzero(np.isfinite(forward[k]) & (forward[k] <= upper + 0.5)).tolist():
                         var = self.model.new_bool_var("")
                         path.sinks.append((k, i, var))
                         outgoing[k][i].append(var)
                 for k2 in path.reach(k):
                     cost = path.costs(k, k2)
-                    through = forward[k][:, None] + cost + backward[k2][None, :]
-                    for i, j in zip(*np.nonzero(through <= upper + 0.5), strict=True):
+                    through = forward[k][:, None] + cost + backward[k2][None, :]  # inf: out of order
+                    for i, j in zip(
+                        *np.nonzero(np.isfinite(through) & (through <= upper + 0.5)), strict=True
+                    ):
                         var = self.model.new_bool_var("")
                         path.arcs.append((k, int(i), k2, int(j), int(cost[i, j]), var))
                         outgoing[k][i].append(var)
@@ -236,7 +240,7 @@ class JointModel:
         nearest its preferred time (a campaign that does not fit whole is left unserved)."""
         instance, chosen, taken = self.instance, {}, set()
         for path in self.paths:
-            for k, (n, best) in enumerate(path.best_through_all().items()):
+            for k, (n, best) in enumerate(path.through_all()[1].items()):
                 rows = path.layers[k].rows.tolist()
                 free = [i for i, row in enumerate(rows) if row not in taken]  # another weekly program's
                 if free:  # none free: a contested window, left unserved
@@ -289,7 +293,7 @@ class JointModel:
     # -- stage expressions ---------------------------------------------------------------------------
 
     def unserved_priority(self) -> cp_model.LinearExprT:
-        """Σ priority of observations left unserved, those without a slew included (a constant)."""
+        """Σ priority of observations left unserved, those without a slew included (a constant part)."""
         total = sum(self.instance.programs[o.program].priority for o in self.instance.observations)
         served = [(self.served[n], self.instance.programs[o.program].priority)
                   for n, o in enumerate(self.instance.observations) if n in self.served]  # fmt: skip
@@ -394,6 +398,15 @@ class JointStages:
         joint.hint(chosen)  # complete over the arcs; a minimax or mean variable is left to the solver
         for name in names[1:]:
             chosen = self._stage(name, expressions[name], chosen)
+        # A stage not proven is only held at most its value: a later stage may have lowered it.
+        for position, record in enumerate(self.records):
+            actual = stage_value(record.name, instance, chosen)
+            if actual != record.value:
+                if record.proven:  # a proven value cannot move: a fault of the model
+                    raise InternalError(
+                        f"the joint {record.name} stage proved {record.value}, the plan has {actual}"
+                    )
+                self.records[position] = replace(record, value=actual)
         return chosen
 
     def _stage(self, name: str, expression, known: dict[int, list[int]]) -> dict[int, list[int]]:
@@ -417,6 +430,8 @@ class JointStages:
             )
         if status.has_plan:
             value, bound = round(solver.objective_value), max(0.0, float(solver.best_objective_bound))
+            if status == Status.OPTIMAL and value > math.ceil(bound - 1e-6):  # a --param gap limit
+                status = Status.FEASIBLE  # CP-SAT calls a plan within the gap OPTIMAL; it is not proven
         else:
             value, bound = stage_value(name, self.model.instance, known), 0.0
         earlier_unproven = any(not r.proven for r in self.records)
@@ -478,9 +493,14 @@ def solve_joint(
         solve_seconds=stages.solve_seconds,
         versions=versions(),
         unserved=unserved_reasons(instance, choice),
-        alone=alone_bounds(model),
+        alone=alone_optima(model),
     )
-    problems = check_joint(result.plan, instance, claimed={s.name: s.value for s in result.stages})
+    problems = check_joint(
+        result.plan,
+        instance,
+        claimed={s.name: s.value for s in result.stages},
+        served_proven=result.stages[0].proven,
+    )
     if problems:  # a bug, not bad input: never hand such a plan to a user
         raise InternalError(f"the joint plan failed the checker ({'; '.join(map(str, problems[:5]))})")
     result.checked = True
@@ -530,26 +550,30 @@ def unserved_reasons(instance: JointInstance, choice: dict[int, list[int]]) -> d
             continue
         taken = [holder[row] for row in o.rows.tolist() if row in holder]
         free = len(o.rows) - len(taken)
+        if not taken:
+            reasons[o.label] = (
+                f"its {len(o.rows)} eligible slews cannot hold its {o.iterations} runs "
+                f"{o.separation / 3600:g} h apart"
+            )
+            continue
         more = ", ..." if len(taken) > 6 else ""
         reasons[o.label] = (
             f"its {len(o.rows)} eligible slews carry {', '.join(taken[:6])}{more}"
-            + (f" ({free} free, too close together for its runs)" if free else "")
+            + (f" ({free} free, too few or too close together for its runs)" if free else "")
             + "; serving it would leave out others of at least its priority in total"
         )
     return reasons
 
 
-def alone_bounds(model: JointModel) -> dict[str, int]:
-    """Each weekly program's least Σ|gap - m·target| alone on the freed slews (the DP): a lower
-    bound on its joint value, which the other programs can only raise."""
-    bounds = {}
+def alone_optima(model: JointModel) -> dict[str, int]:
+    """Each weekly program's Σ|gap - m·target| alone on the freed slews, every window with an
+    eligible slew served (the DP, as the one-program planner): the other programs can only raise
+    it, unless the joint plan leaves a contested window out."""
+    optima = {}
     for path in model.paths:
-        forward, _ = path.bounds()
-        ends = [forward[k].min() for k in range(len(path.layers)) if path.can_end(k)]
-        name = model.instance.programs[path.program].name
-        best = min(ends, default=np.inf)
-        bounds[name] = round(float(best)) if np.isfinite(best) else 0
-    return bounds
+        best, _ = path.through_all()
+        optima[model.instance.programs[path.program].name] = round(best) if np.isfinite(best) else 0
+    return optima
 
 
 def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> pd.DataFrame:

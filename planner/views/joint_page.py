@@ -19,7 +19,7 @@ import pandas as pd
 
 from planner.io import atomic_path
 from planner.plans.joint_compare import MOVED_HOURS, ProgramComparison, compare_joint
-from planner.plans.joint_file import JointPlanFile, claimed_stages
+from planner.plans.joint_file import JointPlanFile, claimed_stages, served_proven
 from planner.views.joint_view import program_rows
 from planner.views.page import SORT_SCRIPT, STYLE, _esc, _facts, _hover, _iso, _number, _table, _when
 
@@ -258,7 +258,7 @@ def render_joint(opened: JointPlanFile, title: str) -> str:
 
     plan, instance = opened.plan, opened.instance
     claimed = claimed_stages(opened.meta)
-    problems = check_joint(plan, instance, claimed=claimed)
+    problems = check_joint(plan, instance, claimed=claimed, served_proven=served_proven(opened.meta))
     comparisons = compare_joint(plan, instance.timeline, instance.programs)
     figure = pio.to_html(
         lanes_figure(plan, comparisons), include_plotlyjs=True, full_html=False, div_id=PLOT_ID,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pandas as pd
@@ -196,3 +197,55 @@ def test_a_time_limit_keeps_the_known_plan_and_claims_no_proof():
     assert result.status.value == "FEASIBLE"
     assert all(s.status.value == "UNKNOWN" and s.plan_from == "hint" and s.bound == 0 for s in result.stages)
     assert not check_joint(result.plan, instance, claimed={s.name: s.value for s in result.stages})
+
+
+def test_a_gap_limit_never_makes_a_stage_optimal_and_values_are_the_final_plans():
+    """CP-SAT calls a plan within a --param gap limit OPTIMAL: the stage is FEASIBLE unless its value
+    meets its bound, and every stage states its value on the plan returned (a later stage may lower
+    an unproven one), as the checker inside solve_joint verifies."""
+    from planner.problem.settings import SolverSettings
+
+    days = [0.2, 0.5, 0.9, 2.3, 2.6, 2.8, 4.4, 4.5, 4.9, 6.1, 6.3, 6.7]
+    frame = timeline(*(visit(d, INSTRUMENTS[i % 3]) for i, d in enumerate(days)))
+    lamp = campaigns(*LAMP, (0, 5, 3, 4), (2, 7, 2, 2))
+    instance = JointInstance(timeline=frame, programs=(anneals(count=4), lamp), rules="seed")
+    result = solve_joint(instance, SolverSettings(params=(("relative_gap_limit", "0.99"),)))
+    exact, proven_so_far = brute_force(instance), True
+    for stage in result.stages:
+        assert stage.status.value != "OPTIMAL" or stage.value <= math.ceil(stage.bound)
+        proven_so_far = proven_so_far and stage.proven
+        if proven_so_far:  # lexicographically proven up to here: the optimum
+            assert stage.value == exact[stage.name]
+
+
+def test_overlapping_windows_with_minimax_co_plan(tmp_path):
+    """Windows longer than the interval overlap; the arcs keep only slews in time order."""
+    days = [0.2, 0.5, 1.9, 2.2, 2.6, 4.1, 4.5, 5.5]
+    frame = timeline(*(visit(d) for d in days))
+    weekly = replace(
+        load_program("seed-4485").with_calendar(start="2023-07-03", count=3, window_days=3, target_days=2),
+        objective="minimax",
+    )
+    instance = JointInstance(timeline=frame, programs=(weekly, campaigns(*LAMP, (0, 6, 1, 0))), rules="seed")
+    result = solve_joint(instance)
+    assert result.status.value == "OPTIMAL"
+    assert {s.name: s.value for s in result.stages} == brute_force(instance)
+
+
+def test_weekly_programs_with_two_objectives_and_a_huge_model_are_refused():
+    frame = timeline(visit(0.5))
+    minimax = replace(anneals(), objective="minimax")
+    other = replace(anneals(), name="other", program_ids=(9999,), mode="NIRSpec Internal Lamp")
+    with pytest.raises(OptionError, match=r"seed-4485 \(minimax\) and other \(regular\): weekly programs"):
+        JointInstance(timeline=frame, programs=(minimax, other))
+    many = timeline(*(visit(d / 50) for d in range(1, 500)))
+    huge = campaigns(*LAMP, *[(0, 10, 100, 0)] * 30)
+    with pytest.raises(OptionError, match=r"\(run, eligible slew\) choices, at most 1,000,000: the largest"):
+        JointInstance(timeline=many, programs=(huge,), rules="seed")
+
+
+def test_a_campaign_whose_runs_cannot_be_separated_says_so():
+    frame = timeline(visit(0.5), visit(0.6))
+    lamp = campaigns(*LAMP, (0, 1, 2, 12))  # two runs 12 h apart; its two slews are 2.4 h apart
+    result = solve_joint(JointInstance(timeline=frame, programs=(lamp,), rules="seed"))
+    assert result.unserved == {"lamp 01": "its 2 eligible slews cannot hold its 2 runs 12 h apart"}
