@@ -160,13 +160,14 @@ def joint_outcome(plan: pd.DataFrame, stages: list[dict]) -> dict:
     """A joint plan's summary fields: served counts (in total and per program), runs placed, the
     weekly series' interval statistics, and every stage's value (`objective_value_s`: the weekly
     programs' objective stage, the second when it is not displacement)."""
+    from planner.plans.joint_result import served_observations
     from planner.solver.joint import DISPLACEMENT, SERVED
 
     per_program: list[dict[str, Any]] = []
     for name, group in plan.groupby("program", sort=False):
-        whole = group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all())
+        served_count, observations_count = served_observations(group)
         per_program.append(
-            {"program": name, "served": int(whole.sum()), "observations": len(whole),
+            {"program": name, "served": served_count, "observations": observations_count,
              "placed": int(group["slew_time"].notna().sum()), "runs": len(group)}
         )  # fmt: skip
     observations = sum(p["observations"] for p in per_program)

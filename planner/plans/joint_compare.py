@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from planner.plans.compare import Comparison, compare, flown_between
+from planner.plans.joint_result import served_observations
 from planner.problem.calendar import to_seconds
 from planner.problem.program import Program
 
@@ -80,7 +81,7 @@ def compare_program(group: pd.DataFrame, timeline: pd.DataFrame, program: Progra
     else:
         distance = np.zeros(0)
     observations = group.groupby("observation", sort=True)
-    served = int(observations["slew_time"].apply(lambda s: s.notna().all()).sum())
+    served, _ = served_observations(group)
     flown_whole = 0
     for _, rows in observations:
         lo, hi = np.searchsorted(

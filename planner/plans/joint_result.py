@@ -35,6 +35,12 @@ JOINT_PLAN_SCHEMA = pa.schema(
 JOINT_KIND = "joint-plan"
 
 
+def served_observations(rows: pd.DataFrame) -> tuple[int, int]:
+    """(observations served, observations) among joint plan rows: served when every run has a slew."""
+    whole = rows["slew_time"].notna().groupby(rows["observation"]).all()
+    return int(whole.sum()), len(whole)
+
+
 @dataclass
 class JointResult:
     stages: list[StageRecord]
@@ -58,12 +64,9 @@ class JointResult:
 
     def served(self) -> dict[str, tuple[int, int]]:
         """Per program: (observations served, observations)."""
-        rows = self.plan.groupby("program", sort=False)
         return {
-            str(name): (int(group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all()).sum()),
-                   int(group["observation"].nunique()))
-            for name, group in rows
-        }  # fmt: skip
+            str(name): served_observations(group) for name, group in self.plan.groupby("program", sort=False)
+        }
 
     def metadata(self) -> dict:
         return {

@@ -20,6 +20,7 @@ import pandas as pd
 from planner.io import atomic_path
 from planner.plans.joint_compare import MOVED_HOURS, ProgramComparison, compare_joint
 from planner.plans.joint_file import JointPlanFile, claimed_stages, served_proven
+from planner.plans.joint_result import served_observations
 from planner.views.joint_view import program_rows
 from planner.views.page import SORT_SCRIPT, STYLE, _esc, _facts, _hover, _iso, _number, _table, _when
 
@@ -57,6 +58,8 @@ def lanes_figure(plan: pd.DataFrame, comparisons: list[ProgramComparison]):
         colour = LANE_COLOURS[lane % len(LANE_COLOURS)]
         group = groups.get(name, plan.iloc[0:0])
         shown, tag = _esc(name), f"lane{lane}"  # names are the legend's and the axis' text: escaped
+        if group.empty:  # a plan without this program's rows (the checker says so): an empty lane
+            continue
         windows = _windows(group)
         whole = windows["placed"] == windows["runs"]
         fig.add_trace(
@@ -221,12 +224,13 @@ def _facts_of(opened: JointPlanFile, problems: list) -> dict:
         + (f", bound {s['bound']:.0f}" if isinstance(s.get("bound"), int | float) else "") + ")"
         for s in meta["stages"] if isinstance(s, dict)
     )  # fmt: skip
-    served = plan.groupby(["program", "observation"])["slew_time"].apply(lambda s: s.notna().all())
+    counts = [served_observations(group) for _, group in plan.groupby("program", sort=False)]
+    served, observations = sum(c[0] for c in counts), sum(c[1] for c in counts)
     check = "passes here" if not problems else f"fails here: {len(problems)} violations, first: {problems[0]}"
     return {
         "status": f"the file says {meta.get('status')}; the independent checker {check}",
         "programs": f"{len(opened.instance.programs)} co-planned on one set of slews",
-        "observations served": f"{int(served.sum())} of {len(served)}",
+        "observations served": f"{served} of {observations}",
         "runs placed": f"{int(plan['slew_time'].notna().sum())} of {len(plan)}",
         "stages, in order": stages + " (served: the priority left unserved; the others in seconds)",
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from planner.plans.joint_result import JointResult
+from planner.plans.joint_result import JointResult, served_observations
 from planner.views.console import Table, print_json
 from planner.views.terminal import console, styled
 
@@ -15,12 +15,12 @@ def program_rows(result: JointResult) -> list[dict]:
     modes = {p["name"]: p["mode"] for p in result.programs}
     for name, group in result.plan.groupby("program", sort=False):
         placed = group[group["slew_time"].notna()]
-        served = group.groupby("observation")["slew_time"].apply(lambda s: s.notna().all())
+        served, observations = served_observations(group)
         row = {
             "program": name,
             "mode": modes.get(name, ""),
-            "observations": int(group["observation"].nunique()),
-            "served": int(served.sum()),
+            "observations": observations,
+            "served": served,
             "runs": len(group),
             "placed": len(placed),
         }

@@ -106,7 +106,9 @@ def _hover(columns: list) -> np.ndarray | None:
 
 def _iso(times) -> list[str]:
     """Timestamps as plain UTC strings Plotly reads as dates (no offset: the axis is UTC)."""
-    return [t.strftime("%Y-%m-%d %H:%M:%S") for t in pd.DatetimeIndex(times).tz_convert("UTC")]
+    index = pd.DatetimeIndex(times)  # an empty list of times comes without a zone
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return [t.strftime("%Y-%m-%d %H:%M:%S") for t in index]
 
 
 def _week_range(view: CycleView, week: int) -> list[str]:

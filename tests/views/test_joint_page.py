@@ -52,3 +52,21 @@ def test_report_cli_writes_a_joint_page(tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "Joint plan: joint.parquet" in page and "runs placed" in page and page.count("<h3>") == 2
+
+
+def test_a_plan_without_rows_or_flown_runs_still_renders_and_compares(tmp_path):
+    runner = CliRunner()
+    """A joint plan file emptied of its rows (damaged, or edited) and a program that flew nothing in
+    its span: `report` and `compare` say so instead of failing; `check` lists the missing runs."""
+    import pyarrow.parquet as pq
+
+    path = joint_plan(tmp_path)
+    table = pq.read_table(path)
+    pq.write_table(table.slice(0, 0), path)  # the metadata stays: a plan of no rows
+    page = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / "r.html")])
+    assert page.exit_code == 0, page.output
+    assert "fails here" in (tmp_path / "r.html").read_text()
+    compared = runner.invoke(app, ["compare", str(path)])
+    assert compared.exit_code == 0, compared.output
+    checked = runner.invoke(app, ["check", str(path)])
+    assert checked.exit_code == 1 and "missing" in checked.stdout

@@ -39,6 +39,13 @@ if MISSING is None:
 
 @pytest.fixture(scope="module")
 def browser():
+    driver = _driver()
+    yield driver
+    driver.quit()
+
+
+def _driver():
+    """Headless Chromium, offline."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -55,8 +62,7 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
     driver.set_network_conditions(offline=True, latency=0, throughput=0)
-    yield driver
-    driver.quit()
+    return driver
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +235,15 @@ def test_hovering_a_slew_names_its_visit_mode_target_and_time(page):
     _whole_cycle(driver)
 
 
-def test_a_joint_plans_page_draws_one_lane_per_program_offline(tmp_path, browser):
+@pytest.fixture
+def own_browser():
+    """A browser of the test's own: the module's stays on the Cycle 2 page the other tests read."""
+    driver = _driver()
+    yield driver
+    driver.quit()
+
+
+def test_a_joint_plans_page_draws_one_lane_per_program_offline(tmp_path, own_browser):
     """A joint plan's report in the browser: the figure is drawn, one lane per program on the y axis,
     no console error, nothing fetched, and the hostile program name shown as text, not markup."""
     from planner.plans.joint_file import open_joint_plan
@@ -238,18 +252,19 @@ def test_a_joint_plans_page_draws_one_lane_per_program_offline(tmp_path, browser
 
     path = tmp_path / "joint.html"
     path.write_text(joint_page.render_joint(open_joint_plan(joint_plan(tmp_path, lamp_name=HOSTILE)), "j"))
-    browser.get_log("browser")  # what earlier pages logged is theirs
-    browser.get(path.as_uri())
+    own_browser.get(path.as_uri())
     for _ in range(100):
-        if browser.execute_script(f"var gd = document.getElementById('{joint_page.PLOT_ID}'); "
+        if own_browser.execute_script(f"var gd = document.getElementById('{joint_page.PLOT_ID}'); "
                                   "return !!(gd && gd._fullLayout)"):  # fmt: skip
             break
-        browser.execute_script("return new Promise(r => setTimeout(r, 100))")
-    ticks = browser.execute_script(
+        own_browser.execute_script("return new Promise(r => setTimeout(r, 100))")
+    ticks = own_browser.execute_script(
         f"return document.getElementById('{joint_page.PLOT_ID}')._fullLayout.yaxis.ticktext"
     )
     assert len(ticks) == 2 and ticks[0] == "seed-4485"
-    assert browser.execute_script("return document.querySelectorAll('img').length") == 0  # no injected tag
-    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
-    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert (
+        own_browser.execute_script("return document.querySelectorAll('img').length") == 0
+    )  # no injected tag
+    assert [e["message"] for e in own_browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    fetched = own_browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [url for url in fetched if not url.startswith(("file:", "data:", "blob:"))] == []
