@@ -78,7 +78,7 @@ def measure_cycle(cycle: int, timeline: pd.DataFrame) -> dict[str, Any]:
         "windows": anneals.calendar.count,
         "joint_s": together,
         "flown_slews_fixed_s": apart,
-        "all_slews_free_bound_s": joint.alone[anneals.name],
+        "all_slews_free_s": joint.alone[anneals.name],
         "gain_vs_fixed": 1 - together / apart,
         "anneals_moved": int((~same).sum()),
         "runs_moved_over_1h": int((moved_h > 1).sum()),
