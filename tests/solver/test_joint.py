@@ -249,3 +249,32 @@ def test_a_campaign_whose_runs_cannot_be_separated_says_so():
     lamp = campaigns(*LAMP, (0, 1, 2, 12))  # two runs 12 h apart; its two slews are 2.4 h apart
     result = solve_joint(JointInstance(timeline=frame, programs=(lamp,), rules="seed"))
     assert result.unserved == {"lamp 01": "its 2 eligible slews cannot hold its 2 runs 12 h apart"}
+
+
+@st.composite
+def two_weekly_instances(draw):
+    """Two weekly programs (the seed's anneals and a weekly lamp) sharing one objective, a campaign,
+    windows widened or not: the cases the model treats apart (two paths, minimax and mean, widening)."""
+    days = draw(st.lists(st.integers(0, 47), min_size=3, max_size=9, unique=True))
+    kinds = draw(st.lists(st.integers(0, 3), min_size=len(days), max_size=len(days)))
+    frame = timeline(*(visit(h / 8, INSTRUMENTS[k]) for h, k in zip(days, kinds, strict=True)))
+    objective = draw(st.sampled_from(["regular", "minimax", "mean"]))
+    first = replace(
+        anneals(count=draw(st.integers(1, 3)), priority=draw(st.integers(1, 3))), objective=objective
+    )
+    second = replace(
+        first, name="weekly-lamp", program_ids=(4463,), mode="NIRSpec Internal Lamp", avoid=("NIRSpec",),
+        recovery_minutes=0.0, min_slew_minutes=0.0, priority=draw(st.integers(1, 3)),
+    )  # fmt: skip
+    start = draw(st.integers(0, 8)) / 2
+    flat = campaigns(*FLAT, (start, start + draw(st.integers(1, 4)) / 2, draw(st.integers(1, 2)), 2))
+    widen = draw(st.sampled_from([0.0, 12.0]))
+    return JointInstance(timeline=frame, programs=(first, second, flat), rules="seed", widen_hours=widen)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(two_weekly_instances())
+def test_two_weekly_programs_any_objective_and_widening_match_the_oracle(instance):
+    result = solve_joint(instance)
+    assert result.status.value == "OPTIMAL"
+    assert {s.name: s.value for s in result.stages} == brute_force(instance)
