@@ -24,8 +24,7 @@ import pandas as pd
 
 from planner.plans.checker import _Rules, objective_value
 from planner.problem.calendar import DAY, format_instant, to_seconds
-
-SLEW_PARALLEL = "PARALLEL SLEW CALIBRATION"  # the attached row of a slew parallel (its own copy)
+from planner.schedules.report import SLEW_PARALLEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +317,8 @@ def _claims(claimed: Mapping[str, int | None], instance, served: dict, windows: 
                     None,
                     None,
                     "objective",
-                    f"{stage}: the plan claims {value} s, its runs give {actual[stage]} s",
+                    f"{stage}: the plan claims {value}, its runs give {actual[stage]}"
+                    + ("" if stage == "served" else " (seconds)"),
                 )
             )
     return problems

@@ -53,12 +53,9 @@ class Observation:
     separation: int  # seconds between consecutive runs, at least
     rows: np.ndarray
     times: np.ndarray
-    preferred: tuple[int, ...] = ()
+    preferred: tuple[int, ...] = ()  # a campaign's runs' preferred times
     why: str = ""  # for a window without eligible slews: the rules that excluded its visits
-
-    @property
-    def weekly(self) -> bool:
-        return not self.preferred
+    weekly: bool = False  # a weekly series' window (a node of its program's path), not a campaign
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -150,7 +147,7 @@ class JointInstance:
                     free = ~blocked[w.rows]
                     yield Observation(
                         index, w.window.anneal, w.window.label, w.window.start, w.window.end, 1, 0,
-                        w.rows[free], w.times[free], why=_why(w, free),
+                        w.rows[free], w.times[free], why=_why(w, free), weekly=True,
                     )  # fmt: skip
                 continue
             # The rules once over the span of all the program's campaigns, then each window's share.

@@ -507,6 +507,13 @@ def solve_joint(
     return result
 
 
+def weekly_served(instance: JointInstance, program: int, chosen: dict[int, list[int]]) -> tuple[list, list]:
+    """A weekly program's served observations under the plan `chosen`: their numbers and slew times."""
+    served = [(o.number, int(o.times[chosen[n][0]])) for n, o in enumerate(instance.observations)
+              if o.program == program and n in chosen]  # fmt: skip
+    return [k for k, _ in served], [t for _, t in served]
+
+
 def stage_value(name: str, instance: JointInstance, chosen: dict[int, list[int]]) -> int:
     """A stage's value on a plan (observation index -> each run's slew index, served ones only)."""
     observations = instance.observations
@@ -525,9 +532,7 @@ def stage_value(name: str, instance: JointInstance, chosen: dict[int, list[int]]
     for index, program in enumerate(instance.programs):
         if program.campaigns:
             continue
-        served = [(o.number, int(o.times[chosen[n][0]])) for n, o in enumerate(observations)
-                  if o.program == index and n in chosen]  # fmt: skip
-        times, numbers = [t for _, t in served], [k for k, _ in served]
+        numbers, times = weekly_served(instance, index, chosen)
         total += objective_value(times, numbers, name, program.calendar.target_seconds)
     return total
 
@@ -584,10 +589,7 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
     for p, program in enumerate(instance.programs):  # weekly programs: the one measure of intervals
         if program.campaigns:
             continue
-        served = [(o.number, int(o.times[choice[n][0]])) for n, o in enumerate(instance.observations)
-                  if o.program == p and n in choice]  # fmt: skip
-        numbers = np.array([k for k, _ in served], dtype=np.int64)
-        times = np.array([t for _, t in served], dtype=np.int64)
+        numbers, times = (np.array(v, dtype=np.int64) for v in weekly_served(instance, p, choice))
         gaps = intervals(times, numbers, program.calendar.target_seconds)
         for number, interval, deviation in zip(
             numbers[1:].tolist(), gaps["interval_s"].tolist(), gaps["deviation_s"].tolist(), strict=True
