@@ -13,6 +13,7 @@ def program_rows(result: JointResult) -> list[dict]:
     largest |run - preferred time| in hours, runs moved by more than an hour) its runs are."""
     rows = []
     modes = {p["name"]: p["mode"] for p in result.programs}
+    campaigns = {p["name"] for p in result.programs if "campaigns" in p}
     for name, group in result.plan.groupby("program", sort=False):
         placed = group[group["slew_time"].notna()]
         served, observations = served_observations(group)
@@ -24,7 +25,7 @@ def program_rows(result: JointResult) -> list[dict]:
             "runs": len(group),
             "placed": len(placed),
         }
-        if group["preferred_time"].isna().all():  # a weekly series
+        if name not in campaigns:  # a weekly series
             deviation = placed["deviation_hours"].dropna()
             row |= {
                 "sum_abs_deviation_s": round(float(deviation.abs().sum()) * 3600),
