@@ -313,7 +313,7 @@ def instance(name: str):
 def race_instance(name: str, time_limit: float) -> list[dict]:
     """Every stage of the instance, raced; one row a stage."""
     from planner.problem.settings import SolverSettings
-    from planner.solver.joint import JointModel
+    from planner.solver.joint_model import JointModel
 
     started = time.perf_counter()
     joint = instance(name)
