@@ -212,6 +212,13 @@ def check_parquet_footer(file, max_rows: int | None = None) -> None:
         group = meta.row_group(i)
         if not 0 <= group.num_rows <= most_rows:
             raise ValueError(f"{group.num_rows:,} rows in row group {i}; expected at most {most_rows:,}")
+        # Arrow reads a column chunk's metadata beside the schema's column of the same index without
+        # checking the index (a release build's DCHECK): more chunks than columns is damage, refused
+        # before any chunk is read (a fuzzed joint plan aborted the process there).
+        if group.num_columns != meta.num_columns:
+            raise ValueError(
+                f"row group {i} has {group.num_columns:,} column chunks for {meta.num_columns:,} columns"
+            )
         for j in range(group.num_columns):
             chunk = group.column(j)
             width = _WIDTH.get(chunk.physical_type, 16)
