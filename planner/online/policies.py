@@ -398,8 +398,16 @@ class Guarded(Rollout):
             raise OptionError(f"guarded k {k!r}, prior_share {prior_share!r}: expected k > 0, share 0-1")
         self.k, self.max_weight, self.prior_share = float(k), float(max_weight), float(prior_share)
         self.recent, self.alpha = recent, alpha
+        self._trusted: tuple[Decision, Trust] | None = None  # the last decision's, asked twice
 
     def trust(self, decision: Decision) -> Trust:
+        if self._trusted is not None and self._trusted[0] is decision:
+            return self._trusted[1]
+        trusted = self._trust(decision)
+        self._trusted = (decision, trusted)
+        return trusted
+
+    def _trust(self, decision: Decision) -> Trust:
         samples = decision.samples[-self.sample_weeks :]
         prior_count = max(0, decision.prior_weeks - (len(decision.samples) - len(samples)))
         prior, own = samples[:prior_count], samples[prior_count:]
