@@ -117,24 +117,9 @@ class JointInstance:
                 "shorter windows or fewer iterations"
             )
 
-    @classmethod
-    def build(
-        cls,
-        timeline: pd.DataFrame,
-        programs,
-        *,
-        rules: RuleSet | str | Path | None = None,
-        widen_hours: float = 0.0,
-    ) -> JointInstance:
-        """From program names, files, folders of program files, or Programs."""
-        return cls(timeline=timeline, programs=load_programs(programs), rules=rules, widen_hours=widen_hours)
-
     @property
     def widen_seconds(self) -> int:
         return round(self.widen_hours * 3600)
-
-    def of(self, program: int) -> list[Observation]:
-        return [o for o in self.observations if o.program == program]
 
     def _observations(self):
         starts = to_seconds(self.freed["start"])
