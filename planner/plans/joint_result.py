@@ -13,23 +13,19 @@ import pandas as pd
 import pyarrow as pa
 
 from planner.io import write_parquet
-from planner.plans.result import PLAN_METADATA_VERSION, StageRecord, Status, overall_status
+from planner.plans.result import PLAN_METADATA_VERSION, PLAN_SCHEMA, StageRecord, Status, overall_status
 
+# A joint plan's rows: a run of an observation of a program, with a one-program plan's slew columns
+# (PLAN_SCHEMA's own fields, so both files spell a slew alike) and a campaign run's preferred time.
+_SLEW_FIELDS = ("label", "window_start", "window_end", "visit_id", "slew_time", "instrument", "target")
 JOINT_PLAN_SCHEMA = pa.schema(
     [
         ("program", pa.string()),
         ("observation", pa.int64()),
         ("iteration", pa.int64()),
-        ("label", pa.string()),
-        ("window_start", pa.timestamp("s", tz="UTC")),
-        ("window_end", pa.timestamp("s", tz="UTC")),
-        ("visit_id", pa.string()),
-        ("slew_time", pa.timestamp("s", tz="UTC")),
-        ("instrument", pa.string()),
-        ("target", pa.string()),
+        *(PLAN_SCHEMA.field(name) for name in _SLEW_FIELDS),
         ("preferred_time", pa.timestamp("s", tz="UTC")),  # a campaign run's; none for a weekly window
-        ("interval_days", pa.float64()),  # weekly programs: since the program's previous served run
-        ("deviation_hours", pa.float64()),  # weekly programs: interval - m·target
+        *(PLAN_SCHEMA.field(name) for name in ("interval_days", "deviation_hours")),  # weekly programs
     ]
 )
 JOINT_KIND = "joint-plan"
