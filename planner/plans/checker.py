@@ -225,6 +225,38 @@ class _Rules:
         return next((int(i) for i in range(first, last) if not self.broken(int(i))), None)
 
 
+def calendar_window(calendar, k: int, rules: _Rules, widen: int) -> tuple[int, int]:
+    """Window k of a weekly calendar, widened by `widen` seconds on both sides when it holds no
+    eligible slew (the planner's --widen-hours), re-derived from the calendar and the rules."""
+    lo = calendar.start + (k - 1) * calendar.target_seconds
+    hi = lo + calendar.window_seconds
+    if widen and rules.eligible_in(lo, hi) is None:
+        lo, hi = lo - widen, hi + widen
+    return lo, hi
+
+
+def interval_mismatches(
+    placed: pd.DataFrame, times: list[int], numbers: list[int], target: int
+) -> list[tuple]:
+    """(number, column, stated, actual) for each `interval_days` or `deviation_hours` of the placed
+    rows (in number order, at `times`) that its times do not give (the first has neither)."""
+    intervals = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
+    deviations = [math.nan] + [
+        (b - a - (n - m) * target) / 3600
+        for a, b, m, n in zip(times, times[1:], numbers, numbers[1:], strict=False)
+    ]
+    if not times:  # nothing placed: no interval to state
+        intervals = deviations = []
+    mismatches = []
+    for column, actual_values in (("interval_days", intervals), ("deviation_hours", deviations)):
+        for k, stated, actual in zip(numbers, placed[column], actual_values, strict=True):
+            if not (math.isnan(actual) and pd.isna(stated)) and not (
+                not pd.isna(stated) and math.isclose(stated, actual, abs_tol=1e-9)
+            ):
+                mismatches.append((k, column, stated, actual))
+    return mismatches
+
+
 def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list[Violation]:
     """Every rule `plan` breaks as a plan of `instance` (planner.problem.instance); an empty list
     means the plan is valid. `claimed`: the objective value the plan states, checked too.
@@ -261,10 +293,7 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
     for position, row in enumerate(plan.to_dict("records")):
         k = int(row["anneal"])
         name = f"Anneal {k:02d}"
-        lo = calendar.start + (k - 1) * calendar.target_seconds
-        hi = lo + calendar.window_seconds
-        if widen and rules.eligible_in(lo, hi) is None:
-            lo, hi = lo - widen, hi + widen
+        lo, hi = calendar_window(calendar, k, rules, widen)
         if (window_starts[position], window_ends[position]) != (lo, hi):
             problems.append(Violation(k, "window", "the plan's window does not match the calendar"))
         if row["label"] != name:
@@ -334,19 +363,8 @@ def check_plan(plan: pd.DataFrame, instance, claimed: int | None = None) -> list
     if len(set(times)) != len(times):
         problems.append(Violation(None, "shared-slew", "two anneals share one slew"))
 
-    intervals = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
-    deviations = [math.nan] + [
-        (b - a - (n - m) * calendar.target_seconds) / 3600
-        for a, b, m, n in zip(times, times[1:], numbers, numbers[1:], strict=False)
-    ]
-    if not times:  # no anneal placed: no interval to state
-        intervals = deviations = []
-    for column, actual_values in (("interval_days", intervals), ("deviation_hours", deviations)):
-        for k, stated, actual in zip(numbers, placed[column], actual_values, strict=True):
-            if not (math.isnan(actual) and pd.isna(stated)) and not (
-                not pd.isna(stated) and math.isclose(stated, actual, abs_tol=1e-9)
-            ):
-                problems.append(Violation(k, column, f"{column} says {stated}, the times give {actual}"))
+    for k, column, stated, actual in interval_mismatches(placed, times, numbers, calendar.target_seconds):
+        problems.append(Violation(k, column, f"{column} says {stated}, the times give {actual}"))
 
     if claimed is not None:
         value = objective_value(times, numbers, instance.objective, calendar.target_seconds)

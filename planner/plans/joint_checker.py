@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.plans.checker import _Rules, objective_value
-from planner.problem.calendar import DAY, format_instant, to_seconds
+from planner.plans.checker import _Rules, calendar_window, interval_mismatches, objective_value
+from planner.problem.calendar import format_instant, to_seconds
 from planner.schedules.report import SLEW_PARALLEL
 
 
@@ -72,13 +72,9 @@ def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, in
     if program.campaigns:
         return [(n, c.start, c.end, c.separation_seconds, c.preferred_times())
                 for n, c in enumerate(program.campaigns, start=1)]  # fmt: skip
-    c = program.calendar
     windows: list[tuple[int, int, int, int, tuple[int, ...]]] = []
-    for k in range(1, c.count + 1):
-        lo = c.start + (k - 1) * c.target_seconds
-        hi = lo + c.window_seconds
-        if widen and rules.eligible_in(lo, hi) is None:
-            lo, hi = lo - widen, hi + widen
+    for k in range(1, program.calendar.count + 1):
+        lo, hi = calendar_window(program.calendar, k, rules, widen)
         windows.append((k, lo, hi, 0, ()))
     return windows
 
@@ -276,21 +272,10 @@ def _intervals(plan: pd.DataFrame, programs) -> list[JointViolation]:
                 problems.append(
                     JointViolation(program.name, n, "order", "not after the previous observation")
                 )
-        target = program.calendar.target_seconds
-        actual = [math.nan] + [(b - a) / DAY for a, b in zip(times, times[1:], strict=False)]
-        pairs = zip(times, times[1:], numbers, numbers[1:], strict=False)
-        deviation = [math.nan] + [(b - a - (m2 - m1) * target) / 3600 for a, b, m1, m2 in pairs]
-        for column, values in (("interval_days", actual), ("deviation_hours", deviation)):
-            for n, stated, value in zip(numbers, rows[column], values[: len(numbers)], strict=True):
-                same = (math.isnan(value) and pd.isna(stated)) or (
-                    not pd.isna(stated)
-                    and not math.isnan(value)
-                    and math.isclose(stated, value, abs_tol=1e-9)
-                )
-                if not same:
-                    problems.append(
-                        JointViolation(program.name, n, column, f"says {stated}, the times give {value}")
-                    )
+        for k, column, stated, value in interval_mismatches(
+            rows, times, numbers, program.calendar.target_seconds
+        ):
+            problems.append(JointViolation(program.name, k, column, f"says {stated}, the times give {value}"))
     return problems
 
 
