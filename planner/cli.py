@@ -468,6 +468,7 @@ def solve(
     from planner.plans.compare import plan_deviation
     from planner.problem.instance import Instance
     from planner.problem.pins import parse_fix, read_pin_plan
+    from planner.problem.program import load_program
     from planner.problem.settings import SolverSettings, parse_param
     from planner.schedules.timeline import DEFAULT_TIMELINE, load_timeline
     from planner.solver.solve import solve as run
@@ -476,7 +477,9 @@ def solve(
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
     check_output(out, "--out", [*(timeline or [DEFAULT_TIMELINE]), *([pin] if pin else [])])
-    if program and (len(program) > 1 or Path(program[0]).is_dir() or _campaign(program[0])):
+    # A folder or several programs are co-planned; one program file is read once, here.
+    first = load_program(program[0]) if program and not Path(program[0]).is_dir() else None
+    if program and (len(program) > 1 or first is None or first.campaigns):
         one_program_only = {
             "--start": start, "--count": count, "--window-days": window_days, "--target-days": target_days,
             "--objective": objective, "--pin": pin, "--fix": fix,
@@ -490,7 +493,8 @@ def solve(
                 "and recoveries from the program files (edit them)"
             )
         _solve_joint(
-            program, timeline, rules, widen_hours, allow_missing, fail_on_missing, out, quiet, as_json,
+            [first or program[0], *program[1:]], timeline, rules, widen_hours, allow_missing,
+            fail_on_missing, out, quiet, as_json,
             SolverSettings(time_limit=time_limit, workers=workers, seed=seed, log=log,
                            params=tuple(parse_param(text) for text in param or [])),
         )  # fmt: skip
@@ -501,7 +505,7 @@ def solve(
     with progress("reading the timeline", quiet=quiet):
         frame = load_timeline(timeline or None)
     chosen = choose_program(
-        program[0] if program else None,
+        first,
         frame,
         start=start,
         count=count,
@@ -544,13 +548,6 @@ def solve(
         raise typer.Exit(1)
 
 
-def _campaign(spec: str) -> bool:
-    """Is this --program a campaign program (planned only jointly)?"""
-    from planner.problem.program import load_program
-
-    return bool(load_program(spec).campaigns)
-
-
 def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_missing, out, quiet, as_json,
                  settings) -> None:  # fmt: skip
     """`solve` with several programs: co-plan them, check the plan, write it, print it."""
@@ -559,7 +556,7 @@ def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_
     from planner.schedules.timeline import load_timeline
     from planner.solver.joint import solve_joint
     from planner.views.console import progress
-    from planner.views.joint_view import print_joint, program_rows
+    from planner.views.joint_view import print_joint
 
     with progress("reading the timeline and the programs", quiet=quiet):
         frame = load_timeline(timeline or None)
@@ -577,7 +574,7 @@ def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_
         )
     result.to_parquet(out)
     print_joint(result, str(out), as_json=as_json, quiet=quiet)
-    if fail_on_missing and any(r["served"] < r["observations"] for r in program_rows(result)):
+    if fail_on_missing and result.unserved:
         raise typer.Exit(1)
 
 
@@ -659,15 +656,12 @@ def _check_joint(path: Path, timeline, as_json: bool) -> None:
     """`check` of a joint plan: every program, observation and rule; exit 1 on violations."""
     import dataclasses
 
-    from planner.plans.joint_checker import check_joint
-    from planner.plans.joint_file import open_joint_plan, served_proven
+    from planner.plans.joint_file import check_joint_file, open_joint_plan
     from planner.views.console import console, print_json, progress, styled
 
     with progress(f"checking {path}"):
         opened = open_joint_plan(path, timeline or None)
-        problems = check_joint(
-            opened.plan, opened.instance, claimed=opened.claimed, served_proven=served_proven(opened.meta)
-        )
+        problems = check_joint_file(opened)
     plan = opened.plan
     placed = int(plan["slew_time"].notna().sum())
     if as_json:
@@ -973,18 +967,13 @@ def _fetch_for_next(timeline: list[Path] | None, *, quiet: bool) -> list[Path]:
 
 
 def _is_plan(path: Path) -> bool:
-    """A Parquet file whose metadata says it is a plan. Anything else, unreadable files included, is
-    read as a timeline, whose reader names what is wrong with it."""
-    import pyarrow as pa
+    """A Parquet file whose metadata says it is a plan (a joint one is refused as such later).
+    Anything else, unreadable files included, is read as a timeline, whose reader names what is
+    wrong with it."""
+    from planner.plans.joint_result import JOINT_KIND
+    from planner.plans.planfile import plan_kind
 
-    from planner.io import read_metadata
-
-    if path.suffix.lower() != ".parquet":
-        return False
-    try:
-        return read_metadata(path).get("kind") in ("plan", "joint-plan")  # a joint one: refused as such
-    except (pa.ArrowException, OSError, ValueError):  # not Parquet, or damaged metadata
-        return False
+    return plan_kind(path) in ("plan", JOINT_KIND)
 
 
 @app.command()

@@ -16,11 +16,9 @@ import numpy as np
 import pandas as pd
 
 from planner.plans.compare import Comparison, compare, flown_between
-from planner.plans.joint_result import served_observations
+from planner.plans.joint_result import MOVED_HOURS, displacement_hours, served_observations
 from planner.problem.calendar import to_seconds
 from planner.problem.program import Program
-
-MOVED_HOURS = 1.0  # a campaign run further than this from its preferred time has moved
 
 
 @dataclass
@@ -90,8 +88,7 @@ def compare_program(group: pd.DataFrame, timeline: pd.DataFrame, program: Progra
         flown_whole += int(hi - lo >= len(rows))
     moved = 0
     if program.campaigns:
-        gap = (placed["slew_time"] - placed["preferred_time"]).dt.total_seconds().abs() / 3600
-        moved = int((gap > MOVED_HOURS).sum())
+        moved = int((displacement_hours(placed) > MOVED_HOURS).sum())
     intervals = None
     if not program.campaigns:
         runs = placed.rename(columns={"observation": "anneal"})[["anneal", "slew_time"]]

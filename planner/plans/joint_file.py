@@ -14,7 +14,7 @@ import pyarrow as pa
 from planner.errors import InputError, PlannerError, brief
 from planner.io import same_type
 from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
-from planner.plans.planfile import named_timeline, read_plan_file
+from planner.plans.planfile import named_timeline, plan_kind, read_plan_file
 from planner.plans.result import Status
 from planner.problem.joint import MAX_PROGRAMS, JointInstance
 from planner.problem.program import OBJECTIVES, Program
@@ -35,21 +35,23 @@ def claimed_stages(meta: dict) -> dict[str, int]:
     return {stage["name"]: stage["value"] for stage in meta["stages"]}
 
 
+def check_joint_file(opened: JointPlanFile) -> list:
+    """Every rule an opened joint plan file breaks, with the stage values it claims (`check_joint`)."""
+    from planner.plans.joint_checker import check_joint
+
+    return check_joint(
+        opened.plan, opened.instance, claimed=opened.claimed, served_proven=served_proven(opened.meta)
+    )
+
+
 def served_proven(meta: dict) -> bool:
     """Does the plan claim its first stage (served) proven? (`check_joint`'s left-out rule.)"""
     return bool(meta["stages"]) and meta["stages"][0]["status"] == Status.OPTIMAL.value
 
 
 def is_joint_plan(path: Path) -> bool:
-    """A Parquet file whose footer metadata says it is a joint plan (anything else: False)."""
-    from planner.io import read_metadata
-
-    if Path(path).suffix.lower() != ".parquet" or not Path(path).is_file():
-        return False
-    try:
-        return read_metadata(Path(path)).get("kind") == JOINT_KIND
-    except (pa.ArrowException, OSError, ValueError):
-        return False
+    """A Parquet file whose footer metadata says it is a joint plan."""
+    return plan_kind(path) == JOINT_KIND
 
 
 def open_joint_plan(path: Path | str, timeline_paths=None) -> JointPlanFile:

@@ -31,6 +31,14 @@ JOINT_PLAN_SCHEMA = pa.schema(
 JOINT_KIND = "joint-plan"
 
 
+MOVED_HOURS = 1.0  # a campaign run this far from its preferred time counts as moved
+
+
+def displacement_hours(rows: pd.DataFrame) -> pd.Series:
+    """|run - preferred time| in hours of joint plan rows (NaN where either is missing)."""
+    return (rows["slew_time"] - rows["preferred_time"]).dt.total_seconds().abs() / 3600
+
+
 def served_observations(rows: pd.DataFrame) -> tuple[int, int]:
     """(observations served, observations) among joint plan rows: served when every run has a slew."""
     whole = rows["slew_time"].notna().groupby(rows["observation"]).all()

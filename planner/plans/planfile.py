@@ -295,6 +295,21 @@ def read_plan_program(path: Path | str) -> tuple[pd.DataFrame, dict, Program]:
     return plan, meta, recorded.instance.program
 
 
+def plan_kind(path: Path | str) -> str | None:
+    """The `kind` a Parquet file's footer metadata states (a plan, a joint plan, a timeline...);
+    None for anything else: no such file, not Parquet, damaged metadata."""
+    from planner.io import read_metadata
+
+    path = Path(path)
+    if path.suffix.lower() != ".parquet" or not path.is_file():
+        return None
+    try:
+        kind = read_metadata(path).get("kind")
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    return kind if isinstance(kind, str) else None
+
+
 def read_plan_file(path: Path) -> tuple[pa.Table, Any]:
     """A plan file's table and metadata, as read (unchecked), once its size and footer are sane:
     one plan or a joint plan (planner.plans.joint_file)."""

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from planner.io import atomic_path
-from planner.plans.joint_compare import MOVED_HOURS, ProgramComparison, compare_joint
-from planner.plans.joint_file import JointPlanFile, claimed_stages, served_proven
-from planner.plans.joint_result import served_observations
+from planner.plans.joint_compare import ProgramComparison, compare_joint
+from planner.plans.joint_file import JointPlanFile, check_joint_file
+from planner.plans.joint_result import MOVED_HOURS, served_observations
 from planner.views.joint_view import program_rows
 from planner.views.page import SORT_SCRIPT, STYLE, _esc, _facts, _hover, _iso, _number, _table, _when
 
@@ -155,11 +155,7 @@ def lanes_figure(plan: pd.DataFrame, comparisons: list[ProgramComparison]):
 
 def summary_rows(opened: JointPlanFile, comparisons: list[ProgramComparison]) -> list[list]:
     """One row per program: served, runs placed, regularity or displacement, moved, flown."""
-    from planner.plans.joint_result import JointResult
-
-    result = JointResult(stages=[], plan=opened.plan, programs=opened.meta["programs"], options={},
-                         timeline={}, build_seconds=0, solve_seconds=0, versions={})  # fmt: skip
-    numbers = {row["program"]: row for row in program_rows(result)}
+    numbers = {row["program"]: row for row in program_rows(opened.plan, opened.meta["programs"])}
     rows = []
     for c in comparisons:
         row = numbers.get(c.program.name, {"served": 0, "observations": 0, "placed": 0, "runs": 0})
@@ -258,11 +254,8 @@ def render_joint(opened: JointPlanFile, title: str) -> str:
     """The page of a joint plan as one string (see the module docstring)."""
     import plotly.io as pio
 
-    from planner.plans.joint_checker import check_joint
-
     plan, instance = opened.plan, opened.instance
-    claimed = claimed_stages(opened.meta)
-    problems = check_joint(plan, instance, claimed=claimed, served_proven=served_proven(opened.meta))
+    problems = check_joint_file(opened)
     comparisons = compare_joint(plan, instance.timeline, instance.programs)
     figure = pio.to_html(
         lanes_figure(plan, comparisons), include_plotlyjs=True, full_html=False, div_id=PLOT_ID,

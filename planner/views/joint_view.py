@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from planner.plans.joint_result import JointResult, served_observations
+from typing import TYPE_CHECKING
+
+from planner.plans.joint_result import MOVED_HOURS, JointResult, displacement_hours, served_observations
+
+if TYPE_CHECKING:
+    import pandas as pd
 from planner.views.console import Table, print_json
 from planner.views.terminal import console, styled
 
 
-def program_rows(result: JointResult) -> list[dict]:
+def program_rows(plan: pd.DataFrame, programs: list[dict]) -> list[dict]:
     """Per program: observations served, runs placed, and how regular (a weekly series: Σ|gap -
     m·target| in seconds, the largest deviation in hours) or displaced (campaign runs: mean and
     largest |run - preferred time| in hours, runs moved by more than an hour) its runs are."""
     rows = []
-    modes = {p["name"]: p["mode"] for p in result.programs}
-    campaigns = {p["name"] for p in result.programs if "campaigns" in p}
-    for name, group in result.plan.groupby("program", sort=False):
+    modes = {p["name"]: p["mode"] for p in programs}
+    campaigns = {p["name"] for p in programs if "campaigns" in p}
+    for name, group in plan.groupby("program", sort=False):
         placed = group[group["slew_time"].notna()]
         served, observations = served_observations(group)
         row = {
@@ -32,11 +37,11 @@ def program_rows(result: JointResult) -> list[dict]:
                 "largest_deviation_hours": float(deviation.abs().max()) if len(deviation) else 0.0,
             }
         else:
-            moved = (placed["slew_time"] - placed["preferred_time"]).dt.total_seconds().abs() / 3600
+            moved = displacement_hours(placed)
             row |= {
                 "mean_displacement_hours": float(moved.mean()) if len(moved) else 0.0,
                 "largest_displacement_hours": float(moved.max()) if len(moved) else 0.0,
-                "runs_moved": int((moved > 1).sum()),
+                "runs_moved": int((moved > MOVED_HOURS).sum()),
             }
         rows.append(row)
     return rows
@@ -56,7 +61,7 @@ def joint_document(result: JointResult, written: str | None) -> dict:
             }
             for s in result.stages
         ],
-        "programs": program_rows(result),
+        "programs": program_rows(result.plan, result.programs),
         "unserved": result.unserved,
         "solve_seconds": round(result.solve_seconds, 3),
         "build_seconds": round(result.build_seconds, 3),
@@ -69,7 +74,7 @@ def print_joint(
     if as_json:
         print_json(joint_document(result, written))
         return
-    rows = program_rows(result)
+    rows = program_rows(result.plan, result.programs)
     if not quiet:
         table = Table("program", "mode", "served", "runs", "regularity or displacement", title="Joint plan")
         for row in rows:
