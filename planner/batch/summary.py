@@ -151,10 +151,9 @@ def _joint_settings(scenario) -> dict:
 
 def _joint_objective(scenario) -> str | None:
     """The weekly programs' objective stage (planner.solver.joint.stage_names), None without one."""
-    from planner.schedules.timeline import to_frame
     from planner.solver.joint import DISPLACEMENT, stage_names
 
-    names = stage_names(scenario.joint_instance(to_frame([])))
+    names = stage_names(scenario.programs())
     return names[1] if len(names) > 1 and names[1] != DISPLACEMENT else None
 
 

@@ -115,7 +115,3 @@ def compare_joint(
     groups = dict(tuple(plan.groupby("program", sort=False)))
     empty = plan.iloc[0:0]
     return [compare_program(groups.get(p.name, empty), timeline, p) for p in programs]
-
-
-def comparison_rows(comparisons: list[ProgramComparison]) -> list[dict]:
-    return [c.row() for c in comparisons]

@@ -98,11 +98,10 @@ class Inferred:
         )
 
 
-def flown_runs(frame: pd.DataFrame) -> tuple[dict[tuple[str, int], list[int]], int]:
-    """The flown slew-parallel runs by (mode, program id), each list in time order, and how many rows
-    were left out: a mode no program file can name, or a visit id without a program id."""
+def flown_runs(frame: pd.DataFrame) -> dict[tuple[str, int], list[int]]:
+    """The flown slew-parallel runs by (mode, program id), each list in time order; rows of a mode no
+    program file can name, or whose visit id has no program id, are left out."""
     runs: dict[tuple[str, int], list[int]] = {}
-    skipped = 0
     starts = to_seconds(frame["start"]) if len(frame) else np.empty(0, dtype=np.int64)
     for start, attached in zip(starts.tolist(), frame["parallels"], strict=True):
         if attached is None or (isinstance(attached, float) and math.isnan(attached)):
@@ -113,10 +112,9 @@ def flown_runs(frame: pd.DataFrame) -> tuple[dict[tuple[str, int], list[int]], i
             mode, visit_id = row.get("instrument"), row.get("visit_id")
             program_id = _program_id(visit_id)
             if mode not in MODES or program_id is None:
-                skipped += 1
                 continue
             runs.setdefault((mode, program_id), []).append(start)
-    return {key: sorted(times) for key, times in sorted(runs.items(), key=lambda kv: kv[0][1])}, skipped
+    return {key: sorted(times) for key, times in sorted(runs.items(), key=lambda kv: kv[0][1])}
 
 
 def _program_id(visit_id: object) -> int | None:
@@ -157,7 +155,7 @@ def infer_programs(frame: pd.DataFrame, freedom_hours: float = DEFAULT_FREEDOM_H
     """One campaign program per (program id, mode) that flew in the timeline `frame`, in program-id order.
     OptionError naming --freedom when it is not a number of hours in (0, a year]."""
     limits.number("--freedom", freedom_hours, 0, MAX_FREEDOM_HOURS, low_open=True)
-    runs, _ = flown_runs(frame)
+    runs = flown_runs(frame)
     inferred = []
     for (mode, program_id), times in runs.items():
         defaults = defaults_of(mode)

@@ -36,19 +36,14 @@ from planner.solver.joint_model import JointModel
 SERVED, DISPLACEMENT = "served", "displacement"
 
 
-def stage_names(instance: JointInstance) -> list[str]:
-    """The stages in order: served; the weekly programs' objective (theirs when they share one, else
-    regular), then regular; displacement when there are campaign programs."""
-    weekly = [p.objective for p in instance.programs if not p.campaigns]
+def stage_names(programs) -> list[str]:
+    """The stages of co-planned programs, in order: served; the weekly programs' objective (one:
+    JointInstance refuses two), then regular when it is another; displacement for campaigns."""
+    weekly = [p.objective for p in programs if not p.campaigns]
     names = [SERVED]
     if weekly:
-        objective = weekly[0] if len(set(weekly)) == 1 else "regular"
-        names.append(objective)
-        if objective != "regular":
-            names.append("regular")
-    if any(p.campaigns for p in instance.programs):
-        names.append(DISPLACEMENT)
-    return names
+        names += [weekly[0], *(["regular"] if weekly[0] != "regular" else [])]
+    return names + ([DISPLACEMENT] if any(p.campaigns for p in programs) else [])
 
 
 @dataclass
@@ -64,7 +59,7 @@ class JointStages:
 
     def run(self) -> dict[int, list[int]]:
         joint = self.model
-        names = stage_names(joint.instance)
+        names = stage_names(joint.instance.programs)
         heuristic = joint.heuristic()
         joint.hint(heuristic)
         chosen = self._stage(SERVED, joint.unserved_priority(), heuristic)
@@ -286,14 +281,7 @@ def joint_plan_frame(instance: JointInstance, choice: dict[int, list[int]]) -> p
         for r in range(o.iterations):
             i = choice[n][r] if n in choice else None
             row = None if i is None else int(o.rows[i])
-            interval, deviation = (
-                measured.get((o.program, o.number), (np.nan, np.nan))
-                if i is not None
-                else (
-                    np.nan,
-                    np.nan,
-                )
-            )
+            interval, deviation = measured.get((o.program, o.number), (np.nan, np.nan))  # served weekly
             rows.append(
                 {
                     "program": program.name,

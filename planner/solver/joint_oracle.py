@@ -35,7 +35,7 @@ def brute_force(instance: JointInstance) -> dict[str, int]:
     choices = [placements(o) for o in observations]
     if math.prod(map(len, choices)) > MAX_PLANS:
         raise ValueError("too many plans for the brute-force oracle")
-    names = stage_names(instance)
+    names = stage_names(instance.programs)
     best: tuple | None = None
     for plan in itertools.product(*choices):
         rows = [int(o.rows[i]) for o, p in zip(observations, plan, strict=True) if p for i in p]

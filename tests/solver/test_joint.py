@@ -164,7 +164,7 @@ def test_one_weekly_program_alone_is_the_single_program_optimum():
     single = solve(Instance(timeline=frame, program=program, rules="seed"))
     joint_instance = JointInstance(timeline=frame, programs=(program,), rules="seed")
     joint = solve_joint(joint_instance)
-    assert stage_names(joint_instance) == ["served", "regular"]
+    assert stage_names(joint_instance.programs) == ["served", "regular"]
     assert joint.value("regular") == single.value == joint.alone["seed-4485"]  # alone: the DP's
     assert joint.value("served") == len(single.missing) == brute_force(joint_instance)["served"]
 
