@@ -59,18 +59,21 @@ class ProgramComparison:
         }
 
 
-def _span(program: Program) -> tuple[int, int]:
-    if not program.campaigns:
-        c = program.calendar
-        return c.start, c.start + c.count * c.target_seconds
-    return min(c.start for c in program.campaigns), max(c.end for c in program.campaigns)
-
-
 def compare_program(group: pd.DataFrame, timeline: pd.DataFrame, program: Program) -> ProgramComparison:
-    """One program's rows of a joint plan (JOINT_PLAN_SCHEMA) beside its runs flown in `timeline`."""
-    start, end = _span(program)
-    flown, flown_s = flown_between(timeline, start, end, program.mode, program)
+    """One program's rows of a joint plan (JOINT_PLAN_SCHEMA) beside its runs flown in `timeline`:
+    a weekly series' in its calendar's weeks (the one-program comparison's own), a campaign
+    program's over its campaigns' span."""
     placed = group[group["slew_time"].notna()]
+    intervals = None
+    if program.campaigns:
+        start = min(c.start for c in program.campaigns)
+        end = max(c.end for c in program.campaigns)
+        flown, flown_s = flown_between(timeline, start, end, program.mode, program)
+    else:
+        runs = placed.rename(columns={"observation": "anneal"})[["anneal", "slew_time"]]
+        intervals = compare(runs, timeline, program.calendar, program.mode, program)
+        flown = intervals.executed
+        flown_s = to_seconds(flown["time"]) if len(flown) else np.zeros(0, dtype=np.int64)
     placed_s = to_seconds(placed["slew_time"]) if len(placed) else np.zeros(0, dtype=np.int64)
     if len(flown_s) and len(placed_s):
         i = np.clip(np.searchsorted(flown_s, placed_s), 1, len(flown_s)) - 1
@@ -86,13 +89,7 @@ def compare_program(group: pd.DataFrame, timeline: pd.DataFrame, program: Progra
             flown_s, [to_seconds(rows["window_start"]).min(), to_seconds(rows["window_end"]).max()]
         )
         flown_whole += int(hi - lo >= len(rows))
-    moved = 0
-    if program.campaigns:
-        moved = int((displacement_hours(placed) > MOVED_HOURS).sum())
-    intervals = None
-    if not program.campaigns:
-        runs = placed.rename(columns={"observation": "anneal"})[["anneal", "slew_time"]]
-        intervals = compare(runs, timeline, program.calendar, program.mode, program)
+    moved = int((displacement_hours(placed) > MOVED_HOURS).sum()) if program.campaigns else 0
     return ProgramComparison(
         program=program,
         observations=int(group["observation"].nunique()),
