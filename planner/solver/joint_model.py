@@ -25,12 +25,14 @@ The stages that minimise over this model are `planner.solver.joint`'s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.problem.joint import JointInstance, Observation
+from planner.solver import oracle
+from planner.solver.chain import Chain
 
 
 @dataclass
@@ -60,6 +62,7 @@ class _Path:
         kept = [k for k, skip in enumerate(self.skippable) if not skip]  # the layers it must pass
         self._first_kept = kept[0] if kept else len(self.skippable)
         self._last_kept = kept[-1] if kept else -1
+        self._through_all: tuple[float, dict[int, int]] | None = None
 
     def reach(self, k: int):
         """The layers an arc from layer k may reach: the next, and past it while it is skippable."""
@@ -95,17 +98,23 @@ class _Path:
 
     def through_all(self) -> tuple[float, dict[int, int]]:
         """The least-`regular` path through every layer (no skips): the program's optimum alone on
-        these slews (what the one-program planner finds), and observation index -> its slew."""
-        if not self.layers:
-            return 0.0, {}
-        whole = replace(self, skippable=[False] * len(self.layers), arcs=[], sources=[], sinks=[])
-        _, backward = whole.bounds()
-        i = int(np.argmin(backward[0]))
-        chosen = {self.numbers[0]: i}
-        for k in range(1, len(self.layers)):
-            i = int(np.argmin(whole.costs(k - 1, k)[i] + backward[k]))
-            chosen[self.numbers[k]] = i
-        return float(backward[0].min()), chosen
+        these slews (the one-program planner's chain and exact DP), and observation index -> its
+        slew. Computed once (the heuristic and the plan's `alone` both ask)."""
+        if self._through_all is None:
+            if not self.layers:
+                self._through_all = (0.0, {})
+            else:
+                chain = Chain(
+                    tuple(o.times for o in self.layers), self.target, 1, tuple(o.number for o in self.layers)
+                )
+                backward = oracle.backward(chain, "sum")
+                i = int(np.argmin(backward[0]))
+                chosen = {self.numbers[0]: i}
+                for k in range(1, len(self.layers)):
+                    i = int(np.argmin(chain.arc_costs(k - 1)[i] + backward[k]))
+                    chosen[self.numbers[k]] = i
+                self._through_all = (float(backward[0].min()), chosen)
+        return self._through_all
 
 
 class JointModel:
