@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from planner.plans.checker import _Rules, calendar_window, interval_mismatches, objective_value
-from planner.problem.calendar import format_instant, to_seconds
+from planner.problem.calendar import format_instant
 from planner.schedules.report import SLEW_PARALLEL
 
 
@@ -128,83 +128,62 @@ def check_joint(
 
     used: dict[tuple[str, int], str] = {}  # (visit id, slew time) -> the run on it
     served: dict[tuple[str, int], list[int]] = {}
-    for program in programs:
-        rules = rules_of[program.name]
-        for (name, n), (lo, hi, sep, preferred, iterations) in windows.items():
-            if name != program.name:
-                continue
-            runs = [by_key[(name, n, r)][0] for r in range(1, iterations + 1)]
-            placed = [not pd.isna(run["slew_time"]) for run in runs]
-            for r, run in enumerate(runs):
-                if (to_seconds(pd.Series([run["window_start"], run["window_end"]])).tolist()) != [lo, hi]:
-                    problems.append(
-                        JointViolation(name, n, "window", "the plan's window is not the program's")
-                    )
-                if run["label"] != labels[(name, n)]:
-                    problems.append(JointViolation(name, n, "label", f"label says {run['label']!r}"))
-                stated = None if pd.isna(run["preferred_time"]) else int(run["preferred_time"].timestamp())
-                if stated != (preferred[r] if preferred else None):
-                    problems.append(
-                        JointViolation(
-                            name, n, "preferred_time", "not the program's preferred time of the run"
-                        )
-                    )
-            if any(placed) and not all(placed):
+    for (name, n), (lo, hi, sep, preferred, iterations) in windows.items():  # in program order
+        rules = rules_of[name]
+        runs = [by_key[(name, n, r)][0] for r in range(1, iterations + 1)]
+        placed = [not pd.isna(run["slew_time"]) for run in runs]
+        for r, run in enumerate(runs):
+            if [int(run["window_start"].timestamp()), int(run["window_end"].timestamp())] != [lo, hi]:
+                problems.append(JointViolation(name, n, "window", "the plan's window is not the program's"))
+            if run["label"] != labels[(name, n)]:
+                problems.append(JointViolation(name, n, "label", f"label says {run['label']!r}"))
+            stated = None if pd.isna(run["preferred_time"]) else int(run["preferred_time"].timestamp())
+            if stated != (preferred[r] if preferred else None):
                 problems.append(
-                    JointViolation(name, n, "partial", f"{sum(placed)} of {iterations} runs placed")
+                    JointViolation(name, n, "preferred_time", "not the program's preferred time of the run")
                 )
+        if any(placed) and not all(placed):
+            problems.append(JointViolation(name, n, "partial", f"{sum(placed)} of {iterations} runs placed"))
+            continue
+        if not any(placed):
+            continue
+        times = [int(run["slew_time"].timestamp()) for run in runs]
+        served[(name, n)] = times
+        for r, (run, t) in enumerate(zip(runs, times, strict=True), start=1):
+            where = f"run {r}: slew at {format_instant(t)}"
+            if not lo <= t < hi:
+                problems.append(JointViolation(name, n, "outside-window", f"{where} is outside its window"))
+            index = rules.find(run["visit_id"], t)
+            if index is None:
+                problems.append(JointViolation(name, n, "no-visit", f"{where}: no visit {run['visit_id']}"))
                 continue
-            if not any(placed):
-                continue
-            times = [int(run["slew_time"].timestamp()) for run in runs]
-            served[(name, n)] = times
-            for r, (run, t) in enumerate(zip(runs, times, strict=True), start=1):
-                where = f"run {r}: slew at {format_instant(t)}"
-                if not lo <= t < hi:
-                    problems.append(
-                        JointViolation(name, n, "outside-window", f"{where} is outside its window")
+            problems += [
+                JointViolation(name, n, rule, f"{where}: {words}") for rule, words in _broken(rules, index)
+            ]
+            visit = rules.visit(index)
+            for column in ("instrument", "target"):
+                stated, actual = run[column], visit[column]
+                if not ((pd.isna(stated) and pd.isna(actual)) or stated == actual):
+                    problems.append(JointViolation(name, n, "recorded", f"{where}: {column} says {stated!r}"))
+            slew = (str(run["visit_id"]), t)
+            if slew in used:
+                problems.append(JointViolation(name, n, "shared-slew", f"{where} also carries {used[slew]}"))
+            used[slew] = f"{name} observation {n} run {r}"
+        for r in range(1, len(times)):
+            if times[r] - times[r - 1] < max(sep, 1):
+                problems.append(
+                    JointViolation(
+                        name, n, "separation",
+                        f"runs {r} and {r + 1} are {(times[r] - times[r - 1]) / 3600:.2f} h apart "
+                        f"(at least {sep / 3600:g} h, in order)",
                     )
-                index = rules.find(run["visit_id"], t)
-                if index is None:
-                    problems.append(
-                        JointViolation(name, n, "no-visit", f"{where}: no visit {run['visit_id']}")
-                    )
-                    continue
-                problems += [
-                    JointViolation(name, n, rule, f"{where}: {words}")
-                    for rule, words in _broken(rules, index)
-                ]
-                visit = rules.visit(index)
-                for column in ("instrument", "target"):
-                    stated, actual = run[column], visit[column]
-                    if not ((pd.isna(stated) and pd.isna(actual)) or stated == actual):
-                        problems.append(
-                            JointViolation(name, n, "recorded", f"{where}: {column} says {stated!r}")
-                        )
-                slew = (str(run["visit_id"]), t)
-                if slew in used:
-                    problems.append(
-                        JointViolation(name, n, "shared-slew", f"{where} also carries {used[slew]}")
-                    )
-                used[slew] = f"{name} observation {n} run {r}"
-            for r in range(1, len(times)):
-                if times[r] - times[r - 1] < max(sep, 1):
-                    problems.append(
-                        JointViolation(
-                            name, n, "separation",
-                            f"runs {r} and {r + 1} are {(times[r] - times[r - 1]) / 3600:.2f} h apart "
-                            f"(at least {sep / 3600:g} h, in order)",
-                        )
-                    )  # fmt: skip
+                )  # fmt: skip
 
     taken = {t for _, t in used}
-    for program in programs:
-        if program.campaigns or not served_proven:
-            continue
-        rules = rules_of[program.name]
-        for (name, n), (lo, hi, *_rest) in windows.items():
-            if name != program.name or (name, n) in served:
-                continue
+    weekly = {p.name for p in programs if not p.campaigns} if served_proven else set()
+    for (name, n), (lo, hi, *_rest) in windows.items():
+        if name in weekly and (name, n) not in served:
+            rules = rules_of[name]
             first, last = np.searchsorted(rules.starts, [lo, hi])
             free = next((i for i in range(first, last) if int(rules.starts[i]) not in taken
                          and not _broken(rules, int(i))), None)  # fmt: skip
