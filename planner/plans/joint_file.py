@@ -4,7 +4,6 @@ InputError naming the file and the key or column, exit 2."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +11,14 @@ import pandas as pd
 import pyarrow as pa
 
 from planner.errors import InputError, PlannerError, brief
-from planner.io import same_type
 from planner.plans.joint_result import JOINT_KIND, JOINT_PLAN_SCHEMA
-from planner.plans.planfile import named_timeline, plan_kind, read_plan_file
+from planner.plans.planfile import (
+    check_column_types,
+    check_slew_values,
+    named_timeline,
+    plan_kind,
+    read_plan_file,
+)
 from planner.plans.result import Status
 from planner.problem.joint import MAX_PROGRAMS, JointInstance
 from planner.problem.program import OBJECTIVES, Program
@@ -93,24 +97,16 @@ def read_joint_plan(path: Path | str) -> tuple[pd.DataFrame, dict]:
     names = table.schema.names
     if names != JOINT_PLAN_SCHEMA.names:
         raise InputError(path, f"plan columns {names}; expected {JOINT_PLAN_SCHEMA.names}")
-    for field in JOINT_PLAN_SCHEMA:
-        actual = table.schema.field(field.name).type
-        if not same_type(field, actual):
-            raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
+    check_column_types(table, JOINT_PLAN_SCHEMA, path)
     try:
         table = table.cast(JOINT_PLAN_SCHEMA)
         table.validate(full=True)
         plan = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as err:
         raise InputError(path, f"plan columns cannot be read ({brief(err)})") from None
-    for column in ("program", "observation", "iteration", "label", "window_start", "window_end"):
-        if plan[column].isna().any():
-            raise InputError(path, f"plan column {column}: a null value; expected one on every row")
-    if ((plan["visit_id"].notna()) != plan["slew_time"].notna()).any():
-        raise InputError(path, "plan columns visit_id and slew_time: expected both or neither on each row")
-    for column in ("interval_days", "deviation_hours"):
-        if not plan[column].dropna().map(math.isfinite).all():
-            raise InputError(path, f"plan column {column}: a value that is not finite")
+    check_slew_values(
+        plan, path, ("program", "observation", "iteration", "label", "window_start", "window_end")
+    )
     rules = meta["options"].get("rules")
     if (
         not isinstance(rules, list)

@@ -224,11 +224,16 @@ def _check_columns(table: pa.Table, path: Path) -> pa.Schema:
     for name in names:
         if name in decisions:
             schema = schema.append(decisions[name])
+    check_column_types(table, schema, path)
+    return schema
+
+
+def check_column_types(table: pa.Table, schema: pa.Schema, path: Path) -> None:
+    """Each of `schema`'s columns in the file is of its type (a plan file or a joint plan file)."""
     for field in schema:
         actual = table.schema.field(field.name).type
         if not same_type(field, actual):
             raise InputError(path, f"plan column {field.name} is {actual}; expected {field.type}")
-    return schema
 
 
 def _check_rows(plan: pd.DataFrame, path: Path) -> None:
@@ -236,7 +241,13 @@ def _check_rows(plan: pd.DataFrame, path: Path) -> None:
     # A missing or repeated anneal is a rule the checker reports (exit 1); these are damage (exit 2).
     if len(plan) > limits.MAX_COUNT or plan["anneal"].isna().any():
         raise InputError(path, f"plan column anneal: expected at most {limits.MAX_COUNT} anneal numbers")
-    for column in ("label", "window_start", "window_end"):
+    check_slew_values(plan, path, ("label", "window_start", "window_end"))
+
+
+def check_slew_values(plan: pd.DataFrame, path: Path, required: tuple[str, ...]) -> None:
+    """The values a plan's rows must hold (a plan file or a joint plan file): `required` on every
+    row, visit and slew time both or neither, finite intervals."""
+    for column in required:
         if plan[column].isna().any():
             raise InputError(path, f"plan column {column}: a null value; expected one on every row")
     placed = plan["slew_time"].notna()
