@@ -28,10 +28,7 @@ class WindowSlews:
     rules: RuleSet
 
     def explain(self) -> str:
-        parts = [f"{self.visits} visits"]
-        parts += [f"{n} {self.rules.describe(rule)} ({rule})" for rule, n in self.excluded.items() if n]
-        verdict = "none eligible" if len(self.rows) == 0 else f"{len(self.rows)} eligible"
-        return f"{self.window.describe()}: {', '.join(parts)}: {verdict}"
+        return f"{self.window.describe()}: {self.rules.counted(self.visits, self.excluded, len(self.rows))}"
 
 
 def _is_one_of(values: pd.Series, wanted: set[str]) -> np.ndarray:

@@ -19,7 +19,7 @@ from planner.errors import OptionError
 from planner.problem.calendar import Calendar
 from planner.problem.pins import Pin
 from planner.problem.program import SEED, Program, load_program
-from planner.problem.rules import RuleSet, load_rules
+from planner.problem.rules import RuleSet, rules_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,16 +58,7 @@ class Instance:
         if not isinstance(self.program, Program):
             raise OptionError(f"program {self.program!r}: expected a Program (planner.problem.program)")
         self.program.require_weekly("program")
-        rules = self.rules
-        if isinstance(rules, dict):
-            rules = RuleSet.from_dict(rules).for_program(self.program)
-        elif rules is None or isinstance(rules, str | Path):
-            rules = load_rules(rules, self.program)
-        elif not isinstance(rules, RuleSet):
-            raise OptionError(f"rules {rules!r}: expected a rule set name, a rules file or a table")
-        elif (rules.avoid, rules.mode) != (self.program.avoid, self.program.mode):
-            rules = rules.for_program(self.program)
-        object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "rules", rules_for(self.rules, self.program))
         # From JSON metadata pins come back as dicts: accept them so a plan's instance round-trips.
         if not isinstance(self.pins, list | tuple):
             raise OptionError(f"pins {self.pins!r}: expected a list of pins")

@@ -29,7 +29,7 @@ from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason, window_slews
 from planner.problem.instance import MAX_WIDEN_HOURS
 from planner.problem.program import Program, load_program
-from planner.problem.rules import CARRIES, RuleSet, load_rules
+from planner.problem.rules import CARRIES, RuleSet, rules_for
 from planner.schedules.report import SLEW_PARALLEL
 
 MAX_PROGRAMS = 20  # a cycle flies about eight slew-parallel programs
@@ -96,14 +96,9 @@ class JointInstance:
         if isinstance(self.rules, list | tuple):  # one recorded rule set per program, as a plan keeps
             if len(self.rules) != len(programs):
                 raise OptionError(f"rules: {len(self.rules)} rule sets for {len(programs)} programs")
-            rule_sets = tuple(
-                (r if isinstance(r, RuleSet) else RuleSet.from_dict(r)).for_program(p)
-                for r, p in zip(self.rules, programs, strict=True)
-            )
-        elif isinstance(self.rules, RuleSet):
-            rule_sets = tuple(self.rules.for_program(p) for p in programs)
+            rule_sets = tuple(rules_for(r, p) for r, p in zip(self.rules, programs, strict=True))
         else:
-            rule_sets = tuple(load_rules(self.rules, p) for p in programs)
+            rule_sets = tuple(rules_for(self.rules, p) for p in programs)
         object.__setattr__(self, "programs", programs)
         object.__setattr__(self, "rule_sets", rule_sets)
         object.__setattr__(self, "freed", free_slews(self.timeline, programs))
@@ -172,12 +167,8 @@ def _why(window, free: np.ndarray) -> str:
 def _excluded(reason: np.ndarray, starts: np.ndarray, campaign, rules: RuleSet) -> str:
     """Why a campaign's window has no eligible slew: its visits, and how many each rule excluded."""
     inside = reason[(starts >= campaign.start) & (starts < campaign.end)]
-    parts = [f"{len(inside)} visits"] + [
-        f"{n} {rules.describe(rule)} ({rule})"
-        for rule in rules.rule_names()
-        if (n := int(np.count_nonzero(inside == rule)))
-    ]
-    return f"{', '.join(parts)}: none eligible"
+    counts = {rule: int(np.count_nonzero(inside == rule)) for rule in rules.rule_names()}
+    return rules.counted(len(inside), counts, 0)
 
 
 def planned_by(parallel: dict, programs: tuple[Program, ...]) -> bool:

@@ -122,6 +122,21 @@ class RuleSet:
             return f"followed by {instruments} use within {self.miri_recovery_minutes:g} min (recovery)"
         return next(e.reason for e in self.exclusions if e.name == rule)
 
+    def counted(self, visits: int, excluded: dict[str, int], eligible: int) -> str:
+        """`N visits, n <why> (<rule>), ...: none eligible` (or `k eligible`): what a window's
+        visits were, each rule's exclusions in the set's order."""
+        parts = [f"{visits} visits"]
+        parts += [
+            f"{excluded[rule]} {self.describe(rule)} ({rule})"
+            for rule in self.rule_names()
+            if excluded.get(rule)
+        ]
+        return f"{', '.join(parts)}: {'none eligible' if eligible == 0 else f'{eligible} eligible'}"
+
+    def resolve(self, program) -> RuleSet:
+        """This set applied to `program` unless it already is (its instruments and mode)."""
+        return self if (self.avoid, self.mode) == (program.avoid, program.mode) else self.for_program(program)
+
     def for_program(self, program, taken: tuple[str, ...] = ()) -> RuleSet:
         """This set applied to `program` (its avoided instruments and mode), with the values of
         `taken` (PROGRAM_KEYS: recovery, minimum slew) the program's rather than the set's own."""
@@ -162,6 +177,18 @@ class RuleSet:
         if "extends" in data:
             raise OptionError(f"{where}: a recorded rule set is complete; 'extends' is for rules files")
         return _parse(data, where, parent=None)
+
+
+def rules_for(spec, program) -> RuleSet:
+    """A rule set as a planner is given it (None: the default, a name, a rules file, a RuleSet, or a
+    recorded table from a plan's metadata), applied to `program`."""
+    if isinstance(spec, dict):
+        return RuleSet.from_dict(spec).for_program(program)
+    if spec is None or isinstance(spec, str | Path):
+        return load_rules(spec, program)
+    if isinstance(spec, RuleSet):
+        return spec.resolve(program)
+    raise OptionError(f"rules {spec!r}: expected a rule set name, a rules file or a table")
 
 
 def load_rules(spec: str | Path | RuleSet | None = None, program=None) -> RuleSet:
