@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 ANNEAL_MODE = "MIRI Anneal"  # the default program's (planner.problem.program.Program.mode)
 
 
-def _head(visit_id) -> int | None:
-    """The program id a visit id `program:observation:visit` starts with, else None."""
-    head = str(visit_id or "").split(":")[0]
-    return int(head) if head.isdigit() else None
-
-
 def executed_anneals(
     timeline: pd.DataFrame, mode: str = ANNEAL_MODE, program: Program | None = None
 ) -> pd.DataFrame:
@@ -36,27 +30,31 @@ def executed_anneals(
     With `program`, the runs of that program instead: its slew parallels told apart by program id
     (`planner.problem.joint.planned_by`: a program without ids by its mode), and prime visits of
     its mode whose visit ids are the program's."""
-    rows = []
     if program is not None:
         from planner.problem.joint import planned_by
+        from planner.problem.program import program_id
 
         ids, mode, alone = set(program.program_ids), program.mode, (program,)
-        columns = (timeline[c] for c in ("start", "visit_id", "instrument", "parallels"))
-        for start, visit_id, instrument, parallels in zip(*columns, strict=True):
-            if instrument == mode and (not ids or _head(visit_id) in ids):
-                rows.append((start, visit_id, "prime", visit_id))
-            rows += [
-                (start, p["visit_id"], "slew parallel", visit_id) for p in parallels if planned_by(p, alone)
-            ]
-        return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
-    for start, visit_id, instrument, parallels in zip(
-        timeline["start"], timeline["visit_id"], timeline["instrument"], timeline["parallels"], strict=True
-    ):
-        if instrument == mode:
+
+        def prime(visit_id) -> bool:
+            return not ids or program_id(visit_id) in ids
+
+        def ran(parallel) -> bool:
+            return planned_by(parallel, alone)
+    else:
+
+        def prime(visit_id) -> bool:
+            return True
+
+        def ran(parallel) -> bool:
+            return parallel["instrument"] == mode
+
+    rows = []
+    columns = (timeline[c] for c in ("start", "visit_id", "instrument", "parallels"))
+    for start, visit_id, instrument, parallels in zip(*columns, strict=True):
+        if instrument == mode and prime(visit_id):
             rows.append((start, visit_id, "prime", visit_id))
-        rows += [
-            (start, p["visit_id"], "slew parallel", visit_id) for p in parallels if p["instrument"] == mode
-        ]
+        rows += [(start, p["visit_id"], "slew parallel", visit_id) for p in parallels if ran(p)]
     return pd.DataFrame(rows, columns=["time", "visit_id", "kind", "slewed_to"])
 
 

@@ -30,7 +30,14 @@ from planner import limits
 from planner.errors import OptionError
 from planner.io import atomic_path
 from planner.problem.calendar import format_instant, to_seconds
-from planner.problem.program import MAX_CAMPAIGNS, MAX_ITERATIONS, MAX_PROGRAM_BYTES, Campaign, Program
+from planner.problem.program import (
+    MAX_CAMPAIGNS,
+    MAX_ITERATIONS,
+    MAX_PROGRAM_BYTES,
+    Campaign,
+    Program,
+    program_id,
+)
 from planner.problem.program import _from_toml as program_from_toml
 from planner.schedules.report import SLEW_PARALLEL
 
@@ -110,19 +117,11 @@ def flown_runs(frame: pd.DataFrame) -> dict[tuple[str, int], list[int]]:
             if not isinstance(row, dict) or row.get("visit_type") != SLEW_PARALLEL:
                 continue
             mode, visit_id = row.get("instrument"), row.get("visit_id")
-            program_id = _program_id(visit_id)
-            if mode not in MODES or program_id is None:
+            number = program_id(visit_id)
+            if mode not in MODES or number is None:
                 continue
-            runs.setdefault((mode, program_id), []).append(start)
+            runs.setdefault((mode, number), []).append(start)
     return {key: sorted(times) for key, times in sorted(runs.items(), key=lambda kv: kv[0][1])}
-
-
-def _program_id(visit_id: object) -> int | None:
-    head = visit_id.split(":", 1)[0] if isinstance(visit_id, str) else ""
-    if not (head.isascii() and head.isdigit() and len(head) <= 5):
-        return None
-    number = int(head)
-    return number if 0 < number < 100_000 else None
 
 
 def campaigns_of(runs: Sequence[int], freedom_hours: float = DEFAULT_FREEDOM_HOURS) -> tuple[Campaign, ...]:
@@ -157,13 +156,13 @@ def infer_programs(frame: pd.DataFrame, freedom_hours: float = DEFAULT_FREEDOM_H
     limits.number("--freedom", freedom_hours, 0, MAX_FREEDOM_HOURS, low_open=True)
     runs = flown_runs(frame)
     inferred = []
-    for (mode, program_id), times in runs.items():
+    for (mode, number), times in runs.items():
         defaults = defaults_of(mode)
         slug = mode.lower().replace(" ", "-")
         program = Program(
-            name=f"{slug}-{program_id}",
-            title=f"{mode}, program {program_id}, as flown",
-            program_ids=(program_id,),
+            name=f"{slug}-{number}",
+            title=f"{mode}, program {number}, as flown",
+            program_ids=(number,),
             mode=mode,
             avoid=defaults.avoid,
             duration_minutes=defaults.duration_minutes,

@@ -28,7 +28,7 @@ from planner.errors import OptionError
 from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason, window_slews
 from planner.problem.instance import MAX_WIDEN_HOURS
-from planner.problem.program import Program, load_program
+from planner.problem.program import Program, load_program, program_id
 from planner.problem.rules import CARRIES, RuleSet, rules_for
 from planner.schedules.report import SLEW_PARALLEL
 
@@ -175,9 +175,8 @@ def planned_by(parallel: dict, programs: tuple[Program, ...]) -> bool:
     """Is this attached row a slew parallel of one of `programs` (by program id, else by mode)?"""
     if parallel["visit_type"] != SLEW_PARALLEL:
         return False
-    head = str(parallel.get("visit_id") or "").split(":")[0]
     ids = {i for p in programs for i in p.program_ids}
-    if head.isdigit() and int(head) in ids:
+    if program_id(parallel.get("visit_id")) in ids:
         return True
     return any(not p.program_ids and parallel["instrument"] == p.mode for p in programs)
 

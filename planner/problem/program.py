@@ -295,6 +295,15 @@ def _parse(data: dict, where: str) -> Program:
     )
 
 
+def program_id(visit_id: object) -> int | None:
+    """The program id a visit id `program:observation:visit` starts with (1..99,999), else None."""
+    head = visit_id.split(":", 1)[0] if isinstance(visit_id, str) else ""
+    if not (head.isascii() and head.isdigit() and len(head) <= 5):
+        return None
+    number = int(head)
+    return number if 0 < number < 100_000 else None
+
+
 def _campaigns(value: object, where: str) -> tuple[Campaign, ...]:
     """The [[campaigns]] tables of a program file (untrusted), each checked; OptionError names the key."""
     if not isinstance(value, list) or not value or not all(isinstance(c, dict) for c in value):
