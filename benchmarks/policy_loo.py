@@ -43,14 +43,13 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.online_bound import BLOCK_WEEKS, KnownWeeks, hindsight, resample, run_online
-from benchmarks.replays import CYCLES, DATA, RESULTS, final_weeks
+from benchmarks.replays import CYCLES, DATA, RESULTS, final_weeks, perturbed, shipped_weeks
 from planner.online.outcome import run_replay
 from planner.online.policies import Greedy, Guarded, Policy, Rollout
 from planner.online.prior import NO_PRIOR, load_prior
 from planner.problem.calendar import Calendar
 from planner.problem.rules import load_rules
 from planner.schedules.history import History
-from planner.schedules.perturb import Perturbation
 
 HISTORIES = {"Cycle 1": "cycle1-text", "Cycle 2": "cycle2-json", "Cycle 3": "cycle3-json"}
 GRID = list(itertools.product((2.0, 6.0, 13.0, 26.0), (0.5, 1.0), (0.0, 0.5)))  # k, max_weight, prior_share
@@ -83,10 +82,7 @@ def replay_rows(cycle: str, variant: int, grid: Sequence[tuple] = GRID) -> list[
     rules = load_rules()
     prior = load_prior(None, rules)
     calendar = Calendar.from_options(start, count, 4.0, 7.0)
-    history = History.read([DATA / f for f in folders])
-    if variant:
-        change = Perturbation(cancel_fraction=0.05, max_delay_hours=3, seed=variant)
-        history = history.perturbed(change, within=(calendar.start, calendar.windows[-1].end))
+    history = perturbed(History.read([DATA / f for f in folders]), calendar, variant)
     summary = run_replay(history, calendar, Rollout(), rules, compare=True, prior=prior).summary
     best = summary["hindsight"]["sum_abs_deviation_s"]
     rows = [
@@ -147,7 +143,7 @@ def resampled_rows(
 
 def measure(perturbations: int, cycles: int, seed: int = 0, jobs: int = 2) -> pd.DataFrame:
     """Every replayed history and every (cycle, resampling), `jobs` processes at a time."""
-    weeks = {cycle: _cycle_weeks(key) for cycle, key in HISTORIES.items()}
+    weeks = {cycle: shipped_weeks(key) for cycle, key in HISTORIES.items()}
     with ProcessPoolExecutor(jobs) as pool:
         futures = [
             pool.submit(replay_rows, cycle, variant)
@@ -162,12 +158,6 @@ def measure(perturbations: int, cycles: int, seed: int = 0, jobs: int = 2) -> pd
                     futures.append(pool.submit(resampled_rows, *args))
         rows = [row for future in futures for row in future.result()]
     return pd.DataFrame(rows)
-
-
-def _cycle_weeks(key: str) -> list[np.ndarray]:
-    folders, start, count = CYCLES[key]
-    final = History.read([DATA / f for f in folders]).final()
-    return final_weeks(final, Calendar.from_options(start, count, 4.0, 7.0))
 
 
 def leave_one_out(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str], str]]:

@@ -126,6 +126,17 @@ def check_output(path: Path | str, option: str = "--out", inputs=(), *, folder: 
     return path
 
 
+def format_by_suffix(path: Path | str, formats: dict[str, str], option: str = "--out") -> str:
+    """The format `formats` gives the file's suffix (lower-cased, dot included); else OptionError
+    naming `option` and the suffixes accepted, in `formats`' order."""
+    kind = formats.get(Path(path).suffix.lower())
+    if kind is None:
+        *others, last = formats
+        accepted = f"{', '.join(others)} or {last}" if others else last
+        raise OptionError(f"{option} {path}: expected a {accepted} file name (the format follows the suffix)")
+    return kind
+
+
 METADATA_KEY = b"anneal_planner"  # the Parquet schema metadata key of every file the project writes
 
 

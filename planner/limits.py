@@ -15,7 +15,6 @@ import math
 from numbers import Real
 
 from planner import errors
-from planner.errors import OptionError
 
 INT32_MAX = 2**31 - 1
 MAX_COUNT = 5_000  # anneals: 95 years of weekly ones (88 years, 4,591: ~5 s, ~0.9 GB; see above)
@@ -44,10 +43,10 @@ def number(name: str, value, low: float, high: float, *, integer: bool = False, 
     ok = isinstance(value, int) if integer else isinstance(value, Real)
     # shown(): an integer of thousands of digits has no repr; math.isfinite() overflows on it
     if isinstance(value, bool) or not ok:
-        raise OptionError(f"{name} {errors.shown(value)}: expected {kind} in {shown}")
+        raise errors.OptionError(f"{name} {errors.shown(value)}: expected {kind} in {shown}")
     finite = isinstance(value, int) or math.isfinite(value)
     if not finite or not (low < value if low_open else low <= value) or not value <= high:
-        raise OptionError(f"{name} {errors.shown(value)}: expected {kind} in {shown}")
+        raise errors.OptionError(f"{name} {errors.shown(value)}: expected {kind} in {shown}")
     return value
 
 
@@ -55,7 +54,7 @@ def unpruned_pairs(sizes: list[int]) -> None:
     """Refuse an unreduced model too large to build (`sizes`: eligible slews per placed window)."""
     pairs = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
     if pairs > MAX_UNPRUNED_PAIRS:
-        raise OptionError(
+        raise errors.OptionError(
             f"--prune none: {pairs:,} pairs of slews would each be a CP-SAT variable (at most "
             f"{MAX_UNPRUNED_PAIRS:,}: gigabytes and minutes beyond that); use --prune dp or fewer anneals"
         )

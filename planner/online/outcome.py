@@ -60,11 +60,11 @@ def replay_frame(outcome: Replay) -> pd.DataFrame:
     placed = [a for a in anneals if a.placed]
     times = np.array([a.time for a in placed], dtype=np.int64)
     numbers = np.array([a.window.anneal for a in placed], dtype=np.int64)
-    measured = intervals(times, numbers, outcome.calendar.target_seconds).set_index("anneal")
+    measured = intervals(times, numbers, outcome.calendar.target_seconds).set_index("anneal").to_dict("index")
     rows = []
     for a in anneals:
         k = a.window.anneal
-        interval = measured.loc[k] if k in measured.index else None
+        interval = measured.get(k)
         rows.append(
             {
                 "anneal": k,

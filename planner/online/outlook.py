@@ -126,10 +126,13 @@ def expected_rest(
     if windows == 0 or not model:
         return Outlook(windows, 0.0 if windows == 0 else None, 0.0 if windows == 0 else None, 0, len(model))
     rng = np.random.default_rng(seed)
+    # The shipped policies keep nothing between decisions but caches of what follows from one
+    # decision alone (lookahead's cost-to-go, guarded's trust), so the simulations may share one
+    # chooser; it is a copy so that the policy given is left as it was.
+    chooser = copy.deepcopy(policy)
     costs = []
     for _ in range(simulations):
         drawn = draw_weeks(model, windows, ROLLOUT_WEEKS, rng)
-        chooser = copy.deepcopy(policy)  # a policy may keep state between decisions (guarded's weight)
         costs.append(
             simulate(
                 drawn,

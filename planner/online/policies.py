@@ -36,7 +36,7 @@ week will look like. Times are integer seconds.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -153,6 +153,15 @@ class Lookahead:
             return np.zeros(len(decision.times))
         return self._continuation(decision)
 
+    def weight(self, decision: Decision) -> float:
+        """The weight of what it learned (the cost-to-go, the sampled intervals) at `decision`,
+        beside the intervals actually known."""
+        return self.future_weight
+
+    def learned(self, decision: Decision) -> list[np.ndarray]:
+        """The weeks it learns from at `decision`: the most recent `sample_weeks` known."""
+        return decision.samples[-self.sample_weeks :]
+
     def _continuation(self, decision: Decision) -> np.ndarray:
         """Best cost from each candidate on: published windows exactly, then the cost-to-go.
 
@@ -186,7 +195,7 @@ class Lookahead:
             return through.min(axis=1)
 
         known = best(decision.partial)
-        samples = decision.samples[-self.sample_weeks :]
+        samples = self.learned(decision)
         if not samples:
             return np.where(np.isfinite(known), known, carried)
         total = np.zeros(len(times))
@@ -197,12 +206,12 @@ class Lookahead:
 
     def cost_to_go(self, decision: Decision) -> tuple[np.ndarray, np.ndarray]:
         """V over the phase grid for the unpublished windows after the look-ahead."""
-        horizon = min(self.horizon_weeks, decision.remaining)
-        samples = decision.samples[-self.sample_weeks :]
-        key = (horizon, decision.window_seconds, tuple(s.tobytes() for s in samples))
+        horizon, weight = min(self.horizon_weeks, decision.remaining), self.weight(decision)
+        samples = self.learned(decision)
+        key = (horizon, weight, decision.window_seconds, tuple(s.tobytes() for s in samples))
         if key not in self._cache:
             grid, value = _value_iteration(samples, decision.window_seconds, horizon)
-            self._cache = {key: (grid, self.future_weight * value)}
+            self._cache = {key: (grid, weight * value)}
         return self._cache[key]
 
 
@@ -256,7 +265,7 @@ class Rollout(Lookahead):
         scenario's other weeks, each on the next window with its phases kept (weighted)."""
         partial = decision.partial is not None
         length = min(self.horizon_weeks, decision.remaining) + partial
-        samples = decision.samples[-self.sample_weeks :]
+        samples = self.learned(decision)
         if self.mirror:
             flipped = [np.sort(decision.window_seconds - phases) for phases in samples]
         blocks: list[list[np.ndarray]] = [[]]  # nothing sampled: the published windows alone
@@ -269,7 +278,7 @@ class Rollout(Lookahead):
         return [self._layers(decision, block) for block in blocks]
 
     def _layers(self, decision: Decision, block: list[np.ndarray]) -> list[Layer]:
-        target, weight = decision.target, self.future_weight
+        target, weight = decision.target, self.weight(decision)
         layers: list[Layer] = [
             (j, times, np.ones(len(times))) for j, times in enumerate(decision.lookahead, start=1)
         ]
@@ -427,10 +436,11 @@ class Guarded(Rollout):
             return Greedy().choose(decision)  # nothing learned is trusted yet
         return super().choose(decision)
 
-    def later(self, decision: Decision) -> np.ndarray:
-        trusted = self.trust(decision)
-        self.future_weight = trusted.weight  # read by the scenarios' layers and by `why`
-        return super().later(replace(decision, samples=trusted.weeks, prior_weeks=0))
+    def weight(self, decision: Decision) -> float:
+        return self.trust(decision).weight
+
+    def learned(self, decision: Decision) -> list[np.ndarray]:
+        return self.trust(decision).weeks
 
 
 Layer = tuple[int, np.ndarray, np.ndarray]  # windows ahead, slew times, weight of the arcs into them
@@ -463,7 +473,7 @@ def why(policy: Policy, decision: Decision, choice: int) -> str | None:
     now, after = interval_cost(decision) / 3600, later(decision) / 3600
     gain = (now[nearest] + after[nearest]) - (now[choice] + after[choice])
     wanted = f"previous + {decision.previous.windows * decision.target / 86400:g} d"
-    weight = getattr(policy, "future_weight", 1.0)
+    weight = policy.weight(decision) if hasattr(policy, "weight") else 1.0
     return (
         f"{now[choice]:.1f} h off {wanted} rather than the nearest slew's {now[nearest]:.1f} h: "
         f"{policy.name} expects the weeks after to cost {after[choice]:.1f} h from it against "

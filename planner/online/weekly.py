@@ -36,15 +36,19 @@ from planner.problem.rules import RuleSet
 @dataclass
 class WeeklyPlan:
     frame: pd.DataFrame  # the plan file's columns plus decided_at, replans, state
-    calendar: Calendar  # the calendar cut to the last window the schedule covers
     program: Program  # the program planned, its calendar the whole one
-    instance: Instance  # the cut calendar's: rules, allow_missing, and the flown anneals as pins
+    instance: Instance  # the cut calendar's program, rules, allow_missing, and the flown anneals as pins
     reasons: dict[int, str]  # missed anneal -> why its week cannot be served
     reaches: int  # the last scheduled start of the published schedule
     policy: str
     prior: dict  # what the policy learned from before the published schedule (Prior.describe)
     why: dict[int, str]  # planned anneal -> why the policy left greedy's slew (policies.why)
-    outlook: Outlook | None = None  # the policy's expected cost of the windows after the plan's
+    outlook: Outlook  # the policy's expected cost of the windows after the plan's
+
+    @property
+    def calendar(self) -> Calendar:
+        """The calendar cut to the last window the schedule covers (the instance's program's)."""
+        return self.instance.program.calendar
 
 
 def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
@@ -149,7 +153,7 @@ def plan_next(
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
     learned = prior.describe(calendar, begins, policy.sample_weeks)
     outlook = rest_of_cycle(policy, anneals, known, calendar, cut.count)
-    return WeeklyPlan(frame, cut, program, instance, reasons, reaches, policy.name, learned, why, outlook)
+    return WeeklyPlan(frame, program, instance, reasons, reaches, policy.name, learned, why, outlook)
 
 
 def rest_of_cycle(
@@ -192,7 +196,7 @@ def write_weekly(plan: WeeklyPlan, path, timeline: pd.DataFrame) -> None:
         status="FEASIBLE",
         objective={"name": "regular", "value": value["sum_abs_deviation_s"], "bound": None},
         stages=[],
-        program=replace(plan.program, calendar=plan.calendar).to_dict(),
+        program=plan.instance.program.to_dict(),
         calendar=plan.calendar.to_dict(),
         options=plan.instance.options(),
         timeline=timeline_identity(timeline),

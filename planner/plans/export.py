@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.errors import OptionError
-from planner.io import atomic_path
+from planner.io import atomic_path, format_by_suffix
 
 FORMATS = {".csv": "csv", ".ics": "ics"}
 CSV_COLUMNS = [
@@ -27,10 +26,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 def export_format(path: Path) -> str:
     """'csv' or 'ics' by the file's suffix; OptionError naming --out otherwise."""
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise OptionError(f"--out {path}: expected a .csv or .ics file name (the format follows the suffix)")
-    return kind
+    return format_by_suffix(path, FORMATS)
 
 
 def _placed(plan: pd.DataFrame) -> pd.DataFrame:

@@ -429,7 +429,7 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
                 "anneals": new.to_dict("records"),
                 "reasons": {str(k): v for k, v in plan.reasons.items()},
                 "why": {str(k): v for k, v in plan.why.items()},
-                **({"expected_rest": plan.outlook.to_dict()} if plan.outlook is not None else {}),
+                "expected_rest": plan.outlook.to_dict(),
             }
         )
         return
@@ -444,8 +444,7 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
         f"{int((new['state'] == 'planned').sum())} planned, {len(plan.reasons)} cannot be served; the "
         f"published schedule reaches {_date(reaches)} UTC; plan written to {out}"
     )
-    if plan.outlook is not None:
-        console.print(plan.outlook.describe(plan.policy))
+    console.print(plan.outlook.describe(plan.policy))
     if diff is not None:
         print_diff(diff, title=f"Changes from {diff.old}")
 

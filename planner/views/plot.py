@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import OptionError
-from planner.io import atomic_path
+from planner.io import atomic_path, format_by_suffix
 from planner.plans.result import PlanFile
 from planner.views.cycle_view import ELIGIBLE, CycleView, cycle_view
 
@@ -90,12 +90,7 @@ PNG_DPI = 200
 
 def plot_format(path: Path) -> str:
     """'png', 'pdf' or 'svg' by the file's suffix; OptionError naming --out for any other."""
-    kind = FORMATS.get(Path(path).suffix.lower())
-    if kind is None:
-        raise OptionError(
-            f"--out {path}: expected a .png, .pdf or .svg file name (the format follows the suffix)"
-        )
-    return kind
+    return format_by_suffix(path, FORMATS)
 
 
 def figure_bytes(fig, kind: str = "png") -> bytes:

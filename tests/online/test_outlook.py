@@ -67,11 +67,11 @@ def test_the_expected_rest_is_finite_non_negative_deterministic_and_grows_with_t
 
 
 def test_a_policy_with_state_is_not_changed_by_the_outlook():
-    """expected_rest decides on copies: guarded's weight after a real decision stays as it was."""
+    """expected_rest decides on a copy: the policy given keeps its weight and has decided nothing."""
     policy = Guarded()
     policy.future_weight = 0.123
     rest(policy, model(), 10)
-    assert policy.future_weight == 0.123
+    assert policy.future_weight == 0.123 and policy._trusted is None
 
 
 def test_next_states_the_expected_cost_of_the_rest_of_the_cycle(tmp_path):

@@ -76,3 +76,16 @@ def test_export_refuses_other_suffixes_and_non_plans(plan, tmp_path):
     bad.write_bytes(b"nothing")
     done = runner.invoke(app, ["export", str(bad), "--out", str(tmp_path / "x.csv")])
     assert done.exit_code == 2 and "bad.parquet" in done.output and not (tmp_path / "x.csv").exists()
+
+
+def test_export_format_follows_the_suffix():
+    from pathlib import Path
+
+    from planner.errors import OptionError
+    from planner.plans.export import export_format
+
+    assert [export_format(Path(f"p{s}")) for s in (".csv", ".ICS")] == ["csv", "ics"]
+    with pytest.raises(OptionError) as refused:
+        export_format(Path("x/plan.xlsx"))
+    wanted = "--out x/plan.xlsx: expected a .csv or .ics file name (the format follows the suffix)"
+    assert str(refused.value) == wanted

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.plans.result import open_plan
 from planner.schedules.timeline import load_timeline, write_timeline
-from planner.views.plot import parse_weeks, plan_figure
+from planner.views.plot import parse_weeks, plan_figure, plot_format
 from tests.helpers import solve, timeline, visit
 
 
@@ -95,3 +95,15 @@ def test_plot_refuses_a_suffix_it_cannot_write(gap_plan, tmp_path):
     assert done.exit_code == 2 and not out.exists()
     (line,) = done.output.strip().splitlines()
     assert "plot.jpg" in line and ".png, .pdf or .svg" in line
+
+
+def test_plot_format_follows_the_suffix():
+    from pathlib import Path
+
+    from planner.errors import OptionError
+
+    assert [plot_format(Path(f"p{s}")) for s in (".png", ".PDF", ".svg")] == ["png", "pdf", "svg"]
+    with pytest.raises(OptionError) as refused:
+        plot_format(Path("x/plot.jpg"))
+    wanted = "--out x/plot.jpg: expected a .png, .pdf or .svg file name (the format follows the suffix)"
+    assert str(refused.value) == wanted
