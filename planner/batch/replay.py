@@ -36,13 +36,12 @@ def _history(sources: tuple[str, ...]) -> History:
 def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     """The summary fields of one replay scenario (errors are the caller's to record)."""
     started = time.perf_counter()
-    calendar = scenario.calendar
     history = _history(tuple(scenario.settings["sources"])).perturbed(
-        scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
+        scenario.perturbation, within=scenario.period()
     )
     rules, policy = scenario.rules, scenario.policy()
     prior = _prior(setting(scenario.settings.get("prior"), bool(policy.sample_weeks)), rules)
-    run = run_replay(history, calendar, policy, rules, prior=prior)
+    run = run_replay(history, scenario.calendar, policy, rules, prior=prior)
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]
