@@ -14,7 +14,7 @@ from pathlib import Path
 from planner.batch.scenarios import Scenario
 from planner.online.outcome import run_replay, write_replay
 from planner.online.prior import NO_PRIOR, SHIPPED, Prior, load_prior, setting
-from planner.plans.result import plan_statistics
+from planner.plans.result import interval_statistics
 from planner.schedules.history import History
 
 
@@ -46,7 +46,7 @@ def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     write_replay(run, folder)
     result = run.summary["result"]
     # Interval figures as a solve's (its missing count is the replay's own: missed, not unpublished)
-    intervals = {k: v for k, v in plan_statistics(run.frame).items() if k not in ("placed", "missing")}
+    intervals = interval_statistics(run.frame)
     return {
         "state": "solved",
         "status": "ONLINE",
