@@ -418,9 +418,9 @@ def run_chunk(
     return [run(scenario, out_dir, workers_cap) for scenario in chunk]
 
 
-def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
-    """The same scenarios on an existing Dask cluster, in chunks (`chunked`): one task per chunk,
-    returning its rows; each task may use its worker's threads.
+def run_dask(scenarios: list[Scenario], out_dir: Path, client, on_done: Callable[[dict], None]) -> None:
+    """The same scenarios on an existing Dask cluster (`client`, as connect() makes it), in chunks
+    (`chunked`): one task per chunk, returning its rows; each task may use its worker's threads.
 
     A worker that dies fails the tasks it was running once Dask has given up on them (its
     `allowed-failures`): as on local processes, their scenarios then run again one at a time, each
@@ -429,10 +429,9 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callabl
     summary keeps what finished. Ctrl-C or SIGTERM cancels every task not finished (queued ones
     never start; one already running finishes on its worker, at most its time limit, and its plan is
     found by the next run) and goes on to the caller, which writes the summary of what finished."""
-    client = connect(address) if isinstance(address, str) else address  # or a client connect() made
     from distributed import KilledWorker, as_completed
 
-    address = getattr(client.scheduler, "address", address)
+    address = client.scheduler.address
     folder = str(out_dir.resolve())
     with client:
         threads = client.nthreads()
