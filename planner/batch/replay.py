@@ -14,7 +14,7 @@ from pathlib import Path
 from planner.batch.scenarios import Scenario
 from planner.online.outcome import run_replay, write_replay
 from planner.online.prior import NO_PRIOR, SHIPPED, Prior, load_prior, setting
-from planner.plans.result import plan_statistics
+from planner.plans.result import interval_statistics
 from planner.schedules.history import History
 
 
@@ -36,18 +36,17 @@ def _history(sources: tuple[str, ...]) -> History:
 def run_replay_scenario(scenario: Scenario, out_dir: str) -> dict:
     """The summary fields of one replay scenario (errors are the caller's to record)."""
     started = time.perf_counter()
-    calendar = scenario.calendar
     history = _history(tuple(scenario.settings["sources"])).perturbed(
-        scenario.perturbation, within=(calendar.start, calendar.windows[-1].end)
+        scenario.perturbation, within=scenario.period()
     )
     rules, policy = scenario.rules, scenario.policy()
     prior = _prior(setting(scenario.settings.get("prior"), bool(policy.sample_weeks)), rules)
-    run = run_replay(history, calendar, policy, rules, prior=prior)
+    run = run_replay(history, scenario.calendar, policy, rules, prior=prior)
     folder = Path(out_dir) / "plans" / scenario.id
     write_replay(run, folder)
     result = run.summary["result"]
     # Interval figures as a solve's (its missing count is the replay's own: missed, not unpublished)
-    intervals = {k: v for k, v in plan_statistics(run.frame).items() if k not in ("placed", "missing")}
+    intervals = interval_statistics(run.frame)
     return {
         "state": "solved",
         "status": "ONLINE",

@@ -27,7 +27,7 @@ from planner.batch.scenarios import Scenario
 from planner.batch.summary import SUMMARY_FILE, effective_settings, summary_frame, write_summary
 from planner.errors import OptionError, PlannerError, brief
 from planner.plans.checker import check_plan
-from planner.plans.result import plan_statistics, read_plan
+from planner.plans.result import interval_statistics, plan_statistics, read_plan
 from planner.schedules.perturb import perturb
 from planner.schedules.timeline import load_timeline
 from planner.solver.proof import optimum
@@ -48,6 +48,33 @@ def _row(scenario: Scenario, **fields) -> dict:
 def _unsolved(scenario: Scenario, error: str, state: str = "failed", **fields) -> dict:
     """The row of a scenario without a plan: why, in `error`."""
     return _row(scenario, state=state, status=None, objective_value_s=None, error=error, **fields)
+
+
+def _solved(
+    scenario: Scenario,
+    relative_plan: str,
+    started: float,
+    *,
+    status: str,
+    outcome: dict,
+    build_s: float | None,
+    solve_s: float | None,
+    skipped: bool = False,
+) -> dict:
+    """The row of a scenario with a plan (solved now, or kept from an earlier run: `skipped`);
+    `outcome` holds its objective value and plan statistics."""
+    return _row(
+        scenario,
+        state="solved",
+        skipped=skipped,
+        plan=relative_plan,
+        status=status,
+        **outcome,
+        build_s=build_s,
+        solve_s=solve_s,
+        total_s=time.perf_counter() - started,
+        error=None,
+    )
 
 
 def _statistics(plan: pd.DataFrame) -> dict:
@@ -97,7 +124,7 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
         plan_path = plan_file(out_dir, scenario.id)
         relative_plan = str(Path("plans") / plan_path.name)  # as the summary records it
         if scenario.joint:
-            return run_joint_scenario(scenario, plan_path, workers_cap, started)
+            return run_joint_scenario(scenario, plan_path, relative_plan, workers_cap, started)
         if scenario.kind == "replay":
             from planner.batch.replay import run_replay_scenario
 
@@ -109,18 +136,15 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
         earlier = _still_solved(plan_path, instance) if plan_path.exists() else None
         if earlier is not None:
             plan, meta = earlier
-            return _row(
+            return _solved(
                 scenario,
-                state="solved",
+                relative_plan,
+                started,
                 skipped=True,
-                plan=relative_plan,
                 status=meta["status"],
-                objective_value_s=meta["objective"]["value"],
-                **_statistics(plan),
+                outcome={"objective_value_s": meta["objective"]["value"], **_statistics(plan)},
                 build_s=meta.get("build_seconds"),
                 solve_s=meta.get("solve_seconds"),
-                total_s=time.perf_counter() - started,
-                error=None,
             )
         result = solve(instance, settings)
         if not result.status.has_plan:  # time limit, UNKNOWN: no plan, and the summary says why
@@ -136,17 +160,14 @@ def run_scenario(scenario: Scenario, out_dir: str, workers_cap: int) -> dict:
                 f"of {settings.time_limit:g} s",
             )
         result.to_parquet(plan_path)
-        return _row(
+        return _solved(
             scenario,
-            state="solved",
-            plan=relative_plan,
+            relative_plan,
+            started,
             status=result.status.value,
-            objective_value_s=result.value,
-            **_statistics(result.plan),
+            outcome={"objective_value_s": result.value, **_statistics(result.plan)},
             build_s=result.build_seconds,
             solve_s=result.solve_seconds,
-            total_s=time.perf_counter() - started,
-            error=None,
         )
     except PlannerError as err:
         state = "infeasible" if err.exit_code == 1 else "failed"
@@ -173,15 +194,6 @@ def joint_outcome(plan: pd.DataFrame, stages: list[dict]) -> dict:
     observations = sum(p["observations"] for p in per_program)
     served = sum(p["served"] for p in per_program)
     weekly = [s for s in stages if s["name"] not in (SERVED, DISPLACEMENT)]
-    intervals = plan["interval_days"].dropna()
-    stats = {}
-    if len(intervals):
-        stats = {
-            "mean_interval_days": float(intervals.mean()),
-            "min_interval_days": float(intervals.min()),
-            "max_interval_days": float(intervals.max()),
-            "largest_deviation_hours": float(plan["deviation_hours"].abs().max()),
-        }
     return {
         "objective_value_s": weekly[0]["value"] if weekly else None,
         "observations": observations,
@@ -190,7 +202,7 @@ def joint_outcome(plan: pd.DataFrame, stages: list[dict]) -> dict:
         "placed": int(plan["slew_time"].notna().sum()),
         "served_by_program": per_program,
         "stages": [_stage(s) for s in stages],
-        **stats,
+        **interval_statistics(plan),
     }
 
 
@@ -234,22 +246,28 @@ def _still_solved_joint(plan_path: Path, instance) -> tuple[pd.DataFrame, dict] 
     return plan, meta
 
 
-def run_joint_scenario(scenario: Scenario, plan_path: Path, workers_cap: int, started: float) -> dict:
-    """A scenario with `programs`: co-plan them (planner.solver.joint), or keep its checked plan."""
+def run_joint_scenario(
+    scenario: Scenario, plan_path: Path, relative_plan: str, workers_cap: int, started: float
+) -> dict:
+    """A scenario with `programs`: co-plan them (planner.solver.joint), or keep its checked plan.
+    `relative_plan`: plan_path as the summary records it."""
     from planner.errors import InfeasibleError
     from planner.solver.joint import solve_joint
 
-    relative_plan = str(Path("plans") / plan_path.name)
     instance = scenario.joint_instance(scenario_timeline(scenario))
     earlier = _still_solved_joint(plan_path, instance) if plan_path.exists() else None
     if earlier is not None:
         plan, meta = earlier
-        return _row(  # verified valid, its OPTIMAL (if claimed) not re-proven: FEASIBLE
-            scenario, state="solved", skipped=True, plan=relative_plan, status="FEASIBLE",
-            **joint_outcome(plan, [s for s in meta["stages"] if isinstance(s, dict)]),
-            build_s=meta.get("build_seconds"), solve_s=meta.get("solve_seconds"),
-            total_s=time.perf_counter() - started, error=None,
-        )  # fmt: skip
+        return _solved(  # verified valid, its OPTIMAL (if claimed) not re-proven: FEASIBLE
+            scenario,
+            relative_plan,
+            started,
+            skipped=True,
+            status="FEASIBLE",
+            outcome=joint_outcome(plan, meta["stages"]),  # read_joint_plan refuses a stage not a table
+            build_s=meta.get("build_seconds"),
+            solve_s=meta.get("solve_seconds"),
+        )
     result = solve_joint(instance, scenario.solver_settings(workers_cap))
     if not scenario.settings.get("allow_missing", True) and result.unserved:  # as solve --require-all
         labels = list(result.unserved)
@@ -258,12 +276,15 @@ def run_joint_scenario(scenario: Scenario, plan_path: Path, workers_cap: int, st
             f"({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}); no plan"
         )
     result.to_parquet(plan_path)
-    return _row(
-        scenario, state="solved", plan=relative_plan, status=result.status.value,
-        **joint_outcome(result.plan, [s.to_dict() for s in result.stages]),
-        build_s=result.build_seconds, solve_s=result.solve_seconds,
-        total_s=time.perf_counter() - started, error=None,
-    )  # fmt: skip
+    return _solved(
+        scenario,
+        relative_plan,
+        started,
+        status=result.status.value,
+        outcome=joint_outcome(result.plan, [s.to_dict() for s in result.stages]),
+        build_s=result.build_seconds,
+        solve_s=result.solve_seconds,
+    )
 
 
 def workers_per_job(jobs: int) -> int:
@@ -397,9 +418,9 @@ def run_chunk(
     return [run(scenario, out_dir, workers_cap) for scenario in chunk]
 
 
-def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callable[[dict], None]) -> None:
-    """The same scenarios on an existing Dask cluster, in chunks (`chunked`): one task per chunk,
-    returning its rows; each task may use its worker's threads.
+def run_dask(scenarios: list[Scenario], out_dir: Path, client, on_done: Callable[[dict], None]) -> None:
+    """The same scenarios on an existing Dask cluster (`client`, as connect() makes it), in chunks
+    (`chunked`): one task per chunk, returning its rows; each task may use its worker's threads.
 
     A worker that dies fails the tasks it was running once Dask has given up on them (its
     `allowed-failures`): as on local processes, their scenarios then run again one at a time, each
@@ -408,10 +429,9 @@ def run_dask(scenarios: list[Scenario], out_dir: Path, address, on_done: Callabl
     summary keeps what finished. Ctrl-C or SIGTERM cancels every task not finished (queued ones
     never start; one already running finishes on its worker, at most its time limit, and its plan is
     found by the next run) and goes on to the caller, which writes the summary of what finished."""
-    client = connect(address) if isinstance(address, str) else address  # or a client connect() made
     from distributed import KilledWorker, as_completed
 
-    address = getattr(client.scheduler, "address", address)
+    address = client.scheduler.address
     folder = str(out_dir.resolve())
     with client:
         threads = client.nthreads()

@@ -15,6 +15,7 @@ checked before anything runs; an unknown key, a wrong type or an empty grid name
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -79,14 +80,16 @@ class Scenario:
     id: str
     settings: dict  # the keys above, after merging base and scenario
 
-    @property
+    # The program, its calendar, its rules and a joint scenario's programs are read once per scenario
+    # (and process), not at every use: a frozen dataclass without __slots__ can cache them.
+    @functools.cached_property
     def program(self) -> Program:
         """The program planned (default: the seed's), with the scenario's calendar and objective."""
         chosen = {k: self.settings[k] for k in CALENDAR_KEYS if k in self.settings}
         program = load_program(self.settings.get("program", SEED))
         return program.with_calendar(**chosen, objective=self.settings.get("objective"))
 
-    @property
+    @functools.cached_property
     def calendar(self) -> Calendar:
         return self.program.calendar
 
@@ -95,6 +98,7 @@ class Scenario:
         """Several programs co-planned (the `programs` key): planner.solver.joint."""
         return "programs" in self.settings
 
+    @functools.cached_property
     def programs(self) -> tuple[Program, ...]:
         from planner.problem.joint import load_programs
 
@@ -105,7 +109,7 @@ class Scenario:
 
         return JointInstance(
             timeline=timeline,
-            programs=self.programs(),
+            programs=self.programs,
             rules=self.settings.get("rules"),
             widen_hours=self.settings.get("widen_hours", 0.0),
         )
@@ -118,11 +122,11 @@ class Scenario:
             (min(c.start for c in p.campaigns), max(c.end for c in p.campaigns))
             if p.campaigns
             else (p.calendar.start, p.calendar.windows[-1].end)
-            for p in self.programs()
+            for p in self.programs
         ]
         return min(a for a, _ in spans), max(b for _, b in spans)
 
-    @property
+    @functools.cached_property
     def rules(self) -> RuleSet:
         rules = load_rules(self.settings.get("rules"), self.program)
         return rules.with_recovery(self.settings.get("miri_recovery_minutes"))
@@ -168,12 +172,8 @@ class Scenario:
         if self.kind not in ("solve", "replay"):
             raise OptionError(f"kind = {shown(self.kind)}; expected 'solve' or 'replay'")
         if self.kind == "replay":
-            sources = self.settings.get("sources")
-            if not sources or not all(isinstance(s, str) and s for s in sources):
+            if not sources:
                 raise OptionError("a replay needs sources = [report files or folders]")
-            prior = self.settings.get("prior")
-            if isinstance(prior, str) and not prior.strip():
-                raise OptionError("prior = '': expected a timeline or reports path, true or false")
             self.policy()
         elif set(REPLAY_KEYS) & set(self.settings):
             raise OptionError("sources, policy, prior and the policy's parameters belong to kind = 'replay'")

@@ -138,7 +138,7 @@ def _joint_settings(scenario) -> dict:
     return {
         "kind": "solve",
         "timeline": scenario.settings.get("timeline"),
-        "programs": [p.name for p in scenario.programs()],
+        "programs": [p.name for p in scenario.programs],
         "objective": _joint_objective(scenario),
         "time_limit": settings.time_limit,
         "workers": settings.workers,

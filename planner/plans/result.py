@@ -78,19 +78,25 @@ def plan_metadata(
 def plan_statistics(plan: pd.DataFrame) -> dict:
     """Anneals placed and missing, interval statistics (days) and the largest deviation (hours);
     the interval figures are absent when fewer than two anneals are placed."""
-    intervals = plan["interval_days"].dropna()
-    stats = {
+    return {
         "placed": int(plan["slew_time"].notna().sum()),
         "missing": [int(k) for k in plan.loc[plan["slew_time"].isna(), "anneal"]],
+        **interval_statistics(plan),
     }
-    if len(intervals):
-        stats |= {
-            "mean_interval_days": float(intervals.mean()),
-            "min_interval_days": float(intervals.min()),
-            "max_interval_days": float(intervals.max()),
-            "largest_deviation_hours": float(plan["deviation_hours"].abs().max()),
-        }
-    return stats
+
+
+def interval_statistics(plan: pd.DataFrame) -> dict:
+    """A plan's interval statistics (days) and largest deviation (hours), from its interval_days and
+    deviation_hours columns (a one-program or a joint plan); empty when no interval is known."""
+    intervals = plan["interval_days"].dropna()
+    if not len(intervals):
+        return {}
+    return {
+        "mean_interval_days": float(intervals.mean()),
+        "min_interval_days": float(intervals.min()),
+        "max_interval_days": float(intervals.max()),
+        "largest_deviation_hours": float(plan["deviation_hours"].abs().max()),
+    }
 
 
 class Status(enum.Enum):

@@ -19,6 +19,7 @@ from planner.schedules.report import (
     Report,
     Visit,
     issue_from_report_name,
+    issue_seconds,
     parse_duration,
     parse_time,
     read_report_file,
@@ -45,6 +46,7 @@ def parse_json_rows(rows: Any, *, name: str, shown: str | None = None) -> list[R
     if not isinstance(rows, list) or not rows:
         raise InputError(shown, "expected a non-empty JSON list of schedule rows (DJA format)")
     groups: dict[str, list[Visit]] = {}
+    first_row: dict[str, int] = {}  # each report's first prime row, named when its issue date is refused
     last: Visit | None = None
     for i, row in enumerate(rows):
         where = f"row {i}"
@@ -58,19 +60,18 @@ def parse_json_rows(rows: Any, *, name: str, shown: str | None = None) -> list[R
         report = _text(row, "file", shown, where) or name
         last = _visit(row, report, shown, where)
         groups.setdefault(report, []).append(last)
+        first_row.setdefault(report, i)
 
     reports = []
     for report_name, visits in groups.items():
         issue = issue_from_report_name(report_name)
-        if issue is not None and not _is_date(issue):
-            row = next(
-                i
-                for i, r in enumerate(rows)
-                if isinstance(r, dict) and _text(r, "file", shown, "") == report_name
-            )
+        # `20230229` is no date: refused here, with the row, rather than when the history orders reports.
+        if issue is not None and issue_seconds(issue) is None:
+            row = first_row[report_name]
+            named_by = "field 'file'" if _text(rows[row], "file", shown, "") else "file name"
             raise InputError(
                 shown,
-                f"field 'file' {report_name!r}: issue date {issue} is not a calendar date",
+                f"{named_by} {report_name!r}: issue date {issue} is not a calendar date",
                 index=f"row {row}",
             )
         if issue is None:
@@ -148,11 +149,3 @@ def _visit(row: dict, source: str, shown: str, where: str) -> Visit:
         source=source,
     )
 
-
-def _is_date(text: str) -> bool:
-    """`20230229` is no date: refused here, with the row, rather than when the history orders reports."""
-    try:
-        datetime.strptime(text, "%Y%m%d")
-    except ValueError:
-        return False
-    return True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import pyarrow as pa
 from planner.errors import InputError, brief
 from planner.io import read_parquet, typed_frame, write_parquet
 from planner.problem.calendar import to_seconds
-from planner.schedules.report import Report
+from planner.schedules.report import Report, issue_seconds
 from planner.schedules.timeline import (
     DERIVED,
     SCHEMA,
@@ -196,7 +195,7 @@ class History:
 
 
 def _issue_seconds(date: str, source: str) -> int:
-    try:
-        return int(datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp())
-    except ValueError:  # a name such as report_20230231.txt: a date no calendar has
-        raise InputError(source, f"issue date {date!r} is not a calendar date") from None
+    seconds = issue_seconds(date)
+    if seconds is None:  # a name such as report_20230231.txt: a date no calendar has
+        raise InputError(source, f"issue date {date!r} is not a calendar date")
+    return seconds

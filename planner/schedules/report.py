@@ -112,6 +112,15 @@ def issue_from_report_name(name: str) -> str | None:
     return match.group(2) if match else None
 
 
+def issue_seconds(date: str) -> int | None:
+    """`20240228` -> its midnight UTC in seconds since the Unix epoch, None if it is no calendar date
+    (`20230231`)."""
+    try:
+        return int(datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return None
+
+
 def issue_from_op_package(package: str) -> tuple[str, int] | None:
     """`2405608f01` -> (`20240225`, 1): year and day of year, then the revision suffix."""
     match = _OP_PACKAGE.match(package)

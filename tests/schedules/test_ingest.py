@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import InputError
+from planner.schedules.dja import parse_json_rows
 from planner.schedules.text import parse_text_reports
 from planner.schedules.timeline import DATA_DIR, load_timeline, read_schedules, write_timeline
 
@@ -222,3 +223,21 @@ def test_a_report_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path
     big.write_bytes(b" \n\t")
     with pytest.raises(InputError, match=r"the file is empty; expected"):
         read_schedules([big])
+
+
+@pytest.mark.parametrize("file_field", [None, "20230703_report_20230231.txt"])
+def test_a_json_report_named_by_a_date_no_calendar_has_is_an_input_error(file_field):
+    """The report's name comes from the row's `file` field or, without one, the file's name: either
+    way an issue date such as 20230231 is refused naming the file and the row, on one line."""
+    row = {
+        "visit_type": "PRIME TARGETED FIXED", "start_time": "2023-07-03T00:00:00Z",
+        "duration": "00/01:00:00", "program": 1, "visit": 1, "observation": 1,
+    }  # fmt: skip
+    if file_field is not None:
+        row["file"] = file_field
+    with pytest.raises(InputError) as caught:
+        parse_json_rows([row], name="20230101_report_20230231.json")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("20230101_report_20230231.json, row 0: ")
+    assert "20230231 is not a calendar date" in message
