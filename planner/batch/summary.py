@@ -153,7 +153,7 @@ def _joint_objective(scenario) -> str | None:
     """The weekly programs' objective stage (planner.solver.joint.stage_names), None without one."""
     from planner.solver.joint import DISPLACEMENT, stage_names
 
-    names = stage_names(scenario.programs())
+    names = stage_names(scenario.programs)
     return names[1] if len(names) > 1 and names[1] != DISPLACEMENT else None
 
 
