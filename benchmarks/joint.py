@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.replays import DATA
+from benchmarks.rules import CYCLES
 from planner.plans.joint_result import MOVED_HOURS, displacement_hours
 from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason
@@ -42,7 +42,6 @@ from planner.solver.joint import solve_joint
 from planner.solver.solve import solve
 
 RESULTS = Path(__file__).parent / "results"
-CYCLES: dict[int, Path | None] = {1: None, 2: None, 3: DATA / "dja-merged" / "jwst-schedule-cycle3.json"}
 FREEDOM_HOURS = 24.0
 
 
@@ -51,7 +50,7 @@ def cycle_programs(timeline: pd.DataFrame, cycle: int):
     anneals = load_program(f"anneals-cycle{cycle}")
     c = anneals.calendar
     starts = to_seconds(timeline["start"])
-    weeks = timeline[(starts >= c.start) & (starts < c.start + c.count * c.target_seconds)]
+    weeks = timeline[(starts >= c.start) & (starts < c.end)]
     others = [i.program for i in infer_programs(weeks, FREEDOM_HOURS) if i.program.mode != anneals.mode]
     return anneals, others
 

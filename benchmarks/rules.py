@@ -103,9 +103,7 @@ def flown_rule_breaks(timeline: pd.DataFrame, program, cycle: int) -> list[dict[
     anneals: lamps and flats fly into MIRI visits by design)."""
     calendar = program.calendar
     starts = to_seconds(timeline["start"])
-    lo, hi = np.searchsorted(
-        starts, [calendar.start, calendar.start + calendar.count * calendar.target_seconds]
-    )
+    lo, hi = np.searchsorted(starts, [calendar.start, calendar.end])
     rules = load_rules("operations", program)
     names = rules.rule_names()
     by_mode: dict[str, Counter] = {}

@@ -75,7 +75,7 @@ def flown_in_calendar(
     """The anneals executed in the calendar's weeks, [start, start + count·target) (the last may
     fall after the last window), in time order, and their times in seconds. The timeline is in
     start order, as load_timeline guarantees: its rows of those weeks are found by bisection."""
-    end = calendar.start + calendar.count * calendar.target_seconds
+    end = calendar.end
     return flown_between(timeline, calendar.start, end, mode, program)
 
 

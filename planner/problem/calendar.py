@@ -114,6 +114,11 @@ class Calendar:
         return round(self.window_days * DAY)
 
     @property
+    def end(self) -> int:
+        """Where the calendar's weeks end: `count` targets after its start (past the last window)."""
+        return self.start + self.count * self.target_seconds
+
+    @property
     def windows(self) -> list[Window]:
         return [
             Window(

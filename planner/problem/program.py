@@ -474,7 +474,7 @@ def pick_program(starts, *, latest: bool = False) -> tuple[Program, str]:
     held = []
     for program in anneal_series():
         c = program.calendar
-        end = c.start + c.count * c.target_seconds
+        end = c.end
         inside = int(np.count_nonzero((starts >= c.start) & (starts < end)))
         last_inside = bool(len(starts)) and c.start <= int(starts.max()) < end
         held.append((program, inside, last_inside))

@@ -72,7 +72,7 @@ def cycle_view(opened: PlanFile) -> CycleView:
     windows = calendar.windows
     starts = to_seconds(timeline["start"])
     # The flown anneals of the calendar's weeks: the last one may fall after the last window.
-    period_end = calendar.start + calendar.count * calendar.target_seconds
+    period_end = calendar.end
     lo, hi = np.searchsorted(starts, [calendar.start, period_end], side="left")
     inside = timeline.iloc[lo:hi]
     reason, rules = slew_exclusions(opened, slice(lo, hi))
