@@ -25,6 +25,7 @@ from planner.online.prior import NO_PRIOR, Prior
 from planner.online.replay import Anneal, Known, Replay, _samples, decide
 from planner.plans.checker import check_plan
 from planner.plans.compare import flown_in_calendar, flown_weeks
+from planner.plans.result import placed_rows
 from planner.problem.calendar import Calendar, format_instant, to_seconds
 from planner.problem.eligibility import window_slews
 from planner.problem.instance import Instance
@@ -53,9 +54,7 @@ class WeeklyPlan:
 
 def flown_from_plan(plan: pd.DataFrame) -> dict[int, tuple[str, int]]:
     """Anneal -> (visit id, slew time) of every placed anneal of a plan file."""
-    placed = plan[plan["slew_time"].notna()]
-    if "state" in placed:
-        placed = placed[placed["state"] != "missed"]
+    placed = placed_rows(plan)
     times = to_seconds(placed["slew_time"])
     return {
         int(k): (str(v), int(t)) for k, v, t in zip(placed["anneal"], placed["visit_id"], times, strict=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import InputError
+from planner.plans.result import placed_rows
 from planner.problem.calendar import to_seconds
 
 
@@ -49,9 +50,7 @@ DIFF_COLUMNS = [
 
 def _placed(plan: pd.DataFrame) -> dict[int, tuple[str, int, float]]:
     """Anneal -> (visit id, slew seconds, deviation hours) of every placed, not missed, anneal."""
-    rows = plan[plan["slew_time"].notna()]
-    if "state" in rows:
-        rows = rows[rows["state"] != "missed"]
+    rows = placed_rows(plan)
     times = to_seconds(rows["slew_time"])
     return {
         int(k): (str(v), int(t), float(d))

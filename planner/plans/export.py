@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.io import atomic_path, format_by_suffix
+from planner.plans.result import placed_rows
 
 FORMATS = {".csv": "csv", ".ics": "ics"}
 CSV_COLUMNS = [
@@ -30,10 +31,7 @@ def export_format(path: Path) -> str:
 
 
 def _placed(plan: pd.DataFrame) -> pd.DataFrame:
-    rows = plan[plan["slew_time"].notna()]
-    if "state" in rows:
-        rows = rows[rows["state"] != "missed"]
-    return rows.sort_values("anneal")
+    return placed_rows(plan).sort_values("anneal")
 
 
 def _time(value) -> str:

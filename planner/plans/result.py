@@ -75,6 +75,12 @@ def plan_metadata(
     }
 
 
+def placed_rows(plan: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a plan (or a weekly plan) that place an anneal: a slew, and not marked missed."""
+    rows = plan[plan["slew_time"].notna()]
+    return rows[rows["state"] != "missed"] if "state" in rows else rows
+
+
 def plan_statistics(plan: pd.DataFrame) -> dict:
     """Anneals placed and missing, interval statistics (days) and the largest deviation (hours);
     the interval figures are absent when fewer than two anneals are placed."""
