@@ -939,7 +939,7 @@ def next_week(
     # --start can ask for) has no anneal-by-anneal changes to show, and is not an error.
     changes_from_last = flown_plan is not None and comparable(flown_plan[1], chosen)
     write_weekly(plan, out, current)
-    changes = diff_plans(flown, out) if changes_from_last else None
+    changes = diff_plans(flown, out, timeline=current) if changes_from_last else None
     print_next(plan, str(out), as_json=as_json, diff=changes)
 
 

@@ -80,8 +80,10 @@ def comparable(old, new) -> bool:
     )
 
 
-def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDiff:
-    """The changes from plan `old` to plan `new` (both read as untrusted plan files)."""
+def diff_plans(old: Path | str, new: Path | str, timeline_paths=None, timeline=None) -> PlanDiff:
+    """The changes from plan `old` to plan `new` (both read as untrusted plan files). `timeline`:
+    the newer plan's timeline when the caller holds it already (the weekly job, which just wrote
+    `new` on it), instead of reading the one `new` names again."""
     from planner.plans.planfile import _read_plan, named_timeline
     from planner.schedules.timeline import load_timeline
 
@@ -102,9 +104,10 @@ def diff_plans(old: Path | str, new: Path | str, timeline_paths=None) -> PlanDif
     slews: set[tuple[str, int]] | None = None
     try:  # the newer plan's timeline: which old slews it no longer has
         # (the newer plan is read already: only its timeline is opened, as open_plan would)
-        timeline = load_timeline(
-            timeline_paths if timeline_paths is not None else named_timeline(new, new_meta)
-        )
+        if timeline is None:
+            timeline = load_timeline(
+                timeline_paths if timeline_paths is not None else named_timeline(new, new_meta)
+            )
         slews = set(
             zip(timeline["visit_id"].astype(str), to_seconds(timeline["start"]).tolist(), strict=True)
         )
