@@ -16,7 +16,7 @@ try:  # recent typer vendors click as typer._click; older ones use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from planner.errors import InputError, InternalError, OptionError, PlannerError, brief
+from planner.errors import InputError, InternalError, OptionError, PlannerError, brief, clip
 from planner.online import DEFAULT_POLICY
 
 
@@ -47,7 +47,6 @@ class _OneLineErrors(TyperGroup):
 def _print_error(message: str, *, one_line: bool = True) -> None:
     """`error: message` on stderr, one line (a list of infeasible windows keeps its lines); nothing
     in the message is read as markup."""
-    from planner.errors import clip
     from planner.views.terminal import errors, styled
 
     text = " ".join(message.split()) if one_line else message
@@ -264,7 +263,7 @@ def _print_notes(show: bool = True) -> None:
     from planner.views.terminal import errors
 
     for note in _NOTES if show else ():
-        errors.print(note, markup=False, highlight=False, soft_wrap=True)
+        errors.print(note)  # the console prints no markup and no highlights, and soft-wraps
     _NOTES.clear()
 
 
