@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.problem.calendar import to_seconds
 from planner.schedules.report import KNOWN_SLEW_PARALLEL_MODES, SLEW_PARALLEL
 
 # The slew-parallel modes of the schedules, listed first in this order; any other mode found in the
@@ -23,7 +24,7 @@ ALL_SLEWS = "all slews into targeted visits"
 def within(timeline: pd.DataFrame, since: int | None = None, until: int | None = None) -> pd.DataFrame:
     """The visits starting in [since, until) (seconds since the epoch; None: no bound). Their
     `slew_seconds` were computed on the whole timeline, so the first one keeps its slew."""
-    starts = timeline["start"].dt.as_unit("s").astype("int64").to_numpy()
+    starts = to_seconds(timeline["start"])
     keep = np.ones(len(timeline), dtype=bool)
     if since is not None:
         keep &= starts >= since

@@ -179,7 +179,7 @@ def _regular_arcs(chain: Chain, cap: float | None) -> list[np.ndarray]:
             finite &= allowed[None, :]
         arcs.append(np.where(finite, np.where(finite, cost, 0).astype(np.int64), UNREACHABLE))
     total = sum(int(arc[arc < UNREACHABLE].max(initial=0)) for arc in arcs)
-    late = sum(int(layer[-1]) for layer in _lateness(chain))
+    late = sum(int(layer[-1] - layer[0]) for layer in chain.layers)  # the largest lateness of a plan
     if max(total, late) >= UNREACHABLE // 4:  # some 10^9 windows: no chain a user can give
         raise OverflowError("chain too long for the exact integer DP")
     return arcs
