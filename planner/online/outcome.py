@@ -50,6 +50,27 @@ def flown_metrics(final: pd.DataFrame, calendar: Calendar) -> dict:
     return chain_metrics(flown_weeks(times, calendar), times, calendar.target_seconds)
 
 
+def on_common_weeks(plans: dict[str, pd.DataFrame], final: pd.DataFrame, calendar: Calendar) -> dict:
+    """Each plan and the flown anneals measured on the same weeks: those where the flown anneals
+    and every plan each hold one (a plan's anneal k lies in calendar week k; of two flown anneals
+    in one week, the first). Over the whole cycle a plan that places more anneals than flew (the
+    text reports miss days, so some flown anneals are not in them) has more intervals to pay for;
+    on common weeks both chains span the same weeks, so their Σ|gap − m·target| compare directly."""
+    target = calendar.target_seconds
+    _, times = flown_in_calendar(final, calendar)
+    weeks = flown_weeks(times, calendar)
+    placed = {name: plan[plan["slew_time"].notna()] for name, plan in plans.items()}
+    common = np.unique(weeks)
+    for plan in placed.values():
+        common = np.intersect1d(common, plan["anneal"].to_numpy())
+    first = np.searchsorted(weeks, common)  # weeks ascend with the times: the first of each
+    measured = {"weeks": len(common), "flown": chain_metrics(common, times[first], target)["sum_abs_deviation_s"]}
+    for name, plan in placed.items():
+        mine = plan[plan["anneal"].isin(common)]
+        measured[name] = chain_metrics(common, to_seconds(mine["slew_time"]), target)["sum_abs_deviation_s"]
+    return measured
+
+
 def replay_frame(outcome: Replay) -> pd.DataFrame:
     """One row per window: the plan file's columns, then decided_at, replans and state.
 
@@ -168,6 +189,8 @@ def run_replay(
             g = greedy[greedy["slew_time"].notna()]
             summary["greedy"] = chain_metrics(g["anneal"], to_seconds(g["slew_time"]), target)
         summary["flown"] = flown_metrics(outcome.final, calendar)
+        plans = {"result": frame} | ({"greedy": greedy} if policy.name != "greedy" else {})
+        summary["flown"]["common_weeks"] = on_common_weeks(plans, outcome.final, calendar)
         reference = summary["hindsight"]["sum_abs_deviation_s"]
         for key in ("result", "greedy", "flown"):
             if key in summary and reference:

@@ -382,6 +382,14 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
             f"{row['ratio_to_hindsight']:.3f}" if "ratio_to_hindsight" in row else "",
         )
     console.print(table)
+    common = summary.get("flown", {}).get("common_weeks")
+    if common and common["weeks"] > 1:
+        label = {"result": summary["policy"], "greedy": "greedy", "flown": "flown"}
+        days = ", ".join(f"{label[key]} {common[key] / 86400:.2f} d" for key in label if key in common)
+        console.print(
+            f"on the {common['weeks']} weeks where the flown anneals and these plans each hold one, "
+            f"Σ|gap − m·7 d|: {days}"
+        )
     _print_prior(summary["policy"], summary["prior"])
     result = summary["result"]
     unpublished = run.frame.loc[run.frame["state"] == "unpublished", "anneal"]

@@ -448,10 +448,15 @@ def test_lookahead_counts_on_a_window_published_in_part():
 
 def test_report_of_a_replay_folder_shows_each_weeks_decision(tmp_path):
     out = tmp_path / "replay"
-    assert (
-        runner.invoke(app, ["replay", "data/raw/dja-json", "--out", str(out), "--policy", "greedy"]).exit_code
-        == 0
-    )
+    replayed = runner.invoke(app, ["replay", "data/raw/dja-json", "--out", str(out), "--policy", "greedy"])
+    assert replayed.exit_code == 0
+    # beside the flown anneals also on the weeks both hold one (planner.online.outcome.on_common_weeks)
+    common = json.loads(
+        runner.invoke(app, ["replay", "data/raw/dja-json", "--policy", "greedy", "--json"]).output
+    )["flown"]["common_weeks"]
+    assert 0 < common["weeks"] <= 53 and {"result", "flown"} <= set(common)
+    line = f"on the {common['weeks']} weeks where the flown anneals and these plans each hold one"
+    assert line in " ".join(replayed.output.split())
     page = tmp_path / "replay.html"
     result = runner.invoke(app, ["report", str(out), "--out", str(page)])
     assert result.exit_code == 0, result.output
