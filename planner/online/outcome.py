@@ -64,7 +64,8 @@ def on_common_weeks(plans: dict[str, pd.DataFrame], final: pd.DataFrame, calenda
     for plan in placed.values():
         common = np.intersect1d(common, plan["anneal"].to_numpy())
     first = np.searchsorted(weeks, common)  # weeks ascend with the times: the first of each
-    measured = {"weeks": len(common), "flown": chain_metrics(common, times[first], target)["sum_abs_deviation_s"]}
+    flown = chain_metrics(common, times[first], target)["sum_abs_deviation_s"]
+    measured = {"weeks": len(common), "flown": flown}
     for name, plan in placed.items():
         mine = plan[plan["anneal"].isin(common)]
         measured[name] = chain_metrics(common, to_seconds(mine["slew_time"]), target)["sum_abs_deviation_s"]

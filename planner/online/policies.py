@@ -300,11 +300,9 @@ class Rollout(Lookahead):
 
 # `guarded`'s defaults: the grid point of benchmarks/policy_loo.py with the least mean ratio to
 # hindsight over the three shipped cycles and their variants (k 2, 6, 13, 26; greatest weight 0.5,
-# 1; prior share 0, 0.5). Left one cycle out, the fit on the other two chose k 2 or 6, weight 1,
-# share 0 or 0.5 (benchmarks/README.md).
+# 1). Left one cycle out, the fit on the other two chose k 2 or 6, weight 1 (benchmarks/README.md).
 GUARD_K = 2.0  # own weeks at which the learned cost-to-go gets half its greatest weight
 GUARD_MAX_WEIGHT = 1.0  # the weight it tends to with many agreeing weeks of the cycle's own
-GUARD_PRIOR_SHARE = 0.0  # what one prior week counts as evidence, beside one of the cycle's own
 GUARD_RECENT = 4  # the recent weeks tested against the rest
 GUARD_ALPHA = 0.05  # significance of the two-sample test of agreement
 
@@ -373,16 +371,18 @@ class Guarded(Rollout):
        slews a week holds, and where in the window they fall) and drops the prior when they
        disagree; and against the cycle's older own weeks, dropping those when the pattern has
        shifted mid-cycle;
-    2. counts the evidence n of the weeks kept: each own week 1, each prior week `prior_share`
-       (0 by default: another cycle's weeks shape the scenarios once they agree with this cycle's,
-       but never add to how much they are trusted);
+    2. counts the evidence n: the cycle's own weeks kept. A prior week counts nothing: another
+       cycle's weeks shape the scenarios once they agree with this cycle's, but never add to how
+       much they are trusted. (A grid point counting each prior week as half an own week won two
+       cycles' replays, and, fitted on them, was worse than greedy on Cycle 3's first 9 windows and
+       with another cycle as its prior: benchmarks/README.md.);
     3. weights the learned cost-to-go w = max_weight · n / (n + k); w = 0 (no evidence) is greedy.
 
     Why it is robust: its only departure from greedy is the learned term, and that term's weight
     is bounded by the evidence of the cycle itself. Early in a cycle, or right after the pattern
     shifts, n is small and it is (nearly) greedy; it reaches rollout's weight only after many weeks
-    that agree with each other. Three parameters (k, max_weight, the prior's share) are fitted on two
-    cycles and measured on the third (benchmarks/policy_loo.py). Caveats: the count test of
+    that agree with each other. Two parameters (k, max_weight) are fitted on two cycles and
+    measured on the third (benchmarks/policy_loo.py). Caveats: the count test of
     `disagree` was added after a first leave-one-out run (phases only) lost to greedy on Cycle 3,
     whose weeks hold more slews than the prior's; with k = 2 and weight 1 the weight is already 0.5
     after two own weeks, so "nearly greedy" lasts only the first weeks and the weeks after a shift.
@@ -394,7 +394,6 @@ class Guarded(Rollout):
         self,
         k: float = GUARD_K,
         max_weight: float = GUARD_MAX_WEIGHT,
-        prior_share: float = GUARD_PRIOR_SHARE,
         recent: int = GUARD_RECENT,
         alpha: float = GUARD_ALPHA,
         horizon_weeks: int = ROLLOUT_WEEKS,
@@ -403,9 +402,11 @@ class Guarded(Rollout):
         from planner.errors import OptionError
 
         super().__init__(horizon_weeks, sample_weeks, max_weight)
-        if not k > 0 or not 0 <= prior_share <= 1 or not 0 < alpha < 1 or recent < 1:
-            raise OptionError(f"guarded k {k!r}, prior_share {prior_share!r}: expected k > 0, share 0-1")
-        self.k, self.max_weight, self.prior_share = float(k), float(max_weight), float(prior_share)
+        if not k > 0 or not 0 < alpha < 1 or recent < 1:
+            raise OptionError(
+                f"guarded k {k!r}, alpha {alpha!r}, recent {recent!r}: expected k > 0, alpha in (0, 1)"
+            )
+        self.k, self.max_weight = float(k), float(max_weight)
         self.recent, self.alpha = recent, alpha
         self._trusted: tuple[Decision, Trust] | None = None  # the last decision's, asked twice
 
@@ -427,7 +428,7 @@ class Guarded(Rollout):
         if len(older) >= self.recent and disagree(recent, older, self.alpha):
             older, dropped = [], "older" if not dropped else "prior and older"
         weeks = [*prior, *older, *recent]
-        evidence = len(older) + len(recent) + self.prior_share * len(prior)
+        evidence = len(older) + len(recent)  # the prior's weeks count nothing (see the class)
         weight = self.max_weight * evidence / (evidence + self.k)
         return Trust(weeks, evidence, weight, dropped)
 

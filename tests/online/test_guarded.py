@@ -41,7 +41,7 @@ def decision(samples: list[np.ndarray], prior_weeks: int = 0) -> Decision:
 
 
 def guarded() -> Guarded:
-    return Guarded(k=6, max_weight=1.0, prior_share=0.0)
+    return Guarded(k=6, max_weight=1.0)
 
 
 def test_thin_evidence_takes_greedys_slew_even_with_an_agreeing_prior():
@@ -84,12 +84,13 @@ def test_a_pattern_that_shifts_mid_cycle_sends_it_back_towards_greedy():
 
 def test_a_prior_that_disagrees_with_the_recent_weeks_is_dropped():
     """Eight weeks of its own (stable pattern) after 18 of a prior whose slews were early: the prior
-    is dropped from the scenarios, whatever share of evidence it was given."""
+    is dropped from the scenarios. One that agrees shapes them (all 26 weeks) but adds nothing to
+    the evidence, which stays the cycle's own 8 weeks."""
     history = decision([*[EARLY] * 18, *[STABLE] * 8], prior_weeks=18)
-    trust = Guarded(k=6, max_weight=1.0, prior_share=0.5).trust(history)
+    trust = guarded().trust(history)
     assert trust.dropped == "prior" and trust.evidence == 8 and len(trust.weeks) == 8
-    agreeing = decision([*[STABLE] * 18, *[STABLE] * 8], prior_weeks=18)
-    assert Guarded(k=6, max_weight=1.0, prior_share=0.5).trust(agreeing).evidence == 8 + 9
+    agreeing = guarded().trust(decision([*[STABLE] * 18, *[STABLE] * 8], prior_weeks=18))
+    assert agreeing.dropped == "" and agreeing.evidence == 8 and len(agreeing.weeks) == 26
 
 
 def test_disagree_is_a_two_sample_test_that_needs_enough_slews():
@@ -133,7 +134,7 @@ def test_on_a_tiny_issue_history_the_same_weeks_as_another_cycles_prior_are_thin
     reports. Deciding week 2, the scenarios are the same six weeks, so the unweighted costs are
     still 11 h after 36 h and 1.33 h after 48 h (48 h wins when w > 0.41). With k = 6: as the
     cycle's own weeks, n = 6 and w = 6/12 = 0.5, so guarded takes 48 h, the informed choice; as
-    the prior, they count nothing as evidence (prior_share 0), n = 2 (weeks 1 and 2) and w = 2/8 =
+    the prior, they count nothing as evidence, n = 2 (weeks 1 and 2) and w = 2/8 =
     0.25, so it takes greedy's 36 h: another cycle's pattern is not trusted more than this cycle's
     own weeks justify. Rollout, which trusts any week at 0.5, takes 48 h either way."""
     from planner.online.prior import prior_from
