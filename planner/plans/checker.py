@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -219,18 +220,23 @@ class _Rules:
                 )
         return broken
 
-    def eligible_in(self, lo: int, hi: int) -> int | None:
-        """Index of the first eligible slew starting in [lo, hi), or None."""
+    def eligible_in(self, lo: int, hi: int, broken: Callable[[int], list] | None = None) -> int | None:
+        """Index of the first eligible slew starting in [lo, hi), or None; `broken` (default
+        `self.broken`) lists the rules the slew into a visit breaks."""
+        broken = broken or self.broken
         first, last = np.searchsorted(self.starts, [lo, hi])
-        return next((int(i) for i in range(first, last) if not self.broken(int(i))), None)
+        return next((int(i) for i in range(first, last) if not broken(int(i))), None)
 
 
-def calendar_window(calendar, k: int, rules: _Rules, widen: int) -> tuple[int, int]:
+def calendar_window(
+    calendar, k: int, rules: _Rules, widen: int, broken: Callable[[int], list] | None = None
+) -> tuple[int, int]:
     """Window k of a weekly calendar, widened by `widen` seconds on both sides when it holds no
-    eligible slew (the planner's --widen-hours), re-derived from the calendar and the rules."""
+    eligible slew (the planner's --widen-hours), re-derived from the calendar and the rules
+    (`broken`: as `_Rules.eligible_in` takes it)."""
     lo = calendar.start + (k - 1) * calendar.target_seconds
     hi = lo + calendar.window_seconds
-    if widen and rules.eligible_in(lo, hi) is None:
+    if widen and rules.eligible_in(lo, hi, broken) is None:
         lo, hi = lo - widen, hi + widen
     return lo, hi
 

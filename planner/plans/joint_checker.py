@@ -74,7 +74,8 @@ def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, in
                 for n, c in enumerate(program.campaigns, start=1)]  # fmt: skip
     windows: list[tuple[int, int, int, int, tuple[int, ...]]] = []
     for k in range(1, program.calendar.count + 1):
-        lo, hi = calendar_window(program.calendar, k, rules, widen)
+        # widened also when another program holds every eligible slew (its run stays on the slew)
+        lo, hi = calendar_window(program.calendar, k, rules, widen, lambda i: _broken(rules, i))
         windows.append((k, lo, hi, 0, ()))
     return windows
 

@@ -114,11 +114,17 @@ def exclusion_reason(
 
 
 def window_slews(
-    timeline: pd.DataFrame, calendar: Calendar, rules: RuleSet | None = None, widen_seconds: int = 0
+    timeline: pd.DataFrame,
+    calendar: Calendar,
+    rules: RuleSet | None = None,
+    widen_seconds: int = 0,
+    taken: np.ndarray | None = None,
 ) -> list[WindowSlews]:
     """Eligible slews per calendar window, with how many visits each rule excluded. A window with
     no eligible slew is widened by `widen_seconds` on both sides when that is asked for (the
-    planner's `--widen-hours`): its Window then has the widened bounds."""
+    planner's `--widen-hours`): its Window then has the widened bounds. `taken` (per timeline row)
+    marks slews another program holds: a window whose eligible slews are all taken is widened too
+    (they stay among its rows; co-planning sets them aside and says why)."""
     rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     if len(starts) and np.any(np.diff(starts) < 0):
@@ -145,7 +151,8 @@ def window_slews(
     result = []
     for window in calendar.windows:
         slews = judged(window)
-        if widen_seconds and not len(slews.rows):
+        usable = slews.rows if taken is None else slews.rows[~taken[slews.rows]]
+        if widen_seconds and not len(usable):
             slews = judged(Window(window.anneal, window.start - widen_seconds, window.end + widen_seconds))
         result.append(slews)
     return result

@@ -123,7 +123,7 @@ class JointInstance:
         blocked = self.freed["slew_parallel"].notna().to_numpy()
         for index, (program, rules) in enumerate(zip(self.programs, self.rule_sets, strict=True)):
             if not program.campaigns:
-                for w in window_slews(self.freed, program.calendar, rules, self.widen_seconds):
+                for w in window_slews(self.freed, program.calendar, rules, self.widen_seconds, blocked):
                     free = ~blocked[w.rows]
                     yield Observation(
                         index, w.window.anneal, w.window.label, w.window.start, w.window.end, 1, 0,

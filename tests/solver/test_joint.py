@@ -278,3 +278,19 @@ def test_two_weekly_programs_any_objective_and_widening_match_the_oracle(instanc
     result = solve_joint(instance)
     assert result.status.value == "OPTIMAL"
     assert {s.name: s.value for s in result.stages} == brute_force(instance)
+
+
+def test_widening_reaches_past_a_window_whose_slews_another_program_holds():
+    """The anneals' first window (day 0-1) has one slew (day 0.5), and an anneal of program 4486,
+    not planned (the same mode: eligible by the rules, taken all the same), holds it. Without
+    widening the window cannot be served; widened by 12 h it reaches the free slew at day 1.25 (the
+    second window, days 2-3, has its own at day 2.5)."""
+    other = [Attached("PARALLEL SLEW CALIBRATION", "MIRI Anneal", "4486:1:1")]
+    frame = timeline(visit(0.5, parallels=other), visit(1.25), visit(2.5))
+    narrow = JointInstance(timeline=frame, programs=(anneals(count=2),), rules="seed")
+    assert len(narrow.observations[0].rows) == 0 and "not planned here" in narrow.observations[0].why
+    wide = JointInstance(timeline=frame, programs=(anneals(count=2),), rules="seed", widen_hours=12)
+    first = wide.observations[0]
+    assert first.times.tolist() == [START + round(1.25 * DAY)] and first.why == ""
+    assert first.start == START - 12 * HOUR
+    assert len(solve_joint(wide).plan["slew_time"].dropna()) == 2
