@@ -950,11 +950,7 @@ def _fetch_for_next(timeline: list[Path] | None, *, quiet: bool) -> list[Path]:
     if timeline:
         raise OptionError("--fetch and --timeline: --fetch plans on the fetched reports; give one of them")
     folder = fetching.default_cache()
-    settings = fetching.Settings(
-        stsci_url=os.environ.get(_fetching.ENV_STSCI_URL) or _fetching.STSCI_URL,
-        dja_index_url=os.environ.get(_fetching.ENV_DJA_INDEX_URL) or _fetching.DJA_INDEX_URL,
-        dja_files_url=os.environ.get(_fetching.ENV_DJA_FILES_URL) or _fetching.DJA_FILES_URL,
-    ).check()
+    settings = fetching.Settings.from_environment()
     with fetching.progress_bar(not quiet) as show:
         done = fetching.fetch(folder, fetching.choose_period(None, None, None), settings, on_progress=show)
     _NOTES.extend(f"refused {line}" for line in done.refused)

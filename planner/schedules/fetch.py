@@ -35,6 +35,9 @@ from planner.schedules import (  # here, not in this module, so `--help` shows t
     DJA_FILES_URL,
     DJA_INDEX_URL,
     ENV_CACHE,
+    ENV_DJA_FILES_URL,
+    ENV_DJA_INDEX_URL,
+    ENV_STSCI_URL,
     STSCI_URL,
 )
 
@@ -65,6 +68,16 @@ class Settings:
     timeout: float = 30.0  # seconds to connect, and between bytes of an answer
     retries: int = 3  # connection attempts again after a failed connect (httpx transport retries)
     sources: tuple[str, ...] = SOURCES
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """What `fetch` uses when no option is given (`next --fetch`): the addresses its environment
+        variables name, else the defaults; checked."""
+        return cls(
+            stsci_url=os.environ.get(ENV_STSCI_URL) or STSCI_URL,
+            dja_index_url=os.environ.get(ENV_DJA_INDEX_URL) or DJA_INDEX_URL,
+            dja_files_url=os.environ.get(ENV_DJA_FILES_URL) or DJA_FILES_URL,
+        ).check()
 
     def check(self) -> Settings:
         for option, url in (
