@@ -7,7 +7,7 @@ anneals flown.
 
 The protocol (docs: benchmarks/README.md, "Leave one cycle out"). Cycles: Cycle 1 (the STScI text
 reports), Cycle 2 (the DJA JSON reports), Cycle 3 (the DJA's whole-cycle list); operations rules
-with the slew-time rule. Three settings, each run for every cycle:
+with the slew-time rule. Five settings, each run for every cycle:
 
 - `replay`: the cycle's reports replayed in issue order (`run_replay`), as shipped (variant 0)
   and in `--perturbations` seeded variants (5 % of each report's rows cancelled, every row delayed
@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.online_bound import BLOCK_WEEKS, KnownWeeks, hindsight, resample, run_online
+from benchmarks.online_bound import BLOCK_WEEKS, TARGET, KnownWeeks, hindsight, resample, run_online
 from benchmarks.replays import CYCLES, DATA, RESULTS, final_weeks, perturbed, shipped_weeks
 from planner.online.outcome import on_common_weeks, run_replay
 from planner.online.policies import Greedy, Guarded, Policy, Rollout
@@ -59,6 +59,7 @@ from planner.online.prior import NO_PRIOR, Prior, load_prior, prior_from
 from planner.online.replay import prior_cut
 from planner.problem.calendar import Calendar
 from planner.problem.rules import RuleSet, load_rules
+from planner.problem.slewtime import within
 from planner.schedules.history import History
 
 HISTORIES = {"Cycle 1": "cycle1-text", "Cycle 2": "cycle2-json", "Cycle 3": "cycle3-json"}
@@ -68,7 +69,6 @@ SETTINGS = ("replay", "iid", "blocks", "other prior", "first 9")
 # cycles left in is measured on them (no point is fitted to them).
 STRESS = ("other prior", "first 9")
 FIRST_WINDOWS = 9  # the start of a cycle, where little of its own is known (as Cycle 5's were for rollout)
-WEEK = 7 * 86400
 FITTED = "guarded (fitted on the cycles left in)"
 BAYES = "Bayes told the cycle's weeks (not online)"
 SHOWN = ["flown", "greedy", "rollout (previous default)", FITTED, BAYES]
@@ -92,8 +92,8 @@ def _row(
         "hindsight_s": best,
         "ratio": cost / best,
         "common_weeks": common["weeks"] if common else None,
-        "common_s": common["plan"] if common else None,
-        "flown_common_s": common["flown"] if common else None,
+        "common_s": common["plans_s"]["plan"] if common else None,
+        "flown_common_s": common["flown_s"] if common else None,
     }
 
 
@@ -111,21 +111,26 @@ def replay_rows(
     history = perturbed(History.read([DATA / f for f in folders]), calendar, variant)
     prior = load_prior(None, rules) if other is None else shifted_prior(other, history, rules)
     final = history.final()
-    summary = run_replay(history, calendar, Greedy(), rules, compare=True, prior=prior).summary
-    best = summary["hindsight"]["sum_abs_deviation_s"]
+    greedy = run_replay(history, calendar, Greedy(), rules, compare=True, prior=prior)
+    best = greedy.summary["hindsight"]["sum_abs_deviation_s"]
     run_id = variant if other is None else 2 * variant + [c for c in HISTORIES if c != cycle].index(other)
-    rows = [_row(setting, cycle, run_id, "flown", summary["flown"]["sum_abs_deviation_s"], best)]
+    rows = [_row(setting, cycle, run_id, "flown", greedy.summary["flown"]["sum_abs_deviation_s"], best)]
+
+    def measured(name: str, run) -> dict:
+        common = on_common_weeks({"plan": run.frame}, final, calendar)
+        cost = run.summary["result"]["sum_abs_deviation_s"]
+        return _row(setting, cycle, run_id, name, cost, best, common)
+
+    rows.append(measured("greedy", greedy))
     policies: list[tuple[str, Policy, Prior]] = [
-        ("greedy", Greedy(), prior),
         ("rollout (previous default)", Rollout(), prior),
         (BAYES, KnownWeeks(final_weeks(final, calendar)), NO_PRIOR),
     ]
     policies += [(guarded_name(k, w), Guarded(k=k, max_weight=w), prior) for k, w in grid]
     for name, policy, learned in policies:
-        run = run_replay(history, calendar, policy, rules, compare=False, prior=learned)
-        common = on_common_weeks({"plan": run.frame}, final, calendar)
-        cost = run.summary["result"]["sum_abs_deviation_s"]
-        rows.append(_row(setting, cycle, run_id, name, cost, best, common))
+        rows.append(
+            measured(name, run_replay(history, calendar, policy, rules, compare=False, prior=learned))
+        )
     print(f"{setting} {cycle} variant {variant}{f' prior {other}' if other else ''}: done", flush=True)
     return rows
 
@@ -133,10 +138,13 @@ def replay_rows(
 def shifted_prior(other: str, history: History, rules: RuleSet) -> Prior:
     """Cycle `other`'s final eligible slews as a prior, moved by whole weeks (the time of week
     kept) so that its last week ends where `history`'s first report begins: a new cycle whose
-    prior was another cycle than the one before it."""
-    folders, _, _ = CYCLES[HISTORIES[other]]
-    prior = prior_from(History.read([DATA / f for f in folders]).final(), rules, f"{other}, shifted")
-    shift = -(-(prior.last - prior_cut(history)) // WEEK) * WEEK
+    prior was another cycle than the one before it. Only `other`'s own weeks: its reports reach
+    into the next cycle (Cycle 1's text reports run to March 2024), which would be another's."""
+    folders, start, count = CYCLES[HISTORIES[other]]
+    calendar = Calendar.from_options(start, count, 4.0, 7.0)
+    final = within(History.read([DATA / f for f in folders]).final(), calendar.start, calendar.end)
+    prior = prior_from(final, rules, f"{other}, shifted")
+    shift = -(-(prior.last - prior_cut(history)) // TARGET) * TARGET
     return Prior(prior.source, prior.times - shift, prior.first - shift, prior.last - shift)
 
 

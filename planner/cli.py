@@ -427,7 +427,10 @@ def solve(
     ] = True,
     widen_hours: Annotated[
         float,
-        typer.Option(help="Widen each window that has no eligible slew by this many hours on both sides."),
+        typer.Option(
+            help="Widen each window that has no eligible slew (co-planning: none free of another "
+            "program's run) by this many hours on both sides."
+        ),
     ] = 0.0,
     fail_on_missing: Annotated[
         bool,

@@ -250,3 +250,23 @@ def test_the_joint_race_translation_refuses_what_it_cannot_translate():
     model.add(a == 1).only_enforce_if(c)
     with pytest.raises(ValueError, match="enforcement"):
         to_highs(model.proto)
+
+
+def test_another_cycles_prior_holds_only_that_cycles_weeks():
+    """benchmarks.policy_loo's `other prior` stress: Cycle 1's text reports run on into Cycle 2
+    (to March 2024), but the prior made of Cycle 1 for Cycle 2 holds only Cycle 1's 51 weeks,
+    moved by whole weeks to end by the time Cycle 2's first report begins."""
+    from benchmarks.policy_loo import shifted_prior
+    from benchmarks.replays import DATA
+    from planner.online.replay import prior_cut
+    from planner.problem.rules import load_rules
+    from planner.schedules.history import History
+
+    history = History.read([DATA / "raw" / "dja-json"])
+    prior = shifted_prior("Cycle 1", history, load_rules())
+    week = 7 * 86400
+    assert prior.last - prior.first <= 51 * week
+    assert prior_cut(history) - week < prior.last <= prior_cut(history)
+    start = 1657497600  # 2022-07-11, Cycle 1's first week; moved by whole weeks, every slew is in its 51
+    back = -(-(start - prior.first) // week) * week
+    assert ((prior.times + back >= start) & (prior.times + back < start + 51 * week)).all()

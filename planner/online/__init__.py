@@ -6,7 +6,7 @@
 """
 
 # The online policy of `replay`, `next` and batch replays (planner.online.policies; chosen in
-# docs/weekly.md): `guarded`, no worse than greedy on every shipped cycle left out and below rollout
-# in total (benchmarks/policy_loo.py). Here, not in policies.py, so the CLI's --help reads it
-# without numpy.
+# docs/weekly.md): `guarded`, no worse than greedy on every shipped cycle left out, level with
+# rollout in total and better than it with another cycle's prior (benchmarks/policy_loo.py). Here,
+# not in policies.py, so the CLI's --help reads it without numpy.
 DEFAULT_POLICY = "guarded"

@@ -55,21 +55,33 @@ def on_common_weeks(plans: dict[str, pd.DataFrame], final: pd.DataFrame, calenda
     and every plan each hold one (a plan's anneal k lies in calendar week k; of two flown anneals
     in one week, the first). Over the whole cycle a plan that places more anneals than flew (the
     text reports miss days, so some flown anneals are not in them) has more intervals to pay for;
-    on common weeks both chains span the same weeks, so their Σ|gap − m·target| compare directly."""
+    on common weeks both chains span the same weeks, so their Σ|gap − m·target| compare directly.
+    Returns {"weeks": how many, "flown_s": the flown's Σ, "plans_s": {name: the plan's Σ}}."""
     target = calendar.target_seconds
     _, times = flown_in_calendar(final, calendar)
     weeks = flown_weeks(times, calendar)
-    placed = {name: plan[plan["slew_time"].notna()] for name, plan in plans.items()}
+    placed = {}
+    for name, plan in plans.items():
+        rows = plan[plan["slew_time"].notna()].sort_values("anneal", kind="stable")
+        if rows["anneal"].duplicated().any():
+            raise InternalError(f"plan {name!r} places an anneal twice")
+        placed[name] = rows
     common = np.unique(weeks)
-    for plan in placed.values():
-        common = np.intersect1d(common, plan["anneal"].to_numpy())
+    for rows in placed.values():
+        common = np.intersect1d(common, rows["anneal"].to_numpy())
     first = np.searchsorted(weeks, common)  # weeks ascend with the times: the first of each
-    flown = chain_metrics(common, times[first], target)["sum_abs_deviation_s"]
-    measured = {"weeks": len(common), "flown": flown}
-    for name, plan in placed.items():
-        mine = plan[plan["anneal"].isin(common)]
-        measured[name] = chain_metrics(common, to_seconds(mine["slew_time"]), target)["sum_abs_deviation_s"]
-    return measured
+
+    def measured(chain_times) -> int:
+        return chain_metrics(common, chain_times, target)["sum_abs_deviation_s"]
+
+    return {
+        "weeks": len(common),
+        "flown_s": measured(times[first]),
+        "plans_s": {
+            name: measured(to_seconds(rows.loc[rows["anneal"].isin(common), "slew_time"]))
+            for name, rows in placed.items()
+        },
+    }
 
 
 def replay_frame(outcome: Replay) -> pd.DataFrame:

@@ -404,7 +404,8 @@ class Guarded(Rollout):
         super().__init__(horizon_weeks, sample_weeks, max_weight)
         if not k > 0 or not 0 < alpha < 1 or recent < 1:
             raise OptionError(
-                f"guarded k {k!r}, alpha {alpha!r}, recent {recent!r}: expected k > 0, alpha in (0, 1)"
+                f"guarded k {k!r}, alpha {alpha!r}, recent {recent!r}: "
+                "expected k > 0, alpha in (0, 1), recent >= 1"
             )
         self.k, self.max_weight = float(k), float(max_weight)
         self.recent, self.alpha = recent, alpha

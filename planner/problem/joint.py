@@ -2,7 +2,8 @@
 
 A `JointInstance` holds the timeline, the programs (weekly series such as the MIRI anneals, and
 campaign programs such as the NIRSpec lamps and NIRISS flats), the rule set applied to each of them,
-and how far a weekly window with no eligible slew is widened. What it plans:
+and how far a weekly window with no eligible slew free (none, or all held by a program not
+planned) is widened. What it plans:
 
 - every observation of every program on slews eligible under its own program's rules: a weekly
   window's one run, or a campaign's `iterations` runs, consecutive ones at least its separation

@@ -384,8 +384,11 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
     console.print(table)
     common = summary.get("flown", {}).get("common_weeks")
     if common and common["weeks"] > 1:
-        label = {"result": summary["policy"], "greedy": "greedy", "flown": "flown"}
-        days = ", ".join(f"{label[key]} {common[key] / 86400:.2f} d" for key in label if key in common)
+        label = {"result": summary["policy"], "greedy": "greedy"}
+        sums = [(label[name], value) for name, value in common["plans_s"].items()]
+        days = ", ".join(
+            f"{name} {value / 86400:.2f} d" for name, value in [*sums, ("flown", common["flown_s"])]
+        )
         console.print(
             f"on the {common['weeks']} weeks where the flown anneals and these plans each hold one, "
             f"Σ|gap − m·7 d|: {days}"
