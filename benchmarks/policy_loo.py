@@ -41,10 +41,11 @@ three cycles, per run, mean ± se.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -78,6 +79,14 @@ def guarded_name(k: float, weight: float) -> str:
     return f"guarded k={k:g} w={weight:g}"
 
 
+Candidates = Sequence[tuple[str, Callable[[], Policy]]]  # name, a picklable maker (worker processes)
+
+
+def grid_points(grid: Sequence[tuple] = GRID) -> Candidates:
+    """`guarded` at each (k, max_weight) of the grid, by name."""
+    return [(guarded_name(k, w), functools.partial(Guarded, k=k, max_weight=w)) for k, w in grid]
+
+
 def _row(
     setting: str, cycle: str, variant: int, policy: str, cost: float, best: float, common: dict | None = None
 ) -> dict:
@@ -98,10 +107,15 @@ def _row(
 
 
 def replay_rows(
-    cycle: str, variant: int, grid: Sequence[tuple] = GRID, setting: str = "replay", other: str | None = None
+    cycle: str,
+    variant: int,
+    candidates: Candidates | None = None,
+    setting: str = "replay",
+    other: str | None = None,
 ) -> list[dict]:
     """One replayed history (`variant` 0: as shipped): greedy (with the hindsight optimum and the
-    anneals flown beside it), rollout, the Bayes reference and every grid point, each also measured
+    anneals flown beside it), rollout, the Bayes reference and every candidate (None: every grid
+    point), each also measured
     beside the flown anneals on the weeks both hold one. `setting` "replay": the whole cycle, the
     default prior; "other prior": the whole cycle, the prior the final weeks of cycle `other`
     (`shifted_prior`); "first 9": the cycle's first FIRST_WINDOWS windows, the default prior."""
@@ -126,7 +140,7 @@ def replay_rows(
         ("rollout (previous default)", Rollout(), prior),
         (BAYES, KnownWeeks(final_weeks(final, calendar)), NO_PRIOR),
     ]
-    policies += [(guarded_name(k, w), Guarded(k=k, max_weight=w), prior) for k, w in grid]
+    policies += [(name, make(), prior) for name, make in candidates or grid_points()]
     for name, policy, learned in policies:
         rows.append(
             measured(name, run_replay(history, calendar, policy, rules, compare=False, prior=learned))
@@ -155,10 +169,11 @@ def resampled_rows(
     resampling: str,
     count: int,
     seed: int,
-    grid: Sequence[tuple] = GRID,
+    candidates: Candidates | None = None,
 ) -> list[dict]:
     """`count` cycles resampled from `weeks` (`iid`: single weeks, `blocks`: runs of BLOCK_WEEKS),
-    each decided by greedy, rollout and the grid points learning after `prior`, and by the Bayes
+    each decided by greedy, rollout and the candidates (None: the grid points) learning after
+    `prior`, and by the Bayes
     policy told `weeks`. The seed of cycle i is (seed, i): the same cycles for every policy."""
     block = 1 if resampling == "iid" else BLOCK_WEEKS
     rows = []
@@ -170,25 +185,28 @@ def resampled_rows(
             ("rollout (previous default)", Rollout(), prior),
             (BAYES, KnownWeeks(weeks), []),
         ]
-        made += [(guarded_name(k, w), Guarded(k=k, max_weight=w), prior) for k, w in grid]
+        made += [(name, make(), prior) for name, make in candidates or grid_points()]
         for name, policy, learned in made:
             rows.append(_row(resampling, cycle, index, name, run_online(drawn, policy, learned), best))
     print(f"{resampling} {cycle}: {count} cycles done", flush=True)
     return rows
 
 
-def measure(perturbations: int, cycles: int, seed: int = 0, jobs: int = 2) -> pd.DataFrame:
-    """Every replayed history and every (cycle, resampling), `jobs` processes at a time."""
+def measure(
+    perturbations: int, cycles: int, seed: int = 0, jobs: int = 2, candidates: Candidates | None = None
+) -> pd.DataFrame:
+    """Every replayed history and every (cycle, resampling), `jobs` processes at a time, for the
+    candidates (None: the grid points) beside greedy, rollout, the Bayes reference and the flown."""
     weeks = {cycle: shipped_weeks(key) for cycle, key in HISTORIES.items()}
     with ProcessPoolExecutor(jobs) as pool:
         futures = [
-            pool.submit(replay_rows, cycle, variant, GRID, setting)
+            pool.submit(replay_rows, cycle, variant, candidates, setting)
             for setting in ("replay", "first 9")
             for cycle in HISTORIES
             for variant in range(perturbations + 1)
         ]
         futures += [  # as shipped and one variant, with each other cycle as the prior
-            pool.submit(replay_rows, cycle, variant, GRID, "other prior", other)
+            pool.submit(replay_rows, cycle, variant, candidates, "other prior", other)
             for cycle in HISTORIES
             for other in HISTORIES
             if other != cycle
@@ -198,7 +216,7 @@ def measure(perturbations: int, cycles: int, seed: int = 0, jobs: int = 2) -> pd
             prior = [w for other in HISTORIES if other != cycle for w in weeks[other]]
             for resampling in ("iid", "blocks"):
                 if cycles:
-                    args = (cycle, weeks[cycle], prior, resampling, cycles, seed * 100 + number)
+                    args = (cycle, weeks[cycle], prior, resampling, cycles, seed * 100 + number, candidates)
                     futures.append(pool.submit(resampled_rows, *args))
         rows = [row for future in futures for row in future.result()]
     return pd.DataFrame(rows)

@@ -57,7 +57,7 @@ PRUNINGS = ("none", "greedy", "dp")
 SUITES = ("decade", "scaling", "lengths", "race", "cli", "batch")
 # Suites run only when named, each a module of benchmarks/ that writes its own result files (longer
 # runs: the policies' leave-one-cycle-out protocol takes minutes; the joint race four).
-ON_REQUEST = ("joint_race", "joint", "policy_loo", "replays", "rules", "online_bound")
+ON_REQUEST = ("joint_race", "joint", "policy_loo", "policy_variants", "replays", "rules", "online_bound")
 
 
 def _instance(name: str):

@@ -133,7 +133,7 @@ def test_policy_loo_on_tiny_synthetic_cycles_where_the_answer_is_known():
     import pandas as pd
 
     from benchmarks import policy_loo
-    from benchmarks.policy_loo import BAYES, FITTED, leave_one_out, resampled_rows, verdict
+    from benchmarks.policy_loo import BAYES, FITTED, grid_points, leave_one_out, resampled_rows, verdict
 
     hour = 3600
     both, late, later = np.array([10, 48]) * hour, np.array([48]) * hour, np.array([50]) * hour
@@ -148,7 +148,7 @@ def test_policy_loo_on_tiny_synthetic_cycles_where_the_answer_is_known():
     for name, weeks in cycles.items():
         prior = [w for other, ws in cycles.items() if other != name for w in ws]
         for resampling in ("iid", "blocks"):
-            rows += resampled_rows(name, weeks, prior, resampling, 6, 0, grid)
+            rows += resampled_rows(name, weeks, prior, resampling, 6, 0, grid_points(grid))
     table = pd.DataFrame(rows)
     assert (table["hindsight_s"] > 0).all()
     ratio = table.pivot_table(index=["setting", "cycle", "variant"], columns="policy", values="ratio")
@@ -182,10 +182,10 @@ def test_policy_loo_replays_cycle_2_as_recorded():
     flown, is the one recorded in benchmarks/results/policy_loo.csv."""
     import pandas as pd
 
-    from benchmarks.policy_loo import BAYES, replay_rows
+    from benchmarks.policy_loo import BAYES, grid_points, replay_rows
     from benchmarks.replays import RESULTS
 
-    rows = pd.DataFrame(replay_rows("Cycle 2", 0, grid=[(2.0, 1.0)])).set_index("policy")
+    rows = pd.DataFrame(replay_rows("Cycle 2", 0, grid_points([(2.0, 1.0)]))).set_index("policy")
     recorded = pd.read_csv(RESULTS / "policy_loo.csv")
     recorded = recorded[(recorded["setting"] == "replay") & (recorded["cycle"] == "Cycle 2")]
     recorded = recorded[recorded["variant"] == 0].set_index("policy")
@@ -270,3 +270,40 @@ def test_another_cycles_prior_holds_only_that_cycles_weeks():
     start = 1657497600  # 2022-07-11, Cycle 1's first week; moved by whole weeks, every slew is in its 51
     back = -(-(start - prior.first) // week) * week
     assert ((prior.times + back >= start) & (prior.times + back < start + 51 * week)).all()
+
+
+def test_policy_variants_run_on_tiny_cycles_and_never_beat_hindsight():
+    """benchmarks.policy_variants on the tiny made-up cycles of the leave-one-out test: every
+    variant decides every week of 3 resampled cycles, none below the hindsight optimum of the same
+    weeks (no online policy can be), and the summary gives each variant's total per setting."""
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.policy_loo import resampled_rows
+    from benchmarks.policy_variants import VARIANTS, summary
+
+    hour = 3600
+    both, late, later = np.array([10, 48]) * hour, np.array([48]) * hour, np.array([50]) * hour
+    weeks = [both, later, late, later] * 3
+    rows = []
+    for resampling in ("iid", "blocks"):
+        rows += resampled_rows("A", weeks, [both, late] * 6, resampling, 3, 0, VARIANTS)
+    table = pd.DataFrame(rows)
+    assert set(table["policy"]) >= {name for name, _ in VARIANTS} and (table["ratio"] >= 1 - 1e-12).all()
+    shown = summary(table)
+    assert list(shown["setting"]) == ["iid", "blocks"]
+    assert all(cell.endswith("/1)") for cell in shown[VARIANTS[0][0]])
+
+
+def test_the_centre_variant_starts_mid_window_when_it_trusts_nothing():
+    """With no previous anneal and nothing learned, greedy takes the window's earliest slew, the
+    `centre` variant the one nearest its middle (48 h of 96 h)."""
+    import numpy as np
+
+    from benchmarks.policy_variants import Centre
+    from planner.online.policies import Decision, Greedy
+
+    hour = 3600
+    decision = Decision(times=np.array([5, 40, 90]) * hour, window_start=0, window_seconds=96 * hour,
+                        target=168 * hour)  # fmt: skip
+    assert Greedy().choose(decision) == 0 and Centre().choose(decision) == 1
