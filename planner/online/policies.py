@@ -479,8 +479,15 @@ def why(policy: Policy, decision: Decision, choice: int) -> str | None:
     return (
         f"{now[choice]:.1f} h off {wanted} rather than the nearest slew's {now[nearest]:.1f} h: "
         f"{policy.name} expects the weeks after to cost {after[choice]:.1f} h from it against "
-        f"{after[nearest]:.1f} h (unpublished weeks weighted {weight:g}), {gain:.1f} h less in all"
+        f"{after[nearest]:.1f} h (unpublished weeks weighted {weight:g}), {_hours(gain)} less in all"
     )
+
+
+def _hours(hours: float) -> str:
+    """A gain in words: hours to one decimal, or minutes when that would read 0.0 h."""
+    if hours >= 0.05:
+        return f"{hours:.1f} h"
+    return f"{hours * 60:.0f} min" if hours * 60 >= 0.5 else "under a minute"
 
 
 POLICIES = {"lookahead": Lookahead, "greedy": Greedy, "rollout": Rollout, "guarded": Guarded}

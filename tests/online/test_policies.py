@@ -215,6 +215,12 @@ def test_why_names_both_slews_deviation_and_expected_cost_after():
     assert why(rollout, week2, 0) is None and why(Greedy(), week2, 1) is None
 
 
+def test_a_gain_that_rounds_to_nothing_in_hours_is_said_in_minutes():
+    from planner.online.policies import _hours
+
+    assert _hours(0.83) == "0.8 h" and _hours(0.02) == "1 min" and _hours(0.001) == "under a minute"
+
+
 def phase_history():
     """The issue history of the phase test above (and of tests/online/test_guarded.py): four
     earlier weeks with a slew at 48 h, then weeks 1-3 published one report each, with slews at
