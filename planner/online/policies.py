@@ -373,9 +373,8 @@ class Guarded(Rollout):
        shifted mid-cycle;
     2. counts the evidence n: the cycle's own weeks kept. A prior week counts nothing: another
        cycle's weeks shape the scenarios once they agree with this cycle's, but never add to how
-       much they are trusted. (A grid point counting each prior week as half an own week won two
-       cycles' replays, and, fitted on them, was worse than greedy on Cycle 3's first 9 windows and
-       with another cycle as its prior: benchmarks/README.md.);
+       much they are trusted (a prior week counted as half an own week won two cycles' replays
+       and, fitted on them, lost to greedy on Cycle 3's first 9 windows: benchmarks/README.md);
     3. weights the learned cost-to-go w = max_weight · n / (n + k); w = 0 (no evidence) is greedy.
 
     Why it is robust: its only departure from greedy is the learned term, and that term's weight

@@ -2,9 +2,9 @@
 
 It re-derives what it checks from the programs and the timeline, not from the solver's model:
 which slews the planned programs free (their own slew parallels taken off), each observation's
-window (a weekly window widened only when it has no eligible slew free of another program's
-run), and each slew's rules (the
-single-program checker's `_Rules`, which re-derives slew durations too). What it checks:
+window (a weekly window widened only when it has no eligible slew free of another program's run),
+and each slew's rules (the single-program checker's `_Rules`, which re-derives slew durations
+too). What it checks:
 - one row per run of every observation of every program, and no other row;
 - an observation served whole or not at all; each run inside its window, on a slew of the timeline
   that its program's rules allow, recording that slew's instrument and target;
