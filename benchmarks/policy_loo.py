@@ -308,19 +308,25 @@ def verdict(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run_options(argv: list[str] | None, doc: str, out: Path) -> argparse.Namespace:
+    """The options of a run of the protocol (this module's and benchmarks.policy_variants')."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--perturbations", type=int, default=4, help="perturbed variants per replayed cycle")
     parser.add_argument("--cycles", type=int, default=30, help="resampled cycles per cycle and resampling")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="processes")
     parser.add_argument("--quick", action="store_true", help="1 perturbed variant and 4 resampled cycles")
-    parser.add_argument("--out", type=Path, default=RESULTS / "policy_loo.csv")
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args(argv)
     if args.quick:
         args.perturbations, args.cycles = 1, 4
     if args.perturbations < 0 or args.cycles < 0 or args.jobs < 1:
         parser.error("--perturbations and --cycles take 0 or more, --jobs 1 or more")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = run_options(argv, __doc__ or "", RESULTS / "policy_loo.csv")
     load = os.getloadavg()
     started = time.perf_counter()
     table = measure(args.perturbations, args.cycles, args.seed, args.jobs)

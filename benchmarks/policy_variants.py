@@ -1,7 +1,7 @@
 """Other designs of the weekly policy, measured as `policy_loo` measures `guarded`: what was tried
 beside the default and why it is not the default.
 
-    python -m benchmarks.policy_variants [--perturbations 4] [--cycles 30] [--seed 0] [--jobs 2]
+    python -m benchmarks.policy_variants [--perturbations 4] [--cycles 30] [--seed 0] [--jobs 2] [--quick]
                                          [--out benchmarks/results/policy_variants.csv]
 
 Every variant is `guarded` at its defaults (k 2, w_max 1) with one change:
@@ -22,16 +22,14 @@ same parameters on every cycle.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.policy_loo import SETTINGS, Candidates, measure
+from benchmarks.policy_loo import SETTINGS, Candidates, measure, run_options
 from benchmarks.replays import RESULTS
 from planner.online.policies import Greedy, Guarded, Lookahead, _chain_from, _value_iteration, interval_cost
 
@@ -136,15 +134,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--perturbations", type=int, default=4, help="perturbed variants per replayed cycle")
-    parser.add_argument("--cycles", type=int, default=30, help="resampled cycles per cycle and resampling")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=2, help="processes")
-    parser.add_argument("--out", type=Path, default=RESULTS / "policy_variants.csv")
-    args = parser.parse_args(argv)
-    if args.perturbations < 0 or args.cycles < 0 or args.jobs < 1:
-        parser.error("--perturbations and --cycles take 0 or more, --jobs 1 or more")
+    args = run_options(argv, __doc__ or "", RESULTS / "policy_variants.csv")
     load = os.getloadavg()
     started = time.perf_counter()
     table = measure(args.perturbations, args.cycles, args.seed, args.jobs, VARIANTS)
