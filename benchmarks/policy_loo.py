@@ -125,6 +125,7 @@ def replay_rows(
     history = perturbed(History.read([DATA / f for f in folders]), calendar, variant)
     prior = load_prior(None, rules) if other is None else shifted_prior(other, history, rules)
     final = history.final()
+    weeks = final_weeks(final, calendar)
     greedy = run_replay(history, calendar, Greedy(), rules, compare=True, prior=prior)
     best = greedy.summary["hindsight"]["sum_abs_deviation_s"]
     run_id = variant if other is None else 2 * variant + [c for c in HISTORIES if c != cycle].index(other)
@@ -138,7 +139,7 @@ def replay_rows(
     rows.append(measured("greedy", greedy))
     policies: list[tuple[str, Policy, Prior]] = [
         ("rollout (previous default)", Rollout(), prior),
-        (BAYES, KnownWeeks(final_weeks(final, calendar)), NO_PRIOR),
+        (BAYES, KnownWeeks(weeks), NO_PRIOR),
     ]
     policies += [(name, make(), prior) for name, make in candidates or grid_points()]
     for name, policy, learned in policies:
@@ -146,7 +147,8 @@ def replay_rows(
             measured(name, run_replay(history, calendar, policy, rules, compare=False, prior=learned))
         )
     print(f"{setting} {cycle} variant {variant}{f' prior {other}' if other else ''}: done", flush=True)
-    return rows
+    eligible = float(np.mean([len(w) for w in weeks]))  # the perturbed variants' hold more: main()
+    return [row | {"eligible_per_window": eligible} for row in rows]
 
 
 def shifted_prior(other: str, history: History, rules: RuleSet) -> Prior:
@@ -275,7 +277,9 @@ def _cell(ratio: np.ndarray, shipped: bool) -> str:
 
 def verdict(table: pd.DataFrame) -> list[str]:
     """The issue's goals, per setting: on every cycle left out no worse than greedy (the mean over
-    the runs; on replays also as shipped); the mean total at most 1.25x hindsight; on replays as
+    the runs; on replays also as shipped); the mean total at most 1.25x hindsight, on replays as
+    shipped too (the perturbed variants hold more eligible slews than the history: main()); on
+    replays as
     shipped, no worse than the anneals flown on the weeks where both hold an anneal (a variant's
     delays move the flown anneals too; over the whole cycle a plan with more anneals than flew has
     more intervals to pay for)."""
@@ -301,10 +305,12 @@ def verdict(table: pd.DataFrame) -> list[str]:
                         f"({plan / 86400:.2f} d against {flown / 86400:.2f} d)"
                     )
         sums = part.groupby(["policy", "variant"])[["cost_s", "hindsight_s"]].sum()
-        total = (sums["cost_s"] / sums["hindsight_s"]).groupby("policy").mean()
-        goal = "met" if total[FITTED] <= 1.25 else "not met"
+        runs = (sums["cost_s"] / sums["hindsight_s"]).loc[FITTED]
+        judged = [runs.mean(), runs.loc[0]] if setting == "replay" else [runs.mean()]
+        goal = "met" if max(judged) <= 1.25 else "not met"
         goal = "a part of a cycle: no goal" if setting == "first 9" else f"goal 1.25: {goal}"
-        lines.append(f"{setting}: {'; '.join(cells)}; total {total[FITTED]:.3f} ({goal})")
+        shown = f"{runs.mean():.3f}" + (f", as shipped {runs.loc[0]:.3f}" if setting == "replay" else "")
+        lines.append(f"{setting}: {'; '.join(cells)}; total {shown} ({goal})")
     return lines
 
 
@@ -338,6 +344,18 @@ def main(argv: list[str] | None = None) -> None:
         f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
         f"{time.perf_counter() - started:.0f} s on {args.jobs} processes; {args.perturbations} perturbed "
         f"variants per replayed cycle, {args.cycles} resampled cycles per cycle and resampling"
+    )
+    eligible = table[table["setting"] == "replay"].groupby(["cycle", table["variant"] > 0])[
+        "eligible_per_window"
+    ]
+    print(
+        "eligible slews a window holds, as shipped and in the perturbed variants (delays and cancels "
+        "open gaps that the slew-time rule takes for long slews, so the variants are easier): "
+        + "; ".join(
+            f"{cycle} {eligible.mean().get((cycle, False), float('nan')):.2f} and "
+            f"{eligible.mean().get((cycle, True), float('nan')):.2f}"
+            for cycle in _cycles(table)
+        )
     )
     for (setting, cycle), best in chosen.items():
         print(f"{setting}, {cycle} left out: fitted on the others -> {best}")
