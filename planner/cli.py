@@ -709,18 +709,31 @@ def destinations(
     print_destinations(table(load_timeline(path or None), chosen), chosen, as_json=as_json)
 
 
+Since = Annotated[
+    str | None, typer.Option("--from", help="Only visits starting at or after this UTC date or time.")
+]
+Until = Annotated[
+    str | None, typer.Option("--until", help="Only visits starting before this UTC date or time.")
+]
+
+
+def _period(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """--from and --until in seconds (None: no bound)."""
+    from planner.problem.calendar import parse_instant
+
+    first = parse_instant(since, option="--from") if since is not None else None
+    last = parse_instant(until, option="--until") if until is not None else None
+    return first, last
+
+
 @app.command()
 @friendly
 def slews(
     path: Annotated[
         list[Path] | None, typer.Argument(help="Timeline or raw reports; default shipped.")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option("--from", help="Only visits starting at or after this UTC date or time.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="Only visits starting before this UTC date or time.")
-    ] = None,
+    since: Since = None,
+    until: Until = None,
     minimum_minutes: Annotated[
         float | None,
         typer.Option(help="The slew length counted below and at least. Default: the MIRI anneals' (27.5)."),
@@ -733,7 +746,7 @@ def slews(
     into targeted visits (and the share at least that long). One cycle: e.g. --from 2023-07-03
     --until 2024-07-01."""
     from planner import limits
-    from planner.problem.calendar import format_instant, parse_instant
+    from planner.problem.calendar import format_instant
     from planner.problem.slewtime import anneal_minimum_minutes, slew_time_table, within
     from planner.schedules.timeline import load_timeline
     from planner.views.console import print_slews
@@ -741,8 +754,7 @@ def slews(
     if minimum_minutes is None:
         minimum_minutes = anneal_minimum_minutes()
     limits.number("--minimum-minutes", minimum_minutes, 0, limits.MAX_DAYS * 1440)
-    first = parse_instant(since, option="--from") if since is not None else None
-    last = parse_instant(until, option="--until") if until is not None else None
+    first, last = _period(since, until)
     period = {"from": format_instant(first) if first is not None else None}
     period["until"] = format_instant(last) if last is not None else None
     table = slew_time_table(within(load_timeline(path or None), first, last), minimum_minutes)
@@ -1350,24 +1362,32 @@ def programs_infer(
             help="Each campaign's window: its flown runs, this many hours earlier and later.",
         ),
     ] = 24.0,
+    since: Since = None,
+    until: Until = None,
 ) -> None:
     """Write one campaign program file per slew-parallel program that flew in the timeline: its runs,
     grouped into campaigns (runs less than 24 h apart), each in a window of its flown times +- the
-    freedom. Files are named <mode>-<program id>.toml."""
+    freedom. Files are named <mode>-<program id>.toml. One cycle of a longer timeline: e.g.
+    --from 2023-07-03 --until 2024-07-01."""
     from planner import limits
     from planner.io import check_output
+    from planner.problem.calendar import format_instant
     from planner.problem.infer import MAX_FREEDOM_HOURS, infer_programs, write_programs
+    from planner.problem.slewtime import within
     from planner.schedules.timeline import load_timeline
     from planner.views.console import console, progress
 
     limits.number("--freedom", freedom, 0, MAX_FREEDOM_HOURS, low_open=True)
+    first, last = _period(since, until)
     check_output(out, "--out", timeline, folder=True)
     if out.is_dir() and any(out.iterdir()):
         raise OptionError(f"--out {out}: the folder holds files; expected an empty or new folder")
     with progress("reading the timeline"):
-        frame = load_timeline(timeline)
+        frame = within(load_timeline(timeline), first, last)
     inferred = infer_programs(frame, freedom)
     source = " ".join(str(p) for p in timeline)
+    source += f" from {format_instant(first)}" if first is not None else ""
+    source += f" until {format_instant(last)}" if last is not None else ""
     if not inferred:
         raise OptionError(f"{source}: no slew-parallel run flew in this timeline; no program file written")
     for path, one in zip(write_programs(inferred, out, source, freedom), inferred, strict=True):

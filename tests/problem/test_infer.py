@@ -225,3 +225,36 @@ def test_infer_on_cycle2_finds_the_flown_programs():
     assert [c.iterations for c in by_id[1520].campaigns] == [1] * 51
     assert max(c.iterations for c in by_id[4463].campaigns) == 3
     assert sum(c.iterations for c in by_id[4461].campaigns) == 49
+
+
+def test_infer_from_until_keeps_the_runs_of_that_period(tmp_path):
+    """--from day 1.5 --until day 10 (2023-07-04T12:00Z .. 2023-07-13) keeps the anneal (day 2) and
+    the flat (day 3), not the lamp's runs (days 1 and 31); the files say the period. A date that is
+    no date is refused in one line naming the option, exit 2, no folder written."""
+    flown, out = _flown(tmp_path), tmp_path / "out"
+    done = runner.invoke(
+        app,
+        [
+            "programs",
+            "infer",
+            str(flown),
+            "--from",
+            "2023-07-04T12:00:00Z",
+            "--until",
+            "2023-07-13",
+            "--out",
+            str(out),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "miri-anneal-1520.toml",
+        "niriss-internal-flat-4472.toml",
+    ]
+    assert (
+        "from 2023-07-04T12:00:00Z until 2023-07-13T00:00:00Z" in (out / "miri-anneal-1520.toml").read_text()
+    )
+    bad = runner.invoke(
+        app, ["programs", "infer", str(flown), "--until", "2023-02-30", "--out", str(tmp_path / "b")]
+    )
+    assert bad.exit_code == 2 and "--until" in bad.output and not (tmp_path / "b").exists()
