@@ -128,19 +128,19 @@ def replay_rows(
     weeks = final_weeks(final, calendar)
     greedy = run_replay(history, calendar, Greedy(), rules, compare=True, prior=prior)
     best = greedy.summary["hindsight"]["sum_abs_deviation_s"]
-    run_id = variant if other is None else 2 * variant + [c for c in HISTORIES if c != cycle].index(other)
-    rows = [_row(setting, cycle, run_id, "flown", greedy.summary["flown"]["sum_abs_deviation_s"], best)]
+    which = 0 if other is None else [c for c in HISTORIES if c != cycle].index(other)
+    run_id = variant if other is None else 2 * variant + which
 
     def measured(name: str, run) -> dict:
         common = on_common_weeks({"plan": run.frame}, final, calendar)
         cost = run.summary["result"]["sum_abs_deviation_s"]
         return _row(setting, cycle, run_id, name, cost, best, common)
 
-    rows.append(measured("greedy", greedy))
-    policies: list[tuple[str, Policy, Prior]] = [
-        ("rollout (previous default)", Rollout(), prior),
-        (BAYES, KnownWeeks(weeks), NO_PRIOR),
-    ]
+    rows, policies = [], [("rollout (previous default)", Rollout(), prior)]
+    if which == 0:  # the flown, greedy and the Bayes reference learn no prior: once per history
+        rows = [_row(setting, cycle, run_id, "flown", greedy.summary["flown"]["sum_abs_deviation_s"], best)]
+        rows.append(measured("greedy", greedy))
+        policies.append((BAYES, KnownWeeks(weeks), NO_PRIOR))
     policies += [(name, make(), prior) for name, make in candidates or grid_points()]
     for name, policy, learned in policies:
         rows.append(
