@@ -136,7 +136,8 @@ def replay_rows(
         cost = run.summary["result"]["sum_abs_deviation_s"]
         return _row(setting, cycle, run_id, name, cost, best, common)
 
-    rows, policies = [], [("rollout (previous default)", Rollout(), prior)]
+    rows: list[dict] = []
+    policies: list[tuple[str, Policy, Prior]] = [("rollout (previous default)", Rollout(), prior)]
     if which == 0:  # the flown, greedy and the Bayes reference learn no prior: once per history
         rows = [_row(setting, cycle, run_id, "flown", greedy.summary["flown"]["sum_abs_deviation_s"], best)]
         rows.append(measured("greedy", greedy))
