@@ -311,8 +311,8 @@ def _fly(frame: pd.DataFrame, specs: Sequence[Calibration], seed: int, start: in
         eligible = np.flatnonzero(exclusion_reason(frame, rules) == "")
         fly = _weekly if spec.weekly else _campaigns
         rows = fly(spec, rng, starts[eligible], eligible, taken, start, end)
+        taken[rows] = True  # (a campaign's runs are taken as they are placed: _campaigns)
         for k, row in enumerate(rows):
-            taken[row] = True
             flown[row] = (spec.mode, f"{spec.program_id}:{k + 1}:1")
     parallels: list[list[dict]] = [[] for _ in range(n)]
     modes = np.full(n, None, dtype=object)
@@ -339,11 +339,11 @@ def _weekly(
     start: int,
     end: int,
 ) -> list[int]:
-    """One run per window of 4 days every 7 days, on the free eligible slew nearest its aim."""
+    """One run per window of the program's calendar, on the free eligible slew nearest its aim."""
     runs: list[int] = []
     previous = None
-    for opens in range(start, end, 7 * DAY):
-        closes = min(opens + 4 * DAY, end)
+    for window in spec.program(start, (end - start) / DAY).calendar.windows:
+        opens, closes = window.start, min(window.end, end)
         if previous is None:
             aim = opens + rng.uniform(0, 2 * DAY)
         else:

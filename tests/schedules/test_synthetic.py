@@ -167,3 +167,16 @@ def test_synth_cli_calibrations_then_programs_infer(tmp_path):
     inferred = CliRunner().invoke(app, ["programs", "infer", str(out), "--out", str(tmp_path / "p")])
     assert inferred.exit_code == 0, inferred.output
     assert len(list((tmp_path / "p").glob("*.toml"))) == 5
+
+
+def test_the_weekly_program_flies_only_in_its_own_calendar_windows():
+    """30 days hold four whole 4-day windows every 7 days (the fifth, from day 28, would end after
+    the timeline): the synthetic anneals fly one per window of the program returned, none outside."""
+    from planner.plans.compare import flown_in_calendar
+    from planner.schedules.synthetic import synthetic_calibrations
+
+    frame, programs = synthetic_calibrations(30)
+    weekly = next(p for p in programs if not p.campaigns)
+    _, times = flown_in_calendar(frame, weekly.calendar)
+    assert int((frame["slew_parallel"] == weekly.mode).sum()) == len(times) == weekly.calendar.count == 4
+    assert all(any(w.start <= t < w.end for w in weekly.calendar.windows) for t in times)
