@@ -14,7 +14,6 @@ final plan.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -90,7 +89,7 @@ class JointStages:
     def _stage(self, name: str, expression, known: dict[int, list[int]]) -> dict[int, list[int]]:
         """Minimise the stage's expression from the model's hint (the plan `known`); record it; keep
         its value. Without a plan from the solver in time, the known plan stays, its status UNKNOWN."""
-        from planner.solver.solve import configure, solve_interruptibly
+        from planner.solver.solve import configure, solve_interruptibly, stage_status
 
         model = self.model.model
         model.minimize(expression)
@@ -100,16 +99,11 @@ class JointStages:
         solver.parameters.cp_model_presolve = True  # no pure flow: presolve helps the side constraints
         if self.on_progress is not None:
             self.on_progress(f"stage {name}: solving {len(model.proto.variables):,} variables")
-        status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model)))
+        code = solve_interruptibly(solver, model)
+        status = stage_status(solver, model, self.settings, f"joint {name}", code)
         self.solve_seconds += solver.wall_time
-        if status in (Status.INFEASIBLE, Status.MODEL_INVALID):  # the hint is a plan of this model
-            raise InternalError(
-                f"CP-SAT reported the joint {name} stage {status.value}, but the hint is a plan"
-            )
         if status.has_plan:
             value, bound = round(solver.objective_value), max(0.0, float(solver.best_objective_bound))
-            if status == Status.OPTIMAL and value > math.ceil(bound - 1e-6):  # a --param gap limit
-                status = Status.FEASIBLE  # CP-SAT calls a plan within the gap OPTIMAL; it is not proven
         else:
             value, bound = stage_value(name, self.model.instance, known), 0.0
         earlier_unproven = any(not r.proven for r in self.records)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 import threading
 import time
@@ -320,15 +321,10 @@ class _Stages:
         if self.on_progress is not None:
             self.on_progress(f"stage {name}: solving {model.size[0]} variables")
             callback = _Progress(name, self.on_progress)
-        status = Status.from_cp_sat(solver.status_name(solve_interruptibly(solver, model.model, callback)))
+        status = stage_status(
+            solver, model.model, self.settings, name, solve_interruptibly(solver, model.model, callback)
+        )
         self.solve_seconds += solver.wall_time
-        if status == Status.MODEL_INVALID:
-            message = model.model.validate() or solver.solution_info()
-            if self.settings.params:
-                raise OptionError(f"--param: CP-SAT rejected the parameters or the model: {message}")
-            raise ModelInvalidError(f"CP-SAT rejected the {name} model: {message}")
-        if status == Status.INFEASIBLE:  # the hint is a plan of this model: a solver fault
-            raise InternalError(f"CP-SAT reported the {name} stage INFEASIBLE, but the hint is a plan of it")
         plan = model.choice(solver) if status.has_plan else hint
         # the objective comes back as a float: int() would truncate 151199.99... to 151199
         value = round(solver.objective_value) if status.has_plan else self._value(name, plan)
@@ -351,6 +347,28 @@ class _Stages:
         if self.on_progress is not None:
             self.on_progress(f"stage {name}: best {value} s, bound {bound:.0f} s")
         return plan
+
+
+def stage_status(
+    solver: cp_model.CpSolver, model: cp_model.CpModel, settings: SolverSettings, name: str, code
+) -> Status:
+    """The status of a stage solved from a hint that is a plan of its model (CP-SAT's `code`), for
+    one program and for co-planning alike. MODEL_INVALID is the user's --param when one was given
+    (OptionError), else a bug; INFEASIBLE is a solver fault; and an OPTIMAL that a --param gap
+    limit let through (value above the proven bound) is FEASIBLE: nothing claims more than proven."""
+    status = Status.from_cp_sat(solver.status_name(code))
+    if status == Status.MODEL_INVALID:
+        message = model.validate() or solver.solution_info()
+        if settings.params:
+            raise OptionError(f"--param: CP-SAT rejected the parameters or the model: {message}")
+        raise ModelInvalidError(f"CP-SAT rejected the {name} model: {message}")
+    if status == Status.INFEASIBLE:
+        raise InternalError(f"CP-SAT reported the {name} stage INFEASIBLE, but the hint is a plan of it")
+    if status == Status.OPTIMAL and round(solver.objective_value) > math.ceil(
+        solver.best_objective_bound - 1e-6
+    ):
+        return Status.FEASIBLE
+    return status
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):

@@ -294,3 +294,16 @@ def test_widening_reaches_past_a_window_whose_slews_another_program_holds():
     assert first.times.tolist() == [START + round(1.25 * DAY)] and first.why == ""
     assert first.start == START - 12 * HOUR
     assert len(solve_joint(wide).plan["slew_time"].dropna()) == 2
+
+
+def test_a_parameter_cp_sat_rejects_is_the_users_option_not_a_bug():
+    """As for one program (planner.solver.solve.stage_status): --param linearization_level=-5 makes
+    CP-SAT answer MODEL_INVALID, which names --param (exit 2), not an internal error."""
+    from planner.problem.settings import SolverSettings
+
+    frame = timeline(*(visit(d, INSTRUMENTS[i % 3]) for i, d in enumerate([0.2, 0.5, 0.9, 2.3, 2.6, 4.4])))
+    instance = JointInstance(
+        timeline=frame, programs=(anneals(count=3), campaigns(*LAMP, (0, 3, 2, 2))), rules="seed"
+    )
+    with pytest.raises(OptionError, match="--param: CP-SAT rejected the parameters"):
+        solve_joint(instance, SolverSettings(params=(("linearization_level", "-5"),)))
