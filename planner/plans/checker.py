@@ -129,11 +129,22 @@ class _Rules:
 
     def cover(self, lo: int, hi: int) -> None:
         """Find the uses of an avoided instrument among the visits starting in [lo, hi) (with those
-        already found: one interval, their union), reading each visit of it once."""
-        if self.covered[0] <= lo and hi <= self.covered[1]:
+        already found: one interval, their union), reading each visit once: growing the interval
+        reads only what it adds (a checker widening window after window stays linear)."""
+        if self.covered[0] >= self.covered[1]:
+            self.use_starts, self.covered = self._uses_in(lo, hi), (lo, hi)
             return
-        if self.covered[0] < self.covered[1]:
-            lo, hi = min(lo, self.covered[0]), max(hi, self.covered[1])
+        (old_lo, old_hi), parts = self.covered, [self.use_starts]
+        if lo < old_lo:
+            parts.insert(0, self._uses_in(lo, old_lo))
+        if hi > old_hi:
+            parts.append(self._uses_in(old_hi, hi))
+        if len(parts) > 1:
+            self.use_starts = np.concatenate(parts)
+            self.covered = (min(lo, old_lo), max(hi, old_hi))
+
+    def _uses_in(self, lo: int, hi: int) -> np.ndarray:
+        """Starts of the visits in [lo, hi) that use an avoided instrument, ascending."""
         first, last = (int(i) for i in np.searchsorted(self.starts, [lo, hi]))
         # The prime modes as one column operation; the attached rows of the few visits that have some.
         primes = self.instrument_column.iloc[first:last].str.startswith(self.avoid)
@@ -141,8 +152,7 @@ class _Rules:
         for offset, attached in enumerate(self.parallels[first:last]):
             if len(attached) and not uses[offset]:
                 uses[offset] = _uses(self.instruments[first + offset], attached, self.avoid)
-        self.use_starts = self.starts[first:last][uses]
-        self.covered = (lo, hi)
+        return self.starts[first:last][uses]
 
     def first_use(self, t: int, seconds: float) -> int | None:
         """Start of the first use of an avoided instrument in [t, t + seconds), or None."""

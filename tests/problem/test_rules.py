@@ -438,3 +438,22 @@ def test_checker_recovery_finds_the_first_use_a_scan_finds(kinds, gaps, recovery
             ]
         else:
             assert named == []
+
+
+def test_the_checkers_uses_grow_window_by_window_to_what_one_read_finds():
+    """`_Rules.cover` grown in pieces, below, above, inside and past a gap, finds the same uses of
+    the avoided instrument as one read of the whole span (it reads only what each call adds)."""
+    import numpy as np
+
+    from planner.plans.checker import _Rules
+    from planner.schedules.synthetic import synthetic_timeline
+
+    frame = synthetic_timeline(20, 25.0, seed=1)
+    start = int(frame["start"].iloc[0].timestamp())
+    whole = _Rules(frame, {}, ("MIRI",), "MIRI Anneal")
+    whole.cover(start, start + 20 * 86400)
+    grown = _Rules(frame, {}, ("MIRI",), "MIRI Anneal")
+    for a, b in [(8, 9), (7, 8.5), (8.2, 8.4), (12, 13), (0, 3), (15, 20)]:
+        grown.cover(start + round(a * 86400), start + round(b * 86400))
+    assert grown.covered == whole.covered and len(whole.use_starts) > 50
+    assert np.array_equal(grown.use_starts, whole.use_starts)
