@@ -25,6 +25,7 @@ import pandas as pd
 
 from planner.plans.checker import _Rules, calendar_window, interval_mismatches, objective_value
 from planner.problem.calendar import format_instant
+from planner.problem.program import program_id
 from planner.schedules.report import SLEW_PARALLEL
 
 
@@ -46,9 +47,8 @@ def _freed(timeline: pd.DataFrame, programs) -> pd.DataFrame:
     modes = {p.mode for p in programs if not p.program_ids}
 
     def planned(parallel) -> bool:
-        head = str(parallel.get("visit_id") or "").split(":")[0]
         return parallel["visit_type"] == SLEW_PARALLEL and (
-            (head.isdigit() and int(head) in ids) or parallel["instrument"] in modes
+            program_id(parallel.get("visit_id")) in ids or parallel["instrument"] in modes
         )
 
     freed = timeline.copy()

@@ -307,3 +307,13 @@ def test_a_parameter_cp_sat_rejects_is_the_users_option_not_a_bug():
     )
     with pytest.raises(OptionError, match="--param: CP-SAT rejected the parameters"):
         solve_joint(instance, SolverSettings(params=(("linearization_level", "-5"),)))
+
+
+def test_the_joint_checker_reads_program_ids_as_the_planner_does():
+    """A visit id whose head is a digit Python cannot read as a number ('²', which isdigit) is no
+    program's (planner.problem.program.program_id), in the checker as in the planner: kept."""
+    from planner.plans.joint_checker import _freed
+
+    kept = [{"visit_type": "PARALLEL SLEW CALIBRATION", "instrument": "MIRI Anneal", "visit_id": "²:1:1"}]
+    frame = pd.DataFrame({"parallels": [kept]})
+    assert _freed(frame, (anneals(),))["parallels"].tolist() == [kept]
