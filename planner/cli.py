@@ -479,6 +479,14 @@ def solve(
     if (pin is None) != (pin_until is None):
         raise OptionError("--pin and --pin-until go together: the plan to keep and the time to keep it until")
     check_output(out, "--out", [*(timeline or [DEFAULT_TIMELINE]), *([pin] if pin else [])])
+    settings = SolverSettings(
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        prune=prune,
+        params=tuple(parse_param(text) for text in param or []),
+        log=log,
+    )
     # A folder or several programs are co-planned; one program file is read once, here.
     first = load_program(program[0]) if program and not Path(program[0]).is_dir() else None
     if program and (len(program) > 1 or first is None or first.campaigns):
@@ -496,9 +504,7 @@ def solve(
             )
         _solve_joint(
             [first or program[0], *program[1:]], timeline, rules, widen_hours, allow_missing,
-            fail_on_missing, out, quiet, as_json,
-            SolverSettings(time_limit=time_limit, workers=workers, seed=seed, log=log,
-                           params=tuple(parse_param(text) for text in param or [])),
+            fail_on_missing, out, quiet, as_json, settings,
         )  # fmt: skip
         return
     pins = (read_pin_plan(pin, pin_until) if pin is not None and pin_until is not None else []) + [
@@ -524,14 +530,6 @@ def solve(
         min_gap_days=min_gap_days,
         allow_missing=allow_missing,
         widen_hours=widen_hours,
-    )
-    settings = SolverSettings(
-        time_limit=time_limit,
-        workers=workers,
-        seed=seed,
-        prune=prune,
-        params=tuple(parse_param(text) for text in param or []),
-        log=log,
     )
     with progress("solving", quiet=quiet) as show:
         result = run(instance, settings, on_progress=show)
