@@ -58,6 +58,7 @@ from planner.online.outcome import on_common_weeks, run_replay
 from planner.online.policies import Greedy, Guarded, Policy, Rollout
 from planner.online.prior import NO_PRIOR, Prior, load_prior, prior_from
 from planner.online.replay import prior_cut
+from planner.plans.compare import flown_in_calendar
 from planner.problem.calendar import Calendar
 from planner.problem.rules import RuleSet, load_rules
 from planner.problem.slewtime import within
@@ -126,13 +127,14 @@ def replay_rows(
     prior = load_prior(None, rules) if other is None else shifted_prior(other, history, rules)
     final = history.final()
     weeks = final_weeks(final, calendar)
+    _, flown = flown_in_calendar(final, calendar)  # once: every policy is set beside them
     greedy = run_replay(history, calendar, Greedy(), rules, compare=True, prior=prior)
     best = greedy.summary["hindsight"]["sum_abs_deviation_s"]
     which = 0 if other is None else [c for c in HISTORIES if c != cycle].index(other)
     run_id = variant if other is None else 2 * variant + which
 
     def measured(name: str, run) -> dict:
-        common = on_common_weeks({"plan": run.frame}, final, calendar)
+        common = on_common_weeks({"plan": run.frame}, flown, calendar)
         cost = run.summary["result"]["sum_abs_deviation_s"]
         return _row(setting, cycle, run_id, name, cost, best, common)
 

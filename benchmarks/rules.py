@@ -28,6 +28,7 @@ import pandas as pd
 
 from benchmarks.replays import DATA
 from planner.online.outcome import flown_metrics
+from planner.plans.compare import flown_in_calendar
 from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason, window_slews
 from planner.problem.instance import Instance
@@ -59,7 +60,7 @@ def measure() -> tuple[pd.DataFrame, pd.DataFrame]:
         timeline = shipped if source is None else load_timeline([source])
         program = load_program(f"anneals-cycle{cycle}")
         calendar = program.calendar
-        flown = flown_metrics(timeline, calendar)  # measured as a replay measures the flown anneals
+        flown = flown_metrics(flown_in_calendar(timeline, calendar)[1], calendar)  # as a replay does
         plans = {}
         for name in RULE_SETS:
             rules = rule_set(name, program)

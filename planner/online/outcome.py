@@ -44,21 +44,21 @@ def chain_metrics(numbers, times, target: int) -> dict:
     }
 
 
-def flown_metrics(final: pd.DataFrame, calendar: Calendar) -> dict:
-    """The anneals actually flown within the calendar, measured the same way; m = weeks apart."""
-    _, times = flown_in_calendar(final, calendar)
-    return chain_metrics(flown_weeks(times, calendar), times, calendar.target_seconds)
+def flown_metrics(flown: np.ndarray, calendar: Calendar) -> dict:
+    """The anneals actually flown within the calendar (their times: `flown_in_calendar`), measured
+    the same way; m = weeks apart."""
+    return chain_metrics(flown_weeks(flown, calendar), flown, calendar.target_seconds)
 
 
-def on_common_weeks(plans: dict[str, pd.DataFrame], final: pd.DataFrame, calendar: Calendar) -> dict:
+def on_common_weeks(plans: dict[str, pd.DataFrame], flown: np.ndarray, calendar: Calendar) -> dict:
     """Each plan and the flown anneals measured on the same weeks: those where the flown anneals
     and every plan each hold one (a plan's anneal k lies in calendar week k; of two flown anneals
     in one week, the first). Over the whole cycle a plan that places more anneals than flew (the
     text reports miss days, so some flown anneals are not in them) has more intervals to pay for;
     on common weeks both chains span the same weeks, so their Σ|gap − m·target| compare directly.
-    Returns {"weeks": how many, "flown_s": the flown's Σ, "plans_s": {name: the plan's Σ}}."""
-    target = calendar.target_seconds
-    _, times = flown_in_calendar(final, calendar)
+    `flown`: the flown anneals' times (`flown_in_calendar`). Returns {"weeks": how many, "flown_s":
+    the flown's Σ, "plans_s": {name: the plan's Σ}}."""
+    target, times = calendar.target_seconds, flown
     weeks = flown_weeks(times, calendar)
     placed = {}
     for name, plan in plans.items():
@@ -201,9 +201,10 @@ def run_replay(
             greedy = replay_frame(replay(history, calendar, Greedy(), rules, on_progress=say))
             g = greedy[greedy["slew_time"].notna()]
             summary["greedy"] = chain_metrics(g["anneal"], to_seconds(g["slew_time"]), target)
-        summary["flown"] = flown_metrics(outcome.final, calendar)
+        _, flown = flown_in_calendar(outcome.final, calendar)
+        summary["flown"] = flown_metrics(flown, calendar)
         plans = {"result": frame} | ({"greedy": greedy} if policy.name != "greedy" else {})
-        summary["flown"]["common_weeks"] = on_common_weeks(plans, outcome.final, calendar)
+        summary["flown"]["common_weeks"] = on_common_weeks(plans, flown, calendar)
         reference = summary["hindsight"]["sum_abs_deviation_s"]
         for key in ("result", "greedy", "flown"):
             if key in summary and reference:

@@ -5,6 +5,7 @@ import pytest
 
 from planner.errors import InternalError
 from planner.online.outcome import on_common_weeks
+from planner.plans.compare import flown_in_calendar
 from planner.problem.calendar import DAY, Calendar
 from planner.schedules.report import Attached
 from tests.helpers import START, timeline, visit
@@ -33,25 +34,31 @@ def test_only_the_weeks_where_the_flown_and_every_plan_hold_an_anneal_are_measur
     calendar = Calendar.from_options("2023-07-03", 4, 4.0, 7.0)
     plan = _plan((1, 1), (2, 8), (3, 15), (4, 22))
     greedy = _plan((1, 0), (2, None), (3, 15), (4, 23))
-    measured = on_common_weeks({"result": plan, "greedy": greedy}, final, calendar)
+    measured = on_common_weeks(
+        {"result": plan, "greedy": greedy}, flown_in_calendar(final, calendar)[1], calendar
+    )
     assert measured == {"weeks": 2, "flown_s": 0, "plans_s": {"result": 0, "greedy": 2 * DAY}}
-    alone = on_common_weeks({"result": plan}, final, calendar)
+    alone = on_common_weeks({"result": plan}, flown_in_calendar(final, calendar)[1], calendar)
     # weeks 1, 2 and 4: flown 8 d (1 off) and 13 d (1 off); the plan 7 d and 14 d: on target
     assert alone == {"weeks": 3, "flown_s": 2 * DAY, "plans_s": {"result": 0}}
     # rows in any order give the same; a plan placing an anneal twice is a bug, said as one
-    assert on_common_weeks({"result": plan.iloc[::-1]}, final, calendar) == alone
+    assert (
+        on_common_weeks({"result": plan.iloc[::-1]}, flown_in_calendar(final, calendar)[1], calendar) == alone
+    )
     with pytest.raises(InternalError):
-        on_common_weeks({"result": pd.concat([plan, plan])}, final, calendar)
+        on_common_weeks({"result": pd.concat([plan, plan])}, flown_in_calendar(final, calendar)[1], calendar)
 
 
 def test_nothing_in_common_measures_nothing():
     """A plan with no placed anneal, or no flown anneal at all: no common week, both sums 0."""
     final = timeline(visit(0.5, parallels=ANNEAL))
     calendar = Calendar.from_options("2023-07-03", 4, 4.0, 7.0)
-    assert on_common_weeks({"p": _plan((1, None), (2, None))}, final, calendar) == {
+    assert on_common_weeks(
+        {"p": _plan((1, None), (2, None))}, flown_in_calendar(final, calendar)[1], calendar
+    ) == {
         "weeks": 0,
         "flown_s": 0,
         "plans_s": {"p": 0},
     }
     bare = timeline(visit(0.5))
-    assert on_common_weeks({"p": _plan((1, 1))}, bare, calendar)["weeks"] == 0
+    assert on_common_weeks({"p": _plan((1, 1))}, flown_in_calendar(bare, calendar)[1], calendar)["weeks"] == 0
