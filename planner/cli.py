@@ -551,10 +551,9 @@ def solve(
 def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_missing, out, quiet, as_json,
                  settings) -> None:  # fmt: skip
     """`solve` with several programs: co-plan them, check the plan, write it, print it."""
-    from planner.errors import InfeasibleError
     from planner.problem.joint import JointInstance, load_programs
     from planner.schedules.timeline import load_timeline
-    from planner.solver.joint import solve_joint
+    from planner.solver.joint import require_served, solve_joint
     from planner.views.console import progress
     from planner.views.joint_view import print_joint
 
@@ -565,13 +564,8 @@ def _solve_joint(programs, timeline, rules, widen_hours, allow_missing, fail_on_
         )
     with progress("co-planning", quiet=quiet) as show:
         result = solve_joint(instance, settings, on_progress=show)
-    if not allow_missing and result.unserved:  # no plan: say which observations, and the first's why
-        (first, why), count = next(iter(result.unserved.items())), len(result.unserved)
-        others = ", ".join(list(result.unserved)[1:6]) + (", ..." if count > 6 else "")
-        raise InfeasibleError(
-            f"--require-all: {count} observations cannot all be served; {first}: {why}"
-            + (f"; also {others}" if others else "")
-        )
+    if not allow_missing:
+        require_served(result, "--require-all")
     result.to_parquet(out)
     print_joint(result, str(out), as_json=as_json, quiet=quiet)
     if fail_on_missing and result.unserved:

@@ -251,8 +251,7 @@ def run_joint_scenario(
 ) -> dict:
     """A scenario with `programs`: co-plan them (planner.solver.joint), or keep its checked plan.
     `relative_plan`: plan_path as the summary records it."""
-    from planner.errors import InfeasibleError
-    from planner.solver.joint import solve_joint
+    from planner.solver.joint import require_served, solve_joint
 
     instance = scenario.joint_instance(scenario_timeline(scenario))
     earlier = _still_solved_joint(plan_path, instance) if plan_path.exists() else None
@@ -269,12 +268,8 @@ def run_joint_scenario(
             solve_s=meta.get("solve_seconds"),
         )
     result = solve_joint(instance, scenario.solver_settings(workers_cap))
-    if not scenario.settings.get("allow_missing", True) and result.unserved:  # as solve --require-all
-        labels = list(result.unserved)
-        raise InfeasibleError(
-            f"allow_missing = false: {len(labels)} observations cannot all be served "
-            f"({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}); no plan"
-        )
+    if not scenario.settings.get("allow_missing", True):  # as solve --require-all
+        require_served(result, "allow_missing = false")
     result.to_parquet(plan_path)
     return _solved(
         scenario,

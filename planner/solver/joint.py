@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from planner.errors import InternalError
+from planner.errors import InfeasibleError, InternalError
 from planner.plans.checker import objective_value
 from planner.plans.compare import intervals
 from planner.plans.joint_result import JOINT_PLAN_SCHEMA, JointResult
@@ -240,6 +240,20 @@ def unserved_reasons(instance: JointInstance, choice: dict[int, list[int]]) -> d
             + "; serving it would leave out others of at least its priority in total"
         )
     return reasons
+
+
+def require_served(result, option: str) -> None:
+    """InfeasibleError (exit 1, no plan) when the plan leaves an observation unserved: `option` is
+    what asked for all (`--require-all`, a batch's `allow_missing = false`); the line names them
+    and the first one's reason."""
+    if not result.unserved:
+        return
+    (first, why), count = next(iter(result.unserved.items())), len(result.unserved)
+    others = ", ".join(list(result.unserved)[1:6]) + (", ..." if count > 6 else "")
+    raise InfeasibleError(
+        f"{option}: {count} observations cannot all be served; {first}: {why}"
+        + (f"; also {others}" if others else "")
+    )
 
 
 def alone_optima(model: JointModel) -> dict[str, int]:
