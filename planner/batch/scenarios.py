@@ -117,13 +117,8 @@ class Scenario:
     def period(self) -> tuple[int, int]:
         """The seconds the scenario plans: its calendar's weeks, or every program's windows."""
         if not self.joint:
-            return self.calendar.start, self.calendar.windows[-1].end
-        spans = [
-            (min(c.start for c in p.campaigns), max(c.end for c in p.campaigns))
-            if p.campaigns
-            else (p.calendar.start, p.calendar.windows[-1].end)
-            for p in self.programs
-        ]
+            return self.program.span
+        spans = [p.span for p in self.programs]
         return min(a for a, _ in spans), max(b for _, b in spans)
 
     @functools.cached_property

@@ -66,9 +66,7 @@ def compare_program(group: pd.DataFrame, timeline: pd.DataFrame, program: Progra
     placed = group[group["slew_time"].notna()]
     intervals = None
     if program.campaigns:
-        start = min(c.start for c in program.campaigns)
-        end = max(c.end for c in program.campaigns)
-        flown, flown_s = flown_between(timeline, start, end, program.mode, program)
+        flown, flown_s = flown_between(timeline, *program.span, program.mode, program)
     else:
         runs = placed.rename(columns={"observation": "anneal"})[["anneal", "slew_time"]]
         intervals = compare(runs, timeline, program.calendar, program.mode, program)

@@ -132,8 +132,7 @@ class JointInstance:
                     )  # fmt: skip
                 continue
             # The rules once over the span of all the program's campaigns, then each window's share.
-            lo = int(np.searchsorted(starts, min(c.start for c in program.campaigns)))
-            hi = int(np.searchsorted(starts, max(c.end for c in program.campaigns)))
+            lo, hi = (int(i) for i in np.searchsorted(starts, program.span))
             reason = exclusion_reason(self.freed, rules, slice(lo, hi))
             reason[(reason == "") & blocked[lo:hi]] = CARRIES
             eligible = np.flatnonzero(reason == "") + lo

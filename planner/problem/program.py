@@ -147,6 +147,14 @@ class Program:
         if not isinstance(self.campaigns, tuple) or not all(isinstance(c, Campaign) for c in self.campaigns):
             raise OptionError(f"campaigns {self.campaigns!r}: expected a tuple of Campaign")
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """The seconds its observations may take: from its campaigns' first start to their last
+        end, or from its calendar's first window's start to its last window's end."""
+        if self.campaigns:
+            return min(c.start for c in self.campaigns), max(c.end for c in self.campaigns)
+        return self.calendar.start, self.calendar.windows[-1].end
+
     def require_weekly(self, option: str = "--program") -> None:
         """OptionError (exit 2, one line) unless the program is a weekly series: only those are planned."""
         if self.campaigns:
