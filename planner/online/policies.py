@@ -406,9 +406,14 @@ class Guarded(Rollout):
                 f"guarded k {k!r}, alpha {alpha!r}, recent {recent!r}: "
                 "expected k > 0, alpha in (0, 1), recent >= 1"
             )
-        self.k, self.max_weight = float(k), float(max_weight)
+        self.k = float(k)
         self.recent, self.alpha = recent, alpha
         self._trusted: tuple[Decision, Trust] | None = None  # the last decision's, asked twice
+
+    @property
+    def max_weight(self) -> float:
+        """The weight it tends to with many agreeing own weeks: rollout's `future_weight`."""
+        return self.future_weight
 
     def trust(self, decision: Decision) -> Trust:
         if self._trusted is not None and self._trusted[0] is decision:
@@ -418,7 +423,7 @@ class Guarded(Rollout):
         return trusted
 
     def _trust(self, decision: Decision) -> Trust:
-        samples = decision.samples[-self.sample_weeks :]
+        samples = Lookahead.learned(self, decision)  # the last sample_weeks known
         prior_count = max(0, decision.prior_weeks - (len(decision.samples) - len(samples)))
         prior, own = samples[:prior_count], samples[prior_count:]
         recent, older = own[-self.recent :], own[: -self.recent] if len(own) > self.recent else []
