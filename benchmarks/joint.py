@@ -37,6 +37,7 @@ from planner.problem.infer import infer_programs
 from planner.problem.instance import Instance
 from planner.problem.joint import JointInstance
 from planner.problem.program import load_program
+from planner.problem.slewtime import within
 from planner.schedules.timeline import load_timeline
 from planner.solver.joint import solve_joint
 from planner.solver.solve import solve
@@ -48,9 +49,7 @@ FREEDOM_HOURS = 24.0
 def cycle_programs(timeline: pd.DataFrame, cycle: int):
     """The shipped anneal series of the cycle and the other programs inferred from its weeks."""
     anneals = load_program(f"anneals-cycle{cycle}")
-    c = anneals.calendar
-    starts = to_seconds(timeline["start"])
-    weeks = timeline[(starts >= c.start) & (starts < c.end)]
+    weeks = within(timeline, anneals.calendar.start, anneals.calendar.end)
     others = [i.program for i in infer_programs(weeks, FREEDOM_HOURS) if i.program.mode != anneals.mode]
     return anneals, others
 

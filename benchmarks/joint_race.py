@@ -8,10 +8,10 @@ the stage objective and the hint CP-SAT is given) is copied and translated into 
 construction. CP-SAT's plan then feeds the next stage, as in the planner.
 
 Instances:
-- `cycle2`: the shipped timeline's Cycle 2 weeks (2023-07-03 .. 2024-07-01), the programs inferred
-  from it with 24 h freedom (`anneal-planner programs infer`), the inferred MIRI anneal program
-  replaced by the shipped `anneals-cycle2`;
-- `cycle3`: `data/dja-merged/jwst-schedule-cycle3.json`, the same with `anneals-cycle3`;
+- `cycle2`, `cycle3`: as `benchmarks.joint` co-plans them (`cycle_programs`): the timeline (the
+  shipped one; `data/dja-merged/jwst-schedule-cycle3.json`), the shipped `anneals-cycle2` or
+  `anneals-cycle3` and the other programs inferred from the weeks of its calendar with 24 h freedom
+  (`anneal-planner programs infer`);
 - `decade`: `planner.schedules.synthetic.synthetic_calibrations(3650, seed=0)`, five programs;
 - `tiny`: the same synthetic over 42 days (the smoke test's).
 
@@ -46,9 +46,7 @@ from benchmarks.highs_baseline import HighsModel, to_highs
 from planner.solver.joint import JointStages
 
 RESULTS = Path(__file__).parent / "results"
-ROOT = Path(__file__).parent.parent
 INSTANCES = ("cycle2", "cycle3", "decade", "tiny")
-CYCLE3 = ROOT / "data" / "dja-merged" / "jwst-schedule-cycle3.json"
 
 
 def solve_highs(model: HighsModel, time_limit: float) -> dict:
@@ -163,29 +161,23 @@ class RacedStages(JointStages):
 
 
 def instance(name: str):
-    """The JointInstance of a race instance (see the module's docstring)."""
-    from planner.problem.infer import infer_programs
+    """The JointInstance of a race instance (see the module's docstring): a cycle as
+    benchmarks.joint co-plans it, or the synthetic."""
+    from benchmarks.joint import cycle_programs
+    from benchmarks.rules import CYCLES
     from planner.problem.joint import JointInstance
-    from planner.problem.program import load_program
     from planner.schedules.synthetic import synthetic_calibrations
     from planner.schedules.timeline import load_timeline
 
     if name in ("decade", "tiny"):
         frame, programs = synthetic_calibrations(3650 if name == "decade" else 42, seed=0)
         return JointInstance(timeline=frame, programs=tuple(programs))
-    if name == "cycle2":
-        frame = load_timeline()
-        starts = frame["start"]
-        begin, end = pd.Timestamp("2023-07-03", tz="UTC"), pd.Timestamp("2024-07-01", tz="UTC")
-        frame = frame[(starts >= begin) & (starts < end)].reset_index(drop=True)
-        anneals = load_program("anneals-cycle2")
-    elif name == "cycle3":
-        frame = load_timeline(CYCLE3)
-        anneals = load_program("anneals-cycle3")
-    else:
+    if name not in ("cycle2", "cycle3"):
         raise ValueError(f"unknown instance {name!r}")
-    inferred = [one.program for one in infer_programs(frame, 24.0) if one.program.mode != "MIRI Anneal"]
-    return JointInstance(timeline=frame, programs=(anneals, *inferred))
+    cycle = int(name[-1])
+    frame = load_timeline(CYCLES[cycle])
+    anneals, others = cycle_programs(frame, cycle)
+    return JointInstance(timeline=frame, programs=(anneals, *others))
 
 
 def race_instance(name: str, time_limit: float) -> list[dict]:
