@@ -234,9 +234,10 @@ def plan_lateness(chain: Chain, choice: Sequence[int]) -> int:
     return sum(int(chain.layers[k][i] - chain.layers[k][0]) for k, i in enumerate(choice))
 
 
-def _optimum(chain: Chain, objective: str, value: int, choice: tuple[int, ...]) -> Optimum:
-    regular = value if objective == "regular" else round(plan_cost(chain, choice, "sum"))
-    return Optimum(objective, value, regular, plan_lateness(chain, choice), choice)
+def _optimum(objective: str, value: int, found: tuple[tuple[int, int], tuple[int, ...]]) -> Optimum:
+    """The Optimum of a path `_lexicographic_path` found: its (regular, lateness) are the path's."""
+    (regular, lateness), choice = found
+    return Optimum(objective, value, regular, lateness, choice)
 
 
 def lexicographic(chain: Chain, objective: str) -> Optimum | None:
@@ -247,16 +248,14 @@ def lexicographic(chain: Chain, objective: str) -> Optimum | None:
         return None
     if objective == "regular":
         found = _lexicographic_path(chain, _regular_arcs(chain, None), None)
-        return (
-            None if found is None else _optimum(chain, objective, round(plan_cost(chain, found[1])), found[1])
-        )
+        return None if found is None else _optimum(objective, found[0][0], found)
     if objective == "minimax":
         worst = best_path(chain, "max").cost
         if not np.isfinite(worst):
             return None
         found = _lexicographic_path(chain, _regular_arcs(chain, worst), None)
         assert found is not None  # the bottleneck plan itself is within the cap
-        return _optimum(chain, objective, round(worst), found[1])
+        return _optimum(objective, round(worst), found)
     if objective == "mean":
         return _lexicographic_mean(chain)
     raise ValueError(f"objective {objective!r}: expected regular, mean or minimax")
@@ -302,7 +301,7 @@ def _lexicographic_mean(chain: Chain) -> Optimum | None:
         ends_mask = {0: ends_mask[0]}
     found = _lexicographic_path(chain, arcs, ends_mask)
     assert found is not None
-    return _optimum(chain, "mean", best, found[1])
+    return _optimum("mean", best, found)
 
 
 # -- a heuristic plan, for when no exact DP applies and for the benchmark's loose pruning ----------
