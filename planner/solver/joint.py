@@ -31,6 +31,7 @@ from planner.problem.calendar import DAY
 from planner.problem.joint import JointInstance
 from planner.problem.settings import SolverSettings
 from planner.solver.joint_model import JointModel
+from planner.solver.solve import OBJECTIVE_STAGES
 
 SERVED, DISPLACEMENT = "served", "displacement"
 
@@ -39,9 +40,7 @@ def stage_names(programs) -> list[str]:
     """The stages of co-planned programs, in order: served; the weekly programs' objective (one:
     JointInstance refuses two), then regular when it is another; displacement for campaigns."""
     weekly = [p.objective for p in programs if not p.campaigns]
-    names = [SERVED]
-    if weekly:
-        names += [weekly[0], *(["regular"] if weekly[0] != "regular" else [])]
+    names = [SERVED, *(OBJECTIVE_STAGES[weekly[0]] if weekly else ())]  # as one program's stages
     return names + ([DISPLACEMENT] if any(p.campaigns for p in programs) else [])
 
 
