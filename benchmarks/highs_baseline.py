@@ -86,15 +86,15 @@ def to_highs(proto) -> HighsModel:
             if len(domain) != 2:
                 raise ValueError(f"constraint {c}: a linear domain of several intervals is not translated")
             for ref, coeff in zip(constraint.linear.vars, constraint.linear.coeffs, strict=True):
-                col, sign = (ref, 1) if ref >= 0 else (-ref - 1, -1)  # a negative ref is -x in a sum
+                col, sign = _column(ref)  # a negative ref is -x in a sum
                 entries[col] = entries.get(col, 0.0) + sign * coeff
             add_row(entries, _bound(domain[0], -highspy.kHighsInf), _bound(domain[1], highspy.kHighsInf))
         elif kind in ("bool_or", "at_most_one", "exactly_one"):
             constant = 0.0
             for ref in getattr(constraint, kind).literals:
-                col, coeff = (ref, 1.0) if ref >= 0 else (-ref - 1, -1.0)  # a negated literal is 1 - x
+                col, sign = _column(ref)  # a negated literal is 1 - x
                 constant += 0.0 if ref >= 0 else 1.0
-                entries[col] = entries.get(col, 0.0) + coeff
+                entries[col] = entries.get(col, 0.0) + sign
             lo = 1 - constant if kind != "at_most_one" else -highspy.kHighsInf
             hi = 1 - constant if kind != "bool_or" else highspy.kHighsInf
             add_row(entries, lo, hi)
@@ -109,7 +109,7 @@ def to_highs(proto) -> HighsModel:
         raise ValueError("a maximised objective is not translated")
     cost = np.zeros(n)
     for ref, coeff in zip(objective.vars, objective.coeffs, strict=True):
-        col, sign = (ref, 1) if ref >= 0 else (-ref - 1, -1)
+        col, sign = _column(ref)
         cost[col] += sign * coeff * scale
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, len(row_lower)
@@ -129,11 +129,20 @@ def to_highs(proto) -> HighsModel:
     lp.a_matrix_.index_ = k[order].astype(np.int32)
     lp.a_matrix_.value_ = v[order]
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    hint = None
-    if proto.solution_hint.vars:
-        hint = np.zeros(n)  # a variable the hint leaves out starts at 0
-        hint[list(proto.solution_hint.vars)] = list(proto.solution_hint.values)
+    hint = hint_vector(proto, n) if proto.solution_hint.vars else None
     return HighsModel(lp, hint, (r, k, v), row_lo, row_hi)
+
+
+def _column(ref: int) -> tuple[int, int]:
+    """A CP-SAT variable reference as (column, sign): a negative ref is the negation of -ref - 1."""
+    return (ref, 1) if ref >= 0 else (-ref - 1, -1)
+
+
+def hint_vector(proto, n: int) -> np.ndarray:
+    """The model's solution hint as a column vector (a variable the hint leaves out is 0)."""
+    hint = np.zeros(n)
+    hint[list(proto.solution_hint.vars)] = list(proto.solution_hint.values)
+    return hint
 
 
 def solve_highs(model: cp_model.CpModel, time_limit: float = 60.0) -> dict:

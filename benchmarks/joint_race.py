@@ -42,7 +42,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from benchmarks.highs_baseline import HighsModel, to_highs
+from benchmarks.highs_baseline import HighsModel, hint_vector, to_highs
 from planner.solver.joint import JointStages
 
 RESULTS = Path(__file__).parent / "results"
@@ -128,9 +128,7 @@ class RacedStages(JointStages):
         chosen = super()._stage(name, expression, known)
         record = self.records[-1]
         # CP-SAT's own solution (the hint of the next stage, just set) in the HiGHS model
-        solution = np.zeros(translated.lp.num_col_)
-        solution[list(model.proto.solution_hint.vars)] = list(model.proto.solution_hint.values)
-        feasible, value = translated.check(solution)
+        feasible, value = translated.check(hint_vector(model.proto, translated.lp.num_col_))
         hinted = translated.check(translated.hint) if translated.hint is not None else (False, np.nan)
         row = {
             "stage": name,
