@@ -64,16 +64,18 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
     reach = instance.calendar.target_seconds
     starts = instance.timeline["start"]
     span = (int(starts.min().timestamp()), int(starts.max().timestamp())) if len(starts) else None
-    inside = [
-        w.window
-        for w in windows
-        if not len(w.rows) and span and span[0] < w.window.end and w.window.start <= span[1]
-    ]
-    around = nearest_eligible(instance.timeline, instance.rule_set, inside, reach)
+
+    def in_timeline(window) -> bool:  # it overlaps the timeline's span
+        return span is not None and span[0] < window.end and window.start <= span[1]
+
+    empty = [w.window for w in windows if not len(w.rows)]
+    around = nearest_eligible(
+        instance.timeline, instance.rule_set, [w for w in empty if in_timeline(w)], reach
+    )
     for w in windows:
         if len(w.rows):
             continue
-        if span is None or w.window.start > span[1] or w.window.end <= span[0]:
+        if not in_timeline(w.window):
             edge = (
                 "no visit at all"
                 if span is None
