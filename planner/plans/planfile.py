@@ -314,7 +314,9 @@ def plan_kind(path: Path | str) -> str | None:
     path = Path(path)
     if path.suffix.lower() != ".parquet" or not path.is_file():
         return None
-    try:
+    try:  # the size first, as read_plan_file checks it: the reader then refuses an outsize file
+        if path.stat().st_size > MAX_PLAN_BYTES:
+            return None
         kind = read_metadata(path).get("kind")
     except (pa.ArrowException, OSError, ValueError):
         return None
