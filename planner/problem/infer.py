@@ -68,6 +68,22 @@ MODES: dict[str, ModeDefaults | None] = {
 }
 
 
+def mode_program(mode: str, number: int, name: str, title: str, campaigns: tuple = ()) -> Program:
+    """A program of `mode` with id `number`, its rules' values the mode's defaults (`defaults_of`)."""
+    defaults = defaults_of(mode)
+    return Program(
+        name=name,
+        title=title,
+        program_ids=(number,),
+        mode=mode,
+        avoid=defaults.avoid,
+        duration_minutes=defaults.duration_minutes,
+        recovery_minutes=defaults.recovery_minutes,
+        min_slew_minutes=defaults.min_slew_minutes,
+        campaigns=campaigns,
+    )
+
+
 def defaults_of(mode: str) -> ModeDefaults:
     """What a program of `mode` avoids and needs: the table above, the anneals' from their program."""
     known = MODES[mode]
@@ -157,18 +173,13 @@ def infer_programs(frame: pd.DataFrame, freedom_hours: float = DEFAULT_FREEDOM_H
     runs = flown_runs(frame)
     inferred = []
     for (mode, number), times in runs.items():
-        defaults = defaults_of(mode)
         slug = mode.lower().replace(" ", "-")
-        program = Program(
-            name=f"{slug}-{number}",
-            title=f"{mode}, program {number}, as flown",
-            program_ids=(number,),
-            mode=mode,
-            avoid=defaults.avoid,
-            duration_minutes=defaults.duration_minutes,
-            recovery_minutes=defaults.recovery_minutes,
-            min_slew_minutes=defaults.min_slew_minutes,
-            campaigns=campaigns_of(times, freedom_hours),
+        program = mode_program(
+            mode,
+            number,
+            f"{slug}-{number}",
+            f"{mode}, program {number}, as flown",
+            campaigns_of(times, freedom_hours),
         )
         inferred.append(Inferred(program, tuple(times)))
     return inferred

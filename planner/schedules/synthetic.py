@@ -102,7 +102,7 @@ class Calibration:
         from dataclasses import replace
 
         from planner.problem.calendar import Calendar
-        from planner.problem.infer import defaults_of
+        from planner.problem.infer import mode_program
         from planner.problem.program import SEED, load_program
 
         if self.weekly:
@@ -115,19 +115,8 @@ class Calibration:
                 cycle=None,
                 calendar=Calendar(start=start, count=count, window_days=4.0, target_days=7.0),
             )
-        from planner.problem.program import Program
-
-        defaults = defaults_of(self.mode)
-        return Program(
-            name=f"synthetic-{self.program_id}",
-            title=f"{self.mode}, synthetic program {self.program_id}",
-            program_ids=(self.program_id,),
-            mode=self.mode,
-            avoid=defaults.avoid,
-            duration_minutes=defaults.duration_minutes,
-            recovery_minutes=defaults.recovery_minutes,
-            min_slew_minutes=defaults.min_slew_minutes,
-        )
+        name, title = f"synthetic-{self.program_id}", f"{self.mode}, synthetic program {self.program_id}"
+        return mode_program(self.mode, self.program_id, name, title)
 
 
 # Five programs with the cadences of the real ones (docs/domain.md; issue 22), synthetic ids: the
