@@ -163,14 +163,14 @@ class History:
     def perturbed(self, perturbation, within: tuple[int, int] | None = None) -> History:
         """The same reports with their rows changed the way `planner.schedules.perturb` changes a timeline
         (each report's copy of a visit independently: a reissue may drop what an earlier issue
-        had, which is what makes an operator re-plan)."""
+        had, which is what makes an operator re-plan; each report's visits slip as one sequence)."""
         from planner.schedules.perturb import perturb
 
         if perturbation.is_identity:
             return self
         changed = object.__new__(History)
         changed.issues, changed.sources = self.issues, [*self.sources, f"perturbed:{perturbation.to_dict()}"]
-        rows = perturb(self.rows.drop(columns=["superseded_at"]), perturbation, within)
+        rows = perturb(self.rows.drop(columns=["superseded_at"]), perturbation, within, chains="report")
         changed.rows = rows.reset_index(drop=True)
         changed.rows["superseded_at"] = changed._superseded_at()
         return changed
