@@ -26,7 +26,7 @@ with the slew-time rule. Five settings, each run for every cycle:
   week by week as in benchmarks/online_bound.py (`run_online`); the prior is the weeks of the
   cycles left in, in cycle order (never the cycle's own). No anneals were flown on these.
 
-Policies: greedy; rollout (the previous default); every point of `guarded`'s GRID (k, max_weight);
+Policies: greedy; rollout (the previous default); every point of `guarded`'s GRID (k, max_weight, first);
 and the reference, not online: the Bayes policy told the cycle's own week
 distribution (benchmarks.online_bound.KnownWeeks with nothing ahead: lookahead at weight 1 whose
 samples are all the cycle's final weeks; for a perturbed variant, that variant's). For each
@@ -55,7 +55,7 @@ import pandas as pd
 from benchmarks.online_bound import BLOCK_WEEKS, TARGET, KnownWeeks, hindsight, resample, run_online
 from benchmarks.replays import CYCLES, DATA, RESULTS, final_weeks, perturbed, shipped_weeks
 from planner.online.outcome import on_common_weeks, run_replay
-from planner.online.policies import Greedy, Guarded, Policy, Rollout
+from planner.online.policies import FIRSTS, Greedy, Guarded, Policy, Rollout
 from planner.online.prior import NO_PRIOR, Prior, load_prior, prior_from
 from planner.online.replay import prior_cut
 from planner.plans.compare import flown_in_calendar
@@ -65,7 +65,7 @@ from planner.problem.slewtime import within
 from planner.schedules.history import History
 
 HISTORIES = {"Cycle 1": "cycle1-text", "Cycle 2": "cycle2-json", "Cycle 3": "cycle3-json"}
-GRID = list(itertools.product((2.0, 6.0, 13.0, 26.0), (0.5, 1.0)))  # k, max_weight
+GRID = list(itertools.product((2.0, 6.0, 13.0, 26.0), (0.5, 1.0), FIRSTS))  # k, max_weight, first
 SETTINGS = ("replay", "iid", "blocks", "other prior", "first 9")
 # Settings that only stress a policy fitted elsewhere: the grid point chosen on the replays of the
 # cycles left in is measured on them (no point is fitted to them).
@@ -76,16 +76,19 @@ BAYES = "Bayes told the cycle's weeks (not online)"
 SHOWN = ["flown", "greedy", "rollout (previous default)", FITTED, BAYES]
 
 
-def guarded_name(k: float, weight: float) -> str:
-    return f"guarded k={k:g} w={weight:g}"
+def guarded_name(k: float, weight: float, first: str) -> str:
+    return f"guarded k={k:g} w={weight:g} {first}"
 
 
 Candidates = Sequence[tuple[str, Callable[[], Policy]]]  # name, a picklable maker (worker processes)
 
 
 def grid_points(grid: Sequence[tuple] = GRID) -> Candidates:
-    """`guarded` at each (k, max_weight) of the grid, by name."""
-    return [(guarded_name(k, w), functools.partial(Guarded, k=k, max_weight=w)) for k, w in grid]
+    """`guarded` at each (k, max_weight, first) of the grid, by name."""
+    return [
+        (guarded_name(k, w, first), functools.partial(Guarded, k=k, max_weight=w, first=first))
+        for k, w, first in grid
+    ]
 
 
 def _row(
@@ -352,8 +355,8 @@ def main(argv: list[str] | None = None) -> None:
         "eligible_per_window"
     ]
     print(
-        "eligible slews a window holds, as shipped and in the perturbed variants (delays and cancels "
-        "open gaps that the slew-time rule takes for long slews, so the variants are easier): "
+        "eligible slews a window holds, as shipped and in the perturbed variants (slips keep each "
+        "visit's slew; a cancelled visit's slew is gone): "
         + "; ".join(
             f"{cycle} {eligible.mean().get((cycle, False), float('nan')):.2f} and "
             f"{eligible.mean().get((cycle, True), float('nan')):.2f}"

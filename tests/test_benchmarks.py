@@ -142,8 +142,8 @@ def test_policy_loo_on_tiny_synthetic_cycles_where_the_answer_is_known():
         "B": [both, later, both, late, later, later] * 2,
         "C": [late, both, later, both] * 3,
     }
-    grid = [(2.0, 0.0), (2.0, 1.0)]
-    greedyish, trusting = "guarded k=2 w=0", "guarded k=2 w=1"
+    grid = [(2.0, 0.0, "earliest"), (2.0, 1.0, "earliest")]
+    greedyish, trusting = "guarded k=2 w=0 earliest", "guarded k=2 w=1 earliest"
     rows = []
     for name, weeks in cycles.items():
         prior = [w for other, ws in cycles.items() if other != name for w in ws]
@@ -185,7 +185,7 @@ def test_policy_loo_replays_cycle_2_as_recorded():
     from benchmarks.policy_loo import BAYES, grid_points, replay_rows
     from benchmarks.replays import RESULTS
 
-    rows = pd.DataFrame(replay_rows("Cycle 2", 0, grid_points([(2.0, 1.0)]))).set_index("policy")
+    rows = pd.DataFrame(replay_rows("Cycle 2", 0, grid_points([(2.0, 1.0, "centre")]))).set_index("policy")
     recorded = pd.read_csv(RESULTS / "policy_loo.csv")
     recorded = recorded[(recorded["setting"] == "replay") & (recorded["cycle"] == "Cycle 2")]
     recorded = recorded[recorded["variant"] == 0].set_index("policy")
@@ -194,7 +194,7 @@ def test_policy_loo_replays_cycle_2_as_recorded():
         "greedy",
         "flown",
         BAYES,
-        "guarded k=2 w=1",
+        "guarded k=2 w=1 centre",
     }
     for policy, row in rows.iterrows():
         assert row["cost_s"] == recorded.loc[policy, "cost_s"], policy
@@ -293,17 +293,3 @@ def test_policy_variants_run_on_tiny_cycles_and_never_beat_hindsight():
     shown = summary(table)
     assert list(shown["setting"]) == ["iid", "blocks"]
     assert all(cell.endswith("/1)") for cell in shown[VARIANTS[0][0]])
-
-
-def test_the_centre_variant_starts_mid_window_when_it_trusts_nothing():
-    """With no previous anneal and nothing learned, greedy takes the window's earliest slew, the
-    `centre` variant the one nearest its middle (48 h of 96 h)."""
-    import numpy as np
-
-    from benchmarks.policy_variants import Centre
-    from planner.online.policies import Decision, Greedy
-
-    hour = 3600
-    decision = Decision(times=np.array([5, 40, 90]) * hour, window_start=0, window_seconds=96 * hour,
-                        target=168 * hour)  # fmt: skip
-    assert Greedy().choose(decision) == 0 and Centre().choose(decision) == 1

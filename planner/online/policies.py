@@ -30,7 +30,8 @@ week will look like. Times are integer seconds.
   window (benchmarks/README.md). Sampled intervals count with weight FUTURE_WEIGHT beside the
   published ones, as in `lookahead`.
 - `guarded` (the default) is rollout whose sampled intervals weigh w_max·n/(n + k), n the cycle's
-  own published weeks that agree with its recent ones (see `Guarded`).
+  own published weeks that agree with its recent ones, and greedy while nothing is trusted but for
+  a cycle's first anneal, which it places mid-window (see `Guarded`).
 """
 
 from __future__ import annotations
@@ -299,12 +300,18 @@ class Rollout(Lookahead):
 
 
 # `guarded`'s defaults: the grid point of benchmarks/policy_loo.py with the least mean ratio to
-# hindsight over the three shipped cycles and their variants (k 2, 6, 13, 26; greatest weight 0.5,
-# 1). Left one cycle out, the fit on the other two chose k 2 or 6, weight 1 (benchmarks/README.md).
-GUARD_K = 2.0  # own weeks at which the learned cost-to-go gets half its greatest weight
+# hindsight over the replays of the three shipped cycles and their perturbed variants (k 2, 6, 13,
+# 26; greatest weight 0.5, 1; first anneal "centre" or "earliest"): k 6, weight 1, centre (k 2 was
+# 0.005 behind). Left one cycle out, the fit on the other two chose the same point for every cycle
+# (benchmarks/README.md).
+GUARD_K = 6.0  # own weeks at which the learned cost-to-go gets half its greatest weight
 GUARD_MAX_WEIGHT = 1.0  # the weight it tends to with many agreeing weeks of the cycle's own
 GUARD_RECENT = 4  # the recent weeks tested against the rest
 GUARD_ALPHA = 0.05  # significance of the two-sample test of agreement
+# Where the first anneal goes when nothing is trusted yet: the slew nearest the window's middle
+# ("centre") or greedy's earliest ("earliest"). A grid dimension of benchmarks/policy_loo.py.
+GUARD_FIRST = "centre"
+FIRSTS = ("centre", "earliest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,16 +382,24 @@ class Guarded(Rollout):
        cycle's weeks shape the scenarios once they agree with this cycle's, but never add to how
        much they are trusted (a prior week counted as half an own week won two cycles' replays
        and, fitted on them, lost to greedy on Cycle 3's first 9 windows: benchmarks/README.md);
-    3. weights the learned cost-to-go w = max_weight · n / (n + k); w = 0 (no evidence) is greedy.
+    3. weights the learned cost-to-go w = max_weight · n / (n + k); w = 0 (no evidence) is greedy,
+       but for the cycle's first anneal (nothing placed before it), where greedy's "nearest the
+       target" has no target and its earliest slew is a convention: `first="centre"` takes the slew
+       nearest the window's middle. Knowing nothing of next week, the middle is the phase from which
+       any phase next week's slews may fall on is nearest in the worst case; from the earliest, every
+       slew of the next window lies after the target, and the whole cycle pays for it.
 
     Why it is robust: its only departure from greedy is the learned term, and that term's weight
     is bounded by the evidence of the cycle itself. Early in a cycle, or right after the pattern
     shifts, n is small and it is (nearly) greedy; it reaches rollout's weight only after many weeks
-    that agree with each other. Two parameters (k, max_weight) are fitted on two cycles and
-    measured on the third (benchmarks/policy_loo.py). Caveats: the count test of
+    that agree with each other. Three parameters (k, max_weight, first) are fitted on two cycles
+    and measured on the third (benchmarks/policy_loo.py). Caveats: the count test of
     `disagree` was added after a first leave-one-out run (phases only) lost to greedy on Cycle 3,
-    whose weeks hold more slews than the prior's; with k = 2 and weight 1 the weight is already 0.5
-    after two own weeks, so "nearly greedy" lasts only the first weeks and the weeks after a shift.
+    whose weeks hold more slews than the prior's; with k = 6 and weight 1 the weight is 0.4 after
+    four own weeks, so "nearly greedy" lasts only the first weeks and the weeks after a shift; and
+    the first anneal's "centre" was adopted after the perturbed variants were made to keep slews
+    (with variants that read a delay as a long slew it was level with "earliest"), as a grid
+    dimension fitted like k.
     """
 
     name = "guarded"
@@ -397,16 +412,17 @@ class Guarded(Rollout):
         alpha: float = GUARD_ALPHA,
         horizon_weeks: int = ROLLOUT_WEEKS,
         sample_weeks: int = SAMPLE_WEEKS,
+        first: str = GUARD_FIRST,
     ):
         from planner.errors import OptionError
 
         super().__init__(horizon_weeks, sample_weeks, max_weight)
-        if not k > 0 or not 0 < alpha < 1 or recent < 1:
+        if not k > 0 or not 0 < alpha < 1 or recent < 1 or first not in FIRSTS:
             raise OptionError(
-                f"guarded k {k!r}, alpha {alpha!r}, recent {recent!r}: "
-                "expected k > 0, alpha in (0, 1), recent >= 1"
+                f"guarded k {k!r}, alpha {alpha!r}, recent {recent!r}, first {first!r}: "
+                f"expected k > 0, alpha in (0, 1), recent >= 1, first one of {', '.join(FIRSTS)}"
             )
-        self.k = float(k)
+        self.k, self.first = float(k), first
         self.recent, self.alpha = recent, alpha
         self._trusted: tuple[Decision, Trust] | None = None  # the last decision's, asked twice
 
@@ -438,8 +454,10 @@ class Guarded(Rollout):
         return Trust(weeks, evidence, weight, dropped)
 
     def choose(self, decision: Decision) -> int | None:
-        if decision.following is None and self.trust(decision).weight == 0:
-            return Greedy().choose(decision)  # nothing learned is trusted yet
+        if decision.following is None and self.trust(decision).weight == 0:  # nothing trusted yet
+            if decision.previous is None and self.first == "centre" and len(decision.times):
+                return centre(decision)
+            return Greedy().choose(decision)
         return super().choose(decision)
 
     def weight(self, decision: Decision) -> float:
@@ -447,6 +465,12 @@ class Guarded(Rollout):
 
     def learned(self, decision: Decision) -> list[np.ndarray]:
         return self.trust(decision).weeks
+
+
+def centre(decision: Decision) -> int:
+    """The candidate nearest the window's middle (the earlier of two as near)."""
+    middle = decision.window_start + decision.window_seconds / 2
+    return int(np.argmin(np.abs(decision.times - middle)))
 
 
 Layer = tuple[int, np.ndarray, np.ndarray]  # windows ahead, slew times, weight of the arcs into them
@@ -472,10 +496,10 @@ def why(policy: Policy, decision: Decision, choice: int) -> str | None:
     slew decided again between two placed anneals (greedy looks at the previous one only)."""
     nearest = Greedy().choose(decision)
     later = getattr(policy, "later", None)
-    if later is None or decision.previous is None or decision.following is not None:
+    if later is None or decision.following is not None or nearest is None or nearest == choice:
         return None
-    if nearest is None or nearest == choice:
-        return None
+    if decision.previous is None:
+        return _why_first(policy, decision, choice)
     now, after = interval_cost(decision) / 3600, later(decision) / 3600
     gain = (now[nearest] + after[nearest]) - (now[choice] + after[choice])
     wanted = f"previous + {decision.previous.windows * decision.target / 86400:g} d"
@@ -484,6 +508,22 @@ def why(policy: Policy, decision: Decision, choice: int) -> str | None:
         f"{now[choice]:.1f} h off {wanted} rather than the nearest slew's {now[nearest]:.1f} h: "
         f"{policy.name} expects the weeks after to cost {after[choice]:.1f} h from it against "
         f"{after[nearest]:.1f} h (unpublished weeks weighted {weight:g}), {_hours(gain)} less in all"
+    )
+
+
+def _why_first(policy: Policy, decision: Decision, choice: int) -> str:
+    """Why the first anneal (nothing placed before it) did not take greedy's earliest slew."""
+    phase = (decision.times - decision.window_start) / 3600
+    where = f"{phase[choice]:.1f} h into the window rather than the earliest slew's {phase[0]:.1f} h"
+    if isinstance(policy, Guarded) and policy.weight(decision) == 0:
+        return (
+            f"{where}: nothing learned of this cycle yet, {policy.name} starts nearest the window's "
+            "middle, so next week's target falls where slews on either side of it can reach it"
+        )
+    after = policy.later(decision) / 3600  # type: ignore[attr-defined]
+    return (
+        f"{where}: {policy.name} expects the weeks after to cost {after[choice]:.1f} h from it "
+        f"against {after[0]:.1f} h, {_hours(after[0] - after[choice])} less in all"
     )
 
 

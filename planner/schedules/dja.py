@@ -148,4 +148,3 @@ def _visit(row: dict, source: str, shown: str, where: str) -> Visit:
         parallels=[_attached(p, shown, f"{where}, parallels[{j}]") for j, p in enumerate(parallels)],
         source=source,
     )
-

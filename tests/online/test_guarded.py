@@ -115,7 +115,7 @@ def test_on_a_tiny_issue_history_it_follows_the_pattern_once_the_cycle_has_shown
     3's at 48 h. Deciding week 2, six of the cycle's own weeks are published and agree (too few
     slews for the phase test; as many a week), so n = 6. Rollout's scenarios there cost, unweighted,
     11 h after 36 h and 1.33 h after 48 h, so 48 h wins when 8 + 1.33·w < 4 + 11·w, w > 0.41.
-    guarded's default (k = 2, weight 1) gives w = 6/8 = 0.75: 48 h, the hindsight optimum. With
+    guarded's default (k = 6, weight 1) gives w = 6/12 = 0.5: 48 h, the hindsight optimum. With
     k = 12 (w = 6/18 = 0.33) the same six weeks are not enough evidence, and it keeps greedy's 36 h."""
     from planner.online.replay import replay
     from tests.online.test_policies import phase_history
@@ -186,8 +186,8 @@ def test_on_a_tiny_issue_history_a_pattern_that_shifts_mid_cycle_sends_it_back_t
     window (10, 12 and 14 h), the pattern has shifted: they are dropped, n = 4, w = 0.4, and the 8
     scenarios of the recent weeks cost 10.5 h after 36 h and 2 h after 48 h, so 48 h would need
     w > 0.47: guarded goes back to greedy's 36 h until the new pattern has lasted. Back towards
-    greedy, not necessarily all the way: with the default k = 2 the four recent weeks give w =
-    4/6 = 0.67, enough for 48 h."""
+    greedy, not necessarily all the way: with k = 2 the four recent weeks give w = 4/6 = 0.67,
+    enough for 48 h."""
     from planner.online.replay import replay
 
     agreeing, calendar = shifted_history([48])
@@ -197,10 +197,35 @@ def test_on_a_tiny_issue_history_a_pattern_that_shifts_mid_cycle_sends_it_back_t
         for name, history, policy in (
             ("agreeing", agreeing, Guarded(k=6)),
             ("shifted", shifted, Guarded(k=6)),
-            ("default", shifted, Guarded()),
+            ("k = 2", shifted, Guarded(k=2)),
             ("greedy", shifted, Greedy()),
         )
     }
     assert chosen["agreeing"] == ["1:1:1", "2:2:1", "3:1:1"]
     assert chosen["shifted"] == chosen["greedy"] == ["1:1:1", "2:1:1", "3:1:1"]
-    assert chosen["default"] == ["1:1:1", "2:2:1", "3:1:1"]
+    assert chosen["k = 2"] == ["1:1:1", "2:2:1", "3:1:1"]
+
+
+def test_the_first_anneal_with_nothing_trusted_starts_mid_window_and_says_why():
+    """The cycle's first window (no anneal before it), no week of its own published: greedy takes
+    the earliest slew (5 h into the 96 h window), which puts every later target at the window's
+    front edge, where any slew of the next week lies after it. `guarded` takes the slew nearest the
+    middle (40 h, 8 h from 48 h; 90 h is 42 h away), and `why` says so; `first="earliest"` is greedy
+    there. Once own weeks are trusted, the scenarios decide, not the middle."""
+    from planner.online.policies import why
+
+    first = Decision(times=np.array([5, 40, 90]) * HOUR, window_start=0, window_seconds=4 * DAY,
+                     target=7 * DAY, remaining=10)  # fmt: skip
+    assert Greedy().choose(first) == 0 and guarded().choose(first) == 1
+    assert Guarded(first="earliest").choose(first) == 0
+    reason = why(guarded(), first, 1)
+    assert reason is not None and "40.0 h into the window rather than the earliest slew's 5.0 h" in reason
+    assert "middle" in reason and why(guarded(), first, 0) is None
+    with pytest.raises(OptionError, match="first 'last'"):
+        Guarded(first="last")
+    # six own weeks with slews at 4 h and 92 h only (their own mirror image): trusted, the
+    # scenarios keep the earliest (1 h from 4 h next week; the middle is 36 h from either)
+    learned = Decision(times=first.times, window_start=0, window_seconds=4 * DAY, target=7 * DAY,
+                       remaining=10, samples=[np.array([4, 92]) * HOUR] * 6)  # fmt: skip
+    assert guarded().choose(learned) == 0
+    assert "expects the weeks after to cost" in (why(guarded(), learned, 1) or "")
