@@ -85,15 +85,14 @@ def perturb(
     group = np.zeros(len(timeline), np.int64) if chains is None else pd.factorize(timeline[chains])[0]
     moved, durations = _slip(timeline, delays, keep & ~lost, lost, group)
     keep &= ~lost
-    starts = pd.Series(pd.to_datetime(moved, unit="s", utc=True).as_unit(timeline["start"].dt.unit))
     # The kept rows in (start, visit id) order, taken once: a copy, a filter and a sort of every
     # column cost three times as much.
     kept = np.flatnonzero(keep)
     visit_rank = pd.factorize(timeline["visit_id"], sort=True)[0]
-    order = kept[np.lexsort((visit_rank[kept], starts.array.asi8[kept]))]
+    order = kept[np.lexsort((visit_rank[kept], moved[kept]))]
     frame = timeline.take(order).reset_index(drop=True)
-    frame["start"] = starts.array.take(order)
-    frame["duration_s"] = pd.array(durations.take(order), dtype=timeline["duration_s"].dtype)
+    frame["start"] = pd.to_datetime(moved[order], unit="s", utc=True).as_unit(timeline["start"].dt.unit)
+    frame["duration_s"] = durations.take(order).astype(timeline["duration_s"].dtype)
     if "slew_seconds" in frame.columns:  # cancels and delays change slews (a history's rows have none)
         with_slew_seconds(frame)
     frame.attrs = {
