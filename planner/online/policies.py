@@ -302,8 +302,8 @@ class Rollout(Lookahead):
 # `guarded`'s defaults: the grid point of benchmarks/policy_loo.py with the least mean ratio to
 # hindsight over the replays of the three shipped cycles and their perturbed variants (k 2, 6, 13,
 # 26; greatest weight 0.5, 1; first anneal "centre" or "earliest"): k 6, weight 1, centre (k 2 was
-# 0.005 behind). Left one cycle out, the fit on the other two chose the same point for every cycle
-# (benchmarks/README.md).
+# 0.005 behind). Left one cycle out, the fit on the other two replays chose the same point for
+# every cycle (benchmarks/README.md).
 GUARD_K = 6.0  # own weeks at which the learned cost-to-go gets half its greatest weight
 GUARD_MAX_WEIGHT = 1.0  # the weight it tends to with many agreeing weeks of the cycle's own
 GUARD_RECENT = 4  # the recent weeks tested against the rest
@@ -398,7 +398,7 @@ class Guarded(Rollout):
     whose weeks hold more slews than the prior's; with k = 6 and weight 1 the weight is 0.4 after
     four own weeks, so "nearly greedy" lasts only the first weeks and the weeks after a shift; and
     the first anneal's "centre" was adopted after the perturbed variants were made to keep slews
-    (with variants that read a delay as a long slew it was level with "earliest"), as a grid
+    (with variants that read a delay as a long slew it was not ahead of "earliest"), as a grid
     dimension fitted like k.
     """
 
@@ -517,8 +517,8 @@ def _why_first(policy: Policy, decision: Decision, choice: int) -> str:
     where = f"{phase[choice]:.1f} h into the window rather than the earliest slew's {phase[0]:.1f} h"
     if isinstance(policy, Guarded) and policy.weight(decision) == 0:
         return (
-            f"{where}: nothing learned of this cycle yet, {policy.name} starts nearest the window's "
-            "middle, so next week's target falls where slews on either side of it can reach it"
+            f"{where}: trusting nothing learned yet (weight 0), {policy.name} starts nearest the "
+            "window's middle, so next week's target falls where slews on either side of it can reach it"
         )
     after = policy.later(decision) / 3600  # type: ignore[attr-defined]
     return (
