@@ -4,7 +4,7 @@ beside the default and why it is not the default.
     python -m benchmarks.policy_variants [--perturbations 4] [--cycles 30] [--seed 0] [--jobs 2] [--quick]
                                          [--out benchmarks/results/policy_variants.csv]
 
-Every variant is `guarded` at its defaults (k 6, w_max 1, first anneal mid-window) with one change:
+Every variant is `guarded` at its defaults (k 2, w_max 1, first anneal mid-window) with one change:
 
 - `tail`: each rollout scenario ends in the learned cost-to-go (lookahead's value iteration over
   the trusted weeks, 4 weeks deep) instead of nothing: the scenario's last phase then matters.

@@ -301,10 +301,11 @@ class Rollout(Lookahead):
 
 # `guarded`'s defaults: the grid point of benchmarks/policy_loo.py with the least mean ratio to
 # hindsight over the replays of the three shipped cycles and their perturbed variants (k 2, 6, 13,
-# 26; greatest weight 0.5, 1; first anneal "centre" or "earliest"): k 6, weight 1, centre (k 2 was
-# 0.005 behind). Left one cycle out, the fit on the other two replays chose the same point for
-# every cycle (benchmarks/README.md).
-GUARD_K = 6.0  # own weeks at which the learned cost-to-go gets half its greatest weight
+# 26; greatest weight 0.5, 1; first anneal "centre" or "earliest"): k 2, weight 1, centre (k 6 was
+# 0.024 behind; with variants whose slips did not keep each visit's place it was k 6, 0.005 ahead:
+# the data do not pin k down). Left one cycle out, the fit on the other two replays chose the same
+# point for every cycle (benchmarks/README.md).
+GUARD_K = 2.0  # own weeks at which the learned cost-to-go gets half its greatest weight
 GUARD_MAX_WEIGHT = 1.0  # the weight it tends to with many agreeing weeks of the cycle's own
 GUARD_RECENT = 4  # the recent weeks tested against the rest
 GUARD_ALPHA = 0.05  # significance of the two-sample test of agreement
@@ -395,8 +396,8 @@ class Guarded(Rollout):
     that agree with each other. Three parameters (k, max_weight, first) are fitted on two cycles
     and measured on the third (benchmarks/policy_loo.py). Caveats: the count test of
     `disagree` was added after a first leave-one-out run (phases only) lost to greedy on Cycle 3,
-    whose weeks hold more slews than the prior's; with k = 6 and weight 1 the weight is 0.4 after
-    four own weeks, so "nearly greedy" lasts only the first weeks and the weeks after a shift; and
+    whose weeks hold more slews than the prior's; with k = 2 and weight 1 the weight is already 0.5
+    after two own weeks, so "nearly greedy" lasts only the first weeks and the weeks after a shift; and
     the first anneal's "centre" was adopted after the perturbed variants were made to keep slews
     (with variants that read a delay as a long slew it was not ahead of "earliest"), as a grid
     dimension fitted like k.

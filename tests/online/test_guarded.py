@@ -115,7 +115,7 @@ def test_on_a_tiny_issue_history_it_follows_the_pattern_once_the_cycle_has_shown
     3's at 48 h. Deciding week 2, six of the cycle's own weeks are published and agree (too few
     slews for the phase test; as many a week), so n = 6. Rollout's scenarios there cost, unweighted,
     11 h after 36 h and 1.33 h after 48 h, so 48 h wins when 8 + 1.33·w < 4 + 11·w, w > 0.41.
-    guarded's default (k = 6, weight 1) gives w = 6/12 = 0.5: 48 h, the hindsight optimum. With
+    guarded's default (k = 2, weight 1) gives w = 6/8 = 0.75: 48 h, the hindsight optimum. With
     k = 12 (w = 6/18 = 0.33) the same six weeks are not enough evidence, and it keeps greedy's 36 h."""
     from planner.online.replay import replay
     from tests.online.test_policies import phase_history
