@@ -386,9 +386,9 @@ class Guarded(Rollout):
     3. weights the learned cost-to-go w = max_weight · n / (n + k); w = 0 (no evidence) is greedy,
        but for the cycle's first anneal (nothing placed before it), where greedy's "nearest the
        target" has no target and its earliest slew is a convention: `first="centre"` takes the slew
-       nearest the window's middle. Knowing nothing of next week, the middle is the phase from which
-       any phase next week's slews may fall on is nearest in the worst case; from the earliest, every
-       slew of the next window lies after the target, and the whole cycle pays for it.
+       nearest the window's middle. Knowing nothing of next week, the middle is the phase nearest,
+       in the worst case, to wherever next week's slews fall; from the earliest, every slew of the
+       next window lies after the target, and the whole cycle pays for it.
 
     Why it is robust: its only departure from greedy is the learned term, and that term's weight
     is bounded by the evidence of the cycle itself. Early in a cycle, or right after the pattern
@@ -492,9 +492,10 @@ def _chain_from(
 
 
 def why(policy: Policy, decision: Decision, choice: int) -> str | None:
-    """Why a learning policy did not take greedy's slew (the one nearest previous + m·target): both
-    slews' deviation now and the expected cost after them. None when it took that slew, and for a
-    slew decided again between two placed anneals (greedy looks at the previous one only)."""
+    """Why a learning policy did not take greedy's slew (the one nearest previous + m·target; for a
+    first anneal, the earliest): both slews' deviation now and the expected cost after them. None
+    when it took that slew, and for a slew decided again between two placed anneals (greedy looks at
+    the previous one only)."""
     nearest = Greedy().choose(decision)
     later = getattr(policy, "later", None)
     if later is None or decision.following is not None or nearest is None or nearest == choice:
