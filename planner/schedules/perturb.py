@@ -3,7 +3,8 @@
 - cancel_fraction: that share of visits is cancelled (removed);
 - max_delay_hours: every visit slips by a random delay in [0, max] hours (uniform for each visit);
 - lost_days: a block of that many days, placed at random inside the period planned for (the
-  calendar's span when given, else the timeline's), loses every visit (safe mode).
+  calendar's span when given, else the timeline's), loses every visit scheduled in it, and any
+  that slips into it (safe mode). A perturbation that leaves no visit is refused.
 The same timeline, parameters and seed always give the same variant.
 
 Slips and cancels keep every surviving visit's slew and the visits' order (`_slip`). The slew into
@@ -17,7 +18,9 @@ a third more eligible slews a week than the histories (benchmarks/README.md). In
 - a visit that would start before the one before it ends (or before it starts, where visits
   overlap) is pushed later: the slip moves the visits after it;
 - a cancelled visit's time goes to the visit before it: a cancel removes a slew, it adds none.
-Only a lost block opens a gap: the days of safe mode. A history's reports slip each on its own
+Only a lost block opens a gap: the days of safe mode. Where visits are short, a slip that grew
+cannot shrink as fast (only a duration can take a backward step up), so there delays pile towards
+the greatest and some durations fall to 0 (on a shipped history at 3 h, about 1-3 % of visits). A history's reports slip each on its own
 (`chains`), so where the known timeline passes from one report's visits to the next one's, that one
 slew is not kept.
 """
@@ -82,14 +85,23 @@ def perturb(
     order = np.lexsort((visit_rank, starts, group))  # each chain in time order, as the output sorts
     delays = _walk(rng.uniform(0, 1, len(timeline)), group, order, perturbation.max_delay_hours * 3600)
     lost = np.zeros(len(timeline), dtype=bool)
+    block = (0.0, 0.0)  # the lost days, [start, end) in seconds
     if perturbation.lost_days:
-        delayed = starts + delays
-        first, last = (delayed.min(), delayed.max()) if within is None else within
+        first, last = (int(starts.min()), int(starts.max())) if within is None else within
         room = max(last - first - perturbation.lost_days * DAY, 0)
         lost_start = first + rng.uniform(0, room)
-        lost = (delayed >= lost_start) & (delayed < lost_start + perturbation.lost_days * DAY)
+        block = (lost_start, lost_start + perturbation.lost_days * DAY)
+        # On the schedule's own times, so the lost visits are a run of consecutive ones (decided
+        # on slipped times they would interleave with kept ones, which the slip then squeezes)
+        lost = (starts >= block[0]) & (starts < block[1])
     keep &= ~lost
     moved, durations = _slip(timeline, delays, keep, lost, group, order)
+    keep &= ~((moved >= block[0]) & (moved < block[1]))  # and those that slipped into the block
+    if not keep.any():
+        raise OptionError(
+            f"perturbation {perturbation.to_dict()}: no visit survives it; expected a cancel_fraction "
+            "or lost_days that leaves some of the timeline's visits"
+        )
     # The kept rows in (start, visit id) order, taken once: a copy, a filter and a sort of every
     # column cost three times as much.
     kept = np.flatnonzero(keep)

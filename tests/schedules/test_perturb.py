@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planner.errors import OptionError
 from planner.problem.calendar import Calendar
 from planner.problem.eligibility import window_slews
 from planner.problem.rules import load_rules
@@ -47,7 +49,11 @@ def test_variants_keep_each_visits_place_and_slew(rows, cancel, delay_hours, los
     before = _timeline(rows)
     window = (START, int(before["start"].max().timestamp()) + 1)
     change = Perturbation(cancel_fraction=cancel, max_delay_hours=delay_hours, lost_days=lost_days, seed=seed)
-    after = perturb(before, change, within=window)
+    try:
+        after = perturb(before, change, within=window)
+    except OptionError as refused:  # every visit cancelled or lost
+        assert "no visit survives it" in str(refused)
+        return
     assert after.equals(perturb(before, change, within=window))  # seeded
     original = before.set_index("visit_id")
     kept = after.set_index("visit_id")
@@ -89,6 +95,23 @@ def test_a_lost_block_opens_the_only_new_gap():
     assert list(after["visit_id"]) == sorted(after["visit_id"])
     assert (after["slew_seconds"].iloc[1:] == 600).sum() == len(after) - 2  # one gap: the lost days
     assert after["slew_seconds"].max() >= 2 * 86_400 - 6 * 3600
+
+
+def test_the_visits_around_a_lost_block_keep_their_slews_and_none_is_left_inside_it():
+    """Back-to-back visits: the lost ones are a run (decided on the schedule's own times), so the
+    kept ones are not squeezed together into overlaps the schedule did not have."""
+    before = _timeline([(0, 600)] * 40)
+    window = (START, START + 24_000)
+    after = perturb(before, Perturbation(max_delay_hours=4, lost_days=0.05, seed=0), within=window)
+    slews = after["slew_seconds"].iloc[1:]
+    assert (slews == 0).sum() == len(after) - 2  # only the block's gap; no visit squeezed in
+    assert slews.max() > 0.05 * 86_400 - 4 * 3600 and list(after["visit_id"]) == sorted(after["visit_id"])
+
+
+def test_a_perturbation_that_leaves_no_visit_is_refused():
+    before = _timeline([(600, 3000)] * 10)
+    with pytest.raises(OptionError, match="no visit survives it"):
+        perturb(before, Perturbation(lost_days=30, seed=1))
 
 
 def test_a_histories_variants_hold_no_more_eligible_slews_than_it():
