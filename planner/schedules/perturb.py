@@ -20,9 +20,9 @@ a third more eligible slews a week than the histories (benchmarks/README.md). In
 - a cancelled visit's time goes to the visit before it: a cancel removes a slew, it adds none.
 Only a lost block opens a gap: the days of safe mode. Where visits are short, a slip that grew
 cannot shrink as fast (only a duration can take a backward step up), so there delays pile towards
-the greatest and some durations fall to 0 (on a shipped history at 3 h, about 1-3 % of visits). A history's reports slip each on its own
-(`chains`), so where the known timeline passes from one report's visits to the next one's, that one
-slew is not kept.
+the greatest and some durations fall to 0 (on a shipped history at 3 h, about 1-3 % of visits).
+A history's reports slip each on its own (`chains`), so where the known timeline passes from one
+report's visits to the next one's, that one slew is not kept.
 """
 
 from __future__ import annotations
