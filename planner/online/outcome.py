@@ -58,8 +58,7 @@ def on_common_weeks(plans: dict[str, pd.DataFrame], flown: np.ndarray, calendar:
     on common weeks both chains span the same weeks, so their Σ|gap − m·target| compare directly.
     `flown`: the flown anneals' times (`flown_in_calendar`). Returns {"weeks": how many, "flown_s":
     the flown's Σ, "plans_s": {name: the plan's Σ}}."""
-    target, times = calendar.target_seconds, flown
-    weeks = flown_weeks(times, calendar)
+    weeks = flown_weeks(flown, calendar)
     placed = {}
     for name, plan in plans.items():
         rows = plan[plan["slew_time"].notna()].sort_values("anneal", kind="stable")
@@ -72,11 +71,11 @@ def on_common_weeks(plans: dict[str, pd.DataFrame], flown: np.ndarray, calendar:
     first = np.searchsorted(weeks, common)  # weeks ascend with the times: the first of each
 
     def measured(chain_times) -> int:
-        return chain_metrics(common, chain_times, target)["sum_abs_deviation_s"]
+        return chain_metrics(common, chain_times, calendar.target_seconds)["sum_abs_deviation_s"]
 
     return {
         "weeks": len(common),
-        "flown_s": measured(times[first]),
+        "flown_s": measured(flown[first]),
         "plans_s": {
             name: measured(to_seconds(rows.loc[rows["anneal"].isin(common), "slew_time"]))
             for name, rows in placed.items()
