@@ -456,10 +456,19 @@ class Guarded(Rollout):
 
     def choose(self, decision: Decision) -> int | None:
         if decision.following is None and self.trust(decision).weight == 0:  # nothing trusted yet
-            if decision.previous is None and self.first == "centre" and len(decision.times):
-                return centre(decision)
-            return Greedy().choose(decision)
+            return centre(decision) if self.centred(decision) else Greedy().choose(decision)
         return super().choose(decision)
+
+    def centred(self, decision: Decision) -> bool:
+        """Whether it takes the slew nearest the window's middle: a cycle's first anneal (nothing
+        placed before it) with nothing trusted yet, `first="centre"`."""
+        return (
+            self.first == "centre"
+            and decision.previous is None
+            and decision.following is None
+            and len(decision.times) > 0
+            and self.trust(decision).weight == 0
+        )
 
     def weight(self, decision: Decision) -> float:
         return self.trust(decision).weight
@@ -517,7 +526,7 @@ def _why_first(policy: Policy, decision: Decision, choice: int) -> str:
     """Why the first anneal (nothing placed before it) did not take greedy's earliest slew."""
     phase = (decision.times - decision.window_start) / 3600
     where = f"{phase[choice]:.1f} h into the window rather than the earliest slew's {phase[0]:.1f} h"
-    if isinstance(policy, Guarded) and policy.weight(decision) == 0:
+    if isinstance(policy, Guarded) and policy.centred(decision):
         return (
             f"{where}: trusting nothing learned yet (weight 0), {policy.name} starts nearest the "
             "window's middle, so next week's target falls where slews on either side of it can reach it"
