@@ -160,13 +160,14 @@ def _slip(
     known = raw >= 0  # as slew_seconds reads a duration
     durations = np.where(known, raw, 0)
     rows = np.flatnonzero(kept[order])  # positions (in `order`) of the kept rows
-    moved = starts + delays[order]
+    delays, chains = delays[order], group[order]
+    moved = starts + delays
     filled = durations.copy()
     if len(rows) > 1:
         p, q = rows[:-1], rows[1:]  # each kept row q after the first, and the kept row p before it
         before = q - 1  # the row right before q, kept or cancelled: its end begins q's slew
         lost_so_far = np.cumsum(lost[order])
-        same = group[order][p] == group[order][q]
+        same = chains[p] == chains[q]
         between = starts[q] - starts[p]
         place = np.maximum(between - (between > 0), 0)  # most absorbed with q still after p
         joined = same & (lost_so_far[q] == lost_so_far[p]) & known[before] & known[p]
@@ -174,7 +175,7 @@ def _slip(
         absorb = np.where(joined, np.minimum(fill, place), place)
         chain = np.cumsum(np.concatenate([[True], ~same]))
         running = pd.Series(np.concatenate([[0], absorb])).groupby(chain).cumsum().to_numpy()
-        slip = pd.Series(delays[order][rows] + running).groupby(chain).cummax().to_numpy() - running
+        slip = pd.Series(delays[rows] + running).groupby(chain).cummax().to_numpy() - running
         moved[rows] = starts[rows] + slip
         slew = starts[q] - starts[before] - durations[before]
         filled[p[joined]] = (moved[q] - slew - moved[p])[joined]
