@@ -115,44 +115,47 @@ def replay_rows(
     variant: int,
     candidates: Candidates | None = None,
     setting: str = "replay",
-    other: str | None = None,
 ) -> list[dict]:
     """One replayed history (`variant` 0: as shipped): greedy (with the hindsight optimum and the
-    anneals flown beside it), rollout, the Bayes reference and every candidate (None: every grid
-    point), each also measured
-    beside the flown anneals on the weeks both hold one. `setting` "replay": the whole cycle, the
-    default prior; "other prior": the whole cycle, the prior the final weeks of cycle `other`
-    (`shifted_prior`); "first 9": the cycle's first FIRST_WINDOWS windows, the default prior."""
+    anneals flown beside it), the Bayes reference, rollout and every candidate (None: every grid
+    point), each also measured beside the flown anneals on the weeks both hold one. `setting`
+    "replay": the whole cycle, the default prior; "first 9": the cycle's first FIRST_WINDOWS
+    windows, the default prior; "other prior": the whole cycle, rollout and the candidates once with
+    the final weeks of each other cycle as the prior (`shifted_prior`; run 2·variant + its index),
+    the others, which learn no prior, once (run 2·variant)."""
     folders, start, count = CYCLES[HISTORIES[cycle]]
     rules = load_rules()
     calendar = Calendar.from_options(start, FIRST_WINDOWS if setting == "first 9" else count, 4.0, 7.0)
     history = perturbed(History.read([DATA / f for f in folders]), calendar, variant)
-    prior = load_prior(None, rules) if other is None else shifted_prior(other, history, rules)
+    if setting == "other prior":
+        others = [c for c in HISTORIES if c != cycle]
+        priors = [(2 * variant + i, shifted_prior(c, history, rules)) for i, c in enumerate(others)]
+    else:
+        priors = [(variant, load_prior(None, rules))]
     final = history.final()
     weeks = final_weeks(final, calendar)
     _, flown = flown_in_calendar(final, calendar)  # once: every policy is set beside them
-    greedy = run_replay(history, calendar, Greedy(), rules, compare=True, prior=prior)
+    greedy = run_replay(history, calendar, Greedy(), rules, compare=True, prior=NO_PRIOR)
     best = greedy.summary["hindsight"]["sum_abs_deviation_s"]
-    which = 0 if other is None else [c for c in HISTORIES if c != cycle].index(other)
-    run_id = variant if other is None else 2 * variant + which
 
-    def measured(name: str, run) -> dict:
+    def measured(run_id: int, name: str, run) -> dict:
         common = on_common_weeks({"plan": run.frame}, flown, calendar)
         cost = run.summary["result"]["sum_abs_deviation_s"]
         return _row(setting, cycle, run_id, name, cost, best, common)
 
-    rows: list[dict] = []
-    policies: list[tuple[str, Policy, Prior]] = [("rollout (previous default)", Rollout(), prior)]
-    if which == 0:  # the flown, greedy and the Bayes reference learn no prior: once per history
-        rows = [_row(setting, cycle, run_id, "flown", greedy.summary["flown"]["sum_abs_deviation_s"], best)]
-        rows.append(measured("greedy", greedy))
-        policies.append((BAYES, KnownWeeks(weeks), NO_PRIOR))
-    policies += [(name, make(), prior) for name, make in candidates or grid_points()]
-    for name, policy, learned in policies:
-        rows.append(
-            measured(name, run_replay(history, calendar, policy, rules, compare=False, prior=learned))
-        )
-    print(f"{setting} {cycle} variant {variant}{f' prior {other}' if other else ''}: done", flush=True)
+    first = priors[0][0]  # greedy, the flown and the Bayes reference learn no prior: one run each
+    bayes = run_replay(history, calendar, KnownWeeks(weeks), rules, compare=False, prior=NO_PRIOR)
+    rows = [
+        _row(setting, cycle, first, "flown", greedy.summary["flown"]["sum_abs_deviation_s"], best),
+        measured(first, "greedy", greedy),
+        measured(first, BAYES, bayes),
+    ]
+    learning = [("rollout (previous default)", Rollout), *(candidates or grid_points())]
+    for run_id, prior in priors:
+        for name, make in learning:
+            run = run_replay(history, calendar, make(), rules, compare=False, prior=prior)
+            rows.append(measured(run_id, name, run))
+    print(f"{setting} {cycle} variant {variant}: done", flush=True)
     eligible = float(np.mean([len(w) for w in weeks]))  # shipped against variants: main() prints it
     return [row | {"eligible_per_window": eligible} for row in rows]
 
@@ -214,10 +217,8 @@ def measure(
             for variant in range(perturbations + 1)
         ]
         futures += [  # as shipped and one variant, with each other cycle as the prior
-            pool.submit(replay_rows, cycle, variant, candidates, "other prior", other)
+            pool.submit(replay_rows, cycle, variant, candidates, "other prior")
             for cycle in HISTORIES
-            for other in HISTORIES
-            if other != cycle
             for variant in range(min(perturbations, 1) + 1)
         ]
         for number, cycle in enumerate(HISTORIES):
