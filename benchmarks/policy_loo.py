@@ -210,16 +210,16 @@ def measure(
     candidates (None: the grid points) beside greedy, rollout, the Bayes reference and the flown."""
     weeks = {cycle: shipped_weeks(key) for cycle, key in HISTORIES.items()}
     with ProcessPoolExecutor(jobs) as pool:
-        futures = [
+        futures = [  # the longest tasks first: as shipped and one variant, each other cycle the prior
+            pool.submit(replay_rows, cycle, variant, candidates, "other prior")
+            for cycle in HISTORIES
+            for variant in range(min(perturbations, 1) + 1)
+        ]
+        futures += [
             pool.submit(replay_rows, cycle, variant, candidates, setting)
             for setting in ("replay", "first 9")
             for cycle in HISTORIES
             for variant in range(perturbations + 1)
-        ]
-        futures += [  # as shipped and one variant, with each other cycle as the prior
-            pool.submit(replay_rows, cycle, variant, candidates, "other prior")
-            for cycle in HISTORIES
-            for variant in range(min(perturbations, 1) + 1)
         ]
         for number, cycle in enumerate(HISTORIES):
             prior = [w for other in HISTORIES if other != cycle for w in weeks[other]]
