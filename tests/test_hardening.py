@@ -171,7 +171,7 @@ def test_a_lamp_beside_an_anneal_blocks_the_slew(tmp_path):
     frame = hand_timeline(visit(1.0, parallels=both))  # row 0: the helpers' lead visit
     assert frame["slew_parallel"].tolist()[1:] == ["NIRSpec Lamp"]
     assert _Rules(frame, {}, ("MIRI",), "MIRI Anneal").broken(1) == [
-        ("carries-slew-parallel", "the slew already carries NIRSpec Lamp")
+        ("carries-slew-parallel", "the slew already carries NIRSpec Lamp (2:1:1)")
     ]
     path = tmp_path / "t.parquet"
     write_timeline(frame, path)

@@ -103,9 +103,13 @@ class _Rules:
 
     Only the plan's own slews (and, for a missing anneal, its window) are examined, and for the
     recovery rule the uses of the avoided instruments over the calendar's span, found once (`cover`):
-    checking costs in proportion to the calendar, whatever the timeline's length beyond it."""
+    checking costs in proportion to the calendar, whatever the timeline's length beyond it.
 
-    def __init__(self, timeline: pd.DataFrame, rules: dict, avoid: tuple[str, ...], mode: str):
+    A slew carrying a slew parallel of `mode` (the program's own: where one of its runs flew) may
+    carry the plan's; `mode` None (a joint plan's timeline, its planned programs' own runs taken
+    off): a slew parallel left on a slew is another program's, whatever its mode."""
+
+    def __init__(self, timeline: pd.DataFrame, rules: dict, avoid: tuple[str, ...], mode: str | None):
         self.starts = to_seconds(timeline["start"])  # sorted, as a timeline is
         # Plain arrays: a pandas row lookup per slew costs more than the rules themselves.
         self.columns = {
@@ -197,12 +201,13 @@ class _Rules:
         if _uses(visit["instrument"], visit["parallels"], self.avoid):
             broken.append((f"to-{self.avoided}", f"the visit uses {names} ({visit['instrument']})"))
         others = [
-            p["instrument"]
+            p
             for p in visit["parallels"]
-            if p["visit_type"] == SLEW_PARALLEL and p["instrument"] != self.mode
+            if p["visit_type"] == SLEW_PARALLEL and (self.mode is None or p["instrument"] != self.mode)
         ]
         if others:
-            broken.append(("carries-slew-parallel", f"the slew already carries {others[0]}"))
+            carried = f"{others[0]['instrument']} ({others[0].get('visit_id') or 'no visit id'})"
+            broken.append(("carries-slew-parallel", f"the slew already carries {carried}"))
         for exclusion in self.exclusions:
             matched = _excluded_by(visit, exclusion)
             if matched:

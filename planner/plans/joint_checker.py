@@ -56,18 +56,6 @@ def _freed(timeline: pd.DataFrame, programs) -> pd.DataFrame:
     return freed
 
 
-def _broken(rules: _Rules, index: int) -> list[tuple[str, str]]:
-    """The rules the slew into visit `index` breaks; on the freed timeline a slew parallel left on
-    it is another program's run whatever its mode (the one-program rule only tells modes apart)."""
-    broken = rules.broken(index)
-    left = [p for p in rules.parallels[index] if p["visit_type"] == SLEW_PARALLEL]
-    if left and not any(rule == "carries-slew-parallel" for rule, _ in broken):
-        broken.append(
-            ("carries-slew-parallel", f"the slew already carries {left[0]['visit_id']}, not planned here")
-        )
-    return broken
-
-
 def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, int, tuple[int, ...]]]:
     """(number, start, end, separation, preferred times) of each observation of the program."""
     if program.campaigns:
@@ -76,7 +64,7 @@ def _windows(program, rules: _Rules, widen: int) -> list[tuple[int, int, int, in
     windows: list[tuple[int, int, int, int, tuple[int, ...]]] = []
     for k in range(1, program.calendar.count + 1):
         # widened also when another program holds every eligible slew (its run stays on the slew)
-        lo, hi = calendar_window(program.calendar, k, rules, widen, lambda i: _broken(rules, i))
+        lo, hi = calendar_window(program.calendar, k, rules, widen)
         windows.append((k, lo, hi, 0, ()))
     return windows
 
@@ -102,7 +90,7 @@ def check_joint(
         by_key.setdefault((row["program"], int(row["observation"]), int(row["iteration"])), []).append(row)
     expected, windows, rules_of, labels = set(), {}, {}, {}
     for program, rule_set in zip(programs, instance.rule_sets, strict=True):
-        rules = _Rules(freed, rule_set.to_dict(), program.avoid, program.mode)
+        rules = _Rules(freed, rule_set.to_dict(), program.avoid, None)  # freed: every run left is taken
         rules_of[program.name] = rules
         observations = _windows(program, rules, instance.widen_seconds)
         if observations:  # the avoided instruments' uses over the program's span, read once
@@ -160,7 +148,7 @@ def check_joint(
                 problems.append(JointViolation(name, n, "no-visit", f"{where}: no visit {run['visit_id']}"))
                 continue
             problems += [
-                JointViolation(name, n, rule, f"{where}: {words}") for rule, words in _broken(rules, index)
+                JointViolation(name, n, rule, f"{where}: {words}") for rule, words in rules.broken(index)
             ]
             visit = rules.visit(index)
             for column in ("instrument", "target"):
@@ -188,7 +176,7 @@ def check_joint(
             rules = rules_of[name]
             first, last = np.searchsorted(rules.starts, [lo, hi])
             free = next((i for i in range(first, last) if int(rules.starts[i]) not in taken
-                         and not _broken(rules, int(i))), None)  # fmt: skip
+                         and not rules.broken(int(i))), None)  # fmt: skip
             if free is not None:
                 problems.append(
                     JointViolation(

@@ -61,13 +61,14 @@ def matches(timeline: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
     return hit
 
 
-def _carries_other_slew_parallel(timeline: pd.DataFrame, mode: str) -> np.ndarray:
-    """A slew parallel other than the program's own `mode` is attached (a slew carries at most one)."""
+def _carries_other_slew_parallel(timeline: pd.DataFrame, own: str | None) -> np.ndarray:
+    """A slew parallel other than one of mode `own` is attached (a slew carries at most one); `own`
+    None: any slew parallel."""
     carries = np.zeros(len(timeline), dtype=bool)
     # Only visits with some slew parallel need their attached rows read; every one of them is.
     parallels = timeline["parallels"].to_numpy()
     for i in np.flatnonzero(timeline["slew_parallel"].notna().to_numpy()):
-        carries[i] = any(p["visit_type"] == SLEW_PARALLEL and p["instrument"] != mode for p in parallels[i])
+        carries[i] = any(p["visit_type"] == SLEW_PARALLEL and p["instrument"] != own for p in parallels[i])
     return carries
 
 
@@ -91,10 +92,15 @@ def _recovering(starts: np.ndarray, uses: np.ndarray, minutes: float) -> np.ndar
 
 
 def exclusion_reason(
-    timeline: pd.DataFrame, rules: RuleSet | None = None, rows: slice = slice(None)
+    timeline: pd.DataFrame, rules: RuleSet | None = None, rows: slice = slice(None), *, freed: bool = False
 ) -> np.ndarray:
     """For every visit of `rows` (default all), the name of the first rule it fails ('' when it is
-    an eligible slew). Use of an avoided instrument after `rows` still counts for the recovery rule."""
+    an eligible slew). Use of an avoided instrument after `rows` still counts for the recovery rule.
+
+    A slew carrying a slew parallel of the program's own mode is where one of its runs flew, and may
+    carry a run of the plan. `freed`: the planned programs' own slew parallels have been taken off
+    the timeline (planner.problem.joint.free_slews), so one left on a slew is the run of a program
+    not planned, whatever its mode, and the slew is taken."""
     rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     uses = uses_instruments(timeline, rules.avoid)
@@ -102,7 +108,7 @@ def exclusion_reason(
     failed = {
         NO_SLEW: ~part["is_slew"].to_numpy(bool),
         rules.to_avoided: uses[rows],
-        CARRIES: _carries_other_slew_parallel(part, rules.mode),
+        CARRIES: _carries_other_slew_parallel(part, None if freed else rules.mode),
         **{e.name: matches(part, e) for e in rules.exclusions},
         SLEW_TIME: _too_short(part, rules.min_slew_minutes),
         rules.recovery: _recovering(starts, uses, rules.miri_recovery_minutes)[rows],
@@ -118,13 +124,13 @@ def window_slews(
     calendar: Calendar,
     rules: RuleSet | None = None,
     widen_seconds: int = 0,
-    taken: np.ndarray | None = None,
+    *,
+    freed: bool = False,
 ) -> list[WindowSlews]:
     """Eligible slews per calendar window, with how many visits each rule excluded. A window with
     no eligible slew is widened by `widen_seconds` on both sides when that is asked for (the
-    planner's `--widen-hours`): its Window then has the widened bounds. `taken` (per timeline row)
-    marks slews another program holds: a window whose eligible slews are all taken is widened too
-    (they stay among its rows; co-planning sets them aside and says why)."""
+    planner's `--widen-hours`): its Window then has the widened bounds. `freed`: as for
+    `exclusion_reason`."""
     rules = load_rules(rules)
     starts = to_seconds(timeline["start"])
     if len(starts) and np.any(np.diff(starts) < 0):
@@ -132,7 +138,7 @@ def window_slews(
     # Only the visits of the calendar's span are judged: a cycle's calendar covers part of a timeline.
     span = (calendar.windows[0].start - widen_seconds, calendar.windows[-1].end + widen_seconds)
     first, last = np.searchsorted(starts, span, side="left")
-    reason = exclusion_reason(timeline, rules, slice(first, last))
+    reason = exclusion_reason(timeline, rules, slice(first, last), freed=freed)
     names = rules.rule_names()
 
     def judged(window: Window) -> WindowSlews:
@@ -151,8 +157,7 @@ def window_slews(
     result = []
     for window in calendar.windows:
         slews = judged(window)
-        usable = slews.rows if taken is None else slews.rows[~taken[slews.rows]]
-        if widen_seconds and not len(usable):
+        if widen_seconds and not len(slews.rows):
             slews = judged(Window(window.anneal, window.start - widen_seconds, window.end + widen_seconds))
         result.append(slews)
     return result

@@ -30,7 +30,7 @@ from planner.problem.calendar import to_seconds
 from planner.problem.eligibility import exclusion_reason, window_slews
 from planner.problem.instance import MAX_WIDEN_HOURS
 from planner.problem.program import Program, load_program, program_id
-from planner.problem.rules import CARRIES, RuleSet, rules_for
+from planner.problem.rules import RuleSet, rules_for
 from planner.schedules.report import SLEW_PARALLEL
 
 MAX_PROGRAMS = 20  # a cycle flies about eight slew-parallel programs
@@ -119,22 +119,18 @@ class JointInstance:
 
     def _observations(self):
         starts = to_seconds(self.freed["start"])
-        # A slew still carrying a slew parallel once the planned programs' are off carries another
-        # program's run, whatever its mode: eligibility's own rule only tells modes apart.
-        blocked = self.freed["slew_parallel"].notna().to_numpy()
         for index, (program, rules) in enumerate(zip(self.programs, self.rule_sets, strict=True)):
             if not program.campaigns:
-                for w in window_slews(self.freed, program.calendar, rules, self.widen_seconds, blocked):
-                    free = ~blocked[w.rows]
+                for w in window_slews(self.freed, program.calendar, rules, self.widen_seconds, freed=True):
+                    why = "" if len(w.rows) else w.explain().removeprefix(f"{w.window.label} ")
                     yield Observation(
                         index, w.window.anneal, w.window.label, w.window.start, w.window.end, 1, 0,
-                        w.rows[free], w.times[free], why=_why(w, free), weekly=True,
+                        w.rows, w.times, why=why, weekly=True,
                     )  # fmt: skip
                 continue
             # The rules once over the span of all the program's campaigns, then each window's share.
             lo, hi = (int(i) for i in np.searchsorted(starts, program.span))
-            reason = exclusion_reason(self.freed, rules, slice(lo, hi))
-            reason[(reason == "") & blocked[lo:hi]] = CARRIES
+            reason = exclusion_reason(self.freed, rules, slice(lo, hi), freed=True)
             eligible = np.flatnonzero(reason == "") + lo
             times = starts[eligible]
             for number, campaign in enumerate(program.campaigns, start=1):
@@ -152,16 +148,6 @@ class JointInstance:
                     campaign.preferred_times(),
                     why="" if last > first else _excluded(reason, starts[lo:hi], campaign, rules),
                 )
-
-
-def _why(window, free: np.ndarray) -> str:
-    """Why a weekly window has no eligible slew (empty when it has one)."""
-    if free.any():
-        return ""
-    text = window.explain().removeprefix(f"{window.window.label} ")  # the label is the key beside it
-    if not len(free):
-        return text
-    return f"{text}, but each carries a slew parallel of a program not planned here"
 
 
 def _excluded(reason: np.ndarray, starts: np.ndarray, campaign, rules: RuleSet) -> str:

@@ -288,7 +288,7 @@ def test_widening_reaches_past_a_window_whose_slews_another_program_holds():
     other = [Attached("PARALLEL SLEW CALIBRATION", "MIRI Anneal", "4486:1:1")]
     frame = timeline(visit(0.5, parallels=other), visit(1.25), visit(2.5))
     narrow = JointInstance(timeline=frame, programs=(anneals(count=2),), rules="seed")
-    assert len(narrow.observations[0].rows) == 0 and "not planned here" in narrow.observations[0].why
+    assert len(narrow.observations[0].rows) == 0 and "(carries-slew-parallel)" in narrow.observations[0].why
     wide = JointInstance(timeline=frame, programs=(anneals(count=2),), rules="seed", widen_hours=12)
     first = wide.observations[0]
     assert first.times.tolist() == [START + round(1.25 * DAY)] and first.why == ""
