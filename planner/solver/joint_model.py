@@ -107,13 +107,8 @@ class _Path:
                 chain = Chain(
                     tuple(o.times for o in self.layers), self.target, 1, tuple(o.number for o in self.layers)
                 )
-                backward = oracle.backward(chain, "sum")
-                i = int(np.argmin(backward[0]))
-                chosen = {self.numbers[0]: i}
-                for k in range(1, len(self.layers)):
-                    i = int(np.argmin(chain.arc_costs(k - 1)[i] + backward[k]))
-                    chosen[self.numbers[k]] = i
-                self._through_all = (float(backward[0].min()), chosen)
+                best = oracle.best_path(chain, "sum")  # windows in order, each with a slew: a plan exists
+                self._through_all = (best.cost, dict(zip(self.numbers, best.choice, strict=True)))
         return self._through_all
 
 
