@@ -20,13 +20,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from ortools.sat.python import cp_model
 
 from planner.errors import InfeasibleError, InternalError
 from planner.plans.checker import objective_value
 from planner.plans.compare import intervals
 from planner.plans.joint_result import JOINT_PLAN_SCHEMA, JointResult
-from planner.plans.result import StageRecord, Status
+from planner.plans.result import StageRecord
 from planner.problem.calendar import DAY
 from planner.problem.joint import JointInstance
 from planner.problem.settings import SolverSettings
@@ -88,47 +87,30 @@ class JointStages:
     def _stage(self, name: str, expression, known: dict[int, list[int]]) -> dict[int, list[int]]:
         """Minimise the stage's expression from the model's hint (the plan `known`); record it; keep
         its value. Without a plan from the solver in time, the known plan stays, its status UNKNOWN."""
-        from planner.solver.solve import configure, solve_interruptibly, stage_status
+        from planner.solver.solve import run_stage
 
         model = self.model.model
         model.minimize(expression)
         remaining = self.settings.time_limit - (time.perf_counter() - self.started)
-        solver = cp_model.CpSolver()
-        configure(solver, self.settings, max(remaining, 0.01), name)
-        solver.parameters.cp_model_presolve = True  # no pure flow: presolve helps the side constraints
-        if self.on_progress is not None:
-            self.on_progress(f"stage {name}: solving {len(model.proto.variables):,} variables")
-        code = solve_interruptibly(solver, model)
-        status = stage_status(solver, model, self.settings, f"joint {name}", code)
-        self.solve_seconds += solver.wall_time
-        if status.has_plan:
-            value, bound = round(solver.objective_value), max(0.0, float(solver.best_objective_bound))
-        else:
-            value, bound = stage_value(name, self.model.instance, known), 0.0
         earlier_unproven = any(not r.proven for r in self.records)
-        self.records.append(
-            StageRecord(
-                name=name,
-                role="objective",
-                status=status,
-                value=value,
-                bound=bound,
-                seconds=round(solver.wall_time, 4),
-                variables=len(model.proto.variables),
-                constraints=len(model.proto.constraints),
-                plan_from="solver" if status.has_plan else "hint",
-                note="optimal given the values of earlier stages that were not proven"
-                if earlier_unproven and status == Status.OPTIMAL
-                else ""
-                if status.has_plan
-                else "the solver found no plan in time: the known plan is kept",
-            )
+        unproven_note = "optimal given the values of earlier stages that were not proven"
+        solver, record = run_stage(
+            model,
+            name,
+            "objective",
+            self.settings,
+            max(remaining, 0.01),
+            lambda: stage_value(name, self.model.instance, known),
+            self.on_progress,
+            unit="" if name == SERVED else " s",
+            presolve=True,
+            optimal_note=unproven_note if earlier_unproven else "",
+            described=f"joint {name}",
         )
-        if self.on_progress is not None:
-            unit = "" if name == SERVED else " s"
-            self.on_progress(f"stage {name}: best {value:,}{unit}, bound {bound:,.0f}{unit}")
-        model.add(expression <= value)  # later stages keep this stage's value
-        if not status.has_plan:
+        self.solve_seconds += solver.wall_time
+        self.records.append(record)
+        model.add(expression <= record.value)  # later stages keep this stage's value
+        if not record.status.has_plan:
             return known  # its hint stays the model's
         model.clear_hints()
         solution = solver.response_proto.solution

@@ -308,45 +308,79 @@ class _Stages:
 
     def _stage(self, model: FlowModel, name: str, role: Role, hint: tuple[int, ...]) -> tuple[int, ...]:
         """Minimise the stage's expression from the complete hint; returns the stage's plan."""
-        expression = self._expression(model, name)
-        model.model.minimize(expression)
+        model.model.minimize(self._expression(model, name))
         model.hint(hint)
         remaining = self.settings.time_limit - (time.perf_counter() - self.started)
         if remaining <= 0:
             self._skip(name, role, hint, "not run: the time limit was spent before it")
             return hint
-        solver = cp_model.CpSolver()
-        configure(solver, self.settings, remaining, name)
-        callback = None
-        if self.on_progress is not None:
-            self.on_progress(f"stage {name}: solving {model.size[0]} variables")
-            callback = _Progress(name, self.on_progress)
-        status = stage_status(
-            solver, model.model, self.settings, name, solve_interruptibly(solver, model.model, callback)
+        solver, record = run_stage(
+            model.model,
+            name,
+            role,
+            self.settings,
+            remaining,
+            lambda: self._value(name, hint),
+            self.on_progress,
         )
         self.solve_seconds += solver.wall_time
-        plan = model.choice(solver) if status.has_plan else hint
+        self.records.append(record)
+        return model.choice(solver) if record.status.has_plan else hint
+
+
+def run_stage(
+    model: cp_model.CpModel,
+    name: str,
+    role: Role,
+    settings: SolverSettings,
+    remaining: float,
+    known_value: Callable[[], int],
+    on_progress: Callable[[str], None] | None = None,
+    *,
+    unit: str = " s",
+    presolve: bool = False,
+    optimal_note: str = "",
+    described: str | None = None,
+) -> tuple[cp_model.CpSolver, StageRecord]:
+    """Solve one lexicographic stage (what `model` minimises, from its hint) within `remaining`
+    seconds, for one program and for co-planning alike: the solver and the stage's record. Without
+    a plan from the solver the known plan stays: its value (`known_value()`), bound 0, UNKNOWN or
+    what CP-SAT said. `presolve`: CP-SAT's presolve on (co-planning's side constraints want it);
+    `optimal_note`: the record's note when the stage is proven; `described`: the stage as an
+    error names it (default `name`)."""
+    solver = cp_model.CpSolver()
+    configure(solver, settings, remaining, name)
+    if presolve:
+        solver.parameters.cp_model_presolve = True
+    variables, constraints = len(model.proto.variables), len(model.proto.constraints)
+    callback = None
+    if on_progress is not None:
+        on_progress(f"stage {name}: solving {variables:,} variables")
+        callback = _Progress(name, on_progress, unit)
+    code = solve_interruptibly(solver, model, callback)
+    status = stage_status(solver, model, settings, described or name, code)
+    if status.has_plan:
         # the objective comes back as a float: int() would truncate 151199.99... to 151199
-        value = round(solver.objective_value) if status.has_plan else self._value(name, plan)
-        bound = max(0.0, float(solver.best_objective_bound)) if status.has_plan else 0.0
-        variables, constraints = model.size
-        self.records.append(
-            StageRecord(
-                name=name,
-                role=role,
-                status=status,
-                value=value,
-                bound=bound,
-                seconds=round(solver.wall_time, 4),
-                variables=variables,
-                constraints=constraints,
-                plan_from="solver" if status.has_plan else "hint",
-                note="" if status.has_plan else "the solver found no plan in time: the known plan is kept",
-            )
-        )
-        if self.on_progress is not None:
-            self.on_progress(f"stage {name}: best {value} s, bound {bound:.0f} s")
-        return plan
+        value, bound = round(solver.objective_value), max(0.0, float(solver.best_objective_bound))
+        note = optimal_note if status == Status.OPTIMAL else ""
+    else:
+        value, bound = known_value(), 0.0
+        note = "the solver found no plan in time: the known plan is kept"
+    record = StageRecord(
+        name=name,
+        role=role,
+        status=status,
+        value=value,
+        bound=bound,
+        seconds=round(solver.wall_time, 4),
+        variables=variables,
+        constraints=constraints,
+        plan_from="solver" if status.has_plan else "hint",
+        note=note,
+    )
+    if on_progress is not None:
+        on_progress(f"stage {name}: best {value:,}{unit}, bound {bound:,.0f}{unit}")
+    return solver, record
 
 
 def stage_status(
@@ -374,14 +408,13 @@ def stage_status(
 class _Progress(cp_model.CpSolverSolutionCallback):
     """Reports each improving solution of a stage with CP-SAT's current bound."""
 
-    def __init__(self, stage: str, show: Callable[[str], None]):
+    def __init__(self, stage: str, show: Callable[[str], None], unit: str = " s"):
         super().__init__()
-        self.stage, self.show = stage, show
+        self.stage, self.show, self.unit = stage, show, unit
 
     def on_solution_callback(self) -> None:
-        self.show(
-            f"stage {self.stage}: best {self.objective_value:.0f} s, bound {self.best_objective_bound:.0f} s"
-        )
+        best, bound, unit = self.objective_value, self.best_objective_bound, self.unit
+        self.show(f"stage {self.stage}: best {best:,.0f}{unit}, bound {bound:,.0f}{unit}")
 
 
 def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel, callback=None):

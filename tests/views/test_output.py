@@ -170,7 +170,7 @@ def test_progress_shows_stages_and_bound_on_a_terminal_only(monkeypatch, shipped
     assert lines[0].startswith("stage regular: solving")
     # each improving solution reports the value and CP-SAT's bound; the last one is the optimum
     best = [line for line in lines if line.startswith("stage regular: best")]
-    assert best and best[-1] == f"stage regular: best {result.value} s, bound {result.value} s"
+    assert best and best[-1] == f"stage regular: best {result.value:,} s, bound {result.value:,} s"
 
     terminal = io.StringIO()
     monkeypatch.setattr(output, "errors", Console(file=terminal, force_terminal=True))
