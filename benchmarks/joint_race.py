@@ -38,70 +38,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 
-from benchmarks.highs_baseline import HighsModel, hint_vector, to_highs
+from benchmarks.highs_baseline import hint_vector, solve_highs, to_highs
 from planner.solver.joint import JointStages
 
 RESULTS = Path(__file__).parent / "results"
 INSTANCES = ("cycle2", "cycle3", "decade", "tiny")
-
-
-def solve_highs(model: HighsModel, time_limit: float) -> dict:
-    """HiGHS on the model from its hint, 1 thread; timed from passModel to the end of run.
-
-    Checked, not trusted: an answer whose reported value is not its own solution's is no proof
-    (HiGHS 1.16 with a MIP start and presolve can report the presolved problem's objective, its
-    offset lost, as proven optimal while returning the start: Cycle 2's `regular` stage). HiGHS then
-    runs again without the start, and that run is the one in the `highs_*` columns; the run from the
-    start is kept in the `highs_start_*` columns."""
-    first = _highs_run(model, time_limit, start=True)
-    start = {f"highs_start_{key[6:]}": value for key, value in first.items() if key != "highs_proven"}
-    if first["highs_value"] == first["highs_solution_value"] or model.hint is None:
-        return first | {"highs_rerun": False} | start
-    return _highs_run(model, time_limit, start=False) | {"highs_rerun": True} | start
-
-
-def _highs_run(model: HighsModel, time_limit: float, *, start: bool) -> dict:
-    highs = highspy.Highs()
-    for option, value in (
-        ("output_flag", False),
-        ("time_limit", float(time_limit)),
-        ("threads", 1),
-        ("mip_rel_gap", 0.0),
-        ("mip_abs_gap", 0.5),  # the objective is integral: a gap below 1 proves the optimum
-    ):
-        highs.setOptionValue(option, value)
-    started = time.perf_counter()
-    highs.passModel(model.lp)
-    if start and model.hint is not None:
-        solution = highspy.HighsSolution()
-        solution.col_value = model.hint.tolist()
-        solution.value_valid = True
-        highs.setSolution(solution)
-    highs.run()
-    seconds = time.perf_counter() - started
-    status = highs.modelStatusToString(highs.getModelStatus())
-    info = highs.getInfo()
-    columns = np.asarray(highs.getSolution().col_value, dtype=float)
-    has_solution = info.primal_solution_status == 2 and len(columns) == model.lp.num_col_
-    feasible, of_columns = model.check(columns) if has_solution else (False, np.nan)
-    value = float(info.objective_function_value) if has_solution else np.nan
-    bound = float(info.mip_dual_bound)
-    return {
-        "highs_status": status,
-        # checked, not trusted: its own solution's objective and feasibility in the model
-        "highs_proven": bool(
-            status == "Optimal" and feasible and np.isfinite(value) and round(value) == round(of_columns)
-        ),
-        "highs_value": round(value) if np.isfinite(value) else None,
-        "highs_solution_value": round(of_columns) if np.isfinite(of_columns) else None,
-        "highs_solution_feasible": feasible,
-        "highs_bound": bound if np.isfinite(bound) else None,
-        "highs_s": seconds,
-    }
 
 
 # -- the race, stage by stage ---------------------------------------------------------------------------

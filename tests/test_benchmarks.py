@@ -234,7 +234,7 @@ def test_the_joint_race_translation_refuses_what_it_cannot_translate():
     import pytest
     from ortools.sat.python import cp_model
 
-    from benchmarks.joint_race import to_highs
+    from benchmarks.highs_baseline import to_highs
 
     model = cp_model.CpModel()
     a, b, c = (model.new_bool_var(name) for name in "abc")
