@@ -124,7 +124,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = run_options(argv, __doc__ or "", RESULTS / "policy_variants.csv")
+    args = run_options(argv, __doc__ or "", RESULTS / "policy_variants.csv", perturbations=4, cycles=30)
     load = os.getloadavg()
     started = time.perf_counter()
     table = measure(args.perturbations, args.cycles, args.seed, args.jobs, VARIANTS)

@@ -302,9 +302,9 @@ class Rollout(Lookahead):
 # `guarded`'s defaults: the grid point of benchmarks/policy_loo.py with the least mean ratio to
 # hindsight over the replays of the three shipped cycles and their perturbed variants (k 2, 6, 13,
 # 26; greatest weight 0.5, 1; first anneal "centre" or "earliest"): k 2, weight 1, centre (k 6 was
-# 0.024 behind; with variants whose slips did not keep each visit's place it was k 6, 0.005 ahead:
-# the data do not pin k down). Left one cycle out, the fit on the other two replays chose the same
-# point for every cycle (benchmarks/README.md).
+# 0.016 behind over 8 variants, 0.024 over 4; with variants whose slips did not keep each visit's
+# place it was k 6, 0.005 ahead: the data do not pin k down). Left one cycle out, the fit on the
+# other two replays chose the same point for every cycle (benchmarks/README.md).
 GUARD_K = 2.0  # own weeks at which the learned cost-to-go gets half its greatest weight
 GUARD_MAX_WEIGHT = 1.0  # the weight it tends to with many agreeing weeks of the cycle's own
 GUARD_RECENT = 4  # the recent weeks tested against the rest
