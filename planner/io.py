@@ -290,20 +290,77 @@ def read_parquet(path: Path, *, max_metadata_bytes: int | None = None, max_rows:
     """A Parquet file's table and the project's metadata (`_project_metadata`), reading the file
     once. Raises what pyarrow raises, or ValueError for damaged metadata or a file that would decode
     to more than the limits above (its footer checked before any column is read, its text columns
-    read dictionary-encoded and measured before they are decoded): callers name the file.
+    read dictionary-encoded and measured before they are decoded): callers name the file, and have
+    checked its size, so its bytes are read into memory once: what is checked is what is read.
 
     `pq.ParquetFile` rather than `pq.read_table`: the latter goes through pyarrow.dataset, whose
     import alone costs every command 13 ms."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as file:
+    data = pa.py_buffer(Path(path).read_bytes())
+    _footer_survives(data, max_rows)
+    with pq.ParquetFile(pa.BufferReader(data)) as file:
         check_parquet_footer(file, max_rows)
         meta = _project_metadata(file.schema_arrow.metadata, max_metadata_bytes)
         names = _text_columns(file.schema_arrow)
-    with pq.ParquetFile(path, read_dictionary=names) as file:
-        check_parquet_footer(file, max_rows)  # the same file, unless it was replaced meanwhile
+    with pq.ParquetFile(pa.BufferReader(data), read_dictionary=names) as file:
         table = file.read()
     return _decode_text(table, names, 0), meta
+
+
+FOOTER_CHILD_SECONDS = 10.0  # a footer is checked in well under 10 ms; past this the child is stopped
+
+
+def _footer_survives(data, max_rows: int | None) -> None:
+    """ValueError when checking the footer (`check_parquet_footer`) kills the process that does it.
+
+    pyarrow reads a column chunk's metadata for Python through a call whose C++ exception its
+    binding does not catch, so some damaged footers abort the process instead of raising (pyarrow
+    26: size statistics whose level histograms do not match the schema; a fuzz of plan files found
+    it). The check runs first in a forked child (about 5 ms); where the child dies, the file is
+    refused. Without fork (not POSIX), or when the child does not answer in time, the check runs
+    in this process only."""
+    if not hasattr(os, "fork"):
+        return
+    import signal
+    import time
+    import warnings
+
+    with warnings.catch_warnings():  # Python 3.12+ warns of forking with threads: the child runs none
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: check, then leave at once (no atexit handlers, no buffers flushed twice)
+        code = 1
+        try:
+            import faulthandler
+            import resource
+
+            # What C++ and a fault handler print as the child aborts: the parent says it in one line.
+            faulthandler.disable()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # and no core file left behind
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            with pq.ParquetFile(pa.BufferReader(data)) as file:
+                check_parquet_footer(file, max_rows)
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + FOOTER_CHILD_SECONDS
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return
+        time.sleep(0.0005)
+    if os.WIFSIGNALED(status):
+        killed = signal.Signals(os.WTERMSIG(status)).name
+        raise ValueError(f"damaged footer: reading its column metadata killed the reader ({killed})")
 
 
 def read_text_file(path: Path | str, max_bytes: int, expected: str) -> str:

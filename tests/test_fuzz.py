@@ -124,12 +124,15 @@ def drive(kind: str, args: list[str], inputs: dict[str, bytes], out: str | None 
 
 
 @st.composite
-def mangled(draw, data: bytes) -> bytes:
-    """`data` truncated, with bytes flipped, random bytes inserted or a span replaced or repeated."""
+def mangled(draw, data: bytes, footer: bool = False) -> bytes:
+    """`data` truncated, with bytes flipped, random bytes inserted or a span replaced or repeated;
+    `footer`: only in a Parquet file's footer (its metadata, before the last 8 bytes), where one
+    flipped byte can make pyarrow abort rather than raise (planner.io._footer_survives)."""
     for _ in range(draw(st.integers(1, 3))):
         if not data:
             break
-        at = draw(st.integers(0, len(data) - 1))
+        first = max(0, len(data) - 8 - int.from_bytes(data[-8:-4], "little")) if footer else 0
+        at = draw(st.integers(min(first, len(data) - 1), len(data) - 1))
         action = draw(st.sampled_from(["cut", "flip", "insert", "replace", "repeat"]))
         if action == "cut":
             data = data[:at]
@@ -279,6 +282,14 @@ def test_damaged_plan_metadata(plan_bytes, data, command):
 def test_mangled_plan_files(plan_bytes, data, command):
     args, out = PLAN_COMMANDS[command]
     drive(f"{command} (mangled file)", args, {"p.parquet": data.draw(mangled(plan_bytes))}, out)
+
+
+@fuzz(80)
+@given(data=st.data(), command=st.sampled_from(sorted(PLAN_COMMANDS)))
+def test_mangled_plan_footers(plan_bytes, data, command):
+    args, out = PLAN_COMMANDS[command]
+    damaged = data.draw(mangled(plan_bytes, footer=True))
+    drive(f"{command} (mangled footer)", args, {"p.parquet": damaged}, out)
 
 
 # -- random option values --------------------------------------------------------------------------

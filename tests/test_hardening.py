@@ -983,6 +983,32 @@ def test_parquet_footer_sizes_are_checked_before_any_column_is_read(tmp_path, pl
         assert "rows" in message and ".parquet" in message, (args, message)
 
 
+def test_a_footer_whose_metadata_aborts_pyarrow_is_refused_in_one_line():
+    """pyarrow 26 aborts the process (a C++ exception its binding does not catch) reading a column
+    chunk's metadata whose size statistics do not match the schema. This file, a plan with four
+    bytes changed by a fuzz of plan files, did so: its footer is now checked first in a forked
+    child (planner.io._footer_survives), and the file is refused in one line naming it."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "data" / "plan-footer-aborts-pyarrow.parquet"
+    message = one_line_error(run(["check", str(fixture)]))
+    assert "plan-footer-aborts-pyarrow.parquet" in message and "not a readable plan file" in message
+
+
+def test_whatever_kills_the_footer_check_refuses_the_file_not_the_process(plan_file, monkeypatch):
+    """The footer check killed in the child (here by an abort of the test's own) refuses the file in
+    one line; this process runs on and reads the same file once the check is itself again."""
+    import os
+
+    from planner import io
+
+    check = io.check_parquet_footer
+    monkeypatch.setattr(io, "check_parquet_footer", lambda *a, **k: os.abort())
+    assert "killed the reader (SIGABRT)" in one_line_error(run(["check", str(plan_file)]))
+    monkeypatch.setattr(io, "check_parquet_footer", check)
+    assert run(["check", str(plan_file)]).exit_code == 0
+
+
 def test_a_real_cycle_passes_the_parquet_limits_by_a_wide_margin():
     import pyarrow.parquet as pq
 
