@@ -323,7 +323,7 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
             path, f"over {MAX_TIMELINE_BYTES // 1_000_000_000} GB; expected a timeline Parquet file"
         )
     try:
-        table, meta = read_parquet(path)
+        table, meta = read_parquet(path, shipped=path.resolve() == DEFAULT_TIMELINE.resolve())
     except (pa.ArrowException, OSError, ValueError, RecursionError) as err:
         raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
     if meta.get("kind") != "timeline":
