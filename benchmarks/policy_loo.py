@@ -26,8 +26,8 @@ with the slew-time rule. Five settings, each run for every cycle:
   week by week as in benchmarks/online_bound.py (`run_online`); the prior is the weeks of the
   cycles left in, in cycle order (never the cycle's own). No anneals were flown on these.
 
-Policies: greedy; rollout (the previous default); every point of `guarded`'s GRID (k, max_weight,
-first, sample_weeks); and the reference, not online: the Bayes policy told the cycle's own week
+Policies: greedy; rollout (the previous default); every point of `guarded`'s GRID (k, max_weight, first);
+and the reference, not online: the Bayes policy told the cycle's own week
 distribution (benchmarks.online_bound.KnownWeeks with nothing ahead: lookahead at weight 1 whose
 samples are all the cycle's final weeks; for a perturbed variant, that variant's). For each
 setting and each cycle left out, the grid point with the least mean ratio to hindsight over the
@@ -55,7 +55,7 @@ import pandas as pd
 from benchmarks.online_bound import BLOCK_WEEKS, TARGET, KnownWeeks, hindsight, resample, run_online
 from benchmarks.replays import CYCLES, DATA, RESULTS, final_weeks, perturbed, shipped_weeks
 from planner.online.outcome import on_common_weeks, run_replay
-from planner.online.policies import FIRSTS, SAMPLE_WEEKS, Greedy, Guarded, Policy, Rollout
+from planner.online.policies import FIRSTS, Greedy, Guarded, Policy, Rollout
 from planner.online.prior import NO_PRIOR, Prior, load_prior, prior_from
 from planner.online.replay import prior_cut
 from planner.plans.compare import flown_in_calendar
@@ -65,9 +65,7 @@ from planner.problem.slewtime import within
 from planner.schedules.history import History
 
 HISTORIES = {"Cycle 1": "cycle1-text", "Cycle 2": "cycle2-json", "Cycle 3": "cycle3-json"}
-# k, max_weight, first, sample_weeks: the weeks it learns from, 26 (SAMPLE_WEEKS) or a year (the
-# guard forgets weeks that disagree with the recent ones, so a longer memory only adds agreeing ones)
-GRID = list(itertools.product((2.0, 6.0, 13.0, 26.0), (0.5, 1.0), FIRSTS, (SAMPLE_WEEKS, 52)))
+GRID = list(itertools.product((2.0, 6.0, 13.0, 26.0), (0.5, 1.0), FIRSTS))  # k, max_weight, first
 SETTINGS = ("replay", "iid", "blocks", "other prior", "first 9")
 # Settings that only stress a policy fitted elsewhere: the grid point chosen on the replays of the
 # cycles left in is measured on them (no point is fitted to them).
@@ -78,21 +76,19 @@ BAYES = "Bayes told the cycle's weeks (not online)"
 SHOWN = ["flown", "greedy", "rollout (previous default)", FITTED, BAYES]
 
 
-def guarded_name(k: float, weight: float, first: str, weeks: int = SAMPLE_WEEKS) -> str:
-    return f"guarded k={k:g} w={weight:g} {first}" + ("" if weeks == SAMPLE_WEEKS else f" {weeks} weeks")
+def guarded_name(k: float, weight: float, first: str) -> str:
+    return f"guarded k={k:g} w={weight:g} {first}"
 
 
 Candidates = Sequence[tuple[str, Callable[[], Policy]]]  # name, a picklable maker (worker processes)
 
 
 def grid_points(grid: Sequence[tuple] = GRID) -> Candidates:
-    """`guarded` at each (k, max_weight, first[, sample_weeks]) of the grid, by name."""
-    points = []
-    for k, w, first, *more in grid:
-        weeks = more[0] if more else SAMPLE_WEEKS
-        made = functools.partial(Guarded, k=k, max_weight=w, first=first, sample_weeks=weeks)
-        points.append((guarded_name(k, w, first, weeks), made))
-    return points
+    """`guarded` at each (k, max_weight, first) of the grid, by name."""
+    return [
+        (guarded_name(k, w, first), functools.partial(Guarded, k=k, max_weight=w, first=first))
+        for k, w, first in grid
+    ]
 
 
 def _row(
