@@ -68,7 +68,9 @@ def _carries_other_slew_parallel(timeline: pd.DataFrame, own: str | None) -> np.
     # Only visits with some slew parallel need their attached rows read; every one of them is.
     parallels = timeline["parallels"].to_numpy()
     for i in np.flatnonzero(timeline["slew_parallel"].notna().to_numpy()):
-        carries[i] = any(p["visit_type"] == SLEW_PARALLEL and p["instrument"] != own for p in parallels[i])
+        carries[i] = any(
+            p["visit_type"] == SLEW_PARALLEL and (own is None or p["instrument"] != own) for p in parallels[i]
+        )
     return carries
 
 
