@@ -313,7 +313,7 @@ def read_parquet(
     return _decode_text(table, names, 0), meta
 
 
-FOOTER_CHILD_SECONDS = 10.0  # a footer is checked in well under 10 ms; past this the child is stopped
+FOOTER_CHILD_SECONDS = 10.0  # a footer is checked in well under 10 ms; a child this slow is stopped
 
 
 def _footer_survives(data, max_rows: int | None) -> None:
@@ -322,49 +322,69 @@ def _footer_survives(data, max_rows: int | None) -> None:
     pyarrow reads a column chunk's metadata for Python through a call whose C++ exception its
     binding does not catch, so some damaged footers abort the process instead of raising (pyarrow
     26: size statistics whose level histograms do not match the schema; a fuzz of plan files found
-    it). The check runs first in a forked child (about 5 ms); where the child dies, the file is
-    refused. Without fork (not POSIX), or when the child does not answer in time, the check runs
-    in this process only."""
+    it). The check runs first in a forked child (about 5 ms), which answers through a pipe (not
+    its exit status: a process that ignores SIGCHLD has none to wait for). No answer means it
+    died: the file is refused; no answer within FOOTER_CHILD_SECONDS refuses it too. Where no
+    child can be made (not POSIX, or fork fails) the check runs in this process only."""
     if not hasattr(os, "fork"):
         return
+    import select
     import signal
-    import time
     import warnings
 
-    with warnings.catch_warnings():  # Python 3.12+ warns of forking with threads: the child runs none
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # the child: check, then leave at once (no atexit handlers, no buffers flushed twice)
+    read_end, write_end = os.pipe()
+    try:
+        with warnings.catch_warnings():  # Python 3.12+ warns of forking with threads: the child runs none
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:  # no process to spare
+        os.close(read_end)
+        os.close(write_end)
+        return
+    if pid == 0:  # the child: check, answer, then leave at once (no atexit handlers, no buffers flushed)
         code = 1
         try:
-            import faulthandler
-            import resource
-
-            # What C++ and a fault handler print as the child aborts: the parent says it in one line.
-            faulthandler.disable()
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # and no core file left behind
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            with pq.ParquetFile(pa.BufferReader(data)) as file:
-                check_parquet_footer(file, max_rows)
+            os.close(read_end)
+            _check_footer_here(data, max_rows)
             code = 0
         finally:
+            with contextlib.suppress(BaseException):
+                os.write(write_end, b"%d" % code)
             os._exit(code)
-    deadline = time.monotonic() + FOOTER_CHILD_SECONDS
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return
-        time.sleep(0.0005)
-    if os.WIFSIGNALED(status):
-        killed = signal.Signals(os.WTERMSIG(status)).name
-        raise ValueError(f"damaged footer: reading its column metadata killed the reader ({killed})")
+    os.close(write_end)
+    answer: bytes | None = None
+    try:
+        if select.select([read_end], [], [], FOOTER_CHILD_SECONDS)[0]:
+            answer = os.read(read_end, 1)
+    finally:  # also on Ctrl-C: no child is left running or unreaped
+        os.close(read_end)
+        if answer is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        status = None
+        with contextlib.suppress(ChildProcessError):  # SIGCHLD ignored: reaped already
+            status = os.waitpid(pid, 0)[1]
+    if answer is None:
+        raise ValueError(f"its footer could not be checked within {FOOTER_CHILD_SECONDS:g} s")
+    if not answer:
+        how = f" ({signal.Signals(os.WTERMSIG(status)).name})" if status and os.WIFSIGNALED(status) else ""
+        raise ValueError(f"damaged footer: reading its column metadata killed the reader{how}")
+
+
+def _check_footer_here(data, max_rows: int | None) -> None:
+    """`check_parquet_footer` on the bytes, in `_footer_survives`' child: silent if it aborts."""
+    import faulthandler
+    import resource
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # What C++ and a fault handler print as the child aborts: the parent says it in one line.
+    faulthandler.disable()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # and no core file left behind
+    with pq.ParquetFile(pa.BufferReader(data)) as file:
+        check_parquet_footer(file, max_rows)
 
 
 def read_text_file(path: Path | str, max_bytes: int, expected: str) -> str:

@@ -983,30 +983,56 @@ def test_parquet_footer_sizes_are_checked_before_any_column_is_read(tmp_path, pl
         assert "rows" in message and ".parquet" in message, (args, message)
 
 
+def _cli_in_a_process(args: list[str], prelude: str = "", sigchld_ignored: bool = False):
+    """The CLI in a process of its own (a regression that aborts it then fails this test only), after
+    `prelude` (Python run first), with SIGCHLD ignored if asked (as a parent may leave it)."""
+    import signal
+    import subprocess
+    import sys
+
+    argv = ["anneal-planner", *args]
+    code = f"import sys\n{prelude}\nfrom planner.__main__ import run\nsys.argv = {argv!r}\nrun()"
+    ignore = (lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN)) if sigchld_ignored else None
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=ignore)
+
+
 def test_a_footer_whose_metadata_aborts_pyarrow_is_refused_in_one_line():
     """pyarrow 26 aborts the process (a C++ exception its binding does not catch) reading a column
     chunk's metadata whose size statistics do not match the schema. This file, a plan with four
     bytes changed by a fuzz of plan files, did so: its footer is now checked first in a forked
-    child (planner.io._footer_survives), and the file is refused in one line naming it."""
+    child (planner.io._footer_survives), and the file is refused in one line naming it, also by a
+    process that ignores SIGCHLD (its child leaves no exit status to wait for)."""
     from pathlib import Path
 
-    fixture = Path(__file__).parent / "data" / "plan-footer-aborts-pyarrow.parquet"
-    message = one_line_error(run(["check", str(fixture)]))
-    assert "plan-footer-aborts-pyarrow.parquet" in message and "not a readable plan file" in message
+    fixture = str(Path(__file__).parent / "data" / "plan-footer-aborts-pyarrow.parquet")
+    for ignored in (False, True):
+        done = _cli_in_a_process(["check", fixture], sigchld_ignored=ignored)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1, (ignored, done.returncode, done.stderr)
+        assert "plan-footer-aborts-pyarrow.parquet" in lines[0] and "damaged footer" in lines[0]
 
 
-def test_whatever_kills_the_footer_check_refuses_the_file_not_the_process(plan_file, monkeypatch):
+def test_whatever_kills_the_footer_check_refuses_the_file_not_the_process(plan_file):
     """The footer check killed in the child (here by an abort of the test's own) refuses the file in
-    one line; this process runs on and reads the same file once the check is itself again."""
-    import os
+    one line; a valid file reads as before, also with SIGCHLD ignored."""
+    abort = "import os\nfrom planner import io\nio.check_parquet_footer = lambda *a, **k: os.abort()"
+    done = _cli_in_a_process(["check", str(plan_file)], prelude=abort)
+    assert done.returncode == 2 and "killed the reader (SIGABRT)" in done.stderr, done.stderr
+    assert _cli_in_a_process(["check", str(plan_file)], sigchld_ignored=True).returncode == 0
+
+
+def test_a_footer_check_that_does_not_answer_refuses_the_file(plan_file, monkeypatch):
+    """A child that does not answer in time is stopped and the file refused in one line: the check
+    is never run unprotected in this process instead."""
+    import time
 
     from planner import io
 
-    check = io.check_parquet_footer
-    monkeypatch.setattr(io, "check_parquet_footer", lambda *a, **k: os.abort())
-    assert "killed the reader (SIGABRT)" in one_line_error(run(["check", str(plan_file)]))
-    monkeypatch.setattr(io, "check_parquet_footer", check)
-    assert run(["check", str(plan_file)]).exit_code == 0
+    monkeypatch.setattr(io, "FOOTER_CHILD_SECONDS", 0.2)
+    monkeypatch.setattr(io, "check_parquet_footer", lambda *a, **k: time.sleep(30))
+    started = time.monotonic()
+    assert "could not be checked within 0.2 s" in one_line_error(run(["check", str(plan_file)]))
+    assert time.monotonic() - started < 10
 
 
 def test_a_real_cycle_passes_the_parquet_limits_by_a_wide_margin():
