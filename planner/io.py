@@ -297,15 +297,16 @@ def read_parquet(
 
     `pq.ParquetFile` rather than `pq.read_table`: the latter goes through pyarrow.dataset, whose
     import alone costs every command 13 ms. `shipped`: the package's own file (the shipped
-    timeline), whose footer is checked in this process only (`_footer_survives` costs 10 ms)."""
+    timeline), whose footer is checked in this process only (`_footer_survives` costs 10 ms).
+    The footer is checked once: in the child, or here."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     data = pa.py_buffer(Path(path).read_bytes())
-    if not shipped:
-        _footer_survives(data, max_rows)
+    passed = not shipped and _footer_survives(data, max_rows)
     with pq.ParquetFile(pa.BufferReader(data)) as file:
-        check_parquet_footer(file, max_rows)
+        if not passed:  # checked here: the shipped file, no child made, or the limits' message
+            check_parquet_footer(file, max_rows)
         meta = _project_metadata(file.schema_arrow.metadata, max_metadata_bytes)
         names = _text_columns(file.schema_arrow)
     with pq.ParquetFile(pa.BufferReader(data), read_dictionary=names) as file:
@@ -316,8 +317,10 @@ def read_parquet(
 FOOTER_CHILD_SECONDS = 10.0  # a footer is checked in well under 10 ms; a child this slow is stopped
 
 
-def _footer_survives(data, max_rows: int | None) -> None:
-    """ValueError when checking the footer (`check_parquet_footer`) kills the process that does it.
+def _footer_survives(data, max_rows: int | None) -> bool:
+    """Whether a forked child found the footer within the limits (`check_parquet_footer`); False
+    when it did not, or no child could be made: the caller checks it then, and says why. ValueError
+    when checking it kills the child.
 
     pyarrow reads a column chunk's metadata for Python through a call whose C++ exception its
     binding does not catch, so some damaged footers abort the process instead of raising (pyarrow
@@ -327,7 +330,7 @@ def _footer_survives(data, max_rows: int | None) -> None:
     died: the file is refused; no answer within FOOTER_CHILD_SECONDS refuses it too. Where no
     child can be made (not POSIX, or fork fails) the check runs in this process only."""
     if not hasattr(os, "fork"):
-        return
+        return False
     import select
     import signal
     import warnings
@@ -340,7 +343,7 @@ def _footer_survives(data, max_rows: int | None) -> None:
     except OSError:  # no process to spare
         os.close(read_end)
         os.close(write_end)
-        return
+        return False
     if pid == 0:  # the child: check, answer, then leave at once (no atexit handlers, no buffers flushed)
         code = 1
         try:
@@ -369,6 +372,7 @@ def _footer_survives(data, max_rows: int | None) -> None:
     if not answer:
         how = f" ({signal.Signals(os.WTERMSIG(status)).name})" if status and os.WIFSIGNALED(status) else ""
         raise ValueError(f"damaged footer: reading its column metadata killed the reader{how}")
+    return answer == b"0"
 
 
 def _check_footer_here(data, max_rows: int | None) -> None:
