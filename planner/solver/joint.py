@@ -30,7 +30,7 @@ from planner.problem.calendar import DAY
 from planner.problem.joint import JointInstance
 from planner.problem.settings import SolverSettings
 from planner.solver.joint_model import JointModel
-from planner.solver.solve import OBJECTIVE_STAGES
+from planner.solver.solve import OBJECTIVE_STAGES, run_stage
 
 SERVED, DISPLACEMENT = "served", "displacement"
 
@@ -87,8 +87,6 @@ class JointStages:
     def _stage(self, name: str, expression, known: dict[int, list[int]]) -> dict[int, list[int]]:
         """Minimise the stage's expression from the model's hint (the plan `known`); record it; keep
         its value. Without a plan from the solver in time, the known plan stays, its status UNKNOWN."""
-        from planner.solver.solve import run_stage
-
         model = self.model.model
         model.minimize(expression)
         remaining = self.settings.time_limit - (time.perf_counter() - self.started)
