@@ -759,9 +759,8 @@ Policy = Annotated[
         metavar="[rollout|guarded|lookahead|greedy]",
         help="Online policy: guarded (default; rollout trusting its scenarios as far as the cycle's own "
         "agreeing weeks allow: greedy when they are few, the cycle's first anneal mid-window), rollout "
-        "(scenarios of consecutive published "
-        "weeks, each chain solved exactly), lookahead (a cost-to-go learned from the published "
-        "weeks) or greedy.",
+        "(scenarios of consecutive published weeks, each chain solved exactly), lookahead (a "
+        "cost-to-go learned from the published weeks) or greedy.",
     ),
 ]
 

@@ -455,8 +455,10 @@ class Guarded(Rollout):
         return Trust(weeks, evidence, weight, dropped)
 
     def choose(self, decision: Decision) -> int | None:
+        if self.centred(decision):
+            return centre(decision)
         if decision.following is None and self.trust(decision).weight == 0:  # nothing trusted yet
-            return centre(decision) if self.centred(decision) else Greedy().choose(decision)
+            return Greedy().choose(decision)
         return super().choose(decision)
 
     def centred(self, decision: Decision) -> bool:
