@@ -34,7 +34,7 @@ import pandas as pd
 
 from planner.errors import OptionError
 from planner.problem.calendar import DAY, to_seconds
-from planner.schedules.timeline import Sources, with_slew_seconds
+from planner.schedules.timeline import Sources, known_durations, with_slew_seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,9 +156,7 @@ def _slip(
     a lost block, and after an unknown or malformed (negative) duration, the slew into q is not
     kept (there is none to keep): q only keeps its place, and p its duration."""
     starts = to_seconds(timeline["start"])[order]
-    raw = timeline["duration_s"].astype("Int64").fillna(-1).to_numpy(np.int64)[order]
-    known = raw >= 0  # as slew_seconds reads a duration
-    durations = np.where(known, raw, 0)
+    durations, known = (values[order] for values in known_durations(timeline))
     rows = np.flatnonzero(kept[order])  # positions (in `order`) of the kept rows
     delays, chains = delays[order], group[order]
     moved = starts + delays

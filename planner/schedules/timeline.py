@@ -165,6 +165,14 @@ def slew_parallel(visit: Visit) -> str | None:
     return next((m for m in modes if m != "MIRI Anneal"), modes[0] if modes else None)
 
 
+def known_durations(timeline: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `duration_s` (0 where unknown) and whether it is known: a null or negative
+    (malformed) duration leaves the visit's end unknown (`slew_seconds`)."""
+    raw = timeline["duration_s"].astype("Int64").fillna(-1).to_numpy(np.int64)  # (float64 with NaN too)
+    known = raw >= 0
+    return np.where(known, raw, 0), known
+
+
 def slew_seconds(timeline: pd.DataFrame) -> pd.arrays.IntegerArray:
     """The duration of the slew into each visit of a timeline (rows in time order), in seconds.
 
@@ -187,9 +195,8 @@ def slew_seconds(timeline: pd.DataFrame) -> pd.arrays.IntegerArray:
     if n == 0:
         return pd.array([], dtype="Int64")
     starts = timeline["start"].dt.as_unit("s").astype("int64").to_numpy()
-    durations = timeline["duration_s"].astype("Int64")  # (float64 with NaN when made with nulls)
-    known_end = durations.fillna(-1).to_numpy(np.int64) >= 0
-    ends = starts + durations.fillna(0).to_numpy(np.int64)
+    durations, known_end = known_durations(timeline)
+    ends = starts + durations
     sources = timeline["source"].to_numpy(object)
     values = np.zeros(n, dtype=np.int64)
     values[1:] = starts[1:] - ends[:-1]
