@@ -32,6 +32,7 @@ from planner.problem.instance import Instance
 from planner.problem.pins import Pin
 from planner.problem.program import Program
 from planner.problem.rules import RuleSet
+from planner.solver.explain import unserved
 
 
 @dataclass
@@ -133,10 +134,6 @@ def plan_next(
             reason = decide(anneal, anneals, known, cut, policy, "next", explain=True)
             if reason:
                 why[anneal.window.anneal] = reason
-    missed = [a.window.anneal for a in anneals if a.missed]
-    # Why a week cannot be served: the rules' counts, worked out only when some week is missed.
-    windows = window_slews(timeline, cut, rules) if missed else []
-    reasons = {k: windows[k - 1].explain() for k in missed}
     outcome = Replay(anneals, policy.name, rules, cut, timeline, last_issued=reaches, reaches=reaches)
     frame = replay_frame(outcome)
     frame["state"] = [
@@ -146,6 +143,11 @@ def plan_next(
     instance = Instance(
         timeline=timeline, program=replace(program, calendar=cut), rules=rules, allow_missing=True, pins=pins
     )
+    missed = [a.window.anneal for a in anneals if a.missed]
+    # Why a week cannot be served (the rules' counts and the nearest eligible slews, as `solve`
+    # says it), worked out only when some week is missed.
+    windows = window_slews(timeline, cut, rules) if missed else []
+    reasons = {k: why for k, why in unserved(windows, instance).items() if k in missed}
     problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), instance)
     ours = [p for p in problems if p.anneal not in flown]
     if ours:

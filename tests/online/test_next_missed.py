@@ -1,0 +1,31 @@
+"""`next` on a week whose window has no eligible slew says why, as `solve` does: the rules' counts
+and the nearest eligible slews on either side, what `--widen-hours` would have to reach."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+runner = CliRunner()
+REPORTS = Path("data/raw/dja-json/cycle2")
+
+
+def test_a_missed_window_names_the_nearest_eligible_slews(tmp_path):
+    """Anneal 01 flown, the schedule published to 30 July (the README's second week). Anneal 04's
+    window (24-28 July) holds 38 visits and no slew of 27.5 min that avoids MIRI; the nearest
+    eligible slews are 1215:10:1, 19.4 h before it, and 1188:4:1, 33.9 h after it."""
+    flown, timeline, out = (tmp_path / f"{name}.parquet" for name in ("flown", "timeline", "next"))
+    first = sorted(str(p) for p in REPORTS.glob("20230703*.json"))
+    july = sorted(str(p) for p in REPORTS.glob("202307*.json") if p.name < "20230731")
+    assert runner.invoke(app, ["ingest", *first, "--out", str(flown)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", *july, "--out", str(timeline)]).exit_code == 0
+    args = ["next", "--flown", str(flown), "--timeline", str(timeline), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Anneal 04 cannot be served" in text
+    assert "nearest eligible slews: 1215:10:1 at 2023-07-23T04:38:19Z, 19.4 h before it" in text
+    assert "1188:4:1 at 2023-07-29T09:56:16Z, 33.9 h after it" in text
