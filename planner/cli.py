@@ -767,17 +767,24 @@ Policy = Annotated[
 
 HorizonWeeks = Annotated[
     int | None,
-    typer.Option(help="lookahead, rollout: unpublished weeks the cost-to-go looks ahead (8; rollout 4)."),
+    typer.Option(
+        help="guarded, rollout, lookahead: unpublished weeks the scenarios (guarded, rollout: 4) or the "
+        "cost-to-go (lookahead: 8) look ahead."
+    ),
 ]
 SampleWeeks = Annotated[
     int | None,
     typer.Option(
-        help="lookahead, rollout: most recent published weeks it learns from, the prior's included (26)."
+        help="guarded, rollout, lookahead: most recent published weeks it learns from, the prior's "
+        "included (26)."
     ),
 ]
 FutureWeight = Annotated[
     float | None,
-    typer.Option(help="lookahead, rollout: weight of the learned cost-to-go, 0 (none) to 1 (default 0.5)."),
+    typer.Option(
+        help="guarded, rollout, lookahead: weight of what it learned beside the intervals known, 0 (none) "
+        "to 1 (guarded: the greatest weight its evidence allows, default 1; rollout, lookahead: 0.5)."
+    ),
 ]
 
 PriorPath = Annotated[
@@ -785,13 +792,15 @@ PriorPath = Annotated[
     typer.Option(
         "--prior",
         metavar="<path>",
-        help="lookahead, rollout: a timeline or reports to learn from first, its weeks that end before "
-        "the planned schedule begins (default: the shipped timeline, Cycles 1-2).",
+        help="guarded, rollout, lookahead: a timeline or reports to learn from first, its weeks that end "
+        "before the planned schedule begins (default: the shipped timeline, Cycles 1-2).",
     ),
 ]
 NoPrior = Annotated[
     bool,
-    typer.Option("--no-prior", help="lookahead, rollout: learn only from the planned schedule's own weeks."),
+    typer.Option(
+        "--no-prior", help="guarded, rollout, lookahead: learn only from the planned schedule's own weeks."
+    ),
 ]
 
 
