@@ -73,8 +73,15 @@ class KnownWeeks:
     part) but learns from `distribution` alone, not from the weeks published so far; it needs no
     `cycle` then, and works in a replay (benchmarks/policy_loo.py) as well as in `run_online`."""
 
-    def __init__(self, distribution: list[np.ndarray], cycle: list[np.ndarray] | None = None, ahead: int = 0):
-        self.inner = Lookahead(future_weight=1.0, sample_weeks=len(distribution))
+    def __init__(
+        self,
+        distribution: list[np.ndarray],
+        cycle: list[np.ndarray] | None = None,
+        ahead: int = 0,
+        inner: Lookahead | None = None,
+    ):
+        # `inner`: another learner told the distribution instead (its samples are all of it)
+        self.inner = inner or Lookahead(future_weight=1.0, sample_weeks=len(distribution))
         self.sample_weeks = len(distribution)
         self.distribution, self.cycle, self.ahead = distribution, cycle or [], ahead
         self.name = f"known weeks, {ahead} ahead"

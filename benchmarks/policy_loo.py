@@ -29,7 +29,8 @@ with the slew-time rule. Five settings, each run for every cycle:
 Policies: greedy; rollout (the previous default); every point of `guarded`'s GRID (k, max_weight, first);
 and the reference, not online: the Bayes policy told the cycle's own week
 distribution (benchmarks.online_bound.KnownWeeks with nothing ahead: lookahead at weight 1 whose
-samples are all the cycle's final weeks; for a perturbed variant, that variant's). For each
+samples are all the cycle's final weeks; for a perturbed variant, that variant's), and on
+resampled cycles rollout told them likewise (`TOLD`: what learning the weeks online costs). For each
 setting and each cycle left out, the grid point with the least mean ratio to hindsight over the
 runs of the same setting on the other cycles is "guarded (fitted on the cycles left in)" on the
 cycle left out; on `other prior` and `first 9` the point chosen on the replays of the cycles
@@ -55,7 +56,7 @@ import pandas as pd
 from benchmarks.online_bound import BLOCK_WEEKS, TARGET, KnownWeeks, hindsight, resample, run_online
 from benchmarks.replays import CYCLES, DATA, RESULTS, final_weeks, perturbed, shipped_weeks
 from planner.online.outcome import on_common_weeks, run_replay
-from planner.online.policies import FIRSTS, Greedy, Guarded, Policy, Rollout
+from planner.online.policies import FIRSTS, GUARD_MAX_WEIGHT, Greedy, Guarded, Policy, Rollout
 from planner.online.prior import NO_PRIOR, Prior, load_prior, prior_from
 from planner.online.replay import prior_cut
 from planner.plans.compare import flown_in_calendar
@@ -73,7 +74,11 @@ STRESS = ("other prior", "first 9")
 FIRST_WINDOWS = 9  # the start of a cycle, where little of its own is known (as Cycle 5's were for rollout)
 FITTED = "guarded (fitted on the cycles left in)"
 BAYES = "Bayes told the cycle's weeks (not online)"
-SHOWN = ["flown", "greedy", "rollout (previous default)", FITTED, BAYES]
+# On resampled cycles only: the scenario look-ahead guarded uses, at its greatest weight, told the
+# weeks the cycle is drawn from instead of learning them (what learning online costs it).
+TOLD = "rollout told the cycle's weeks (not online)"
+SHOWN = ["flown", "greedy", "rollout (previous default)", FITTED, BAYES, TOLD]
+GOAL = 1.25  # the issue's: at most 1.25x hindsight in total, on the real cycles replayed
 
 
 def guarded_name(k: float, weight: float, first: str) -> str:
@@ -184,9 +189,10 @@ def resampled_rows(
 ) -> list[dict]:
     """`count` cycles resampled from `weeks` (`iid`: single weeks, `blocks`: runs of BLOCK_WEEKS),
     each decided by greedy, rollout and the candidates (None: the grid points) learning after
-    `prior`, and by the Bayes
-    policy told `weeks`. The seed of cycle i is (seed, i): the same cycles for every policy."""
+    `prior`, and by the Bayes policy and rollout (at guarded's greatest weight) told `weeks`. The
+    seed of cycle i is (seed, i): the same cycles for every policy."""
     block = 1 if resampling == "iid" else BLOCK_WEEKS
+    told = Rollout(future_weight=GUARD_MAX_WEIGHT, sample_weeks=len(weeks))
     rows = []
     for index in range(count):
         drawn = resample(weeks, block, np.random.default_rng([seed, index]))
@@ -195,6 +201,7 @@ def resampled_rows(
             ("greedy", Greedy(), []),
             ("rollout (previous default)", Rollout(), prior),
             (BAYES, KnownWeeks(weeks), []),
+            (TOLD, KnownWeeks(weeks, inner=told), []),
         ]
         made += [(name, make(), prior) for name, make in candidates or grid_points()]
         for name, policy, learned in made:
@@ -284,11 +291,13 @@ def _cell(ratio: np.ndarray, shipped: bool) -> str:
 
 def verdict(table: pd.DataFrame) -> list[str]:
     """The issue's goals, per setting: on every cycle left out no worse than greedy (the mean over
-    the runs; on replays also as shipped); the mean total at most 1.25x hindsight, on replays as
-    shipped too (the one history itself, beside its variants); on replays as shipped, no worse
-    than the anneals flown on the weeks where both hold an anneal (a variant's
-    delays move the flown anneals too; over the whole cycle a plan with more anneals than flew has
-    more intervals to pay for)."""
+    the runs; on replays also as shipped); on replays as shipped, no worse than the anneals flown on
+    the weeks where both hold an anneal (a variant's delays move the flown anneals too; over the
+    whole cycle a plan with more anneals than flew has more intervals to pay for); and at most
+    GOAL x hindsight in total on the replays, as shipped and on the mean over the variants. The
+    issue sets that total on the real cycles replayed (its 1.60x and greedy's 1.46x); on resampled
+    cycles its own Bayes figures were 1.29-1.38x, so there the total is set beside the references
+    told the cycle's weeks, not judged."""
     lines = []
     for setting in [s for s in SETTINGS if s in set(table["setting"])]:
         part = table[table["setting"] == setting]
@@ -312,10 +321,14 @@ def verdict(table: pd.DataFrame) -> list[str]:
                     )
         sums = part.groupby(["policy", "variant"])[["cost_s", "hindsight_s"]].sum()
         runs = (sums["cost_s"] / sums["hindsight_s"]).loc[FITTED]
-        judged = [runs.mean(), runs.loc[0]] if setting == "replay" else [runs.mean()]
-        goal = "met" if max(judged) <= 1.25 else "not met"
-        goal = "a part of a cycle: no goal" if setting == "first 9" else f"goal 1.25: {goal}"
         shown = f"{runs.mean():.3f}" + (f", as shipped {runs.loc[0]:.3f}" if setting == "replay" else "")
+        if setting == "replay":
+            goal = f"goal {GOAL:g}: {'met' if max(runs.mean(), runs.loc[0]) <= GOAL else 'not met'}"
+        elif setting in STRESS:
+            goal = "a stress: no goal"
+        else:
+            told = (sums["cost_s"] / sums["hindsight_s"]).groupby("policy").mean()
+            goal = "; ".join(f"{name} {told[name]:.3f}" for name in (BAYES, TOLD) if name in told)
         lines.append(f"{setting}: {'; '.join(cells)}; total {shown} ({goal})")
     return lines
 
@@ -326,7 +339,7 @@ def run_options(
     """The options of a run of the protocol (this module's and benchmarks.policy_variants'). The
     defaults: 8 variants and 100 resampled cycles, so that a total's standard error is about 0.03 on
     the replays and under 0.01 on resampled cycles (4 and 30 left them at 0.044 and 0.015, as
-    large as the margins to the goal), in about 11 minutes on 2 cores."""
+    large as the margins to the goal), in about 13 minutes on 2 cores."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument(
         "--perturbations", type=int, default=perturbations, help="perturbed variants per replayed cycle"
