@@ -12,7 +12,7 @@ weeks that cannot be served `missed`, each with the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -46,6 +46,9 @@ class WeeklyPlan:
     prior: dict  # what the policy learned from before the published schedule (Prior.describe)
     why: dict[int, str]  # planned anneal -> why the policy left greedy's slew (policies.why)
     outlook: Outlook  # the policy's expected cost of the windows after the plan's
+    # what the flown anneals break (outside their window, say: the program's calendar may not be
+    # the one the cycle flew), said as `check` says it, not refused: they have flown
+    notes: list[str] = field(default_factory=list)
 
     @property
     def calendar(self) -> Calendar:
@@ -152,9 +155,10 @@ def plan_next(
     ours = [p for p in problems if p.anneal not in flown]
     if ours:
         raise InternalError(f"the weekly plan failed the checker: {ours[0]}")
+    notes = [str(p) for p in problems if p.anneal in flown]
     learned = prior.describe(calendar, begins, policy.sample_weeks)
     outlook = rest_of_cycle(policy, anneals, known, calendar, cut.count)
-    return WeeklyPlan(frame, program, instance, reasons, reaches, policy.name, learned, why, outlook)
+    return WeeklyPlan(frame, program, instance, reasons, reaches, policy.name, learned, why, outlook, notes)
 
 
 def rest_of_cycle(

@@ -440,12 +440,15 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
                 "anneals": new.to_dict("records"),
                 "reasons": {str(k): v for k, v in plan.reasons.items()},
                 "why": {str(k): v for k, v in plan.why.items()},
+                "notes": plan.notes,
                 "expected_rest": plan.outlook.to_dict(),
             }
         )
         return
     console.print(_online_table(frame, "Next anneals (flown ones pinned)"))
     _print_prior(plan.policy, plan.prior)
+    for note in plan.notes:
+        console.print(f"note (flown, not planned): {note}")
     for k, reason in plan.reasons.items():
         console.print(styled((f"Anneal {k:02d} cannot be served:", "bold red"), f" {reason}"))
     for k, reason in plan.why.items():
