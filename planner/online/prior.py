@@ -62,7 +62,17 @@ class Prior:
             "sha256": learned.sha256,
             "weeks": learned.count(calendar, until),
             "sample_weeks": sample_weeks,
+            "weeks_before": learned.weeks_before(calendar, until),
         }
+
+    def weeks_before(self, calendar: Calendar, until: int) -> int | None:
+        """Whole weeks between the end of its last week counted and `until`: how stale it is (a
+        cycle's weekly pattern shifts from cycle to cycle); None when no week counts."""
+        grid = calendar.weeks_within(self.first, min(until, self.last))
+        if not grid:
+            return None
+        ends = calendar.start + grid[-1] * calendar.target_seconds + calendar.window_seconds
+        return max(0, (until - ends) // calendar.target_seconds)
 
 
 NO_PRIOR = Prior("none", np.zeros(0, dtype=np.int64), 0, -1)
@@ -87,6 +97,9 @@ def sentence(policy: str, described: dict) -> str | None:
     if weeks:
         some = f"the last {most} of the {weeks}" if weeks > most else f"the {weeks}"
         ends = "that end before the schedule begins (--no-prior: none)"
+        stale = described.get("weeks_before") or 0  # (plans written before it was recorded: 0)
+        if stale:
+            ends += f"; the last of them ends {stale} weeks before it (--prior: a later timeline)"
         return f"{lead}, at first {some} weeks of {source} {ends}"
     if described["source"] == NO_PRIOR.source:
         return f"{lead}, of the planned schedule only (--no-prior)"

@@ -57,6 +57,23 @@ def test_prior_weeks_are_the_wholly_covered_weeks_of_the_calendars_grid_with_eli
     assert NO_PRIOR.count(CALENDAR, every) == 0
 
 
+def test_a_prior_says_how_many_weeks_before_the_schedule_it_ends():
+    """Visits on days 0.5-15.2 cover the windows of the first two hand-made weeks (the second ends
+    on day 11). Cut on day 14 (a contiguous prior), no whole week lies between: the sentence says
+    nothing of it. Cut on day 14 + 5 weeks, five whole weeks do, and the sentence says so and
+    points to --prior; a policy that learns nothing is told no prior at all."""
+    from planner.online.prior import sentence
+
+    frame = timeline(visit(0.5), visit(2.0), visit(8.25), visit(15.2))
+    prior = prior_from(frame, load_rules(), "hand-made")
+    near, far = prior.describe(CALENDAR, START + 14 * DAY, 26), prior.describe(CALENDAR, START + 49 * DAY, 26)
+    assert near["weeks_before"] == 0 and far["weeks_before"] == 5 and near["weeks"] == far["weeks"] == 2
+    assert "before it" not in (sentence("guarded", near) or "")
+    said = sentence("guarded", far) or ""
+    assert "the last of them ends 5 weeks before it (--prior: a later timeline)" in said
+    assert prior.describe(CALENDAR, START + 49 * DAY, None)["weeks_before"] is None
+
+
 def test_prior_weeks_keep_to_a_calendar_that_is_not_weekly_or_monday_aligned():
     """A calendar from Wednesday noon with a 6.5-day target and a 2-day window: its grid's windows
     are [day 2.5 + 6.5 j, + 2). A timeline with a slew every 6 h from day 0 to day 16 wholly covers
