@@ -328,13 +328,44 @@ def ingest(
             "which 'replay' reads.",
         ),
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Write the schedule as published on this UTC date or time: the reports issued by then, "
+            "each superseding what it covers of the earlier ones (as 'replay' knows it then).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Keep only the visits that start before this UTC date or time: what has flown by then "
+            "(a first --flown for 'next').",
+        ),
+    ] = None,
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
     from planner.io import check_output
-    from planner.schedules.timeline import read_schedules, write_timeline
+    from planner.problem.calendar import parse_instant
+    from planner.schedules.history import History
+    from planner.schedules.timeline import read_schedules, started_before, write_timeline
     from planner.views.console import console, progress
 
+    published = None if as_of is None else parse_instant(as_of, option="--as-of")
+    before = None if until is None else parse_instant(until, option="--until")
+    if history and (published is not None or before is not None):
+        raise OptionError("--history writes every report; --as-of and --until cut a timeline: give one")
     check_output(out, "--out", sources)
+    if published is not None or before is not None:
+        with progress("reading reports"):
+            read = History.read(sources)
+            frame = read.final() if published is None else read.as_of(published)
+            frame = started_before(frame, before) if before is not None else frame
+            write_timeline(frame, out)
+        console.print(_ingested(frame, out))
+        return
     if history:
         from planner.schedules.history import History
 
@@ -349,8 +380,12 @@ def ingest(
     with progress("reading reports"):
         frame = read_schedules(sources)
         write_timeline(frame, out)
+    console.print(_ingested(frame, out))
+
+
+def _ingested(frame, out: Path) -> str:
     files = frame.attrs["sources"]
-    console.print(
+    return (
         f"{len(frame)} prime visits from {len(files)} file{'s' * (len(files) != 1)}, "
         f"{frame['start'].min():%Y-%m-%dT%H:%M:%SZ} .. {frame['start'].max():%Y-%m-%dT%H:%M:%SZ} -> {out}"
     )

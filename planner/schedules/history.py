@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planner.errors import InputError, brief
+from planner.errors import InputError, OptionError, brief
 from planner.io import read_parquet, typed_frame, write_parquet
-from planner.problem.calendar import to_seconds
+from planner.problem.calendar import format_instant, to_seconds
 from planner.schedules.report import Report, issue_seconds
 from planner.schedules.timeline import (
     DERIVED,
@@ -188,6 +188,18 @@ class History:
             frame.attrs["sources"] = Sources.of(self.sources)
             known[order] = frame
         return known[order]
+
+    def as_of(self, seconds: int, option: str = "--as-of") -> pd.DataFrame:
+        """The timeline as published at `seconds`: known after the last report issued by then (an
+        issue date counts from its 00:00 UTC). None issued yet is an OptionError naming the first."""
+        issued = [issue for issue in self.issues if issue.issued <= seconds]
+        if not issued:
+            first = min(self.issues, key=lambda issue: issue.issued)
+            raise OptionError(
+                f"{option} {format_instant(seconds)}: no report was issued by then; the first, "
+                f"{first.name}, was issued {format_instant(first.issued)[:10]}"
+            )
+        return self.known_after(issued[-1].order)
 
     def final(self) -> pd.DataFrame:
         """The canonical timeline of all the reports (what `ingest` writes)."""

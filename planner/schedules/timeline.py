@@ -364,3 +364,19 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
     frame.attrs["sources"] = Sources.of(meta.get("sources", []))
     frame.attrs["path"] = str(path)
     return frame
+
+
+def started_before(frame: pd.DataFrame, before: int, option: str = "--until") -> pd.DataFrame:
+    """The visits of `frame` that start before `before` (what has flown by then; the slews into
+    them are unchanged, each measured from the visit before it). None is an OptionError."""
+    from planner.errors import OptionError
+    from planner.problem.calendar import format_instant, to_seconds
+
+    kept = frame[to_seconds(frame["start"]) < before]
+    if kept.empty:
+        first = format_instant(int(to_seconds(frame["start"]).min())) if len(frame) else "none"
+        raise OptionError(
+            f"{option} {format_instant(before)}: no visit starts before it (the first at {first})"
+        )
+    kept.attrs = frame.attrs
+    return kept
