@@ -456,7 +456,7 @@ ONLINE_OPTIONS = {
 
 @fuzz(60)
 @given(
-    command=st.sampled_from(["next", "replay", "destinations", "ingest --history"]),
+    command=st.sampled_from(["next", "replay", "destinations", "ingest --history", "ingest --as-of"]),
     data=st.data(),
 )
 def test_other_commands_with_random_options(plan_bytes, command, data):
@@ -472,6 +472,11 @@ def test_other_commands_with_random_options(plan_bytes, command, data):
             {"r.txt": report},
             "h.parquet",
         )
+    elif command == "ingest --as-of":
+        report = data.draw(mangled(REPORT.encode()) | st.just(REPORT.encode()))
+        cut = data.draw(options({"--as-of": DATES, "--until": DATES}))
+        args = ["ingest", "{r}", *cut, "--out", "{out}"]
+        drive("ingest --as-of/--until", args, {"r.txt": report}, "t.parquet")
     elif command == "next":
         extra = data.draw(options(ONLINE_OPTIONS | {"--horizon": NUMBERS}))
         args = ["next", "--flown", "{p}", *_small_count(extra), "--out", "{out}"]
