@@ -37,6 +37,14 @@ def _words(cell) -> list[str]:
 _LONGEST_WHOLE = 24  # characters: "20230703_report_20230629", "carries-slew-parallel", "Spectroscopy"
 
 
+def print_fitted(table: Table, optional: tuple[str, ...]) -> None:
+    """`table` fitted to the console (`fit`), and the columns it left out named below it."""
+    console.print(fit(table, optional=optional))
+    left_out = [str(h) for h in table.left_out]  # type: ignore[attr-defined]
+    if left_out:
+        console.print(f"columns left out for the terminal's width (--json has them): {', '.join(left_out)}")
+
+
 def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) -> Table:
     """`table` made readable in `width` columns (the console's): every column at least as wide as
     its longest word, so cells wrap between words and never inside one (a mode name stays whole,
@@ -191,14 +199,21 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
             *(str(row[f"excluded_{rule}"]) for rule in rules),
             style=style,
         )
-    console.print(fit(weeks, optional=("visits", "slews", *reversed(rules))))
-    left_out = [str(h) for h in weeks.left_out]  # type: ignore[attr-defined]
-    if left_out:
-        console.print(f"columns left out for the terminal's width (--json has them): {', '.join(left_out)}")
+    print_fitted(weeks, ("visits", "slews", *reversed(rules)))
     empty = summary.weeks[summary.weeks["eligible"] == 0]
+    # A window after the timeline's last visit is not empty but unpublished (a week's snapshot)
+    unpublished = empty[empty["window_start"] > summary.last] if summary.last is not None else empty.iloc[:0]
+    empty = empty.drop(unpublished.index)
     if len(empty):
         console.print(
             styled((f"{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]), "bold red"))
+        )
+    if len(unpublished):
+        labels = unpublished["label"].tolist()
+        named = labels[0] if len(labels) == 1 else f"{labels[0]} .. {labels[-1]}"
+        console.print(
+            f"{len(labels)} windows start after the timeline's last visit ({_date(summary.last)}): "
+            f"{named}, not published yet, or a timeline of another cycle"
         )
 
 
@@ -229,7 +244,7 @@ def print_destinations(table: pd.DataFrame, rules, *, as_json: bool = False) -> 
             f"{row['chance']:.1g}",
             style="bold" if never and row["chance"] < 0.01 else None,
         )
-    console.print(fit(out, optional=("expected", *kinds[1:], "slews")))
+    print_fitted(out, ("expected", *kinds[1:], "slews"))
     console.print(
         "expected: slew parallels of every kind this mode would have carried had they run on any slew "
         "not into MIRI alike; chance: the probability of so few if so (Poisson). Modes that never "
@@ -290,6 +305,10 @@ def _report_label(name: str | None) -> str:
     return name.removesuffix(".json").removesuffix(".txt")
 
 
+# the online tables' columns left out first on a narrow terminal (--json has them all)
+ONLINE_OPTIONAL = ("replans", "decided at", "interval d", "instrument", "window")
+
+
 def _online_table(frame: pd.DataFrame, title: str) -> Table:
     reports = [_report_label(name) for name in frame["decided_at"]]
     table = Table(
@@ -334,7 +353,7 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
             style=style,
         )
     # Narrow terminals: the columns a reader can do without first, never a word cut in two.
-    return fit(table, optional=("replans", "decided at", "interval d", "instrument", "window"))
+    return table
 
 
 def _anneal_range(numbers: list[int]) -> str:
@@ -352,7 +371,10 @@ def print_replay(run, written, *, as_json: bool = False) -> None:
     if as_json:
         print_json(summary | {"written": str(written) if written else None})
         return
-    console.print(_online_table(run.frame, f"Replay, policy {summary['policy']}, rules {summary['rules']!r}"))
+    print_fitted(
+        _online_table(run.frame, f"Replay, policy {summary['policy']}, rules {summary['rules']!r}"),
+        ONLINE_OPTIONAL,
+    )
     table = Table(
         "",
         "placed",
@@ -445,7 +467,7 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
             }
         )
         return
-    console.print(_online_table(frame, "Next anneals (flown ones pinned)"))
+    print_fitted(_online_table(frame, "Next anneals (flown ones pinned)"), ONLINE_OPTIONAL)
     _print_prior(plan.policy, plan.prior)
     for note in plan.notes:
         console.print(f"note (flown, not planned): {note}")
