@@ -192,3 +192,7 @@ def test_next_and_replay_fit_80_columns(tmp_path):
         and states.split()
         and set(states.split()) <= {"flown", "planned", "missed", "unpublished"}
     )
+    # what the width left out is named, in `next` and `replay` as in `timeline`
+    for text in (narrow, replayed):
+        said = " ".join(text.split())
+        assert "columns left out for the terminal's width (--json has them): replans, decided at" in said

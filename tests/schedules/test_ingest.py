@@ -169,6 +169,20 @@ def test_timeline_cli_flags_empty_windows():
     assert "1 windows have no eligible slew: Anneal 01" in result.output
 
 
+def test_timeline_cli_calls_windows_after_its_last_visit_unpublished(tmp_path):
+    """Cycle 3 as published by 15 July 2024 reaches 21 July: Anneals 04-52 start after its last
+    visit. They are named unpublished, not empty; Anneals 01-03 hold eligible slews."""
+    week = tmp_path / "week.parquet"
+    cycle3 = "data/dja-merged/jwst-schedule-cycle3.json"
+    assert runner.invoke(app, ["ingest", cycle3, "--as-of", "2024-07-15", "--out", str(week)]).exit_code == 0
+    result = runner.invoke(app, ["timeline", str(week)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    last = "49 windows start after the timeline's last visit (2024-07-21 20:27): Anneal 04 .. Anneal 52"
+    assert last in said
+    assert "have no eligible slew" not in said
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mangled_reports_parse_or_raise_our_error(data):
