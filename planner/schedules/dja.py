@@ -31,9 +31,14 @@ def read_json_reports(path: Path) -> list[Report]:
     data = read_report_file(path, "a JSON list of schedule rows")
     try:
         rows = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        line = getattr(err, "lineno", None)
-        raise InputError(path, f"not valid JSON ({err.__class__.__name__})", line=line) from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not valid JSON (not UTF-8 text)") from None
+    except json.JSONDecodeError as err:
+        # the decoder's own words (never the file's text), or that the file stops mid-document (a
+        # string left open runs to its end)
+        ended = err.pos >= len(err.doc.rstrip()) or err.msg.startswith("Unterminated string")
+        where = "the file ends mid-document: truncated?" if ended else f"column {err.colno}: {err.msg}"
+        raise InputError(path, f"not valid JSON ({where})", line=err.lineno) from None
     except RecursionError:
         raise InputError(path, "JSON nested too deeply; expected a list of schedule rows") from None
     except ValueError as err:  # an integer of thousands of digits: Python's int conversion limit

@@ -125,7 +125,10 @@ def test_bad_text_is_one_clear_error(tmp_path, case):
         (b'{"a": 1}', "expected a non-empty JSON list"),
         (b'[{"visit_type": "PRIME TARGETED FIXED", "start_time": "yesterday"}]', "row 0"),
         (b"[1, 2]", "row 0"),
-        (b"[not json", "not valid JSON"),
+        (b"[not json", r"line 1: not valid JSON \(column 2: Expecting value\)"),
+        (b'[{"a": 1,, }]', r"not valid JSON \(column 10: Expecting property name"),
+        (b'[{"file": "2024', r"not valid JSON \(the file ends mid-document: truncated\?\)"),
+        (b'[{"a": 1}, \n', r"line 2: not valid JSON \(the file ends mid-document"),
     ],
 )
 def test_bad_files(tmp_path, content, message):
