@@ -882,6 +882,12 @@ def test_another_planner_file_given_as_a_timeline_is_named(tmp_path):
     assert (
         "--flown takes a plan or a timeline" in flown.output and len(flown.output.strip().splitlines()) == 1
     )
+    from tests.joint_helpers import joint_plan
+
+    joint = joint_plan(tmp_path)
+    solved = runner.invoke(app, ["solve", "--timeline", str(joint), "--out", str(tmp_path / "p.parquet")])
+    said = " ".join(solved.output.split())
+    assert solved.exit_code == 2 and "not a timeline (a joint plan, written by 'solve' with several" in said
 
 
 def test_ranges_are_written_as_people_write_numbers(tmp_path):

@@ -316,6 +316,7 @@ def _check_timeline_columns(table: pa.Table, path: Path, version: int = SCHEMA_V
 # What the planner's other Parquet files are, to say so when one is given as a timeline.
 OTHER_KINDS = {
     "plan": "a plan, written by 'solve' or 'next'",
+    "joint-plan": "a joint plan, written by 'solve' with several programs",
     "history": "a report history, written by 'ingest --history'",
     "replay": "a replay table, written by 'replay --out'; beside it, timeline.parquet is the final timeline",
     "batch_summary": "a batch summary, written by 'batch'",
