@@ -865,7 +865,7 @@ def test_a_timeline_with_nulls_where_rows_need_values_is_refused(tmp_path):
 
 def test_another_planner_file_given_as_a_timeline_is_named(tmp_path):
     """A report history where a timeline is expected: the line says what the file is; `next
-    --flown` also says it takes a plan."""
+    --flown` also says it takes a plan. A joint plan is named as one too."""
     history = tmp_path / "history.parquet"
     reports = str(DATA_DIR / "raw" / "dja-json" / "cycle2" / "20230703_report_20230629.json")
     assert runner.invoke(app, ["ingest", reports, "--history", "--out", str(history)]).exit_code == 0
