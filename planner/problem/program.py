@@ -443,11 +443,11 @@ def load_program(spec: str | Path | Program) -> Program:
             f"--program {str(spec)!r}: a folder; 'solve' co-plans a folder of program files, this takes one"
         )
     if path.suffix.lower() != ".toml":
-        close = difflib.get_close_matches(str(spec), shipped_names(), n=3, cutoff=0.4)
-        hint = f" (closest: {', '.join(close)})" if close else ""
+        close = difflib.get_close_matches(str(spec), shipped_names(), n=1, cutoff=0.4)
+        hint = f"did you mean {close[0]}? " if close else ""
         raise OptionError(
-            f"--program {str(spec)!r}: expected a shipped program{hint} ({', '.join(shipped_names())}), "
-            "a program .toml file, or (to co-plan with 'solve') a folder of them"
+            f"--program {str(spec)!r}: not a shipped program; {hint}expected one of "
+            f"{', '.join(shipped_names())} or a program .toml file"
         )
     try:
         if not path.is_file():

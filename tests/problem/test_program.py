@@ -213,3 +213,16 @@ def test_a_one_program_command_refuses_two_programs_and_a_folder(command, tmp_pa
     assert twice.exit_code == 2 and "--program given 2 times" in twice.stderr
     folder = CliRunner().invoke(app, [*args, "--program", str(tmp_path)])
     assert folder.exit_code == 2 and "a folder; 'solve' co-plans a folder" in folder.stderr
+
+
+def test_a_misspelled_program_name_suggests_the_nearest_and_lists_them_once():
+    """`anneals-cylce4` is one swap from `anneals-cycle4`: the line suggests it, then lists every
+    shipped program once; a name like none of them gets the list alone."""
+    with pytest.raises(OptionError) as typo:
+        load_program("anneals-cylce4")
+    said = str(typo.value)
+    assert "not a shipped program; did you mean anneals-cycle4? expected one of" in said
+    assert said.count("anneals-cycle1") == 1 and said.endswith("or a program .toml file")
+    with pytest.raises(OptionError) as unlike:
+        load_program("zzz")
+    assert "did you mean" not in str(unlike.value) and all(n in str(unlike.value) for n in shipped_names())
