@@ -791,7 +791,7 @@ def slews(
 Policy = Annotated[
     str,
     typer.Option(
-        metavar="[rollout|guarded|lookahead|greedy]",
+        metavar="[guarded|rollout|lookahead|greedy]",
         help="Online policy: guarded (default; rollout trusting its scenarios as far as the cycle's own "
         "agreeing weeks allow: greedy when they are few, the cycle's first anneal mid-window), rollout "
         "(scenarios of consecutive published weeks, each chain solved exactly), lookahead (a "

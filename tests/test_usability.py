@@ -31,8 +31,8 @@ def test_dash_h_is_help_everywhere(command):
     ("command", "choices"),
     [
         ("solve", ["[regular|mean|minimax]", "[dp|none]", "[operations|seed|FILE]"]),
-        ("next", ["[rollout|guarded|lookahead|greedy]", "[operations|seed|FILE]"]),
-        ("replay", ["[rollout|guarded|lookahead|greedy]"]),
+        ("next", ["[guarded|rollout|lookahead|greedy]", "[operations|seed|FILE]"]),
+        ("replay", ["[guarded|rollout|lookahead|greedy]"]),
         ("check", ["[operations|seed|FILE]"]),
         ("fetch", ["[stsci|dja]"]),
     ],

@@ -547,7 +547,8 @@ def _hours(hours: float) -> str:
     return f"{hours * 60:.0f} min" if hours * 60 >= 0.5 else "under a minute"
 
 
-POLICIES = {"lookahead": Lookahead, "greedy": Greedy, "rollout": Rollout, "guarded": Guarded}
+# in the order the --policy help lists them: the default first
+POLICIES = {"guarded": Guarded, "rollout": Rollout, "lookahead": Lookahead, "greedy": Greedy}
 
 
 def make_policy(
