@@ -269,7 +269,7 @@ def test_replay_cli_writes_its_table_and_summary(tmp_path):
     meta = json.loads(table.schema.metadata[b"anneal_planner"])
     assert meta["kind"] == "replay" and meta["summary"]["result"] == summary["result"]
     bad = runner.invoke(app, ["replay", "data/raw/dja-json", "--policy", "clever"])
-    assert bad.exit_code == 2 and "expected one of lookahead, greedy" in bad.output
+    assert bad.exit_code == 2 and "expected one of guarded, rollout, lookahead, greedy" in bad.output
 
 
 def _replay_printed(columns: int, *args: str) -> str:
