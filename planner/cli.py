@@ -348,7 +348,7 @@ def ingest(
 ) -> None:
     """Read weekly schedule reports into one canonical slew timeline (Parquet)."""
     from planner.io import check_output
-    from planner.problem.calendar import parse_instant
+    from planner.problem.calendar import format_instant, parse_instant
     from planner.schedules.history import History
     from planner.schedules.timeline import read_schedules, started_before, write_timeline
     from planner.views.console import console, progress
@@ -357,6 +357,11 @@ def ingest(
     before = None if until is None else parse_instant(until, option="--until")
     if history and (published is not None or before is not None):
         raise OptionError("--history writes every report; --as-of and --until cut a timeline: give one")
+    if published is not None and before is not None and before > published:
+        raise OptionError(
+            f"--until {format_instant(before)} is after --as-of {format_instant(published)}: what was "
+            "published then had not all flown by then; expected --until at or before --as-of"
+        )
     check_output(out, "--out", sources)
     if published is not None or before is not None:
         with progress("reading reports"):
@@ -367,8 +372,6 @@ def ingest(
         console.print(_ingested(frame, out))
         return
     if history:
-        from planner.schedules.history import History
-
         with progress("reading reports"):
             read = History.read(sources)
             read.write(out)
@@ -847,7 +850,8 @@ def _prior(path: str | None, disabled: bool, rules, policy):
         raise OptionError("--prior and --no-prior: expected one of them, not both")
     if policy.sample_weeks is None and path is not None:
         raise OptionError(
-            f"--prior is the rollout and lookahead policies', not {policy.name}'s: it learns nothing"
+            f"--prior is the learning policies' (guarded, rollout, lookahead), not {policy.name}'s: it "
+            "learns nothing"
         )
     return NO_PRIOR if disabled or policy.sample_weeks is None else load_prior(path, rules)
 

@@ -474,7 +474,8 @@ def test_other_commands_with_random_options(plan_bytes, command, data):
         )
     elif command == "ingest --as-of":
         report = data.draw(mangled(REPORT.encode()) | st.just(REPORT.encode()))
-        cut = data.draw(options({"--as-of": DATES, "--until": DATES}))
+        within = DATES | st.sampled_from(["2024-02-27T12:00:00Z", "2024-02-29", "2024-03-10"])  # its span
+        cut = data.draw(options({"--as-of": within, "--until": within}))
         args = ["ingest", "{r}", *cut, "--out", "{out}"]
         drive("ingest --as-of/--until", args, {"r.txt": report}, "t.parquet")
     elif command == "next":

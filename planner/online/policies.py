@@ -565,8 +565,8 @@ def make_policy(
     if name == "greedy":
         if (horizon_weeks, sample_weeks, future_weight) != (None, None, None):
             raise OptionError(
-                "--horizon-weeks, --sample-weeks and --future-weight are the rollout and lookahead "
-                f"policies', not {name}'s"
+                "--horizon-weeks, --sample-weeks and --future-weight are the learning policies' "
+                f"(guarded, rollout, lookahead), not {name}'s"
             )
         return Greedy()
     given: dict[str, Any] = {

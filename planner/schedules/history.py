@@ -100,7 +100,12 @@ class History:
         except (pa.ArrowException, OSError, ValueError) as err:
             raise InputError(path, f"not a readable Parquet file ({brief(err)})") from None
         if meta.get("kind") != "history" or table.schema.names != HISTORY_SCHEMA.names:
-            raise InputError(path, "not a report history; write one with 'anneal-planner ingest --history'")
+            what = "a timeline, " if meta.get("kind") == "timeline" else ""  # it knows no issue order
+            raise InputError(
+                path,
+                f"{what}not a report history; give the reports, or a history written by "
+                "'anneal-planner ingest --history'",
+            )
         try:
             issues = [Issue(**issue) for issue in meta["reports"]]
         except (KeyError, TypeError) as err:
@@ -199,7 +204,15 @@ class History:
                 f"{option} {format_instant(seconds)}: no report was issued by then; the first, "
                 f"{first.name}, was issued {format_instant(first.issued)[:10]}"
             )
-        return self.known_after(issued[-1].order)
+        frame = self.known_after(issued[-1].order).copy()  # (the known frames are shared)
+        # its sources: the files of the reports issued by then, and any file holding several
+        # reports (a whole-cycle list, a text file of many weeks), whose own name is no report's
+        used = {Path(issue.name.split("#")[0]).stem for issue in issued}
+        every = {Path(issue.name.split("#")[0]).stem for issue in self.issues}
+        kept = [s for s in self.sources if Path(s).stem in used or Path(s).stem not in every]
+        frame.attrs["sources"] = Sources.of(kept)
+        frame.attrs["as_of"] = format_instant(seconds)
+        return frame
 
     def final(self) -> pd.DataFrame:
         """The canonical timeline of all the reports (what `ingest` writes)."""

@@ -265,6 +265,8 @@ def write_timeline(frame: pd.DataFrame, path: Path) -> None:
         "schema_version": SCHEMA_VERSION,
         "sources": [Path(s).as_posix() for s in frame.attrs.get("sources", [])],
     }
+    # a timeline cut from its reports (`ingest --as-of`, `--until`) says where
+    meta |= {key: frame.attrs[key] for key in ("as_of", "until") if isinstance(frame.attrs.get(key), str)}
     write_parquet(frame[COLUMNS], SCHEMA, meta, path)
 
 
@@ -379,5 +381,5 @@ def started_before(frame: pd.DataFrame, before: int, option: str = "--until") ->
         raise OptionError(
             f"{option} {format_instant(before)}: no visit starts before it (the first at {first})"
         )
-    kept.attrs = frame.attrs
+    kept.attrs = frame.attrs | {"until": format_instant(before)}
     return kept

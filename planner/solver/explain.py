@@ -76,18 +76,15 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
         if len(w.rows):
             continue
         if not in_timeline(w.window):
-            edge = (
-                "no visit at all"
-                if span is None
-                else (
-                    f"its last visit at {format_instant(span[1])}"
-                    if w.window.start > span[1]
-                    else f"its first visit at {format_instant(span[0])}"
-                )
-            )
+            if span is None:
+                where = "outside the timeline (no visit at all)"
+            elif w.window.start > span[1]:
+                where = f"after the timeline's last visit at {format_instant(span[1])}: not published yet"
+            else:  # a window of the past whose reports the timeline lacks
+                first = format_instant(span[0])
+                where = f"before the timeline's first visit at {first}: its reports are not in it"
             reasons[w.window.anneal] = (
-                f"{w.window.describe()}: outside the timeline ({edge}): not published yet, or a "
-                "timeline of another cycle (--timeline, --program)"
+                f"{w.window.describe()}: {where}, or a timeline of another cycle (--timeline, --program)"
             )
             continue
         (before, before_id), (after, after_id) = around[w.window.anneal]

@@ -52,3 +52,22 @@ def test_a_flown_anneal_outside_its_window_is_noted_not_refused(tmp_path):
     document = json.loads(runner.invoke(app, [*args, "--json"]).output)
     assert document["notes"][0].startswith("Anneal 01: slew at 2024-07-06T18:31:35Z is outside")
     assert all("outside its window" in note for note in document["notes"])
+
+
+def test_a_window_before_the_timeline_is_not_called_unpublished(tmp_path):
+    """Anneal 01 flown, but the schedule given starts with the report of 17 July: Anneal 02's
+    window (10-14 July) lies before its first visit. That is a past week whose reports are missing,
+    not one not yet published, and `next` says so."""
+    flown, late, out = (tmp_path / f"{name}.parquet" for name in ("flown", "late", "next"))
+    first = sorted(str(p) for p in REPORTS.glob("20230703*.json"))
+    later = sorted(str(p) for p in REPORTS.glob("202307*.json") if "20230717" <= p.name < "20230731")
+    assert runner.invoke(app, ["ingest", *first, "--out", str(flown)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", *later, "--out", str(late)]).exit_code == 0
+    result = runner.invoke(app, ["next", "--flown", str(flown), "--timeline", str(late), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (
+        "Anneal 02 cannot be served: Anneal 02 (2023-07-10 .. 2023-07-14): before the timeline's first "
+        "visit at 2023-07-17T06:28:30Z: its reports are not in it"
+    ) in text
+    assert "not published yet" not in text

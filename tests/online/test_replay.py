@@ -428,7 +428,7 @@ def test_batch_sweeps_replay_policies(tmp_path):
         '[base]\nkind = "replay"\nsources = ["x"]\n[[scenarios]]\npolicy = "greedy"\nhorizon_weeks = 4\n'
     )
     refused = runner.invoke(app, ["batch", str(bad), "--out", str(tmp_path / "o2")])
-    assert refused.exit_code == 2 and "policies', not greedy's" in refused.output
+    assert refused.exit_code == 2 and "(guarded, rollout, lookahead), not greedy's" in refused.output
 
 
 def test_lookahead_counts_on_a_window_published_in_part():

@@ -122,7 +122,7 @@ def test_bad_text_is_one_clear_error(tmp_path, case):
     [
         (b"", "empty"),
         (b"\x00\x01\x02binary", "binary"),
-        (b"PAR1\x15\x04\x15\x00", r"a Parquet file \(a timeline or plan\); expected STScI or DJA"),
+        (b"PAR1\x15\x04\x15\x00", r"a Parquet file \(a timeline, plan or report history\); expected"),
         (b'{"a": 1}', "expected a non-empty JSON list"),
         (b'[{"visit_type": "PRIME TARGETED FIXED", "start_time": "yesterday"}]', "row 0"),
         (b"[1, 2]", "row 0"),

@@ -36,11 +36,15 @@ def test_as_of_is_the_schedule_replay_knows_then_and_until_what_has_flown(tmp_pa
     written = load_timeline([week])
     expected = history.known_after(order)
     assert list(written["visit_id"]) == list(expected["visit_id"])
+    # as published on 15 July 2024 (the report of 12 July the last issued): 191 visits to 21 July
+    assert len(written) == 191 and str(written["start"].max()) == "2024-07-21 20:27:33+00:00"
+    assert _meta(week)["as_of"] == "2024-07-15T00:00:00Z" and "until" not in _meta(week)
     day = pd.Timestamp("2024-07-15", tz="UTC")
     assert written["start"].max() > day and len(written) < len(history.final())
     done, flown = ingest(tmp_path, "flown.parquet", "--as-of", "2024-07-15", "--until", "2024-07-15")
     assert done.exit_code == 0, done.output
     cut = load_timeline([flown])
+    assert _meta(flown)["until"] == "2024-07-15T00:00:00Z"
     assert (cut["start"] < day).all()
     before = written[written["start"] < day]
     assert list(cut["visit_id"]) == list(before["visit_id"])
@@ -51,6 +55,33 @@ def test_as_of_is_the_schedule_replay_knows_then_and_until_what_has_flown(tmp_pa
     assert "planned" in made.output and plan.exists()
 
 
+def test_until_alone_cuts_the_final_schedule_and_as_of_names_only_the_reports_issued(tmp_path):
+    """--until alone keeps the final schedule's visits before it (the whole cycle's final
+    timeline, cut). From a folder of weekly reports, --as-of 13 July 2023 names as its sources only
+    the two reports issued by then, not the 53 the folder holds."""
+    done, whole = ingest(tmp_path, "whole.parquet")
+    assert done.exit_code == 0, done.output
+    done, flown = ingest(tmp_path, "flown.parquet", "--until", "2024-08-01")
+    assert done.exit_code == 0, done.output
+    final, cut = load_timeline([whole]), load_timeline([flown])
+    before = final[final["start"] < pd.Timestamp("2024-08-01", tz="UTC")]
+    assert list(cut["visit_id"]) == list(before["visit_id"])
+    week = tmp_path / "week.parquet"
+    folder = "data/raw/dja-json/cycle2"
+    done = runner.invoke(app, ["ingest", folder, "--as-of", "2023-07-13", "--out", str(week)])
+    assert done.exit_code == 0, done.output
+    names = [Path(source).name for source in _meta(week)["sources"]]
+    assert names == ["20230703_report_20230629.json", "20230710_report_20230712.json"]
+
+
+def _meta(path: Path) -> dict:
+    import json
+
+    import pyarrow.parquet as pq
+
+    return json.loads(pq.read_schema(path).metadata[b"anneal_planner"])
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -58,6 +89,10 @@ def test_as_of_is_the_schedule_replay_knows_then_and_until_what_has_flown(tmp_pa
         (["--until", "2020-01-01"], "--until 2020-01-01T00:00:00Z: no visit starts before it"),
         (["--as-of", "July"], "--as-of 'July': expected a UTC date or time"),
         (["--history", "--until", "2024-08-01"], "--history writes every report; --as-of and --until cut"),
+        (
+            ["--as-of", "2024-07-15", "--until", "2024-09-01"],
+            "--until 2024-09-01T00:00:00Z is after --as-of 2024-07-15T00:00:00Z",
+        ),
     ],
 )
 def test_a_date_with_nothing_to_keep_is_one_line_and_no_file(tmp_path, options, message):
