@@ -631,7 +631,7 @@ def check(
     from planner.plans.checker import check_plan_file
     from planner.plans.compare import plan_deviation, seconds_and_days
     from planner.plans.joint_file import is_joint_plan
-    from planner.views.console import console, print_json, progress, styled
+    from planner.views.console import console, print_flown_notes, print_json, progress, styled
 
     if is_joint_plan(plan):
         if rules is not None or program is not None:
@@ -662,8 +662,7 @@ def check(
             f"{plan} was made before rule sets and records none: checked under the seed's rules "
             f"(recovery {checked.miri_recovery_minutes:g} min)"
         )
-    for note in notes:
-        console.print(f"note (flown, not planned): {note}")
+    print_flown_notes(notes)
     for problem in problems:
         console.print(styled(("x", "red"), f" {problem}"))
     if problems:

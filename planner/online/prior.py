@@ -99,7 +99,8 @@ def sentence(policy: str, described: dict) -> str | None:
         ends = "that end before the schedule begins (--no-prior: none)"
         stale = described.get("weeks_before") or 0  # (plans written before it was recorded: 0)
         if stale:
-            ends += f"; the last of them ends {stale} weeks before it (--prior: a later timeline)"
+            weeks_word = "week" if stale == 1 else "weeks"
+            ends += f"; the last of them ends {stale} {weeks_word} before it (--prior: a later timeline)"
         return f"{lead}, at first {some} weeks of {source} {ends}"
     if described["source"] == NO_PRIOR.source:
         return f"{lead}, of the planned schedule only (--no-prior)"

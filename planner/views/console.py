@@ -45,6 +45,12 @@ def print_fitted(table: Table, optional: tuple[str, ...]) -> None:
         console.print(f"columns left out for the terminal's width (--json has them): {', '.join(left_out)}")
 
 
+def print_flown_notes(notes) -> None:
+    """What flown anneals break (`check`, `next`): said, not counted as the plan's violations."""
+    for note in notes:
+        console.print(f"note (flown, not planned): {note}")
+
+
 def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) -> Table:
     """`table` made readable in `width` columns (the console's): every column at least as wide as
     its longest word, so cells wrap between words and never inside one (a mode name stays whole,
@@ -189,7 +195,8 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
         "(rule columns: visits each excluded)",
     )
     for row in summary.weeks.to_dict("records"):
-        style = "bold red" if row["eligible"] == 0 else None
+        published = summary.last is not None and row["window_start"] <= summary.last
+        style = "bold red" if row["eligible"] == 0 and published else "dim" if not published else None
         weeks.add_row(
             row["label"],
             _date(row["window_start"])[:10],
@@ -352,8 +359,7 @@ def _online_table(frame: pd.DataFrame, title: str) -> Table:
             row["state"],
             style=style,
         )
-    # Narrow terminals: the columns a reader can do without first, never a word cut in two.
-    return table
+    return table  # fitted by the caller (print_fitted, ONLINE_OPTIONAL)
 
 
 def _anneal_range(numbers: list[int]) -> str:
@@ -469,8 +475,7 @@ def print_next(plan, out: str, *, as_json: bool = False, diff=None) -> None:
         return
     print_fitted(_online_table(frame, "Next anneals (flown ones pinned)"), ONLINE_OPTIONAL)
     _print_prior(plan.policy, plan.prior)
-    for note in plan.notes:
-        console.print(f"note (flown, not planned): {note}")
+    print_flown_notes(plan.notes)
     for k, reason in plan.reasons.items():
         console.print(styled((f"Anneal {k:02d} cannot be served:", "bold red"), f" {reason}"))
     for k, reason in plan.why.items():
