@@ -55,8 +55,12 @@ def fit(table: Table, width: int | None = None, optional: tuple[str, ...] = ()) 
     """`table` made readable in `width` columns (the console's): every column at least as wide as
     its longest word, so cells wrap between words and never inside one (a mode name stays whole,
     also in redirected output); the `optional` columns (by header, in order) left out while the
-    table would still be wider than that."""
+    table would still be wider than that, an empty one (`replans` before any re-decision) first and
+    without a word: it holds nothing to miss."""
     width = console.width if width is None else width
+    table.columns[:] = [
+        c for c in table.columns if c.header not in optional or any(str(cell).strip() for cell in c._cells)
+    ]
     for column in table.columns:
         longest = max((len(w) for cell in [column.header, *column._cells] for w in _words(cell)), default=1)
         # A word longer than any mode name or report label (a path, a hostile rule name) still folds.
