@@ -15,19 +15,25 @@ runner = CliRunner()
 REPORTS = Path("data/raw/dja-json/cycle2")
 
 
+def next_said(tmp_path: Path, published_from: str, published_to: str) -> str:
+    """`next` with the week of 3 July 2023 flown, on the July reports named from `published_from`
+    up to (not including) `published_to`: what it printed, on one line."""
+    flown, timeline, out = (tmp_path / f"{name}.parquet" for name in ("flown", "timeline", "next"))
+    first = sorted(str(p) for p in REPORTS.glob("20230703*.json"))
+    chosen = sorted(str(p) for p in REPORTS.glob("202307*.json") if published_from <= p.name < published_to)
+    assert runner.invoke(app, ["ingest", *first, "--out", str(flown)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", *chosen, "--out", str(timeline)]).exit_code == 0
+    args = ["next", "--flown", str(flown), "--timeline", str(timeline), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
 def test_a_missed_window_names_the_nearest_eligible_slews(tmp_path):
     """Anneal 01 flown, the schedule published to 30 July (the README's second week). Anneal 04's
     window (24-28 July) holds 38 visits and no slew of 27.5 min that avoids MIRI; the nearest
     eligible slews are 1215:10:1, 19.4 h before it, and 1188:4:1, 33.9 h after it."""
-    flown, timeline, out = (tmp_path / f"{name}.parquet" for name in ("flown", "timeline", "next"))
-    first = sorted(str(p) for p in REPORTS.glob("20230703*.json"))
-    july = sorted(str(p) for p in REPORTS.glob("202307*.json") if p.name < "20230731")
-    assert runner.invoke(app, ["ingest", *first, "--out", str(flown)]).exit_code == 0
-    assert runner.invoke(app, ["ingest", *july, "--out", str(timeline)]).exit_code == 0
-    args = ["next", "--flown", str(flown), "--timeline", str(timeline), "--out", str(out)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+    text = next_said(tmp_path, "20230703", "20230731")
     assert "Anneal 04 cannot be served" in text
     assert "nearest eligible slews: 1215:10:1 at 2023-07-23T04:38:19Z, 19.4 h before it" in text
     assert "1188:4:1 at 2023-07-29T09:56:16Z, 33.9 h after it" in text
@@ -58,14 +64,7 @@ def test_a_window_before_the_timeline_is_not_called_unpublished(tmp_path):
     """Anneal 01 flown, but the schedule given starts with the report of 17 July: Anneal 02's
     window (10-14 July) lies before its first visit. That is a past week whose reports are missing,
     not one not yet published, and `next` says so."""
-    flown, late, out = (tmp_path / f"{name}.parquet" for name in ("flown", "late", "next"))
-    first = sorted(str(p) for p in REPORTS.glob("20230703*.json"))
-    later = sorted(str(p) for p in REPORTS.glob("202307*.json") if "20230717" <= p.name < "20230731")
-    assert runner.invoke(app, ["ingest", *first, "--out", str(flown)]).exit_code == 0
-    assert runner.invoke(app, ["ingest", *later, "--out", str(late)]).exit_code == 0
-    result = runner.invoke(app, ["next", "--flown", str(flown), "--timeline", str(late), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+    text = next_said(tmp_path, "20230717", "20230731")
     assert (
         "Anneal 02 cannot be served: Anneal 02 (2023-07-10 .. 2023-07-14): before the timeline's first "
         "visit at 2023-07-17T06:28:30Z: its reports are not in it"
