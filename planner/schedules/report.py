@@ -26,12 +26,17 @@ KNOWN_SLEW_PARALLEL_MODES = ("MIRI Anneal", "NIRSpec Internal Lamp", "NIRISS Int
 
 def read_report_file(path: Path, expected: str) -> bytes:
     """A report file's bytes, refused (InputError naming the file and `expected`) when it is over
-    MAX_REPORT_BYTES or holds nothing but blanks: both readers' first checks."""
+    MAX_REPORT_BYTES, holds nothing but blanks, or is one of the planner's Parquet files (a
+    timeline or plan given where reports are read): both readers' first checks."""
     if path.stat().st_size > MAX_REPORT_BYTES:
         raise InputError(path, f"over {MAX_REPORT_BYTES // 1_000_000} MB; expected {expected}")
     data = path.read_bytes()
     if not data.strip():
         raise InputError(path, f"the file is empty; expected {expected}")
+    if data.startswith(b"PAR1"):
+        raise InputError(
+            path, "a Parquet file (a timeline, plan or report history); expected STScI or DJA JSON reports"
+        )
     return data
 
 

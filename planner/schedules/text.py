@@ -58,10 +58,6 @@ def read_text_reports(path: Path) -> list[Report]:
 
 def _read_text(path: Path) -> str:
     data = read_report_file(path, "STScI weekly report text")
-    if data.startswith(b"PAR1"):  # a timeline or plan given where reports are read
-        raise InputError(
-            path, "a Parquet file (a timeline, plan or report history); expected STScI or DJA JSON reports"
-        )
     if b"\x00" in data:
         raise InputError(path, "binary content; expected STScI weekly report text")
     try:
