@@ -363,14 +363,6 @@ def ingest(
             "published then had not all flown by then; expected --until at or before --as-of"
         )
     check_output(out, "--out", sources)
-    if published is not None or before is not None:
-        with progress("reading reports"):
-            read = History.read(sources)
-            frame = read.final() if published is None else read.as_of(published)
-            frame = started_before(frame, before) if before is not None else frame
-            write_timeline(frame, out)
-        console.print(_ingested(frame, out))
-        return
     if history:
         with progress("reading reports"):
             read = History.read(sources)
@@ -381,14 +373,15 @@ def ingest(
         )
         return
     with progress("reading reports"):
-        frame = read_schedules(sources)
+        if published is None and before is None:
+            frame = read_schedules(sources)
+        else:  # a cut: the reports' issue order is needed
+            read = History.read(sources)
+            frame = read.final() if published is None else read.as_of(published)
+            frame = frame if before is None else started_before(frame, before)
         write_timeline(frame, out)
-    console.print(_ingested(frame, out))
-
-
-def _ingested(frame, out: Path) -> str:
     files = frame.attrs["sources"]
-    return (
+    console.print(
         f"{len(frame)} prime visits from {len(files)} file{'s' * (len(files) != 1)}, "
         f"{frame['start'].min():%Y-%m-%dT%H:%M:%SZ} .. {frame['start'].max():%Y-%m-%dT%H:%M:%SZ} -> {out}"
     )
