@@ -40,17 +40,20 @@ class Prior:
     last: int
     sha256: str | None = None  # of the files it was read from
 
+    def grid(self, calendar: Calendar, until: int) -> range:
+        """The windows of the calendar's grid (indexes) it wholly covers that end at or before `until`."""
+        return calendar.weeks_within(self.first, min(until, self.last))
+
     def count(self, calendar: Calendar, until: int) -> int:
-        """How many windows of the calendar's grid it wholly covers that end at or before `until`."""
-        return len(calendar.weeks_within(self.first, min(until, self.last)))
+        """How many of those windows (`grid`)."""
+        return len(self.grid(calendar, until))
 
     def weeks(self, calendar: Calendar, until: int, most: int | None) -> list[np.ndarray]:
         """Eligible phases (seconds into the window) of the last `most` of those weeks, oldest first;
         none for a policy that learns nothing (`most` None)."""
         if not most:
             return []
-        grid = calendar.weeks_within(self.first, min(until, self.last))
-        return calendar.week_phases(self.times, grid[-most:])
+        return calendar.week_phases(self.times, self.grid(calendar, until)[-most:])
 
     def describe(self, calendar: Calendar, until: int, sample_weeks: int | None) -> dict:
         """For a summary or plan metadata: the source and how many of its weeks end by `until`, for
@@ -68,7 +71,7 @@ class Prior:
     def weeks_before(self, calendar: Calendar, until: int) -> int | None:
         """Whole weeks between the end of its last week counted and `until`: how stale it is (a
         cycle's weekly pattern shifts from cycle to cycle); None when no week counts."""
-        grid = calendar.weeks_within(self.first, min(until, self.last))
+        grid = self.grid(calendar, until)
         if not grid:
             return None
         ends = calendar.start + grid[-1] * calendar.target_seconds + calendar.window_seconds
