@@ -320,14 +320,15 @@ def verdict(table: pd.DataFrame) -> list[str]:
                         f"({plan / 86400:.2f} d against {flown / 86400:.2f} d)"
                     )
         sums = part.groupby(["policy", "variant"])[["cost_s", "hindsight_s"]].sum()
-        runs = (sums["cost_s"] / sums["hindsight_s"]).loc[FITTED]
+        totals = sums["cost_s"] / sums["hindsight_s"]  # per policy and run
+        runs = totals.loc[FITTED]
         shown = f"{runs.mean():.3f}" + (f", as shipped {runs.loc[0]:.3f}" if setting == "replay" else "")
         if setting == "replay":
             goal = f"goal {GOAL:g}: {'met' if max(runs.mean(), runs.loc[0]) <= GOAL else 'not met'}"
         elif setting in STRESS:
             goal = "a stress: no goal"
         else:
-            told = (sums["cost_s"] / sums["hindsight_s"]).groupby("policy").mean()
+            told = totals.groupby("policy").mean()
             goal = "; ".join(f"{name} {told[name]:.3f}" for name in (BAYES, TOLD) if name in told)
         lines.append(f"{setting}: {'; '.join(cells)}; total {shown} ({goal})")
     return lines

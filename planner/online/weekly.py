@@ -150,7 +150,7 @@ def plan_next(
     # Why a week cannot be served (the rules' counts and the nearest eligible slews, as `solve`
     # says it), worked out only when some week is missed.
     windows = window_slews(timeline, cut, rules) if missed else []
-    reasons = {k: why for k, why in unserved(windows, instance).items() if k in missed}
+    reasons = {k: reason for k, reason in unserved(windows, instance).items() if k in missed}
     problems = check_plan(frame.drop(columns=["decided_at", "replans", "state"]), instance)
     ours = [p for p in problems if p.anneal not in flown]
     if ours:
