@@ -314,7 +314,9 @@ def read_parquet(
             check_parquet_footer(file, max_rows)
         meta = _project_metadata(file.schema_arrow.metadata, max_metadata_bytes)
         names = _text_columns(file.schema_arrow)
-    with pq.ParquetFile(pa.BufferReader(data), read_dictionary=names) as file:
+        footer = file.metadata
+    # read_dictionary is taken only when a file is opened; the footer already parsed is handed on
+    with pq.ParquetFile(pa.BufferReader(data), metadata=footer, read_dictionary=names) as file:
         table = file.read()
     return _decode_text(table, names, 0), meta
 
