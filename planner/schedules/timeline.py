@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planner.errors import InputError, brief
+from planner.errors import InputError, OptionError, brief
 from planner.io import read_parquet, same_type, write_parquet
+from planner.problem.calendar import format_instant, to_seconds
 from planner.schedules.report import SLEW_PARALLEL, SLEW_VISIT_TYPES, Report, Visit
 
 # Version 2 added `slew_seconds`; it is derived from the rows on every load and write, so version 1
@@ -372,9 +373,6 @@ def _read_parquet_timeline(path: Path) -> pd.DataFrame:
 def started_before(frame: pd.DataFrame, before: int, option: str = "--until") -> pd.DataFrame:
     """The visits of `frame` that start before `before` (what has flown by then; the slews into
     them are unchanged, each measured from the visit before it). None is an OptionError."""
-    from planner.errors import OptionError
-    from planner.problem.calendar import format_instant, to_seconds
-
     kept = frame[to_seconds(frame["start"]) < before]
     if kept.empty:
         first = format_instant(int(to_seconds(frame["start"]).min())) if len(frame) else "none"
