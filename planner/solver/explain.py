@@ -10,6 +10,17 @@ from planner.solver.chain import Chain
 from planner.solver.oracle import forward
 
 
+def _outside(window, span: tuple[int, int]) -> str | None:
+    """Where a window lies against a timeline's span (its first and last visit): wholly "after" its
+    last visit (not published yet), wholly "before" its first (its reports not in it), or None:
+    the two overlap."""
+    if window.start > span[1]:
+        return "after"
+    if window.end <= span[0]:
+        return "before"
+    return None
+
+
 def empty_windows(
     windows: list[WindowSlews], span: tuple[int, int] | None = None, *, allow_missing: bool = False
 ) -> str:
@@ -21,10 +32,9 @@ def empty_windows(
     uncovered = False
     for w in empty:
         where = ""
-        if span is not None and w.window.start > span[1]:
-            where = f" (after the timeline's last visit, {format_instant(span[1])})"
-        elif span is not None and w.window.end <= span[0]:
-            where = f" (before the timeline's first visit, {format_instant(span[0])})"
+        if span is not None and (side := _outside(w.window, span)):
+            edge = ("last", span[1]) if side == "after" else ("first", span[0])
+            where = f" ({side} the timeline's {edge[0]} visit, {format_instant(edge[1])})"
         uncovered |= bool(where)
         lines.append("  " + w.explain() + where)
     if uncovered:
@@ -65,8 +75,8 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
     starts = instance.timeline["start"]
     span = (int(starts.min().timestamp()), int(starts.max().timestamp())) if len(starts) else None
 
-    def in_timeline(window) -> bool:  # it overlaps the timeline's span
-        return span is not None and span[0] < window.end and window.start <= span[1]
+    def in_timeline(window) -> bool:
+        return span is not None and _outside(window, span) is None
 
     empty = [w.window for w in windows if not len(w.rows)]
     around = nearest_eligible(
@@ -78,7 +88,7 @@ def unserved(windows: list[WindowSlews], instance) -> dict[int, str]:
         if not in_timeline(w.window):
             if span is None:
                 where = "outside the timeline (no visit at all)"
-            elif w.window.start > span[1]:
+            elif _outside(w.window, span) == "after":
                 where = f"after the timeline's last visit at {format_instant(span[1])}: not published yet"
             else:  # a window of the past whose reports the timeline lacks
                 first = format_instant(span[0])

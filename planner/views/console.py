@@ -198,9 +198,12 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
         title=f"Slews per anneal window, rule set {summary.rules.name!r} "
         "(rule columns: visits each excluded)",
     )
-    for row in summary.weeks.to_dict("records"):
-        published = summary.last is not None and row["window_start"] <= summary.last
-        style = "bold red" if row["eligible"] == 0 and published else "dim" if not published else None
+    # A window after the timeline's last visit is not empty but unpublished (a week's snapshot)
+    published = pd.Series(True, index=summary.weeks.index)  # (a timeline with no visit: all of them)
+    if summary.last is not None:
+        published = summary.weeks["window_start"] <= summary.last
+    for row, shown in zip(summary.weeks.to_dict("records"), published, strict=True):
+        style = "dim" if not shown else "bold red" if row["eligible"] == 0 else None
         weeks.add_row(
             row["label"],
             _date(row["window_start"])[:10],
@@ -211,10 +214,8 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
             style=style,
         )
     print_fitted(weeks, ("visits", "slews", *reversed(rules)))
-    empty = summary.weeks[summary.weeks["eligible"] == 0]
-    # A window after the timeline's last visit is not empty but unpublished (a week's snapshot)
-    unpublished = empty[empty["window_start"] > summary.last] if summary.last is not None else empty.iloc[:0]
-    empty = empty.drop(unpublished.index)
+    none = summary.weeks["eligible"] == 0
+    empty, unpublished = summary.weeks[none & published], summary.weeks[none & ~published]
     if len(empty):
         console.print(
             styled((f"{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]), "bold red"))
