@@ -836,14 +836,14 @@ NoPrior = Annotated[
 
 def _prior(path: str | None, disabled: bool, rules, policy):
     """The prior `--prior`/`--no-prior` ask for; none read for a policy that learns nothing."""
+    from planner.online.policies import LEARNING
     from planner.online.prior import NO_PRIOR, load_prior
 
     if disabled and path is not None:
         raise OptionError("--prior and --no-prior: expected one of them, not both")
     if policy.sample_weeks is None and path is not None:
         raise OptionError(
-            f"--prior is the learning policies' (guarded, rollout, lookahead), not {policy.name}'s: it "
-            "learns nothing"
+            f"--prior is the learning policies' ({LEARNING}), not {policy.name}'s: it learns nothing"
         )
     return NO_PRIOR if disabled or policy.sample_weeks is None else load_prior(path, rules)
 

@@ -549,6 +549,7 @@ def _hours(hours: float) -> str:
 
 # in the order the --policy help lists them: the default first
 POLICIES = {"guarded": Guarded, "rollout": Rollout, "lookahead": Lookahead, "greedy": Greedy}
+LEARNING = ", ".join(name for name, policy in POLICIES.items() if policy is not Greedy)  # for messages
 
 
 def make_policy(
@@ -566,7 +567,7 @@ def make_policy(
         if (horizon_weeks, sample_weeks, future_weight) != (None, None, None):
             raise OptionError(
                 "--horizon-weeks, --sample-weeks and --future-weight are the learning policies' "
-                f"(guarded, rollout, lookahead), not {name}'s"
+                f"({LEARNING}), not {name}'s"
             )
         return Greedy()
     given: dict[str, Any] = {
