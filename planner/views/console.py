@@ -221,11 +221,10 @@ def print_timeline(summary: TimelineSummary, name: str) -> None:
             styled((f"{len(empty)} windows have no eligible slew: " + ", ".join(empty["label"]), "bold red"))
         )
     if len(unpublished):
-        labels = unpublished["label"].tolist()
-        named = labels[0] if len(labels) == 1 else f"{labels[0]} .. {labels[-1]}"
+        which = _anneal_range(unpublished["anneal"].tolist())
         console.print(
-            f"{len(labels)} windows start after the timeline's last visit ({_date(summary.last)}): "
-            f"{named}, not published yet, or a timeline of another cycle"
+            f"{len(unpublished)} windows start after the timeline's last visit ({_date(summary.last)}): "
+            f"{which}, not published yet, or a timeline of another cycle"
         )
 
 

@@ -182,7 +182,7 @@ def test_timeline_cli_calls_windows_after_its_last_visit_unpublished(tmp_path):
     result = runner.invoke(app, ["timeline", str(week)])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    last = "49 windows start after the timeline's last visit (2024-07-21 20:27): Anneal 04 .. Anneal 52"
+    last = "49 windows start after the timeline's last visit (2024-07-21 20:27): Anneals 04-52"
     assert last in said
     assert "have no eligible slew" not in said
 
