@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
+from planner.io import read_metadata
 from planner.problem.calendar import parse_instant
 from planner.schedules.history import History
 from planner.schedules.timeline import load_timeline
@@ -38,13 +39,13 @@ def test_as_of_is_the_schedule_replay_knows_then_and_until_what_has_flown(tmp_pa
     assert list(written["visit_id"]) == list(expected["visit_id"])
     # as published on 15 July 2024 (the report of 12 July the last issued): 191 visits to 21 July
     assert len(written) == 191 and str(written["start"].max()) == "2024-07-21 20:27:33+00:00"
-    assert _meta(week)["as_of"] == "2024-07-15T00:00:00Z" and "until" not in _meta(week)
+    assert read_metadata(week)["as_of"] == "2024-07-15T00:00:00Z" and "until" not in read_metadata(week)
     day = pd.Timestamp("2024-07-15", tz="UTC")
     assert written["start"].max() > day and len(written) < len(history.final())
     done, flown = ingest(tmp_path, "flown.parquet", "--as-of", "2024-07-15", "--until", "2024-07-15")
     assert done.exit_code == 0, done.output
     cut = load_timeline([flown])
-    assert _meta(flown)["until"] == "2024-07-15T00:00:00Z"
+    assert read_metadata(flown)["until"] == "2024-07-15T00:00:00Z"
     assert (cut["start"] < day).all()
     before = written[written["start"] < day]
     assert list(cut["visit_id"]) == list(before["visit_id"])
@@ -70,16 +71,8 @@ def test_until_alone_cuts_the_final_schedule_and_as_of_names_only_the_reports_is
     folder = "data/raw/dja-json/cycle2"
     done = runner.invoke(app, ["ingest", folder, "--as-of", "2023-07-13", "--out", str(week)])
     assert done.exit_code == 0, done.output
-    names = [Path(source).name for source in _meta(week)["sources"]]
+    names = [Path(source).name for source in read_metadata(week)["sources"]]
     assert names == ["20230703_report_20230629.json", "20230710_report_20230712.json"]
-
-
-def _meta(path: Path) -> dict:
-    import json
-
-    import pyarrow.parquet as pq
-
-    return json.loads(pq.read_schema(path).metadata[b"anneal_planner"])
 
 
 @pytest.mark.parametrize(
